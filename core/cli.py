@@ -1,0 +1,107 @@
+"""Command-line interface: `flask demo init`, `flask users ...`, `flask audit verify`."""
+
+import secrets
+import sys
+
+import click
+from flask import current_app, g
+from flask.cli import AppGroup
+from flask_security import hash_password
+from sqlalchemy import select
+
+from reserve.models import Agency
+
+from . import demo
+from .audit import Actor, verify_chain
+from .auth import ROLES, User
+from .extensions import db, security
+
+demo_cli = AppGroup("demo", help="Demo data and accounts.")
+users_cli = AppGroup("users", help="User accounts and API tokens.")
+audit_cli = AppGroup("audit", help="Audit log.")
+
+
+def _as_cli(command: str) -> None:
+    g.audit_actor = Actor(name=f"cli:{command}")
+
+
+@demo_cli.command("init")
+def demo_init():
+    """Load demo data if the database is empty and make sure one demo account per role exists."""
+    _as_cli("demo init")
+    added = demo.load_demo_agencies()
+    accounts = demo.ensure_demo_accounts()
+    click.echo(f"demo agencies added: {added}")
+    click.echo("demo accounts (password: %s):" % current_app.config["DEMO_PASSWORD"])
+    for account in accounts:
+        click.echo(f"  {account.role:<16} {account.email:<24} {account.agency_code or '-'}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--agency", "agency_code", default=None, help="Code of the user's agency.")
+@click.option("--name", "display_name", default="")
+@click.password_option(prompt=True)
+def users_create(email, roles, agency_code, display_name, password):
+    """Create a user account."""
+    _as_cli("users create")
+    demo.ensure_roles()
+    datastore = security.datastore
+    if datastore.find_user(email=email) is not None:
+        raise click.ClickException(f"user {email} already exists")
+    agency = None
+    if agency_code:
+        agency = db.session.execute(select(Agency).filter_by(code=agency_code)).scalar_one_or_none()
+        if agency is None:
+            raise click.ClickException(f"no agency with code {agency_code}")
+    datastore.create_user(email=email, password=hash_password(password), roles=list(roles), agency=agency,
+                          display_name=display_name)
+    db.session.commit()
+    click.echo(f"created {email}")
+
+
+def _user(email: str) -> User:
+    user = security.datastore.find_user(email=email)
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    return user
+
+
+@users_cli.command("token")
+@click.argument("email")
+def users_token(email):
+    """Print an API token for a (system) account; send it as the Authentication-Token header."""
+    _as_cli("users token")
+    user = _user(email)
+    if not user.fs_token_uniquifier:
+        user.fs_token_uniquifier = secrets.token_hex(32)
+        db.session.commit()
+    click.echo(user.get_auth_token())
+
+
+@users_cli.command("revoke-tokens")
+@click.argument("email")
+def users_revoke_tokens(email):
+    """Invalidate every API token issued to the account so far."""
+    _as_cli("users revoke-tokens")
+    user = _user(email)
+    user.fs_token_uniquifier = secrets.token_hex(32)
+    db.session.commit()
+    click.echo(f"tokens of {email} revoked")
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Verify the audit hash chain; exit status 1 and the first broken row if it is broken."""
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"audit chain intact: {report.rows} rows")
+        return
+    click.echo(f"audit chain BROKEN at row id {report.broken_id}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+def register(app):
+    for group in (demo_cli, users_cli, audit_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,131 @@
+"""Configuration classes. Values come from the environment; `create_app` picks one by APP_ENV."""
+
+import os
+from datetime import timedelta
+
+DEFAULT_SECRET = "dev-only-not-secret"
+
+
+class Config:
+    SECRET_KEY = DEFAULT_SECRET
+    # None means: an SQLite file under the instance folder (resolved in create_app).
+    SQLALCHEMY_DATABASE_URI = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    DEBUG = False
+    TESTING = False
+
+    # Sessions: short-lived, HttpOnly, SameSite=Lax; validated server-side on every request.
+    SESSION_COOKIE_NAME = "emreserve_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=60)
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    # Flask-Security
+    SECURITY_PASSWORD_HASH = "argon2"
+    SECURITY_PASSWORD_SALT = DEFAULT_SECRET
+    SECURITY_TOKEN_AUTHENTICATION_HEADER = "Authentication-Token"
+    SECURITY_TOKEN_MAX_AGE = timedelta(days=90)
+    SECURITY_DEFAULT_REMEMBER_ME = False
+    SECURITY_RETURN_GENERIC_RESPONSES = True
+    SECURITY_LOGIN_USER_TEMPLATE = "security/login.html"
+    SECURITY_POST_LOGIN_VIEW = "core.home"
+    SECURITY_POST_LOGOUT_VIEW = "security.login"
+    SECURITY_TRACKABLE = True
+    SECURITY_FLASH_MESSAGES = True
+    SECURITY_LOGOUT_METHODS = ["POST"]
+    # Forms carry Flask-WTF tokens; JSON calls authenticated by a session must send X-CSRF-Token;
+    # token-authenticated API clients are not exposed to CSRF and are exempt.
+    WTF_CSRF_CHECK_DEFAULT = False
+    SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
+    SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session, which is short
+
+    # Flask-Limiter: in-process memory by default; set RATELIMIT_STORAGE_URI for several workers.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+
+    # Babel
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Emergency materials reserve API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {
+                "apiToken": {"type": "apiKey", "in": "header", "name": "Authentication-Token"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "emreserve_session"},
+            }
+        },
+        "security": [{"apiToken": []}, {"session": []}],
+    }
+
+    IDEMPOTENCY_TTL = timedelta(hours=24)
+    DEMO_PASSWORD = "Demo-2026!"
+
+
+# Environment variable -> config key, with a converter. Read when the app is created, not at import.
+ENVIRONMENT = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "SECURITY_PASSWORD_SALT": ("SECURITY_PASSWORD_SALT", str),
+    "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "SESSION_IDLE_MINUTES": ("SESSION_IDLE_TIMEOUT", lambda v: timedelta(minutes=int(v))),
+    "API_TOKEN_DAYS": ("SECURITY_TOKEN_MAX_AGE", lambda v: timedelta(days=int(v))),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
+    "DEMO_PASSWORD": ("DEMO_PASSWORD", str),
+    "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+}
+
+
+def from_environment(environ=os.environ) -> dict:
+    return {key: convert(environ[name]) for name, (key, convert) in ENVIRONMENT.items() if name in environ}
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SECURITY_PASSWORD_SALT = "test-salt"
+    # Cheap hashes keep the suite fast; argon2 is still the scheme under test.
+    SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512, "argon2__parallelism": 1}
+    RATELIMIT_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def problems(cls, config: dict) -> list[str]:
+        """What makes this configuration unsafe to serve; empty when it may start."""
+        found = []
+        for key in ("SECRET_KEY", "SECURITY_PASSWORD_SALT"):
+            value = config.get(key)
+            if not value or value == DEFAULT_SECRET or len(value) < 32:
+                found.append(f"{key} is missing, the development default, or shorter than 32 characters")
+        if config.get("DEBUG"):
+            found.append("DEBUG must be off in production")
+        if not config.get("SQLALCHEMY_DATABASE_URI"):
+            found.append("DATABASE_URL must be set in production")
+        return found
+
+
+CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}

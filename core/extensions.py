@@ -1,0 +1,44 @@
+"""Extensions, created unbound; `create_app` initialises them."""
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_security import Security
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from .schemas import ProblemSchema
+
+# Stable constraint names so Alembic migrations can alter them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# join_transaction_mode only matters when a session is bound to a Connection that is already in
+# a transaction (the per-test rollback fixture); bound to an Engine it changes nothing.
+class ProblemApi(Api):
+    """flask-smorest's Api, documenting errors as RFC 9457 problems."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+
+db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "create_savepoint"})
+migrate = Migrate()
+api = ProblemApi()
+security = Security()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address)

@@ -1,0 +1,36 @@
+"""Page-number pagination for API lists: ?page=1&per_page=50 (at most 200)."""
+
+from functools import cache
+
+from marshmallow import Schema, fields, validate
+
+from .extensions import db
+
+MAX_PER_PAGE = 200
+
+
+class PageArgsSchema(Schema):
+    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+@cache
+def page_schema(item_schema: type[Schema]) -> type[Schema]:
+    """A schema for one page of `item_schema` items (one class per item schema, for OpenAPI)."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "total": fields.Int(),
+            "page": fields.Int(),
+            "per_page": fields.Int(),
+            "pages": fields.Int(),
+        },
+        name=name,
+    )
+
+
+def paginate(stmt, page: int, per_page: int) -> dict:
+    result = db.paginate(stmt, page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False)
+    return {"items": result.items, "total": result.total, "page": page, "per_page": per_page,
+            "pages": result.pages}

@@ -1,0 +1,57 @@
+from marshmallow import Schema, fields
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, the body of every error response (application/problem+json)."""
+
+    type = fields.Str(metadata={"description": "URI naming the problem type; about:blank for plain HTTP errors"})
+    title = fields.Str(metadata={"description": "Short summary in the caller's language"})
+    status = fields.Int()
+    detail = fields.Str(metadata={"description": "What went wrong with this request"})
+    instance = fields.Str(metadata={"description": "The request path"})
+    request_id = fields.Str(metadata={"description": "Also sent as the X-Request-ID header; quote it when reporting"})
+    errors = fields.Dict(metadata={"description": "Field errors, by location and field name"})
+
+
+class AgencyBriefSchema(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+
+
+class MeSchema(Schema):
+    id = fields.Int()
+    email = fields.Str()
+    display_name = fields.Str()
+    roles = fields.List(fields.Str(), attribute="role_names")
+    agency = fields.Nested(AgencyBriefSchema, allow_none=True)
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Int()
+    at = fields.DateTime()
+    user_id = fields.Int(allow_none=True)
+    agency_id = fields.Int(allow_none=True)
+    actor = fields.Str(allow_none=True)
+    action = fields.Str()
+    entity = fields.Str()
+    entity_id = fields.Str(allow_none=True)
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    ip = fields.Str(allow_none=True)
+    request_id = fields.Str(allow_none=True)
+    prev_hash = fields.Str()
+    row_hash = fields.Str()
+
+
+class AuditQuerySchema(Schema):
+    entity = fields.Str(load_default=None)
+    entity_id = fields.Str(load_default=None)
+    user_id = fields.Int(load_default=None)
+
+
+class ChainReportSchema(Schema):
+    ok = fields.Bool()
+    rows = fields.Int()
+    broken_id = fields.Int(allow_none=True)
+    reason = fields.Str(allow_none=True)

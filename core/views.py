@@ -1,0 +1,111 @@
+"""HTML pages of the shell: home per role, language switch, agencies, audit log, health."""
+
+import csv
+import io
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_security import auth_required, current_user
+from sqlalchemy import text
+
+from reserve import services as reserve_services
+
+from . import audit_service
+from .auth import ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
+from .extensions import db
+
+bp = Blueprint("core", __name__)
+
+PER_PAGE = 50
+
+
+def template_globals():
+    return {"languages": current_app.config["LANGUAGES"], "current_locale": session.get("lang") or
+            current_app.config["BABEL_DEFAULT_LOCALE"], "role_labels": ROLES, "nav": navigation()}
+
+
+def navigation() -> list[tuple[str, str]]:
+    """(label, url) of the pages the current user can use, in menu order."""
+    if not current_user.is_authenticated:
+        return []
+    roles = current_user.role_names
+    items = [(_("Home"), url_for("core.home"))]
+    if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
+        items.append((_("Agencies"), url_for("core.agencies")))
+    if ADMIN in roles:
+        items.append((_("Audit log"), url_for("core.audit_log")))
+    items.append((_("API docs"), url_for("api-docs.openapi_swagger_ui")))
+    return items
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths, so the language switch cannot be an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("core.home")
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("core/landing.html", session_ended=g.get("session_ended"))
+    roles = current_user.role_names
+    visible = db.paginate(reserve_services.list_agencies(current_user), page=1, per_page=1, error_out=False)
+    return render_template("core/home.html", roles=roles, visible_agencies=visible.total,
+                           ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER)
+
+
+@bp.route("/lang/<code>")
+def set_language(code):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/agencies")
+@auth_required("session")
+def agencies():
+    q = (request.args.get("q") or "").strip()[:100] or None
+    page = request.args.get("page", 1, type=int)
+    result = db.paginate(reserve_services.list_agencies(current_user, q=q), page=max(page, 1),
+                         per_page=PER_PAGE, error_out=False)
+    return render_template("core/agencies.html", result=result, q=q or "")
+
+
+@bp.route("/admin/audit")
+@auth_required("session")
+def audit_log():
+    entity = request.args.get("entity") or None
+    page = request.args.get("page", 1, type=int)
+    stmt = audit_service.list_audit_entries(current_user, entity=entity)
+    result = db.paginate(stmt, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
+    return render_template("core/audit.html", result=result, entity=entity or "", report=report)
+
+
+@bp.route("/admin/audit.csv")
+@auth_required("session")
+def audit_csv():
+    entity = request.args.get("entity") or None
+    rows = db.session.execute(audit_service.list_audit_entries(current_user, entity=entity).limit(100_000)).scalars()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "at_utc", "actor", "action", "entity", "entity_id", "before", "after", "ip", "request_id", "row_hash"])
+    for r in rows:
+        writer.writerow([r.id, r.at.isoformat(), _cell(r.actor), r.action, r.entity, r.entity_id,
+                         _cell(r.before), _cell(r.after), r.ip, r.request_id, r.row_hash])
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
+
+
+def _cell(value) -> str:
+    """CSV cell text that a spreadsheet will not run as a formula."""
+    text_value = "" if value is None else str(value)
+    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Re-creates core/static/vendor/ from the npm registry with pinned versions, so that no page
+# ever loads a script or stylesheet from another host. The result is committed; run this only
+# to upgrade a version (edit the pins below), then commit the changed files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ECHARTS=6.1.0
+LEAFLET=1.9.4
+SWAGGER_UI=5.35.0
+
+dest=core/static/vendor
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+( cd "$work" && npm pack --silent "echarts@$ECHARTS" "leaflet@$LEAFLET" "swagger-ui-dist@$SWAGGER_UI" >/dev/null )
+for tgz in "$work"/*.tgz; do mkdir -p "${tgz%.tgz}" && tar -xzf "$tgz" -C "${tgz%.tgz}"; done
+
+rm -rf "$dest" && mkdir -p "$dest/echarts" "$dest/leaflet/images" "$dest/swagger-ui"
+cp "$work"/echarts-*/package/dist/echarts.min.js "$work"/echarts-*/package/LICENSE "$dest/echarts/"
+cp "$work"/leaflet-*/package/dist/leaflet.js "$work"/leaflet-*/package/dist/leaflet.css "$work"/leaflet-*/package/LICENSE "$dest/leaflet/"
+cp "$work"/leaflet-*/package/dist/images/*.png "$dest/leaflet/images/"
+for f in swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js LICENSE; do
+  cp "$work"/swagger-ui-dist-*/package/$f "$dest/swagger-ui/"
+done
+cat > "$dest/VERSIONS" <<VERS
+echarts $ECHARTS
+leaflet $LEAFLET
+swagger-ui-dist $SWAGGER_UI
+VERS
+( cd "$dest" && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS )
+echo "vendored into $dest:"; cat "$dest/VERSIONS"
