@@ -1,6 +1,7 @@
 """Configuration classes. Values come from the environment; `create_app` picks one by APP_ENV."""
 
 import os
+from pathlib import Path
 from datetime import timedelta
 
 DEFAULT_SECRET = "dev-only-not-secret"
@@ -51,6 +52,8 @@ class Config:
 
     # Babel
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    # Flask-Security's catalog first, then ours (core/translations) filling what it lacks.
+    SECURITY_I18N_DIRNAME = ["builtin", str(Path(__file__).resolve().parent / "translations")]
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
 

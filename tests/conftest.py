@@ -16,8 +16,30 @@ from core.extensions import db as _db
 from core.extensions import limiter, security
 
 PASSWORD = "Correct-Horse-9"
-POSTGRES_SKIP = ("PostgreSQL run skipped: TEST_DATABASE_URL is not set "
-                 "(make test sets it when a server answers at 127.0.0.1:5432)")
+POSTGRES_SKIP = ("PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it; locally: "
+                 "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test)")
+
+
+_OUTCOMES: dict[str, dict[str, int]] = {}
+
+
+def _backend_of(nodeid: str) -> str:
+    for backend in ("sqlite", "postgresql"):
+        if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+            return backend
+    return "no database"
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        counts = _OUTCOMES.setdefault(_backend_of(report.nodeid), {})
+        counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.section("tests per database")
+    for backend, counts in sorted(_OUTCOMES.items()):
+        terminalreporter.write_line(f"{backend:<12} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
 
 
 def database_url(backend: str, tmp_path_factory) -> str:

@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine:
+#   make run   install, migrate an SQLite file under instance/, load demo data, serve on :5000
+#   make test  install and run the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app core:create_app
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test translations vendor clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo init
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C to stop)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-extract the user-visible strings, merge them into the Chinese catalog, compile it.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project emreserve -o core/translations/messages.pot .
+	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations -l zh_Hans_CN --width 100
+	$(BIN)/pybabel compile -d core/translations --statistics
+	$(BIN)/pybabel compile -D flask_security -d core/translations --statistics
+
+# Re-create core/static/vendor from the npm registry (pinned versions inside the script).
+vendor:
+	./scripts/vendor_assets.sh
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

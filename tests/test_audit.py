@@ -1,0 +1,104 @@
+"""The audit log records every state change and its hash chain exposes tampering."""
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from core.audit import GENESIS, AuditLog, verify_chain
+from core.auth import ADMIN, User
+from core.extensions import db as _db
+
+
+@pytest.fixture
+def admin(app, make_user):
+    user = make_user(ADMIN)
+    token = app.test_cli_runner().invoke(args=["users", "token", user["email"]]).output.strip()
+    return {**user, "headers": {"Authentication-Token": token, "X-Request-ID": "req-audit-1"}}
+
+
+def _entries(app, entity):
+    with app.app_context():
+        return _db.session.execute(select(AuditLog).where(AuditLog.entity == entity).order_by(AuditLog.id)).scalars().all()
+
+
+def test_api_change_is_logged_with_who_what_when_where(app, client, admin):
+    response = client.post("/api/v1/agencies", json={"code": "AU-1", "name": "审计单位", "kind": "city"},
+                           headers=admin["headers"], environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert response.status_code == 201
+    entry = [e for e in _entries(app, "agency") if e.entity_id == str(response.json["id"])][0]
+    assert entry.action == "create"
+    assert entry.after["code"] == "AU-1" and entry.before is None
+    assert (entry.user_id, entry.actor) == (admin["id"], admin["email"])
+    assert (entry.ip, entry.request_id) == ("10.1.2.3", "req-audit-1")
+    assert entry.at is not None
+
+
+def test_updates_record_before_and_after_of_changed_fields(app, make_agency):
+    agency_id = make_agency("AU-2", name="旧名")
+    with app.app_context():
+        from reserve.models import Agency
+
+        _db.session.get(Agency, agency_id).name = "新名"
+        _db.session.commit()
+    update_entry = [e for e in _entries(app, "agency") if e.action == "update" and e.entity_id == str(agency_id)][-1]
+    assert update_entry.before == {"name": "旧名"} and update_entry.after == {"name": "新名"}
+
+
+def test_role_grants_are_logged_and_secrets_are_not(app, make_user):
+    user = make_user(ADMIN)
+    entry = [e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "create"][0]
+    assert entry.after["roles"] == [ADMIN]
+    assert "password" not in entry.after and "fs_uniquifier" not in entry.after
+
+
+def test_chain_verifies_and_cli_says_so(app, make_agency):
+    make_agency("AU-3")
+    with app.app_context():
+        report = verify_chain()
+    assert report.ok and report.rows > 0
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "intact" in result.output
+
+
+def _tamper(app, statement):
+    with app.app_context():
+        _db.session.execute(statement)
+        _db.session.commit()
+
+
+def test_edited_row_is_named_by_verify(app, make_agency):
+    for code in ("AU-4", "AU-5", "AU-6"):
+        make_agency(code)
+    victim = _entries(app, "agency")[1]
+    _tamper(app, update(AuditLog.__table__).where(AuditLog.id == victim.id).values(actor="someone else"))
+    with app.app_context():
+        report = verify_chain()
+    assert report.broken_id == victim.id and "edited" in report.reason
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"row id {victim.id}" in result.output
+
+
+def test_deleted_row_breaks_the_chain_at_its_successor(app, make_agency):
+    for code in ("AU-7", "AU-8", "AU-9"):
+        make_agency(code)
+    entries = _entries(app, "agency")
+    _tamper(app, delete(AuditLog.__table__).where(AuditLog.id == entries[1].id))
+    with app.app_context():
+        report = verify_chain()
+    assert report.broken_id == entries[2].id and "removed" in report.reason
+
+
+def test_orm_refuses_to_edit_or_delete_audit_rows(app, make_agency):
+    make_agency("AU-10")
+    with app.app_context():
+        entry = _db.session.execute(select(AuditLog).limit(1)).scalar_one()
+        entry.actor = "forged"
+        with pytest.raises(RuntimeError, match="append-only"):
+            _db.session.commit()
+        _db.session.rollback()
+
+
+def test_first_row_links_to_genesis(app, make_agency):
+    make_agency("AU-11")
+    with app.app_context():
+        first = _db.session.execute(select(AuditLog).order_by(AuditLog.id).limit(1)).scalar_one()
+    assert first.prev_hash == GENESIS

@@ -1,0 +1,97 @@
+"""The UI shell: Chinese by default, English on request, navigation and home page per role."""
+
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from core.auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "core" / "translations"
+
+
+def test_catalog_folder_is_named_zh_Hans_CN():
+    assert (TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po").exists()
+    assert not (TRANSLATIONS / "zh_CN").exists()  # Flask-Babel would ignore it (DESIGN trap 2)
+
+
+@pytest.mark.parametrize("domain", ["messages", "flask_security"])
+def test_compiled_catalog_matches_po_and_is_complete(domain):
+    folder = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES"
+    po = read_po((folder / f"{domain}.po").open("rb"))
+    mo = read_mo((folder / f"{domain}.mo").open("rb"))
+    untranslated = [m.id for m in po if m.id and not m.string]
+    assert untranslated == []
+    assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}, \
+        "messages.mo is stale: run `make translations`"
+
+
+def test_failed_login_message_is_chinese(client, make_user):
+    from tests.conftest import log_in
+
+    user = make_user(ADMIN)
+    assert "账号或密码不正确" in log_in(client, user["email"], password="wrong-password-1").text
+
+
+def test_pages_are_chinese_by_default_and_english_on_request(client):
+    assert "登录" in client.get("/login").text
+    assert "应急物资储备监测与调度系统" in client.get("/").text
+    client.get("/lang/en")
+    page = client.get("/").text
+    assert "Emergency Materials Reserve Monitoring and Dispatch System" in page
+    assert 'lang="en"' in page
+
+
+def test_language_switch_does_not_redirect_off_site(client):
+    assert client.get("/lang/en?next=//evil.example/x").headers["Location"] == "/"
+    assert client.get("/lang/en?next=/agencies").headers["Location"] == "/agencies"
+
+
+def test_unknown_language_is_ignored(client):
+    client.get("/lang/xx")
+    assert "登录" in client.get("/login").text
+
+
+NAV = {"审计日志": {ADMIN}, "节点单位": {ADMIN, OPERATOR, COMMANDER, VIEWER}}
+
+
+@pytest.mark.parametrize("role", [ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER])
+def test_each_role_gets_its_home_and_navigation(client, login_as, make_agency, role):
+    login_as(role, agency=make_agency("HOME-1"))
+    page = client.get("/").text
+    assert "欢迎" in page
+    for label, roles in NAV.items():
+        assert (f">{label}</a>" in page) is (role in roles), label
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("普通", "普通"), (None, ""),
+])
+def test_csv_cells_cannot_start_a_formula(value, expected):
+    from core.views import _cell
+
+    assert _cell(value) == expected
+
+
+def test_audit_page_verifies_and_exports_csv(client, login_as, make_agency):
+    make_agency("CSV-1", name="导出单位")
+    login_as(ADMIN)
+    page = client.get("/admin/audit?verify=1")
+    assert page.status_code == 200 and "哈希链完整" in page.text
+    export = client.get("/admin/audit.csv?entity=agency")
+    assert export.mimetype == "text/csv"
+    lines = export.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("id,at_utc,actor")
+    assert any("导出单位" in line for line in lines[1:])
+
+
+def test_operator_cannot_open_the_audit_pages(client, login_as):
+    login_as(OPERATOR)
+    assert client.get("/admin/audit").status_code == 403
+    assert client.get("/admin/audit.csv").status_code == 403
+
+
+def test_landing_page_for_visitors(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "/login" in page.text
