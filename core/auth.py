@@ -103,6 +103,9 @@ def _hash_sid(sid: str) -> str:
 
 def open_login_session(sender, user, **_extra):
     """On every successful login, start a server-side session and put its id in the cookie."""
+    from .audit import Actor
+
+    g.audit_actor = Actor(user.id, user.agency_id, user.email)  # the login's own changes are the user's
     sid = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(

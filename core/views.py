@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
@@ -10,6 +11,7 @@ from flask_security import auth_required, current_user
 from sqlalchemy import text
 
 from reserve import services as reserve_services
+from reserve.models import AGENCY_KIND_LABELS
 
 from . import audit_service
 from .auth import ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
@@ -20,9 +22,16 @@ bp = Blueprint("core", __name__)
 PER_PAGE = 50
 
 
+@bp.app_template_filter("as_json")
+def as_json(value) -> str:
+    """JSON for people to read: CJK as characters, keys sorted (Jinja escapes the result)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def template_globals():
     return {"languages": current_app.config["LANGUAGES"], "current_locale": session.get("lang") or
-            current_app.config["BABEL_DEFAULT_LOCALE"], "role_labels": ROLES, "nav": navigation()}
+            current_app.config["BABEL_DEFAULT_LOCALE"], "role_labels": ROLES, "nav": navigation(),
+            "agency_kind_labels": AGENCY_KIND_LABELS}
 
 
 def navigation() -> list[tuple[str, str]]:
@@ -94,7 +103,8 @@ def audit_csv():
     writer.writerow(["id", "at_utc", "actor", "action", "entity", "entity_id", "before", "after", "ip", "request_id", "row_hash"])
     for r in rows:
         writer.writerow([r.id, r.at.isoformat(), _cell(r.actor), r.action, r.entity, r.entity_id,
-                         _cell(r.before), _cell(r.after), r.ip, r.request_id, r.row_hash])
+                         _cell(as_json(r.before) if r.before else None), _cell(as_json(r.after) if r.after else None),
+                         r.ip, r.request_id, r.row_hash])
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
 

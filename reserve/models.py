@@ -4,6 +4,7 @@ so "this agency and all its descendants" is one indexed prefix query."""
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,6 +17,14 @@ class AgencyKind(enum.StrEnum):
     CITY = "city"
     COUNTY = "county"
     CENTRAL_VERTICAL = "central_vertical"
+
+
+AGENCY_KIND_LABELS = {
+    AgencyKind.PROVINCIAL_DEPARTMENT.value: _l("Provincial department"),
+    AgencyKind.CITY.value: _l("City"),
+    AgencyKind.COUNTY.value: _l("County"),
+    AgencyKind.CENTRAL_VERTICAL.value: _l("Central vertical unit"),
+}
 
 
 class Agency(db.Model):

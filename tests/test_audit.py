@@ -102,3 +102,13 @@ def test_first_row_links_to_genesis(app, make_agency):
     with app.app_context():
         first = _db.session.execute(select(AuditLog).order_by(AuditLog.id).limit(1)).scalar_one()
     assert first.prev_hash == GENESIS
+
+
+def test_a_login_is_recorded_as_the_users_own_change(app, client, make_user):
+    from tests.conftest import log_in
+
+    user = make_user(ADMIN)
+    log_in(client, user["email"])
+    entry = [e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "update"][-1]
+    assert entry.actor == user["email"] and entry.user_id == user["id"]
+    assert entry.after["login_count"] == 1

@@ -23,6 +23,7 @@ def test_compiled_catalog_matches_po_and_is_complete(domain):
     mo = read_mo((folder / f"{domain}.mo").open("rb"))
     untranslated = [m.id for m in po if m.id and not m.string]
     assert untranslated == []
+    assert [m.id for m in po if m.fuzzy] == [], "fuzzy entries are guesses: translate them and drop the flag"
     assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}, \
         "messages.mo is stale: run `make translations`"
 
