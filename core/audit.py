@@ -151,24 +151,31 @@ def _pending_entries(session: Session) -> list[dict]:
 
 
 def _append(session: Session, flush_context) -> None:
-    entries = _pending_entries(session)
-    if not entries:
-        return
-    conn = session.connection()
+    entries = [{"action": action, "entity": inspect(obj).mapper.local_table.name, "entity_id": _entity_id(obj),
+                "before": before, "after": after}
+               for action, obj, before, after in _pending_entries(session)]
+    if entries:
+        _append_rows(session.connection(), entries)
+
+
+def _append_rows(conn, entries: list[dict]) -> None:
+    """Extend the chain by `entries` (action, entity, entity_id, before, after)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     prev = conn.execute(select(AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).scalar() or GENESIS
     actor, now = current_actor(), utcnow()
-    for action, obj, before, after in entries:
-        row = {
-            "at": now, "user_id": actor.user_id, "agency_id": actor.agency_id, "actor": actor.name,
-            "action": action, "entity": inspect(obj).mapper.local_table.name,
-            "entity_id": _entity_id(obj), "before": before, "after": after,
-            "ip": actor.ip, "request_id": actor.request_id,
-        }
+    for entry in entries:
+        row = {"at": now, "user_id": actor.user_id, "agency_id": actor.agency_id, "actor": actor.name,
+               "ip": actor.ip, "request_id": actor.request_id, **entry}
         row["prev_hash"] = prev
         row["row_hash"] = prev = row_hash(prev, row)
         conn.execute(insert(AuditLog.__table__).values(**row))
+
+
+def record_event(action: str, entity: str, after: dict, entity_id: str | None = None) -> None:
+    """Audit a change made outside the ORM (bulk loads), in the current transaction."""
+    _append_rows(db.session.connection(), [{"action": action, "entity": entity, "entity_id": entity_id,
+                                            "before": None, "after": {k: _plain(v) for k, v in after.items()}}])
 
 
 def _refuse_change(mapper, connection, target):

@@ -27,14 +27,38 @@ def _as_cli(command: str) -> None:
 
 @demo_cli.command("init")
 def demo_init():
-    """Load demo data if the database is empty and make sure one demo account per role exists."""
+    """Load the demo province if the database is empty; make sure one demo account per role exists."""
+    from reserve import demo as reserve_demo
+
     _as_cli("demo init")
-    added = demo.load_demo_agencies()
+    if reserve_demo.is_empty():
+        counts = reserve_demo.build_demo("province")
+        click.echo("demo province loaded: " + ", ".join(f"{k} {v}" for k, v in vars(counts).items()))
+    else:
+        click.echo("database not empty: demo data left as it is")
     accounts = demo.ensure_demo_accounts()
-    click.echo(f"demo agencies added: {added}")
     click.echo("demo accounts (password: %s):" % current_app.config["DEMO_PASSWORD"])
     for account in accounts:
         click.echo(f"  {account.role:<16} {account.email:<24} {account.agency_code or '-'}")
+
+
+@demo_cli.command("load")
+@click.option("--scale", type=click.Choice(["province", "national"]), default="province", show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+def demo_load(scale, seed):
+    """Load demo data at a scale into an EMPTY database (national: ~1,000,000 lots, for benchmarks)."""
+    import time
+
+    from reserve import demo as reserve_demo
+
+    _as_cli(f"demo load --scale {scale}")
+    if not reserve_demo.is_empty():
+        raise click.ClickException("the database already has agencies; load demo data into an empty one")
+    started = time.perf_counter()
+    with click.progressbar(length=1, label=f"loading the {scale} demo") as bar:
+        counts = reserve_demo.build_demo(scale, seed=seed)
+        bar.update(1)
+    click.echo(", ".join(f"{k} {v}" for k, v in vars(counts).items()) + f" in {time.perf_counter() - started:.1f} s")
 
 
 @users_cli.command("create")

@@ -3,6 +3,7 @@
 from functools import cache
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
 
 from .extensions import db
 
@@ -30,7 +31,10 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
     )
 
 
-def paginate(stmt, page: int, per_page: int) -> dict:
-    result = db.paginate(stmt, page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False)
-    return {"items": result.items, "total": result.total, "page": page, "per_page": per_page,
-            "pages": result.pages}
+def paginate(stmt, page: int, per_page: int, *, rows: bool = False) -> dict:
+    """One page of `stmt`: ORM objects, or (rows=True) dicts of a multi-column select."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = [row._asdict() for row in result] if rows else result.scalars().all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page,
+            "pages": (total + per_page - 1) // per_page}

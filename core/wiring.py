@@ -134,13 +134,14 @@ def init_extensions(app):
 
 
 def register_blueprints(app):
-    from reserve.api import blp as agencies_api
+    from reserve.api import BLUEPRINTS as reserve_api
 
     from . import api as core_api
     from . import views
 
     api.register_blueprint(core_api.blp)
-    api.register_blueprint(agencies_api)
+    for blueprint in reserve_api:
+        api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
 
 

@@ -1,14 +1,20 @@
-"""Reserve registry models. Agencies form a tree kept as a materialised path ("/1/4/9/"),
-so "this agency and all its descendants" is one indexed prefix query."""
+"""Reserve registry models: regions, agencies, depots, catalog, stock ledger, transport, plans.
+
+Agencies form a tree kept as a materialised path ("/1/4/9/"), so "this agency and all its
+descendants" is one indexed prefix query. Stock is a ledger: `Movement` rows are append-only;
+`StockLot.on_hand` and `.reserved` are caches updated in the same transaction by guarded
+conditional UPDATEs and protected by CHECK constraints.
+"""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
+from core.scoping import classification_column
 from core.timeutil import utcnow
 
 
@@ -27,6 +33,20 @@ AGENCY_KIND_LABELS = {
 }
 
 
+class Region(db.Model):
+    """A GB/T 2260 administrative division. Divisions change over time: keep validity dates."""
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))  # province / city / county
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    population: Mapped[int | None]  # residents, for norms "per 10,000 people"
+    valid_from: Mapped[date | None]
+    valid_to: Mapped[date | None]
+
+
 class Agency(db.Model):
     __table_args__ = (Index("ix_agency_path", "path", postgresql_ops={"path": "text_pattern_ops"}),)
 
@@ -34,9 +54,12 @@ class Agency(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
-    region_code: Mapped[str | None] = mapped_column(String(6))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     path: Mapped[str] = mapped_column(String(400), default="")
+    contact_name: Mapped[str | None] = mapped_column(String(50))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent = relationship("Agency", remote_side=[id], lazy="joined", join_depth=1)
@@ -44,3 +67,197 @@ class Agency(db.Model):
     @property
     def depth(self) -> int:
         return self.path.count("/") - 1
+
+
+class Depot(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    capacity_m3: Mapped[float | None] = mapped_column(Float)
+    capacity_t: Mapped[float | None] = mapped_column(Float)
+    classification: Mapped[str] = classification_column()
+    contact_name: Mapped[str | None] = mapped_column(String(50))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active / closed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency = relationship("Agency", lazy="joined")
+    region = relationship("Region", lazy="joined")
+
+
+class Category(db.Model):
+    """GB/T 38565-2020 node: 7-digit code in 4 levels (1+2+2+2), stored without padding."""
+
+    code: Mapped[str] = mapped_column(String(7), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[int]
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"), index=True)
+    illustrative: Mapped[bool] = mapped_column(default=False)
+
+
+class Material(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    spec: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_weight_kg: Mapped[float] = mapped_column(Float, default=0)
+    unit_volume_m3: Mapped[float] = mapped_column(Float, default=0)
+    shelf_life_days: Mapped[int | None]
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"), index=True)
+
+    category = relationship("Category", lazy="joined")
+
+
+class MaterialAlias(db.Model):
+    """An agency's own name for a catalog material, so its reports keep its own words."""
+
+    __table_args__ = (UniqueConstraint("agency_id", "alias", name="uq_material_alias_agency_alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(200))
+    material_id: Mapped[int] = mapped_column(ForeignKey("material.id"), index=True)
+
+    material = relationship("Material", lazy="joined")
+
+
+class ReserveType(enum.StrEnum):
+    PHYSICAL = "physical"      # 实物储备
+    AGREEMENT = "agreement"    # 协议储备 with an enterprise
+    CAPACITY = "capacity"      # 产能储备
+
+
+class StockLot(db.Model):
+    __table_args__ = (
+        UniqueConstraint("depot_id", "material_id", "lot_no", name="uq_stock_lot_depot_material_lot"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        Index("ix_stock_lot_material_depot", "material_id", "depot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("material.id"))
+    lot_no: Mapped[str] = mapped_column(String(60))
+    production_date: Mapped[date | None]
+    expiry_date: Mapped[date | None] = mapped_column(index=True)
+    reserve_type: Mapped[str] = mapped_column(String(12), default=ReserveType.PHYSICAL.value)
+    owner_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    classification: Mapped[str] = classification_column()
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    # agreement / capacity reserves: who holds it, how fast it comes
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    enterprise_credit_code: Mapped[str | None] = mapped_column(String(18))
+    units_per_day: Mapped[int | None]
+    lead_time_h: Mapped[float | None] = mapped_column(Float)
+    contract_valid_from: Mapped[date | None]
+    contract_valid_to: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    depot = relationship("Depot", lazy="joined")
+    material = relationship("Material", lazy="joined")
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class MovementKind(enum.StrEnum):
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    ADJUSTMENT = "adjustment"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    COUNT = "count"
+    REVERSAL = "reversal"
+
+
+class Movement(db.Model):
+    """One append-only ledger row. Never edited or deleted; a correction is a reversal."""
+
+    __table_args__ = (Index("ix_movement_lot_occurred", "lot_id", "occurred_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("stock_lot.id"))
+    kind: Mapped[str] = mapped_column(String(14))
+    on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    occurred_at: Mapped[datetime]  # business time; may be back-dated
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("movement.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    lot = relationship("StockLot", lazy="joined")
+
+
+class TransportMode(enum.StrEnum):
+    ROAD = "road"
+    RAIL = "rail"
+    AIR = "air"
+    WATER = "water"
+
+
+class TransportCapacity(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    vehicle_type: Mapped[str] = mapped_column(String(60))
+    count: Mapped[int]
+    payload_t: Mapped[float] = mapped_column(Float)  # per vehicle
+    volume_m3: Mapped[float | None] = mapped_column(Float)  # per vehicle
+    available: Mapped[bool] = mapped_column(default=True)
+    base: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str] = classification_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    depot = relationship("Depot", lazy="joined")
+
+
+class IncidentType(enum.StrEnum):
+    NATURAL_DISASTER = "natural_disaster"
+    ACCIDENT = "accident"
+    PUBLIC_HEALTH = "public_health"
+    SOCIAL_SECURITY = "social_security"
+
+
+class EmergencyPlan(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    incident_type: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(3))  # I, II, III, IV
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    classification: Mapped[str] = classification_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    norms = relationship("ReserveNorm", back_populates="plan", lazy="selectin", cascade="all, delete-orphan")
+
+
+class ReserveNorm(db.Model):
+    """Required reserve of a material in a region: a fixed quantity, or per 10,000 residents."""
+
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("emergency_plan.id"), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("material.id"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    basis: Mapped[str] = mapped_column(String(16))  # per_region / per_10k_people
+    quantity: Mapped[float] = mapped_column(Float)
+
+    plan = relationship("EmergencyPlan", back_populates="norms")
+    material = relationship("Material", lazy="joined")
+    region = relationship("Region", lazy="joined")

@@ -55,3 +55,18 @@ def test_upgrade_from_empty_yields_the_models_schema(empty_database):
             differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert differences == []
+
+
+def test_upgrade_keeps_existing_agencies_whose_region_codes_arrive_with_the_region_table(empty_database):
+    """0002 adds agency.region_code -> region; agencies created under 0001 must survive it."""
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0001_foundation")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO agency (code, name, kind, region_code, path, created_at) "
+                              "VALUES ('DT-PC', '大同市平城区应急管理局', 'county', '140213', '/1/', CURRENT_TIMESTAMP)"))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            region = conn.execute(text("SELECT r.name FROM agency a JOIN region r ON r.code = a.region_code")).scalar()
+        db.engine.dispose()
+    assert region == "平城区"

@@ -3,8 +3,8 @@ from flask_smorest import Blueprint
 
 from core.pagination import PageArgsSchema, page_schema, paginate
 
-from . import services
-from .schemas import AgencyQuerySchema, AgencySchema
+from .. import services
+from ..schemas import AgencyQuerySchema, AgencySchema, AgencyUpdateSchema
 
 blp = Blueprint("agencies", __name__, url_prefix="/api/v1/agencies", description="Node agencies (节点单位)")
 
@@ -33,3 +33,11 @@ def create_agency(data):
 @blp.response(200, AgencySchema)
 def get_agency(agency_id):
     return services.get_agency(current_user, agency_id)
+
+
+@blp.route("/<int:agency_id>", methods=["PATCH"])
+@auth_required("token", "session")
+@blp.arguments(AgencyUpdateSchema)
+@blp.response(200, AgencySchema)
+def update_agency(data, agency_id):
+    return services.update_agency(current_user, agency_id, **data)

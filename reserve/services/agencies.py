@@ -1,0 +1,74 @@
+"""Node agencies (节点单位): a tree, scoped so an operator sees its own subtree."""
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.extensions import db
+from core.scoping import can_read, can_write, scoped
+
+from .. import rules
+from ..models import Agency, AgencyKind, Region
+
+EDITABLE = ("name", "kind", "credit_code", "region_code", "contact_name", "contact_phone")
+
+
+def list_agencies(user, *, q: str | None = None):
+    """Select of the agencies `user` may see, ordered along the tree."""
+    stmt = scoped(select(Agency), user, Agency.id)
+    if q:
+        stmt = stmt.where(Agency.name.contains(q) | Agency.code.contains(q))
+    return stmt.order_by(Agency.path)
+
+
+def get_agency(user, agency_id: int) -> Agency:
+    agency = db.session.get(Agency, agency_id)
+    # An agency outside the user's scope is reported as missing: its existence is not shared.
+    if agency is None or not can_read(user, agency.path):
+        raise NotFound(_("Agency %(id)s not found.", id=agency_id))
+    return agency
+
+
+def _check_fields(fields: dict, current: Agency | None = None) -> None:
+    errors = {}
+    if fields.get("kind") is not None and fields["kind"] not in {k.value for k in AgencyKind}:
+        errors["kind"] = [_("unknown kind")]
+    if fields.get("credit_code"):
+        if problem := rules.credit_code_problem(fields["credit_code"]):
+            errors["credit_code"] = [problem]
+        elif db.session.execute(select(Agency.id).where(Agency.credit_code == fields["credit_code"],
+                                                         Agency.id != (current.id if current else -1))).first():
+            raise Conflict(_("Another agency already has this unified social credit code."))
+    if fields.get("region_code") and db.session.get(Region, fields["region_code"]) is None:
+        errors["region_code"] = [_("not a known GB/T 2260 code")]
+    if errors:
+        raise Invalid(_("The agency's details are not valid."), errors=errors)
+
+
+def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | None = None, **fields) -> Agency:
+    """Create an agency under `parent_id`; operators only inside their own subtree."""
+    parent = get_agency(user, parent_id) if parent_id is not None else None
+    if not can_write(user, parent.path if parent else None):
+        raise NotAllowed(_("You may only add agencies under your own agency."))
+    if db.session.execute(select(Agency.id).filter_by(code=code)).first():
+        raise Conflict(_("An agency with code %(code)s already exists.", code=code))
+    _check_fields({"kind": kind, **fields})
+    agency = Agency(code=code, name=name, kind=kind, parent=parent,
+                    **{k: v for k, v in fields.items() if k in EDITABLE})
+    db.session.add(agency)
+    db.session.flush()  # the path is built from the new id
+    agency.path = f"{parent.path if parent else '/'}{agency.id}/"
+    db.session.commit()
+    return agency
+
+
+def update_agency(user, agency_id: int, **fields) -> Agency:
+    agency = get_agency(user, agency_id)
+    if not can_write(user, agency.path):
+        raise NotAllowed(_("You may only change your own agency and the agencies below it."))
+    _check_fields(fields, agency)
+    for key, value in fields.items():
+        if key in EDITABLE:
+            setattr(agency, key, value)
+    db.session.commit()
+    return agency

@@ -1,0 +1,191 @@
+"""The GB/T 38565 catalog: categories, materials, and agencies' own names for materials."""
+
+import csv
+import io
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from core.auth import ADMIN
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.extensions import db
+
+from .. import rules
+from ..models import Category, Material, MaterialAlias
+from .access import require_write
+
+MATERIAL_FIELDS = ("code", "name", "spec", "unit", "unit_weight_kg", "unit_volume_m3", "shelf_life_days", "category_code")
+
+
+def _require_admin(user):
+    if ADMIN not in getattr(user, "role_names", set()):
+        raise NotAllowed(_("Only administrators change the catalog."))
+
+
+def list_categories(*, parent_code=None, level=None, q=None):
+    stmt = select(Category).order_by(Category.code)
+    if parent_code:
+        stmt = stmt.where(Category.parent_code == parent_code)
+    if level:
+        stmt = stmt.where(Category.level == level)
+    if q:
+        stmt = stmt.where(or_(Category.name.contains(q), Category.code.startswith(q)))
+    return stmt
+
+
+def get_category(code: str) -> Category:
+    category = db.session.get(Category, code)
+    if category is None:
+        raise NotFound(_("Category %(code)s not found.", code=code))
+    return category
+
+
+def category_errors(code: str, name: str, known: set[str]) -> list[str]:
+    errors = []
+    if problem := rules.category_problem(code):
+        errors.append(problem)
+    elif (parent := rules.category_parent(code)) and parent not in known:
+        errors.append(_("parent category %(parent)s does not exist", parent=parent))
+    if not name or not name.strip():
+        errors.append(_("the name is empty"))
+    return errors
+
+
+def create_category(user, *, code: str, name: str, illustrative: bool = False) -> Category:
+    _require_admin(user)
+    if db.session.get(Category, code) is not None:
+        raise Conflict(_("Category %(code)s already exists.", code=code))
+    known = set(db.session.scalars(select(Category.code)))
+    if errors := category_errors(code, name, known):
+        raise Invalid(_("The category code is not valid."), errors={"code": errors})
+    category = Category(code=code, name=name.strip(), level=rules.category_level(code),
+                        parent_code=rules.category_parent(code), illustrative=illustrative)
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def read_category_rows(filename: str, data: bytes) -> list[dict]:
+    """Rows (code, name) of a CSV (UTF-8, UTF-8 with BOM, or GB18030) or XLSX upload."""
+    if filename.lower().endswith(".xlsx"):
+        from .spreadsheets import read_xlsx_rows
+
+        return read_xlsx_rows(data)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise Invalid(_("The file is neither UTF-8 nor GB18030 text."))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def import_categories(user, rows: list[dict]) -> dict:
+    """Import an official category table: all rows or none. Existing codes get the new name."""
+    _require_admin(user)
+    known = set(db.session.scalars(select(Category.code)))
+    incoming = {}
+    errors = {}
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        code, name = str(row.get("code") or "").strip(), str(row.get("name") or "").strip()
+        if code in incoming:
+            errors[f"row {number}"] = [_("code %(code)s appears twice in the file", code=code)]
+            continue
+        incoming[code] = name
+    for number, (code, name) in enumerate(incoming.items(), start=2):
+        if problems := category_errors(code, name, known | set(incoming)):
+            errors[f"{code or '(empty)'}"] = problems
+    if errors:
+        raise Invalid(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors)
+    created = updated = 0
+    for code in sorted(incoming, key=len):
+        category = db.session.get(Category, code)
+        if category is None:
+            db.session.add(Category(code=code, name=incoming[code], level=rules.category_level(code),
+                                    parent_code=rules.category_parent(code), illustrative=False))
+            created += 1
+        elif category.name != incoming[code] or category.illustrative:
+            category.name, category.illustrative = incoming[code], False
+            updated += 1
+        db.session.flush()
+    db.session.commit()
+    return {"created": created, "updated": updated, "unchanged": len(incoming) - created - updated}
+
+
+def list_materials(*, q=None, category_code=None):
+    stmt = select(Material).order_by(Material.code)
+    if q:
+        stmt = stmt.where(or_(Material.name.contains(q), Material.code.startswith(q), Material.spec.contains(q)))
+    if category_code:
+        stmt = stmt.where(Material.category_code.startswith(category_code))
+    return stmt
+
+
+def get_material(material_id: int) -> Material:
+    material = db.session.get(Material, material_id)
+    if material is None:
+        raise NotFound(_("Material %(id)s not found.", id=material_id))
+    return material
+
+
+def _check_material(fields: dict) -> None:
+    category = db.session.get(Category, fields.get("category_code") or "")
+    if category is None or category.level != 4:
+        raise Invalid(_("A material belongs to an existing level-4 category."), errors={"category_code": [_("invalid")]})
+
+
+def create_material(user, **fields) -> Material:
+    _require_admin(user)
+    _check_material(fields)
+    if db.session.execute(select(Material.id).filter_by(code=fields["code"])).first():
+        raise Conflict(_("A material with code %(code)s already exists.", code=fields["code"]))
+    material = Material(**{k: v for k, v in fields.items() if k in MATERIAL_FIELDS})
+    db.session.add(material)
+    db.session.commit()
+    return material
+
+
+def update_material(user, material_id: int, **fields) -> Material:
+    _require_admin(user)
+    material = get_material(material_id)
+    if "category_code" in fields:
+        _check_material(fields)
+    for key, value in fields.items():
+        if key in MATERIAL_FIELDS and key != "code":
+            setattr(material, key, value)
+    db.session.commit()
+    return material
+
+
+def list_aliases(user, agency_id: int):
+    require_write(user, agency_id)
+    return select(MaterialAlias).where(MaterialAlias.agency_id == agency_id).order_by(MaterialAlias.alias)
+
+
+def create_alias(user, *, agency_id: int, alias: str, material_id: int) -> MaterialAlias:
+    require_write(user, agency_id)
+    get_material(material_id)
+    alias = alias.strip()
+    if db.session.execute(select(MaterialAlias.id).filter_by(agency_id=agency_id, alias=alias)).first():
+        raise Conflict(_("The alias %(alias)s is already mapped.", alias=alias))
+    row = MaterialAlias(agency_id=agency_id, alias=alias, material_id=material_id)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def resolve_material(agency_id: int | None, name: str) -> Material | None:
+    """The catalog material an agency means by `name`: its alias first, then the catalog name or code."""
+    name = name.strip()
+    if agency_id is not None:
+        alias = db.session.execute(select(MaterialAlias).filter_by(agency_id=agency_id, alias=name)).scalar_one_or_none()
+        if alias is not None:
+            return alias.material
+    return db.session.execute(select(Material).where(or_(Material.name == name, Material.code == name))
+                              .order_by(Material.code).limit(1)).scalar_one_or_none()
+
+
+def count_categories() -> int:
+    return db.session.scalar(select(func.count()).select_from(Category))

@@ -1,0 +1,84 @@
+"""Depots (储备库) and regions."""
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from core.errors import Conflict, Invalid
+from core.extensions import db
+from core.scoping import scoped
+
+from .. import rules
+from ..models import Agency, Depot, Region, StockLot
+from .access import readable, require_write, writable
+
+DEPOT_FIELDS = ("code", "name", "address", "region_code", "lat", "lon", "capacity_m3", "capacity_t",
+                "classification", "contact_name", "contact_phone")
+
+
+def list_regions(*, level: str | None = None, parent_code: str | None = None):
+    stmt = select(Region).order_by(Region.code)
+    if level:
+        stmt = stmt.where(Region.level == level)
+    if parent_code:
+        stmt = stmt.where(Region.parent_code == parent_code)
+    return stmt
+
+
+def list_depots(user, *, agency_id=None, region_code=None, status=None, q=None):
+    stmt = scoped(select(Depot), user, Depot.agency_id, Depot.classification)
+    if agency_id:
+        path = db.session.scalar(select(Agency.path).where(Agency.id == agency_id)) or "/none/"
+        stmt = stmt.where(Depot.agency_id.in_(select(Agency.id).where(Agency.path.like(f"{path}%"))))
+    if region_code:
+        stmt = stmt.where(Depot.region_code.like(rules.region_prefix(region_code) + "%"))
+    if status:
+        stmt = stmt.where(Depot.status == status)
+    if q:
+        stmt = stmt.where(Depot.name.contains(q) | Depot.code.contains(q))
+    return stmt.order_by(Depot.code)
+
+
+def get_depot(user, depot_id: int) -> Depot:
+    return readable(user, Depot, depot_id, label=_("Depot"))
+
+
+def _check_region(region_code):
+    if region_code and db.session.get(Region, region_code) is None:
+        raise Invalid(_("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]})
+
+
+def create_depot(user, *, agency_id: int, **fields) -> Depot:
+    require_write(user, agency_id)
+    if db.session.get(Agency, agency_id) is None:
+        raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})
+    _check_region(fields.get("region_code"))
+    if db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first():
+        raise Conflict(_("A depot with code %(code)s already exists.", code=fields["code"]))
+    depot = Depot(agency_id=agency_id, **{k: v for k, v in fields.items() if k in DEPOT_FIELDS})
+    db.session.add(depot)
+    db.session.commit()
+    return depot
+
+
+def update_depot(user, depot_id: int, **fields) -> Depot:
+    depot = writable(user, Depot, depot_id, label=_("Depot"))
+    _check_region(fields.get("region_code"))
+    if "code" in fields and fields["code"] != depot.code and \
+            db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first():
+        raise Conflict(_("A depot with code %(code)s already exists.", code=fields["code"]))
+    for key, value in fields.items():
+        if key in DEPOT_FIELDS:
+            setattr(depot, key, value)
+    db.session.commit()
+    return depot
+
+
+def close_depot(user, depot_id: int) -> Depot:
+    """Close a depot; refused while it still holds stock (transfer or issue it first)."""
+    depot = writable(user, Depot, depot_id, label=_("Depot"))
+    holding = db.session.scalar(select(func.coalesce(func.sum(StockLot.on_hand), 0)).where(StockLot.depot_id == depot.id))
+    if holding:
+        raise Conflict(_("The depot still holds %(n)s units; move them out before closing it.", n=holding))
+    depot.status = "closed"
+    db.session.commit()
+    return depot
