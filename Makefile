@@ -28,7 +28,7 @@ test: install
 
 # Re-extract the user-visible strings, merge them into the Chinese catalog, compile it.
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project emreserve -o core/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output --project emreserve -o core/translations/messages.pot .
 	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations -l zh_Hans_CN --width 100 --no-fuzzy-matching
 	$(BIN)/pybabel compile -d core/translations --statistics
 	$(BIN)/pybabel compile -D flask_security -d core/translations --statistics

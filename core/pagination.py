@@ -1,5 +1,6 @@
-"""Page-number pagination for API lists: ?page=1&per_page=50 (at most 200)."""
+"""Page-number pagination for API lists and pages: ?page=1&per_page=50 (at most 200)."""
 
+from dataclasses import dataclass
 from functools import cache
 
 from marshmallow import Schema, fields, validate
@@ -31,10 +32,38 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
     )
 
 
-def paginate(stmt, page: int, per_page: int, *, rows: bool = False) -> dict:
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return (self.total + self.per_page - 1) // self.per_page
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def paginate(stmt, page: int, per_page: int, *, rows: bool = False) -> Page:
     """One page of `stmt`: ORM objects, or (rows=True) dicts of a multi-column select."""
+    page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = [row._asdict() for row in result] if rows else result.scalars().all()
-    return {"items": items, "total": total, "page": page, "per_page": per_page,
-            "pages": (total + per_page - 1) // per_page}
+    return Page(items, total, page, per_page)

@@ -16,6 +16,7 @@ from reserve.models import AGENCY_KIND_LABELS
 from . import audit_service
 from .auth import ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .extensions import db
+from .pagination import paginate
 
 bp = Blueprint("core", __name__)
 
@@ -41,7 +42,10 @@ def navigation() -> list[tuple[str, str]]:
     roles = current_user.role_names
     items = [(_("Home"), url_for("core.home"))]
     if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
-        items.append((_("Agencies"), url_for("core.agencies")))
+        items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
+                  (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
+                  (_("Agencies"), url_for("core.agencies"))]
+    items.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if ADMIN in roles:
         items.append((_("Audit log"), url_for("core.audit_log")))
     items.append((_("API docs"), url_for("api-docs.openapi_swagger_ui")))
@@ -60,7 +64,7 @@ def home():
     if not current_user.is_authenticated:
         return render_template("core/landing.html", session_ended=g.get("session_ended"))
     roles = current_user.role_names
-    visible = db.paginate(reserve_services.list_agencies(current_user), page=1, per_page=1, error_out=False)
+    visible = paginate(reserve_services.list_agencies(current_user), 1, 1)
     return render_template("core/home.html", roles=roles, visible_agencies=visible.total,
                            ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER)
 
@@ -77,8 +81,7 @@ def set_language(code):
 def agencies():
     q = (request.args.get("q") or "").strip()[:100] or None
     page = request.args.get("page", 1, type=int)
-    result = db.paginate(reserve_services.list_agencies(current_user, q=q), page=max(page, 1),
-                         per_page=PER_PAGE, error_out=False)
+    result = paginate(reserve_services.list_agencies(current_user, q=q), page, PER_PAGE)
     return render_template("core/agencies.html", result=result, q=q or "")
 
 
@@ -88,7 +91,7 @@ def audit_log():
     entity = request.args.get("entity") or None
     page = request.args.get("page", 1, type=int)
     stmt = audit_service.list_audit_entries(current_user, entity=entity)
-    result = db.paginate(stmt, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    result = paginate(stmt, page, PER_PAGE)
     report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
     return render_template("core/audit.html", result=result, entity=entity or "", report=report)
 

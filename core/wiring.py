@@ -134,6 +134,7 @@ def init_extensions(app):
 
 
 def register_blueprints(app):
+    from reserve import views as reserve_views
     from reserve.api import BLUEPRINTS as reserve_api
 
     from . import api as core_api
@@ -143,6 +144,7 @@ def register_blueprints(app):
     for blueprint in reserve_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
+    app.register_blueprint(reserve_views.bp)
 
 
 def register_cli(app):

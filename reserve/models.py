@@ -261,3 +261,20 @@ class ReserveNorm(db.Model):
     plan = relationship("EmergencyPlan", back_populates="norms")
     material = relationship("Material", lazy="joined")
     region = relationship("Region", lazy="joined")
+
+
+# Labels people read, for every coded value the pages show.
+LABELS = {
+    "reserve_type": {"physical": _l("Physical"), "agreement": _l("Agreement"), "capacity": _l("Production capacity")},
+    "movement": {"receipt": _l("Receipt"), "issue": _l("Issue"), "adjustment": _l("Adjustment"),
+                 "transfer_out": _l("Transfer out"), "transfer_in": _l("Transfer in"), "reservation": _l("Reservation"),
+                 "release": _l("Release"), "count": _l("Stock count"), "reversal": _l("Reversal")},
+    "mode": {"road": _l("Road"), "rail": _l("Rail"), "air": _l("Air"), "water": _l("Water")},
+    "classification": {"public": _l("Public"), "internal": _l("Internal"), "restricted": _l("Restricted")},
+    "incident_type": {"natural_disaster": _l("Natural disaster"), "accident": _l("Accident"),
+                      "public_health": _l("Public health"), "social_security": _l("Social security")},
+    "basis": {"per_region": _l("per region"), "per_10k_people": _l("per 10,000 people")},
+    "group": {"material": _l("Material"), "category": _l("Category"), "region": _l("City"), "agency": _l("Agency"),
+              "reserve_type": _l("Reserve type")},
+    "status": {"active": _l("Active"), "closed": _l("Closed")},
+}

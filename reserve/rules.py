@@ -6,6 +6,11 @@ from datetime import date, datetime, timedelta
 
 from stdnum.cn.uscc import calc_check_digit
 
+def N_(message: str) -> str:
+    """Marks a message for translation without importing Flask: services translate it."""
+    return message
+
+
 TOP_CLASSES = {"1": "基本生活保障物资", "2": "应急装备及配套物资", "3": "工程材料与机械加工设备"}
 _CATEGORY_LENGTHS = {1: 1, 3: 2, 5: 3, 7: 4}
 
@@ -15,14 +20,14 @@ def category_problem(code: str) -> str | None:
 
     Only the structure is checked here; that the parent exists is the service's business."""
     if not isinstance(code, str) or not code.isascii() or not code.isdigit():
-        return "a category code has digits only (a code read from a number cell arrives as 1010101.0)"
+        return N_("a category code has digits only (a code read from a number cell arrives as 1010101.0)")
     if len(code) not in _CATEGORY_LENGTHS:
-        return "a category code has length 1, 3, 5 or 7 (levels 1 to 4)"
+        return N_("a category code has length 1, 3, 5 or 7 (levels 1 to 4)")
     if code[0] not in TOP_CLASSES:
-        return "the top class must be 1, 2 or 3"
+        return N_("the top class must be 1, 2 or 3")
     segments = [code[i:i + 2] for i in range(1, len(code), 2)]
     if "00" in segments:
-        return "a level segment is 01 to 99, never 00"
+        return N_("a level segment is 01 to 99, never 00")
     return None
 
 
@@ -45,15 +50,15 @@ def credit_code_problem(code: str) -> str | None:
     Our own rules around python-stdnum's check digit: its own validator refuses valid codes
     whose authority is A, N or Y (DESIGN trap 4)."""
     if not isinstance(code, str) or len(code) != 18:
-        return "a unified social credit code has 18 characters"
+        return N_("a unified social credit code has 18 characters")
     if not _USCC.match(code):
-        return "a unified social credit code uses digits and capital letters except I, O, S, V, Z (invalid character)"
+        return N_("a unified social credit code uses digits and capital letters except I, O, S, V, Z (invalid character)")
     if code[0] not in _AUTHORITIES:
-        return "the first character (registration authority) must be 1-9, A, N or Y"
+        return N_("the first character (registration authority) must be 1-9, A, N or Y")
     if not code[2:8].isdigit():
-        return "characters 3-8 are the region code and must be digits"
+        return N_("characters 3-8 are the region code and must be digits")
     if calc_check_digit(code[:17]) != code[17]:
-        return "the check digit (last character) does not match"
+        return N_("the check digit (last character) does not match")
     return None
 
 
@@ -72,7 +77,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 def occurred_at_problem(occurred_at: datetime, now: datetime) -> str | None:
     if occurred_at > now + FUTURE_TOLERANCE:
-        return "a movement cannot happen in the future"
+        return N_("a movement cannot happen in the future")
     return None
 
 

@@ -35,7 +35,7 @@ def _check_fields(fields: dict, current: Agency | None = None) -> None:
         errors["kind"] = [_("unknown kind")]
     if fields.get("credit_code"):
         if problem := rules.credit_code_problem(fields["credit_code"]):
-            errors["credit_code"] = [problem]
+            errors["credit_code"] = [_(problem)]
         elif db.session.execute(select(Agency.id).where(Agency.credit_code == fields["credit_code"],
                                                          Agency.id != (current.id if current else -1))).first():
             raise Conflict(_("Another agency already has this unified social credit code."))

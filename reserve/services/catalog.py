@@ -43,7 +43,7 @@ def get_category(code: str) -> Category:
 def category_errors(code: str, name: str, known: set[str]) -> list[str]:
     errors = []
     if problem := rules.category_problem(code):
-        errors.append(problem)
+        errors.append(_(problem))
     elif (parent := rules.category_parent(code)) and parent not in known:
         errors.append(_("parent category %(parent)s does not exist", parent=parent))
     if not name or not name.strip():
@@ -89,7 +89,12 @@ def import_categories(user, rows: list[dict]) -> dict:
     incoming = {}
     errors = {}
     for number, row in enumerate(rows, start=2):  # row 1 is the header
-        code, name = str(row.get("code") or "").strip(), str(row.get("name") or "").strip()
+        raw = row.get("code")
+        if raw not in (None, "") and not isinstance(raw, str):
+            errors[f"row {number}"] = [_("the code %(value)s arrived as a number: format the code column as text",
+                                         value=raw)]
+            continue
+        code, name = (raw or "").strip(), str(row.get("name") or "").strip()
         if code in incoming:
             errors[f"row {number}"] = [_("code %(code)s appears twice in the file", code=code)]
             continue

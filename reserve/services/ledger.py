@@ -44,7 +44,7 @@ def _when(occurred_at: datetime | None) -> datetime:
     now = utcnow()
     occurred_at = occurred_at or now
     if problem := rules.occurred_at_problem(occurred_at, now):
-        raise Invalid(_("A movement cannot happen in the future."), errors={"occurred_at": [problem]})
+        raise Invalid(_("A movement cannot happen in the future."), errors={"occurred_at": [_(problem)]})
     return occurred_at
 
 
@@ -128,7 +128,7 @@ def _check_lot_facts(facts: LotFacts) -> None:
     if facts.production_date and facts.expiry_date and facts.expiry_date <= facts.production_date:
         errors["expiry_date"] = [_("The expiry date must be after the production date.")]
     if facts.enterprise_credit_code and (problem := rules.credit_code_problem(facts.enterprise_credit_code)):
-        errors["enterprise_credit_code"] = [problem]
+        errors["enterprise_credit_code"] = [_(problem)]
     if facts.reserve_type != ReserveType.PHYSICAL.value and not facts.enterprise_name:
         errors["enterprise_name"] = [_("Agreement and capacity reserves name the enterprise that holds them.")]
     if errors:
@@ -203,6 +203,7 @@ def record_transfer(user, lot_id: int, to_depot_id: int, quantity: int, *, occur
     """Move stock to another depot: both legs in one transaction, linked by one reference."""
     lot = _lot_for_write(user, lot_id)
     target = readable(user, Depot, to_depot_id, label=_("Depot"))
+    require_write(user, target.agency_id)  # stock is not pushed into depots the user cannot manage
     if target.id == lot.depot_id or target.status != "active":
         raise Invalid(_("Choose another, active depot to transfer to."), errors={"to_depot_id": [_("invalid")]})
     when, quantity = _when(occurred_at), _positive(quantity)

@@ -34,7 +34,9 @@ def check_xlsx_archive(data: bytes) -> None:
 
 
 def read_xlsx_rows(data: bytes) -> list[dict]:
-    """Rows of the first sheet as dicts keyed by the header row; every value as text."""
+    """Rows of the first sheet as dicts keyed by the header row. Values keep their cell type,
+    so a code typed as a number (Excel turns 18 digits into 9.1e+17) can be named and refused
+    instead of being silently "fixed" (DESIGN trap 3)."""
     from openpyxl import load_workbook
 
     check_xlsx_archive(data)
@@ -42,18 +44,12 @@ def read_xlsx_rows(data: bytes) -> list[dict]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        result = [{header[i]: _text(v) for i, v in enumerate(row) if i < len(header)}
+        result = [{header[i]: ("" if v is None else v) for i, v in enumerate(row) if i < len(header)}
                   for row in rows if any(v is not None for v in row)]
         workbook.close()
         return result
     except (ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BadUpload(_("The workbook could not be read: %(why)s", why=str(exc)[:200])) from None
-
-
-def _text(value) -> str:
-    # A float here means Excel turned a code into a number: keep it visible ("1010101.0") so
-    # the validation names it instead of silently "fixing" it (DESIGN trap 3).
-    return "" if value is None else str(value)
 
 
 def csv_bytes(header: list[str], rows) -> bytes:

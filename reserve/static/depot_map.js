@@ -1,0 +1,20 @@
+// Depot map: Shanxi's city boundaries (vendored GeoJSON) and one marker per depot.
+// Data comes from the element's data-* attributes: no inline script, no request off the machine.
+(function () {
+  var element = document.getElementById("depot-map");
+  if (!element || !window.L) { return; }
+  var points = JSON.parse(element.dataset.points || "[]");
+  var map = L.map(element, { zoomSnap: 0.25, attributionControl: false }).setView([37.6, 112.3], 6.5);
+  fetch(element.dataset.boundaries).then(function (r) { return r.json(); }).then(function (geo) {
+    var layer = L.geoJSON(geo, {
+      style: { color: "#7a1b12", weight: 1, fillColor: "#fdf1ef", fillOpacity: 0.6 },
+      onEachFeature: function (feature, l) { l.bindTooltip(feature.properties.name, { sticky: true }); }
+    }).addTo(map);
+    map.fitBounds(layer.getBounds());
+  });
+  points.forEach(function (p) {
+    L.circleMarker([p.lat, p.lon], { radius: 4, color: "#b42318", weight: 1, fillOpacity: 0.8 })
+      .bindPopup('<a href="' + p.url + '"></a>').addTo(map)
+      .on("popupopen", function (e) { e.popup.getElement().querySelector("a").textContent = p.name; });
+  });
+})();

@@ -1,0 +1,124 @@
+"""HTML pages of the registry: depots (list, map, detail with lots and ledger), catalog browser,
+stock query with totals and export, transport list, plans with their gap view."""
+
+import json
+
+from flask import Blueprint, render_template, request, url_for
+from flask_security import auth_required, current_user
+from sqlalchemy import select
+
+from core.extensions import db
+from core.pagination import paginate
+from core.timeutil import local_today
+
+from .models import AGENCY_KIND_LABELS, LABELS, Movement, StockLot, TransportMode
+from .schemas import StockQuerySchema
+from .services import catalog, depots, plans, stock, transport
+
+bp = Blueprint("reserve", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/reserve/static")
+PER_PAGE = 50
+MAP_LIMIT = 3000
+GROUPS = ("material", "category", "region", "agency", "reserve_type")
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+def _cities():
+    return db.session.execute(depots.list_regions(level="city")).scalars().all()
+
+
+@bp.route("/depots")
+@auth_required("session")
+def depot_list():
+    filters = {"q": (request.args.get("q") or "").strip()[:100] or None,
+               "region_code": request.args.get("region_code") or None,
+               "status": request.args.get("status") or None}
+    stmt = depots.list_depots(current_user, **filters)
+    result = paginate(stmt, _page(), PER_PAGE)
+    points = [{"id": d.id, "name": d.name, "lat": d.lat, "lon": d.lon, "url": url_for("reserve.depot_detail", depot_id=d.id)}
+              for d in db.session.execute(stmt.limit(MAP_LIMIT)).scalars() if d.lat is not None]
+    return render_template("reserve/depots.html", result=result, filters=filters, cities=_cities(),
+                           pager_args={k: v for k, v in filters.items() if v},
+                           points=json.dumps(points, ensure_ascii=False), map_limited=result.total > MAP_LIMIT)
+
+
+@bp.route("/depots/<int:depot_id>")
+@auth_required("session")
+def depot_detail(depot_id):
+    depot = depots.get_depot(current_user, depot_id)
+    lots = paginate(stock.stock_rows(current_user, stock.StockFilter(depot_id=depot.id, include_empty=True),
+                                     local_today()), _page(), PER_PAGE, rows=True)
+    movements = db.session.execute(
+        select(Movement).join(StockLot, Movement.lot_id == StockLot.id).where(StockLot.depot_id == depot.id)
+        .order_by(Movement.recorded_at.desc(), Movement.id.desc()).limit(50)).scalars().all()
+    vehicles = db.session.execute(transport.list_transport(current_user, depot_id=depot.id)).scalars().all()
+    return render_template("reserve/depot.html", depot=depot, lots=lots, movements=movements, vehicles=vehicles,
+                           today=local_today())
+
+
+@bp.route("/catalog")
+@auth_required("session")
+def catalog_browser():
+    code = request.args.get("code") or None
+    q = (request.args.get("q") or "").strip()[:100] or None
+    current = catalog.get_category(code) if code else None
+    trail = []
+    node = current
+    while node is not None:
+        trail.insert(0, node)
+        node = catalog.get_category(node.parent_code) if node.parent_code else None
+    children = db.session.execute(catalog.list_categories(q=q) if q else
+                                  catalog.list_categories(parent_code=code, level=None if code else 1)).scalars().all()
+    materials = paginate(catalog.list_materials(q=q, category_code=None if q else code), _page(), PER_PAGE) \
+        if (q or (current and current.level >= 3)) else None
+    return render_template("reserve/catalog.html", current=current, trail=trail, children=children[:200],
+                           materials=materials, q=q or "")
+
+
+@bp.route("/stock")
+@auth_required("session")
+def stock_query():
+    errors = StockQuerySchema().validate(request.args)
+    args = StockQuerySchema().load({k: v for k, v in request.args.items() if k in StockQuerySchema().fields and v
+                                    and k not in errors})
+    f = stock.StockFilter(**args)
+    group_by = request.args.get("group_by") if request.args.get("group_by") in GROUPS else "material"
+    today = local_today()
+    totals = stock.stock_totals(current_user, f, group_by, today)
+    rows = paginate(stock.stock_rows(current_user, f, today), _page(), PER_PAGE, rows=True)
+    query = {k: v for k, v in request.args.items() if k not in ("page",) and v}
+    return render_template("reserve/stock.html", totals=totals[:500], rows=rows, group_by=group_by, groups=GROUPS,
+                           args=args, query=query, errors=errors, cities=_cities(),
+                           export_query={k: v for k, v in query.items() if k != "group_by"})
+
+
+@bp.route("/transport")
+@auth_required("session")
+def transport_list():
+    mode = request.args.get("mode") if request.args.get("mode") in {m.value for m in TransportMode} else None
+    result = paginate(transport.list_transport(current_user, mode=mode), _page(), PER_PAGE)
+    return render_template("reserve/transport.html", result=result, mode=mode or "", modes=[m.value for m in TransportMode])
+
+
+@bp.route("/plans")
+@auth_required("session")
+def plan_list():
+    result = paginate(plans.list_plans(current_user), _page(), PER_PAGE)
+    return render_template("reserve/plans.html", result=result)
+
+
+@bp.route("/plans/<int:plan_id>")
+@auth_required("session")
+def plan_detail(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    rows = plans.plan_gap(current_user, plan_id)
+    return render_template("reserve/plan.html", plan=plan, rows=rows, short=sum(1 for r in rows if r.gap))
+
+
+@bp.app_context_processor
+def labels():
+    return {"agency_kind_labels": AGENCY_KIND_LABELS, "labels": LABELS}
+

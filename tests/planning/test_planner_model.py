@@ -1,0 +1,313 @@
+"""Hand-solvable instances: exact plans, one test per constraint, stage order, equity."""
+
+import pytest
+from planning_factories import (
+    assert_valid,
+    material,
+    point,
+    problem,
+    shipped,
+    source,
+    travel,
+)
+
+from dispatch.planning import ProblemError, Replanner, plan_allocation, planner, pricing
+
+
+def test_single_source_ships_the_whole_demand_with_its_arrival_time():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 500}, lead=2)],
+        [point("P1", [("tent", 300, 24)])],
+        [travel("D1", "P1", 3.5, 210)],
+    )
+    plan = plan_allocation(data)
+    assert plan.status == "optimal"
+    assert plan.lines == [
+        {
+            "source": "D1",
+            "point": "P1",
+            "material": "tent",
+            "quantity": 300,
+            "arrival_h": 5.5,
+            "km": 210.0,
+        }
+    ]
+    assert plan.unmet == []
+    assert plan.metrics["tonne_km"] == pytest.approx(300 * 0.03 * 210)
+    assert_valid(data, plan)
+
+
+def test_never_ships_more_than_the_source_holds():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 6})],
+        [point("P1", [("tent", 10, 24)])],
+        [travel("D1", "P1", 2)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "P1", "tent"): 6}
+    assert plan.unmet == [{"point": "P1", "material": "tent", "quantity": 4}]
+    assert plan.metrics["weighted_unmet"] == 4 * 9
+    assert_valid(data, plan)
+
+
+def test_never_delivers_more_than_asked():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 100})],
+        [point("P1", [("tent", 5, 24)])],
+        [travel("D1", "P1", 2)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "P1", "tent"): 5}
+    assert_valid(data, plan)
+
+
+def test_transport_tonnage_limits_a_source_and_the_next_one_covers_the_rest():
+    data = problem(
+        [material("water", weight=0.1)],
+        [source("NEAR", {"water": 100}, capacity=1.0), source("FAR", {"water": 100})],
+        [point("P1", [("water", 25, 24)])],
+        [travel("NEAR", "P1", 1), travel("FAR", "P1", 9)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("NEAR", "P1", "water"): 10, ("FAR", "P1", "water"): 15}
+    assert_valid(data, plan)
+
+
+def test_a_source_that_cannot_arrive_by_the_deadline_is_not_used():
+    data = problem(
+        [material()],
+        [source("SLOW", {"tent": 100}, lead=20), source("FAST", {"tent": 4})],
+        [point("P1", [("tent", 10, 24)])],
+        [travel("SLOW", "P1", 5), travel("FAST", "P1", 5)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("FAST", "P1", "tent"): 4}
+    assert plan.unmet == [{"point": "P1", "material": "tent", "quantity": 6}]
+    assert_valid(data, plan)
+
+
+def test_missing_travel_pair_uses_haversine_road_factor_speed_and_handling():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 5}, lat=0.0, lon=0.0)],
+        [point("P1", [("tent", 5, 48)], lat=0.0, lon=1.0)],
+    )
+    plan = plan_allocation(data)
+    km = 111.195 * 1.3  # one degree of longitude on the equator, times the road factor
+    assert plan.lines[0]["km"] == pytest.approx(km, rel=1e-4)
+    assert plan.lines[0]["arrival_h"] == pytest.approx(km / 60 + 1, rel=1e-4)
+    assert_valid(data, plan)
+
+
+def test_shortage_goes_to_the_higher_priority_point_first():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        [
+            point("HIGH", [("tent", 10, 24)], severity=3),
+            point("LOW", [("tent", 10, 24)], severity=1),
+        ],
+        [travel("D1", "HIGH", 9), travel("D1", "LOW", 1)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "HIGH", "tent"): 10}
+    assert_valid(data, plan)
+
+
+def test_equity_spreads_a_scarce_material_across_equal_priority_points():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        [point("A", [("tent", 10, 24)]), point("B", [("tent", 10, 24)])],
+        [travel("D1", "A", 1), travel("D1", "B", 8)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "A", "tent"): 5, ("D1", "B", "tent"): 5}
+    assert plan.metrics["jain_index"] == 1.0
+    assert_valid(data, plan)
+
+
+def test_without_equity_the_scarce_material_goes_to_the_quickest_point():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        [point("A", [("tent", 10, 24)]), point("B", [("tent", 10, 24)])],
+        [travel("D1", "A", 1), travel("D1", "B", 8)],
+        order=["efficacy", "speed", "cost"],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "A", "tent"): 10}
+    assert_valid(data, plan)
+
+
+def test_equity_may_cost_efficacy_only_within_the_tolerance():
+    # Serving the severity-1 point at all costs efficacy; a 0 tolerance forbids it.
+    pts = [
+        point("HIGH", [("tent", 10, 24)], severity=3),
+        point("LOW", [("tent", 10, 24)], severity=1),
+    ]
+    travels = [travel("D1", "HIGH", 1), travel("D1", "LOW", 1)]
+    strict = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        pts,
+        travels,
+        order=["efficacy", "equity"],
+        tolerance=0.0,
+    )
+    loose = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        pts,
+        travels,
+        order=["efficacy", "equity"],
+        tolerance=1.0,
+    )
+    assert shipped(plan_allocation(strict)) == {("D1", "HIGH", "tent"): 10}
+    assert shipped(plan_allocation(loose)) == {("D1", "HIGH", "tent"): 5, ("D1", "LOW", "tent"): 5}
+    assert_valid(strict, plan_allocation(strict))
+    assert_valid(loose, plan_allocation(loose))
+
+
+def test_speed_before_cost_prefers_the_early_arrival_over_the_short_road():
+    srcs = [source("QUICK", {"tent": 10}), source("SHORT", {"tent": 10})]
+    travels = [travel("QUICK", "P1", 2, km=300), travel("SHORT", "P1", 6, km=100)]
+    pts = [point("P1", [("tent", 10, 24)])]
+    by_speed = problem([material()], srcs, pts, travels, order=["efficacy", "speed", "cost"])
+    by_cost = problem([material()], srcs, pts, travels, order=["efficacy", "cost", "speed"])
+    assert shipped(plan_allocation(by_speed)) == {("QUICK", "P1", "tent"): 10}
+    assert shipped(plan_allocation(by_cost)) == {("SHORT", "P1", "tent"): 10}
+    assert_valid(by_speed, plan_allocation(by_speed))
+
+
+def test_cost_first_ships_nothing_because_staying_home_is_cheapest():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        [point("P1", [("tent", 10, 24)])],
+        [travel("D1", "P1", 1)],
+        order=["cost", "efficacy"],
+    )
+    plan = plan_allocation(data)
+    assert plan.lines == []
+    assert plan.unmet == [{"point": "P1", "material": "tent", "quantity": 10}]
+    assert_valid(data, plan)
+
+
+def test_materials_compete_for_tonnage_by_priority_per_unit():
+    data = problem(
+        [material("kit", weight=1.0, criticality=3), material("rope", weight=1.0, criticality=1)],
+        [source("D1", {"kit": 10, "rope": 10}, capacity=10)],
+        [point("P1", [("kit", 10, 24), ("rope", 10, 24)])],
+        [travel("D1", "P1", 1)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "P1", "kit"): 10}
+    assert_valid(data, plan)
+
+
+def test_fractional_lp_is_rounded_and_repaired_within_the_tonnage():
+    # 2.5 t of capacity and 1 t units: the LP may ship 2.5 units; the plan ships 2 from D1.
+    data = problem(
+        [material("gen", weight=1.0)],
+        [source("D1", {"gen": 5}, capacity=2.5), source("D2", {"gen": 1}, capacity=2.5)],
+        [point("P1", [("gen", 5, 24)])],
+        [travel("D1", "P1", 1), travel("D2", "P1", 2)],
+    )
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("D1", "P1", "gen"): 2, ("D2", "P1", "gen"): 1}
+    result = assert_valid(data, plan)
+    assert plan.metrics["efficacy_bound"] <= result.metrics["weighted_unmet"]
+
+
+def test_greedy_serves_priority_first_from_the_nearest_source():
+    data = problem(
+        [material()],
+        [source("NEAR", {"tent": 6}), source("FAR", {"tent": 6})],
+        [point("HIGH", [("tent", 8, 24)], severity=3), point("LOW", [("tent", 8, 24)], severity=1)],
+        [
+            travel("NEAR", "HIGH", 1),
+            travel("FAR", "HIGH", 5),
+            travel("NEAR", "LOW", 1),
+            travel("FAR", "LOW", 5),
+        ],
+    )
+    plan = plan_allocation(data, greedy=True)
+    assert plan.status == "greedy"
+    assert shipped(plan) == {
+        ("NEAR", "HIGH", "tent"): 6,
+        ("FAR", "HIGH", "tent"): 2,
+        ("FAR", "LOW", "tent"): 4,
+    }
+    assert_valid(data, plan)
+
+
+def test_zero_quantity_demand_and_empty_stock_are_fine():
+    data = problem([material()], [source("D1", {"tent": 0})], [point("P1", [("tent", 0, 24)])])
+    plan = plan_allocation(data)
+    assert plan.lines == [] and plan.unmet == []
+    assert plan.metrics["fill_rate_min"] == 1.0
+    assert_valid(data, plan)
+
+
+def test_a_tiny_time_limit_falls_back_to_a_valid_greedy_plan():
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        [point("P1", [("tent", 10, 24)])],
+        [travel("D1", "P1", 1)],
+    )
+    plan = plan_allocation(data, time_limit_s=1e-9)
+    assert plan.status == "time_limit"
+    assert shipped(plan) == {("D1", "P1", "tent"): 10}
+    assert_valid(data, plan)
+
+
+def test_flow_engine_matches_the_lp_efficacy_when_tonnage_does_not_bind(monkeypatch):
+    data = problem(
+        [material("a"), material("b", criticality=1)],
+        [source("D1", {"a": 5, "b": 9}), source("D2", {"a": 7}, lead=30)],
+        [point("P1", [("a", 8, 24), ("b", 4, 48)]), point("P2", [("a", 6, 40)], severity=2)],
+        [
+            travel("D1", "P1", 2),
+            travel("D2", "P1", 2),
+            travel("D1", "P2", 3),
+            travel("D2", "P2", 5),
+        ],
+    )
+    lp_plan = plan_allocation(data, greedy=False)
+    monkeypatch.setattr(planner, "LP_ARC_LIMIT", -1)
+    flow_plan = plan_allocation(data)
+    assert flow_plan.metrics["engine"] == "flow"
+    assert flow_plan.metrics["efficacy_bound"] == lp_plan.metrics["efficacy_bound"]
+    assert flow_plan.metrics["efficacy_gap"] == 0.0
+    assert_valid(data, flow_plan)
+
+
+def test_replanner_refuses_an_unknown_demand():
+    data = problem([material()], [source("D1", {"tent": 10})], [point("P1", [("tent", 10, 24)])])
+    with pytest.raises(ProblemError, match="P9/tent"):
+        Replanner(data).set_demand("P9", "tent", 3)
+
+
+def test_restricted_lp_prices_in_missing_arcs_until_its_bound_matches_the_full_lp(monkeypatch):
+    data = problem(
+        [material("water", weight=1.0)],
+        [source(f"S{i}", {"water": 4}, capacity=3) for i in range(6)],
+        [point(f"P{j}", [("water", 5, 24)], severity=1 + j % 3) for j in range(4)],
+        [travel(f"S{i}", f"P{j}", 1 + (i * 7 + j * 3) % 5) for i in range(6) for j in range(4)],
+    )
+    full = plan_allocation(data)
+    monkeypatch.setattr(planner, "LP_ARC_LIMIT", -1)
+    monkeypatch.setattr(pricing, "NEAREST_ARCS", 1)
+    monkeypatch.setattr(pricing, "COVER", 0.0)
+    monkeypatch.setattr(pricing, "SOURCE_ARCS", 0)
+    plan = plan_allocation(data)
+    assert plan.metrics["engine"] == "restricted-lp"
+    assert plan.metrics["pricing_rounds"] > 1
+    assert plan.metrics["efficacy_bound"] == pytest.approx(full.metrics["efficacy_bound"], abs=1e-6)
+    assert plan.metrics["weighted_unmet"] == full.metrics["efficacy_bound"]
+    assert_valid(data, plan)
