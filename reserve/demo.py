@@ -164,7 +164,7 @@ def _insert_depots(rng, size, agencies, counties, counts) -> list[dict]:
         roll = rng.random()
         rows.append({
             "agency_id": owner["id"], "code": f"{owner['code']}-K{n:05d}",
-            "name": f"{_short(owner['name'])}{county.name}储备库（{n}号）",
+            "name": _depot_name(owner["name"], county.name, n),
             "address": f"山西省{county.name}应急物资储备园{rng.randint(1, 99)}号",
             "region_code": county.code,
             "lat": round(county.lat + rng.uniform(-0.08, 0.08), 6), "lon": round(county.lon + rng.uniform(-0.08, 0.08), 6),
@@ -183,10 +183,9 @@ def _insert_depots(rng, size, agencies, counties, counts) -> list[dict]:
     return rows
 
 
-def _short(agency_name: str) -> str:
-    for suffix in ("应急管理局", "应急管理厅"):
-        agency_name = agency_name.removesuffix(suffix)
-    return agency_name.removeprefix("山西省")
+def _depot_name(agency_name: str, county: str, n: int) -> str:
+    owner = agency_name.removesuffix("应急管理局").removesuffix("应急管理厅").removeprefix("山西省")
+    return f"{owner}{'' if county in owner else county}储备库（{n}号）"
 
 
 def _enterprise(rng) -> tuple[str, str]:

@@ -27,8 +27,8 @@ class AgencyKind(enum.StrEnum):
 
 AGENCY_KIND_LABELS = {
     AgencyKind.PROVINCIAL_DEPARTMENT.value: _l("Provincial department"),
-    AgencyKind.CITY.value: _l("City"),
-    AgencyKind.COUNTY.value: _l("County"),
+    AgencyKind.CITY.value: _l("City agency"),
+    AgencyKind.COUNTY.value: _l("County agency"),
     AgencyKind.CENTRAL_VERTICAL.value: _l("Central vertical unit"),
 }
 

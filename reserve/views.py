@@ -81,9 +81,10 @@ def catalog_browser():
 @bp.route("/stock")
 @auth_required("session")
 def stock_query():
-    errors = StockQuerySchema().validate(request.args)
-    args = StockQuerySchema().load({k: v for k, v in request.args.items() if k in StockQuerySchema().fields and v
-                                    and k not in errors})
+    schema = StockQuerySchema()
+    raw = {k: v for k, v in request.args.items() if k in schema.fields and v}
+    errors = schema.validate(raw)
+    args = schema.load({k: v for k, v in raw.items() if k not in errors})
     f = stock.StockFilter(**args)
     group_by = request.args.get("group_by") if request.args.get("group_by") in GROUPS else "material"
     today = local_today()

@@ -51,8 +51,10 @@ def test_stock_page_totals_are_scoped(client, pages):
 
 
 def test_stock_page_ignores_bad_filters_with_a_message(client, pages):
-    response = client.get("/stock?region_code=abc&expiring_within_days=-3")
+    response = client.get("/stock?region_code=abc&expiring_within_days=-3&group_by=agency")
     assert response.status_code == 200 and "部分筛选条件无效" in response.text
+    assert "group_by" not in response.text.split("部分筛选条件无效")[1].split("</div>")[0]
+    assert "部分筛选条件无效" not in client.get("/stock?group_by=region&expiring_within_days=30").text
 
 
 def test_catalog_browser_walks_the_tree_and_searches(client, pages):
