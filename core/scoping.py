@@ -2,12 +2,15 @@
 
 Who reads what (rows of agency-owned data, by the owner agency and the row's classification):
 
-| role            | public  | internal           | restricted          |
-|-----------------|---------|--------------------|---------------------|
-| anonymous, supplier | all | none               | none                |
-| agency_operator | own subtree | own subtree    | own subtree         |
-| viewer, admin   | all     | all                | own subtree         |
-| commander       | all     | all                | all                 |
+| role                | public      | internal    | restricted  |
+|---------------------|-------------|-------------|-------------|
+| anonymous, supplier | all         | none        | none        |
+| agency_operator     | own subtree | own subtree | own subtree |
+| viewer, admin       | all         | all         | own subtree |
+| commander           | all         | all         | all         |
+
+An operator works inside its subtree only, public rows of other agencies included: what other
+agencies publish reaches it, like everyone, through the public portal's aggregates.
 
 Operators write only inside their subtree; administrators write anywhere. Roles add up.
 `scoped()` filters in SQL; `can_read()`/`can_write()` answer for one loaded row. Both rest on
@@ -39,7 +42,7 @@ class ReadRule:
     everything: bool          # no filter at all
     all_unrestricted: bool    # public + internal of every agency
     subtree: bool             # anything inside the user's agency subtree
-    public: bool = True       # public rows of every agency
+    public: bool              # public rows of every agency
 
 
 def read_rule(roles: set[str], has_agency: bool) -> ReadRule:
@@ -47,6 +50,7 @@ def read_rule(roles: set[str], has_agency: bool) -> ReadRule:
         everything=COMMANDER in roles,
         all_unrestricted=bool(roles & {ADMIN, VIEWER}),
         subtree=has_agency and bool(roles & {OPERATOR, ADMIN, VIEWER}),
+        public=OPERATOR not in roles,
     )
 
 
@@ -72,7 +76,8 @@ def scoped(stmt, user, owner_col, classification_col=None):
         return stmt
     clauses = []
     if classification_col is not None:
-        clauses.append(classification_col == Classification.PUBLIC.value)
+        if rule.public:
+            clauses.append(classification_col == Classification.PUBLIC.value)
         if rule.all_unrestricted:
             clauses.append(classification_col != Classification.RESTRICTED.value)
     elif rule.all_unrestricted:
@@ -89,7 +94,7 @@ def is_in_subtree(agency_path: str | None, user_path: str | None) -> bool:
 def can_read(user, agency_path: str | None, classification: str = Classification.INTERNAL.value) -> bool:
     roles, path = _user_facts(user)
     rule = read_rule(roles, path is not None)
-    if rule.everything or classification == Classification.PUBLIC.value:
+    if rule.everything or (rule.public and classification == Classification.PUBLIC.value):
         return True
     if rule.subtree and is_in_subtree(agency_path, path):
         return True

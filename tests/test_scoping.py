@@ -17,6 +17,7 @@ def test_read_rule_table():
     assert read_rule({OPERATOR}, True) == read_rule({OPERATOR}, True)
     operator = read_rule({OPERATOR}, True)
     assert operator.subtree and not operator.all_unrestricted and not operator.everything
+    assert not operator.public  # an operator's world is its subtree
     nobody = read_rule({SUPPLIER}, True)
     assert not (nobody.subtree or nobody.all_unrestricted or nobody.everything) and nobody.public
     assert read_rule(set(), False).public
@@ -34,7 +35,8 @@ class FakeUser:
     ({OPERATOR}, "/1/2/", "restricted", True),       # own agency
     ({OPERATOR}, "/1/", "restricted", True),         # ancestor sees descendant
     ({OPERATOR}, "/1/3/", "internal", False),        # sibling
-    ({OPERATOR}, "/1/3/", "public", True),
+    ({OPERATOR}, "/1/3/", "public", False),        # a sibling's public rows too
+    ({OPERATOR, VIEWER}, "/1/3/", "public", True),
     ({VIEWER}, None, "internal", True),
     ({VIEWER}, None, "restricted", False),
     ({VIEWER}, "/1/2/", "restricted", True),
@@ -86,9 +88,7 @@ def _visible(app, roles, agency_id):
 
 def test_operator_sees_own_subtree_only(app, probe):
     seen = _visible(app, {OPERATOR}, probe["a"])
-    own = {(probe[k], c.value) for k in ("a", "a1") for c in Classification}
-    public_elsewhere = {(probe[k], "public") for k in ("root", "b")}
-    assert seen == own | public_elsewhere
+    assert seen == {(probe[k], c.value) for k in ("a", "a1") for c in Classification}
 
 
 def test_viewer_sees_everything_but_others_restricted(app, probe):

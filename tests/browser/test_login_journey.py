@@ -94,3 +94,37 @@ def test_api_docs_render_from_vendored_assets(page, live_server):
     page.wait_for_selector(".swagger-ui .info", timeout=15000)
     page.screenshot(path=str(SHOTS / "api-docs.png"))
     assert "Emergency materials reserve API" in page.inner_text(".swagger-ui .info")
+
+
+def _log_in(page, live_server, email):
+    page.goto(live_server["url"] + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", live_server["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server["url"] + "/")
+
+
+def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_server):
+    _log_in(page, live_server, "operator@example.org")
+    page.click("nav.mainnav >> text=储备库")
+    page.wait_for_selector("#depot-map path.leaflet-interactive")  # boundaries drawn
+    markers = page.locator("#depot-map path.leaflet-interactive").count()
+    assert markers > 11  # 11 city polygons plus the depots
+    rows = page.locator("table.grid tbody tr")
+    assert rows.count() > 0
+    agencies = page.locator("table.grid tbody td:nth-child(3)").all_inner_texts()
+    assert agencies and all("太原" in t for t in agencies), agencies
+    page.screenshot(path=str(SHOTS / "depots-operator.png"))
+    page.locator("table.grid tbody a").first.click()
+    page.wait_for_selector("text=库存台账")
+    assert page.locator("text=期初余额").count() > 0
+    page.screenshot(path=str(SHOTS / "depot-detail.png"), full_page=True)
+
+
+def test_commander_reads_the_gap_of_the_provincial_plan(page, live_server):
+    _log_in(page, live_server, "commander@example.org")
+    page.goto(live_server["url"] + "/plans")
+    page.click("text=山西省自然灾害救助应急预案")
+    page.wait_for_selector("text=项未达标")
+    assert page.locator("tr.short").count() > 0
+    page.screenshot(path=str(SHOTS / "plan-gap.png"), full_page=True)
