@@ -1,5 +1,8 @@
 """Hand-solvable instances: exact plans, one test per constraint, stage order, equity."""
 
+import json
+from pathlib import Path
+
 import pytest
 from planning_factories import (
     assert_valid,
@@ -310,4 +313,36 @@ def test_restricted_lp_prices_in_missing_arcs_until_its_bound_matches_the_full_l
     assert plan.metrics["pricing_rounds"] > 1
     assert plan.metrics["efficacy_bound"] == pytest.approx(full.metrics["efficacy_bound"], abs=1e-6)
     assert plan.metrics["weighted_unmet"] == full.metrics["efficacy_bound"]
+    assert_valid(data, plan)
+
+
+def test_the_worked_example_in_the_docs_gives_the_documented_plan():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "planner.md").read_text("utf-8")
+    example = text.split("## Worked example", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    data = json.loads(example)
+    plan = plan_allocation(data)
+    assert shipped(plan) == {
+        ("JZ-depot", "Shouyang", "tent"): 100,
+        ("TY-depot", "Shouyang", "tent"): 100,
+        ("TY-depot", "Yangqu", "tent"): 200,
+        ("TY-depot", "Yangqu", "water"): 22,
+        ("water-co", "Yangqu", "water"): 38,
+    }
+    assert plan.metrics["weighted_unmet"] == 900
+    assert plan.metrics["stage_objectives"]["equity"] == pytest.approx(1.8)
+    assert_valid(data, plan)
+
+
+def test_an_instance_beyond_the_lp_reach_gets_the_greedy_plan_at_once(monkeypatch):
+    data = problem(
+        [material()],
+        [source("D1", {"tent": 10})],
+        [point("P1", [("tent", 4, 24)])],
+        [travel("D1", "P1", 1)],
+    )
+    monkeypatch.setattr(planner, "CANDIDATE_LIMIT", 0)
+    plan = plan_allocation(data)
+    assert (plan.status, plan.metrics["engine"]) == ("feasible", "greedy")
+    assert plan.metrics["efficacy_bound"] is None
+    assert shipped(plan) == {("D1", "P1", "tent"): 4}
     assert_valid(data, plan)

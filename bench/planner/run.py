@@ -1,0 +1,231 @@
+"""Benchmark the dispatch planner against greedy and an independent HiGHS solve, same run.
+
+    python bench/planner/run.py --scales province,mid --seeds 1,2,3 \
+        --highs-python /path/to/python-with-highspy --write docs/benchmarks.md
+
+For every generated instance (bench/planner/generate.py): our plan (cold, full policy),
+the greedy plan (also our "first feasible plan"), both checked with check_plan; the
+efficacy LP optimum re-solved by HiGHS in a subprocess and compared with our efficacy LP
+value (the tonnage-free relaxation when the flow engine ran, since that is what it solves);
+and for the LP engine a re-plan after one demand is edited (+10 %), timed against a cold
+plan of the edited problem. Generation time is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from generate import CONDITIONS, generate  # noqa: E402
+
+from dispatch.planning import Replanner, check_plan, plan_allocation  # noqa: E402
+
+SECTION = "## Dispatch planner"
+HIGHS_TIMEOUT_S = 900
+
+
+def run_instance(scale, condition, seed, highs_python, crosscheck, workdir) -> dict:
+    data = generate(scale, condition, seed)
+    row = {"scale": scale, "condition": condition, "seed": seed}
+    t0 = time.perf_counter()
+    ours = plan_allocation(data)
+    row["ours_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    greedy = plan_allocation(data, greedy=True)
+    row["greedy_s"] = time.perf_counter() - t0
+    row.update(_compare(data, ours, greedy))
+    if crosscheck and highs_python:
+        row.update(_highs(data, ours, highs_python, workdir))
+    if ours.metrics.get("engine") == "lp":
+        row.update(_replan(data))
+    return row
+
+
+def _compare(data, ours, greedy) -> dict:
+    om, gm = ours.metrics, greedy.metrics
+    return {
+        "arcs": ours.timings["arcs"],
+        "rounds": om.get("pricing_rounds"),
+        "demands": sum(len(p["demands"]) for p in data["points"]),
+        "engine": om.get("engine"),
+        "status": ours.status,
+        "valid": check_plan(data, ours).ok and check_plan(data, greedy).ok,
+        "wu": om["weighted_unmet"],
+        "greedy_wu": gm["weighted_unmet"],
+        "bound": om["efficacy_bound"],
+        "gap": om["efficacy_gap"],
+        "jain": om["jain_index"],
+        "greedy_jain": gm["jain_index"],
+        "tkm_ratio": om["tonne_km"] / gm["tonne_km"] if gm["tonne_km"] else None,
+        "stage_efficacy": (om.get("stage_objectives") or {}).get("efficacy"),
+    }
+
+
+def _highs(data, ours, python, workdir) -> dict:
+    path = Path(workdir) / "problem.json"
+    path.write_text(json.dumps(data))
+    cmd = [python, str(HERE / "highs_check.py"), str(path)]
+    relaxed = ours.metrics.get("engine") == "flow"
+    if relaxed:
+        cmd.append("--relax-tonnage")
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=HIGHS_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"highs": None, "highs_note": f"no answer in {HIGHS_TIMEOUT_S} s"}
+    if done.returncode != 0:
+        return {"highs": None, "highs_note": done.stderr.strip().splitlines()[-1:]}
+    out = json.loads(done.stdout)
+    ref = (ours.metrics.get("stage_objectives") or {}).get(
+        "efficacy", ours.metrics["efficacy_bound"]
+    )
+    diff = abs(ref - out["objective"]) / max(1.0, abs(out["objective"]))
+    return {
+        "highs": out["objective"],
+        "highs_s": out["seconds"],
+        "highs_rel_diff": diff,
+        "highs_model": "tonnage-free" if relaxed else "full",
+    }
+
+
+def _replan(data) -> dict:
+    """Edit one demand (+10 %, at least +1) and re-plan warm; cold plan of the edit for scale."""
+    point = next(p for p in data["points"] if p["demands"])
+    demand = point["demands"][0]
+    new_qty = demand["quantity"] + max(1, demand["quantity"] // 10)
+    replanner = Replanner(data)
+    t0 = time.perf_counter()
+    warm = replanner.set_demand(point["id"], demand["material"], new_qty)
+    warm_s = time.perf_counter() - t0
+    edited = copy.deepcopy(data)
+    next(p for p in edited["points"] if p["id"] == point["id"])["demands"][0]["quantity"] = new_qty
+    t0 = time.perf_counter()
+    cold = plan_allocation(edited)
+    cold_s = time.perf_counter() - t0
+    same = abs(
+        warm.metrics["stage_objectives"]["efficacy"] - cold.metrics["stage_objectives"]["efficacy"]
+    )
+    return {
+        "replan_s": warm_s,
+        "replan_cold_s": cold_s,
+        "replan_ratio": warm_s / cold_s,
+        "replan_valid": check_plan(edited, warm).ok
+        and same <= 1e-6 * max(1.0, abs(cold.metrics["weighted_unmet"])),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| instance | demands | arcs | engine | ours s | greedy s | weighted unmet ours / greedy "
+        "| ratio | bound / greedy | efficacy gap | HiGHS rel. diff | Jain ours / greedy "
+        "| t-km ratio | re-plan s (ratio) | valid |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        ratio = f"{r['wu'] / r['greedy_wu']:.3f}" if r["greedy_wu"] else "n/a"
+        best = "n/a"
+        if r["greedy_wu"] and r["bound"] is not None:
+            best = f"{r['bound'] / r['greedy_wu']:.3f}"
+        highs = "n/a"
+        if r.get("highs") is not None:
+            highs = f"{r['highs_rel_diff']:.1e} ({r['highs_model']}, {r['highs_s']:.1f} s)"
+        replan = f"{r['replan_s']:.2f} ({r['replan_ratio']:.2f})" if "replan_s" in r else "n/a"
+        gap = "n/a" if r["gap"] is None else f"{100 * r['gap']:.2f} %"
+        tkm = "n/a" if r["tkm_ratio"] is None else f"{r['tkm_ratio']:.2f}"
+        valid = "yes" if r["valid"] and r.get("replan_valid", True) else "NO"
+        cells = [
+            f"{r['scale']}-{r['condition']}-{r['seed']}",
+            str(r["demands"]),
+            "not built" if r["arcs"] is None else f"{r['arcs']:,}",
+            r["engine"],
+            f"{r['ours_s']:.2f}",
+            f"{r['greedy_s']:.2f}",
+            f"{r['wu']:,.0f} / {r['greedy_wu']:,.0f}",
+            ratio,
+            best,
+            gap,
+            highs,
+            f"{r['jain']:.3f} / {r['greedy_jain']:.3f}",
+            tkm,
+            replan,
+            valid,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_table(path: Path, label: str, body: str) -> None:
+    """Put `body` under '### <label>' inside the '## Dispatch planner' section of `path`,
+    replacing an earlier table with the same label; the rest of the file is kept."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if SECTION not in text:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n"
+    start = text.index(SECTION)
+    end = text.find("\n## ", start + len(SECTION))
+    end = len(text) if end < 0 else end + 1
+    section = text[start:end]
+    heading = f"### {label}"
+    block = f"{heading}\n\n{body}\n"
+    if heading in section:
+        a = section.index(heading)
+        b = section.find("\n### ", a + len(heading))
+        section = section[:a] + block + ("" if b < 0 else section[b:])
+    else:
+        section = section.rstrip("\n") + "\n\n" + block
+    path.write_text(text[:start] + section.rstrip("\n") + "\n" + text[end:], encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="province", help="comma list: province,mid,national")
+    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--seeds", default="1", help="comma list of generator seeds")
+    parser.add_argument(
+        "--highs-python",
+        default=None,
+        help="python executable with highspy installed (skip the cross-check if unset)",
+    )
+    parser.add_argument(
+        "--crosscheck-scales",
+        default="province",
+        help="scales to cross-check with HiGHS (its simplex took over 10 min on mid scarcity)",
+    )
+    parser.add_argument("--write", type=Path, default=None, help="markdown file to update")
+    parser.add_argument("--label", default=None, help="table heading in that file")
+    parser.add_argument("--json", type=Path, default=None, help="also dump raw rows here")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="render rows saved by --json instead of running",
+    )
+    args = parser.parse_args()
+    rows = json.loads(args.from_json.read_text()) if args.from_json else []
+    with tempfile.TemporaryDirectory() as workdir:
+        for scale in [] if args.from_json else args.scales.split(","):
+            for condition in args.conditions.split(","):
+                for seed in (int(s) for s in args.seeds.split(",")):
+                    cross = scale in args.crosscheck_scales.split(",")
+                    row = run_instance(scale, condition, seed, args.highs_python, cross, workdir)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    if args.write:
+        label = args.label or f"Run: scales {args.scales}, seeds {args.seeds}"
+        write_table(args.write, label, table(rows))
+
+
+if __name__ == "__main__":
+    main()

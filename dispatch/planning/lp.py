@@ -1,0 +1,236 @@
+"""A sparse LP handed to GLOP through MathOpt protocol buffers, solved in stages.
+
+Why protos and not a modelling API: building one Python object per variable or coefficient
+dominated the solve time on province-size models. MathOpt's `ModelProto` stores bounds,
+objective and matrix as packed columns, so numpy arrays go in with a few `extend` calls.
+Why an incremental solver: the lexicographic stages change only the objective and add one
+row each; GLOP keeps its factorisation and restarts from the previous basis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.math_opt import (
+    callback_pb2,
+    model_parameters_pb2,
+    model_pb2,
+    model_update_pb2,
+    parameters_pb2,
+    result_pb2,
+    solution_pb2,
+)
+from ortools.math_opt.core.python import solver as core_solver
+
+OPTIMAL = result_pb2.TERMINATION_REASON_OPTIMAL
+IMPRECISE = result_pb2.TERMINATION_REASON_IMPRECISE
+
+
+class LPFailed(RuntimeError):
+    """GLOP stopped without an optimal solution (time limit, numerical trouble)."""
+
+
+@dataclass
+class SparseLP:
+    """min c.x subject to row_lb <= A x <= row_ub, var_lb <= x <= var_ub.
+
+    A is given as triplets (rows, cols, vals) in any order.
+    """
+
+    var_lb: np.ndarray
+    var_ub: np.ndarray
+    objective: np.ndarray
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+
+
+class StagedLP:
+    """An LP kept inside one GLOP instance while its objective changes stage by stage."""
+
+    def __init__(self, lp: SparseLP):
+        self.num_vars = lp.var_lb.size
+        self.num_rows = lp.row_lb.size
+        self._objective = np.asarray(lp.objective, float)
+        self._model = _model_proto(lp)
+        self._updates: list = []  # every update since, to rebuild a fresh solver if needed
+        self._solver = self._fresh_solver()
+        self.last_precise = True  # False when GLOP could only give an imprecise optimum
+        self.last_duals = np.zeros(0)  # row duals of the last solve (c - A^T y convention)
+
+    def minimise(self, objective: np.ndarray, time_limit_s: float | None = None, basis=None):
+        """Switch to a new objective (dense, one entry per variable), solve.
+
+        `basis` (a BasisProto from an earlier solve of a model with the same rows and
+        columns) replaces GLOP's current basis as the starting point. Returns (x, basis).
+        """
+        changed = np.flatnonzero(objective != self._objective)
+        if changed.size:
+            update = model_update_pb2.ModelUpdateProto()
+            _fill_sparse(update.objective_updates.linear_coefficients, changed, objective[changed])
+            self._apply(update, log=False)  # a rebuild sets the whole current objective
+            self._objective = objective.copy()
+        return self._solve(time_limit_s, basis)
+
+    def add_row(self, cols: np.ndarray, vals: np.ndarray, lb: float, ub: float) -> int:
+        """Append the row lb <= sum vals * x[cols] <= ub; returns its index."""
+        update = model_update_pb2.ModelUpdateProto()
+        row = self.num_rows
+        update.new_linear_constraints.ids.append(row)
+        update.new_linear_constraints.lower_bounds.append(lb)
+        update.new_linear_constraints.upper_bounds.append(ub)
+        order = np.argsort(cols, kind="stable")
+        mat = update.linear_constraint_matrix_updates
+        mat.row_ids.extend(np.full(cols.size, row, np.int64))
+        mat.column_ids.extend(np.asarray(cols, np.int64)[order])
+        mat.coefficients.extend(np.asarray(vals, float)[order])
+        self._apply(update)
+        self.num_rows += 1
+        return row
+
+    def edit_demand(self, *, row, quantity, u_col, x_cols, x_ub, equity_row, z_col) -> None:
+        """One update for a changed demand: row == quantity, u <= quantity, x bounds, and
+        the equity row quantity * z + u <= quantity."""
+        update = model_update_pb2.ModelUpdateProto()
+        cons = update.linear_constraint_updates
+        rows, lbs, ubs = [row], [quantity], [quantity]
+        if equity_row is not None:
+            rows.append(equity_row)
+            lbs.append(-np.inf)
+            ubs.append(quantity)
+            mat = update.linear_constraint_matrix_updates
+            mat.row_ids.append(equity_row)
+            mat.column_ids.append(z_col)
+            mat.coefficients.append(quantity)
+        _fill_sparse(cons.lower_bounds, rows, lbs)
+        _fill_sparse(cons.upper_bounds, rows, ubs)
+        cols = np.concatenate([[u_col], x_cols])
+        order = np.argsort(cols)
+        _fill_sparse(
+            update.variable_updates.upper_bounds,
+            cols[order],
+            np.concatenate([[quantity], x_ub])[order],
+        )
+        self._apply(update)
+
+    def add_columns(self, ub: np.ndarray, objective: np.ndarray, rows, cols, vals) -> None:
+        """Append len(ub) variables in [0, ub] with matrix entries (rows, cols, vals), `cols`
+        counted from 0 for the first new variable. GLOP keeps its basis: new columns start
+        at their lower bound."""
+        first = self.num_vars
+        update = model_update_pb2.ModelUpdateProto()
+        new = update.new_variables
+        new.ids.extend(np.arange(first, first + ub.size, dtype=np.int64))
+        new.lower_bounds.extend(np.zeros(ub.size))
+        new.upper_bounds.extend(np.asarray(ub, float))
+        new.integers.extend(np.zeros(ub.size, bool))
+        nz = np.flatnonzero(objective)
+        _fill_sparse(update.objective_updates.linear_coefficients, first + nz, objective[nz])
+        order = np.lexsort((cols, rows))
+        mat = update.linear_constraint_matrix_updates
+        mat.row_ids.extend(np.asarray(rows, np.int64)[order])
+        mat.column_ids.extend(first + np.asarray(cols, np.int64)[order])
+        mat.coefficients.extend(np.asarray(vals, float)[order])
+        self._apply(update)
+        self.num_vars += ub.size
+        self._objective = np.concatenate([self._objective, np.asarray(objective, float)])
+
+    def set_row_bounds(self, row: int, lb: float, ub: float) -> None:
+        update = model_update_pb2.ModelUpdateProto()
+        _fill_sparse(update.linear_constraint_updates.lower_bounds, [row], [lb])
+        _fill_sparse(update.linear_constraint_updates.upper_bounds, [row], [ub])
+        self._apply(update)
+
+    def _apply(self, update, log: bool = True) -> None:
+        if not self._solver.update(update):
+            raise LPFailed("GLOP refused an incremental model update")
+        if log:
+            self._updates.append(update)
+
+    def _fresh_solver(self):
+        """A new GLOP instance with the model as it stands now (original + logged updates)."""
+        solver = core_solver.new(
+            parameters_pb2.SOLVER_TYPE_GLOP, self._model, parameters_pb2.SolverInitializerProto()
+        )
+        for update in self._updates:
+            solver.update(update)
+        objective = model_update_pb2.ModelUpdateProto()
+        ids = np.arange(self._objective.size)
+        _fill_sparse(objective.objective_updates.linear_coefficients, ids, self._objective)
+        solver.update(objective)
+        return solver
+
+    def _solve(self, time_limit_s: float | None, basis):
+        result = self._run(time_limit_s, preprocessing=False, basis=basis)
+        if result.termination.reason == IMPRECISE:
+            # Warm restarts skip GLOP's preprocessing (the equity stage restarts 3x faster);
+            # on the rare imprecise answer, solve once more from scratch with it.
+            self._solver = self._fresh_solver()
+            result = self._run(time_limit_s, preprocessing=True, basis=None)
+        reason = result.termination.reason
+        self.last_precise = reason == OPTIMAL
+        # An imprecise optimum is still usable: the integer plan is repaired and checked
+        # against every constraint afterwards; the caller reports the stage as unproven.
+        if reason not in (OPTIMAL, IMPRECISE) or not result.solutions:
+            reason = result_pb2.TerminationReasonProto.Name(result.termination.reason)
+            raise LPFailed(f"{reason} {result.termination.detail}".strip())
+        solution = result.solutions[0]
+        self.last_duals = _dense(solution.dual_solution.dual_values, self.num_rows)
+        return _dense(solution.primal_solution.variable_values, self.num_vars), solution.basis
+
+    def _run(self, time_limit_s: float | None, preprocessing: bool, basis):
+        params = parameters_pb2.SolveParametersProto()
+        params.threads = 1  # deterministic, and the machine is shared
+        params.glop.use_preprocessing = preprocessing
+        if time_limit_s is not None:
+            params.time_limit.FromNanoseconds(int(max(time_limit_s, 1e-3) * 1e9))
+        model_params = model_parameters_pb2.ModelSolveParametersProto()
+        if basis is not None:
+            model_params.initial_basis.CopyFrom(basis)
+            # Rows added since that solve start basic (their slack takes the slack).
+            status = model_params.initial_basis.constraint_status
+            known = len(status.ids)
+            status.ids.extend(np.arange(known, self.num_rows, dtype=np.int64))
+            status.values.extend(np.full(self.num_rows - known, solution_pb2.BASIS_STATUS_BASIC))
+        return self._solver.solve(
+            params,
+            model_params,
+            None,
+            callback_pb2.CallbackRegistrationProto(),
+            None,
+            None,
+        )
+
+
+def _model_proto(lp: SparseLP):
+    """Pack the arrays into a MathOpt ModelProto (matrix sorted row-major, as required)."""
+    model = model_pb2.ModelProto()
+    model.variables.ids.extend(np.arange(lp.var_lb.size, dtype=np.int64))
+    model.variables.lower_bounds.extend(lp.var_lb.astype(float))
+    model.variables.upper_bounds.extend(lp.var_ub.astype(float))
+    model.variables.integers.extend(np.zeros(lp.var_lb.size, bool))
+    nz = np.flatnonzero(lp.objective)
+    _fill_sparse(model.objective.linear_coefficients, nz, lp.objective[nz])
+    model.linear_constraints.ids.extend(np.arange(lp.row_lb.size, dtype=np.int64))
+    model.linear_constraints.lower_bounds.extend(lp.row_lb.astype(float))
+    model.linear_constraints.upper_bounds.extend(lp.row_ub.astype(float))
+    order = np.lexsort((lp.cols, lp.rows))
+    mat = model.linear_constraint_matrix
+    mat.row_ids.extend(lp.rows[order].astype(np.int64))
+    mat.column_ids.extend(lp.cols[order].astype(np.int64))
+    mat.coefficients.extend(lp.vals[order].astype(float))
+    return model
+
+
+def _dense(sparse, size: int) -> np.ndarray:
+    out = np.zeros(size)
+    out[np.asarray(sparse.ids, np.int64)] = np.asarray(sparse.values, float)
+    return out
+
+
+def _fill_sparse(target, ids, values) -> None:
+    target.ids.extend(np.asarray(ids, np.int64))
+    target.values.extend(np.asarray(values, float))

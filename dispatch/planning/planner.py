@@ -1,0 +1,194 @@
+"""Entry points: `plan_allocation` (one problem, one plan) and `Replanner` (edit, re-plan).
+
+Which engine runs:
+- `greedy=True`: the greedy rule only (no solver, no arc list).
+- up to `LP_ARC_LIMIT` reachable arcs: the staged LP on every arc, then rounding + repair.
+  Stage optima are proven by GLOP; the efficacy LP optimum is the bound.
+- beyond it, when no tonnage limit can bind: per-material min-cost flow, the exact
+  efficacy optimum (later stages are not optimised).
+- beyond it otherwise: the efficacy LP over a subset of arcs grown by pricing, with a
+  Lagrangian bound over all arcs (pricing.py); the better of its rounded plan and greedy.
+- above `CANDIDATE_LIMIT` (source, demand) pairs: greedy at once, status "feasible".
+If GLOP runs out of time before any usable result, the plan is greedy, status "time_limit".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .flow import efficacy_flow
+from .greedy import greedy_lines
+from .lp import LPFailed
+from .plan import Plan, assemble_plan
+from .pricing import restricted_efficacy
+from .problem import Problem, ProblemError, demand_index, load_problem, reachable_arcs
+from .rounding import integer_lines
+from .solver import AllocationLP, solve_stages, tonnage_can_bind
+
+LP_ARC_LIMIT = 400_000
+LARGE_TIME_S = 50.0  # default budget of the restricted LP when no time limit is given
+# Above this many (source, demand) candidate pairs the restricted LP did not finish even its
+# first round in LARGE_TIME_S (national scale: 45 M candidates, 24 M reachable), so the
+# planner answers with greedy at once instead of after the budget.
+CANDIDATE_LIMIT = 10_000_000
+
+
+def plan_allocation(problem, *, greedy: bool = False, time_limit_s: float | None = None) -> Plan:
+    """Plan the allocation of `problem` (dict or `Problem`). Raises `ProblemError` on bad input.
+
+    `time_limit_s` bounds the LP stages; the plan is always feasible and complete.
+    """
+    t0 = time.perf_counter()
+    problem = load_problem(problem)
+    t_load = time.perf_counter()
+    if greedy:  # no arc list: the greedy rule finds its own sources, fast at any scale
+        return _finish(
+            problem, greedy_lines(problem), "greedy", None, {}, (t0, t_load, t_load), None
+        )
+    if candidate_pairs(problem) > CANDIDATE_LIMIT:
+        extra = {"engine": "greedy", "fallback_reason": "too large for the LP in the time budget"}
+        lines = greedy_lines(problem)
+        return _finish(problem, lines, "feasible", None, extra, (t0, t_load, t_load), None)
+    arcs = reachable_arcs(problem)
+    t_arcs = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    if len(arcs) <= LP_ARC_LIMIT:
+        lines, status, bound, extra = _staged_plan(problem, arcs, deadline)
+    elif not tonnage_can_bind(problem, arcs):
+        lines, status, bound, extra = _relaxed_plan(problem, arcs)
+    else:
+        large_deadline = t0 + (LARGE_TIME_S if time_limit_s is None else time_limit_s)
+        lines, status, bound, extra = _restricted_plan(problem, arcs, large_deadline)
+    return _finish(problem, lines, status, bound, extra, (t0, t_load, t_arcs), len(arcs))
+
+
+def candidate_pairs(problem: Problem) -> int:
+    """(source, demand) pairs with stock of the demanded material: reachable arcs or more."""
+    holders = (problem.stock > 0).sum(axis=0)
+    return int(holders[problem.demand_material].sum())
+
+
+def _finish(problem, lines, status, bound, extra, marks, n_arcs) -> Plan:
+    """Assemble the plan and its timings (marks: start, loaded, arcs built)."""
+    t_solve = time.perf_counter()
+    src, dem, qty = lines
+    plan = assemble_plan(problem, src, dem, qty, status=status, bound=bound, extra=extra)
+    t0, t_load, t_arcs = marks
+    plan.timings = {
+        "load_s": round(t_load - t0, 4),
+        "arcs_s": round(t_arcs - t_load, 4),
+        "solve_s": round(t_solve - t_arcs, 4),
+        "total_s": round(time.perf_counter() - t0, 4),
+        "arcs": n_arcs,
+    }
+    return plan
+
+
+def _staged_plan(problem: Problem, arcs, deadline, model=None):
+    """Staged LP, rounded; on a time limit, the greedy plan."""
+    try:
+        x, stages, bound = solve_stages(problem, arcs, deadline=deadline, model=model)
+    except LPFailed as exc:
+        extra = {"engine": "greedy", "fallback_reason": str(exc).strip()}
+        return greedy_lines(problem), "time_limit", None, extra
+    extra = {
+        "engine": "lp",
+        "stage_objectives": {
+            s.name: round(-s.objective if s.name == "equity" else s.objective, 6) for s in stages
+        },
+    }
+    unproven = [s.name for s in stages if not s.proven]
+    if unproven:
+        extra["unproven_stages"] = unproven
+    status = "feasible" if unproven else "optimal"
+    return integer_lines(problem, arcs, x), status, bound, extra
+
+
+def _restricted_plan(problem: Problem, arcs, deadline):
+    """Efficacy over a priced subset of arcs, rounded; greedy if that is better or late."""
+    result = restricted_efficacy(problem, arcs, deadline)
+    greedy = greedy_lines(problem)
+    extra = {"engine": "greedy"}
+    if result is None:
+        return (
+            greedy,
+            "time_limit",
+            None,
+            {**extra, "fallback_reason": "time limit in the first LP"},
+        )
+    lines = integer_lines(problem, result.arcs, result.x)
+    extra = {
+        "engine": "restricted-lp",
+        "pricing_rounds": result.rounds,
+        "arcs_in_lp": len(result.arcs),
+        "stage_objectives": {"efficacy": round(result.lp_value, 6)},
+    }
+    if _weighted_unmet(problem, greedy) < _weighted_unmet(problem, lines):
+        lines, extra["engine"] = greedy, "greedy"
+    return lines, "feasible", result.bound, extra
+
+
+def _weighted_unmet(problem: Problem, lines) -> float:
+    _, dem, qty = lines
+    got = np.bincount(dem, weights=qty, minlength=problem.demand_qty.size)
+    return float(problem.demand_priority @ (problem.demand_qty - got))
+
+
+def _relaxed_plan(problem: Problem, arcs):
+    """Capacity-free min-cost flow, made feasible; bound = the relaxation's optimum."""
+    relaxed, bound = efficacy_flow(problem, arcs)
+    return (
+        integer_lines(problem, arcs, relaxed.astype(float)),
+        "feasible",
+        bound,
+        {"engine": "flow"},
+    )
+
+
+class Replanner:
+    """Plan once, then re-plan quickly after demands change (same LP engine as above).
+
+    The LP stays inside GLOP between plans; an edit changes a few bounds and the stages
+    restart from the previous basis. Sources, stock and travel are fixed for the
+    Replanner's life: build a new one when they change.
+
+        replanner = Replanner(problem)
+        first = replanner.plan
+        second = replanner.set_demand("P1", "tent", 350)
+    """
+
+    def __init__(self, problem, *, time_limit_s: float | None = None):
+        t0 = time.perf_counter()
+        problem = load_problem(problem)
+        # Own copy of the demand quantities: edits must not leak into the caller's Problem.
+        self.problem = dataclasses.replace(problem, demand_qty=problem.demand_qty.copy())
+        t_load = time.perf_counter()
+        self.arcs = reachable_arcs(self.problem)
+        t_arcs = time.perf_counter()
+        self.time_limit_s = time_limit_s
+        self._index = demand_index(self.problem)
+        self._model = AllocationLP(
+            self.problem, self.arcs, "equity" in self.problem.policy.order, all_rows=True
+        )
+        self.plan = self._solve((t0, t_load, t_arcs))
+
+    def set_demand(self, point: str, material: str, quantity: int) -> Plan:
+        """Change one existing demand's quantity and return the new plan."""
+        if (point, material) not in self._index:
+            raise ProblemError(f"demand {point}/{material}: no such demand in this problem")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise ProblemError(f"demand {point}/{material}.quantity: expected a whole number >= 0")
+        t0 = time.perf_counter()
+        d = self._index[(point, material)]
+        self.problem.demand_qty[d] = quantity
+        self._model.set_demand(d, quantity)
+        self.plan = self._solve((t0, t0, t0))
+        return self.plan
+
+    def _solve(self, marks) -> Plan:
+        deadline = None if self.time_limit_s is None else marks[0] + self.time_limit_s
+        lines, status, bound, extra = _staged_plan(self.problem, self.arcs, deadline, self._model)
+        return _finish(self.problem, lines, status, bound, extra, marks, len(self.arcs))

@@ -1,0 +1,355 @@
+"""The lexicographic allocation LP: efficacy, equity, speed, cost in the policy's order.
+
+Variables, one column each:
+  u[d]        units of demand d left unmet, 0 <= u <= asked (so a shortage is an answer)
+  z[m]        equity: the lowest fill rate among demands for material m, 0 <= z <= 1
+  x[a]        units shipped on reachable arc a (source -> demand), 0 <= x <= min(stock, asked);
+              for every reachable arc, or a subset grown by pricing (pricing.py)
+Rows:
+  demand      sum_a x[a] + u[d] == asked[d]                  (never more than asked)
+  stock       sum_a x[a] over (s, m) <= stock[s, m]          (only rows that can bind)
+  tonnage     sum_a weight * x[a] over s <= capacity[s]       (only rows that can bind)
+  equity      asked[d] * z[m] + u[d] <= asked[d]              (fill of d >= z[m])
+  fixing      one per finished stage: stage objective <= its optimum + tolerance
+Objectives (all minimised):
+  efficacy    sum_d priority[d] * u[d]
+  equity      -sum_m z[m]
+  speed       sum_a priority * weight * arrival_h * x[a]     (priority-weighted tonne-hours)
+  cost        sum_a weight * km * x[a]                       (tonne-km)
+
+Re-planning: `AllocationLP` stays alive between solves. Editing a demand changes a few
+bounds and one coefficient; the caps are released and each stage is solved again starting
+from the basis it ended with last time (a few pivots after a small edit, but GLOP spends
+~0.1-0.3 s per stage loading a basis on a province model).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lp import LPFailed, SparseLP, StagedLP
+from .problem import Arcs, Problem
+
+STAGE_RTOL = 1e-6  # larger than GLOP's own tolerances, so a fixed optimum stays feasible
+
+
+@dataclass
+class RowIndex:
+    """Which stock and tonnage rows exist: row of each (source * M + material), of each
+    source (-1: none, the row cannot bind)."""
+
+    stock_row_of_key: np.ndarray
+    tonnage_row_of_source: np.ndarray
+
+
+@dataclass
+class ArcRows:
+    """For every column arc: its bound, weight and the rows it enters (-1: none)."""
+
+    x_ub: np.ndarray
+    weight: np.ndarray
+    stock_row: np.ndarray
+    tonnage_row: np.ndarray
+
+
+@dataclass
+class StageCost:
+    """A stage objective split into its arc part (all arcs) and its u, z part."""
+
+    arcs: np.ndarray
+    uz: np.ndarray
+
+
+@dataclass
+class StageResult:
+    name: str
+    objective: float
+    seconds: float
+    proven: bool  # GLOP reported OPTIMAL (not merely IMPRECISE)
+
+
+class AllocationLP:
+    """The allocation LP inside GLOP.
+
+    Columns: u[0..D), z[D..D+Z), x[D+Z..) one per arc in arc order. With `all_rows` every
+    (source, material) stock row and every tonnage row exists even if it cannot bind now,
+    so that demands can later be edited in place.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        arcs: Arcs,
+        with_equity: bool,
+        all_rows: bool = False,
+        row_arcs: Arcs | None = None,
+    ):
+        """Columns for `arcs`; rows for every stock and tonnage limit `row_arcs` (default
+        `arcs`) could reach, so that arcs from `row_arcs` can be added later."""
+        self.problem, self.arcs = problem, arcs
+        asked = problem.demand_qty.astype(float)
+        d = np.arange(asked.size)
+        self.num_demands = asked.size
+        self.z_materials = (
+            np.unique(problem.demand_material) if with_equity else np.zeros(0, np.int64)
+        )
+        self.x0 = self.num_demands + self.z_materials.size
+        self.index, row_lb, row_ub = _row_index(
+            problem, arcs if row_arcs is None else row_arcs, self.num_demands, all_rows
+        )
+        self.rows = self._arc_rows(arcs)
+        self.equity_row0 = self.num_demands + row_lb.size
+        equity = _equity_rows(problem, self.z_materials, asked, self.equity_row0)
+        arc_part = self._arc_entries()
+        lp = SparseLP(
+            var_lb=np.zeros(self.x0 + len(arcs)),
+            var_ub=np.concatenate([asked, np.ones(self.z_materials.size), self.rows.x_ub]),
+            objective=np.zeros(self.x0 + len(arcs)),
+            row_lb=np.concatenate([asked, row_lb, equity[0]]),
+            row_ub=np.concatenate([asked, row_ub, equity[1]]),
+            rows=np.concatenate([d, equity[2], arc_part[0]]),
+            cols=np.concatenate([d, equity[3], arc_part[1]]),
+            vals=np.concatenate([np.ones(d.size), equity[4], arc_part[2]]),
+        )
+        self.lp = StagedLP(lp)
+        self._basis = None
+        # Stage name -> (cap row, its cost, basis at that stage's optimum). The cap rows
+        # are created once and only re-bounded, so a stored basis fits the next re-plan.
+        self.stages: dict[str, tuple[int, StageCost, object]] = {}
+        self.capped: list[str] = []
+
+    def _arc_rows(self, arcs: Arcs) -> ArcRows:
+        problem = self.problem
+        mat = problem.demand_material[arcs.demand]
+        weight = problem.demand_weight_t[arcs.demand]
+        x_ub = np.minimum(problem.stock[arcs.source, mat], problem.demand_qty[arcs.demand])
+        stock_row = self.index.stock_row_of_key[arcs.source * len(problem.material_ids) + mat]
+        tonnage_row = np.where(weight > 0, self.index.tonnage_row_of_source[arcs.source], -1)
+        return ArcRows(x_ub.astype(float), weight, stock_row, tonnage_row)
+
+    def _arc_entries(self, rows: ArcRows | None = None, demand=None, first_col: int | None = None):
+        """Matrix entries of x columns: demand row, stock row, tonnage row."""
+        rows = self.rows if rows is None else rows
+        demand = self.arcs.demand if demand is None else demand
+        k = (self.x0 if first_col is None else first_col) + np.arange(demand.size)
+        stock, tonnage = rows.stock_row >= 0, rows.tonnage_row >= 0
+        r = np.concatenate([demand, rows.stock_row[stock], rows.tonnage_row[tonnage]])
+        c = np.concatenate([k, k[stock], k[tonnage]])
+        v = np.concatenate([np.ones(k.size), np.ones(int(stock.sum())), rows.weight[tonnage]])
+        return r, c, v
+
+    def add_arcs(self, new: Arcs) -> None:
+        """Append columns for `new` arcs (from `row_arcs`); only before any stage is capped."""
+        if self.stages:
+            raise ValueError("arcs can only be added before the first stage is capped")
+        rows = self._arc_rows(new)
+        r, c, v = self._arc_entries(rows, new.demand, first_col=0)
+        self.lp.add_columns(rows.x_ub, np.zeros(len(new)), r, c, v)
+        self.arcs = Arcs(
+            *(
+                np.concatenate([a, b])
+                for a, b in zip(
+                    (self.arcs.source, self.arcs.demand, self.arcs.arrival_h, self.arcs.km),
+                    (new.source, new.demand, new.arrival_h, new.km),
+                )
+            )
+        )
+        self.rows = ArcRows(
+            *(
+                np.concatenate([a, b])
+                for a, b in zip(
+                    (self.rows.x_ub, self.rows.weight, self.rows.stock_row, self.rows.tonnage_row),
+                    (rows.x_ub, rows.weight, rows.stock_row, rows.tonnage_row),
+                )
+            )
+        )
+
+    def minimise(self, name: str, cost: StageCost, deadline: float | None) -> np.ndarray:
+        """Column values at the optimum of `cost` under the current caps.
+
+        GLOP starts from where it stopped (the previous stage); when this stage was solved
+        before (re-planning), from that stage's last optimal basis instead.
+        """
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        if remaining is not None and remaining <= 0:
+            raise LPFailed(f"time limit reached before the {name} stage")
+        previous = self.stages.get(name)
+        x, self._basis = self.lp.minimise(
+            self._objective(cost), remaining, basis=None if previous is None else previous[2]
+        )
+        return x
+
+    def fix(self, name: str, cost: StageCost, x: np.ndarray, rel: float) -> None:
+        """Cap this stage's objective at its value in x (+ rel); pull earlier caps to x."""
+        for earlier in self.capped:
+            row, old, _ = self.stages[earlier]
+            self.lp.set_row_bounds(row, -np.inf, _cap(self.value(old, x), 0.0))
+        ub = _cap(self.value(cost, x), rel)
+        if name in self.stages:
+            row = self.stages[name][0]
+            self.lp.set_row_bounds(row, -np.inf, ub)
+        else:
+            coef = self._objective(cost)
+            nz = np.flatnonzero(coef)
+            row = self.lp.add_row(nz, coef[nz], -np.inf, ub)
+        self.stages[name] = (row, cost, self._basis)
+        self.capped.append(name)
+
+    def release(self) -> None:
+        """Lift every stage cap (the rows stay, free) before the stages run again."""
+        for name in self.capped:
+            self.lp.set_row_bounds(self.stages[name][0], -np.inf, np.inf)
+        self.capped = []
+
+    def set_demand(self, d: int, quantity: int) -> None:
+        """Demand d now asks `quantity` units: its row, u and x bounds, equity row."""
+        arcs_of_d = np.flatnonzero(self.arcs.demand == d)
+        mat = self.problem.demand_material[d]
+        x_ub = np.minimum(self.problem.stock[self.arcs.source[arcs_of_d], mat], quantity)
+        self.rows.x_ub[arcs_of_d] = x_ub
+        z_col = None
+        if self.z_materials.size:
+            z_col = self.num_demands + int(np.searchsorted(self.z_materials, mat))
+        self.lp.edit_demand(
+            row=d,
+            quantity=float(quantity),
+            u_col=d,
+            x_cols=self.x0 + arcs_of_d,
+            x_ub=x_ub.astype(float),
+            equity_row=None if z_col is None else self.equity_row0 + d,
+            z_col=z_col,
+        )
+
+    def value(self, cost: StageCost, x: np.ndarray) -> float:
+        return float(self._objective(cost) @ x)
+
+    def arc_flow(self, x: np.ndarray) -> np.ndarray:
+        return x[self.x0 :]
+
+    def _objective(self, cost: StageCost) -> np.ndarray:
+        return np.concatenate([cost.uz, cost.arcs])
+
+
+def tonnage_can_bind(problem: Problem, arcs: Arcs) -> bool:
+    """Could some source's reachable shipments exceed its transport tonnage?"""
+    index, _, _ = _row_index(problem, arcs, 0, all_rows=False)
+    return bool((index.tonnage_row_of_source >= 0).any())
+
+
+def _row_index(problem: Problem, arcs: Arcs, first_row: int, all_rows: bool):
+    """Stock and tonnage rows: those `arcs` could make binding (or all, with `all_rows`).
+
+    Returns (RowIndex, row lower bounds, row upper bounds); stock rows come first.
+    """
+    n_mat, n_src = len(problem.material_ids), len(problem.source_ids)
+    mat = problem.demand_material[arcs.demand]
+    x_ub = np.minimum(problem.stock[arcs.source, mat], problem.demand_qty[arcs.demand]).astype(
+        float
+    )
+    keys, inverse = np.unique(arcs.source * n_mat + mat, return_inverse=True)
+    reach = np.bincount(inverse, weights=x_ub, minlength=keys.size)
+    held = problem.stock.ravel()[keys].astype(float)
+    stock_keys = np.arange(keys.size) if all_rows else np.flatnonzero(reach > held)
+    stock_row = np.full(n_src * n_mat, -1)
+    stock_row[keys[stock_keys]] = first_row + np.arange(stock_keys.size)
+    # Tonnage a source could ship if every reachable demand took all it could.
+    tonnes = np.minimum(reach, held) * problem.unit_weight_t[keys % n_mat]
+    reach_t = np.bincount(keys // n_mat, weights=tonnes, minlength=n_src)
+    cap = problem.transport_capacity_t
+    busy = np.unique(keys // n_mat) if all_rows else np.flatnonzero(reach_t > cap * (1 + 1e-9))
+    tonnage_row = np.full(n_src, -1)
+    tonnage_row[busy] = first_row + stock_keys.size + np.arange(busy.size)
+    lb = np.full(stock_keys.size + busy.size, -np.inf)
+    ub = np.concatenate([held[stock_keys], cap[busy]])
+    return RowIndex(stock_row, tonnage_row), lb, ub
+
+
+def _equity_rows(problem: Problem, z_materials: np.ndarray, asked, first_row: int):
+    """asked[d] * z[m] + u[d] <= asked[d] (fill of d >= z[m]), one row per demand.
+
+    A demand asking 0 gets the harmless row u[d] <= 0, so that editing it later is a
+    coefficient change, not a new row.
+    """
+    if z_materials.size == 0:
+        empty = np.zeros(0)
+        return empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty
+    dem = np.arange(asked.size)
+    z_col = asked.size + np.searchsorted(z_materials, problem.demand_material[dem])
+    r = first_row + np.arange(dem.size)
+    rows = np.concatenate([r, r])
+    cols = np.concatenate([z_col, dem])
+    vals = np.concatenate([asked[dem], np.ones(dem.size)])
+    return np.full(dem.size, -np.inf), asked[dem], rows, cols, vals
+
+
+def stage_costs(problem: Problem, arcs: Arcs, model: AllocationLP) -> dict[str, StageCost]:
+    """The four stage objectives, all minimised."""
+    weight = problem.demand_weight_t[arcs.demand]
+    prio = problem.demand_priority
+    zeros_arcs, zeros_uz = np.zeros(len(arcs)), np.zeros(model.x0)
+    efficacy = zeros_uz.copy()
+    efficacy[: model.num_demands] = prio
+    equity = zeros_uz.copy()
+    equity[model.num_demands :] = -1.0
+    return {
+        "efficacy": StageCost(zeros_arcs, efficacy),
+        "equity": StageCost(zeros_arcs, equity),
+        "speed": StageCost(_clean(prio[arcs.demand] * weight * arcs.arrival_h), zeros_uz),
+        "cost": StageCost(_clean(weight * arcs.km), zeros_uz),
+    }
+
+
+def _clean(cost: np.ndarray) -> np.ndarray:
+    """Zero negligible coefficients (below 1e-12, or 1e-9 of the largest): GLOP calls a
+    model with a 1e-178 tonne-km coefficient imprecise."""
+    cost = cost.copy()
+    cost[np.abs(cost) < max(1e-12, 1e-9 * np.abs(cost).max(initial=0.0))] = 0.0
+    return cost
+
+
+def solve_stages(
+    problem: Problem,
+    arcs: Arcs,
+    *,
+    deadline: float | None = None,
+    model: AllocationLP | None = None,
+):
+    """Run the policy's stages; return (flow per arc, stage results, bound).
+
+    `bound` is the efficacy LP optimum when efficacy is the first stage (a lower bound on
+    the weighted unmet of any plan), else None.
+
+    After each stage its objective is capped at optimum + tolerance. Efficacy followed by
+    equity gets `equity_tolerance` of slack; once the next stage is solved the efficacy cap
+    is pulled back to the value that stage settled on, so later stages cannot spend the
+    slack again. Pass `model` to re-solve a kept model (its caps are released first).
+    Raises `LPFailed` when GLOP stops early; the caller falls back.
+    """
+    order = problem.policy.order
+    if model is None:
+        model = AllocationLP(problem, arcs, with_equity="equity" in order)
+    model.release()
+    costs = stage_costs(problem, arcs, model)
+    results, bound, x = [], None, None
+    for i, name in enumerate(order):
+        t0 = time.perf_counter()
+        x = model.minimise(name, costs[name], deadline)
+        value = model.value(costs[name], x)
+        proven = model.lp.last_precise
+        if name == "efficacy" and i == 0 and proven:
+            bound = value  # later, earlier caps bind it and integer plans may beat it
+        rel = problem.policy.equity_tolerance if _slack_for_equity(order, i) else 0.0
+        model.fix(name, costs[name], x, rel)
+        results.append(StageResult(name, value, time.perf_counter() - t0, proven))
+    return model.arc_flow(x), results, bound
+
+
+def _slack_for_equity(order: tuple[str, ...], i: int) -> bool:
+    return order[i] == "efficacy" and "equity" in order[i + 1 :]
+
+
+def _cap(value: float, rel: float) -> float:
+    return value + rel * abs(value) + STAGE_RTOL * max(1.0, abs(value))
