@@ -29,19 +29,28 @@ from core.pagination import paginate  # noqa: E402
 from core.timeutil import local_today  # noqa: E402
 
 
-def database_url(kind: str) -> str:
+def database_url(kind: str, reuse: bool) -> str:
     if kind == "sqlite":
         path = Path("/tmp/emreserve_bench.db")
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+            if not reuse:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     base = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    if reuse:
+        return make_url(base).set(database="emreserve_bench").render_as_string(hide_password=False)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text('DROP DATABASE IF EXISTS "emreserve_bench" WITH (FORCE)'))
         conn.execute(text('CREATE DATABASE "emreserve_bench"'))
     admin.dispose()
     return make_url(base).set(database="emreserve_bench").render_as_string(hide_password=False)
+
+
+def bench_users():
+    found = [db.session.execute(select(User.id).filter_by(email=email)).scalar()
+             for email in ("bench-commander@example.org", "bench-operator@example.org")]
+    return found if all(found) else make_users()
 
 
 def make_users():
@@ -64,21 +73,22 @@ def make_users():
 def queries(today):
     from reserve.services import depots, plans, stock
 
-    def page(stmt, rows=False):
-        return paginate(stmt, 1, 50, rows=rows)
+    def page(stmt, rows=False, count=None):
+        return paginate(stmt, 1, 50, rows=rows, count=count)
+
+    def lots(user, f):
+        return page(stock.stock_rows(user, f, today), rows=True, count=stock.stock_count(user, f, today))
 
     return {
-        "stock list, page 1 (/stock)": lambda u: page(stock.stock_rows(u, stock.StockFilter(), today), rows=True),
-        "stock list, one city + material name": lambda u: page(stock.stock_rows(
-            u, stock.StockFilter(region_code="140100", q="帐篷"), today), rows=True),
-        "stock expiring within 30 days": lambda u: page(stock.stock_rows(
-            u, stock.StockFilter(expiring_within_days=30), today), rows=True),
+        "stock list, page 1 (/stock)": lambda u: lots(u, stock.StockFilter()),
+        "stock list, one city + material name": lambda u: lots(u, stock.StockFilter(region_code="140100", q="帐篷")),
+        "stock expiring within 30 days": lambda u: lots(u, stock.StockFilter(expiring_within_days=30)),
         "totals by city": lambda u: stock.stock_totals(u, stock.StockFilter(), "region", today),
         "totals by material": lambda u: stock.stock_totals(u, stock.StockFilter(), "material", today),
         "available within 48 h (tents)": lambda u: stock.available_within(u, stock.StockFilter(q="帐篷"), 48, today),
         "depot list, page 1 (/depots)": lambda u: page(depots.list_depots(u)),
-        "depot detail lots (/depots/<id>)": lambda u: page(stock.stock_rows(
-            u, stock.StockFilter(depot_id=_first_depot(u), include_empty=True), today), rows=True),
+        "depot detail lots (/depots/<id>)": lambda u: lots(
+            u, stock.StockFilter(depot_id=_first_depot(u), include_empty=True)),
         "plan gap (/plans/1)": lambda u: plans.plan_gap(u, 1) if _can_see_plan(u) else [],
     }
 
@@ -112,24 +122,25 @@ def measure(fn, user, repeat: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
-def run(kind: str, scale: str, repeat: int) -> dict:
+def run(kind: str, scale: str, repeat: int, reuse: bool = False) -> dict:
     from flask_migrate import upgrade
 
-    from reserve.demo import build_demo
+    from reserve.demo import build_demo, is_empty
 
-    url = database_url(kind)
+    url = database_url(kind, reuse)
     app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": url})
-    result = {"db": kind}
+    result = {"db": kind, "load_s": float("nan"), "counts": {}}
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        started = time.perf_counter()
-        counts = build_demo(scale, seed=2026)
-        result["load_s"] = time.perf_counter() - started
+        if not (reuse and not is_empty()):
+            upgrade(directory=str(ROOT / "migrations"))
+            started = time.perf_counter()
+            counts = build_demo(scale, seed=2026)
+            result["load_s"] = time.perf_counter() - started
+            result["counts"] = vars(counts)
         if kind == "postgresql":
             db.session.execute(text("ANALYZE"))
             db.session.commit()
-        result["counts"] = vars(counts)
-        commander_id, operator_id = make_users()
+        commander_id, operator_id = bench_users()
         today = local_today()
         result["queries"] = {}
         for label, fn in queries(today).items():
@@ -167,8 +178,9 @@ def main():
     parser.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--scale", default="national", choices=["province", "national"])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--reuse", action="store_true", help="query the database a previous run loaded")
     args = parser.parse_args()
-    results = [run(kind, args.scale, args.repeat) for kind in (args.db or ["sqlite", "postgresql"])]
+    results = [run(kind, args.scale, args.repeat, args.reuse) for kind in (args.db or ["sqlite", "postgresql"])]
     print()
     print(table(results, args.repeat))
 

@@ -139,7 +139,8 @@ class StockLot(db.Model):
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
-        Index("ix_stock_lot_material_depot", "material_id", "depot_id"),
+        # The lot lists walk this index: (material, depot, id) is their order.
+        Index("ix_stock_lot_material_depot", "material_id", "depot_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

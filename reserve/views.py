@@ -49,8 +49,9 @@ def depot_list():
 @auth_required("session")
 def depot_detail(depot_id):
     depot = depots.get_depot(current_user, depot_id)
-    lots = paginate(stock.stock_rows(current_user, stock.StockFilter(depot_id=depot.id, include_empty=True),
-                                     local_today()), _page(), PER_PAGE, rows=True)
+    f = stock.StockFilter(depot_id=depot.id, include_empty=True)
+    lots = paginate(stock.stock_rows(current_user, f, local_today()), _page(), PER_PAGE, rows=True,
+                    count=stock.stock_count(current_user, f, local_today()))
     movements = db.session.execute(
         select(Movement).join(StockLot, Movement.lot_id == StockLot.id).where(StockLot.depot_id == depot.id)
         .order_by(Movement.recorded_at.desc(), Movement.id.desc()).limit(50)).scalars().all()
@@ -89,7 +90,8 @@ def stock_query():
     group_by = request.args.get("group_by") if request.args.get("group_by") in GROUPS else "material"
     today = local_today()
     totals = stock.stock_totals(current_user, f, group_by, today)
-    rows = paginate(stock.stock_rows(current_user, f, today), _page(), PER_PAGE, rows=True)
+    rows = paginate(stock.stock_rows(current_user, f, today), _page(), PER_PAGE, rows=True,
+                    count=stock.stock_count(current_user, f, today))
     query = {k: v for k, v in request.args.items() if k not in ("page",) and v}
     return render_template("reserve/stock.html", totals=totals[:500], rows=rows, group_by=group_by, groups=GROUPS,
                            args=args, query=query, errors=errors, cities=_cities(),

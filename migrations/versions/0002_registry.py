@@ -192,7 +192,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stock_lot_classification'), ['classification'], unique=False)
         batch_op.create_index(batch_op.f('ix_stock_lot_depot_id'), ['depot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stock_lot_expiry_date'), ['expiry_date'], unique=False)
-        batch_op.create_index('ix_stock_lot_material_depot', ['material_id', 'depot_id'], unique=False)
+        batch_op.create_index('ix_stock_lot_material_depot', ['material_id', 'depot_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stock_lot_owner_agency_id'), ['owner_agency_id'], unique=False)
 
     op.create_table('transport_capacity',

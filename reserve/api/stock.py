@@ -33,7 +33,9 @@ def _filter(query: dict) -> queries.StockFilter:
 def list_stock(query, page, per_page):
     """One row per lot in scope, with filters (category code prefix, region incl. sub-regions,
     agency incl. descendants, reserve type, expiring within N days, material name)."""
-    return paginate(queries.stock_rows(current_user, _filter(query), local_today()), page, per_page, rows=True)
+    f, today = _filter(query), local_today()
+    return paginate(queries.stock_rows(current_user, f, today), page, per_page, rows=True,
+                    count=queries.stock_count(current_user, f, today))
 
 
 @stock.route("/totals")

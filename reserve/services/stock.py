@@ -30,6 +30,16 @@ class StockFilter:
     include_empty: bool = False
 
 
+def _needs(f: StockFilter) -> set[str]:
+    """Which tables the filter itself needs joined (scope needs none: it is on stock_lot)."""
+    needs = set()
+    if f.category_code or f.q:
+        needs.add("material")
+    if f.region_code:
+        needs.add("depot")
+    return needs
+
+
 def _filtered(stmt, user, f: StockFilter, today: date):
     stmt = scoped(stmt, user, StockLot.owner_agency_id, StockLot.classification)
     conditions = []
@@ -55,65 +65,129 @@ def _filtered(stmt, user, f: StockFilter, today: date):
     return stmt.where(and_(*conditions)) if conditions else stmt
 
 
-def _joined(*columns):
-    return (select(*columns)
-            .select_from(StockLot)
-            .join(Depot, StockLot.depot_id == Depot.id)
-            .join(Material, StockLot.material_id == Material.id)
-            .join(Agency, StockLot.owner_agency_id == Agency.id)
-            .outerjoin(Region, Depot.region_code == Region.code))
+def _from_lots(columns, needs: set[str]):
+    """A select over stock_lot with only the joins `needs` names (each join costs a million rows)."""
+    stmt = select(*columns).select_from(StockLot)
+    if "depot" in needs or "region" in needs:
+        stmt = stmt.join(Depot, StockLot.depot_id == Depot.id)
+    if "material" in needs:
+        stmt = stmt.join(Material, StockLot.material_id == Material.id)
+    if "agency" in needs:
+        stmt = stmt.join(Agency, StockLot.owner_agency_id == Agency.id)
+    if "region" in needs:
+        stmt = stmt.outerjoin(Region, Depot.region_code == Region.code)
+    return stmt
 
 
 def stock_rows(user, f: StockFilter, today: date):
-    """Select of one row per lot, in the column order of STOCK_HEADER."""
+    """Select of one row per lot, in the column order of STOCK_HEADER.
+
+    Ordered by (material, depot, lot id): an index walks that order, so the first page of a
+    million lots is read, not sorted."""
     weight_t = StockLot.on_hand * Material.unit_weight_kg / 1000.0
     columns = [StockLot.id, Depot.code, Depot.name, Agency.name, Depot.region_code, Region.name,
                Material.code, Material.name, Material.spec, Material.unit, Material.category_code,
                StockLot.lot_no, StockLot.expiry_date, StockLot.reserve_type, StockLot.on_hand,
                StockLot.reserved, StockLot.on_hand - StockLot.reserved, weight_t]
-    stmt = _joined(*(column.label(name) for column, name in zip(columns, STOCK_HEADER, strict=True)))
-    return _filtered(stmt, user, f, today).order_by(Material.code, Depot.code, StockLot.lot_no, StockLot.id)
+    stmt = _from_lots([column.label(name) for column, name in zip(columns, STOCK_HEADER, strict=True)],
+                      {"depot", "material", "agency", "region"})
+    return _filtered(stmt, user, f, today).order_by(StockLot.material_id, StockLot.depot_id, StockLot.id)
 
 
-GROUPS = {
-    "material": (Material.code, Material.name, Material.unit),
-    "category": (func.substr(Material.category_code, 1, 3),),
-    "region": (func.substr(Depot.region_code, 1, 4),),
-    "agency": (Agency.code, Agency.name),
-    "reserve_type": (StockLot.reserve_type,),
-}
+def stock_count(user, f: StockFilter, today: date):
+    """Select of the number of lots `stock_rows` would list, joining only what the filter needs."""
+    return _filtered(_from_lots([func.count(StockLot.id)], _needs(f)), user, f, today)
+
+
+# Groupings that follow from the material (its category, its unit weight) aggregate stock_lot
+# alone by material and derive the rest for a few hundred groups; the others join only the
+# small material table for weights.
+BY_MATERIAL = {"material", "category", "reserve_type"}
+GROUPS = {"region": StockLot.depot_id,  # rolled up to cities afterwards: depots are few, lots many
+          "agency": StockLot.owner_agency_id}
 
 
 def stock_totals(user, f: StockFilter, group_by: str, today: date) -> list[dict]:
     """Totals per material, level-2 category, city, agency or reserve type."""
-    keys = GROUPS[group_by]
-    stmt = _joined(*keys,
-                   func.count(StockLot.id).label("lots"),
-                   func.sum(StockLot.on_hand).label("on_hand"),
-                   func.sum(StockLot.reserved).label("reserved"),
-                   func.sum(StockLot.on_hand - StockLot.reserved).label("available"),
-                   func.sum(StockLot.on_hand * Material.unit_weight_kg / 1000.0).label("weight_t"))
-    stmt = _filtered(stmt, user, f, today).group_by(*keys).order_by(*keys)
-    rows = db.session.execute(stmt).all()
-    labels = _group_labels(group_by, [r[0] for r in rows])
+    sums = [func.count(StockLot.id).label("lots"), func.sum(StockLot.on_hand).label("on_hand"),
+            func.sum(StockLot.reserved).label("reserved")]
+    if group_by in BY_MATERIAL:
+        keys = [StockLot.material_id] + ([StockLot.reserve_type] if group_by == "reserve_type" else [])
+        stmt = _filtered(_from_lots([*keys, *sums], _needs(f)), user, f, today).group_by(*keys)
+        rows = _by_material(db.session.execute(stmt).all(), group_by)
+    else:
+        key = GROUPS[group_by]
+        weight = func.sum(StockLot.on_hand * Material.unit_weight_kg / 1000.0).label("weight_t")
+        stmt = _from_lots([key.label("key"), *sums, weight], {"material"} | _needs(f))
+        rows = db.session.execute(_filtered(stmt, user, f, today).group_by(key)).all()
+        if group_by == "region":
+            rows = _roll_up_to_cities(rows)
+    labels = _group_labels(group_by, [r.key for r in rows])
     result = []
     for row in rows:
-        key = row[0] if len(keys) == 1 else row[0]
-        result.append({"key": key, "label": labels.get(key) or (row[1] if len(keys) > 1 else key),
-                       "unit": row[2] if group_by == "material" else None, "lots": row.lots,
-                       "on_hand": int(row.on_hand or 0), "reserved": int(row.reserved or 0),
-                       "available": int(row.available or 0), "weight_t": round(float(row.weight_t or 0), 3)})
+        order_key, label, unit = labels.get(row.key, (str(row.key), str(row.key), None))
+        on_hand, reserved = int(row.on_hand or 0), int(row.reserved or 0)
+        result.append({"key": str(row.key), "label": label, "unit": unit, "lots": row.lots, "on_hand": on_hand,
+                       "reserved": reserved, "available": on_hand - reserved,
+                       "weight_t": round(float(row.weight_t or 0), 3), "_order": order_key})
+    result.sort(key=lambda r: r.pop("_order"))
     return result
 
 
+def _by_material(rows, group_by: str) -> list["_Total"]:
+    facts = {m.id: (m.category_code, m.unit_weight_kg) for m in
+             db.session.execute(select(Material.id, Material.category_code, Material.unit_weight_kg)).all()}
+    totals: dict = {}
+    for row in rows:
+        category, weight = facts[row.material_id]
+        key = {"material": row.material_id, "category": category[:3]}.get(group_by) or row[1]
+        total = totals.setdefault(key, _Total(key))
+        total.add(row.lots, row.on_hand, row.reserved, float(row.on_hand or 0) * weight / 1000)
+    return list(totals.values())
+
+
+@dataclass
+class _Total:
+    key: object
+    lots: int = 0
+    on_hand: int = 0
+    reserved: int = 0
+    weight_t: float = 0.0
+
+    def add(self, lots, on_hand, reserved, weight_t) -> None:
+        self.lots += lots
+        self.on_hand += int(on_hand or 0)
+        self.reserved += int(reserved or 0)
+        self.weight_t += float(weight_t or 0)
+
+
+def _roll_up_to_cities(rows) -> list[_Total]:
+    # All depots (tens of thousands at most) beat an IN list of thousands of ids.
+    cities = dict(db.session.execute(select(Depot.id, func.substr(Depot.region_code, 1, 4))).all())
+    totals: dict[str, _Total] = {}
+    for row in rows:
+        city = cities.get(row.key) or ""
+        totals.setdefault(city, _Total(city)).add(row.lots, row.on_hand, row.reserved, row.weight_t)
+    return list(totals.values())
+
+
 def _group_labels(group_by: str, keys: list) -> dict:
+    """key -> (sort key, label, unit) for the groups found."""
+    if group_by == "material":
+        rows = db.session.execute(select(Material.id, Material.code, Material.name, Material.unit)
+                                  .where(Material.id.in_(keys))).all()
+        return {r.id: (r.code, f"{r.name}", r.unit) for r in rows}
+    if group_by == "agency":
+        rows = db.session.execute(select(Agency.id, Agency.path, Agency.name).where(Agency.id.in_(keys))).all()
+        return {r.id: (r.path, r.name, None) for r in rows}
     if group_by == "category":
-        return dict(db.session.execute(select(Category.code, Category.name).where(Category.code.in_(keys))).all())
+        rows = db.session.execute(select(Category.code, Category.name).where(Category.code.in_(keys))).all()
+        return {code: (code, name, None) for code, name in rows}
     if group_by == "region":
         codes = {f"{k}00": k for k in keys if k}
         names = db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()
-        return {codes[code]: name for code, name in names}
-    return {}
+        return {codes[code]: (code, name, None) for code, name in names}
+    return {k: (str(k), str(k), None) for k in keys}
 
 
 def available_within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
@@ -131,9 +205,9 @@ def available_within(user, f: StockFilter, hours: float, today: date) -> list[di
         (produced < available, produced),
         else_=available,
     )
-    stmt = _joined(Material.id, Material.code, Material.name, Material.unit,
-                   func.sum(case((StockLot.reserve_type == "physical", available), else_=0)).label("physical"),
-                   func.sum(units).label("within"))
+    stmt = _from_lots([Material.id, Material.code, Material.name, Material.unit,
+                       func.sum(case((StockLot.reserve_type == "physical", available), else_=0)).label("physical"),
+                       func.sum(units).label("within")], {"material"} | _needs(f))
     stmt = _filtered(stmt, user, f, today).group_by(Material.id, Material.code, Material.name, Material.unit)
     return [{"material_id": r.id, "material_code": r.code, "material": r.name, "unit": r.unit,
              "physical_now": int(r.physical or 0), "available_within": int(r.within or 0)}
