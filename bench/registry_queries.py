@@ -85,6 +85,8 @@ def queries(today):
         "stock expiring within 30 days": lambda u: lots(u, stock.StockFilter(expiring_within_days=30)),
         "totals by city": lambda u: stock.stock_totals(u, stock.StockFilter(), "region", today),
         "totals by material": lambda u: stock.stock_totals(u, stock.StockFilter(), "material", today),
+        "totals by category": lambda u: stock.stock_totals(u, stock.StockFilter(), "category", today),
+        "totals by agency": lambda u: stock.stock_totals(u, stock.StockFilter(), "agency", today),
         "available within 48 h (tents)": lambda u: stock.available_within(u, stock.StockFilter(q="帐篷"), 48, today),
         "depot list, page 1 (/depots)": lambda u: page(depots.list_depots(u)),
         "depot detail lots (/depots/<id>)": lambda u: lots(
