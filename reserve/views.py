@@ -5,15 +5,14 @@ import json
 
 from flask import Blueprint, render_template, request, url_for
 from flask_security import auth_required, current_user
-from sqlalchemy import select
 
 from core.extensions import db
 from core.pagination import paginate
 from core.timeutil import local_today
 
-from .models import AGENCY_KIND_LABELS, LABELS, Movement, StockLot, TransportMode
+from .models import AGENCY_KIND_LABELS, LABELS, TransportMode
 from .schemas import StockQuerySchema
-from .services import catalog, depots, plans, stock, transport
+from .services import catalog, depots, ledger, plans, stock, transport
 
 bp = Blueprint("reserve", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reserve/static")
@@ -52,9 +51,7 @@ def depot_detail(depot_id):
     f = stock.StockFilter(depot_id=depot.id, include_empty=True)
     lots = paginate(stock.stock_rows(current_user, f, local_today()), _page(), PER_PAGE, rows=True,
                     count=stock.stock_count(current_user, f, local_today()))
-    movements = db.session.execute(
-        select(Movement).join(StockLot, Movement.lot_id == StockLot.id).where(StockLot.depot_id == depot.id)
-        .order_by(Movement.recorded_at.desc(), Movement.id.desc()).limit(50)).scalars().all()
+    movements = ledger.depot_movements(current_user, depot.id)
     vehicles = db.session.execute(transport.list_transport(current_user, depot_id=depot.id)).scalars().all()
     return render_template("reserve/depot.html", depot=depot, lots=lots, movements=movements, vehicles=vehicles,
                            today=local_today())
@@ -65,12 +62,8 @@ def depot_detail(depot_id):
 def catalog_browser():
     code = request.args.get("code") or None
     q = (request.args.get("q") or "").strip()[:100] or None
-    current = catalog.get_category(code) if code else None
-    trail = []
-    node = current
-    while node is not None:
-        trail.insert(0, node)
-        node = catalog.get_category(node.parent_code) if node.parent_code else None
+    trail = catalog.category_trail(code)
+    current = trail[-1] if trail else None
     children = db.session.execute(catalog.list_categories(q=q) if q else
                                   catalog.list_categories(parent_code=code, level=None if code else 1)).scalars().all()
     materials = paginate(catalog.list_materials(q=q, category_code=None if q else code), _page(), PER_PAGE) \

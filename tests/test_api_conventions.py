@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from core.auth import ADMIN, OPERATOR
 from core.extensions import db as _db
 from reserve.models import Agency
-from tests.conftest import csrf_token
 
 PROBLEM_KEYS = {"type", "title", "status", "instance", "request_id"}
 

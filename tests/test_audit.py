@@ -1,10 +1,10 @@
 """The audit log records every state change and its hash chain exposes tampering."""
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 
 from core.audit import GENESIS, AuditLog, verify_chain
-from core.auth import ADMIN, User
+from core.auth import ADMIN
 from core.extensions import db as _db
 
 

@@ -3,7 +3,6 @@
 import pytest
 
 from core.auth import ADMIN, OPERATOR
-from core.extensions import db as _db
 from reserve.services import ledger
 from reserve.services.reference import load_reference_data
 from tests import factories

@@ -1,11 +1,8 @@
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
 
-from core.errors import NotFound
-from core.extensions import db
 from core.pagination import PageArgsSchema, page_schema, paginate
 
-from ..models import Region
 from ..schemas import DepotQuerySchema, DepotSchema, DepotUpdateSchema, RegionQuerySchema, RegionSchema
 from ..services import depots as service
 
@@ -26,10 +23,7 @@ def list_regions(query, page, per_page):
 @regions.route("/<code>")
 @regions.response(200, RegionSchema)
 def get_region(code):
-    region = db.session.get(Region, code)
-    if region is None:
-        raise NotFound(f"region {code}")
-    return region
+    return service.get_region(code)
 
 
 @depots.route("")

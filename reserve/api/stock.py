@@ -3,22 +3,15 @@ from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
 
 from core.pagination import PageArgsSchema, page_schema, paginate
-from core.extensions import db
 from core.timeutil import local_today
 
-from ..models import StockLot
 from ..schemas import (AdjustmentSchema, CountSchema, ExportQuerySchema, LotSchema, MovementSchema, QuantitySchema,
                        ReceiptSchema, ReservationSchema, ReversalSchema, StockQuerySchema, StockRowSchema,
                        TotalRowSchema, TotalsQuerySchema, TransferSchema, WithinQuerySchema, WithinRowSchema)
 from ..services import ledger, stock as queries
-from ..services.access import readable
-from ..services.spreadsheets import csv_bytes, xlsx_bytes
 
 stock = Blueprint("stock", __name__, url_prefix="/api/v1/stock", description="Stock queries, statistics and receipts")
 lots = Blueprint("lots", __name__, url_prefix="/api/v1", description="Stock lots and their ledger (库存批次与变动)")
-
-EXPORT_LIMIT = 200_000
-
 
 def _filter(query: dict) -> queries.StockFilter:
     keys = queries.StockFilter.__dataclass_fields__
@@ -61,13 +54,7 @@ def available_within(query):
 @stock.arguments(ExportQuerySchema, location="query")
 def export_stock(query):
     """The filtered lot list as CSV (UTF-8 with BOM) or XLSX; cells cannot start a formula."""
-    stmt = queries.stock_rows(current_user, _filter(query), local_today()).limit(EXPORT_LIMIT)
-    rows = db.session.execute(stmt)
-    if query["format"] == "xlsx":
-        body = xlsx_bytes("stock", queries.STOCK_HEADER, rows)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        body, mimetype = csv_bytes(queries.STOCK_HEADER, rows), "text/csv"
+    body, mimetype = queries.export_stock(current_user, _filter(query), local_today(), query["format"])
     filename = f"stock-{local_today():%Y%m%d}.{query['format']}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
 
@@ -86,7 +73,7 @@ def receive(data):
 @auth_required("token", "session")
 @lots.response(200, LotSchema)
 def get_lot(lot_id):
-    return readable(current_user, StockLot, lot_id, "owner_agency_id", "Stock lot")
+    return ledger.get_lot(current_user, lot_id)
 
 
 @lots.route("/lots/<int:lot_id>/movements")

@@ -40,6 +40,16 @@ def get_category(code: str) -> Category:
     return category
 
 
+def category_trail(code: str | None) -> list[Category]:
+    """The category and its ancestors, top class first (empty for the root of the tree)."""
+    trail = []
+    node = get_category(code) if code else None
+    while node is not None:
+        trail.insert(0, node)
+        node = db.session.get(Category, node.parent_code) if node.parent_code else None
+    return trail
+
+
 def category_errors(code: str, name: str, known: set[str]) -> list[str]:
     errors = []
     if problem := rules.category_problem(code):

@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core.errors import Conflict, Invalid
+from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.scoping import scoped
 
@@ -22,6 +22,13 @@ def list_regions(*, level: str | None = None, parent_code: str | None = None):
     if parent_code:
         stmt = stmt.where(Region.parent_code == parent_code)
     return stmt
+
+
+def get_region(code: str) -> Region:
+    region = db.session.get(Region, code)
+    if region is None:
+        raise NotFound(_("Region %(code)s not found.", code=code))
+    return region
 
 
 def list_depots(user, *, agency_id=None, region_code=None, status=None, q=None):

@@ -263,5 +263,17 @@ def reverse_movement(user, movement_id: int, *, reason: str) -> list[Movement]:
 
 def lot_movements(user, lot_id: int):
     """Select of a readable lot's movements, newest first."""
-    readable(user, StockLot, lot_id, "owner_agency_id", _("Stock lot"))
+    get_lot(user, lot_id)
     return select(Movement).where(Movement.lot_id == lot_id).order_by(Movement.occurred_at.desc(), Movement.id.desc())
+
+
+def get_lot(user, lot_id: int) -> StockLot:
+    return readable(user, StockLot, lot_id, "owner_agency_id", _("Stock lot"))
+
+
+def depot_movements(user, depot_id: int, limit: int = 50) -> list[Movement]:
+    """The latest movements of all lots of a readable depot, newest first."""
+    readable(user, Depot, depot_id, label=_("Depot"))
+    return db.session.execute(
+        select(Movement).join(StockLot, Movement.lot_id == StockLot.id).where(StockLot.depot_id == depot_id)
+        .order_by(Movement.recorded_at.desc(), Movement.id.desc()).limit(limit)).scalars().all()

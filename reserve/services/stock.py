@@ -212,3 +212,17 @@ def available_within(user, f: StockFilter, hours: float, today: date) -> list[di
     return [{"material_id": r.id, "material_code": r.code, "material": r.name, "unit": r.unit,
              "physical_now": int(r.physical or 0), "available_within": int(r.within or 0)}
             for r in db.session.execute(stmt.order_by(Material.code)).all()]
+
+
+EXPORT_LIMIT = 200_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_stock(user, f: StockFilter, today: date, file_format: str) -> tuple[bytes, str]:
+    """The filtered lot list (at most EXPORT_LIMIT rows) as CSV or XLSX bytes and its media type."""
+    from .spreadsheets import csv_bytes, xlsx_bytes
+
+    rows = db.session.execute(stock_rows(user, f, today).limit(EXPORT_LIMIT))
+    if file_format == "xlsx":
+        return xlsx_bytes("stock", STOCK_HEADER, rows), XLSX
+    return csv_bytes(STOCK_HEADER, rows), "text/csv"
