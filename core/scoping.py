@@ -61,6 +61,11 @@ def _user_facts(user):
     return user.role_names, (agency.path if agency is not None else None)
 
 
+def rule_for(user) -> ReadRule:
+    roles, path = _user_facts(user)
+    return read_rule(roles, path is not None)
+
+
 def subtree_ids(path: str):
     """Select of the ids of the agency at `path` and all its descendants (materialised path)."""
     from reserve.models import Agency

@@ -24,6 +24,7 @@ from core.timeutil import local_today, utcnow
 
 from .models import (Agency, AgencyKind, Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot,
                      TransportCapacity)
+from .services import rollup
 from .services.reference import load_reference_data
 
 
@@ -112,6 +113,7 @@ def build_demo(scale: str = "province", seed: int = 2026, as_of: date | None = N
     _insert_lots(rng, size, depots, as_of, counts)
     _insert_transport(rng, size, agencies, depots, counts)
     _insert_plans(as_of, counts)
+    rollup.rebuild()
     record_event("bulk_load", "demo", {"scale": scale, "seed": seed, "as_of": as_of.isoformat(), **vars(counts)})
     db.session.commit()
     return counts

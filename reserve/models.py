@@ -279,3 +279,33 @@ LABELS = {
               "reserve_type": _l("Reserve type")},
     "status": {"active": _l("Active"), "closed": _l("Closed")},
 }
+
+
+class StockRollupCity(db.Model):
+    """Whole-province totals kept by the ledger in the same transaction as each movement, so
+    command staff's statistics read a few thousand rows instead of every lot.
+    Key: city (first four digits of the depot's region), material, reserve type, classification."""
+
+    __audit__ = False  # derived data: the movements themselves are audited
+
+    city_code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("material.id"), primary_key=True)
+    reserve_type: Mapped[str] = mapped_column(String(12), primary_key=True)
+    classification: Mapped[str] = mapped_column(String(12), primary_key=True)
+    lots: Mapped[int] = mapped_column(Integer, default=0)  # lots with stock on hand
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StockRollupAgency(db.Model):
+    """Per-agency totals kept by the ledger (see StockRollupCity); weight in kg."""
+
+    __audit__ = False
+
+    owner_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    reserve_type: Mapped[str] = mapped_column(String(12), primary_key=True)
+    classification: Mapped[str] = mapped_column(String(12), primary_key=True)
+    lots: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    weight_kg: Mapped[float] = mapped_column(Float, default=0)

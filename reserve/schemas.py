@@ -194,7 +194,8 @@ class ReceiptSchema(QuantitySchema):
     production_date = fields.Date(load_default=None)
     expiry_date = fields.Date(load_default=None)
     reserve_type = fields.Str(load_default="physical", validate=validate.OneOf([r.value for r in ReserveType]))
-    classification = fields.Str(load_default="internal", validate=validate.OneOf(CLASSIFICATIONS))
+    classification = fields.Str(load_default=None, validate=validate.OneOf(CLASSIFICATIONS),
+                                metadata={"description": "defaults to the depot's classification"})
     enterprise_name = fields.Str(load_default=None, validate=validate.Length(max=200))
     enterprise_credit_code = fields.Str(load_default=None)
     units_per_day = fields.Int(load_default=None, validate=validate.Range(min=1))

@@ -12,6 +12,7 @@ from core.extensions import db
 
 from .. import rules
 from ..models import Category, Material, MaterialAlias
+from . import rollup
 from .access import require_write
 
 MATERIAL_FIELDS = ("code", "name", "spec", "unit", "unit_weight_kg", "unit_volume_m3", "shelf_life_days", "category_code")
@@ -167,9 +168,13 @@ def update_material(user, material_id: int, **fields) -> Material:
     material = get_material(material_id)
     if "category_code" in fields:
         _check_material(fields)
+    old_weight = material.unit_weight_kg
     for key, value in fields.items():
         if key in MATERIAL_FIELDS and key != "code":
             setattr(material, key, value)
+    if material.unit_weight_kg != old_weight:
+        db.session.flush()
+        rollup.rebuild()  # per-agency weights were kept at the old unit weight
     db.session.commit()
     return material
 

@@ -9,6 +9,7 @@ from core.scoping import scoped
 
 from .. import rules
 from ..models import Agency, Depot, Region, StockLot
+from . import rollup
 from .access import readable, require_write, writable
 
 DEPOT_FIELDS = ("code", "name", "address", "region_code", "lat", "lon", "capacity_m3", "capacity_t",
@@ -73,9 +74,11 @@ def update_depot(user, depot_id: int, **fields) -> Depot:
     if "code" in fields and fields["code"] != depot.code and \
             db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first():
         raise Conflict(_("A depot with code %(code)s already exists.", code=fields["code"]))
+    old_region = depot.region_code
     for key, value in fields.items():
         if key in DEPOT_FIELDS:
             setattr(depot, key, value)
+    rollup.move_depot(depot.id, old_region, depot.region_code)
     db.session.commit()
     return depot
 

@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 from core.auth import COMMANDER
 from core.errors import Conflict, Invalid
 from core.extensions import db
-from core.scoping import Classification
 from core.timeutil import utcnow
 
 from .. import rules
 from ..models import Depot, Material, Movement, MovementKind, ReserveType, StockLot
+from . import rollup
 from .access import readable, require_write
 
 
@@ -50,18 +50,21 @@ def _when(occurred_at: datetime | None) -> datetime:
 
 def _guarded_update(lot_id: int, change: Change) -> None:
     dh, dr = change.on_hand, change.reserved
-    result = db.session.execute(
+    updated = db.session.execute(
         update(StockLot)
         .where(StockLot.id == lot_id,
                StockLot.on_hand + dh >= 0,
                StockLot.reserved + dr >= 0,
                StockLot.reserved + dr <= StockLot.on_hand + dh)
         .values(on_hand=StockLot.on_hand + dh, reserved=StockLot.reserved + dr)
+        .returning(StockLot.on_hand, StockLot.depot_id, StockLot.material_id, StockLot.reserve_type,
+                   StockLot.classification, StockLot.owner_agency_id)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    ).mappings().first()
+    if updated is None:
         db.session.rollback()
         raise InsufficientStock(_("Not enough available stock in this lot for this change."))
+    rollup.apply(updated, dh, dr, updated["on_hand"])
 
 
 def _refuse_negative_history(lot_id: int, occurred_at: datetime, on_hand_delta: int) -> None:
@@ -114,7 +117,7 @@ class LotFacts:
     production_date: date | None = None
     expiry_date: date | None = None
     reserve_type: str = ReserveType.PHYSICAL.value
-    classification: str = Classification.INTERNAL.value
+    classification: str | None = None  # None: the depot's classification
     enterprise_name: str | None = None
     enterprise_credit_code: str | None = None
     units_per_day: int | None = None
@@ -141,8 +144,9 @@ def find_or_open_lot(depot: Depot, material: Material, facts: LotFacts) -> Stock
     if lot is not None:
         return lot
     _check_lot_facts(facts)
+    values = {**vars(facts), "classification": facts.classification or depot.classification}
     lot = StockLot(depot_id=depot.id, material_id=material.id, owner_agency_id=depot.agency_id,
-                   on_hand=0, reserved=0, **vars(facts))
+                   on_hand=0, reserved=0, **values)
     db.session.add(lot)
     db.session.flush()
     return lot

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from sqlalchemy import Float, and_, case, cast, func, select
 
 from core.extensions import db
-from core.scoping import scoped
+from core.scoping import Classification, rule_for, scoped
 
 from .. import rules
-from ..models import Agency, Category, Depot, Material, Region, StockLot
+from ..models import Agency, Category, Depot, Material, Region, StockLot, StockRollupAgency, StockRollupCity
 
 STOCK_HEADER = ["lot_id", "depot_code", "depot_name", "agency", "region_code", "region", "material_code",
                 "material", "spec", "unit", "category_code", "lot_no", "expiry_date", "reserve_type",
@@ -99,51 +99,12 @@ def stock_count(user, f: StockFilter, today: date):
     return _filtered(_from_lots([func.count(StockLot.id)], _needs(f)), user, f, today)
 
 
-# Groupings that follow from the material (its category, its unit weight) aggregate stock_lot
-# alone by material and derive the rest for a few hundred groups; the others join only the
-# small material table for weights.
+# Groupings that follow from the material (its category, its unit weight) aggregate by
+# material and derive the rest for a few hundred groups; the others join only the small
+# material table for weights. Whole-province totals for command staff, viewers and
+# administrators come from the rollups the ledger keeps (services/rollup.py).
 BY_MATERIAL = {"material", "category", "reserve_type"}
-GROUPS = {"region": StockLot.depot_id,  # rolled up to cities afterwards: depots are few, lots many
-          "agency": StockLot.owner_agency_id}
-
-
-def stock_totals(user, f: StockFilter, group_by: str, today: date) -> list[dict]:
-    """Totals per material, level-2 category, city, agency or reserve type."""
-    sums = [func.count(StockLot.id).label("lots"), func.sum(StockLot.on_hand).label("on_hand"),
-            func.sum(StockLot.reserved).label("reserved")]
-    if group_by in BY_MATERIAL:
-        keys = [StockLot.material_id] + ([StockLot.reserve_type] if group_by == "reserve_type" else [])
-        stmt = _filtered(_from_lots([*keys, *sums], _needs(f)), user, f, today).group_by(*keys)
-        rows = _by_material(db.session.execute(stmt).all(), group_by)
-    else:
-        key = GROUPS[group_by]
-        weight = func.sum(StockLot.on_hand * Material.unit_weight_kg / 1000.0).label("weight_t")
-        stmt = _from_lots([key.label("key"), *sums, weight], {"material"} | _needs(f))
-        rows = db.session.execute(_filtered(stmt, user, f, today).group_by(key)).all()
-        if group_by == "region":
-            rows = _roll_up_to_cities(rows)
-    labels = _group_labels(group_by, [r.key for r in rows])
-    result = []
-    for row in rows:
-        order_key, label, unit = labels.get(row.key, (str(row.key), str(row.key), None))
-        on_hand, reserved = int(row.on_hand or 0), int(row.reserved or 0)
-        result.append({"key": str(row.key), "label": label, "unit": unit, "lots": row.lots, "on_hand": on_hand,
-                       "reserved": reserved, "available": on_hand - reserved,
-                       "weight_t": round(float(row.weight_t or 0), 3), "_order": order_key})
-    result.sort(key=lambda r: r.pop("_order"))
-    return result
-
-
-def _by_material(rows, group_by: str) -> list["_Total"]:
-    facts = {m.id: (m.category_code, m.unit_weight_kg) for m in
-             db.session.execute(select(Material.id, Material.category_code, Material.unit_weight_kg)).all()}
-    totals: dict = {}
-    for row in rows:
-        category, weight = facts[row.material_id]
-        key = {"material": row.material_id, "category": category[:3]}.get(group_by) or row[1]
-        total = totals.setdefault(key, _Total(key))
-        total.add(row.lots, row.on_hand, row.reserved, float(row.on_hand or 0) * weight / 1000)
-    return list(totals.values())
+ROLLUP_FILTERS = {"material_id", "category_code", "q", "reserve_type", "region_code"}
 
 
 @dataclass
@@ -155,20 +116,127 @@ class _Total:
     weight_t: float = 0.0
 
     def add(self, lots, on_hand, reserved, weight_t) -> None:
-        self.lots += lots
+        self.lots += int(lots or 0)
         self.on_hand += int(on_hand or 0)
         self.reserved += int(reserved or 0)
         self.weight_t += float(weight_t or 0)
 
 
-def _roll_up_to_cities(rows) -> list[_Total]:
+def can_use_rollup(user, f: StockFilter, group_by: str) -> bool:
+    """Whether the kept totals answer this question exactly: a reader of every agency's
+    unrestricted stock, no filter the rollups cannot apply (a county, a depot, an expiry)."""
+    rule = rule_for(user)
+    used = {k for k, v in vars(f).items() if v not in (None, False)}
+    if not (rule.everything or rule.all_unrestricted) or f.include_empty or used - ROLLUP_FILTERS:
+        return False
+    if f.region_code and rules.region_prefix(f.region_code) == f.region_code:
+        return False  # a county: the rollups know cities
+    return group_by != "agency" or not used - {"reserve_type"}
+
+
+def stock_totals(user, f: StockFilter, group_by: str, today: date, use_rollup: bool | None = None) -> list[dict]:
+    """Totals per material, level-2 category, city, agency or reserve type."""
+    if use_rollup is None:
+        use_rollup = can_use_rollup(user, f, group_by)
+    if not use_rollup:
+        return _finish(group_by, _live_totals(user, f, group_by, today))
+    everything = rule_for(user).everything
+    totals = _kept_totals(f, group_by, include_restricted=everything)
+    if not everything:  # restricted stock of the user's own subtree is not in the shared rollup view
+        totals += _live_totals(user, f, group_by, today, only_restricted=True)
+    return _finish(group_by, totals)
+
+
+def _live_totals(user, f: StockFilter, group_by: str, today: date, only_restricted: bool = False) -> list[_Total]:
+    sums = [func.count(StockLot.id).label("lots"), func.sum(StockLot.on_hand).label("on_hand"),
+            func.sum(StockLot.reserved).label("reserved")]
+    if group_by in BY_MATERIAL:
+        keys = [StockLot.material_id] + ([StockLot.reserve_type] if group_by == "reserve_type" else [])
+        stmt = _filtered(_from_lots([*keys, *sums], _needs(f)), user, f, today)
+    else:
+        keys = [StockLot.depot_id if group_by == "region" else StockLot.owner_agency_id]
+        weight = func.sum(StockLot.on_hand * Material.unit_weight_kg / 1000.0).label("weight_t")
+        stmt = _filtered(_from_lots([*keys, *sums, weight], {"material"} | _needs(f)), user, f, today)
+    if only_restricted:
+        stmt = stmt.where(StockLot.classification == Classification.RESTRICTED.value)
+    rows = db.session.execute(stmt.group_by(*keys)).all()
+    if group_by in BY_MATERIAL:
+        return _by_material([(r[0], r[1] if group_by == "reserve_type" else None, r.lots, r.on_hand, r.reserved)
+                             for r in rows], group_by)
+    totals = [_Total(r[0], r.lots, int(r.on_hand or 0), int(r.reserved or 0), float(r.weight_t or 0)) for r in rows]
+    return _roll_up_to_cities(totals) if group_by == "region" else totals
+
+
+def _kept_totals(f: StockFilter, group_by: str, include_restricted: bool) -> list[_Total]:
+    if group_by == "agency":
+        table = StockRollupAgency
+        stmt = select(table.owner_agency_id, table.lots, table.on_hand, table.reserved, table.weight_kg)
+    else:
+        table = StockRollupCity
+        stmt = select(table.material_id, table.reserve_type, table.lots, table.on_hand, table.reserved, table.city_code)
+        if f.material_id:
+            stmt = stmt.where(table.material_id == f.material_id)
+        if f.category_code or f.q:
+            names = select(Material.id)
+            if f.category_code:
+                names = names.where(Material.category_code.startswith(f.category_code))
+            if f.q:
+                names = names.where(Material.name.contains(f.q))
+            stmt = stmt.where(table.material_id.in_(names))
+        if f.region_code:
+            stmt = stmt.where(table.city_code.startswith(rules.region_prefix(f.region_code)))
+    if f.reserve_type:
+        stmt = stmt.where(table.reserve_type == f.reserve_type)
+    if not include_restricted:
+        stmt = stmt.where(table.classification != Classification.RESTRICTED.value)
+    rows = db.session.execute(stmt).all()
+    if group_by == "agency":
+        return [_Total(r.owner_agency_id, r.lots, r.on_hand, r.reserved, r.weight_kg / 1000) for r in rows]
+    if group_by == "region":
+        weights = _material_facts()
+        return [_Total(r.city_code, r.lots, r.on_hand, r.reserved, r.on_hand * weights[r.material_id][1] / 1000)
+                for r in rows]
+    return _by_material([(r.material_id, r.reserve_type, r.lots, r.on_hand, r.reserved) for r in rows], group_by)
+
+
+def _material_facts() -> dict:
+    return {m.id: (m.category_code, m.unit_weight_kg) for m in
+            db.session.execute(select(Material.id, Material.category_code, Material.unit_weight_kg)).all()}
+
+
+def _by_material(rows, group_by: str) -> list[_Total]:
+    """(material_id, reserve_type, lots, on_hand, reserved) rows -> totals per material,
+    level-2 category or reserve type, with weights."""
+    facts = _material_facts()
+    totals = []
+    for material_id, reserve_type, lots, on_hand, reserved in rows:
+        category, weight = facts[material_id]
+        key = {"material": material_id, "category": category[:3], "reserve_type": reserve_type}[group_by]
+        totals.append(_Total(key, lots, int(on_hand or 0), int(reserved or 0), float(on_hand or 0) * weight / 1000))
+    return totals
+
+
+def _roll_up_to_cities(rows: list[_Total]) -> list[_Total]:
     # All depots (tens of thousands at most) beat an IN list of thousands of ids.
     cities = dict(db.session.execute(select(Depot.id, func.substr(Depot.region_code, 1, 4))).all())
-    totals: dict[str, _Total] = {}
-    for row in rows:
-        city = cities.get(row.key) or ""
-        totals.setdefault(city, _Total(city)).add(row.lots, row.on_hand, row.reserved, row.weight_t)
-    return list(totals.values())
+    return [_Total(cities.get(t.key) or "", t.lots, t.on_hand, t.reserved, t.weight_t) for t in rows]
+
+
+def _finish(group_by: str, totals: list[_Total]) -> list[dict]:
+    """Merge totals by key, drop empty groups, label and order them."""
+    merged: dict = {}
+    for t in totals:
+        merged.setdefault(t.key, _Total(t.key)).add(t.lots, t.on_hand, t.reserved, t.weight_t)
+    merged = {k: t for k, t in merged.items() if t.lots > 0}
+    labels = _group_labels(group_by, list(merged))
+    result = []
+    for key, t in merged.items():
+        order_key, label, unit = labels.get(key, (str(key), str(key), None))
+        result.append({"key": str(key), "label": label, "unit": unit, "lots": t.lots, "on_hand": t.on_hand,
+                       "reserved": t.reserved, "available": t.on_hand - t.reserved,
+                       "weight_t": round(t.weight_t, 3), "_order": order_key})
+    result.sort(key=lambda r: r.pop("_order"))
+    return result
 
 
 def _group_labels(group_by: str, keys: list) -> dict:
