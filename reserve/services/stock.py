@@ -168,35 +168,36 @@ def _live_totals(user, f: StockFilter, group_by: str, today: date, only_restrict
 
 
 def _kept_totals(f: StockFilter, group_by: str, include_restricted: bool) -> list[_Total]:
+    """Totals from the rollups, folded in SQL to one row per group (or per material, where
+    the grouping follows from it)."""
     if group_by == "agency":
         table = StockRollupAgency
-        stmt = select(table.owner_agency_id, table.lots, table.on_hand, table.reserved, table.weight_kg)
+        keys = [table.owner_agency_id]
+        weight = func.sum(table.weight_kg) / 1000.0
+        stmt = select(*keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight)
     else:
         table = StockRollupCity
-        stmt = select(table.material_id, table.reserve_type, table.lots, table.on_hand, table.reserved, table.city_code)
+        keys = {"region": [table.city_code], "reserve_type": [table.material_id, table.reserve_type]}.get(
+            group_by, [table.material_id])
+        weight = func.sum(table.on_hand * Material.unit_weight_kg) / 1000.0
+        stmt = (select(*keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight)
+                .join(Material, table.material_id == Material.id))
         if f.material_id:
             stmt = stmt.where(table.material_id == f.material_id)
-        if f.category_code or f.q:
-            names = select(Material.id)
-            if f.category_code:
-                names = names.where(Material.category_code.startswith(f.category_code))
-            if f.q:
-                names = names.where(Material.name.contains(f.q))
-            stmt = stmt.where(table.material_id.in_(names))
+        if f.category_code:
+            stmt = stmt.where(Material.category_code.startswith(f.category_code))
+        if f.q:
+            stmt = stmt.where(Material.name.contains(f.q))
         if f.region_code:
             stmt = stmt.where(table.city_code.startswith(rules.region_prefix(f.region_code)))
     if f.reserve_type:
         stmt = stmt.where(table.reserve_type == f.reserve_type)
     if not include_restricted:
         stmt = stmt.where(table.classification != Classification.RESTRICTED.value)
-    rows = db.session.execute(stmt).all()
-    if group_by == "agency":
-        return [_Total(r.owner_agency_id, r.lots, r.on_hand, r.reserved, r.weight_kg / 1000) for r in rows]
-    if group_by == "region":
-        weights = _material_facts()
-        return [_Total(r.city_code, r.lots, r.on_hand, r.reserved, r.on_hand * weights[r.material_id][1] / 1000)
-                for r in rows]
-    return _by_material([(r.material_id, r.reserve_type, r.lots, r.on_hand, r.reserved) for r in rows], group_by)
+    rows = db.session.execute(stmt.group_by(*keys)).all()
+    if group_by in BY_MATERIAL:
+        return _by_material([(r[0], r[1] if group_by == "reserve_type" else None, *r[-4:-1]) for r in rows], group_by)
+    return [_Total(r[0], *r[1:]) for r in rows]
 
 
 def _material_facts() -> dict:
