@@ -1,8 +1,5 @@
 """HTML pages of the shell: home per role, language switch, agencies, audit log, health."""
 
-import csv
-import io
-import json
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
@@ -15,18 +12,14 @@ from reserve.models import AGENCY_KIND_LABELS
 
 from . import audit_service
 from .auth import ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
+from .exports import readable_json
 from .extensions import db
 from .pagination import paginate
 
 bp = Blueprint("core", __name__)
+bp.add_app_template_filter(readable_json, "as_json")  # Jinja escapes the result
 
 PER_PAGE = 50
-
-
-@bp.app_template_filter("as_json")
-def as_json(value) -> str:
-    """JSON for people to read: CJK as characters, keys sorted (Jinja escapes the result)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def template_globals():
@@ -99,23 +92,8 @@ def audit_log():
 @bp.route("/admin/audit.csv")
 @auth_required("session")
 def audit_csv():
-    entity = request.args.get("entity") or None
-    rows = db.session.execute(audit_service.list_audit_entries(current_user, entity=entity).limit(100_000)).scalars()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "at_utc", "actor", "action", "entity", "entity_id", "before", "after", "ip", "request_id", "row_hash"])
-    for r in rows:
-        writer.writerow([r.id, r.at.isoformat(), _cell(r.actor), r.action, r.entity, r.entity_id,
-                         _cell(as_json(r.before) if r.before else None), _cell(as_json(r.after) if r.after else None),
-                         r.ip, r.request_id, r.row_hash])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
-
-
-def _cell(value) -> str:
-    """CSV cell text that a spreadsheet will not run as a formula."""
-    text_value = "" if value is None else str(value)
-    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
+    body = audit_service.export_audit_csv(current_user, entity=request.args.get("entity") or None)
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
 
 
 @bp.route("/healthz")

@@ -22,6 +22,7 @@ from core.audit import record_event
 from core.extensions import db
 from core.timeutil import local_today, utcnow
 
+from .rules import region_prefix
 from .models import (Agency, AgencyKind, Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot,
                      TransportCapacity)
 from .services import rollup
@@ -152,16 +153,12 @@ def _insert_agencies(rng, size, counties, counts) -> list[dict]:
     return list(by_code.values())
 
 
-def _region_prefix(code: str) -> str:
-    return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
-
-
 def _insert_depots(rng, size, agencies, counties, counts) -> list[dict]:
     weights = [{"county": 2, "city": 5}.get(a["kind"].value, 4) for a in agencies]
     owners = rng.choices(agencies, weights=weights, k=size.depots)
     rows = []
     for n, owner in enumerate(owners, start=1):
-        local = [c for c in counties if c.code.startswith(_region_prefix(owner["region"]))] or counties
+        local = [c for c in counties if c.code.startswith(region_prefix(owner["region"]))] or counties
         county = local[rng.randrange(len(local))]
         roll = rng.random()
         rows.append({

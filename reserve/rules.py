@@ -123,12 +123,3 @@ def norm_requirement(basis: str, quantity: float, population: int | None) -> flo
     if population is None:
         return None
     return quantity * population / 10_000
-
-
-def safe_cell(value):
-    """A spreadsheet cell value that cannot start a formula (= + - @ are prefixed with ')."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -70,9 +70,9 @@ def test_each_role_gets_its_home_and_navigation(client, login_as, make_agency, r
     ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("普通", "普通"), (None, ""),
 ])
 def test_csv_cells_cannot_start_a_formula(value, expected):
-    from core.views import _cell
+    from core.exports import safe_cell
 
-    assert _cell(value) == expected
+    assert safe_cell(value) == expected
 
 
 def test_audit_page_verifies_and_exports_csv(client, login_as, make_agency):

@@ -50,7 +50,8 @@ def get_depot(user, depot_id: int) -> Depot:
     return readable(user, Depot, depot_id, label=_("Depot"))
 
 
-def _check_region(region_code):
+def check_region(region_code: str | None) -> None:
+    """Invalid (422) unless the code is empty or a known division."""
     if region_code and db.session.get(Region, region_code) is None:
         raise Invalid(_("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]})
 
@@ -59,7 +60,7 @@ def create_depot(user, *, agency_id: int, **fields) -> Depot:
     require_write(user, agency_id)
     if db.session.get(Agency, agency_id) is None:
         raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})
-    _check_region(fields.get("region_code"))
+    check_region(fields.get("region_code"))
     if db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first():
         raise Conflict(_("A depot with code %(code)s already exists.", code=fields["code"]))
     depot = Depot(agency_id=agency_id, **{k: v for k, v in fields.items() if k in DEPOT_FIELDS})
@@ -70,7 +71,7 @@ def create_depot(user, *, agency_id: int, **fields) -> Depot:
 
 def update_depot(user, depot_id: int, **fields) -> Depot:
     depot = writable(user, Depot, depot_id, label=_("Depot"))
-    _check_region(fields.get("region_code"))
+    check_region(fields.get("region_code"))
     if "code" in fields and fields["code"] != depot.code and \
             db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first():
         raise Conflict(_("A depot with code %(code)s already exists.", code=fields["code"]))

@@ -10,8 +10,9 @@ from core.extensions import db
 from core.scoping import scoped
 
 from .. import rules
-from ..models import Depot, EmergencyPlan, IncidentType, Material, Region, ReserveNorm, ReserveType, StockLot
+from ..models import Depot, EmergencyPlan, IncidentType, Material, ReserveNorm, ReserveType, StockLot
 from .access import readable, require_write, writable
+from .depots import check_region
 
 LEVELS = ("I", "II", "III", "IV")
 BASES = ("per_region", "per_10k_people")
@@ -30,17 +31,12 @@ def get_plan(user, plan_id: int) -> EmergencyPlan:
     return readable(user, EmergencyPlan, plan_id, label=_("Plan"))
 
 
-def _check_region(code):
-    if db.session.get(Region, code) is None:
-        raise Invalid(_("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]})
-
-
 def create_plan(user, *, agency_id: int, name: str, incident_type: str, level: str, region_code: str,
                 classification: str = "internal") -> EmergencyPlan:
     require_write(user, agency_id)
     if incident_type not in {t.value for t in IncidentType} or level not in LEVELS:
         raise Invalid(_("Unknown incident type or level."), errors={"incident_type": [incident_type], "level": [level]})
-    _check_region(region_code)
+    check_region(region_code)
     plan = EmergencyPlan(agency_id=agency_id, name=name, incident_type=incident_type, level=level,
                          region_code=region_code, classification=classification)
     db.session.add(plan)
@@ -55,7 +51,7 @@ def add_norm(user, plan_id: int, *, material_id: int, region_code: str, basis: s
                       errors={"basis": [basis]})
     if db.session.get(Material, material_id) is None:
         raise Invalid(_("Unknown material."), errors={"material_id": [_("not in the catalog")]})
-    _check_region(region_code)
+    check_region(region_code)
     norm = ReserveNorm(plan_id=plan.id, material_id=material_id, region_code=region_code, basis=basis,
                        quantity=quantity)
     db.session.add(norm)

@@ -5,7 +5,6 @@ declared sizes are checked before openpyxl reads it; with defusedxml installed, 
 tricks raise ValueError, which becomes a 400 with a clear message.
 """
 
-import csv
 import io
 import zipfile
 
@@ -13,7 +12,7 @@ from flask_babel import gettext as _
 
 from core.errors import DomainError
 
-from ..rules import safe_cell
+from core.exports import safe_cell
 
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 200
@@ -50,15 +49,6 @@ def read_xlsx_rows(data: bytes) -> list[dict]:
         return result
     except (ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BadUpload(_("The workbook could not be read: %(why)s", why=str(exc)[:200])) from None
-
-
-def csv_bytes(header: list[str], rows) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def xlsx_bytes(sheet_title: str, header: list[str], rows) -> bytes:

@@ -289,7 +289,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def export_stock(user, f: StockFilter, today: date, file_format: str) -> tuple[bytes, str]:
     """The filtered lot list (at most EXPORT_LIMIT rows) as CSV or XLSX bytes and its media type."""
-    from .spreadsheets import csv_bytes, xlsx_bytes
+    from core.exports import csv_bytes
+
+    from .spreadsheets import xlsx_bytes
 
     rows = db.session.execute(stock_rows(user, f, today).limit(EXPORT_LIMIT))
     if file_format == "xlsx":
