@@ -1,4 +1,4 @@
-"""Command-line interface: `flask demo init`, `flask users ...`, `flask audit verify`."""
+"""Command-line interface: `flask demo init`, `flask users ...`, `flask audit verify`, `flask report ...`."""
 
 import secrets
 import sys
@@ -127,5 +127,7 @@ def audit_verify():
 
 
 def register(app):
-    for group in (demo_cli, users_cli, audit_cli):
+    from reserve.reporting.cli import report_cli
+
+    for group in (demo_cli, users_cli, audit_cli, report_cli):
         app.cli.add_command(group)

@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from sqlalchemy import text
@@ -18,6 +19,12 @@ from .pagination import paginate
 
 bp = Blueprint("core", __name__)
 bp.add_app_template_filter(readable_json, "as_json")  # Jinja escapes the result
+
+
+@bp.app_template_filter("local_time")
+def local_time(value) -> str:
+    """A stored naive-UTC time in the reader's zone (Asia/Shanghai by default)."""
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
 
 PER_PAGE = 50
 
@@ -37,7 +44,7 @@ def navigation() -> list[tuple[str, str]]:
     if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
         items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
                   (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
-                  (_("Agencies"), url_for("core.agencies"))]
+                  (_("Reporting"), url_for("reporting.index")), (_("Agencies"), url_for("core.agencies"))]
     items.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if ADMIN in roles:
         items.append((_("Audit log"), url_for("core.audit_log")))

@@ -136,15 +136,18 @@ def init_extensions(app):
 def register_blueprints(app):
     from reserve import views as reserve_views
     from reserve.api import BLUEPRINTS as reserve_api
+    from reserve.reporting import views as reporting_views
+    from reserve.reporting.api import BLUEPRINTS as reporting_api
 
     from . import api as core_api
     from . import views
 
     api.register_blueprint(core_api.blp)
-    for blueprint in reserve_api:
+    for blueprint in reserve_api + reporting_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
     app.register_blueprint(reserve_views.bp)
+    app.register_blueprint(reporting_views.bp)
 
 
 def register_cli(app):

@@ -39,6 +39,32 @@ def apply(lot: dict, on_hand_delta: int, reserved_delta: int, new_on_hand: int) 
             {**sums, "weight_kg": on_hand_delta * weight})
 
 
+def add_contributions(rows: list[dict]) -> None:
+    """Add many signed contributions at once (bulk report applies): each row names its
+    city_code, material_id, owner_agency_id, reserve_type, classification and carries lots,
+    on_hand, reserved and weight_kg deltas. Summed per rollup key first: one upsert per key."""
+    cities, agencies = {}, {}
+    for row in rows:
+        common = (row["reserve_type"], row["classification"])
+        city = cities.setdefault((row["city_code"], row["material_id"], *common), [0, 0, 0])
+        agency = agencies.setdefault((row["owner_agency_id"], *common), [0, 0, 0, 0.0])
+        for sums in (city, agency):
+            sums[0] += row["lots"]
+            sums[1] += row["on_hand"]
+            sums[2] += row["reserved"]
+        agency[3] += row["weight_kg"]
+    for (city_code, material_id, reserve_type, classification), (lots, on_hand, reserved) in cities.items():
+        if lots or on_hand or reserved:
+            _upsert(StockRollupCity, {"city_code": city_code, "material_id": material_id, "reserve_type": reserve_type,
+                                      "classification": classification},
+                    {"lots": lots, "on_hand": on_hand, "reserved": reserved})
+    for (owner, reserve_type, classification), (lots, on_hand, reserved, weight) in agencies.items():
+        if lots or on_hand or reserved or weight:
+            _upsert(StockRollupAgency, {"owner_agency_id": owner, "reserve_type": reserve_type,
+                                        "classification": classification},
+                    {"lots": lots, "on_hand": on_hand, "reserved": reserved, "weight_kg": weight})
+
+
 def rebuild() -> None:
     """Recompute both rollups from the lots (one pass each). The caller commits."""
     db.session.execute(delete(StockRollupCity))

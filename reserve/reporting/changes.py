@@ -1,0 +1,513 @@
+"""What a validated report changes, and applying it.
+
+A report states the current state of what it lists (a stock row is "this lot holds N units
+now", not "N more"), so applying the same file twice changes nothing the second time. The
+change set is computed against the database: rows new to it, rows that differ, and, in full
+mode, rows the agency holds that the file leaves out (closed). Stock is never edited: each
+quantity change is a ledger movement referencing the submission (`SUB-<id>`), applied with
+guarded UPDATEs that fail if the lot moved since it was read, so the whole report applies or
+nothing does.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from core.extensions import db
+from core.timeutil import utcnow
+
+from ..models import Depot, EmergencyPlan, Material, Movement, MovementKind, ReserveNorm, StockLot, TransportCapacity
+from ..rules import N_
+from ..services import rollup
+from .standard import FULL, KINDS, Problem
+from .validation import CellError, Context
+
+LOT_ATTRS = ("production_date", "expiry_date", "enterprise_name", "enterprise_credit_code", "units_per_day",
+             "lead_time_h", "contract_valid_to")
+DEPOT_ATTRS = ("name", "region_code", "address", "lat", "lon", "capacity_m3", "capacity_t", "contact_name",
+               "contact_phone")
+TRANSPORT_ATTRS = ("count", "payload_t", "volume_m3", "base")
+SAMPLE = 2000  # changes kept on the submission for display
+
+
+class StaleState(Exception):
+    """The stock moved between reading and writing; the caller rolls back and asks to re-validate."""
+
+
+@dataclass
+class Change:
+    action: str            # new / changed / closed
+    group: str
+    key: tuple
+    row: int | None
+    before: dict | None
+    after: dict | None
+
+    def to_json(self) -> dict:
+        return {"action": self.action, "group": self.group, "key": [_plain(k) for k in self.key], "row": self.row,
+                "before": _plain_dict(self.before), "after": _plain_dict(self.after)}
+
+
+@dataclass
+class ChangeSet:
+    kind: str
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[CellError] = field(default_factory=list)
+    coverage: dict = field(default_factory=dict)
+
+    def counts(self) -> dict:
+        counts = {"new": 0, "changed": 0, "closed": 0, "unchanged": self.unchanged}
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+    def per_group(self) -> list[dict]:
+        groups: dict[str, dict] = {}
+        for change in self.changes:
+            entry = groups.setdefault(change.group, {"group": change.group, "new": 0, "changed": 0, "closed": 0})
+            entry[change.action] += 1
+        return sorted(groups.values(), key=lambda g: g["group"] or "")
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for change in self.changes:
+            digest.update(json.dumps(change.to_json(), sort_keys=True, ensure_ascii=False).encode())
+        return digest.hexdigest()
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _plain_dict(values):
+    return None if values is None else {k: _plain(v) for k, v in values.items()}
+
+
+def compute(kind: str, records: list[dict], ctx: Context, mode: str) -> ChangeSet:
+    return _KINDS[kind]["diff"](records, ctx, mode == FULL)
+
+
+def apply(kind: str, changeset: ChangeSet, ctx: Context, *, reference: str, user_id: int | None) -> None:
+    """Write the change set in the current transaction; the caller commits (or rolls back on
+    StaleState)."""
+    _KINDS[kind]["apply"](changeset, ctx, reference, user_id)
+
+
+# --- stock -------------------------------------------------------------------------------------
+
+def _current_lots(ctx: Context) -> dict[tuple, dict]:
+    codes = {ref.id: code for code, ref in ctx.depots.items()}
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.lot_no, StockLot.on_hand,
+               StockLot.reserved, StockLot.reserve_type, StockLot.classification,
+               *[getattr(StockLot, a) for a in LOT_ATTRS])
+        .join(Depot, StockLot.depot_id == Depot.id).where(Depot.agency_id == ctx.agency_id)).mappings()
+    return {(codes[r["depot_id"]], r["material_id"], r["lot_no"]): dict(r) for r in rows}
+
+
+def _stock_diff(records, ctx: Context, full: bool) -> ChangeSet:
+    result = ChangeSet("stock")
+    current = _current_lots(ctx)
+    seen = set()
+    for record in records:
+        key = (record["depot_code"], record["material_id"], record["lot_no"])
+        seen.add(key)
+        lot = current.get(key)
+        quantity = record["quantity"]
+        attrs = {a: record[a] for a in LOT_ATTRS}
+        if lot is None:
+            if quantity == 0:
+                result.unchanged += 1
+                continue
+            depot = ctx.depots[record["depot_code"]]
+            after = {"quantity": quantity, "reserve_type": record["reserve_type"] or "physical",
+                     "classification": record["classification"] or depot.classification, **attrs}
+            result.changes.append(Change("new", key[0], key, record["_row"], None, after))
+            continue
+        if quantity < lot["reserved"]:
+            result.errors.append(_quantity_error(record, lot["reserved"]))
+            continue
+        before = {"quantity": lot["on_hand"], "reserve_type": lot["reserve_type"],
+                  "classification": lot["classification"], **{a: lot[a] for a in LOT_ATTRS}}
+        after = {"quantity": quantity, "reserve_type": record["reserve_type"] or lot["reserve_type"],
+                 "classification": record["classification"] or lot["classification"], **attrs}
+        if after == before:
+            result.unchanged += 1
+        else:
+            result.changes.append(Change("changed", key[0], key, record["_row"], before, after))
+    if full:
+        for key, lot in current.items():
+            if key in seen or lot["on_hand"] == 0:
+                continue
+            if lot["reserved"]:
+                result.errors.append(CellError(None, None, "lot_no", None, key[2], Problem(
+                    N_("lot %(lot)s at depot %(depot)s is missing from the full report but holds %(n)s units reserved "
+                       "for dispatch; list it"), {"lot": key[2], "depot": key[0], "n": lot["reserved"]})))
+                continue
+            result.changes.append(Change("closed", key[0], key, None, {"quantity": lot["on_hand"]}, {"quantity": 0}))
+    result.coverage = {"full": full, "depots": sorted({ctx.depots[r["depot_code"]].id for r in records}
+                                                      | ({d.id for d in ctx.depots.values()} if full else set())),
+                       "materials": sorted({r["material_id"] for r in records})}
+    return result
+
+
+def _quantity_error(record, reserved):
+    return CellError(record["_row"], None, "quantity", KINDS["stock"].column("quantity").header, record["quantity"],
+                     Problem(N_("the quantity is below the %(n)s units reserved for dispatch"), {"n": reserved}))
+
+
+def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
+    now = utcnow()
+    current = _current_lots(ctx)
+    lot_ids, movements, contributions = {}, [], []
+    new_rows = [c for c in changeset.changes if c.action == "new"]
+    if new_rows:
+        values = [{"depot_id": ctx.depots[c.key[0]].id, "material_id": c.key[1], "lot_no": c.key[2],
+                   "owner_agency_id": ctx.agency_id, "on_hand": c.after["quantity"], "reserved": 0, "created_at": now,
+                   "contract_valid_from": None,
+                   **{k: v for k, v in c.after.items() if k != "quantity"}} for c in new_rows]
+        ids = db.session.execute(insert(StockLot).returning(StockLot.id, sort_by_parameter_order=True),
+                                 values).scalars().all()
+        for change, lot_id, row in zip(new_rows, ids, values):
+            lot_ids[change.key] = lot_id
+            movements.append(_movement(lot_id, MovementKind.RECEIPT, row["on_hand"], now, reference, user_id))
+            contributions.append(_contribution(ctx, change.key, row, +1))
+    guarded, attr_updates = [], []
+    for change in changeset.changes:
+        if change.action == "new":
+            continue
+        lot = current.get(change.key)
+        if lot is None:
+            raise StaleState()
+        new_quantity = change.after["quantity"]
+        delta = new_quantity - lot["on_hand"]
+        if delta:
+            guarded.append({"b_id": lot["id"], "b_old": lot["on_hand"], "b_new": new_quantity})
+            kind = MovementKind.COUNT
+            movements.append(_movement(lot["id"], kind, delta, now, reference, user_id,
+                                       reason="absent from the full report" if change.action == "closed" else None))
+        if change.action == "changed":
+            attrs = {k: v for k, v in change.after.items() if k != "quantity"}
+            if any(attrs[k] != lot[k] for k in attrs):
+                attr_updates.append({"b_id": lot["id"], **{f"b_{k}": v for k, v in attrs.items()}})
+            after = {**lot, **attrs, "on_hand": new_quantity}
+        else:
+            after = {**lot, "on_hand": new_quantity}
+        contributions.append(_contribution(ctx, change.key, lot, -1))
+        contributions.append(_contribution(ctx, change.key, after, +1))
+    if guarded:
+        result = db.session.execute(
+            update(StockLot.__table__)
+            .where(StockLot.id == bindparam("b_id"), StockLot.on_hand == bindparam("b_old"),
+                   StockLot.reserved <= bindparam("b_new"))
+            .values(on_hand=bindparam("b_new")), guarded)
+        if result.rowcount != len(guarded):
+            raise StaleState()
+    if attr_updates:
+        names = [k for k in attr_updates[0] if k != "b_id"]
+        db.session.execute(update(StockLot.__table__).where(StockLot.id == bindparam("b_id"))
+                           .values({n[2:]: bindparam(n) for n in names}), attr_updates)
+    if movements:
+        db.session.execute(insert(Movement.__table__), movements)
+    _add_to_rollups(contributions)
+
+
+def _movement(lot_id, kind, delta, now, reference, user_id, reason=None) -> dict:
+    return {"lot_id": lot_id, "kind": kind.value, "on_hand_delta": delta, "reserved_delta": 0, "occurred_at": now,
+            "recorded_at": now, "reason": reason, "reference": reference, "reverses_id": None, "user_id": user_id}
+
+
+def _contribution(ctx, key, lot: dict, sign: int) -> dict:
+    depot = ctx.depots[key[0]]
+    return {"depot_id": depot.id, "material_id": key[1], "reserve_type": lot["reserve_type"],
+            "classification": lot["classification"], "owner_agency_id": ctx.agency_id,
+            "lots": sign * int(lot["on_hand"] > 0), "on_hand": sign * lot["on_hand"],
+            "reserved": sign * lot.get("reserved", 0)}
+
+
+def _add_to_rollups(contributions: list[dict]) -> None:
+    if not contributions:
+        return
+    depot_ids = {c["depot_id"] for c in contributions}
+    regions = dict(db.session.execute(select(Depot.id, Depot.region_code).where(Depot.id.in_(depot_ids))).all())
+    material_ids = {c["material_id"] for c in contributions}
+    weights = dict(db.session.execute(select(Material.id, Material.unit_weight_kg)
+                                      .where(Material.id.in_(material_ids))).all())
+    rollup.add_contributions([{**c, "city_code": rollup.city_of(regions.get(c["depot_id"])),
+                               "weight_kg": c["on_hand"] * (weights.get(c["material_id"]) or 0)}
+                              for c in contributions])
+
+
+# --- depots ------------------------------------------------------------------------------------
+
+def _depot_state(depot: Depot) -> dict:
+    return {**{a: getattr(depot, a) for a in DEPOT_ATTRS}, "classification": depot.classification,
+            "status": depot.status}
+
+
+def _depot_diff(records, ctx: Context, full: bool) -> ChangeSet:
+    result = ChangeSet("depots")
+    current = {d.code: d for d in db.session.execute(select(Depot).where(Depot.agency_id == ctx.agency_id)).scalars()}
+    holding = _depot_holdings(ctx.agency_id)
+    for record in records:
+        depot = current.get(record["depot_code"])
+        after = {**{a: record[a] for a in DEPOT_ATTRS},
+                 "classification": record["classification"] or (depot.classification if depot else "internal"),
+                 "status": record["status"] or (depot.status if depot else "active")}
+        key = (record["depot_code"],)
+        if depot is None:
+            result.changes.append(Change("new", key[0], key, record["_row"], None, after))
+            continue
+        before = _depot_state(depot)
+        if after["status"] == "closed" and before["status"] == "active" and holding.get(depot.id):
+            result.errors.append(_holding_error(record["_row"], depot.code, holding[depot.id]))
+        elif after == before:
+            result.unchanged += 1
+        else:
+            result.changes.append(Change("changed", key[0], key, record["_row"], before, after))
+    if full:
+        listed = {r["depot_code"] for r in records}
+        for code, depot in current.items():
+            if code in listed or depot.status != "active":
+                continue
+            if holding.get(depot.id):
+                result.errors.append(_holding_error(None, code, holding[depot.id]))
+            else:
+                result.changes.append(Change("closed", code, (code,), None, {"status": "active"}, {"status": "closed"}))
+    return result
+
+
+def _depot_holdings(agency_id: int) -> dict[int, int]:
+    return dict(db.session.execute(
+        select(StockLot.depot_id, func.sum(StockLot.on_hand)).join(Depot, StockLot.depot_id == Depot.id)
+        .where(Depot.agency_id == agency_id, StockLot.on_hand > 0).group_by(StockLot.depot_id)).all())
+
+
+def _holding_error(row, code, units):
+    return CellError(row, None, "depot_code", None, code, Problem(
+        N_("depot %(code)s still holds %(n)s units: it cannot be closed until its stock is moved out"),
+        {"code": code, "n": units}))
+
+
+def _depot_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
+    for change in changeset.changes:
+        code = change.key[0]
+        if change.action == "new":
+            db.session.add(Depot(agency_id=ctx.agency_id, code=code, **change.after))
+            continue
+        depot = db.session.execute(select(Depot).filter_by(code=code, agency_id=ctx.agency_id)).scalar_one()
+        old_region = depot.region_code
+        for name, value in change.after.items():
+            setattr(depot, name, value)
+        rollup.move_depot(depot.id, old_region, depot.region_code)
+    db.session.flush()
+
+
+# --- transport ---------------------------------------------------------------------------------
+
+def _transport_rows(ctx: Context) -> dict[tuple, TransportCapacity]:
+    codes = {ref.id: code for code, ref in ctx.depots.items()}
+    rows = db.session.execute(select(TransportCapacity).where(TransportCapacity.agency_id == ctx.agency_id)
+                              .order_by(TransportCapacity.id)).scalars()
+    return {(codes.get(r.depot_id), r.mode, r.vehicle_type): r for r in rows}
+
+
+def _transport_diff(records, ctx: Context, full: bool) -> ChangeSet:
+    result = ChangeSet("transport")
+    current = _transport_rows(ctx)
+    for record in records:
+        key = (record["depot_code"], record["mode"], record["vehicle_type"])
+        row = current.get(key)
+        after = {**{a: record[a] for a in TRANSPORT_ATTRS},
+                 "available": True if record["available"] is None else record["available"],
+                 "classification": record["classification"] or (row.classification if row else "internal")}
+        if row is None:
+            result.changes.append(Change("new", key[0] or "", key, record["_row"], None, after))
+            continue
+        before = {**{a: getattr(row, a) for a in TRANSPORT_ATTRS}, "available": row.available,
+                  "classification": row.classification}
+        if before == after:
+            result.unchanged += 1
+        else:
+            result.changes.append(Change("changed", key[0] or "", key, record["_row"], before, after))
+    if full:
+        listed = {(r["depot_code"], r["mode"], r["vehicle_type"]) for r in records}
+        for key, row in current.items():
+            if key not in listed:
+                result.changes.append(Change("closed", key[0] or "", key, None, {"count": row.count}, None))
+    return result
+
+
+def _transport_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
+    current = _transport_rows(ctx)
+    for change in changeset.changes:
+        depot_code, mode, vehicle_type = change.key
+        if change.action == "new":
+            db.session.add(TransportCapacity(agency_id=ctx.agency_id, mode=mode, vehicle_type=vehicle_type,
+                                             depot_id=ctx.depots[depot_code].id if depot_code else None,
+                                             **change.after))
+        elif change.action == "changed":
+            for name, value in change.after.items():
+                setattr(current[change.key], name, value)
+        else:
+            db.session.delete(current[change.key])
+    db.session.flush()
+
+
+# --- plans and norms ---------------------------------------------------------------------------
+
+PLAN_ATTRS = ("incident_type", "level", "plan_region_code", "classification")
+
+
+def _current_norms(ctx: Context) -> tuple[dict, dict]:
+    plans = {p.name: p for p in db.session.execute(
+        select(EmergencyPlan).where(EmergencyPlan.agency_id == ctx.agency_id).order_by(EmergencyPlan.id)).scalars()}
+    norms = {(name, n.material_id, n.region_code): n for name, plan in plans.items() for n in plan.norms}
+    return plans, norms
+
+
+def _plan_state(plan: EmergencyPlan) -> dict:
+    return {"incident_type": plan.incident_type, "level": plan.level, "plan_region_code": plan.region_code,
+            "classification": plan.classification}
+
+
+def _norm_diff(records, ctx: Context, full: bool) -> ChangeSet:
+    result = ChangeSet("norms")
+    plans, norms = _current_norms(ctx)
+    plan_rows: dict[str, tuple[int, dict]] = {}
+    for record in records:
+        name = record["plan_name"]
+        plan = plans.get(name)
+        wanted = {a: record[a] for a in PLAN_ATTRS}
+        wanted["classification"] = wanted["classification"] or (plan.classification if plan else "internal")
+        if name in plan_rows and plan_rows[name][1] != wanted:
+            result.errors.append(CellError(record["_row"], None, "plan_name", None, name, Problem(
+                N_("the plan's type, level, region or classification differ from row %(row)s of the same plan"),
+                {"row": plan_rows[name][0]})))
+            continue
+        plan_rows.setdefault(name, (record["_row"], wanted))
+        key = (name, record["material_id"], record["region_code"])
+        norm = norms.get(key)
+        after = {"basis": record["basis"], "quantity": float(record["quantity"]), **wanted}
+        if norm is None:
+            result.changes.append(Change("new", name, key, record["_row"], None, after))
+            continue
+        before = {"basis": norm.basis, "quantity": norm.quantity, **_plan_state(plans[name])}
+        if before == after:
+            result.unchanged += 1
+        else:
+            result.changes.append(Change("changed", name, key, record["_row"], before, after))
+    if full:
+        listed = {(r["plan_name"], r["material_id"], r["region_code"]) for r in records}
+        for key, norm in norms.items():
+            if key not in listed:
+                result.changes.append(Change("closed", key[0], key, None, {"quantity": norm.quantity}, None))
+    return result
+
+
+def _norm_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
+    plans, norms = _current_norms(ctx)
+    for change in changeset.changes:
+        name, material_id, region_code = change.key
+        if change.action == "closed":
+            db.session.delete(norms[change.key])
+            continue
+        plan = plans.get(name)
+        facts = change.after
+        if plan is None:
+            plan = plans[name] = EmergencyPlan(agency_id=ctx.agency_id, name=name)
+            db.session.add(plan)
+        plan.incident_type, plan.level = facts["incident_type"], facts["level"]
+        plan.region_code, plan.classification = facts["plan_region_code"], facts["classification"]
+        db.session.flush()
+        norm = norms.get(change.key)
+        if norm is None:
+            norm = ReserveNorm(plan_id=plan.id, material_id=material_id, region_code=region_code)
+            db.session.add(norm)
+        norm.basis, norm.quantity = facts["basis"], facts["quantity"]
+    db.session.flush()
+
+
+_KINDS = {
+    "stock": {"diff": _stock_diff, "apply": _stock_apply},
+    "depots": {"diff": _depot_diff, "apply": _depot_apply},
+    "transport": {"diff": _transport_diff, "apply": _transport_apply},
+    "norms": {"diff": _norm_diff, "apply": _norm_apply},
+}
+
+
+def undo_movements(reference: str, *, reason: str, user_id: int | None) -> int:
+    """Reverse every ledger movement a submission made (newest state back to the one before it):
+    appends opposite movements, guarded like any other; raises StaleState if a lot no longer
+    holds what the reversal would take out."""
+    now = utcnow()
+    originals = db.session.execute(
+        select(Movement.id, Movement.lot_id, Movement.on_hand_delta, Movement.reserved_delta)
+        .where(Movement.reference == reference, Movement.kind != MovementKind.REVERSAL.value)).all()
+    if not originals:
+        return 0
+    lots = {r["id"]: dict(r) for r in db.session.execute(
+        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.on_hand, StockLot.reserved,
+               StockLot.reserve_type, StockLot.classification, StockLot.owner_agency_id)
+        .where(StockLot.id.in_({o.lot_id for o in originals}))).mappings()}
+    guarded, movements, contributions = [], [], []
+    for original in originals:
+        lot = lots[original.lot_id]
+        new_on_hand = lot["on_hand"] - original.on_hand_delta
+        guarded.append({"b_id": lot["id"], "b_old": lot["on_hand"], "b_new": new_on_hand})
+        movements.append({**_movement(lot["id"], MovementKind.REVERSAL, -original.on_hand_delta, now, reference,
+                                      user_id, reason=reason), "reverses_id": original.id})
+        for sign, on_hand in ((-1, lot["on_hand"]), (+1, new_on_hand)):
+            contributions.append({**lot, "lots": sign * int(on_hand > 0), "on_hand": sign * on_hand,
+                                  "reserved": sign * lot["reserved"]})
+        lot["on_hand"] = new_on_hand
+    if any(g["b_new"] < 0 for g in guarded):
+        raise StaleState()
+    result = db.session.execute(
+        update(StockLot.__table__)
+        .where(StockLot.id == bindparam("b_id"), StockLot.on_hand == bindparam("b_old"),
+               StockLot.reserved <= bindparam("b_new"))
+        .values(on_hand=bindparam("b_new")), guarded)
+    if result.rowcount != len(guarded):
+        raise StaleState()
+    db.session.execute(insert(Movement.__table__), movements)
+    _add_to_rollups(contributions)
+    return len(movements)
+
+
+
+# --- the current state as report rows (prefilled templates) -------------------------------------
+
+def current_report_rows(kind: str, ctx: Context) -> list[dict]:
+    """What the agency holds now, as rows of the kind's template: exporting them and submitting
+    the file unchanged reports no change."""
+    codes = {ref.id: code for code, ref in ctx.depots.items()}
+    if kind == "depots":
+        return [{"depot_code": d.code, **_depot_state(d)} for d in db.session.execute(
+            select(Depot).where(Depot.agency_id == ctx.agency_id).order_by(Depot.code)).scalars()]
+    if kind == "transport":
+        return [{"depot_code": key[0], "mode": row.mode, "vehicle_type": row.vehicle_type, "available": row.available,
+                 "classification": row.classification, **{a: getattr(row, a) for a in TRANSPORT_ATTRS}}
+                for key, row in _transport_rows(ctx).items()]
+    materials = {m.id: m for m in db.session.execute(select(Material)).scalars()}
+    if kind == "norms":
+        plans, norms = _current_norms(ctx)
+        return [{"plan_name": key[0], **_plan_state(plans[key[0]]), "material_code": materials[key[1]].code,
+                 "material_name": materials[key[1]].name, "region_code": key[2], "basis": norm.basis,
+                 "quantity": norm.quantity} for key, norm in norms.items()]
+    rows = []
+    for key, lot in sorted(_current_lots(ctx).items(), key=lambda item: item[1]["id"]):
+        if lot["on_hand"] == 0:
+            continue
+        material = materials[key[1]]
+        rows.append({"depot_code": codes[lot["depot_id"]], "material_code": material.code,
+                     "material_name": material.name, "lot_no": key[2], "quantity": lot["on_hand"],
+                     "reserve_type": lot["reserve_type"], "classification": lot["classification"],
+                     **{a: lot[a] for a in LOT_ATTRS}})
+    return rows

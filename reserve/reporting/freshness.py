@@ -1,0 +1,175 @@
+"""The reporting calendar: cadence per agency and kind, on-time / late / missing per period,
+completeness, and the scoreboard.
+
+Rules (pure, documented in docs/reporting.md):
+- A period is a calendar week (Monday first), month or quarter, in local dates.
+- A period's report is due `grace_days` after the period ends. It is **on time** if a
+  submission of the kind was applied between the period's start and its due date, **late** if
+  the first one came after the due date but before the next period's due date, **missing** if
+  none came by then, and **open** while the period has not reached its due date with none yet.
+- Completeness (stock) = share of the agency's active depots covered by the period's applied
+  stock reports (a full report covers all of them), and the share of the materials it holds.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from core.auth import ADMIN
+from core.errors import Invalid, NotAllowed
+from core.extensions import db
+from core.scoping import scoped
+
+from ..models import Agency, Depot, StockLot
+from .models import PERIODS, ReportCadence, Submission
+from .standard import KINDS
+
+DEFAULT_CADENCE = ("monthly", 5)
+STATUS_LABELS = {"on_time": _l("On time"), "late": _l("Late"), "overdue": _l("Overdue"), "missing": _l("Missing"),
+                 "open": _l("Open")}
+
+
+def period_start(period: str, day: date) -> date:
+    if period == "weekly":
+        return day - timedelta(days=day.weekday())
+    if period == "monthly":
+        return day.replace(day=1)
+    return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+
+
+def next_period_start(period: str, start: date) -> date:
+    if period == "weekly":
+        return start + timedelta(days=7)
+    months = 1 if period == "monthly" else 3
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def recent_periods(period: str, today: date, count: int) -> list[tuple[date, date]]:
+    """The last `count` periods up to the current one, oldest first: (start, end exclusive)."""
+    starts = [period_start(period, today)]
+    while len(starts) < count:
+        starts.insert(0, period_start(period, starts[0] - timedelta(days=1)))
+    return [(s, next_period_start(period, s)) for s in starts]
+
+
+def period_status(start: date, end: date, grace_days: int, applied: list[date], today: date) -> str:
+    """on_time / late / missing / open for one period, from the local dates reports were applied."""
+    due = end + timedelta(days=grace_days - 1)
+    following_due = due + (end - start)
+    if any(start <= d <= due for d in applied):
+        return "on_time"
+    if any(due < d <= following_due for d in applied):
+        return "late"
+    return "open" if today <= due else ("missing" if today > following_due else "overdue")
+
+
+@dataclass
+class ScoreRow:
+    agency_id: int
+    agency_code: str
+    agency_name: str
+    period: str
+    last_applied_at: datetime | None
+    statuses: list[str]          # one per recent period, oldest first
+    on_time_share: float | None  # among the closed periods shown
+    depots_share: float | None
+    materials_share: float | None
+
+    @property
+    def current(self) -> str:
+        return self.statuses[-1]
+
+
+def cadence_for(agency_id: int, kind: str, cadences: dict) -> tuple[str, int]:
+    return cadences.get((agency_id, kind)) or cadences.get((None, kind)) or DEFAULT_CADENCE
+
+
+def _local(moment: datetime) -> date:
+    from zoneinfo import ZoneInfo
+
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+def scoreboard(user, kind: str, today: date, periods: int = 6) -> list[ScoreRow]:
+    """One row per agency the user may see: its cadence, status in each recent period, share of
+    periods on time, and (stock) completeness in the current period."""
+    if kind not in KINDS:
+        kind = "stock"
+    agencies = db.session.execute(scoped(select(Agency), user, Agency.id).order_by(Agency.path)).scalars().all()
+    cadences = {(c.agency_id, c.kind): (c.period, c.grace_days)
+                for c in db.session.execute(select(ReportCadence)).scalars()}
+    earliest = today - timedelta(days=400 if periods <= 4 else 100 * periods)
+    applied: dict[int, list[datetime]] = {}
+    coverage: dict[int, list[dict]] = {}
+    for agency_id, applied_at, cover in db.session.execute(
+            select(Submission.agency_id, Submission.applied_at, Submission.coverage)
+            .where(Submission.kind == kind, Submission.applied_at.is_not(None), Submission.applied_at >= earliest)):
+        applied.setdefault(agency_id, []).append(applied_at)
+        coverage.setdefault(agency_id, []).append((applied_at, cover))
+    depot_counts, held = _holdings() if kind == "stock" else ({}, {})
+    rows = []
+    for agency in agencies:
+        period, grace = cadence_for(agency.id, kind, cadences)
+        windows = recent_periods(period, today, periods)
+        days = [_local(a) for a in applied.get(agency.id, [])]
+        statuses = [period_status(s, e, grace, days, today) for s, e in windows]
+        closed = [s for s in statuses if s not in ("open",)]
+        depots_share = materials_share = None
+        if kind == "stock":
+            start = windows[-1][0]
+            current = [c for at, c in coverage.get(agency.id, []) if _local(at) >= start and c]
+            depots_share = _share(current, "depots", depot_counts.get(agency.id, 0), full_means_all=True)
+            materials_share = _share(current, "materials", len(held.get(agency.id, ())), subset=held.get(agency.id))
+        rows.append(ScoreRow(agency.id, agency.code, agency.name, period,
+                             max(applied[agency.id]) if agency.id in applied else None, statuses,
+                             round(closed.count("on_time") / len(closed), 3) if closed else None,
+                             depots_share, materials_share))
+    return rows
+
+
+def _holdings() -> tuple[dict[int, int], dict[int, set[int]]]:
+    depot_counts = dict(db.session.execute(select(Depot.agency_id, func.count()).where(Depot.status == "active")
+                                           .group_by(Depot.agency_id)).all())
+    held: dict[int, set[int]] = {}
+    for agency_id, material_id in db.session.execute(
+            select(StockLot.owner_agency_id, StockLot.material_id).where(StockLot.on_hand > 0).distinct()):
+        held.setdefault(agency_id, set()).add(material_id)
+    return depot_counts, held
+
+
+def _share(coverages, key, total, *, full_means_all=False, subset=None) -> float | None:
+    if not total:
+        return None
+    if full_means_all and any(c.get("full") for c in coverages):
+        return 1.0
+    covered = set().union(*[set(c.get(key, ())) for c in coverages]) if coverages else set()
+    if subset is not None:
+        covered &= subset
+    return round(min(len(covered) / total, 1.0), 3)
+
+
+def list_cadences():
+    return select(ReportCadence).order_by(ReportCadence.agency_id.is_not(None), ReportCadence.agency_id,
+                                          ReportCadence.kind)
+
+
+def set_cadence(user, *, agency_id: int | None, kind: str, period: str, grace_days: int) -> ReportCadence:
+    """Create or change a cadence (administrators). No agency: the default for every agency."""
+    if ADMIN not in getattr(user, "role_names", set()):
+        raise NotAllowed(_("Only administrators set the reporting calendar."))
+    if agency_id is not None and db.session.get(Agency, agency_id) is None:
+        raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})
+    if period not in PERIODS or kind not in KINDS or not 0 <= grace_days <= 60:
+        raise Invalid(_("A cadence is weekly, monthly or quarterly, with 0 to 60 days of grace."),
+                      errors={"period": list(PERIODS), "kind": list(KINDS)})
+    row = db.session.execute(select(ReportCadence).filter_by(agency_id=agency_id, kind=kind)).scalar_one_or_none()
+    if row is None:
+        row = ReportCadence(agency_id=agency_id, kind=kind)
+        db.session.add(row)
+    row.period, row.grace_days = period, grace_days
+    db.session.commit()
+    return row

@@ -1,0 +1,332 @@
+"""Submissions: upload or push → validate → preview → confirm (apply all or nothing) → revert.
+
+Each use case is one function that commits once. A submission is kept whatever becomes of it.
+Confirming validates the stored file again against the database as it is now; if that gives
+another change set than the preview the user saw, nothing is applied and the new preview is
+shown instead (409).
+"""
+
+import hashlib
+import json
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.audit import record_event
+from core.errors import Conflict, Invalid, NotFound
+from core.extensions import db
+from core.scoping import scoped
+from core.timeutil import utcnow
+
+from ..models import Agency, Depot, Material, MaterialAlias, Region
+from ..services.access import readable, require_write
+from . import changes as change_sets
+from .files import BadFile, read_table
+from .models import STATUS_LABELS, Submission
+from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
+from .validation import CellError, Context, DepotRef, validate
+
+MAX_STORED_ERRORS = 1000
+PREVIEW_SAMPLE = 200
+
+
+class SubmissionInvalid(Invalid):
+    """The report has errors; the submission (kept, status invalid) carries them."""
+
+    code = "submission-invalid"
+
+    def __init__(self, submission: Submission):
+        super().__init__(_("The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
+                           n=submission.error_count),
+                         errors={"submission_id": submission.id, "cells": describe_errors(submission.errors or [])})
+        self.submission = submission
+
+
+def build_context(agency_id: int) -> Context:
+    depots, foreign = {}, set()
+    for row in db.session.execute(select(Depot.id, Depot.code, Depot.agency_id, Depot.status, Depot.classification)):
+        if row.agency_id == agency_id:
+            depots[row.code] = DepotRef(row.id, row.agency_id, row.status, row.classification)
+        else:
+            foreign.add(row.code)
+    codes, names = {}, {}
+    for material_id, code, name in db.session.execute(select(Material.id, Material.code, Material.name)):
+        codes[code] = material_id
+        names.setdefault(name, []).append(material_id)
+    aliases = dict(db.session.execute(select(MaterialAlias.alias, MaterialAlias.material_id)
+                                      .where(MaterialAlias.agency_id == agency_id)).all())
+    regions = set(db.session.scalars(select(Region.code).where(Region.valid_to.is_(None))))
+    return Context(agency_id, depots, foreign, codes, names, aliases, regions)
+
+
+def _check_request(user, agency_id, kind, mode):
+    if db.session.get(Agency, agency_id) is None:
+        raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})
+    require_write(user, agency_id)
+    if kind not in KINDS:
+        raise Invalid(_("Unknown report kind."), errors={"kind": [" / ".join(KINDS)]})
+    if mode not in MODES:
+        raise Invalid(_("The mode is full or incremental."), errors={"mode": [" / ".join(MODES)]})
+
+
+def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | None, data: bytes,
+                channel: str = "web") -> Submission:
+    """Validate an uploaded file and keep it as a submission: `ready` with a preview, or
+    SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept."""
+    _check_request(user, agency_id, kind, mode)
+    table = read_table(data)
+    return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows)
+
+
+def rows_from_json(kind: str, items: list[dict]) -> list[tuple[int, list]]:
+    """A JSON push as table rows: a header of machine keys (row 0), then item i as row i + 1."""
+    if not isinstance(items, list) or not items:
+        raise Invalid(_("Send the rows as a non-empty list."), errors={"rows": [_("required")]})
+    if len(items) > MAX_PUSH_ROWS:
+        raise Invalid(_("At most %(n)s rows per push; send several pushes.", n=MAX_PUSH_ROWS),
+                      errors={"rows": [_("too many rows")]})
+    keys = [c.key for c in KINDS[kind].columns]
+    extra = sorted({k for item in items if isinstance(item, dict) for k in item} - set(keys))
+    if extra or not all(isinstance(item, dict) for item in items):
+        raise Invalid(_("Each row is an object with the template's keys."),
+                      errors={"rows": [_("unknown keys: %(keys)s", keys=", ".join(extra))] if extra else
+                              [_("each row must be an object")]})
+    return [(0, keys)] + [(n, [item.get(k) for k in keys]) for n, item in enumerate(items, start=1)]
+
+
+def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict], confirm: bool) -> Submission:
+    """The JSON push from an agency's own system: same validation; with `confirm` the change set
+    is applied in the same request (all or nothing)."""
+    _check_request(user, agency_id, kind, mode)
+    rows = rows_from_json(kind, items)
+    data = json.dumps(items, ensure_ascii=False, sort_keys=True, default=str).encode()
+    submission = _submit(user, agency_id, kind, mode, "push", None, "json", data, rows)
+    if confirm:
+        return confirm_submission(user, submission.id, fingerprint=submission.fingerprint)
+    return submission
+
+
+def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows) -> Submission:
+    ctx = build_context(agency_id)
+    validation = validate(kind, rows, ctx)
+    changeset = change_sets.compute(kind, validation.records, ctx, mode) if validation.ok else None
+    errors = validation.errors + (changeset.errors if changeset else [])
+    digest = hashlib.sha256(data).hexdigest()
+    submission = Submission(
+        agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
+        file_format=file_format, file_hash=digest, file_size=len(data), content=data,
+        template_version=validation.version, row_count=max(len(rows) - validation.header_rows, 0),
+        error_count=len(errors), errors=[_error_json(e) for e in errors[:MAX_STORED_ERRORS]],
+        status="invalid" if errors else "ready", created_by_id=getattr(user, "id", None))
+    if not errors:
+        _set_preview(submission, changeset, _same_file_applied(agency_id, kind, mode, digest))
+    db.session.add(submission)
+    db.session.commit()
+    if errors:
+        raise SubmissionInvalid(submission)
+    return submission
+
+
+def _same_file_applied(agency_id, kind, mode, digest) -> dict | None:
+    earlier = db.session.execute(
+        select(Submission.id, Submission.applied_at).where(
+            Submission.agency_id == agency_id, Submission.kind == kind, Submission.mode == mode,
+            Submission.file_hash == digest, Submission.status == "applied")
+        .order_by(Submission.id.desc()).limit(1)).first()
+    return {"id": earlier.id, "applied_at": earlier.applied_at.isoformat()} if earlier else None
+
+
+def _set_preview(submission, changeset, same_as=None) -> None:
+    submission.fingerprint = changeset.fingerprint()
+    submission.preview = {"counts": changeset.counts(), "groups": changeset.per_group(),
+                          "sample": [c.to_json() for c in changeset.changes[:PREVIEW_SAMPLE]],
+                          "same_file_applied": same_as}
+
+
+def _error_json(error: CellError) -> dict:
+    value = error.value
+    if not isinstance(value, (str, int, float, bool)) and value is not None:
+        value = str(value)
+    return {"row": error.row, "column": error.column, "cell": error.cell, "key": error.key, "header": error.header,
+            "value": value, "message": error.problem.message, "params": error.problem.params}
+
+
+def describe_errors(errors: list[dict]) -> list[dict]:
+    """Stored errors with their message translated into the reader's language."""
+    described = []
+    for error in errors:
+        msgid, params = error["message"], error.get("params") or {}
+        described.append({k: v for k, v in error.items() if k not in ("message", "params")}
+                         | {"message": _(msgid, **params)})
+    return described
+
+
+def _stored_rows(submission: Submission) -> list[tuple[int, list]]:
+    if submission.file_format == "json":
+        return rows_from_json(submission.kind, json.loads(submission.content))
+    try:
+        return read_table(submission.content).rows
+    except BadFile:  # it was readable when submitted; only a changed reader could get here
+        raise Conflict(_("The stored file can no longer be read; upload it again.")) from None
+
+
+def get_submission(user, submission_id: int) -> Submission:
+    return readable(user, Submission, submission_id, label=_("Submission"))
+
+
+def _for_write(user, submission_id: int) -> Submission:
+    submission = get_submission(user, submission_id)
+    require_write(user, submission.agency_id)
+    return submission
+
+
+def confirm_submission(user, submission_id: int, *, fingerprint: str | None = None) -> Submission:
+    """Apply a ready submission: all its changes or none. `fingerprint`, when given, must be the
+    preview's: the user confirms what they saw."""
+    submission = _for_write(user, submission_id)
+    if submission.status != "ready":
+        raise Conflict(_("Only a validated submission waiting for confirmation can be applied (this one is %(s)s).",
+                         s=STATUS_LABELS[submission.status]))
+    if fingerprint and fingerprint != submission.fingerprint:
+        raise Conflict(_("The preview you confirmed is not the current one; reload the page."))
+    ctx = build_context(submission.agency_id)
+    validation = validate(submission.kind, _stored_rows(submission), ctx)
+    changeset = change_sets.compute(submission.kind, validation.records, ctx, submission.mode) \
+        if validation.ok else None
+    if changeset is None or changeset.errors or changeset.fingerprint() != submission.fingerprint:
+        return _refresh_preview(submission, validation, changeset)
+    try:
+        change_sets.apply(submission.kind, changeset, ctx, reference=submission.reference,
+                          user_id=getattr(user, "id", None))
+    except change_sets.StaleState:
+        db.session.rollback()
+        raise Conflict(_("Stock changed while the report was being applied; nothing was changed. "
+                         "Confirm again to apply it to the current stock.")) from None
+    submission.status, submission.applied_at = "applied", utcnow()
+    submission.applied_by_id = getattr(user, "id", None)
+    submission.changes = [c.to_json() for c in changeset.changes[:change_sets.SAMPLE]]
+    submission.coverage = changeset.coverage
+    record_event("submission.applied", "submission", {"kind": submission.kind, "mode": submission.mode,
+                                                      **changeset.counts()}, str(submission.id))
+    db.session.commit()
+    return submission
+
+
+def _refresh_preview(submission, validation, changeset):
+    """The data changed since the preview: show the new preview (or the new errors), apply nothing."""
+    errors = validation.errors + (changeset.errors if changeset else [])
+    if errors:
+        submission.status, submission.error_count = "invalid", len(errors)
+        submission.errors = [_error_json(e) for e in errors[:MAX_STORED_ERRORS]]
+        db.session.commit()
+        raise SubmissionInvalid(submission)
+    _set_preview(submission, changeset, submission.preview.get("same_file_applied") if submission.preview else None)
+    db.session.commit()
+    raise Conflict(_("The data changed since the preview was made; nothing was applied. "
+                     "Review the new preview and confirm again."), errors={"submission_id": submission.id})
+
+
+def discard_submission(user, submission_id: int) -> Submission:
+    submission = _for_write(user, submission_id)
+    if submission.status != "ready":
+        raise Conflict(_("Only a submission waiting for confirmation can be discarded."))
+    submission.status, submission.closed_at, submission.closed_by_id = "discarded", utcnow(), getattr(user, "id", None)
+    db.session.commit()
+    return submission
+
+
+def revert_submission(user, submission_id: int, *, reason: str) -> Submission:
+    """Undo an applied stock report by reversing each of its ledger movements (nothing is
+    deleted). Other kinds are corrected by submitting again."""
+    if not reason or not reason.strip():
+        raise Invalid(_("Say why the submission is reverted."), errors={"reason": [_("required")]})
+    submission = _for_write(user, submission_id)
+    if submission.status != "applied" or submission.kind != "stock":
+        raise Conflict(_("Only an applied stock report can be reverted; correct other reports by submitting again."))
+    try:
+        count = change_sets.undo_movements(submission.reference, reason=reason.strip()[:300],
+                                           user_id=getattr(user, "id", None))
+    except change_sets.StaleState:
+        db.session.rollback()
+        raise Conflict(_("Some lots of this report have changed since; they no longer hold what the report put "
+                         "there. Correct the stock with a new report instead.")) from None
+    submission.status, submission.closed_at = "reverted", utcnow()
+    submission.closed_by_id, submission.close_reason = getattr(user, "id", None), reason.strip()[:300]
+    record_event("submission.reverted", "submission", {"movements": count, "reason": reason}, str(submission.id))
+    db.session.commit()
+    return submission
+
+
+def list_submissions(user, *, agency_id=None, kind=None, status=None):
+    stmt = scoped(select(Submission), user, Submission.agency_id)
+    if agency_id:
+        stmt = stmt.where(Submission.agency_id == agency_id)
+    if kind:
+        stmt = stmt.where(Submission.kind == kind)
+    if status:
+        stmt = stmt.where(Submission.status == status)
+    return stmt.order_by(Submission.id.desc())
+
+
+def previous_applied(submission: Submission) -> Submission | None:
+    return db.session.execute(
+        select(Submission).where(Submission.agency_id == submission.agency_id, Submission.kind == submission.kind,
+                                 Submission.status == "applied", Submission.id < submission.id)
+        .order_by(Submission.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def writable_agencies(user) -> list[Agency]:
+    """The agencies `user` may report for (own subtree; all for administrators)."""
+    from core.auth import ADMIN
+
+    stmt = select(Agency).order_by(Agency.path)
+    if ADMIN not in getattr(user, "role_names", set()):
+        agency = getattr(user, "agency", None)
+        if agency is None:
+            return []
+        stmt = stmt.where(Agency.path.like(f"{agency.path}%"))
+    return db.session.execute(stmt).scalars().all()
+
+
+def require_submission_file(user, submission_id: int) -> Submission:
+    submission = get_submission(user, submission_id)
+    if submission.content is None:
+        raise NotFound(_("The file of this submission is not available."))
+    return submission
+
+
+
+FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
+
+
+def template_file(user, kind: str, fmt: str, *, agency_id: int | None = None) -> tuple[bytes, str, str]:
+    """(content, file name, MIME type) of the kind's template; with `agency_id`, prefilled with
+    that agency's current data (the agency must be one the user reports for)."""
+    from . import workbooks
+
+    if kind not in KINDS:
+        raise NotFound(_("Unknown report kind."))
+    if fmt not in FORMATS:
+        raise Invalid(_("The format is xlsx or csv."), errors={"format": list(FORMATS)})
+    records = None
+    name = f"{kind}-template-v{TEMPLATE_VERSION}"
+    if agency_id is not None:
+        agency = db.session.get(Agency, agency_id)
+        if agency is None:
+            raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})
+        require_write(user, agency_id)
+        records = change_sets.current_report_rows(kind, build_context(agency_id))
+        name = f"{kind}-{agency.code}-{utcnow():%Y%m%d}"
+    content = (workbooks.template_xlsx if fmt == "xlsx" else workbooks.template_csv)(KINDS[kind], records)
+    return content, f"{name}.{fmt}", FORMATS[fmt]
+
+
+def annotated_file(user, submission_id: int) -> tuple[bytes, str]:
+    """The submitted file as XLSX with its bad cells highlighted and commented."""
+    from . import workbooks
+
+    submission = require_submission_file(user, submission_id)
+    if submission.status != "invalid":
+        raise Conflict(_("Only a submission with errors has an annotated copy."))
+    content = workbooks.annotated_xlsx(_stored_rows(submission), describe_errors(submission.errors or []))
+    return content, f"submission-{submission.id}-errors.xlsx"
