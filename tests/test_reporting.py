@@ -19,7 +19,6 @@ from reserve.reporting.models import Submission
 from reserve.reporting.services import SubmissionInvalid
 from reserve.reporting.standard import KINDS
 from reserve.services import ledger, stock
-from reserve.services.ledger import LotFacts
 from reserve.services.reference import load_regions
 from tests import factories
 from tests.conftest import csrf_token

@@ -140,10 +140,13 @@ def validate(kind_name: str, rows: list[tuple[int, list]], ctx: Context) -> Vali
     read_structure(kind, rows, result)
     if result.errors:
         return result
+    index_of = {c.key: i for i, c in result.columns.items()}
+    cells_plan = sorted(result.columns.items())
+    absent = [c.key for c in kind.columns if c.key not in index_of]
     seen_keys: dict[tuple, int] = {}
     for number, cells in rows[result.header_rows:]:
-        record, errors = _read_row(kind, result.columns, number, cells)
-        errors += _references(kind, record, number, result.columns, ctx)
+        record, errors = _read_row(kind, cells_plan, absent, index_of, number, cells)
+        errors += _references(kind, record, number, index_of, ctx)
         if not errors:
             key = tuple(record[k] for k in kind.key)
             if key in seen_keys:
@@ -151,8 +154,9 @@ def validate(kind_name: str, rows: list[tuple[int, list]], ctx: Context) -> Vali
                                                          {"key": ", ".join(map(str, key)), "row": seen_keys[key]})))
             else:
                 seen_keys[key] = number
-        result.errors += errors
-        if not errors:
+        if errors:
+            result.errors += errors
+        else:
             record["_row"] = number
             result.records.append(record)
     return result
@@ -162,46 +166,47 @@ def _row_error(number, problem):
     return CellError(number, None, None, None, None, problem)
 
 
-def _read_row(kind, columns, number, cells):
-    record, errors = {}, []
-    for index, column in columns.items():
-        raw = cells[index] if index < len(cells) else None
+def _read_row(kind, cells_plan, absent, index_of, number, cells):
+    record, errors = dict.fromkeys(absent), []
+    width = len(cells)
+    for index, column in cells_plan:
+        raw = cells[index] if index < width else None
         value, problem = read_cell(column, raw)
         if problem:
             errors.append(CellError(number, index, column.key, column.header, raw, problem))
         record[column.key] = value
-    for column in kind.columns:
-        record.setdefault(column.key, None)
     if not errors:
-        index_of = {c.key: i for i, c in columns.items()}
         for key, problem in row_problems(kind.name, record).items():
             column = kind.column(key)
             errors.append(CellError(number, index_of.get(key), key, column.header, record.get(key), problem))
     return record, errors
 
 
-def _references(kind, record, number, columns, ctx: Context) -> list[CellError]:
-    index_of = {c.key: i for i, c in columns.items()}
+def _fail(errors, kind, record, number, index_of, key, problem):
+    column = kind.column(key)
+    errors.append(CellError(number, index_of.get(key), key, column.header, record.get(key), problem))
+
+
+def _references(kind, record, number, index_of, ctx: Context) -> list[CellError]:
     errors = []
-
-    def fail(key, problem):
-        column = kind.column(key)
-        errors.append(CellError(number, index_of.get(key), key, column.header, record.get(key), problem))
-
     code = record.get("depot_code")
     if code:
         if code in ctx.foreign_depots:
-            fail("depot_code", Problem(N_("depot %(code)s belongs to another agency"), {"code": code}))
+            _fail(errors, kind, record, number, index_of, "depot_code",
+                  Problem(N_("depot %(code)s belongs to another agency"), {"code": code}))
         elif code not in ctx.depots and kind.name != "depots":
-            fail("depot_code", Problem(N_("no depot with code %(code)s in this agency: report it in the depots "
-                                          "report first"), {"code": code}))
+            _fail(errors, kind, record, number, index_of, "depot_code",
+                  Problem(N_("no depot with code %(code)s in this agency: report it in the depots report first"),
+                          {"code": code}))
         elif kind.name == "stock" and ctx.depots[code].status != "active":
-            fail("depot_code", Problem(N_("depot %(code)s is closed"), {"code": code}))
+            _fail(errors, kind, record, number, index_of, "depot_code",
+                  Problem(N_("depot %(code)s is closed"), {"code": code}))
     for key in ("region_code", "plan_region_code"):
         if record.get(key) and key in index_of and record[key] not in ctx.regions:
-            fail(key, Problem(N_("%(code)s is not a current GB/T 2260 region code"), {"code": record[key]}))
+            _fail(errors, kind, record, number, index_of, key,
+                  Problem(N_("%(code)s is not a current GB/T 2260 region code"), {"code": record[key]}))
     if kind.name in ("stock", "norms"):
-        _resolve_material(record, ctx, fail)
+        _resolve_material(record, ctx, lambda key, problem: _fail(errors, kind, record, number, index_of, key, problem))
     return errors
 
 

@@ -53,16 +53,21 @@ def add_contributions(rows: list[dict]) -> None:
             sums[1] += row["on_hand"]
             sums[2] += row["reserved"]
         agency[3] += row["weight_kg"]
-    for (city_code, material_id, reserve_type, classification), (lots, on_hand, reserved) in cities.items():
-        if lots or on_hand or reserved:
-            _upsert(StockRollupCity, {"city_code": city_code, "material_id": material_id, "reserve_type": reserve_type,
-                                      "classification": classification},
-                    {"lots": lots, "on_hand": on_hand, "reserved": reserved})
-    for (owner, reserve_type, classification), (lots, on_hand, reserved, weight) in agencies.items():
-        if lots or on_hand or reserved or weight:
-            _upsert(StockRollupAgency, {"owner_agency_id": owner, "reserve_type": reserve_type,
-                                        "classification": classification},
-                    {"lots": lots, "on_hand": on_hand, "reserved": reserved, "weight_kg": weight})
+    _upsert_many(StockRollupCity, ["city_code", "material_id", "reserve_type", "classification"],
+                 ["lots", "on_hand", "reserved"], [(*key, *sums) for key, sums in cities.items() if any(sums)])
+    _upsert_many(StockRollupAgency, ["owner_agency_id", "reserve_type", "classification"],
+                 ["lots", "on_hand", "reserved", "weight_kg"], [(*key, *sums) for key, sums in agencies.items() if any(sums)])
+
+
+def _upsert_many(model, key: list[str], sums: list[str], rows: list[tuple]) -> None:
+    """One upsert statement executed for many rows (executemany)."""
+    if not rows:
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=key, set_={name: getattr(model.__table__.c, name) + statement.excluded[name] for name in sums})
+    db.session.execute(statement, [dict(zip(key + sums, row)) for row in rows])
 
 
 def rebuild() -> None:
