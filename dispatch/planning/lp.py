@@ -54,12 +54,19 @@ class StagedLP:
     def __init__(self, lp: SparseLP):
         self.num_vars = lp.var_lb.size
         self.num_rows = lp.row_lb.size
+        # Bounds as GLOP has them now (after every update), so that callers can fix and
+        # restore variables and rows without keeping their own copy.
+        self.var_lb = np.asarray(lp.var_lb, float).copy()
+        self.var_ub = np.asarray(lp.var_ub, float).copy()
+        self.row_lb = np.asarray(lp.row_lb, float).copy()
+        self.row_ub = np.asarray(lp.row_ub, float).copy()
         self._objective = np.asarray(lp.objective, float)
         self._model = _model_proto(lp)
         self._updates: list = []  # every update since, to rebuild a fresh solver if needed
         self._solver = self._fresh_solver()
         self.last_precise = True  # False when GLOP could only give an imprecise optimum
         self.last_duals = np.zeros(0)  # row duals of the last solve (c - A^T y convention)
+        self.last_reduced_costs = np.zeros(0)  # c - A^T y of every column, last solve
 
     def minimise(self, objective: np.ndarray, time_limit_s: float | None = None, basis=None):
         """Switch to a new objective (dense, one entry per variable), solve.
@@ -89,6 +96,8 @@ class StagedLP:
         mat.coefficients.extend(np.asarray(vals, float)[order])
         self._apply(update)
         self.num_rows += 1
+        self.row_lb = np.append(self.row_lb, lb)
+        self.row_ub = np.append(self.row_ub, ub)
         return row
 
     def edit_demand(self, *, row, quantity, u_col, x_cols, x_ub, equity_row, z_col) -> None:
@@ -109,12 +118,11 @@ class StagedLP:
         _fill_sparse(cons.upper_bounds, rows, ubs)
         cols = np.concatenate([[u_col], x_cols])
         order = np.argsort(cols)
-        _fill_sparse(
-            update.variable_updates.upper_bounds,
-            cols[order],
-            np.concatenate([[quantity], x_ub])[order],
-        )
+        ubs_x = np.concatenate([[quantity], x_ub])[order]
+        _fill_sparse(update.variable_updates.upper_bounds, cols[order], ubs_x)
         self._apply(update)
+        self.row_lb[rows], self.row_ub[rows] = lbs, ubs
+        self.var_ub[cols[order]] = ubs_x
 
     def add_columns(self, ub: np.ndarray, objective: np.ndarray, rows, cols, vals) -> None:
         """Append len(ub) variables in [0, ub] with matrix entries (rows, cols, vals), `cols`
@@ -137,11 +145,23 @@ class StagedLP:
         self._apply(update)
         self.num_vars += ub.size
         self._objective = np.concatenate([self._objective, np.asarray(objective, float)])
+        self.var_lb = np.concatenate([self.var_lb, np.zeros(ub.size)])
+        self.var_ub = np.concatenate([self.var_ub, np.asarray(ub, float)])
 
     def set_row_bounds(self, row: int, lb: float, ub: float) -> None:
+        self.set_bounds(rows=np.array([row]), row_lb=np.array([lb]), row_ub=np.array([ub]))
+
+    def set_bounds(self, cols=None, lb=None, ub=None, rows=None, row_lb=None, row_ub=None):
+        """New bounds for columns `cols` and rows `rows` (sorted index arrays), one update."""
         update = model_update_pb2.ModelUpdateProto()
-        _fill_sparse(update.linear_constraint_updates.lower_bounds, [row], [lb])
-        _fill_sparse(update.linear_constraint_updates.upper_bounds, [row], [ub])
+        if cols is not None and cols.size:
+            _fill_sparse(update.variable_updates.lower_bounds, cols, lb)
+            _fill_sparse(update.variable_updates.upper_bounds, cols, ub)
+            self.var_lb[cols], self.var_ub[cols] = lb, ub
+        if rows is not None and rows.size:
+            _fill_sparse(update.linear_constraint_updates.lower_bounds, rows, row_lb)
+            _fill_sparse(update.linear_constraint_updates.upper_bounds, rows, row_ub)
+            self.row_lb[rows], self.row_ub[rows] = row_lb, row_ub
         self._apply(update)
 
     def _apply(self, update, log: bool = True) -> None:
@@ -179,6 +199,7 @@ class StagedLP:
             raise LPFailed(f"{reason} {result.termination.detail}".strip())
         solution = result.solutions[0]
         self.last_duals = _dense(solution.dual_solution.dual_values, self.num_rows)
+        self.last_reduced_costs = _dense(solution.dual_solution.reduced_costs, self.num_vars)
         return _dense(solution.primal_solution.variable_values, self.num_vars), solution.basis
 
     def _run(self, time_limit_s: float | None, preprocessing: bool, basis):
