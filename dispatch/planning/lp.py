@@ -62,7 +62,10 @@ class StagedLP:
         self.row_ub = np.asarray(lp.row_ub, float).copy()
         self._objective = np.asarray(lp.objective, float)
         self._model = _model_proto(lp)
-        self._updates: list = []  # every update since, to rebuild a fresh solver if needed
+        # Structural updates since (new rows, columns, coefficients), to rebuild a fresh
+        # solver if needed; bounds come from the arrays above, so fixing and releasing
+        # stages again and again (re-planning) does not grow this list.
+        self._updates: list = []
         self._solver = self._fresh_solver()
         self.last_precise = True  # False when GLOP could only give an imprecise optimum
         self._last_dual = None  # DualSolutionProto of the last solve, decoded on demand
@@ -161,7 +164,7 @@ class StagedLP:
             _fill_sparse(update.linear_constraint_updates.lower_bounds, rows, row_lb)
             _fill_sparse(update.linear_constraint_updates.upper_bounds, rows, row_ub)
             self.row_lb[rows], self.row_ub[rows] = row_lb, row_ub
-        self._apply(update)
+        self._apply(update, log=False)
 
     def _apply(self, update, log: bool = True) -> None:
         if not self._solver.update(update):
@@ -176,10 +179,15 @@ class StagedLP:
         )
         for update in self._updates:
             solver.update(update)
-        objective = model_update_pb2.ModelUpdateProto()
+        current = model_update_pb2.ModelUpdateProto()
         ids = np.arange(self._objective.size)
-        _fill_sparse(objective.objective_updates.linear_coefficients, ids, self._objective)
-        solver.update(objective)
+        _fill_sparse(current.objective_updates.linear_coefficients, ids, self._objective)
+        _fill_sparse(current.variable_updates.lower_bounds, ids, self.var_lb)
+        _fill_sparse(current.variable_updates.upper_bounds, ids, self.var_ub)
+        rows = np.arange(self.num_rows)
+        _fill_sparse(current.linear_constraint_updates.lower_bounds, rows, self.row_lb)
+        _fill_sparse(current.linear_constraint_updates.upper_bounds, rows, self.row_ub)
+        solver.update(current)
         return solver
 
     def _solve(self, time_limit_s: float | None, basis):
