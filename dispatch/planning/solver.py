@@ -34,6 +34,12 @@ from .lp import LPFailed, SparseLP, StagedLP
 from .problem import Arcs, Problem
 
 STAGE_RTOL = 1e-6  # larger than GLOP's own tolerances, so a fixed optimum stays feasible
+# Reduced costs and duals below this share of the largest stage cost count as zero when a
+# stage's optimal face is fixed (GLOP's own dual feasibility tolerance is 1e-8, scaled).
+FACE_TOL = 1e-7
+# Stages whose objective runs over every arc: a cap row would be as dense as the arc list
+# (it made every later pivot several times dearer), so their optimal face is fixed instead.
+ARC_STAGES = ("speed", "cost")
 
 
 @dataclass
@@ -116,10 +122,15 @@ class AllocationLP:
         )
         self.lp = StagedLP(lp)
         self._basis = None
-        # Stage name -> (cap row, its cost, basis at that stage's optimum). The cap rows
-        # are created once and only re-bounded, so a stored basis fits the next re-plan.
-        self.stages: dict[str, tuple[int, StageCost, object]] = {}
+        # Stage name -> (cap row or None, its cost, basis at that stage's optimum). The cap
+        # rows are created once and only re-bounded, so a stored basis fits the next re-plan.
+        self.stages: dict[str, tuple[int | None, StageCost, object]] = {}
         self.capped: list[str] = []
+        # Bounds without any stage fixing (edits change them); the rows of the model as
+        # built, before any cap row. `fix_face` narrows bounds, `release` restores these.
+        self.base_var = (self.lp.var_lb.copy(), self.lp.var_ub.copy())
+        self.base_row = (self.lp.row_lb.copy(), self.lp.row_ub.copy())
+        self.narrowed = False
 
     def _arc_rows(self, arcs: Arcs) -> ArcRows:
         problem = self.problem
@@ -148,6 +159,7 @@ class AllocationLP:
         rows = self._arc_rows(new)
         r, c, v = self._arc_entries(rows, new.demand, first_col=0)
         self.lp.add_columns(rows.x_ub, np.zeros(len(new)), r, c, v)
+        self.base_var = (self.lp.var_lb.copy(), self.lp.var_ub.copy())
         self.arcs = Arcs(
             *(
                 np.concatenate([a, b])
@@ -184,11 +196,9 @@ class AllocationLP:
 
     def fix(self, name: str, cost: StageCost, x: np.ndarray, rel: float) -> None:
         """Cap this stage's objective at its value in x (+ rel); pull earlier caps to x."""
-        for earlier in self.capped:
-            row, old, _ = self.stages[earlier]
-            self.lp.set_row_bounds(row, -np.inf, _cap(self.value(old, x), 0.0))
+        self._pull_back_caps(x)
         ub = _cap(self.value(cost, x), rel)
-        if name in self.stages:
+        if self.stages.get(name, (None,))[0] is not None:
             row = self.stages[name][0]
             self.lp.set_row_bounds(row, -np.inf, ub)
         else:
@@ -198,10 +208,57 @@ class AllocationLP:
         self.stages[name] = (row, cost, self._basis)
         self.capped.append(name)
 
+    def fix_face(self, name: str, cost: StageCost, x: np.ndarray) -> None:
+        """Keep later stages on this stage's optimal face, without a cap row.
+
+        For an LP, the optimal solutions are exactly the feasible points that satisfy
+        complementary slackness with one optimal dual: columns with a nonzero reduced cost
+        stay at the bound they sit on, rows with a nonzero dual stay tight. So those columns
+        and rows are fixed (bounds only: the model stays as sparse as it was, unlike a
+        dense cap row over every arc). Reduced costs and duals within FACE_TOL of zero are
+        left free, which can only leave more room; `solve_stages` checks the final values.
+        """
+        lp = self.lp
+        scale = FACE_TOL * max(1.0, float(np.abs(self._objective(cost)).max(initial=0.0)))
+        d, y = lp.last_reduced_costs, lp.last_duals
+        at_lb = (d > scale) & (lp.var_lb < lp.var_ub) & (x <= lp.var_lb + 1e-9)
+        at_ub = (d < -scale) & (lp.var_lb < lp.var_ub) & (x >= lp.var_ub - 1e-9)
+        cols = np.flatnonzero(at_lb | at_ub)
+        value = np.where(at_lb[cols], lp.var_lb[cols], lp.var_ub[cols])
+        free = lp.row_lb < lp.row_ub
+        low = free & (y > scale) & np.isfinite(lp.row_lb)
+        high = free & (y < -scale) & np.isfinite(lp.row_ub)
+        rows = np.flatnonzero(low | high)
+        rvalue = np.where(low[rows], lp.row_lb[rows], lp.row_ub[rows])
+        # Earlier cap rows left free by the face are pulled back to their value in x.
+        self._pull_back_caps(x, skip=set(rows.tolist()))
+        lp.set_bounds(cols, value, value, rows, rvalue, rvalue)
+        self.narrowed = True
+        self.stages[name] = (None, cost, self._basis)
+        self.capped.append(name)
+
+    def _pull_back_caps(self, x: np.ndarray, skip=frozenset()) -> None:
+        """Earlier cap rows now hold at their value in x (no slack left to spend)."""
+        for earlier in self.capped:
+            row, old, _ = self.stages[earlier]
+            if row is not None and row not in skip:
+                self.lp.set_row_bounds(row, -np.inf, _cap(self.value(old, x), 0.0))
+
     def release(self) -> None:
-        """Lift every stage cap (the rows stay, free) before the stages run again."""
+        """Lift every stage cap (the rows stay, free) and face fixing before the stages run
+        again."""
+        if self.narrowed:
+            lp, n = self.lp, self.base_row[0].size
+            base_lb, base_ub = self.base_var
+            row_lb, row_ub = self.base_row
+            cols = np.flatnonzero((lp.var_lb != base_lb) | (lp.var_ub != base_ub))
+            rows = np.flatnonzero((lp.row_lb[:n] != row_lb) | (lp.row_ub[:n] != row_ub))
+            lp.set_bounds(cols, base_lb[cols], base_ub[cols], rows, row_lb[rows], row_ub[rows])
+            self.narrowed = False
         for name in self.capped:
-            self.lp.set_row_bounds(self.stages[name][0], -np.inf, np.inf)
+            row = self.stages[name][0]
+            if row is not None:
+                self.lp.set_row_bounds(row, -np.inf, np.inf)
         self.capped = []
 
     def set_demand(self, d: int, quantity: int) -> None:
@@ -222,6 +279,11 @@ class AllocationLP:
             equity_row=None if z_col is None else self.equity_row0 + d,
             z_col=z_col,
         )
+        cols = np.concatenate([[d], self.x0 + arcs_of_d])
+        self.base_var[1][cols] = self.lp.var_ub[cols]
+        rows = [d] if z_col is None else [d, self.equity_row0 + d]
+        self.base_row[0][rows] = self.lp.row_lb[rows]
+        self.base_row[1][rows] = self.lp.row_ub[rows]
 
     def value(self, cost: StageCost, x: np.ndarray) -> float:
         return float(self._objective(cost) @ x)
@@ -316,16 +378,20 @@ def solve_stages(
     *,
     deadline: float | None = None,
     model: AllocationLP | None = None,
+    faces: bool = True,
 ):
     """Run the policy's stages; return (flow per arc, stage results, bound).
 
     `bound` is the efficacy LP optimum when efficacy is the first stage (a lower bound on
     the weighted unmet of any plan), else None.
 
-    After each stage its objective is capped at optimum + tolerance. Efficacy followed by
-    equity gets `equity_tolerance` of slack; once the next stage is solved the efficacy cap
-    is pulled back to the value that stage settled on, so later stages cannot spend the
-    slack again. Pass `model` to re-solve a kept model (its caps are released first).
+    After each stage but the last, later stages are kept (near) optimal for it. Efficacy
+    followed by equity gets `equity_tolerance` of slack through a cap row; once the next
+    stage is solved that cap is pulled back to the value that stage settled on, so later
+    stages cannot spend the slack again. Other stages fix their optimal face
+    (`AllocationLP.fix_face`) when `faces`, else get a cap row at optimum + tolerance; if a
+    face-fixed stage's value has drifted beyond that cap at the end, the stages run again
+    with cap rows. Pass `model` to re-solve a kept model (its caps are released first).
     Raises `LPFailed` when GLOP stops early; the caller falls back.
     """
     order = problem.policy.order
@@ -341,10 +407,26 @@ def solve_stages(
         proven = model.lp.last_precise
         if name == "efficacy" and i == 0 and proven:
             bound = value  # later, earlier caps bind it and integer plans may beat it
-        rel = problem.policy.equity_tolerance if _slack_for_equity(order, i) else 0.0
-        model.fix(name, costs[name], x, rel)
+        if i + 1 == len(order):
+            pass  # nothing follows: no cap
+        elif faces and name in ARC_STAGES:
+            model.fix_face(name, costs[name], x)
+        else:
+            rel = problem.policy.equity_tolerance if _slack_for_equity(order, i) else 0.0
+            model.fix(name, costs[name], x, rel)
         results.append(StageResult(name, value, time.perf_counter() - t0, proven))
+    if faces and _face_drifted(model, costs, results, x):
+        return solve_stages(problem, arcs, deadline=deadline, model=model, faces=False)
     return model.arc_flow(x), results, bound
+
+
+def _face_drifted(model: AllocationLP, costs, results: list[StageResult], x) -> bool:
+    """Did a face-fixed stage end above the cap a row would have enforced?"""
+    return any(
+        model.value(costs[r.name], x) > _cap(r.objective, 0.0)
+        for r in results[:-1]
+        if r.name in ARC_STAGES
+    )
 
 
 def _slack_for_equity(order: tuple[str, ...], i: int) -> bool:

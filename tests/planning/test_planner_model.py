@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from ortools.math_opt import result_pb2
 from planning_factories import (
     assert_valid,
     material,
@@ -14,7 +15,15 @@ from planning_factories import (
     travel,
 )
 
-from dispatch.planning import ProblemError, Replanner, plan_allocation, planner, pricing
+from dispatch.planning import (
+    ProblemError,
+    Replanner,
+    lp,
+    plan_allocation,
+    planner,
+    pricing,
+    solver,
+)
 
 
 def test_single_source_ships_the_whole_demand_with_its_arrival_time():
@@ -345,4 +354,47 @@ def test_an_instance_beyond_the_lp_reach_gets_the_greedy_plan_at_once(monkeypatc
     assert (plan.status, plan.metrics["engine"]) == ("feasible", "greedy")
     assert plan.metrics["efficacy_bound"] is None
     assert shipped(plan) == {("D1", "P1", "tent"): 4}
+    assert_valid(data, plan)
+
+
+def test_a_stage_face_that_did_not_hold_is_solved_again_with_cap_rows(monkeypatch):
+    # With a face tolerance this large nothing is fixed after speed, so cost alone would
+    # pick the short road and undo speed; the final check notices and re-solves with rows.
+    monkeypatch.setattr(solver, "FACE_TOL", 1e30)
+    srcs = [source("QUICK", {"tent": 10}), source("SHORT", {"tent": 10})]
+    travels = [travel("QUICK", "P1", 2, km=300), travel("SHORT", "P1", 6, km=100)]
+    pts = [point("P1", [("tent", 10, 24)])]
+    data = problem([material()], srcs, pts, travels, order=["efficacy", "speed", "cost"])
+    plan = plan_allocation(data)
+    assert shipped(plan) == {("QUICK", "P1", "tent"): 10}
+    assert_valid(data, plan)
+
+
+def test_an_imprecise_answer_is_solved_again_with_the_stage_fixings_kept(monkeypatch):
+    # On an imprecise answer GLOP is rebuilt from the model, its structural updates and
+    # the current bounds; the speed face fixed before the cost stage must come along.
+    calls, real_run = [], lp.StagedLP._run
+
+    def imprecise_once(self, *args, **kwargs):
+        calls.append(kwargs["preprocessing"])
+        if len(calls) == 3:  # the cost stage's first try
+            result = result_pb2.SolveResultProto()
+            result.termination.reason = lp.IMPRECISE
+            return result
+        return real_run(self, *args, **kwargs)
+
+    drifts = []
+    real_drift = solver._face_drifted
+    monkeypatch.setattr(lp.StagedLP, "_run", imprecise_once)
+    monkeypatch.setattr(
+        solver, "_face_drifted", lambda *a: drifts.append(real_drift(*a)) or drifts[-1]
+    )
+    srcs = [source("QUICK", {"tent": 10}), source("SHORT", {"tent": 10})]
+    travels = [travel("QUICK", "P1", 2, km=300), travel("SHORT", "P1", 6, km=100)]
+    pts = [point("P1", [("tent", 10, 24)])]
+    data = problem([material()], srcs, pts, travels, order=["efficacy", "speed", "cost"])
+    plan = plan_allocation(data)
+    assert calls[2:] == [False, True]  # rebuilt, with preprocessing
+    assert drifts == [False]  # the rebuilt instance kept the speed face
+    assert shipped(plan) == {("QUICK", "P1", "tent"): 10}
     assert_valid(data, plan)
