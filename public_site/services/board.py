@@ -88,7 +88,7 @@ def decide_offer(user, offer_id: int, *, decision: str, note: str | None = None)
     if offer is None:
         raise NotFound(_("Offer %(id)s not found.", id=offer_id))
     demand = db.session.execute(select(BoardDemand).where(BoardDemand.id == offer.demand_id)
-                                .with_for_update()).scalar_one()
+                                .with_for_update(of=BoardDemand)).scalar_one()
     if offer.status != OfferStatus.PENDING.value:
         raise Conflict(_("This offer has already been decided."))
     if decision == "match":
