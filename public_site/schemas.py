@@ -118,7 +118,8 @@ class SupplierDetailsSchema(FormSchema):
             if len(parts) == 3 and parts[0] == "offers" and parts[1].isdigit():
                 values = [v for v in form.getlist(key) if v.strip()]
                 if values:
-                    rows.setdefault(int(parts[1]), {})[parts[2]] = values if parts[2] == "service_regions" else values[0]
+                    many = parts[2] == "service_regions"
+                    rows.setdefault(int(parts[1]), {})[parts[2]] = values if many else values[0]
         flat["offers"] = [rows[i] for i in sorted(rows) if set(rows[i]) - {"service_regions", "lead_time_h"}]
         return flat
 

@@ -4,7 +4,6 @@ board and feedback (SQLite and PostgreSQL)."""
 
 import re
 from collections import deque
-from datetime import timedelta
 
 import pytest
 
@@ -230,7 +229,8 @@ def test_notices_appear_once_published(client, app, make_user):
     assert client.get(f"/portal/notices/{notice_id}").status_code == 404
     log_in(client, admin["email"])
     page = client.get("/portal/admin/notices")
-    client.post(f"/portal/admin/notices/{notice_id}/publish", data={"published": "1", "csrf_token": csrf_token(page.text)})
+    client.post(f"/portal/admin/notices/{notice_id}/publish",
+                data={"published": "1", "csrf_token": csrf_token(page.text)})
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/").text)})
     shown = client.get(f"/portal/notices/{notice_id}")
     assert shown.status_code == 200 and "<p>第一段</p>" in shown.text and "突发事件信息" in shown.text

@@ -33,7 +33,8 @@ def get_demand(demand_id: int) -> BoardDemand:
 
 def create_demand(user, *, title: str, unit: str, quantity: int, material_id: int | None = None,
                   material_text: str | None = None, region_code: str | None = None, needed_by=None,
-                  description: str | None = None, source_kind: str = "admin", source_ref: str | None = None) -> BoardDemand:
+                  description: str | None = None, source_kind: str = "admin",
+                  source_ref: str | None = None) -> BoardDemand:
     require_admin(user)
     errors = {}
     if material_id is None and not material_text:

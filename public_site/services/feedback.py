@@ -13,7 +13,8 @@ from ..models import Feedback
 from .access import require_admin
 
 
-def submit_feedback(*, category: str, text: str, contact: str | None = None, website: str | None = None) -> Feedback | None:
+def submit_feedback(*, category: str, text: str, contact: str | None = None,
+                    website: str | None = None) -> Feedback | None:
     """Store a message; a robot's submission stores nothing (None)."""
     if rules.is_bot_submission(website):
         return None

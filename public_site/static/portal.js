@@ -6,12 +6,14 @@
   var mapElement = document.getElementById("city-map");
   if (chartElement && window.echarts) {
     var data = JSON.parse(chartElement.dataset.chart);
+    chartElement.style.height = Math.max(200, 22 * data.categories.length + 40) + "px";  // one readable row per category
     var chart = echarts.init(chartElement);
     chart.setOption({
       grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       xAxis: { type: "value" },
-      yAxis: { type: "category", inverse: true, data: data.categories.map(function (c) { return c.name; }) },
+      yAxis: { type: "category", inverse: true, axisLabel: { interval: 0 },
+               data: data.categories.map(function (c) { return c.name; }) },
       series: [{ type: "bar", data: data.categories.map(function (c) { return c.value; }), itemStyle: { color: "#b42318" } }]
     });
     window.addEventListener("resize", function () { chart.resize(); });
