@@ -297,3 +297,28 @@ def test_the_portal_is_chinese_first_and_english_on_request(client):
     client.get("/lang/en")
     page = client.get("/portal/").text
     assert "Emergency Materials Reserve Information Portal" in page and "Supplier registration" in page
+
+
+def test_demo_portal_is_alive_after_demo_init(app, client):
+    """`flask demo init` loads the portal's demo content after the province and the accounts."""
+    from core.demo import ensure_demo_accounts
+    from public_site import demo as portal_demo
+    from reserve import demo as reserve_demo
+    from reserve.rules import credit_code_problem
+
+    with app.app_context():
+        _db.session.execute(_db.delete(Supplier))  # the fixture's reference data stays
+        reserve_demo.build_demo("province", seed=7)
+        ensure_demo_accounts()
+        assert portal_demo.is_empty()
+        portal_demo.build_portal_demo()
+        codes = _db.session.scalars(_db.select(Supplier.credit_code)).all()
+        assert len(codes) == 5 and all(credit_code_problem(c) is None for c in codes)
+    overview = client.get("/api/v1/public/overview").json
+    assert overview["weight_t"] > 0 and len(overview["by_city"]) >= 5
+    public = client.get("/api/v1/public/suppliers").json
+    assert public["total"] == 3 and "运城市安泰救援装备有限公司" not in str(public)
+    assert client.get("/api/v1/public/notices").json["total"] == 3
+    assert client.get("/api/v1/public/demands").json["items"][0]["progress"]["matched"] == 800
+    log_in(client, "supplier@example.org", app.config["DEMO_PASSWORD"])
+    assert "已通过" in client.get("/portal/enterprise").text
