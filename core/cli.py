@@ -37,6 +37,11 @@ def demo_init():
     else:
         click.echo("database not empty: demo data left as it is")
     accounts = demo.ensure_demo_accounts()
+    from public_site import demo as portal_demo
+
+    if portal_demo.is_empty():
+        counts = portal_demo.build_portal_demo()
+        click.echo("demo portal loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     click.echo("demo accounts (password: %s):" % current_app.config["DEMO_PASSWORD"])
     for account in accounts:
         click.echo(f"  {account.role:<16} {account.email:<24} {account.agency_code or '-'}")

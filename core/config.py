@@ -76,6 +76,12 @@ class Config:
     }
 
     IDEMPOTENCY_TTL = timedelta(hours=24)
+
+    # Public portal: uploads live outside the web root (None: <instance>/uploads); public forms are rate-limited.
+    PORTAL_UPLOAD_DIR = None
+    PORTAL_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"
+    PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
     DEMO_PASSWORD = "Demo-2026!"
 
 
@@ -90,6 +96,10 @@ ENVIRONMENT = {
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
     "DEMO_PASSWORD": ("DEMO_PASSWORD", str),
+    "PORTAL_UPLOAD_DIR": ("PORTAL_UPLOAD_DIR", str),
+    "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),
+    "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
+    "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
 }
 

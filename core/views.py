@@ -37,10 +37,13 @@ def template_globals():
 
 def navigation() -> list[tuple[str, str]]:
     """(label, url) of the pages the current user can use, in menu order."""
+    portal = (_("Public portal"), url_for("public_site.index"))
     if not current_user.is_authenticated:
-        return []
+        return [portal]
     roles = current_user.role_names
     items = [(_("Home"), url_for("core.home"))]
+    if SUPPLIER in roles:
+        items.append((_("My enterprise"), url_for("public_site.enterprise")))
     if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
         items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
                   (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
@@ -48,6 +51,8 @@ def navigation() -> list[tuple[str, str]]:
     items.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if ADMIN in roles:
         items.append((_("Audit log"), url_for("core.audit_log")))
+        items.append((_("Portal administration"), url_for("public_site.admin_suppliers")))
+    items.append(portal)
     items.append((_("API docs"), url_for("api-docs.openapi_swagger_ui")))
     return items
 

@@ -134,6 +134,8 @@ def init_extensions(app):
 
 
 def register_blueprints(app):
+    from public_site import views as public_views
+    from public_site.api import BLUEPRINTS as public_api
     from reserve import views as reserve_views
     from reserve.api import BLUEPRINTS as reserve_api
     from reserve.reporting import views as reporting_views
@@ -148,6 +150,9 @@ def register_blueprints(app):
     app.register_blueprint(views.bp)
     app.register_blueprint(reserve_views.bp)
     app.register_blueprint(reporting_views.bp)
+    for blueprint in public_api:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(public_views.bp)
 
 
 def register_cli(app):

@@ -1,0 +1,51 @@
+"""Notices, news and public incident notices, published by administrators."""
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.errors import NotFound
+from core.extensions import db
+from core.timeutil import utcnow
+
+from ..models import Notice
+from .access import require_admin
+
+
+def list_published(*, kind: str | None = None):
+    stmt = select(Notice).where(Notice.published.is_(True))
+    if kind:
+        stmt = stmt.where(Notice.kind == kind)
+    return stmt.order_by(Notice.published_at.desc(), Notice.id.desc())
+
+
+def get_published(notice_id: int) -> Notice:
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or not notice.published:
+        raise NotFound(_("Notice %(id)s not found.", id=notice_id))
+    return notice
+
+
+def list_all(user):
+    require_admin(user)
+    return select(Notice).order_by(Notice.created_at.desc(), Notice.id.desc())
+
+
+def create_notice(user, *, kind: str, title: str, body: str, published: bool = False) -> Notice:
+    require_admin(user)
+    notice = Notice(kind=kind, title=title, body=body, published=published, created_by_id=user.id,
+                    published_at=utcnow() if published else None)
+    db.session.add(notice)
+    db.session.commit()
+    return notice
+
+
+def set_published(user, notice_id: int, published: bool) -> Notice:
+    require_admin(user)
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound(_("Notice %(id)s not found.", id=notice_id))
+    if published and not notice.published:
+        notice.published_at = utcnow()
+    notice.published = published
+    db.session.commit()
+    return notice

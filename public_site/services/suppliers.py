@@ -1,0 +1,260 @@
+"""Supplier enterprises: registration with an account, review by administrators, the public
+list of approved enterprises, and approved offers as planning sources."""
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from flask_security import hash_password
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.auth import COMMANDER, SUPPLIER
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.extensions import db, security
+from core.timeutil import utcnow
+from reserve.models import Material, Region
+from reserve.rules import region_prefix
+
+from .. import rules
+from ..models import Supplier, SupplierDocument, SupplierOffer, SupplierStatus
+from . import uploads
+from .access import is_admin, require_admin
+
+DETAILS = ("name", "credit_code", "legal_representative", "contact_name", "contact_mobile", "address", "region_code")
+OFFER_FIELDS = ("material_id", "material_text", "unit", "quantity_in_stock", "capacity_per_day", "lead_time_h")
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def _clean_details(details: dict, offers: list[dict]) -> dict:
+    """Normalised details; Invalid (422) with every field error at once."""
+    details = {k: details[k] for k in DETAILS}
+    details["credit_code"] = rules.normalise_credit_code(details["credit_code"])
+    details["contact_mobile"] = rules.normalise_mobile(details["contact_mobile"])
+    errors = {}
+    if problem := rules.credit_code_problem(details["credit_code"]):
+        errors["credit_code"] = [_(problem)]
+    if problem := rules.mobile_problem(details["contact_mobile"]):
+        errors["contact_mobile"] = [_(problem)]
+    if db.session.get(Region, details["region_code"]) is None:
+        errors["region_code"] = [_("not a known GB/T 2260 code")]
+    if offer_errors := _offer_errors(offers):
+        errors["offers"] = offer_errors
+    if errors:
+        raise Invalid(_("The registration is not complete or not valid; see the marked fields."), errors=errors)
+    return details
+
+
+def _offer_errors(offers: list[dict]) -> dict:
+    errors = {}
+    known_regions = set(db.session.scalars(select(Region.code)))
+    for index, offer in enumerate(offers):
+        problems = []
+        if offer.get("material_id") is None and not offer.get("material_text"):
+            problems.append(_("choose a catalog material or describe it"))
+        elif offer.get("material_id") is not None and db.session.get(Material, offer["material_id"]) is None:
+            problems.append(_("unknown catalog material"))
+        if not offer.get("quantity_in_stock") and not offer.get("capacity_per_day"):
+            problems.append(_("give the quantity in stock or the production capacity per day"))
+        if set(offer.get("service_regions") or []) - known_regions:
+            problems.append(_("unknown service region"))
+        if not offer.get("service_regions"):
+            problems.append(_("name at least one service region"))
+        if problems:
+            errors[str(index)] = problems
+    return errors
+
+
+def _check_unique(credit_code: str, email: str | None = None, current_id: int | None = None) -> None:
+    taken = db.session.scalar(select(Supplier.id).where(Supplier.credit_code == credit_code,
+                                                        Supplier.id != (current_id or -1)))
+    if taken:
+        raise Conflict(_("An enterprise with this unified social credit code is already registered."),
+                       errors={"credit_code": [_("already registered")]})
+    if email and security.datastore.find_user(email=email) is not None:
+        raise Conflict(_("An account with this email address already exists."), errors={"email": [_("already in use")]})
+
+
+def _offers(rows: list[dict]) -> list[SupplierOffer]:
+    return [SupplierOffer(**{k: row.get(k) for k in OFFER_FIELDS if row.get(k) is not None},
+                          service_regions=",".join(sorted(set(row.get("service_regions") or []))))
+            for row in rows]
+
+
+def _attach_document(supplier: Supplier, licence: Upload) -> uploads.StoredFile:
+    stored = uploads.save_document(licence.data)
+    supplier.documents.append(SupplierDocument(
+        kind="business_licence", stored_name=stored.stored_name, original_name=(licence.filename or "")[-200:],
+        media_type=stored.media_type, size=stored.size, sha256=stored.sha256))
+    return stored
+
+
+def _commit_with_file(stored: uploads.StoredFile | None) -> None:
+    """Commit; a refused commit leaves no orphan file behind."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if stored:
+            uploads.remove(stored.stored_name)
+        raise Conflict(_("An enterprise with this unified social credit code is already registered."))
+    except Exception:
+        db.session.rollback()
+        if stored:
+            uploads.remove(stored.stored_name)
+        raise
+
+
+def register_supplier(*, email: str, password: str, password_confirm: str, offers: list[dict],
+                      licence: Upload | None, website: str | None = None, **details) -> Supplier | None:
+    """Create the enterprise's account and its registration, waiting for review. A robot's
+    submission (honeypot filled) is accepted silently and stores nothing (None)."""
+    if rules.is_bot_submission(website):
+        return None
+    if password != password_confirm:
+        raise Invalid(_("The two passwords differ."), errors={"password_confirm": [_("the two passwords differ")]})
+    details = _clean_details(details, offers)
+    if licence is None or not licence.data:
+        raise Invalid(_("Attach the business licence (PDF, PNG or JPEG)."), errors={"licence": [_("required")]})
+    uploads.check_document(licence.data)
+    _check_unique(details["credit_code"], email=email)
+    user = security.datastore.create_user(email=email, password=hash_password(password), roles=[SUPPLIER],
+                                          display_name=details["name"][:100])
+    db.session.flush()  # the account's id
+    supplier = Supplier(**details, user_id=user.id, status=SupplierStatus.PENDING.value, submitted_at=utcnow(),
+                        offers=_offers(offers))
+    db.session.add(supplier)
+    stored = _attach_document(supplier, licence)
+    _commit_with_file(stored)
+    return supplier
+
+
+def own_supplier(user) -> Supplier:
+    supplier = db.session.scalar(select(Supplier).where(Supplier.user_id == user.id)) if user.is_authenticated else None
+    if supplier is None:
+        raise NotFound(_("This account has no enterprise registration."))
+    return supplier
+
+
+def resubmit_supplier(user, *, offers: list[dict], licence: Upload | None = None, website: str | None = None,
+                      **details) -> Supplier:
+    """The enterprise corrects its registration after a request for changes; it goes back to review."""
+    supplier = own_supplier(user)
+    if not rules.can_resubmit(supplier.status):
+        raise Conflict(_("This registration can no longer be changed."))
+    details = _clean_details(details, offers)
+    _check_unique(details["credit_code"], current_id=supplier.id)
+    if licence is not None and licence.data:
+        uploads.check_document(licence.data)
+    for key, value in details.items():
+        setattr(supplier, key, value)
+    supplier.offers = _offers(offers)
+    supplier.status, supplier.review_reason, supplier.submitted_at = SupplierStatus.PENDING.value, None, utcnow()
+    stored = _attach_document(supplier, licence) if licence is not None and licence.data else None
+    _commit_with_file(stored)
+    return supplier
+
+
+def list_suppliers(user, *, status: str | None = None):
+    """Select of registrations for administrators, oldest waiting first."""
+    require_admin(user)
+    stmt = select(Supplier)
+    if status:
+        stmt = stmt.where(Supplier.status == status)
+    return stmt.order_by(Supplier.submitted_at, Supplier.id)
+
+
+def get_supplier(user, supplier_id: int) -> Supplier:
+    """The registration, for administrators and the enterprise itself (404 for anyone else)."""
+    supplier = db.session.get(Supplier, supplier_id)
+    if supplier is None or not (is_admin(user) or (user.is_authenticated and supplier.user_id == user.id)):
+        raise NotFound(_("Enterprise %(id)s not found.", id=supplier_id))
+    return supplier
+
+
+def get_for_review(user, supplier_id: int) -> Supplier:
+    require_admin(user)
+    return get_supplier(user, supplier_id)
+
+
+def review_supplier(user, supplier_id: int, *, action: str, reason: str | None = None) -> Supplier:
+    """Approve, reject with a reason, or ask for changes with a reason."""
+    supplier = get_for_review(user, supplier_id)
+    if problem := rules.review_problem(supplier.status, action, reason):
+        if supplier.status != SupplierStatus.PENDING.value:
+            raise Conflict(_(problem))
+        raise Invalid(_(problem), errors={"reason": [_(problem)]})
+    supplier.status = rules.REVIEW_OUTCOME[action]
+    supplier.review_reason = (reason or "").strip() or None
+    supplier.reviewed_at, supplier.reviewed_by_id = utcnow(), user.id
+    db.session.commit()
+    return supplier
+
+
+def map_offer_material(user, offer_id: int, material_id: int) -> SupplierOffer:
+    """An administrator maps an offer's free-text material to a catalog material."""
+    require_admin(user)
+    offer = db.session.get(SupplierOffer, offer_id)
+    if offer is None:
+        raise NotFound(_("Offer %(id)s not found.", id=offer_id))
+    material = db.session.get(Material, material_id)
+    if material is None:
+        raise Invalid(_("Unknown catalog material."), errors={"material_id": [_("unknown catalog material")]})
+    offer.material_id = material.id
+    offer.unit = offer.unit or material.unit
+    db.session.commit()
+    return offer
+
+
+def list_approved_suppliers(*, q: str | None = None):
+    """Select of the approved enterprises, by name (public)."""
+    stmt = select(Supplier).where(Supplier.status == SupplierStatus.APPROVED.value)
+    if q:
+        stmt = stmt.where(Supplier.name.contains(q))
+    return stmt.order_by(Supplier.name, Supplier.id)
+
+
+def approved_offers(*, material_ids: list[int] | None = None, region_code: str | None = None) -> list[dict]:
+    """Approved enterprises' offers of catalog materials, as plain data for the dispatch
+    planner: agreement reserves where the enterprise holds stock, production capacity
+    otherwise. Offers still in free text (not mapped to the catalog) are left out."""
+    stmt = (select(SupplierOffer, Supplier, Material).join(Supplier, SupplierOffer.supplier_id == Supplier.id)
+            .join(Material, SupplierOffer.material_id == Material.id)
+            .where(Supplier.status == SupplierStatus.APPROVED.value))
+    if material_ids:
+        stmt = stmt.where(SupplierOffer.material_id.in_(material_ids))
+    result = []
+    for offer, supplier, material in db.session.execute(stmt.order_by(SupplierOffer.id)).all():
+        if region_code and not any(region_code.startswith(region_prefix(c)) for c in offer.region_codes):
+            continue
+        result.append({
+            "offer_id": offer.id, "supplier_id": supplier.id, "supplier_name": supplier.name,
+            "credit_code": supplier.credit_code, "material_id": material.id, "material_code": material.code,
+            "unit": offer.unit or material.unit,
+            "reserve_type": "agreement" if offer.quantity_in_stock > 0 else "capacity",
+            "quantity_in_stock": offer.quantity_in_stock, "capacity_per_day": offer.capacity_per_day,
+            "lead_time_h": offer.lead_time_h, "service_regions": offer.region_codes,
+        })
+    return result
+
+
+def list_planning_sources(user) -> list[dict]:
+    """`approved_offers()` for administrators and command staff."""
+    if not (is_admin(user) or COMMANDER in user.role_names):
+        raise NotAllowed(_("Only administrators and command staff read planning sources."))
+    return approved_offers()
+
+
+def document_file(user, document_id: int) -> tuple[str, str, str]:
+    """(path, media type, download name) of a document, for administrators and its enterprise."""
+    document = db.session.get(SupplierDocument, document_id)
+    if document is None:
+        raise NotFound(_("Document %(id)s not found.", id=document_id))
+    get_supplier(user, document.supplier_id)  # 404 unless admin or owner
+    return str(uploads.path_of(document.stored_name)), document.media_type, \
+        f"licence-{document.supplier_id}-{document.id}.{document.stored_name.rsplit('.', 1)[-1]}"
+

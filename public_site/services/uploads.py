@@ -1,0 +1,67 @@
+"""Uploaded documents: checked by content (magic bytes) and size, stored outside the web root
+(PORTAL_UPLOAD_DIR, by default <instance>/uploads) under a name the server chooses."""
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from core.errors import Invalid
+
+from .. import rules
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+def upload_dir() -> Path:
+    folder = current_app.config.get("PORTAL_UPLOAD_DIR") or os.path.join(current_app.instance_path, "uploads")
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("PORTAL_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def check_document(data: bytes, field: str = "licence") -> None:
+    """Invalid (422, nothing stored) unless `data` is a PDF, PNG or JPEG within the size limit."""
+    if problem := rules.upload_problem(data, max_bytes()):
+        raise Invalid(_("The uploaded file was refused."),
+                      errors={field: [_(problem), _("Accepted: PDF, PNG or JPEG, at most %(mb)s MB.",
+                                                    mb=max_bytes() // (1024 * 1024))]})
+
+
+def save_document(data: bytes) -> StoredFile:
+    """Write a checked document; the name is random, the extension follows the content."""
+    check_document(data)
+    media_type, extension = rules.sniff_document(data[:16])
+    name = f"{secrets.token_hex(16)}.{extension}"
+    path = upload_dir() / name
+    with open(path, "xb") as handle:  # never overwrite
+        handle.write(data)
+    return StoredFile(name, media_type, len(data), hashlib.sha256(data).hexdigest())
+
+
+def path_of(stored_name: str) -> Path:
+    path = (upload_dir() / stored_name).resolve()
+    if path.parent != upload_dir().resolve():
+        raise Invalid(_("Unknown document."))
+    return path
+
+
+def remove(stored_name: str) -> None:
+    try:
+        path_of(stored_name).unlink()
+    except FileNotFoundError:
+        pass
