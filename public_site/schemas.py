@@ -42,7 +42,8 @@ class FormSchema(Schema):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             for key in field.error_messages.keys() & FIELD_MESSAGES.keys():
-                field.error_messages[key] = FIELD_MESSAGES[key]
+                if not isinstance(field.error_messages[key], Msg):  # a field's own message wins
+                    field.error_messages[key] = FIELD_MESSAGES[key]
 
     @pre_load
     def prepare(self, data, **_kwargs):

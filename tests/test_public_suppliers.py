@@ -268,3 +268,9 @@ def test_approved_offers_become_planning_sources_as_plain_data(client, app, port
     token = app.test_cli_runner().invoke(args=["users", "token", commander["email"]]).output.strip()
     listed = client.get("/api/v1/portal/planning-sources", headers={"Authentication-Token": token})
     assert listed.status_code == 200 and len(listed.json) == 2
+
+
+def test_a_bad_email_gets_its_own_message(client, app, portal):
+    response = register(client, portal, email="not-an-email")
+    assert response.status_code == 422 and "电子邮箱格式不正确" in response.text
+    assert count(app, Supplier) == 0
