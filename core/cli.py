@@ -42,6 +42,12 @@ def demo_init():
     if portal_demo.is_empty():
         counts = portal_demo.build_portal_demo()
         click.echo("demo portal loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    from reserve.warnings import services as warnings
+    from reserve.warnings.models import ReserveWarning
+
+    if db.session.execute(select(ReserveWarning.id).limit(1)).first() is None:
+        result = warnings.scan()
+        click.echo(f"warning scan: {result.opened} warnings opened in {result.seconds:.2f} s")
     click.echo("demo accounts (password: %s):" % current_app.config["DEMO_PASSWORD"])
     for account in accounts:
         click.echo(f"  {account.role:<16} {account.email:<24} {account.agency_code or '-'}")
@@ -131,8 +137,34 @@ def audit_verify():
     sys.exit(1)
 
 
+scheduler_cli = AppGroup("scheduler", help="The scheduler process (one active at a time).")
+warnings_cli = AppGroup("warnings", help="Early warnings.")
+
+
+@scheduler_cli.command("run")
+@click.option("--once", is_flag=True, help="run every job one time and exit (if no other scheduler is active)")
+@click.option("--poll", default=10.0, show_default=True, help="standby: seconds between attempts to take over")
+def scheduler_run(once, poll):
+    """Run the scheduled jobs (warning scan, notification sender, daily digest). A second
+    scheduler waits as a standby until the active one stops."""
+    from . import scheduler
+
+    scheduler.run(current_app._get_current_object(), once=once, poll_seconds=poll, echo=click.echo)
+
+
+@warnings_cli.command("scan")
+def warnings_scan():
+    """Scan now and print what changed."""
+    from reserve.warnings import services
+
+    _as_cli("warnings scan")
+    result = services.scan()
+    click.echo(f"scan {result.scan_id}: {result.candidates} conditions, {result.opened} opened, {result.kept} kept, "
+               f"{result.resolved} resolved in {result.seconds:.2f} s {result.timings}")
+
+
 def register(app):
     from reserve.reporting.cli import report_cli
 
-    for group in (demo_cli, users_cli, audit_cli, report_cli):
+    for group in (demo_cli, users_cli, audit_cli, report_cli, scheduler_cli, warnings_cli):
         app.cli.add_command(group)

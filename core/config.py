@@ -84,6 +84,18 @@ class Config:
     PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
     DEMO_PASSWORD = "Demo-2026!"
 
+    # E-mail of warning digests (None: not sent, messages stay queued in the outbox).
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_SENDER = "emreserve@localhost"
+    # The scheduler process (flask scheduler run): scan interval, digest hour (local time).
+    WARNING_SCAN_MINUTES = 15
+    DIGEST_HOUR = 8
+    SCHEDULER_LOCK_FILE = None  # SQLite: <instance>/scheduler.lock
+
 
 # Environment variable -> config key, with a converter. Read when the app is created, not at import.
 ENVIRONMENT = {
@@ -100,6 +112,14 @@ ENVIRONMENT = {
     "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),
     "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
     "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_SENDER": ("MAIL_SENDER", str),
+    "WARNING_SCAN_MINUTES": ("WARNING_SCAN_MINUTES", int),
+    "DIGEST_HOUR": ("DIGEST_HOUR", int),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
 }
 

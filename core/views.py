@@ -45,6 +45,12 @@ def navigation() -> list[tuple[str, str]]:
     if SUPPLIER in roles:
         items.append((_("My enterprise"), url_for("public_site.enterprise")))
     if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
+        from reserve.warnings.services import unread_count
+
+        unread = unread_count(current_user)
+        items += [(_("Warnings"), url_for("warnings_ui.dashboard")),
+                  (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
+                   url_for("warnings_ui.notifications"))]
         items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
                   (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
                   (_("Reporting"), url_for("reporting.index")), (_("Agencies"), url_for("core.agencies"))]

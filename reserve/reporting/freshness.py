@@ -78,6 +78,7 @@ class ScoreRow:
     on_time_share: float | None  # among the closed periods shown
     depots_share: float | None
     materials_share: float | None
+    expected: bool = True        # stock: the agency has active depots; other kinds: a cadence is set
 
     @property
     def current(self) -> str:
@@ -94,12 +95,27 @@ def _local(moment: datetime) -> date:
     return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Shanghai")).date()
 
 
-def scoreboard(user, kind: str, today: date, periods: int = 6) -> list[ScoreRow]:
-    """One row per agency the user may see: its cadence, status in each recent period, share of
-    periods on time, and (stock) completeness in the current period."""
+def required_kinds() -> list[str]:
+    """Kinds whose reports are expected: stock always; others once a cadence is set for them."""
+    configured = set(db.session.scalars(select(ReportCadence.kind).distinct()))
+    return ["stock"] + sorted(configured - {"stock"})
+
+
+def is_reporting_expected(row: "ScoreRow", kind: str) -> bool:
+    return row.expected
+
+
+def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: bool = False,
+               agency_id: int | None = None) -> list[ScoreRow]:
+    """One row per agency the user may see (every agency with `all_agencies`, for the warning
+    scan): its cadence, status in each recent period, share of periods on time, and (stock)
+    completeness in the current period."""
     if kind not in KINDS:
         kind = "stock"
-    agencies = db.session.execute(scoped(select(Agency), user, Agency.id).order_by(Agency.path)).scalars().all()
+    stmt = select(Agency) if all_agencies else scoped(select(Agency), user, Agency.id)
+    if agency_id is not None:
+        stmt = stmt.where(Agency.id == agency_id)
+    agencies = db.session.execute(stmt.order_by(Agency.path)).scalars().all()
     cadences = {(c.agency_id, c.kind): (c.period, c.grace_days)
                 for c in db.session.execute(select(ReportCadence)).scalars()}
     earliest = today - timedelta(days=400 if periods <= 4 else 100 * periods)
@@ -124,10 +140,12 @@ def scoreboard(user, kind: str, today: date, periods: int = 6) -> list[ScoreRow]
             current = [c for at, c in coverage.get(agency.id, []) if _local(at) >= start and c]
             depots_share = _share(current, "depots", depot_counts.get(agency.id, 0), full_means_all=True)
             materials_share = _share(current, "materials", len(held.get(agency.id, ())), subset=held.get(agency.id))
+        expected = bool(depot_counts.get(agency.id)) if kind == "stock" else \
+            ((agency.id, kind) in cadences or (None, kind) in cadences)
         rows.append(ScoreRow(agency.id, agency.code, agency.name, period,
                              max(applied[agency.id]) if agency.id in applied else None, statuses,
                              round(closed.count("on_time") / len(closed), 3) if closed else None,
-                             depots_share, materials_share))
+                             depots_share, materials_share, expected))
     return rows
 
 

@@ -8,6 +8,7 @@ shown instead (409).
 
 import hashlib
 import json
+import logging
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from .models import STATUS_LABELS, Submission
 from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
 from .validation import CellError, Context, DepotRef, validate
 
+log = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 1000
 PREVIEW_SAMPLE = 200
 
@@ -209,7 +211,20 @@ def confirm_submission(user, submission_id: int, *, fingerprint: str | None = No
     record_event("submission.applied", "submission", {"kind": submission.kind, "mode": submission.mode,
                                                       **changeset.counts()}, str(submission.id))
     db.session.commit()
+    _scan_after_apply(submission.agency_id)
     return submission
+
+
+def _scan_after_apply(agency_id: int) -> None:
+    """Warnings follow the report at once (the scheduled scan would within minutes). A failed
+    scan must not undo an applied report: it is logged and the scheduler catches up."""
+    from ..warnings import services as warnings
+
+    try:
+        warnings.scan(agency_id=agency_id)
+    except Exception:  # noqa: BLE001 - the report is committed; the next scheduled scan repeats this
+        db.session.rollback()
+        log.exception("warning scan after applying a report of agency %s failed", agency_id)
 
 
 def _refresh_preview(submission, validation, changeset):

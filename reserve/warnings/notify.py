@@ -1,0 +1,114 @@
+"""E-mail through the outbox: a daily digest per agency to its operators, and the sender.
+
+Queuing is idempotent (a unique `dedupe_key` per recipient and day); sending is at most once
+(a message is committed as `sending` before the SMTP call; a crash leaves it there to be
+looked at, never re-sent blindly). Failures before the server accepted a message are retried
+three times."""
+
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core.auth import OPERATOR, Role, User
+from core.extensions import db
+
+from ..models import Agency
+from . import rules
+from .models import KIND_LABELS, SEVERITY_LABELS, OutboxMessage, ReserveWarning
+from .scan import local_day
+
+MAX_ATTEMPTS = 3
+DIGEST_LIMIT = 30
+
+
+def queue_digests(now: datetime) -> int:
+    """One digest per operator of each agency with active warnings, for today's local date."""
+    day = local_day(now)
+    queued = 0
+    agencies = db.session.execute(
+        select(ReserveWarning.agency_id, func.count()).where(ReserveWarning.status != "resolved",
+                                                             ReserveWarning.agency_id.is_not(None))
+        .group_by(ReserveWarning.agency_id)).all()
+    for agency_id, total in agencies:
+        recipients = db.session.execute(select(User).where(User.agency_id == agency_id, User.active.is_(True),
+                                                           User.roles.any(Role.name == OPERATOR))).scalars().all()
+        if not recipients:
+            continue
+        agency = db.session.get(Agency, agency_id)
+        subject, body = _digest(agency, day, total)
+        for user in recipients:
+            queued += _queue(f"digest:{user.id}:{day.isoformat()}", user.email, subject, body)
+    db.session.commit()
+    return queued
+
+
+def _digest(agency: Agency, day, total: int) -> tuple[str, str]:
+    warnings = db.session.execute(
+        select(ReserveWarning).where(ReserveWarning.agency_id == agency.id, ReserveWarning.status != "resolved")
+        .order_by(ReserveWarning.opened_at.desc()).limit(500)).scalars().all()
+    warnings.sort(key=lambda w: (rules.SEVERITY_RANK[w.severity], -w.id))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        counts = {s: sum(1 for w in warnings if w.severity == s) for s in rules.SEVERITIES}
+        subject = _("%(agency)s: %(n)s active warnings on %(day)s", agency=agency.name, n=total, day=day.isoformat())
+        lines = [subject, "", " · ".join(f"{SEVERITY_LABELS[s]} {n}" for s, n in counts.items()), ""]
+        for warning in warnings[:DIGEST_LIMIT]:
+            place = warning.depot.name if warning.depot else (warning.region_code or "")
+            what = warning.material.name if warning.material else ""
+            lines.append(f"[{SEVERITY_LABELS[warning.severity]}] {KIND_LABELS[warning.kind]} {place} {what}".rstrip())
+        if total > DIGEST_LIMIT:
+            lines.append(_("… and %(n)s more; see the warnings page.", n=total - DIGEST_LIMIT))
+        return subject, "\n".join(str(line) for line in lines)
+
+
+def _queue(key: str, recipient: str, subject: str, body: str) -> int:
+    if db.session.execute(select(OutboxMessage.id).filter_by(dedupe_key=key)).first():
+        return 0
+    try:
+        with db.session.begin_nested():
+            db.session.add(OutboxMessage(dedupe_key=key, recipient=recipient, subject=subject[:300], body=body))
+        return 1
+    except IntegrityError:  # queued by another process meanwhile
+        return 0
+
+
+def send_pending(now: datetime, limit: int = 100) -> dict:
+    """Send queued messages through the configured SMTP server. Without MAIL_SERVER nothing is sent."""
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        return {"sent": 0, "failed": 0, "skipped": "MAIL_SERVER not set"}
+    ids = db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+                             .order_by(OutboxMessage.id).limit(limit)).all()
+    sent = failed = 0
+    for message_id in ids:
+        message = db.session.get(OutboxMessage, message_id)
+        message.status, message.attempts = "sending", message.attempts + 1
+        db.session.commit()
+        try:
+            _deliver(config, message)
+        except (smtplib.SMTPException, OSError) as exc:
+            message.status = "pending" if message.attempts < MAX_ATTEMPTS else "failed"
+            message.last_error = str(exc)[:300]
+            failed += 1
+        else:
+            message.status, message.sent_at = "sent", now
+            sent += 1
+        db.session.commit()
+    return {"sent": sent, "failed": failed}
+
+
+def _deliver(config, message: OutboxMessage) -> None:
+    email = EmailMessage()
+    email["From"], email["To"], email["Subject"] = config["MAIL_SENDER"], message.recipient, message.subject
+    email.set_content(message.body)
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(email)
