@@ -8,13 +8,14 @@ from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
 from core.errors import DomainError
+from core.extensions import db
 from core.pagination import paginate
 from core.timeutil import local_today
 
 from ..models import Category, Region
 from ..reporting import freshness
 from . import rules, services
-from .models import KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
+from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 
 bp = Blueprint("warnings_ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/warnings/static")
@@ -40,8 +41,6 @@ def dashboard():
     freshness_counts = {}
     for row in scoreboard:
         freshness_counts[row.current] = freshness_counts.get(row.current, 0) + 1
-    from core.extensions import db
-
     names = dict(db.session.execute(db.select(Region.code, Region.name)).all())
     categories = dict(db.session.execute(db.select(Category.code, Category.name).where(Category.level == 2)).all())
     chart = {"trend": figures["trend"],
@@ -51,6 +50,7 @@ def dashboard():
                         "active": _("Active warnings")}}
     pager_args = {k: v for k, v in vars(f).items() if v}
     return render_template("warnings/dashboard.html", result=result, figures=figures, f=f, pager_args=pager_args,
+                           regions=names,
                            kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS,
                            map_points=json.dumps(figures["depots"], ensure_ascii=False),
                            chart=json.dumps(chart, ensure_ascii=False), freshness_counts=freshness_counts,
@@ -61,8 +61,10 @@ def dashboard():
 @auth_required("session")
 def detail(warning_id):
     warning = services.get_warning(current_user, warning_id)
+    region = db.session.get(Region, warning.region_code) if warning.region_code else None
     return render_template("warnings/detail.html", warning=warning, history=services.history(current_user, warning_id),
-                           kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS,
+                           kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS, events=EVENT_LABELS,
+                           region=region,
                            suggestion=rules.SUGGESTIONS.get(warning.kind))
 
 
