@@ -1,8 +1,8 @@
-"""warnings: early warnings, history, minimum levels, expiry policies, notifications, outbox
+"""warnings: early warnings, history, scans, minimum levels, expiry policies, notifications, outbox
 
 Revision ID: 0006_warnings
 Revises: 0005_public_portal
-Create Date: 2026-11-21 14:30:24.387307
+Create Date: 2026-11-21 14:43:47.859058
 
 """
 from alembic import op
@@ -64,6 +64,22 @@ def upgrade():
     with op.batch_alter_table('warning_candidate', schema=None) as batch_op:
         batch_op.create_index('ix_warning_candidate_scan_key', ['scan_id', 'kind', 'object_key'], unique=False)
 
+    op.create_table('warning_scan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scan_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('seconds', sa.Double(), nullable=False),
+    sa.Column('candidates', sa.Integer(), nullable=False),
+    sa.Column('opened', sa.Integer(), nullable=False),
+    sa.Column('kept', sa.Integer(), nullable=False),
+    sa.Column('resolved', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_warning_scan')),
+    sa.UniqueConstraint('scan_id', name=op.f('uq_warning_scan_scan_id'))
+    )
+    with op.batch_alter_table('warning_scan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_warning_scan_started_at'), ['started_at'], unique=False)
+
     op.create_table('stock_minimum',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('depot_id', sa.Integer(), nullable=False),
@@ -89,7 +105,6 @@ def upgrade():
     sa.Column('classification', sa.String(length=12), server_default='internal', nullable=False),
     sa.Column('facts', sa.JSON(), nullable=True),
     sa.Column('opened_at', sa.DateTime(), nullable=False),
-    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
     sa.Column('opened_scan', sa.Integer(), nullable=True),
     sa.Column('acknowledged_at', sa.DateTime(), nullable=True),
     sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
@@ -110,6 +125,8 @@ def upgrade():
         batch_op.create_index('ix_warning_agency_status', ['agency_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_warning_classification'), ['classification'], unique=False)
         batch_op.create_index(batch_op.f('ix_warning_depot_id'), ['depot_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_warning_opened_scan'), ['opened_scan'], unique=False)
+        batch_op.create_index(batch_op.f('ix_warning_resolved_scan'), ['resolved_scan'], unique=False)
         batch_op.create_index(batch_op.f('ix_warning_severity'), ['severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_warning_status'), ['status'], unique=False)
         batch_op.create_index('uq_warning_unresolved', ['kind', 'object_key'], unique=True, postgresql_where=sa.text("status <> 'resolved'"), sqlite_where=sa.text("status <> 'resolved'"))
@@ -165,12 +182,18 @@ def downgrade():
         batch_op.drop_index('uq_warning_unresolved', postgresql_where=sa.text("status <> 'resolved'"), sqlite_where=sa.text("status <> 'resolved'"))
         batch_op.drop_index(batch_op.f('ix_warning_status'))
         batch_op.drop_index(batch_op.f('ix_warning_severity'))
+        batch_op.drop_index(batch_op.f('ix_warning_resolved_scan'))
+        batch_op.drop_index(batch_op.f('ix_warning_opened_scan'))
         batch_op.drop_index(batch_op.f('ix_warning_depot_id'))
         batch_op.drop_index(batch_op.f('ix_warning_classification'))
         batch_op.drop_index('ix_warning_agency_status')
 
     op.drop_table('warning')
     op.drop_table('stock_minimum')
+    with op.batch_alter_table('warning_scan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_warning_scan_started_at'))
+
+    op.drop_table('warning_scan')
     with op.batch_alter_table('warning_candidate', schema=None) as batch_op:
         batch_op.drop_index('ix_warning_candidate_scan_key')
 

@@ -106,7 +106,7 @@ def is_reporting_expected(row: "ScoreRow", kind: str) -> bool:
 
 
 def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: bool = False,
-               agency_id: int | None = None) -> list[ScoreRow]:
+               agency_id: int | None = None, completeness: bool = True) -> list[ScoreRow]:
     """One row per agency the user may see (every agency with `all_agencies`, for the warning
     scan): its cadence, status in each recent period, share of periods on time, and (stock)
     completeness in the current period."""
@@ -126,7 +126,7 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
             .where(Submission.kind == kind, Submission.applied_at.is_not(None), Submission.applied_at >= earliest)):
         applied.setdefault(agency_id, []).append(applied_at)
         coverage.setdefault(agency_id, []).append((applied_at, cover))
-    depot_counts, held = _holdings() if kind == "stock" else ({}, {})
+    depot_counts, held = _holdings(with_materials=completeness) if kind == "stock" else ({}, {})
     rows = []
     for agency in agencies:
         period, grace = cadence_for(agency.id, kind, cadences)
@@ -149,10 +149,12 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
     return rows
 
 
-def _holdings() -> tuple[dict[int, int], dict[int, set[int]]]:
+def _holdings(with_materials: bool = True) -> tuple[dict[int, int], dict[int, set[int]]]:
     depot_counts = dict(db.session.execute(select(Depot.agency_id, func.count()).where(Depot.status == "active")
                                            .group_by(Depot.agency_id)).all())
     held: dict[int, set[int]] = {}
+    if not with_materials:
+        return depot_counts, held
     for agency_id, material_id in db.session.execute(
             select(StockLot.owner_agency_id, StockLot.material_id).where(StockLot.on_hand > 0).distinct()):
         held.setdefault(agency_id, set()).add(material_id)

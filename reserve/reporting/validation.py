@@ -171,6 +171,9 @@ def _read_row(kind, cells_plan, absent, index_of, number, cells):
     width = len(cells)
     for index, column in cells_plan:
         raw = cells[index] if index < width else None
+        if (raw is None or raw == "") and not column.required:  # most cells of a template row are blank
+            record[column.key] = None
+            continue
         value, problem = read_cell(column, raw)
         if problem:
             errors.append(CellError(number, index, column.key, column.header, raw, problem))

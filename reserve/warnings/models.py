@@ -51,15 +51,14 @@ class ReserveWarning(db.Model):
     classification: Mapped[str] = classification_column()
     facts: Mapped[dict | None] = mapped_column(JSON)        # numbers behind it: days left, fill rate...
     opened_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    opened_scan: Mapped[int | None] = mapped_column(Integer)
+    opened_scan: Mapped[int | None] = mapped_column(Integer, index=True)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     acknowledge_note: Mapped[str | None] = mapped_column(String(300))
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     resolution: Mapped[str | None] = mapped_column(String(300))   # "cleared" (by a scan) or a person's reason
-    resolved_scan: Mapped[int | None] = mapped_column(Integer)
+    resolved_scan: Mapped[int | None] = mapped_column(Integer, index=True)
 
     agency = relationship("Agency", lazy="joined")
     depot = relationship("Depot", lazy="joined")
@@ -79,6 +78,23 @@ class WarningEvent(db.Model):
     at: Mapped[datetime] = mapped_column(index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     note: Mapped[str | None] = mapped_column(String(300))
+
+
+class WarningScan(db.Model):
+    """One scan: when, what it covered, what it changed. A warning still open after a scan
+    was seen by it (rows are not rewritten just to say so)."""
+
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(Integer, unique=True)
+    agency_id: Mapped[int | None] = mapped_column(Integer)  # None: the whole province
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    seconds: Mapped[float]
+    candidates: Mapped[int]
+    opened: Mapped[int]
+    kept: Mapped[int]
+    resolved: Mapped[int]
 
 
 class WarningCandidate(db.Model):

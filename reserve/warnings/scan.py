@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, delete, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import String, Text, and_, case, cast, delete, exists, func, insert, literal, or_, select, text, update
 
 from core.extensions import db
 
 from .. import rules as reserve_rules
 from ..models import Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot, StockRollupCity
 from . import rules
-from .models import ExpiryPolicyOverride, ReserveWarning, StockMinimum, WarningCandidate, WarningEvent
+from .models import ExpiryPolicyOverride, ReserveWarning, StockMinimum, WarningCandidate, WarningEvent, WarningScan
 
 SCAN_LOCK_KEY = 7_406_221_002
 AGENCY_KINDS = (*rules.LOT_PRECEDENCE, rules.CONTRACT_EXPIRING, rules.OVER_CAPACITY, rules.BELOW_MINIMUM,
@@ -66,6 +66,9 @@ def run_scan(now: datetime, *, agency_id: int | None = None) -> ScanResult:
     _reconcile(result, now, kinds, agency_id)
     result.timings["reconcile"] = round(time.perf_counter() - t, 3)
     result.seconds = round(time.perf_counter() - started, 3)
+    db.session.add(WarningScan(scan_id=result.scan_id, agency_id=agency_id, started_at=now, seconds=result.seconds,
+                               candidates=result.candidates, opened=result.opened, kept=result.kept,
+                               resolved=result.resolved))
     return result
 
 
@@ -197,7 +200,7 @@ def _report_candidates(result: ScanResult, agency_id) -> None:
     rows = []
     for kind in freshness.required_kinds():
         for row in freshness.scoreboard(None, kind, result.today, periods=3, all_agencies=True,
-                                        agency_id=agency_id):
+                                        agency_id=agency_id, completeness=False):
             if not freshness.is_reporting_expected(row, kind):
                 continue
             if severity := rules.stale_severity(row.statuses):
@@ -272,36 +275,41 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     result.candidates = db.session.scalar(select(func.count()).select_from(c).where(c.c.scan_id == result.scan_id))
     match = and_(c.c.scan_id == result.scan_id, c.c.kind == w.c.kind, c.c.object_key == w.c.object_key)
     unresolved = w.c.status != "resolved"
-    changed = select(c.c.severity).where(match).scalar_subquery()
-    db.session.execute(insert(WarningEvent).from_select(
+    differs = or_(c.c.severity != w.c.severity,
+                  cast(c.c.facts, Text).is_distinct_from(cast(w.c.facts, Text)))
+    # 1. still true, but its severity or facts moved: a history row (severity), then the update.
+    db.session.execute(insert(WarningEvent.__table__).from_select(
         ["warning_id", "action", "severity", "at"],
-        select(w.c.id, literal("severity"), changed, literal(now))
+        select(w.c.id, literal("severity"), select(c.c.severity).where(match).scalar_subquery(), literal(now))
         .where(unresolved, exists().where(match, c.c.severity != w.c.severity))))
-    result.kept = db.session.execute(
-        update(w).where(unresolved, exists().where(match))
-        .values(severity=changed, facts=select(c.c.facts).where(match).scalar_subquery(), last_seen_at=now)
-    ).rowcount
+    db.session.execute(
+        update(w).where(unresolved, exists().where(match, differs))
+        .values(severity=select(c.c.severity).where(match).scalar_subquery(),
+                facts=select(c.c.facts).where(match).scalar_subquery()))
+    # 2. no longer true: resolved by this scan.
     in_scope = [unresolved, w.c.kind.in_(kinds), ~exists().where(match)]
     if agency_id is not None:
         in_scope.append(w.c.agency_id == agency_id)
     result.resolved = db.session.execute(
         update(w).where(*in_scope)
         .values(status="resolved", resolved_at=now, resolution="cleared", resolved_scan=result.scan_id)).rowcount
-    db.session.execute(insert(WarningEvent).from_select(
+    db.session.execute(insert(WarningEvent.__table__).from_select(
         ["warning_id", "action", "severity", "at", "note"],
         select(w.c.id, literal("resolved"), w.c.severity, literal(now), literal("cleared"))
         .where(w.c.resolved_scan == result.scan_id)))
+    # 3. new: opened (the partial unique index allows one unresolved warning per kind and object).
     stored = select(w.c.id).where(unresolved, w.c.kind == c.c.kind, w.c.object_key == c.c.object_key)
     db.session.execute(insert(w).from_select(
         ["kind", "object_key", "severity", "status", "agency_id", "depot_id", "lot_id", "material_id", "region_code",
-         "classification", "facts", "opened_at", "last_seen_at", "opened_scan"],
+         "classification", "facts", "opened_at", "opened_scan"],
         select(c.c.kind, c.c.object_key, c.c.severity, literal("open"), c.c.agency_id, c.c.depot_id, c.c.lot_id,
-               c.c.material_id, c.c.region_code, c.c.classification, c.c.facts, literal(now), literal(now),
+               c.c.material_id, c.c.region_code, c.c.classification, c.c.facts, literal(now),
                literal(result.scan_id))
         .where(c.c.scan_id == result.scan_id, ~exists(stored))))
     result.opened = db.session.scalar(select(func.count()).select_from(w).where(w.c.opened_scan == result.scan_id))
-    db.session.execute(insert(WarningEvent).from_select(
+    result.kept = result.candidates - result.opened
+    db.session.execute(insert(WarningEvent.__table__).from_select(
         ["warning_id", "action", "severity", "at"],
         select(w.c.id, literal("opened"), w.c.severity, literal(now)).where(w.c.opened_scan == result.scan_id)))
+    # 4. the scratch rows go; the scan is logged.
     db.session.execute(delete(c).where(c.c.scan_id == result.scan_id))
-

@@ -32,7 +32,6 @@ class WarningSchema(Schema):
     facts = fields.Dict(allow_none=True)
     suggestion = fields.Function(lambda w: gettext(rules.SUGGESTIONS[w.kind]) if w.kind in rules.SUGGESTIONS else None)
     opened_at = fields.DateTime()
-    last_seen_at = fields.DateTime()
     acknowledged_at = fields.DateTime(allow_none=True)
     acknowledge_note = fields.Str(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)

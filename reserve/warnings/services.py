@@ -16,7 +16,7 @@ from core.timeutil import utcnow
 from ..models import Depot, Material
 from ..services.access import readable, require_write
 from . import rules
-from .models import ExpiryPolicyOverride, Notification, ReserveWarning, StockMinimum, WarningEvent
+from .models import ExpiryPolicyOverride, Notification, ReserveWarning, StockMinimum, WarningEvent, WarningScan
 from .scan import ScanResult, local_day, norm_status, run_scan
 
 
@@ -40,8 +40,9 @@ def notify_opened(scan_id: int, now: datetime) -> None:
         and_(w.c.severity == rules.RED, User.roles.any(Role.name == COMMANDER)),
     )
     for audience in audiences:
-        already = select(Notification.id).where(Notification.user_id == users.c.id,
-                                                Notification.warning_id == w.c.id).exists()
+        already = select(Notification.id).where(Notification.user_id == users.c.id,  # the unique index
+                                                Notification.dedupe_key == literal("warning:") + cast(w.c.id, String)
+                                                ).exists()
         db.session.execute(insert(Notification).from_select(
             ["user_id", "warning_id", "kind", "severity", "dedupe_key", "created_at"],
             select(*columns).select_from(w.join(users, true()))
@@ -73,6 +74,12 @@ def list_warnings(user, f: WarningFilter):
 
 def get_warning(user, warning_id: int) -> ReserveWarning:
     return readable(user, ReserveWarning, warning_id, label=_("Warning"))
+
+
+def last_scan() -> WarningScan | None:
+    """The latest full scan (the scheduler's), or None before the first."""
+    return db.session.execute(select(WarningScan).where(WarningScan.agency_id.is_(None))
+                              .order_by(WarningScan.id.desc()).limit(1)).scalar_one_or_none()
 
 
 def history(user, warning_id: int) -> list[WarningEvent]:

@@ -64,7 +64,7 @@ def detail(warning_id):
     region = db.session.get(Region, warning.region_code) if warning.region_code else None
     return render_template("warnings/detail.html", warning=warning, history=services.history(current_user, warning_id),
                            kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS, events=EVENT_LABELS,
-                           region=region,
+                           region=region, last_scan=services.last_scan(),
                            suggestion=rules.SUGGESTIONS.get(warning.kind))
 
 
