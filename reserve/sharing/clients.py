@@ -127,17 +127,13 @@ def revoke_client(user, client_id: int, *, reason: str) -> ExternalClient:
 
 
 def check_request():
-    """before_request: a client's call must be in its scopes and within its rate limit."""
+    """before_request: a client's call counts against its rate limit (refused calls too) and must be
+    in its scopes."""
     if request.endpoint == "static" or not request.headers.get(current_app.config["SECURITY_TOKEN_AUTHENTICATION_HEADER"]):
         return None
     client = client_of(current_user)
     if client is None:
         return None
-    if not rules.is_scope_allowed(client.scopes, request.method, request.path):
-        needed = rules.required_scope(request.method, request.path)
-        detail = (_("This client may not call this endpoint.") if needed == rules.DENIED else
-                  _("This client lacks the scope %(scope)s.", scope=needed))
-        return problem_response(403, detail=detail, code="scope")
     if limiter.enabled:
         for item in parse_many(client.rate_limit):
             if not limiter.limiter.hit(item, "external-client", str(client.id)):
@@ -146,4 +142,9 @@ def check_request():
                 return problem_response(429, detail=_("This client's rate limit (%(limit)s) is used up.",
                                                       limit=client.rate_limit),
                                         code="rate-limited", headers={"Retry-After": str(wait)})
+    if not rules.is_scope_allowed(client.scopes, request.method, request.path):
+        needed = rules.required_scope(request.method, request.path)
+        detail = (_("This client may not call this endpoint.") if needed == rules.DENIED else
+                  _("This client lacks the scope %(scope)s.", scope=needed))
+        return problem_response(403, detail=detail, code="scope")
     return None
