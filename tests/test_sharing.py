@@ -416,3 +416,39 @@ def test_a_report_that_moves_a_total_too_far_is_a_conflict(app, world):
         jumps = [i for i in result.issues if i.check == "total_jump"]
         assert [(i.record_id, i.agency_id) for i in jumps] == [(submission.id, world["owner"])]
         assert jumps[0].detail.startswith("107 → 407")   # both lots of the material count, restricted too
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+def test_pages_render_for_owner_grantee_and_admin(app, client, world):
+    from tests.conftest import csrf_token, log_in
+
+    log_in(client, world["users"]["owner"]["email"])
+    page = client.get("/sharing")
+    assert page.status_code == 200 and "资源目录" in page.text and "SH-A" in page.text
+    saved = client.post(f"/sharing/resources/{world['owner']}/stock", data={
+        "attribute": "conditional", "csrf_token": csrf_token(page.text)})
+    assert saved.status_code == 303
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/sharing").text)})
+    log_in(client, world["users"]["grantee"]["email"])
+    form = client.get(f"/sharing/request/{world['owner']}/stock")
+    assert form.status_code == 200
+    sent = client.post(f"/sharing/request/{world['owner']}/stock", data={
+        "csrf_token": csrf_token(form.text), "purpose": "防汛", "fields": ["lot_no", "on_hand"],
+        "requested_from": TODAY.isoformat(), "requested_to": (TODAY + timedelta(days=9)).isoformat()})
+    assert sent.status_code == 303
+    bad = client.post(f"/sharing/request/{world['owner']}/stock", data={
+        "csrf_token": csrf_token(form.text), "purpose": "", "fields": [], "requested_from": "x", "requested_to": ""})
+    assert bad.status_code == 200 and "flash-error" in bad.text
+    assert "防汛" in client.get("/sharing/grants?direction=outgoing").text
+    for url in ("/sharing/quality", "/sharing/quality?format=csv", "/sharing/access-log", "/reporting/scoreboard"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/sharing/clients").status_code == 303           # administrators only
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/sharing").text)})
+    log_in(client, world["users"]["admin"]["email"])
+    page = client.get("/sharing/clients")
+    registered = client.post("/sharing/clients", data={
+        "csrf_token": csrf_token(page.text), "action": "register", "name": "页面系统", "scopes": ["read:stock"],
+        "rate_limit": "10 per minute", "agency_id": str(world["grantee"])})
+    assert registered.status_code == 200 and 'id="new-token"' in registered.text
+    assert "按类别统计共享" in client.get("/sharing").text or "共享" in client.get("/sharing").text

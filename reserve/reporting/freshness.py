@@ -78,6 +78,7 @@ class ScoreRow:
     on_time_share: float | None  # among the closed periods shown
     depots_share: float | None
     materials_share: float | None
+    quality_score: float | None = None   # latest data-quality snapshot (reserve/sharing)
 
     @property
     def current(self) -> str:
@@ -128,6 +129,11 @@ def scoreboard(user, kind: str, today: date, periods: int = 6) -> list[ScoreRow]
                              max(applied[agency.id]) if agency.id in applied else None, statuses,
                              round(closed.count("on_time") / len(closed), 3) if closed else None,
                              depots_share, materials_share))
+    from ..sharing.quality import latest_scores
+
+    scores = latest_scores(row.agency_id for row in rows)
+    for row in rows:
+        row.quality_score = scores.get(row.agency_id)
     return rows
 
 

@@ -26,7 +26,7 @@ from core.timeutil import utcnow
 from ..models import Agency, Depot, Material, Movement, Region, StockLot, TransportCapacity
 from ..reporting.freshness import scoreboard
 from ..reporting.models import Submission
-from ..rules import credit_code_problem
+from ..rules import N_, credit_code_problem
 from . import rules
 from .models import QualitySnapshot
 
@@ -167,7 +167,7 @@ def _transport(user, agencies, issues) -> None:
         q.tally("validity", ok)
         if not ok:
             issues.append(Issue("validity", "transport_values", row.agency_id, "transport", row.id,
-                                "count and payload must be positive"))
+                                N_("count and payload must be positive")))
 
 
 def _freshness(user, agencies, today) -> None:
