@@ -16,7 +16,7 @@ from core.timeutil import utcnow
 from ..models import Agency
 from ..reporting.freshness import cadence_for
 from ..reporting.models import ReportCadence
-from ..services.access import agency_path, require_write
+from ..services.access import require_write
 from . import rules
 from .access import client_of, reach
 from .models import (ATTRIBUTES, CONDITIONAL, NOT_SHARED, UNCONDITIONAL, SharedChange, SharedResource, SharingAccess,
@@ -327,10 +327,3 @@ def access_log(user, *, owner_agency_id: int | None = None, grant_id: int | None
         stmt = stmt.where(SharingAccess.grant_id == grant_id)
     return stmt.order_by(SharingAccess.id.desc())
 
-
-def grantable_fields(kind: str) -> list[str]:
-    return _require_kind(kind).field_keys
-
-
-def owner_path(agency_id: int) -> str | None:
-    return agency_path(agency_id)
