@@ -42,6 +42,11 @@ def demo_init():
     if portal_demo.is_empty():
         counts = portal_demo.build_portal_demo()
         click.echo("demo portal loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    from reserve.sharing import demo as sharing_demo
+
+    if sharing_demo.is_empty():
+        made = sharing_demo.build_sharing_demo()
+        click.echo("demo sharing: " + ", ".join(f"{k} {v}" for k, v in made.items()))
     from reserve.warnings import services as warnings
     from reserve.warnings.models import ReserveWarning
 

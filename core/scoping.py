@@ -15,12 +15,17 @@ agencies publish reaches it, like everyone, through the public portal's aggregat
 Operators write only inside their subtree; administrators write anywhere. Roles add up.
 `scoped()` filters in SQL; `can_read()`/`can_write()` answer for one loaded row. Both rest on
 the pure `read_rule()`, so the table above is tested without a database.
+
+Data sharing (reserve/sharing) adds rows to this table, never removes any: `scoped(...,
+shared=Shared(...))` also lets through the rows other agencies share with the user, unconditionally
+(their public and internal rows) or through an active grant (every row; the sharing services
+narrow the fields and log the read).
 """
 
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import String, false, or_, select
+from sqlalchemy import String, and_, false, or_, select
 from sqlalchemy.orm import mapped_column
 
 from .auth import ADMIN, COMMANDER, OPERATOR, VIEWER
@@ -43,6 +48,14 @@ class ReadRule:
     all_unrestricted: bool    # public + internal of every agency
     subtree: bool             # anything inside the user's agency subtree
     public: bool              # public rows of every agency
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Owner agencies (ids, or a select of ids) whose rows reach the user by sharing."""
+
+    unrestricted_owners: object = None  # unconditional sharing: their public and internal rows
+    granted_owners: object = None       # an active grant: all their rows
 
 
 def read_rule(roles: set[str], has_agency: bool) -> ReadRule:
@@ -73,8 +86,9 @@ def subtree_ids(path: str):
     return select(Agency.id).where(Agency.path.like(f"{path}%"))
 
 
-def scoped(stmt, user, owner_col, classification_col=None):
-    """Restrict `stmt` to the rows `user` may read. Rows without a classification count as internal."""
+def scoped(stmt, user, owner_col, classification_col=None, shared: Shared | None = None):
+    """Restrict `stmt` to the rows `user` may read. Rows without a classification count as internal.
+    `shared`: also the rows other agencies share with the user (see Shared)."""
     roles, path = _user_facts(user)
     rule = read_rule(roles, path is not None)
     if rule.everything:
@@ -89,7 +103,21 @@ def scoped(stmt, user, owner_col, classification_col=None):
         return stmt
     if rule.subtree:
         clauses.append(owner_col.in_(subtree_ids(path)))
+    if shared is not None:
+        clauses += _shared_clauses(shared, owner_col, classification_col)
     return stmt.where(or_(*clauses) if clauses else false())
+
+
+def _shared_clauses(shared: Shared, owner_col, classification_col) -> list:
+    clauses = []
+    if shared.unrestricted_owners is not None:
+        clause = owner_col.in_(shared.unrestricted_owners)
+        if classification_col is not None:
+            clause = and_(clause, classification_col != Classification.RESTRICTED.value)
+        clauses.append(clause)
+    if shared.granted_owners is not None:
+        clauses.append(owner_col.in_(shared.granted_owners))
+    return clauses
 
 
 def is_in_subtree(agency_path: str | None, user_path: str | None) -> bool:

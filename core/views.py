@@ -53,7 +53,8 @@ def navigation() -> list[tuple[str, str]]:
                    url_for("warnings_ui.notifications"))]
         items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
                   (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
-                  (_("Reporting"), url_for("reporting.index")), (_("Agencies"), url_for("core.agencies"))]
+                  (_("Reporting"), url_for("reporting.index")), (_("Data sharing"), url_for("sharing.catalog")),
+                  (_("Agencies"), url_for("core.agencies"))]
     items.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if ADMIN in roles:
         items.append((_("Audit log"), url_for("core.audit_log")))

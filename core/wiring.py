@@ -126,6 +126,9 @@ def init_extensions(app):
     app.before_request(remember_actor)
     api.init_app(app)
     errors.init_errors(app)  # after api: our problem+json handler replaces flask-smorest's
+    from reserve.sharing import init_sharing
+
+    init_sharing(app)  # external clients' scope and rate-limit check runs before Idempotency-Key storage
     idempotency.init_idempotency(app)
     app.after_request(echo_request_id)
     from .views import template_globals
@@ -156,6 +159,9 @@ def register_blueprints(app):
     for blueprint in public_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(public_views.bp)
+    from reserve import sharing
+
+    sharing.register(app, api)
 
 
 def register_cli(app):

@@ -79,6 +79,7 @@ class ScoreRow:
     depots_share: float | None
     materials_share: float | None
     expected: bool = True        # stock: the agency has active depots; other kinds: a cadence is set
+    quality_score: float | None = None   # latest data-quality snapshot (reserve/sharing)
 
     @property
     def current(self) -> str:
@@ -146,6 +147,11 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
                              max(applied[agency.id]) if agency.id in applied else None, statuses,
                              round(closed.count("on_time") / len(closed), 3) if closed else None,
                              depots_share, materials_share, expected))
+    from ..sharing.quality import latest_scores
+
+    scores = latest_scores(row.agency_id for row in rows)
+    for row in rows:
+        row.quality_score = scores.get(row.agency_id)
     return rows
 
 

@@ -99,3 +99,4 @@ class ScoreRowSchema(Schema):
     on_time_share = fields.Float(allow_none=True)
     depots_share = fields.Float(allow_none=True)
     materials_share = fields.Float(allow_none=True)
+    quality_score = fields.Float(allow_none=True, metadata={"description": "latest data-quality score (0-1)"})

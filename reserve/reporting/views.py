@@ -103,7 +103,7 @@ def revert(submission_id):
 
 
 SCORE_HEADER = ("agency_code", "agency_name", "period", "last_applied_at", "current", "on_time_share",
-                "depots_share", "materials_share")
+                "depots_share", "materials_share", "quality_score")
 
 
 @bp.route("/reporting/scoreboard")

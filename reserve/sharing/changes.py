@@ -1,0 +1,148 @@
+"""The change log behind the feeds: which shareable record changed, in commit order.
+
+ORM changes are seen after each flush; the ledger and the reporting apply also write with Core
+statements (movements, guarded stock updates), which are seen as they execute. Either way the
+record's row in `shared_change` is replaced by a new one with a higher `seq`, under the audit
+log's lock (PostgreSQL), so a feed reader that has passed `seq` N never sees a change <= N
+commit later.
+"""
+
+from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy.orm import Session
+
+from core.audit import AUDIT_LOCK_KEY
+from core.extensions import db
+from core.timeutil import utcnow
+
+from ..models import Depot, EmergencyPlan, Movement, ReserveNorm, StockLot, TransportCapacity
+from ..reporting.models import Submission
+from .models import SharedChange
+from .resources import RESOURCES
+
+CHUNK = 500
+ORM_KINDS = {Depot: "depots", StockLot: "stock", TransportCapacity: "transport", EmergencyPlan: "plans",
+             Submission: "submissions"}
+
+
+def _facts(obj) -> tuple[str, int, int | None, str] | None:
+    """(kind, record id, owner agency id, classification) of a tracked ORM object."""
+    if isinstance(obj, ReserveNorm):
+        plan = obj.plan
+        return ("plans", plan.id, plan.agency_id, plan.classification) if plan is not None and plan.id else None
+    kind = ORM_KINDS.get(type(obj))
+    if kind is None or obj.__dict__.get("id") is None:
+        return None
+    resource = RESOURCES[kind]
+    return kind, obj.id, resource.owner_id(obj), resource.classification(obj)
+
+
+def _after_flush(session: Session, _context) -> None:
+    touched, lots, deleted = {}, set(), set()
+    for obj in list(session.new) + [o for o in session.dirty if session.is_modified(o)]:
+        if isinstance(obj, Movement):
+            lots.add(obj.lot_id)
+        elif (facts := _facts(obj)) is not None:
+            touched[facts[:2]] = facts
+    for obj in session.deleted:
+        if isinstance(obj, ReserveNorm):
+            if (facts := _facts(obj)) is not None:
+                touched[facts[:2]] = facts
+        elif (facts := _facts(obj)) is not None:
+            touched[facts[:2]] = facts
+            deleted.add(facts[:2])
+    rows = list(touched.values()) + _lot_facts(session.connection(), lots - {r for k, r in touched if k == "stock"})
+    if rows:
+        record_changes(session.connection(), rows, deleted)
+
+
+def _lot_facts(conn, lot_ids) -> list[tuple]:
+    lot_ids = sorted(i for i in lot_ids if i is not None)
+    rows = []
+    for start in range(0, len(lot_ids), CHUNK):
+        chunk = lot_ids[start:start + CHUNK]
+        rows += [("stock", r.id, r.owner_agency_id, r.classification) for r in conn.execute(
+            select(StockLot.id, StockLot.owner_agency_id, StockLot.classification).where(StockLot.id.in_(chunk)))]
+    return rows
+
+
+def _core_lot_ids(state) -> set[int]:
+    """Lots a Core statement on movement or stock_lot touches (bulk parameters)."""
+    statement = state.statement
+    table = getattr(getattr(statement, "table", None), "name", None)
+    if table not in ("movement", "stock_lot") or not (state.is_insert or state.is_update):
+        return set()
+    params = state.parameters
+    params = params if isinstance(params, list) else [params or {}]
+    key = "lot_id" if table == "movement" else "b_id"
+    return {p[key] for p in params if isinstance(p, dict) and p.get(key) is not None}
+
+
+def _on_execute(state):
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    if table == "stock_lot" and state.is_insert and getattr(state.statement, "_returning", ()):
+        frozen = state.invoke_statement().freeze()
+        ids = [row._mapping.get("id") for row in frozen()]
+        if ids and ids[0] is not None:
+            conn = state.session.connection()
+            record_changes(conn, _lot_facts(conn, set(ids)), set())
+        return frozen()
+    lot_ids = _core_lot_ids(state)
+    if lot_ids:
+        result = state.invoke_statement()
+        conn = state.session.connection()
+        record_changes(conn, _lot_facts(conn, lot_ids), set())
+        return result
+    return None
+
+
+def record_changes(conn, rows: list[tuple], deleted: set) -> None:
+    """Replace the change rows of these (kind, id, agency, classification) records by new ones."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    now = utcnow()
+    by_kind: dict[str, list] = {}
+    for row in rows:
+        by_kind.setdefault(row[0], []).append(row)
+    for kind, items in by_kind.items():
+        ids = sorted({r[1] for r in items})
+        for start in range(0, len(ids), CHUNK):
+            conn.execute(delete(SharedChange.__table__).where(SharedChange.kind == kind,
+                                                              SharedChange.record_id.in_(ids[start:start + CHUNK])))
+        values = [{"kind": kind, "record_id": r[1], "agency_id": r[2], "classification": r[3] or "internal",
+                   "deleted": (kind, r[1]) in deleted, "changed_at": now}
+                  for r in sorted({r[1]: r for r in items}.values(), key=lambda r: r[1])]
+        conn.execute(insert(SharedChange.__table__), values)
+
+
+def backfill(kinds=None) -> int:
+    """Give every existing record without a change row one (records loaded in bulk, before the
+    change log existed). Safe to run twice. Returns the number of rows added."""
+    conn = db.session.connection()
+    added = 0
+    for kind in kinds or RESOURCES:
+        resource = RESOURCES[kind]
+        model = resource.model
+        classification = model.classification if resource.classified else None
+        known = select(SharedChange.record_id).where(SharedChange.kind == kind)
+        columns = [model.id, getattr(model, resource.owner_attr)] + ([classification] if classification is not None else [])
+        last = 0
+        while True:
+            batch = conn.execute(select(*columns).where(model.id > last, model.id.not_in(known))
+                                 .order_by(model.id).limit(5000)).all()
+            if not batch:
+                break
+            record_changes(conn, [(kind, r[0], r[1], r[2] if classification is not None else "internal")
+                                  for r in batch], set())
+            added += len(batch)
+            last = batch[-1][0]
+    db.session.commit()
+    return added
+
+
+def install_change_hooks() -> None:
+    """Idempotent, like the audit hooks."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _on_execute)

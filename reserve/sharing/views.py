@@ -1,0 +1,188 @@
+"""Sharing pages: the resource catalog (set attributes, request access, export), grants
+(approve, reject, revoke) and the access log, external clients, and the data-quality report."""
+
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_security import auth_required, current_user
+
+from core.errors import DomainError, Invalid
+from core.exports import csv_bytes
+from core.pagination import Page, paginate
+from core.timeutil import local_today
+
+from . import clients, quality
+from . import services as service
+from .models import ATTRIBUTE_LABELS, GRANT_STATUS_LABELS
+from .resources import RESOURCES
+from ..rules import N_
+from .rules import SCOPES
+from .schemas import record_url
+
+bp = Blueprint("sharing", __name__, template_folder="templates")
+PER_PAGE = 50
+CHECK_LABELS = {
+    "depot_fields": N_("Depot lacks required fields"), "depot_without_stock": N_("Active depot holds no stock"),
+    "lot_expiry": N_("Lot of a material with a shelf life has no expiry date"), "depot_values": N_("Depot value not valid"),
+    "lot_values": N_("Lot value not valid"), "transport_values": N_("Transport capacity not valid"),
+    "duplicate_depot": N_("Same site registered by two agencies"), "duplicate_lot": N_("Same lot held by two agencies"),
+    "unit_conflict": N_("Same material in different units"), "total_jump": N_("Report moved a total beyond the threshold"),
+}
+
+
+def _kinds():
+    return {k: r.title for k, r in RESOURCES.items()}
+
+
+def _page_of(items: list, page: int) -> Page:
+    start = (max(page, 1) - 1) * PER_PAGE
+    return Page(items[start:start + PER_PAGE], len(items), max(page, 1), PER_PAGE)
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.form.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _act(action, target, *args, **kwargs):
+    try:
+        action(current_user, *args, **kwargs)
+        flash(_("Saved."), "success")
+    except DomainError as exc:
+        flash(exc.detail, "error")
+    return redirect(target, 303)
+
+
+@bp.route("/sharing")
+@auth_required("session")
+def catalog():
+    filters = {"agency_id": request.args.get("agency_id", type=int), "kind": request.args.get("kind") or None,
+               "attribute": request.args.get("attribute") or None}
+    filters = {k: v for k, v in filters.items() if v and (k != "kind" or v in RESOURCES)}
+    entries = service.catalog(current_user, local_today(), **filters)
+    summary = service.sharing_summary(current_user) if "admin" in current_user.role_names else None
+    return render_template("sharing/catalog.html", result=_page_of(entries, request.args.get("page", 1, type=int)),
+                           filters=filters, kinds=_kinds(), attributes=ATTRIBUTE_LABELS, summary=summary)
+
+
+@bp.route("/sharing/resources/<int:agency_id>/<kind>", methods=["POST"])
+@auth_required("session")
+def set_attribute(agency_id, kind):
+    return _act(service.set_attribute, url_for("sharing.catalog", agency_id=agency_id), agency_id, kind,
+                attribute=request.form.get("attribute", ""), legal_reason=request.form.get("legal_reason"),
+                description=request.form.get("description"))
+
+
+@bp.route("/sharing/request/<int:agency_id>/<kind>", methods=["GET", "POST"])
+@auth_required("session")
+def request_access(agency_id, kind):
+    resource = RESOURCES.get(kind) or service._require_kind(kind)
+    if request.method == "POST":
+        try:
+            start, end = _date("requested_from"), _date("requested_to")
+            if start is None or end is None:
+                raise Invalid(_("Give the period as two dates."))
+            grant = service.request_grant(current_user, owner_agency_id=agency_id, kind=kind,
+                                          purpose=request.form.get("purpose", ""),
+                                          fields=request.form.getlist("fields"), requested_from=start,
+                                          requested_to=end, today=local_today())
+            flash(_("Request %(id)s sent; the owner answers within 14 days.", id=grant.id), "success")
+            return redirect(url_for("sharing.grants"), 303)
+        except DomainError as exc:
+            flash(exc.detail, "error")
+    owner = service._agency(agency_id)
+    return render_template("sharing/request.html", resource=resource, owner=owner, today=local_today(),
+                           until=local_today() + timedelta(days=90))
+
+
+@bp.route("/sharing/grants")
+@auth_required("session")
+def grants():
+    direction = request.args.get("direction") if request.args.get("direction") in ("incoming", "outgoing") else None
+    result = paginate(service.list_grants(current_user, direction=direction), request.args.get("page", 1, type=int),
+                      PER_PAGE)
+    states = {g.id: service.grant_state(g, local_today()) for g in result.items}
+    return render_template("sharing/grants.html", result=result, direction=direction or "", states=states,
+                           labels=GRANT_STATUS_LABELS, kinds=_kinds(), fields=lambda k: RESOURCES[k].field_keys)
+
+
+@bp.route("/sharing/grants/<int:grant_id>/<action>", methods=["POST"])
+@auth_required("session")
+def decide(grant_id, action):
+    target, today = url_for("sharing.grants", direction="incoming"), local_today()
+    if action == "approve":
+        return _act(service.approve_grant, target, grant_id, fields=request.form.getlist("fields") or None,
+                    valid_from=_date("valid_from"), valid_to=_date("valid_to"), today=today)
+    if action in ("reject", "revoke"):
+        decide_with = service.reject_grant if action == "reject" else service.revoke_grant
+        return _act(decide_with, target, grant_id, reason=request.form.get("reason", ""), today=today)
+    return redirect(target, 303)
+
+
+@bp.route("/sharing/access-log")
+@auth_required("session")
+def access_log():
+    try:
+        stmt = service.access_log(current_user, grant_id=request.args.get("grant_id", type=int))
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("sharing.catalog"), 303)
+    result = paginate(stmt, request.args.get("page", 1, type=int), PER_PAGE)
+    return render_template("sharing/access_log.html", result=result, kinds=_kinds())
+
+
+@bp.route("/sharing/clients", methods=["GET", "POST"])
+@auth_required("session")
+def clients_page():
+    token = None
+    try:
+        if request.method == "POST":
+            form = request.form
+            if form.get("action") == "register":
+                client, token = clients.register_client(
+                    current_user, name=form.get("name", ""), agency_id=form.get("agency_id", type=int) or None,
+                    scopes=form.getlist("scopes"), rate_limit=form.get("rate_limit") or "60 per minute",
+                    contact=form.get("contact"))
+            elif form.get("action") == "rotate":
+                client, token = clients.rotate_token(current_user, form.get("client_id", type=int) or 0)
+            elif form.get("action") == "revoke":
+                client = clients.revoke_client(current_user, form.get("client_id", type=int) or 0,
+                                               reason=form.get("reason", ""))
+                flash(_("Client %(name)s revoked; its token no longer works.", name=client.name), "success")
+        result = paginate(clients.list_clients(current_user), request.args.get("page", 1, type=int), PER_PAGE)
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        if request.method == "POST":
+            return redirect(url_for("sharing.clients_page"), 303)
+        return redirect(url_for("sharing.catalog"), 303)
+    from reserve.reporting.services import writable_agencies
+
+    return render_template("sharing/clients.html", result=result, token=token, scopes=SCOPES,
+                           agencies=writable_agencies(current_user))
+
+
+ISSUE_HEADER = ["dimension", "check", "agency_id", "record_type", "record_id", "related", "detail", "url"]
+
+
+@bp.route("/sharing/quality")
+@auth_required("session")
+def quality_page():
+    agency_id = request.args.get("agency_id", type=int)
+    dimension = request.args.get("dimension") if request.args.get("dimension") in quality.DIMENSIONS else None
+    report = quality.report(current_user, local_today(), agency_id=agency_id)
+    issues = [i for i in report.issues if dimension is None or i.dimension == dimension]
+    if request.args.get("format") == "csv":
+        rows = ([i.dimension, i.check, i.agency_id, i.record_type, i.record_id, " ".join(map(str, i.related)),
+                 _(i.detail) if i.detail else "", record_url(i)] for i in issues)
+        return Response(csv_bytes(ISSUE_HEADER, rows), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename=data-quality.csv"})
+    trend = quality.trend(current_user, agency_id=agency_id, days=180, today=local_today())
+    names = {q.agency_id: q.agency_name for q in report.agencies}
+    return render_template("sharing/quality.html", report=report, agency_id=agency_id, dimension=dimension or "",
+                           issues=_page_of(issues, request.args.get("page", 1, type=int)), names=names,
+                           checks={k: _(v) for k, v in CHECK_LABELS.items()}, record_url=record_url,
+                           trend=[{"day": s.day.isoformat(), "score": s.score, "completeness": s.completeness,
+                                   "validity": s.validity, "freshness": s.freshness} for s in trend])
