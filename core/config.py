@@ -96,6 +96,16 @@ class Config:
     DIGEST_HOUR = 8
     SCHEDULER_LOCK_FILE = None  # SQLite: <instance>/scheduler.lock
 
+    # Dispatch planning (docs/dispatch.md): road speed estimate, loading time, the tonnage a
+    # depot without registered vehicles (or a supplier) can send, four-eyes approval, and the
+    # problem size above which the planner runs in a background thread.
+    DISPATCH_SPEED_KMH = 60.0
+    DISPATCH_HANDLING_H = 1.0
+    DISPATCH_DEFAULT_CAPACITY_T = 20.0
+    DISPATCH_SUPPLIER_CAPACITY_T = 30.0
+    DISPATCH_FOUR_EYES = True
+    DISPATCH_BACKGROUND_ARCS = 2_000_000
+
 
 # Environment variable -> config key, with a converter. Read when the app is created, not at import.
 ENVIRONMENT = {
@@ -120,6 +130,8 @@ ENVIRONMENT = {
     "MAIL_SENDER": ("MAIL_SENDER", str),
     "WARNING_SCAN_MINUTES": ("WARNING_SCAN_MINUTES", int),
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
+    "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
 }
 

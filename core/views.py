@@ -48,7 +48,7 @@ def navigation() -> list[tuple[str, str]]:
         from reserve.warnings.services import unread_count
 
         unread = unread_count(current_user)
-        items += [(_("Warnings"), url_for("warnings_ui.dashboard")),
+        items += [(_("Incidents"), url_for("dispatch.incident_list")), (_("Warnings"), url_for("warnings_ui.dashboard")),
                   (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
                    url_for("warnings_ui.notifications"))]
         items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),

@@ -145,17 +145,20 @@ def register_blueprints(app):
     from reserve.reporting.api import BLUEPRINTS as reporting_api
     from reserve.warnings import views as warning_views
     from reserve.warnings.api import BLUEPRINTS as warning_api
+    from dispatch import views as dispatch_views
+    from dispatch.api import BLUEPRINTS as dispatch_api
 
     from . import api as core_api
     from . import views
 
     api.register_blueprint(core_api.blp)
-    for blueprint in reserve_api + reporting_api + warning_api:
+    for blueprint in reserve_api + reporting_api + warning_api + dispatch_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
     app.register_blueprint(reserve_views.bp)
     app.register_blueprint(reporting_views.bp)
     app.register_blueprint(warning_views.bp)
+    app.register_blueprint(dispatch_views.bp)
     for blueprint in public_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(public_views.bp)

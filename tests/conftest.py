@@ -150,3 +150,15 @@ def login_as(client, make_user):
         return user
 
     return login
+
+
+@pytest.fixture
+def committed(app):
+    """Data committed for real (threads need their own connections); every table is emptied after."""
+    yield
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                if table.name not in ("role",):
+                    conn.execute(table.delete())

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -211,18 +211,6 @@ def test_any_sequence_keeps_balances_equal_to_the_ledger_and_never_negative(app,
 
 
 _counter = iter(range(10**9))
-
-
-@pytest.fixture
-def committed(app):
-    """Data committed for real (threads need their own connections); every table is emptied after."""
-    yield
-    with app.app_context():
-        _db.session.remove()
-        with _db.engine.begin() as conn:
-            for table in reversed(_db.metadata.sorted_tables):
-                if table.name not in ("role",):
-                    conn.execute(delete(table))
 
 
 def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed):

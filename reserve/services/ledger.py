@@ -154,10 +154,12 @@ def find_or_open_lot(depot: Depot, material: Material, facts: LotFacts) -> Stock
 
 def record_receipt(user, *, depot_id: int, material_id: int, quantity: int, facts: LotFacts,
                    occurred_at: datetime | None = None, reason: str | None = None,
-                   reference: str | None = None) -> Movement:
-    """Stock arrives at a depot: into the depot x material x lot, opened if new."""
+                   reference: str | None = None, dispatch_return: bool = False) -> Movement:
+    """Stock arrives at a depot: into the depot x material x lot, opened if new. Materials
+    returned after an incident (`dispatch_return`) may also be booked by command staff."""
     depot = readable(user, Depot, depot_id, label=_("Depot"))
-    require_write(user, depot.agency_id)
+    if not (dispatch_return and COMMANDER in getattr(user, "role_names", set())):
+        require_write(user, depot.agency_id)
     if depot.status != "active":
         raise Conflict(_("The depot is closed."))
     material = db.session.get(Material, material_id)
@@ -224,19 +226,39 @@ def record_transfer(user, lot_id: int, to_depot_id: int, quantity: int, *, occur
 
 def reserve_stock(user, lot_id: int, quantity: int, *, reference: str | None = None) -> Movement:
     """Set units aside (e.g. for an approved dispatch plan); they stay on hand but not available."""
-    lot = _lot_for_reservation(user, lot_id)
-    movement = _record(user, lot, Change(MovementKind.RESERVATION, reserved=_positive(quantity)),
-                       occurred_at=utcnow(), reference=reference)
+    movement = reserve_in_transaction(user, lot_id, quantity, reference=reference)
     db.session.commit()
     return movement
 
 
 def release_stock(user, lot_id: int, quantity: int, *, reference: str | None = None) -> Movement:
-    lot = _lot_for_reservation(user, lot_id)
-    movement = _record(user, lot, Change(MovementKind.RELEASE, reserved=-_positive(quantity)),
-                       occurred_at=utcnow(), reference=reference)
+    movement = release_in_transaction(user, lot_id, quantity, reference=reference)
     db.session.commit()
     return movement
+
+
+# Steps of a larger use case (approving a dispatch plan reserves many lots at once): they
+# write in the caller's transaction and leave the commit to it. A refused step rolls the whole
+# transaction back and raises, so the use case is all or nothing.
+
+def reserve_in_transaction(user, lot_id: int, quantity: int, *, reference: str | None = None) -> Movement:
+    lot = _lot_for_reservation(user, lot_id)
+    return _record(user, lot, Change(MovementKind.RESERVATION, reserved=_positive(quantity)),
+                   occurred_at=utcnow(), reference=reference)
+
+
+def release_in_transaction(user, lot_id: int, quantity: int, *, reference: str | None = None) -> Movement:
+    lot = _lot_for_reservation(user, lot_id)
+    return _record(user, lot, Change(MovementKind.RELEASE, reserved=-_positive(quantity)),
+                   occurred_at=utcnow(), reference=reference)
+
+
+def dispatch_in_transaction(user, lot_id: int, quantity: int, *, reference: str) -> Movement:
+    """Reserved units leave the depot: on hand and reserved both go down (an issue)."""
+    lot = readable(user, StockLot, lot_id, "owner_agency_id", _("Stock lot"))
+    quantity = _positive(quantity)
+    return _record(user, lot, Change(MovementKind.ISSUE, on_hand=-quantity, reserved=-quantity),
+                   occurred_at=utcnow(), reason=_("dispatched"), reference=reference)
 
 
 def reverse_movement(user, movement_id: int, *, reason: str) -> list[Movement]:

@@ -1,0 +1,272 @@
+"""Wartime-response API: incidents, points, demands, plans (run, edit, compare, approve,
+cancel), consultation and positions, shipments, after-action, the command board."""
+
+from flask import Response, current_app, request
+from flask_babel import gettext as _
+from flask_security import auth_required, current_user
+from flask_smorest import Blueprint
+
+from core.errors import Invalid
+from core.pagination import PageArgsSchema, page_schema, paginate
+
+from .schemas import (ConsumptionSchema, DemandRevisionSchema, DemandSchema, EditSchema, IncidentSchema,
+                      IncidentStatusSchema, MessageSchema, PlanRequestSchema, PlanSchema, PointSchema, PositionSchema,
+                      ReasonSchema, ReturnSchema, ShipmentSchema, ShipmentUpdateSchema)
+from .services import after_action, approval, board, consultation, incidents, planning, shipments
+
+blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Wartime response (专项应急处置)")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/incidents")
+@auth_required("token", "session")
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, page_schema(IncidentSchema))
+def list_incidents(page, per_page):
+    return paginate(incidents.list_incidents(current_user), page, per_page)
+
+
+@blp.route("/incidents", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(IncidentSchema)
+@blp.response(201, IncidentSchema)
+def create_incident(data):
+    """Record an incident (command staff). Number format: region-year-type letter and sequence
+    (`140000-2026-N001`); drills `DRILL-…` never touch real stock."""
+    return incidents.create_incident(current_user, **data)
+
+
+@blp.route("/incidents/<int:incident_id>")
+@auth_required("token", "session")
+@blp.response(200, IncidentSchema)
+def get_incident(incident_id):
+    return incidents.get_incident(current_user, incident_id)
+
+
+@blp.route("/incidents/<int:incident_id>/status", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(IncidentStatusSchema)
+@blp.response(200, IncidentSchema)
+def move_incident(data, incident_id):
+    return incidents.move_incident(current_user, incident_id, data["status"])
+
+
+@blp.route("/incidents/<int:incident_id>/points", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(PointSchema)
+@blp.response(201, PointSchema)
+def add_point(data, incident_id):
+    return incidents.add_point(current_user, incident_id, **data)
+
+
+@blp.route("/incidents/<int:incident_id>/points/<int:point_id>/suggestions")
+@auth_required("token", "session")
+@blp.response(200)
+def suggestions(incident_id, point_id):
+    """Suggested demand from the incident's emergency plan: norms × people affected."""
+    return incidents.suggest_demands(current_user, incident_id, point_id)
+
+
+@blp.route("/incidents/<int:incident_id>/demands")
+@auth_required("token", "session")
+@blp.response(200, DemandSchema(many=True))
+def list_demands(incident_id):
+    return incidents.list_demands(current_user, incident_id, include_cancelled=request.args.get("all") == "1")
+
+
+@blp.route("/incidents/<int:incident_id>/demands", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(DemandSchema)
+@blp.response(201, DemandSchema)
+def add_demand(data, incident_id):
+    return incidents.add_demand(current_user, incident_id, source="api", **data)
+
+
+@blp.route("/incidents/<int:incident_id>/demands/import", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(201, DemandSchema(many=True))
+def import_demands(incident_id):
+    """Demand lines from XLSX/CSV (multipart `file`): columns 点位, 物资编码, 数量, 优先级,
+    需求时限(小时); all rows or none."""
+    from reserve.reporting.files import read_table
+
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid(_("Attach the file as the multipart field 'file'."))
+    rows = [cells for _number, cells in read_table(upload.read()).rows]
+    return incidents.import_demands(current_user, incident_id, rows)
+
+
+@blp.route("/demands/<int:demand_id>", methods=["PATCH"])
+@auth_required("token", "session")
+@blp.arguments(DemandRevisionSchema)
+@blp.response(200, DemandSchema)
+def revise_demand(data, demand_id):
+    return incidents.revise_demand(current_user, demand_id, **data)
+
+
+@blp.route("/demands/<int:demand_id>/cancel", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(ReasonSchema)
+@blp.response(200, DemandSchema)
+def cancel_demand(data, demand_id):
+    return incidents.cancel_demand(current_user, demand_id, reason=data["reason"])
+
+
+@blp.route("/incidents/<int:incident_id>/plans")
+@auth_required("token", "session")
+@blp.response(200, PlanSchema(many=True))
+def list_plans(incident_id):
+    return planning.list_plans(current_user, incident_id)
+
+
+@blp.route("/incidents/<int:incident_id>/plans", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(PlanRequestSchema)
+@blp.response(201, PlanSchema)
+@blp.alt_response(202, description="A large problem: planning runs in the background; poll the job")
+def plan(data, incident_id):
+    """Plan from live stock now; keeps a new draft version. Large problems (or
+    `background: true`) run in the background: 202 with a job to poll."""
+    options = {"exclude": data["exclude"], "pin": data["pin"]}
+    background = data["background"]
+    if background is None:
+        problem, _index = planning.build_problem(current_user, incidents.get_incident(current_user, incident_id),
+                                                 options)
+        background = planning.estimated_arcs(problem) > current_app.config["DISPATCH_BACKGROUND_ARCS"]
+    if background:
+        return planning.plan_in_background(current_user, incident_id, options), 202
+    return planning.plan_incident(current_user, incident_id, options=options, greedy=data["greedy"])
+
+
+@blp.route("/plan-jobs/<int:job_id>")
+@auth_required("token", "session")
+@blp.response(200)
+def plan_job(job_id):
+    return planning.job_status(job_id)
+
+
+@blp.route("/plans/<int:plan_id>")
+@auth_required("token", "session")
+@blp.response(200, PlanSchema)
+def get_plan(plan_id):
+    return planning.get_plan(current_user, plan_id)
+
+
+@blp.route("/plans/<int:plan_id>/compare")
+@auth_required("token", "session")
+@blp.response(200)
+def compare(plan_id):
+    return planning.compare(current_user, plan_id, request.args.get("with", type=int))
+
+
+@blp.route("/plans/<int:plan_id>/edit", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(EditSchema)
+@blp.response(201, PlanSchema)
+def edit(data, plan_id):
+    """A new version with lines' quantities changed by hand, checked with check_plan."""
+    return planning.edit_plan(current_user, plan_id, data["changes"])
+
+
+@blp.route("/plans/<int:plan_id>/approve", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200, PlanSchema)
+def approve(plan_id):
+    """Approve and reserve every line's stock at once (all or none; 409 if stock moved)."""
+    return approval.approve(current_user, plan_id)
+
+
+@blp.route("/plans/<int:plan_id>/cancel", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(ReasonSchema)
+@blp.response(200, PlanSchema)
+def cancel(data, plan_id):
+    return approval.cancel(current_user, plan_id, reason=data["reason"])
+
+
+@blp.route("/plans/<int:plan_id>/positions")
+@auth_required("token", "session")
+@blp.response(200, PositionSchema(many=True))
+def positions(plan_id):
+    return list(consultation.positions(current_user, plan_id).values())
+
+
+@blp.route("/plan-lines/<int:line_id>/position", methods=["PUT"])
+@auth_required("token", "session")
+@blp.arguments(PositionSchema)
+@blp.response(200, PositionSchema)
+def set_position(data, line_id):
+    return consultation.set_position(current_user, line_id, **data)
+
+
+@blp.route("/incidents/<int:incident_id>/messages")
+@auth_required("token", "session")
+@blp.response(200, MessageSchema(many=True))
+def messages(incident_id):
+    return consultation.thread(current_user, incident_id, plan_id=request.args.get("plan_id", type=int),
+                               decisions_only=request.args.get("decisions") == "1")
+
+
+@blp.route("/incidents/<int:incident_id>/messages", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(MessageSchema)
+@blp.response(201, MessageSchema)
+def post_message(data, incident_id):
+    return consultation.post_message(current_user, incident_id, data["body"], plan_id=data["plan_id"],
+                                     decision=data["decision"])
+
+
+@blp.route("/incidents/<int:incident_id>/shipments")
+@auth_required("token", "session")
+@blp.response(200, ShipmentSchema(many=True))
+def list_shipments(incident_id):
+    return shipments.list_shipments(current_user, incident_id)
+
+
+@blp.route("/shipments/<int:shipment_id>", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(ShipmentUpdateSchema)
+@blp.response(200, ShipmentSchema)
+def update_shipment(data, shipment_id):
+    """Move a shipment on: departed (issues the reserved lots), arrived, received (quantity and
+    the reason for any difference)."""
+    return shipments.advance(current_user, shipment_id, data.pop("status"), **data)
+
+
+@blp.route("/incidents/<int:incident_id>/returns", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(ReturnSchema)
+@blp.response(201)
+def record_return(data, incident_id):
+    record = after_action.record_return(current_user, incident_id, **data)
+    return {"id": record.id, "lot_id": record.lot_id}
+
+
+@blp.route("/incidents/<int:incident_id>/consumption", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(ConsumptionSchema)
+@blp.response(201)
+def record_consumption(data, incident_id):
+    return {"id": after_action.record_consumption(current_user, incident_id, **data).id}
+
+
+@blp.route("/incidents/<int:incident_id>/report")
+@auth_required("token", "session")
+@blp.response(200)
+def report(incident_id):
+    """The after-action report (JSON; `?format=xlsx` for the spreadsheet)."""
+    if request.args.get("format") == "xlsx":
+        return Response(after_action.report_xlsx(current_user, incident_id), mimetype=XLSX,
+                        headers={"Content-Disposition": f"attachment; filename=incident-{incident_id}-report.xlsx"})
+    return after_action.report(current_user, incident_id)
+
+
+@blp.route("/incidents/<int:incident_id>/board")
+@auth_required("token", "session")
+@blp.response(200)
+def command_board(incident_id):
+    return board.board(current_user, incident_id)
+
+
+BLUEPRINTS = [blp]

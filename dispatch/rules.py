@@ -1,0 +1,107 @@
+"""Pure rules of the wartime response: numbering, transitions, demand suggestions, vehicles,
+lot choice, and the after-action figures. No Flask, no database."""
+
+import math
+from datetime import datetime
+
+TYPE_LETTERS = {"natural_disaster": "N", "accident": "A", "public_health": "H", "social_security": "S"}
+LEVELS = ("I", "II", "III", "IV")
+
+INCIDENT_NEXT = {"reported": {"responding", "closed"}, "responding": {"recovery"}, "recovery": {"closed"},
+                 "closed": set()}
+SHIPMENT_NEXT = {"ready": {"departed"}, "departed": {"arrived"}, "arrived": {"received"}, "received": set()}
+
+
+def incident_number(region_code: str, year: int, incident_type: str, sequence: int, drill: bool) -> str:
+    """`140000-2026-N003`: region, year, type letter (N natural, A accident, H public health,
+    S social security) and the year's sequence; drills are prefixed `DRILL-`."""
+    number = f"{region_code}-{year}-{TYPE_LETTERS[incident_type]}{sequence:03d}"
+    return f"DRILL-{number}" if drill else number
+
+
+def demand_number(incident_number_: str, sequence: int) -> str:
+    return f"{incident_number_}-D{sequence:04d}"
+
+
+def batch_number(incident_number_: str, sequence: int) -> str:
+    return f"{incident_number_}-S{sequence:04d}"
+
+
+def can_move_incident(current: str, target: str) -> bool:
+    return target in INCIDENT_NEXT.get(current, set())
+
+
+def can_move_shipment(current: str, target: str) -> bool:
+    return target in SHIPMENT_NEXT.get(current, set())
+
+
+def hours_until(moment: datetime, now: datetime) -> float:
+    """Hours from now to a deadline; a past deadline is 0 (the planner then finds no source
+    fast enough and reports the demand unmet)."""
+    return max((moment - now).total_seconds() / 3600.0, 0.0)
+
+
+def suggested_quantity(basis: str, quantity: float, population: int | None) -> int | None:
+    """What a norm suggests for a point: per 10,000 people × people affected; a per-region norm
+    applies as it is. None without a population figure for a per-population norm."""
+    if basis == "per_region":
+        return math.ceil(quantity)
+    if not population:
+        return None
+    return math.ceil(quantity * population / 10_000)
+
+
+def criticality(category_code: str) -> int:
+    """Planner criticality of a material from its GB/T 38565 top class: basic living (1) → 3,
+    emergency equipment (2) → 2, engineering materials (3) → 1."""
+    return {"1": 3, "2": 2, "3": 1}.get((category_code or "9")[0], 1)
+
+
+def vehicles_needed(weight_t: float, payload_t: float) -> int:
+    if payload_t <= 0:
+        return 1
+    return max(1, math.ceil(weight_t / payload_t - 1e-9))
+
+
+def fefo(lots: list[tuple[int, int, object]], quantity: int) -> list[tuple[int, int]] | None:
+    """Take `quantity` from lots (id, available, expiry date or None), first expiring first out
+    (lots without expiry last, then by id). [(lot id, units)] or None if they hold too little."""
+    order = sorted(lots, key=lambda lot: (lot[2] is None, lot[2] or 0, lot[0]))
+    taken, left = [], quantity
+    for lot_id, available, _expiry in order:
+        if left == 0:
+            break
+        units = min(available, left)
+        if units > 0:
+            taken.append((lot_id, units))
+            left -= units
+    return taken if left == 0 else None
+
+
+def fill_and_on_time(demands: list[dict], deliveries: list[dict]) -> list[dict]:
+    """Per demand: `demanded`, `received` (sum of received quantities), fill rate, and on time
+    (everything received arrived by the deadline). `demands`: id, quantity, needed_by;
+    `deliveries`: demand_id, quantity_received, arrived_at."""
+    by_demand: dict[int, list[dict]] = {}
+    for delivery in deliveries:
+        by_demand.setdefault(delivery["demand_id"], []).append(delivery)
+    rows = []
+    for demand in demands:
+        got = by_demand.get(demand["id"], [])
+        received = sum(d["quantity_received"] or 0 for d in got)
+        arrived = [d["arrived_at"] for d in got if d["arrived_at"] is not None]
+        rows.append({**demand, "received": received,
+                     "fill_rate": round(min(received / demand["quantity"], 1.0), 3) if demand["quantity"] else None,
+                     "on_time": bool(arrived) and max(arrived) <= demand["needed_by"]})
+    return rows
+
+
+def stage_times(demanded_at, planned_at, approved_at, departed_at, arrived_at) -> dict:
+    """Hours between the response's milestones (None where a milestone is missing)."""
+    def hours(start, end):
+        return round((end - start).total_seconds() / 3600, 2) if start and end else None
+
+    return {"demand_to_plan_h": hours(demanded_at, planned_at), "plan_to_approval_h": hours(planned_at, approved_at),
+            "approval_to_departure_h": hours(approved_at, departed_at),
+            "departure_to_arrival_h": hours(departed_at, arrived_at), "demand_to_arrival_h": hours(demanded_at, arrived_at)}
+

@@ -1,0 +1,115 @@
+"""Approving a plan version reserves every line's stock in one transaction: all lines or none.
+
+Each depot line takes its units from that depot's lots of the material and reserve type,
+first expiring first out, through the ledger's guarded UPDATE: two approvals competing for the
+same lot can never both take its last units (PostgreSQL row locks; SQLite's write lock), and a
+line that no longer finds its stock rolls the whole approval back (409: re-plan). Supplier
+lines reserve nothing (the enterprise is called upon). Drill incidents record which lots they
+would have used but move no stock. Cancelling releases what the approval reserved.
+"""
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from core.errors import Conflict, Invalid, NotAllowed
+from core.extensions import db
+from core.timeutil import local_today, utcnow
+from reserve.models import Depot, StockLot, TransportCapacity
+from reserve.services import ledger
+
+from .. import rules
+from ..models import LineAllocation, PlanVersion, Shipment
+from .incidents import require_command
+from .planning import get_plan
+
+
+def _lots_for(line) -> list[tuple[int, int, object]]:
+    kind = "physical" if line.source_kind == "physical" else line.source_kind
+    stmt = (select(StockLot.id, StockLot.on_hand - StockLot.reserved, StockLot.expiry_date)
+            .where(StockLot.depot_id == line.depot_id, StockLot.material_id == line.material_id,
+                   StockLot.reserve_type == kind, StockLot.on_hand > StockLot.reserved,
+                   (StockLot.expiry_date.is_(None)) | (StockLot.expiry_date >= local_today())))
+    if kind != "physical":
+        stmt = stmt.where(func.coalesce(StockLot.lead_time_h, 0) == line.lead_time_h)
+    return [(lot_id, int(available), expiry) for lot_id, available, expiry in db.session.execute(stmt)]
+
+
+def approve(user, plan_id: int) -> PlanVersion:
+    require_command(user)
+    plan = get_plan(user, plan_id)
+    incident = plan.incident
+    if plan.status != "draft":
+        raise Conflict(_("Only a draft plan can be approved (this one is %(s)s).", s=plan.status))
+    if incident.status == "closed":
+        raise Conflict(_("The incident is closed."))
+    if current_app.config["DISPATCH_FOUR_EYES"] and plan.author_id == user.id:
+        raise NotAllowed(_("A plan is approved by a commander other than its author."))
+    if db.session.execute(select(PlanVersion.id).where(PlanVersion.incident_id == incident.id,
+                                                       PlanVersion.status == "approved")).first():
+        raise Conflict(_("The incident already has an approved plan; cancel it first."))
+    reference = f"PLAN-{plan.id}"
+    for line in plan.lines:
+        if line.source_kind == "supplier":
+            continue
+        taken = rules.fefo(_lots_for(line), line.quantity)
+        if taken is None:
+            db.session.rollback()
+            raise Conflict(_("Depot %(depot)s no longer has %(n)s units of %(material)s available; nothing was "
+                             "reserved. Plan again from the current stock.", depot=line.depot.name, n=line.quantity,
+                             material=line.material.name))
+        for lot_id, units in taken:
+            if not incident.drill:
+                ledger.reserve_in_transaction(user, lot_id, units, reference=reference)
+            db.session.add(LineAllocation(line_id=line.id, lot_id=lot_id, quantity=units, released=incident.drill))
+    plan.status, plan.approved_by_id, plan.approved_at = "approved", user.id, utcnow()
+    _create_shipments(plan)
+    db.session.commit()
+    return plan
+
+
+def _payload_of(depot_id: int | None) -> float:
+    if depot_id is None:
+        return current_app.config["DISPATCH_SUPPLIER_CAPACITY_T"]
+    payload = db.session.scalar(select(func.max(TransportCapacity.payload_t)).where(
+        TransportCapacity.depot_id == depot_id, TransportCapacity.available.is_(True)))
+    if payload is None:
+        agency = db.session.scalar(select(Depot.agency_id).where(Depot.id == depot_id))
+        payload = db.session.scalar(select(func.max(TransportCapacity.payload_t)).where(
+            TransportCapacity.agency_id == agency, TransportCapacity.available.is_(True)))
+    return payload or 10.0
+
+
+def _create_shipments(plan: PlanVersion) -> None:
+    start = db.session.scalar(select(func.count()).select_from(Shipment)
+                              .where(Shipment.incident_id == plan.incident_id)) or 0
+    for n, line in enumerate(plan.lines, start=start + 1):
+        db.session.add(Shipment(batch_no=rules.batch_number(plan.incident.number, n), line_id=line.id,
+                                incident_id=plan.incident_id, agency_id=line.agency_id, quantity=line.quantity,
+                                vehicles=rules.vehicles_needed(line.weight_t, _payload_of(line.depot_id)),
+                                status="ready"))
+
+
+def cancel(user, plan_id: int, *, reason: str) -> PlanVersion:
+    """Cancel an approved plan: reserved units of lines not yet departed are released."""
+    require_command(user)
+    if not reason or not reason.strip():
+        raise Invalid(_("Say why the plan is cancelled."), errors={"reason": [_("required")]})
+    plan = get_plan(user, plan_id)
+    if plan.status not in ("approved", "draft"):
+        raise Conflict(_("Only a draft or approved plan can be cancelled."))
+    shipments = {s.line_id: s for s in db.session.execute(
+        select(Shipment).where(Shipment.line_id.in_([line.id for line in plan.lines]))).scalars()}
+    if any(s.status != "ready" for s in shipments.values()):
+        raise Conflict(_("Some shipments have left; record their receipt or return instead of cancelling the plan."))
+    for line in plan.lines:
+        for allocation in db.session.execute(select(LineAllocation).filter_by(line_id=line.id, released=False)).scalars():
+            ledger.release_in_transaction(user, allocation.lot_id, allocation.quantity, reference=f"PLAN-{plan.id}")
+            allocation.released = True
+        if line.id in shipments:
+            db.session.delete(shipments[line.id])
+    plan.status, plan.cancelled_by_id, plan.cancelled_at = "cancelled", user.id, utcnow()
+    plan.cancel_reason = reason.strip()[:300]
+    db.session.commit()
+    return plan
+

@@ -1,0 +1,270 @@
+"""Incidents, demand points and demands (需求接报): create, revise (versioned), cancel, suggest
+from the plan's norms, import from a spreadsheet."""
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from core.auth import ADMIN, COMMANDER
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.extensions import db
+from core.timeutil import utcnow
+from reserve.models import EmergencyPlan, IncidentType, Material, Region, ReserveNorm
+
+from .. import rules
+from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, Incident
+
+
+def require_command(user) -> None:
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        raise NotAllowed(_("Only command staff manage incidents, demands and plans."))
+
+
+def list_incidents(user, *, status=None, drill=None):
+    """Incidents are internal information: every staff role sees the list; the public sees
+    incident notices through the portal."""
+    stmt = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    if drill is not None:
+        stmt = stmt.where(Incident.drill.is_(drill))
+    return stmt
+
+
+def get_incident(user, incident_id: int) -> Incident:
+    incident = db.session.get(Incident, incident_id)
+    if incident is None or not getattr(user, "is_authenticated", False):
+        raise NotFound(_("Incident %(id)s not found.", id=incident_id))
+    return incident
+
+
+def create_incident(user, *, title: str, incident_type: str, level: str, region_code: str, started_at=None,
+                    subtype=None, lat=None, lon=None, drill=False, plan_id=None, description=None) -> Incident:
+    require_command(user)
+    errors = {}
+    if incident_type not in {t.value for t in IncidentType}:
+        errors["incident_type"] = [_("unknown incident type")]
+    elif subtype and subtype not in SUBTYPES[incident_type]:
+        errors["subtype"] = [_("not a subtype of this incident type")]
+    if level not in rules.LEVELS:
+        errors["level"] = [_("a level is I, II, III or IV")]
+    region = db.session.get(Region, region_code or "")
+    if region is None:
+        errors["region_code"] = [_("not a known GB/T 2260 code")]
+    if plan_id is not None and db.session.get(EmergencyPlan, plan_id) is None:
+        errors["plan_id"] = [_("no such emergency plan")]
+    if errors:
+        raise Invalid(_("The incident is not valid."), errors=errors)
+    started_at = started_at or utcnow()
+    year = started_at.year
+    sequence = 1 + (db.session.scalar(select(func.count()).select_from(Incident).where(
+        Incident.incident_type == incident_type, Incident.drill.is_(drill),
+        Incident.number.like(f"%-{year}-%"))) or 0)
+    incident = Incident(number=rules.incident_number(region.code[:2] + "0000", year, incident_type, sequence, drill),
+                        title=title.strip(), incident_type=incident_type, subtype=subtype, level=level,
+                        region_code=region.code, lat=lat if lat is not None else region.lat,
+                        lon=lon if lon is not None else region.lon, started_at=started_at, drill=drill,
+                        plan_id=plan_id, description=description, created_by_id=user.id, status="reported")
+    db.session.add(incident)
+    db.session.commit()
+    return incident
+
+
+def move_incident(user, incident_id: int, status: str) -> Incident:
+    require_command(user)
+    incident = get_incident(user, incident_id)
+    if not rules.can_move_incident(incident.status, status):
+        raise Conflict(_("An incident goes reported → responding → recovery → closed."))
+    incident.status = status
+    if status == "closed":
+        incident.closed_at = utcnow()
+    db.session.commit()
+    return incident
+
+
+def _open_incident(user, incident_id: int) -> Incident:
+    require_command(user)
+    incident = get_incident(user, incident_id)
+    if incident.status == "closed":
+        raise Conflict(_("The incident is closed."))
+    return incident
+
+
+def add_point(user, incident_id: int, *, name: str, lat: float, lon: float, region_code=None, population=None,
+              severity: int = 2) -> DemandPoint:
+    incident = _open_incident(user, incident_id)
+    if not 1 <= severity <= 3:
+        raise Invalid(_("Severity is 1, 2 or 3."), errors={"severity": [_("invalid")]})
+    if region_code and db.session.get(Region, region_code) is None:
+        raise Invalid(_("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]})
+    point = DemandPoint(incident_id=incident.id, name=name.strip(), lat=lat, lon=lon, region_code=region_code,
+                        population=population, severity=severity)
+    db.session.add(point)
+    db.session.commit()
+    return point
+
+
+def _point(incident: Incident, point_id: int) -> DemandPoint:
+    point = db.session.get(DemandPoint, point_id)
+    if point is None or point.incident_id != incident.id:
+        raise Invalid(_("The demand point is not part of this incident."), errors={"point_id": [_("invalid")]})
+    return point
+
+
+def _check_line(material_id, quantity, priority, needed_by, now) -> None:
+    errors = {}
+    if db.session.get(Material, material_id) is None:
+        errors["material_id"] = [_("not in the catalog")]
+    if not isinstance(quantity, int) or quantity <= 0:
+        errors["quantity"] = [_("a whole number above zero")]
+    if priority not in (1, 2, 3):
+        errors["priority"] = [_("1, 2 or 3")]
+    if needed_by is None or needed_by <= now:
+        errors["needed_by"] = [_("a time in the future")]
+    if errors:
+        raise Invalid(_("The demand is not valid."), errors=errors)
+
+
+def add_demand(user, incident_id: int, *, point_id: int, material_id: int, quantity: int, needed_by: datetime,
+               priority: int = 2, source: str = "form", commit: bool = True) -> Demand:
+    """One active demand per point and material: a second one is a revision of the first."""
+    incident = _open_incident(user, incident_id)
+    point = _point(incident, point_id)
+    _check_line(material_id, quantity, priority, needed_by, utcnow())
+    if db.session.execute(select(Demand.id).filter_by(incident_id=incident.id, point_id=point.id,
+                                                      material_id=material_id, status="active")).first():
+        raise Conflict(_("This point already has an active demand for this material; revise it instead."))
+    sequence = 1 + (db.session.scalar(select(func.count()).select_from(Demand)
+                                      .where(Demand.incident_id == incident.id)) or 0)
+    demand = Demand(number=rules.demand_number(incident.number, sequence), incident_id=incident.id,
+                    point_id=point.id, material_id=material_id, quantity=quantity, priority=priority,
+                    needed_by=needed_by, source=source, created_by_id=user.id)
+    db.session.add(demand)
+    if incident.status == "reported":
+        incident.status = "responding"
+    if commit:
+        db.session.commit()
+    return demand
+
+
+def _demand(user, demand_id: int) -> Demand:
+    require_command(user)
+    demand = db.session.get(Demand, demand_id)
+    if demand is None:
+        raise NotFound(_("Demand %(id)s not found.", id=demand_id))
+    if demand.status != "active":
+        raise Conflict(_("The demand was cancelled."))
+    return demand
+
+
+def _keep_revision(demand: Demand, user, reason) -> None:
+    db.session.add(DemandRevision(demand_id=demand.id, version=demand.version, quantity=demand.quantity,
+                                  priority=demand.priority, needed_by=demand.needed_by, status=demand.status,
+                                  reason=reason, changed_by_id=user.id))
+
+
+def revise_demand(user, demand_id: int, *, quantity=None, priority=None, needed_by=None, reason=None) -> Demand:
+    demand = _demand(user, demand_id)
+    new = (quantity if quantity is not None else demand.quantity, priority if priority is not None else demand.priority,
+           needed_by if needed_by is not None else demand.needed_by)
+    _check_line(demand.material_id, *new, utcnow())
+    _keep_revision(demand, user, reason)
+    demand.quantity, demand.priority, demand.needed_by = new
+    demand.version += 1
+    db.session.commit()
+    return demand
+
+
+def cancel_demand(user, demand_id: int, *, reason: str) -> Demand:
+    if not reason or not reason.strip():
+        raise Invalid(_("Say why the demand is cancelled."), errors={"reason": [_("required")]})
+    demand = _demand(user, demand_id)
+    _keep_revision(demand, user, reason.strip()[:300])
+    demand.status, demand.version = "cancelled", demand.version + 1
+    db.session.commit()
+    return demand
+
+
+def demand_history(user, demand_id: int) -> list[DemandRevision]:
+    require_command(user)
+    return db.session.execute(select(DemandRevision).where(DemandRevision.demand_id == demand_id)
+                              .order_by(DemandRevision.version)).scalars().all()
+
+
+def list_demands(user, incident_id: int, *, include_cancelled=False) -> list[Demand]:
+    get_incident(user, incident_id)
+    stmt = select(Demand).where(Demand.incident_id == incident_id)
+    if not include_cancelled:
+        stmt = stmt.where(Demand.status == "active")
+    return db.session.execute(stmt.order_by(Demand.point_id, Demand.id)).scalars().all()
+
+
+def suggest_demands(user, incident_id: int, point_id: int) -> list[dict]:
+    """A starting point from the incident's emergency plan: for each of its norms, the norm
+    applied to the point's affected population (per-region norms as they are)."""
+    incident = _open_incident(user, incident_id)
+    point = _point(incident, point_id)
+    if incident.plan_id is None:
+        return []
+    norms = db.session.execute(select(ReserveNorm).where(ReserveNorm.plan_id == incident.plan_id)
+                               .order_by(ReserveNorm.material_id)).scalars().all()
+    suggestions, seen = [], set()
+    for norm in norms:
+        if norm.material_id in seen:
+            continue
+        quantity = rules.suggested_quantity(norm.basis, norm.quantity, point.population)
+        if quantity:
+            seen.add(norm.material_id)
+            suggestions.append({"material_id": norm.material_id, "material": norm.material.name,
+                                "unit": norm.material.unit, "quantity": quantity, "basis": norm.basis,
+                                "priority": rules.criticality(norm.material.category_code)})
+    return suggestions
+
+
+DEMAND_COLUMNS = {"点位": "point", "point": "point", "物资编码": "material_code", "material_code": "material_code",
+                  "数量": "quantity", "quantity": "quantity", "优先级": "priority", "priority": "priority",
+                  "需求时限(小时)": "hours", "hours": "hours"}
+
+
+def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
+    """Demand lines from a spreadsheet (header: 点位/point, 物资编码/material_code, 数量/quantity,
+    优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""
+    incident = _open_incident(user, incident_id)
+    if not rows:
+        raise Invalid(_("The file is empty."))
+    header = [DEMAND_COLUMNS.get(str(h or "").strip()) for h in rows[0]]
+    missing = {"point", "material_code", "quantity", "hours"} - set(header)
+    if missing:
+        raise Invalid(_("Missing columns: %(cols)s", cols=", ".join(sorted(missing))))
+    points = {p.name: p for p in db.session.execute(select(DemandPoint).filter_by(incident_id=incident.id)).scalars()}
+    materials = dict(db.session.execute(select(Material.code, Material.id)).all())
+    now, parsed, errors = utcnow(), [], {}
+    for number, cells in enumerate(rows[1:], start=2):
+        record = {key: cells[i] if i < len(cells) else None for i, key in enumerate(header) if key}
+        try:
+            point = points[str(record["point"]).strip()]
+            code = record["material_code"]
+            if not isinstance(code, str):
+                raise ValueError(_("the material code arrived as a number: format the column as text"))
+            material_id = materials[code.strip()]
+            quantity, hours = int(float(record["quantity"])), float(record["hours"])
+            priority = int(float(record.get("priority") or 2))
+            if quantity <= 0 or hours <= 0 or priority not in (1, 2, 3) or quantity != float(record["quantity"]):
+                raise ValueError(_("quantity and hours above zero, whole quantity, priority 1-3"))
+        except KeyError:
+            errors[f"row {number}"] = [_("unknown point or material code")]
+            continue
+        except (TypeError, ValueError) as exc:
+            errors[f"row {number}"] = [str(exc) if str(exc) and not str(exc).startswith(("invalid", "could"))
+                                       else _("not a number")]
+            continue
+        from datetime import timedelta
+
+        parsed.append((point.id, material_id, quantity, priority, now + timedelta(hours=hours)))
+    if errors:
+        raise Invalid(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors)
+    demands = [add_demand(user, incident.id, point_id=p, material_id=m, quantity=q, priority=pr, needed_by=nb,
+                          source="sheet", commit=False) for p, m, q, pr, nb in parsed]
+    db.session.commit()
+    return demands

@@ -1,0 +1,95 @@
+"""Shipments (发运): ready → departed (the reserved lots are issued) → arrived → received (with
+the quantity received and the reason for any difference). The sending agency's operators move
+their own shipments; command staff move any."""
+
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.auth import ADMIN, COMMANDER
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.extensions import db
+from core.timeutil import utcnow
+from reserve.services import ledger
+from reserve.services.access import require_write
+
+from .. import rules
+from ..models import LineAllocation, PlanVersion, Shipment
+
+
+def list_shipments(user, incident_id: int) -> list[Shipment]:
+    stmt = select(Shipment).where(Shipment.incident_id == incident_id).order_by(Shipment.id)
+    rows = db.session.execute(stmt).scalars().all()
+    if getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        return rows
+    from .planning import visible_lines
+
+    plans = {}
+    visible = set()
+    for row in rows:
+        plan = plans.setdefault(row.line.plan_id, db.session.get(PlanVersion, row.line.plan_id))
+        visible |= {line.id for line in visible_lines(user, plan)}
+    return [row for row in rows if row.line_id in visible]
+
+
+def _shipment_for_update(user, shipment_id: int) -> Shipment:
+    shipment = db.session.get(Shipment, shipment_id)
+    if shipment is None:
+        raise NotFound(_("Shipment %(id)s not found.", id=shipment_id))
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        if shipment.agency_id is None:
+            raise NotAllowed(_("Only command staff update shipments from suppliers."))
+        require_write(user, shipment.agency_id)
+    plan = db.session.get(PlanVersion, shipment.line.plan_id)
+    if plan.status != "approved":
+        raise Conflict(_("Only shipments of an approved plan move."))
+    return shipment
+
+
+def advance(user, shipment_id: int, status: str, *, quantity_received: int | None = None,
+            discrepancy_reason: str | None = None, vehicles: int | None = None) -> Shipment:
+    shipment = _shipment_for_update(user, shipment_id)
+    if not rules.can_move_shipment(shipment.status, status):
+        raise Conflict(_("A shipment goes ready → departed → arrived → received (it is %(s)s).", s=shipment.status))
+    now = utcnow()
+    line = shipment.line
+    if status == "departed":
+        if vehicles is not None:
+            if vehicles < 1:
+                raise Invalid(_("At least one vehicle."), errors={"vehicles": [_("invalid")]})
+            shipment.vehicles = vehicles
+        _issue(user, shipment)
+        shipment.departed_at = now
+        shipment.eta = now + timedelta(hours=max(line.arrival_h - line.lead_time_h, 0))
+    elif status == "arrived":
+        shipment.arrived_at = now
+    elif status == "received":
+        if quantity_received is None or quantity_received < 0:
+            raise Invalid(_("Record the quantity received."), errors={"quantity_received": [_("required")]})
+        if quantity_received != shipment.quantity and not (discrepancy_reason or "").strip():
+            raise Invalid(_("The quantity received differs from the quantity shipped: give the reason."),
+                          errors={"discrepancy_reason": [_("required")]})
+        shipment.quantity_received = quantity_received
+        shipment.discrepancy_reason = (discrepancy_reason or "").strip()[:300] or None
+        shipment.received_at = now
+    shipment.status, shipment.updated_by_id = status, user.id
+    db.session.commit()
+    return shipment
+
+
+def _issue(user, shipment: Shipment) -> None:
+    """Departure: the lots the approval reserved leave the depot (drills move nothing)."""
+    plan = db.session.get(PlanVersion, shipment.line.plan_id)
+    if plan.incident.drill:
+        return
+    for allocation in db.session.execute(select(LineAllocation).filter_by(line_id=shipment.line_id,
+                                                                          released=False)).scalars():
+        ledger.dispatch_in_transaction(user, allocation.lot_id, allocation.quantity, reference=shipment.batch_no)
+        allocation.released = True
+
+
+def late_shipments(incident_id: int, now=None) -> list[Shipment]:
+    now = now or utcnow()
+    return db.session.execute(select(Shipment).where(Shipment.incident_id == incident_id,
+                                                     Shipment.status == "departed", Shipment.eta < now)).scalars().all()

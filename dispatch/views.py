@@ -1,0 +1,234 @@
+"""Pages of the wartime response: the incident list and the command board (one screen per
+incident: demands, plan, map, shipments, consultation, alerts, after-action)."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_security import auth_required, current_user
+from sqlalchemy import select
+
+from core.auth import ADMIN, COMMANDER
+from core.errors import DomainError
+from core.extensions import db
+from core.pagination import paginate
+from reserve.models import LABELS, EmergencyPlan, Material, Region
+
+from .models import (PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES, DemandPoint)
+from .services import after_action, approval, consultation, incidents, planning, shipments
+
+bp = Blueprint("dispatch", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/dispatch/static")
+
+
+def _back(incident_id, anchor=""):
+    return redirect(url_for("dispatch.board", incident_id=incident_id) + anchor, 303)
+
+
+def _attempt(action, *args, **kwargs):
+    try:
+        action(current_user, *args, **kwargs)
+        return True
+    except DomainError as exc:
+        details = ""
+        if exc.errors:
+            details = " " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())[:400]
+        flash(exc.detail + details, "error")
+        return False
+
+
+@bp.route("/incidents")
+@auth_required("session")
+def incident_list():
+    result = paginate(incidents.list_incidents(current_user), request.args.get("page", 1, type=int), 30)
+    return render_template("dispatch/incidents.html", result=result, statuses=STATUS_LABELS,
+                           types=LABELS["incident_type"], subtypes=SUBTYPES,
+                           can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
+                           regions=db.session.execute(select(Region).where(Region.level != "county")
+                                                      .order_by(Region.code)).scalars().all(),
+                           plans=db.session.execute(select(EmergencyPlan).order_by(EmergencyPlan.id)).scalars().all())
+
+
+@bp.route("/incidents", methods=["POST"])
+@auth_required("session")
+def incident_create():
+    form = request.form
+    try:
+        incident = incidents.create_incident(
+            current_user, title=form.get("title", ""), incident_type=form.get("incident_type", ""),
+            subtype=form.get("subtype") or None, level=form.get("level", ""), region_code=form.get("region_code", ""),
+            drill=form.get("drill") == "on", plan_id=form.get("plan_id", type=int), description=form.get("description"))
+    except DomainError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("dispatch.incident_list"), 303)
+    return redirect(url_for("dispatch.board", incident_id=incident.id), 303)
+
+
+@bp.route("/incidents/<int:incident_id>")
+@auth_required("session")
+def board(incident_id):
+    incident = incidents.get_incident(current_user, incident_id)
+    plans = planning.list_plans(current_user, incident_id)
+    current = next((p for p in plans if p.status == "approved"), None) or next(
+        (p for p in plans if p.status == "draft"), None)
+    lines = planning.visible_lines(current_user, current) if current else []
+    positions = consultation.positions(current_user, current.id) if current else {}
+    compared = planning.compare(current_user, current.id) if current else None
+    points = db.session.execute(select(DemandPoint).where(DemandPoint.incident_id == incident.id)
+                                .order_by(DemandPoint.id)).scalars().all()
+    materials = db.session.execute(select(Material).order_by(Material.code)).scalars().all()
+    point_names = {p.id: p.name for p in points}
+    material_names = {m.id: m.name for m in materials}
+    suggestions = {}
+    if request.args.get("suggest", type=int) and current_user.role_names & {COMMANDER, ADMIN}:
+        point_id = request.args.get("suggest", type=int)
+        try:
+            suggestions = {point_id: incidents.suggest_demands(current_user, incident.id, point_id)}
+        except DomainError as exc:
+            flash(exc.detail, "error")
+    return render_template(
+        "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
+        compared=compared, points=points, materials=materials, point_names=point_names,
+        material_names=material_names, demands=incidents.list_demands(current_user, incident.id),
+        shipments=shipments.list_shipments(current_user, incident.id),
+        messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
+        plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
+        types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions,
+        can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
+        default_needed_by=(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
+        map_data=json.dumps({"incident": [incident.lat, incident.lon],
+                             "points": [{"name": p.name, "lat": p.lat, "lon": p.lon} for p in points],
+                             "routes": [{"from": [line.depot.lat, line.depot.lon], "to": [line.point.lat, line.point.lon],
+                                         "label": f"{line.depot.name} → {line.point.name}: {line.material.name} "
+                                                  f"{line.quantity}"} for line in lines
+                                        if line.depot is not None and line.depot.lat is not None]},
+                            ensure_ascii=False))
+
+
+@bp.route("/incidents/<int:incident_id>/status", methods=["POST"])
+@auth_required("session")
+def incident_status(incident_id):
+    _attempt(incidents.move_incident, incident_id, request.form.get("status", ""))
+    return _back(incident_id)
+
+
+@bp.route("/incidents/<int:incident_id>/points", methods=["POST"])
+@auth_required("session")
+def add_point(incident_id):
+    form = request.form
+    _attempt(incidents.add_point, incident_id, name=form.get("name", ""), lat=form.get("lat", type=float) or 0,
+             lon=form.get("lon", type=float) or 0, population=form.get("population", type=int),
+             severity=form.get("severity", 2, type=int))
+    return _back(incident_id, "#demands")
+
+
+def _local_to_utc(text: str | None):
+    """The form's datetime-local is Beijing time; the database keeps naive UTC."""
+    if not text:
+        return None
+    try:
+        local = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    except ValueError:
+        return None
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+@bp.route("/incidents/<int:incident_id>/demands", methods=["POST"])
+@auth_required("session")
+def add_demand(incident_id):
+    form = request.form
+    _attempt(incidents.add_demand, incident_id, point_id=form.get("point_id", type=int) or 0,
+             material_id=form.get("material_id", type=int) or 0, quantity=form.get("quantity", type=int) or 0,
+             priority=form.get("priority", 2, type=int), needed_by=_local_to_utc(form.get("needed_by")))
+    return _back(incident_id, "#demands")
+
+
+@bp.route("/demands/<int:demand_id>/cancel", methods=["POST"])
+@auth_required("session")
+def cancel_demand(demand_id):
+    from .models import Demand
+
+    demand = db.session.get(Demand, demand_id)
+    _attempt(incidents.cancel_demand, demand_id, reason=request.form.get("reason", ""))
+    return _back(demand.incident_id if demand else 0, "#demands")
+
+
+@bp.route("/incidents/<int:incident_id>/plan", methods=["POST"])
+@auth_required("session")
+def run_plan(incident_id):
+    exclude = [s.strip() for s in (request.form.get("exclude") or "").replace("，", ",").split(",") if s.strip()]
+    _attempt(planning.plan_incident, incident_id, options={"exclude": exclude, "pin": []},
+             greedy=request.form.get("greedy") == "on")
+    return _back(incident_id, "#plan")
+
+
+@bp.route("/plans/<int:plan_id>/edit", methods=["POST"])
+@auth_required("session")
+def edit_plan(plan_id):
+    version = planning.get_plan(current_user, plan_id)
+    changes = [{"line_id": int(key.split("-")[1]), "quantity": int(value)} for key, value in request.form.items()
+               if key.startswith("line-") and value.strip().isdigit()]
+    changes = [c for c in changes if any(line.id == c["line_id"] and line.quantity != c["quantity"]
+                                         for line in version.lines)]
+    if not changes:
+        flash(_("No quantity was changed."), "error")
+    else:
+        _attempt(planning.edit_plan, plan_id, changes)
+    return _back(version.incident_id, "#plan")
+
+
+@bp.route("/plans/<int:plan_id>/approve", methods=["POST"])
+@auth_required("session")
+def approve(plan_id):
+    version = planning.get_plan(current_user, plan_id)
+    if _attempt(approval.approve, plan_id):
+        flash(_("Plan approved: stock reserved and shipments created."), "info")
+    return _back(version.incident_id, "#plan")
+
+
+@bp.route("/plans/<int:plan_id>/cancel", methods=["POST"])
+@auth_required("session")
+def cancel_plan(plan_id):
+    version = planning.get_plan(current_user, plan_id)
+    _attempt(approval.cancel, plan_id, reason=request.form.get("reason", ""))
+    return _back(version.incident_id, "#plan")
+
+
+@bp.route("/shipments/<int:shipment_id>", methods=["POST"])
+@auth_required("session")
+def update_shipment(shipment_id):
+    from .models import Shipment
+
+    shipment = db.session.get(Shipment, shipment_id)
+    _attempt(shipments.advance, shipment_id, request.form.get("status", ""),
+             quantity_received=request.form.get("quantity_received", type=int),
+             discrepancy_reason=request.form.get("discrepancy_reason"))
+    return _back(shipment.incident_id if shipment else 0, "#shipments")
+
+
+@bp.route("/incidents/<int:incident_id>/messages", methods=["POST"])
+@auth_required("session")
+def post_message(incident_id):
+    _attempt(consultation.post_message, incident_id, request.form.get("body", ""),
+             plan_id=request.form.get("plan_id", type=int), decision=request.form.get("decision") == "on")
+    return _back(incident_id, "#consultation")
+
+
+@bp.route("/plan-lines/<int:line_id>/position", methods=["POST"])
+@auth_required("session")
+def set_position(line_id):
+    from .models import PlanLine
+
+    line = db.session.get(PlanLine, line_id)
+    _attempt(consultation.set_position, line_id, position=request.form.get("position", ""),
+             quantity=request.form.get("quantity", type=int), reason=request.form.get("reason"))
+    return _back(line.plan.incident_id if line else 0, "#plan")
+
+
+@bp.route("/incidents/<int:incident_id>/report")
+@auth_required("session")
+def report(incident_id):
+    return render_template("dispatch/report.html", report=after_action.report(current_user, incident_id),
+                           incident=incidents.get_incident(current_user, incident_id))
