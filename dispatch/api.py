@@ -10,8 +10,8 @@ from core.errors import Invalid
 from core.pagination import PageArgsSchema, page_schema, paginate
 
 from .schemas import (ConsumptionSchema, DemandRevisionSchema, DemandSchema, EditSchema, IncidentSchema,
-                      IncidentStatusSchema, MessageSchema, PlanRequestSchema, PlanSchema, PointSchema, PositionSchema,
-                      ReasonSchema, ReturnSchema, ShipmentSchema, ShipmentUpdateSchema)
+                      IncidentStatusSchema, MessageSchema, PlanRequestSchema, DispatchPlanSchema, PointSchema, PositionSchema,
+                      DispatchReasonSchema, ReturnSchema, ShipmentSchema, ShipmentUpdateSchema)
 from .services import after_action, approval, board, consultation, incidents, planning, shipments
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Wartime response (专项应急处置)")
@@ -107,7 +107,7 @@ def revise_demand(data, demand_id):
 
 @blp.route("/demands/<int:demand_id>/cancel", methods=["POST"])
 @auth_required("token", "session")
-@blp.arguments(ReasonSchema)
+@blp.arguments(DispatchReasonSchema)
 @blp.response(200, DemandSchema)
 def cancel_demand(data, demand_id):
     return incidents.cancel_demand(current_user, demand_id, reason=data["reason"])
@@ -115,7 +115,7 @@ def cancel_demand(data, demand_id):
 
 @blp.route("/incidents/<int:incident_id>/plans")
 @auth_required("token", "session")
-@blp.response(200, PlanSchema(many=True))
+@blp.response(200, DispatchPlanSchema(many=True))
 def list_plans(incident_id):
     return planning.list_plans(current_user, incident_id)
 
@@ -123,7 +123,7 @@ def list_plans(incident_id):
 @blp.route("/incidents/<int:incident_id>/plans", methods=["POST"])
 @auth_required("token", "session")
 @blp.arguments(PlanRequestSchema)
-@blp.response(201, PlanSchema)
+@blp.response(201, DispatchPlanSchema)
 @blp.alt_response(202, description="A large problem: planning runs in the background; poll the job")
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
@@ -148,7 +148,7 @@ def plan_job(job_id):
 
 @blp.route("/plans/<int:plan_id>")
 @auth_required("token", "session")
-@blp.response(200, PlanSchema)
+@blp.response(200, DispatchPlanSchema)
 def get_plan(plan_id):
     return planning.get_plan(current_user, plan_id)
 
@@ -163,7 +163,7 @@ def compare(plan_id):
 @blp.route("/plans/<int:plan_id>/edit", methods=["POST"])
 @auth_required("token", "session")
 @blp.arguments(EditSchema)
-@blp.response(201, PlanSchema)
+@blp.response(201, DispatchPlanSchema)
 def edit(data, plan_id):
     """A new version with lines' quantities changed by hand, checked with check_plan."""
     return planning.edit_plan(current_user, plan_id, data["changes"])
@@ -171,7 +171,7 @@ def edit(data, plan_id):
 
 @blp.route("/plans/<int:plan_id>/approve", methods=["POST"])
 @auth_required("token", "session")
-@blp.response(200, PlanSchema)
+@blp.response(200, DispatchPlanSchema)
 def approve(plan_id):
     """Approve and reserve every line's stock at once (all or none; 409 if stock moved)."""
     return approval.approve(current_user, plan_id)
@@ -179,8 +179,8 @@ def approve(plan_id):
 
 @blp.route("/plans/<int:plan_id>/cancel", methods=["POST"])
 @auth_required("token", "session")
-@blp.arguments(ReasonSchema)
-@blp.response(200, PlanSchema)
+@blp.arguments(DispatchReasonSchema)
+@blp.response(200, DispatchPlanSchema)
 def cancel(data, plan_id):
     return approval.cancel(current_user, plan_id, reason=data["reason"])
 

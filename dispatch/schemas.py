@@ -62,7 +62,7 @@ class DemandRevisionSchema(Schema):
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
 
 
-class ReasonSchema(Schema):
+class DispatchReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
 
 
@@ -101,7 +101,7 @@ class LineSchema(Schema):
     edited = fields.Bool()
 
 
-class PlanSchema(Schema):
+class DispatchPlanSchema(Schema):
     id = fields.Int()
     incident_id = fields.Int()
     version = fields.Int()

@@ -16,7 +16,8 @@ from core.extensions import db
 from core.pagination import paginate
 from reserve.models import LABELS, EmergencyPlan, Material, Region
 
-from .models import (PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES, DemandPoint)
+from .models import (METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES, DemandPoint)
+from . import rules
 from .services import after_action, approval, consultation, incidents, planning, shipments
 
 bp = Blueprint("dispatch", __name__, template_folder="templates", static_folder="static",
@@ -95,7 +96,8 @@ def board(incident_id):
         shipments=shipments.list_shipments(current_user, incident.id),
         messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
         plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
-        types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions,
+        types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions, methods=METHOD_LABELS,
+        next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
         default_needed_by=(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps({"incident": [incident.lat, incident.lon],
