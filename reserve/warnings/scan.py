@@ -297,15 +297,19 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
         ["warning_id", "action", "severity", "at", "note"],
         select(w.c.id, literal("resolved"), w.c.severity, literal(now), literal("cleared"))
         .where(w.c.resolved_scan == result.scan_id)))
-    # 3. new: opened (the partial unique index allows one unresolved warning per kind and object).
+    # 3. new: the candidates left once those of still-open warnings are dropped are opened (the
+    # partial unique index allows one unresolved warning per kind and object). Two statements:
+    # an INSERT into `warning` that also read `warning` made PostgreSQL scan the rows it was
+    # inserting once per candidate (quadratic: 114 s for 128,000 warnings).
     stored = select(w.c.id).where(unresolved, w.c.kind == c.c.kind, w.c.object_key == c.c.object_key)
+    db.session.execute(delete(c).where(c.c.scan_id == result.scan_id, exists(stored)))
     db.session.execute(insert(w).from_select(
         ["kind", "object_key", "severity", "status", "agency_id", "depot_id", "lot_id", "material_id", "region_code",
          "classification", "facts", "opened_at", "opened_scan"],
         select(c.c.kind, c.c.object_key, c.c.severity, literal("open"), c.c.agency_id, c.c.depot_id, c.c.lot_id,
                c.c.material_id, c.c.region_code, c.c.classification, c.c.facts, literal(now),
                literal(result.scan_id))
-        .where(c.c.scan_id == result.scan_id, ~exists(stored))))
+        .where(c.c.scan_id == result.scan_id)))
     result.opened = db.session.scalar(select(func.count()).select_from(w).where(w.c.opened_scan == result.scan_id))
     result.kept = result.candidates - result.opened
     db.session.execute(insert(WarningEvent.__table__).from_select(
