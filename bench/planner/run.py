@@ -9,6 +9,10 @@ efficacy LP optimum re-solved by HiGHS in a subprocess and compared with our eff
 value (the tonnage-free relaxation when the flow engine ran, since that is what it solves);
 and for the LP engine a re-plan after one demand is edited (+10 %), timed against a cold
 plan of the edited problem. Generation time is not counted.
+
+With `--baseline-root DIR` (an older checkout, e.g. `git archive COMMIT dispatch bench |
+tar -x -C DIR`), that version's run.py plans the same instance in a subprocess right before
+ours, so before/after times share the machine's load at that moment.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ SECTION = "## Dispatch planner"
 HIGHS_TIMEOUT_S = 900
 
 
-def run_instance(scale, condition, seed, highs_python, crosscheck, workdir) -> dict:
-    data = generate(scale, condition, seed)
+def run_instance(scale, condition, seed, highs_python, crosscheck, workdir, baseline) -> dict:
     row = {"scale": scale, "condition": condition, "seed": seed}
+    if baseline:
+        row.update(_baseline(baseline, scale, condition, seed, workdir))
+    data = generate(scale, condition, seed)
     t0 = time.perf_counter()
     ours = plan_allocation(data)
     row["ours_s"] = time.perf_counter() - t0
@@ -50,6 +56,17 @@ def run_instance(scale, condition, seed, highs_python, crosscheck, workdir) -> d
     if ours.metrics.get("engine") == "lp":
         row.update(_replan(data))
     return row
+
+
+def _baseline(root: Path, scale, condition, seed, workdir) -> dict:
+    """The same instance planned by the run.py of an older checkout (its own process)."""
+    out = Path(workdir) / "baseline.json"
+    cmd = [sys.executable, str(root / "bench" / "planner" / "run.py"), "--scales", scale]
+    cmd += ["--conditions", condition, "--seeds", str(seed), "--json", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    (row,) = json.loads(out.read_text())
+    keep = {"ours_s": "before_s", "wu": "before_wu", "replan_ratio": "before_replan_ratio"}
+    return {new: row.get(old) for old, new in keep.items()}
 
 
 def _compare(data, ours, greedy) -> dict:
@@ -125,11 +142,14 @@ def _replan(data) -> dict:
 
 
 def table(rows: list[dict]) -> str:
+    before = any("before_s" in r for r in rows)
     head = (
         "| instance | demands | arcs | engine | ours s | greedy s | weighted unmet ours / greedy "
         "| ratio | bound / greedy | efficacy gap | HiGHS rel. diff | Jain ours / greedy "
         "| t-km ratio | re-plan s (ratio) | valid |"
     )
+    if before:
+        head += " before s (re-plan ratio) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         ratio = f"{r['wu'] / r['greedy_wu']:.3f}" if r["greedy_wu"] else "n/a"
@@ -160,8 +180,17 @@ def table(rows: list[dict]) -> str:
             replan,
             valid,
         ]
+        if before:
+            cells.append(_before_cell(r))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _before_cell(r: dict) -> str:
+    if r.get("before_s") is None:
+        return "n/a"
+    ratio = r.get("before_replan_ratio")
+    return f"{r['before_s']:.2f} ({'n/a' if ratio is None else f'{ratio:.2f}'})"
 
 
 def write_table(path: Path, label: str, body: str) -> None:
@@ -200,6 +229,12 @@ def main() -> None:
         default="province",
         help="scales to cross-check with HiGHS (its simplex took over 10 min on mid scarcity)",
     )
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        default=None,
+        help="older checkout whose bench/planner/run.py plans each instance first",
+    )
     parser.add_argument("--write", type=Path, default=None, help="markdown file to update")
     parser.add_argument("--label", default=None, help="table heading in that file")
     parser.add_argument("--json", type=Path, default=None, help="also dump raw rows here")
@@ -216,7 +251,9 @@ def main() -> None:
             for condition in args.conditions.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     cross = scale in args.crosscheck_scales.split(",")
-                    row = run_instance(scale, condition, seed, args.highs_python, cross, workdir)
+                    row = run_instance(
+                        scale, condition, seed, args.highs_python, cross, workdir, args.baseline_root
+                    )
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     print(table(rows))
