@@ -74,7 +74,8 @@ class StageResult:
     name: str
     objective: float
     seconds: float
-    proven: bool  # GLOP reported OPTIMAL (not merely IMPRECISE)
+    proven: bool  # GLOP reported OPTIMAL (not merely IMPRECISE), or no LP was needed
+    by_face: bool = False  # later stages were kept on its optimal face, not under a cap row
 
 
 class AllocationLP:
@@ -236,6 +237,26 @@ class AllocationLP:
         self.narrowed = True
         self.stages[name] = (None, cost, self._basis)
         self.capped.append(name)
+
+    def fix_full_equity(self, cost: StageCost, x: np.ndarray) -> np.ndarray:
+        """Equity when an earlier efficacy stage left nothing unmet (optimum 0).
+
+        Then every fill rate can be 1 (x itself has u = 0), which is the most equity can
+        reach, and its optimal face is exactly u = 0, z = 1: fixed by bounds, no solve.
+        Returns x with z = 1.
+        """
+        u = np.arange(self.num_demands)
+        z = self.num_demands + np.arange(self.z_materials.size)
+        cols = np.concatenate([u, z])
+        value = np.concatenate([np.zeros(u.size), np.ones(z.size)])
+        self._pull_back_caps(x)
+        self.lp.set_bounds(cols, value, value)
+        self.narrowed = True
+        self.stages["equity"] = (None, cost, None)
+        self.capped.append("equity")
+        x = x.copy()
+        x[cols] = value
+        return x
 
     def _pull_back_caps(self, x: np.ndarray, skip=frozenset()) -> None:
         """Earlier cap rows now hold at their value in x (no slack left to spend)."""
@@ -402,6 +423,10 @@ def solve_stages(
     results, bound, x = [], None, None
     for i, name in enumerate(order):
         t0 = time.perf_counter()
+        if name == "equity" and any(r.name == "efficacy" and r.objective == 0.0 for r in results):
+            x = model.fix_full_equity(costs[name], x)  # no LP needed, see there
+            results.append(StageResult(name, model.value(costs[name], x), 0.0, True, True))
+            continue
         x = model.minimise(name, costs[name], deadline)
         value = model.value(costs[name], x)
         proven = model.lp.last_precise
@@ -414,7 +439,8 @@ def solve_stages(
         else:
             rel = problem.policy.equity_tolerance if _slack_for_equity(order, i) else 0.0
             model.fix(name, costs[name], x, rel)
-        results.append(StageResult(name, value, time.perf_counter() - t0, proven))
+        by_face = faces and name in ARC_STAGES and i + 1 < len(order)
+        results.append(StageResult(name, value, time.perf_counter() - t0, proven, by_face))
     if faces and _face_drifted(model, costs, results, x):
         return solve_stages(problem, arcs, deadline=deadline, model=model, faces=False)
     return model.arc_flow(x), results, bound
@@ -423,9 +449,7 @@ def solve_stages(
 def _face_drifted(model: AllocationLP, costs, results: list[StageResult], x) -> bool:
     """Did a face-fixed stage end above the cap a row would have enforced?"""
     return any(
-        model.value(costs[r.name], x) > _cap(r.objective, 0.0)
-        for r in results[:-1]
-        if r.name in ARC_STAGES
+        model.value(costs[r.name], x) > _cap(r.objective, 0.0) for r in results[:-1] if r.by_face
     )
 
 
