@@ -157,13 +157,13 @@ class StagedLP:
         """New bounds for columns `cols` and rows `rows` (sorted index arrays), one update."""
         update = model_update_pb2.ModelUpdateProto()
         if cols is not None and cols.size:
-            _fill_sparse(update.variable_updates.lower_bounds, cols, lb)
-            _fill_sparse(update.variable_updates.upper_bounds, cols, ub)
-            self.var_lb[cols], self.var_ub[cols] = lb, ub
+            variables = update.variable_updates
+            _fill_changed(variables.lower_bounds, self.var_lb, cols, lb)
+            _fill_changed(variables.upper_bounds, self.var_ub, cols, ub)
         if rows is not None and rows.size:
-            _fill_sparse(update.linear_constraint_updates.lower_bounds, rows, row_lb)
-            _fill_sparse(update.linear_constraint_updates.upper_bounds, rows, row_ub)
-            self.row_lb[rows], self.row_ub[rows] = row_lb, row_ub
+            constraints = update.linear_constraint_updates
+            _fill_changed(constraints.lower_bounds, self.row_lb, rows, row_lb)
+            _fill_changed(constraints.upper_bounds, self.row_ub, rows, row_ub)
         self._apply(update, log=False)
 
     def _apply(self, update, log: bool = True) -> None:
@@ -268,6 +268,15 @@ def _model_proto(lp: SparseLP):
     mat.column_ids.extend(_listed(lp.cols[order].astype(np.int64)))
     mat.coefficients.extend(_listed(lp.vals[order].astype(float)))
     return model
+
+
+def _fill_changed(target, current: np.ndarray, ids: np.ndarray, values) -> None:
+    """Put the entries of `values` that differ from `current[ids]` into `target` and into
+    `current` (fixing a face mostly moves one bound of each column, so half the data)."""
+    values = np.broadcast_to(np.asarray(values, float), ids.shape)
+    changed = values != current[ids]
+    _fill_sparse(target, ids[changed], values[changed])
+    current[ids[changed]] = values[changed]
 
 
 def _listed(values) -> list:
