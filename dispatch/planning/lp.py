@@ -70,11 +70,14 @@ class StagedLP:
         self.last_precise = True  # False when GLOP could only give an imprecise optimum
         self._last_dual = None  # DualSolutionProto of the last solve, decoded on demand
 
-    def minimise(self, objective: np.ndarray, time_limit_s: float | None = None, basis=None):
+    def minimise(
+        self, objective: np.ndarray, time_limit_s: float | None = None, basis=None, scaled=True
+    ):
         """Switch to a new objective (dense, one entry per variable), solve.
 
         `basis` (a BasisProto from an earlier solve of a model with the same rows and
-        columns) replaces GLOP's current basis as the starting point. Returns (x, basis).
+        columns) replaces GLOP's current basis as the starting point. `scaled=False` turns
+        GLOP's matrix scaling off for this solve. Returns (x, basis).
         """
         changed = np.flatnonzero(objective != self._objective)
         if changed.size:
@@ -82,7 +85,7 @@ class StagedLP:
             _fill_sparse(update.objective_updates.linear_coefficients, changed, objective[changed])
             self._apply(update, log=False)  # a rebuild sets the whole current objective
             self._objective = objective.copy()
-        return self._solve(time_limit_s, basis)
+        return self._solve(time_limit_s, basis, scaled)
 
     def add_row(self, cols: np.ndarray, vals: np.ndarray, lb: float, ub: float) -> int:
         """Append the row lb <= sum vals * x[cols] <= ub; returns its index."""
@@ -190,8 +193,8 @@ class StagedLP:
         solver.update(current)
         return solver
 
-    def _solve(self, time_limit_s: float | None, basis):
-        result = self._run(time_limit_s, preprocessing=False, basis=basis)
+    def _solve(self, time_limit_s: float | None, basis, scaled: bool):
+        result = self._run(time_limit_s, preprocessing=False, basis=basis, scaled=scaled)
         if result.termination.reason == IMPRECISE:
             # Warm restarts skip GLOP's preprocessing (the equity stage restarts 3x faster);
             # on the rare imprecise answer, solve once more from scratch with it.
@@ -219,10 +222,11 @@ class StagedLP:
         """c - A^T y of every column, last solve."""
         return _dense(self._last_dual.reduced_costs, self.num_vars)
 
-    def _run(self, time_limit_s: float | None, preprocessing: bool, basis):
+    def _run(self, time_limit_s: float | None, preprocessing: bool, basis, scaled=True):
         params = parameters_pb2.SolveParametersProto()
         params.threads = 1  # deterministic, and the machine is shared
         params.glop.use_preprocessing = preprocessing
+        params.glop.use_scaling = scaled
         if time_limit_s is not None:
             params.time_limit.FromNanoseconds(int(max(time_limit_s, 1e-3) * 1e9))
         model_params = model_parameters_pb2.ModelSolveParametersProto()
