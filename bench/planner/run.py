@@ -10,9 +10,10 @@ value (the tonnage-free relaxation when the flow engine ran, since that is what 
 and for the LP engine a re-plan after one demand is edited (+10 %), timed against a cold
 plan of the edited problem. Generation time is not counted.
 
-With `--baseline-root DIR` (an older checkout, e.g. `git archive COMMIT dispatch bench |
-tar -x -C DIR`), that version's run.py plans the same instance in a subprocess right before
-ours, so before/after times share the machine's load at that moment.
+With `--baseline-root DIR` (an older version of the package, e.g. `git archive COMMIT
+dispatch | tar -x -C DIR`), this script runs again in a subprocess with that version's
+dispatch.planning (`--planner-root DIR`) on the same instance right before ours: same
+measurements, and before/after times share the machine's load at that moment.
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
+
+
+def _planner_root() -> Path:
+    """`--planner-root DIR` plans with the dispatch.planning found under DIR (a baseline);
+    read before the import below, so it cannot wait for argparse."""
+    if "--planner-root" in sys.argv[:-1]:
+        return Path(sys.argv[sys.argv.index("--planner-root") + 1]).resolve()
+    return ROOT
+
+
+sys.path.insert(0, str(_planner_root()))
 sys.path.insert(0, str(HERE))
 
 from generate import CONDITIONS, generate  # noqa: E402
@@ -37,6 +48,7 @@ from dispatch.planning import Replanner, check_plan, plan_allocation  # noqa: E4
 
 SECTION = "## Dispatch planner"
 HIGHS_TIMEOUT_S = 900
+REPLAN_EDITS = 3
 
 
 def run_instance(scale, condition, seed, highs_python, crosscheck, workdir, baseline) -> dict:
@@ -59,10 +71,11 @@ def run_instance(scale, condition, seed, highs_python, crosscheck, workdir, base
 
 
 def _baseline(root: Path, scale, condition, seed, workdir) -> dict:
-    """The same instance planned by the run.py of an older checkout (its own process)."""
+    """The same instance, same measurements, with an older dispatch.planning (own process)."""
     out = Path(workdir) / "baseline.json"
-    cmd = [sys.executable, str(root / "bench" / "planner" / "run.py"), "--scales", scale]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--scales", scale]
     cmd += ["--conditions", condition, "--seeds", str(seed), "--json", str(out)]
+    cmd += ["--planner-root", str(root)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     (row,) = json.loads(out.read_text())
     keep = {"ours_s": "before_s", "wu": "before_wu", "replan_ratio": "before_replan_ratio"}
@@ -116,28 +129,39 @@ def _highs(data, ours, python, workdir) -> dict:
 
 
 def _replan(data) -> dict:
-    """Edit one demand (+10 %, at least +1) and re-plan warm; cold plan of the edit for scale."""
+    """Edit one demand REPLAN_EDITS times (+10 %, +20 %, ..., at least +1 each) and re-plan
+    warm; each edit is timed against a cold plan of the edited problem right after it, and
+    the median ratio is kept (single pairs swung by ±0.1 with the shared machine's load)."""
     point = next(p for p in data["points"] if p["demands"])
     demand = point["demands"][0]
-    new_qty = demand["quantity"] + max(1, demand["quantity"] // 10)
+    step = max(1, demand["quantity"] // 10)
     replanner = Replanner(data)
-    t0 = time.perf_counter()
-    warm = replanner.set_demand(point["id"], demand["material"], new_qty)
-    warm_s = time.perf_counter() - t0
     edited = copy.deepcopy(data)
-    next(p for p in edited["points"] if p["id"] == point["id"])["demands"][0]["quantity"] = new_qty
-    t0 = time.perf_counter()
-    cold = plan_allocation(edited)
-    cold_s = time.perf_counter() - t0
-    same = abs(
-        warm.metrics["stage_objectives"]["efficacy"] - cold.metrics["stage_objectives"]["efficacy"]
-    )
+    pairs, valid = [], True
+    for k in range(1, REPLAN_EDITS + 1):
+        new_qty = demand["quantity"] + k * step
+        t0 = time.perf_counter()
+        warm = replanner.set_demand(point["id"], demand["material"], new_qty)
+        warm_s = time.perf_counter() - t0
+        target = next(p for p in edited["points"] if p["id"] == point["id"])
+        target["demands"][0]["quantity"] = new_qty
+        t0 = time.perf_counter()
+        cold = plan_allocation(edited)
+        cold_s = time.perf_counter() - t0
+        pairs.append((warm_s / cold_s, warm_s, cold_s))
+        same = abs(
+            warm.metrics["stage_objectives"]["efficacy"]
+            - cold.metrics["stage_objectives"]["efficacy"]
+        )
+        valid = valid and check_plan(edited, warm).ok
+        valid = valid and same <= 1e-6 * max(1.0, abs(cold.metrics["weighted_unmet"]))
+    ratio, warm_s, cold_s = sorted(pairs)[len(pairs) // 2]
     return {
         "replan_s": warm_s,
         "replan_cold_s": cold_s,
-        "replan_ratio": warm_s / cold_s,
-        "replan_valid": check_plan(edited, warm).ok
-        and same <= 1e-6 * max(1.0, abs(cold.metrics["weighted_unmet"])),
+        "replan_ratio": ratio,
+        "replan_ratios": [p[0] for p in pairs],
+        "replan_valid": valid,
     }
 
 
@@ -233,7 +257,13 @@ def main() -> None:
         "--baseline-root",
         type=Path,
         default=None,
-        help="older checkout whose bench/planner/run.py plans each instance first",
+        help="older dispatch.planning (its parent directory) that plans each instance first",
+    )
+    parser.add_argument(
+        "--planner-root",
+        type=Path,
+        default=None,
+        help="plan with the dispatch.planning under this directory (used for the baseline)",
     )
     parser.add_argument("--write", type=Path, default=None, help="markdown file to update")
     parser.add_argument("--label", default=None, help="table heading in that file")
@@ -251,9 +281,9 @@ def main() -> None:
             for condition in args.conditions.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     cross = scale in args.crosscheck_scales.split(",")
-                    row = run_instance(
-                        scale, condition, seed, args.highs_python, cross, workdir, args.baseline_root
-                    )
+                    highs = args.highs_python
+                    base = args.baseline_root
+                    row = run_instance(scale, condition, seed, highs, cross, workdir, base)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     print(table(rows))
