@@ -235,7 +235,9 @@ def write_table(path: Path, label: str, body: str) -> None:
         section = section[:a] + block + ("" if b < 0 else section[b:])
     else:
         section = section.rstrip("\n") + "\n\n" + block
-    path.write_text(text[:start] + section.rstrip("\n") + "\n" + text[end:], encoding="utf-8")
+    rest = text[end:]
+    section = section.rstrip("\n") + ("\n\n" if rest else "\n")
+    path.write_text(text[:start] + section + rest, encoding="utf-8")
 
 
 def main() -> None:
