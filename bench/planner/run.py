@@ -9,6 +9,11 @@ efficacy LP optimum re-solved by HiGHS in a subprocess and compared with our eff
 value (the tonnage-free relaxation when the flow engine ran, since that is what it solves);
 and for the LP engine a re-plan after one demand is edited (+10 %), timed against a cold
 plan of the edited problem. Generation time is not counted.
+
+With `--baseline-root DIR` (an older version of the package, e.g. `git archive COMMIT
+dispatch | tar -x -C DIR`), this script runs again in a subprocess with that version's
+dispatch.planning (`--planner-root DIR`) on the same instance right before ours: same
+measurements, and before/after times share the machine's load at that moment.
 """
 
 from __future__ import annotations
@@ -24,7 +29,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
+
+
+def _planner_root() -> Path:
+    """`--planner-root DIR` plans with the dispatch.planning found under DIR (a baseline);
+    read before the import below, so it cannot wait for argparse."""
+    if "--planner-root" in sys.argv[:-1]:
+        return Path(sys.argv[sys.argv.index("--planner-root") + 1]).resolve()
+    return ROOT
+
+
+sys.path.insert(0, str(_planner_root()))
 sys.path.insert(0, str(HERE))
 
 from generate import CONDITIONS, generate  # noqa: E402
@@ -33,11 +48,14 @@ from dispatch.planning import Replanner, check_plan, plan_allocation  # noqa: E4
 
 SECTION = "## Dispatch planner"
 HIGHS_TIMEOUT_S = 900
+REPLAN_EDITS = 3
 
 
-def run_instance(scale, condition, seed, highs_python, crosscheck, workdir) -> dict:
-    data = generate(scale, condition, seed)
+def run_instance(scale, condition, seed, highs_python, crosscheck, workdir, baseline) -> dict:
     row = {"scale": scale, "condition": condition, "seed": seed}
+    if baseline:
+        row.update(_baseline(baseline, scale, condition, seed, workdir))
+    data = generate(scale, condition, seed)
     t0 = time.perf_counter()
     ours = plan_allocation(data)
     row["ours_s"] = time.perf_counter() - t0
@@ -50,6 +68,18 @@ def run_instance(scale, condition, seed, highs_python, crosscheck, workdir) -> d
     if ours.metrics.get("engine") == "lp":
         row.update(_replan(data))
     return row
+
+
+def _baseline(root: Path, scale, condition, seed, workdir) -> dict:
+    """The same instance, same measurements, with an older dispatch.planning (own process)."""
+    out = Path(workdir) / "baseline.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--scales", scale]
+    cmd += ["--conditions", condition, "--seeds", str(seed), "--json", str(out)]
+    cmd += ["--planner-root", str(root)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    (row,) = json.loads(out.read_text())
+    keep = {"ours_s": "before_s", "wu": "before_wu", "replan_ratio": "before_replan_ratio"}
+    return {new: row.get(old) for old, new in keep.items()}
 
 
 def _compare(data, ours, greedy) -> dict:
@@ -99,37 +129,51 @@ def _highs(data, ours, python, workdir) -> dict:
 
 
 def _replan(data) -> dict:
-    """Edit one demand (+10 %, at least +1) and re-plan warm; cold plan of the edit for scale."""
+    """Edit one demand REPLAN_EDITS times (+10 %, +20 %, ..., at least +1 each) and re-plan
+    warm; each edit is timed against a cold plan of the edited problem right after it, and
+    the median ratio is kept (single pairs swung by ±0.1 with the shared machine's load)."""
     point = next(p for p in data["points"] if p["demands"])
     demand = point["demands"][0]
-    new_qty = demand["quantity"] + max(1, demand["quantity"] // 10)
+    step = max(1, demand["quantity"] // 10)
     replanner = Replanner(data)
-    t0 = time.perf_counter()
-    warm = replanner.set_demand(point["id"], demand["material"], new_qty)
-    warm_s = time.perf_counter() - t0
     edited = copy.deepcopy(data)
-    next(p for p in edited["points"] if p["id"] == point["id"])["demands"][0]["quantity"] = new_qty
-    t0 = time.perf_counter()
-    cold = plan_allocation(edited)
-    cold_s = time.perf_counter() - t0
-    same = abs(
-        warm.metrics["stage_objectives"]["efficacy"] - cold.metrics["stage_objectives"]["efficacy"]
-    )
+    pairs, valid = [], True
+    for k in range(1, REPLAN_EDITS + 1):
+        new_qty = demand["quantity"] + k * step
+        t0 = time.perf_counter()
+        warm = replanner.set_demand(point["id"], demand["material"], new_qty)
+        warm_s = time.perf_counter() - t0
+        target = next(p for p in edited["points"] if p["id"] == point["id"])
+        target["demands"][0]["quantity"] = new_qty
+        t0 = time.perf_counter()
+        cold = plan_allocation(edited)
+        cold_s = time.perf_counter() - t0
+        pairs.append((warm_s / cold_s, warm_s, cold_s))
+        same = abs(
+            warm.metrics["stage_objectives"]["efficacy"]
+            - cold.metrics["stage_objectives"]["efficacy"]
+        )
+        valid = valid and check_plan(edited, warm).ok
+        valid = valid and same <= 1e-6 * max(1.0, abs(cold.metrics["weighted_unmet"]))
+    ratio, warm_s, cold_s = sorted(pairs)[len(pairs) // 2]
     return {
         "replan_s": warm_s,
         "replan_cold_s": cold_s,
-        "replan_ratio": warm_s / cold_s,
-        "replan_valid": check_plan(edited, warm).ok
-        and same <= 1e-6 * max(1.0, abs(cold.metrics["weighted_unmet"])),
+        "replan_ratio": ratio,
+        "replan_ratios": [p[0] for p in pairs],
+        "replan_valid": valid,
     }
 
 
 def table(rows: list[dict]) -> str:
+    before = any("before_s" in r for r in rows)
     head = (
         "| instance | demands | arcs | engine | ours s | greedy s | weighted unmet ours / greedy "
         "| ratio | bound / greedy | efficacy gap | HiGHS rel. diff | Jain ours / greedy "
         "| t-km ratio | re-plan s (ratio) | valid |"
     )
+    if before:
+        head += " before s (re-plan ratio) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         ratio = f"{r['wu'] / r['greedy_wu']:.3f}" if r["greedy_wu"] else "n/a"
@@ -160,8 +204,17 @@ def table(rows: list[dict]) -> str:
             replan,
             valid,
         ]
+        if before:
+            cells.append(_before_cell(r))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _before_cell(r: dict) -> str:
+    if r.get("before_s") is None:
+        return "n/a"
+    ratio = r.get("before_replan_ratio")
+    return f"{r['before_s']:.2f} ({'n/a' if ratio is None else f'{ratio:.2f}'})"
 
 
 def write_table(path: Path, label: str, body: str) -> None:
@@ -182,7 +235,9 @@ def write_table(path: Path, label: str, body: str) -> None:
         section = section[:a] + block + ("" if b < 0 else section[b:])
     else:
         section = section.rstrip("\n") + "\n\n" + block
-    path.write_text(text[:start] + section.rstrip("\n") + "\n" + text[end:], encoding="utf-8")
+    rest = text[end:]
+    section = section.rstrip("\n") + ("\n\n" if rest else "\n")
+    path.write_text(text[:start] + section + rest, encoding="utf-8")
 
 
 def main() -> None:
@@ -200,6 +255,18 @@ def main() -> None:
         default="province",
         help="scales to cross-check with HiGHS (its simplex took over 10 min on mid scarcity)",
     )
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        default=None,
+        help="older dispatch.planning (its parent directory) that plans each instance first",
+    )
+    parser.add_argument(
+        "--planner-root",
+        type=Path,
+        default=None,
+        help="plan with the dispatch.planning under this directory (used for the baseline)",
+    )
     parser.add_argument("--write", type=Path, default=None, help="markdown file to update")
     parser.add_argument("--label", default=None, help="table heading in that file")
     parser.add_argument("--json", type=Path, default=None, help="also dump raw rows here")
@@ -216,7 +283,9 @@ def main() -> None:
             for condition in args.conditions.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     cross = scale in args.crosscheck_scales.split(",")
-                    row = run_instance(scale, condition, seed, args.highs_python, cross, workdir)
+                    highs = args.highs_python
+                    base = args.baseline_root
+                    row = run_instance(scale, condition, seed, highs, cross, workdir, base)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     print(table(rows))

@@ -398,3 +398,22 @@ def test_an_imprecise_answer_is_solved_again_with_the_stage_fixings_kept(monkeyp
     assert drifts == [False]  # the rebuilt instance kept the speed face
     assert shipped(plan) == {("QUICK", "P1", "tent"): 10}
     assert_valid(data, plan)
+
+
+def test_equity_needs_no_lp_when_every_demand_can_be_met(monkeypatch):
+    solves, real_run = [], lp.StagedLP._run
+    monkeypatch.setattr(
+        lp.StagedLP, "_run", lambda self, *a, **k: solves.append(1) or real_run(self, *a, **k)
+    )
+    data = problem(
+        [material(), material("water", weight=0.5)],
+        [source("D1", {"tent": 10, "water": 10})],
+        [point("A", [("tent", 4, 24), ("water", 3, 24)]), point("B", [("tent", 6, 24)])],
+        [travel("D1", "A", 1), travel("D1", "B", 8)],
+    )
+    plan = plan_allocation(data)
+    assert len(solves) == 3  # efficacy, speed, cost
+    assert plan.metrics["stage_objectives"]["equity"] == 2.0
+    assert plan.unmet == []
+    assert plan.status == "optimal"
+    assert_valid(data, plan)

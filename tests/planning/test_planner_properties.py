@@ -197,3 +197,26 @@ def test_editing_a_demand_and_back_returns_to_the_first_plan(data, quantity, pic
         loose = stage != data["policy"]["order"][0]
         tolerance = {"rel": 1e-3, "abs": 0.05} if loose else {"rel": 1e-6, "abs": 1e-6}
         assert back.metrics["stage_objectives"][stage] == pytest.approx(value, **tolerance)
+
+
+@FAST
+@given(problems())
+def test_when_nothing_stays_unmet_equity_changes_no_later_stage(data):
+    # Efficacy 0 leaves every fill rate at 1, so the equity stage is settled without an LP
+    # (fix_full_equity); speed and cost must come out as if equity were not asked for.
+    data["policy"]["order"] = ["efficacy", "equity", "speed", "cost"]
+    with_equity = plan_allocation(data)
+    assert_valid(data, with_equity)
+    data = copy.deepcopy(data)
+    data["policy"]["order"] = ["efficacy", "speed", "cost"]
+    without = plan_allocation(data)
+    assert_valid(data, without)
+    if with_equity.metrics["stage_objectives"]["efficacy"] != 0.0:
+        return
+    assert with_equity.metrics["stage_objectives"]["equity"] == len(
+        {d["material"] for p in data["points"] for d in p["demands"]}
+    )
+    for stage in ("speed", "cost"):
+        value = without.metrics["stage_objectives"][stage]
+        got = with_equity.metrics["stage_objectives"][stage]
+        assert got == pytest.approx(value, rel=1e-6, abs=1e-6)
