@@ -340,3 +340,21 @@ def test_the_sql_scan_agrees_with_the_pure_rule_day_by_day(app, world):
         found = {w.lot_id: (w.kind, w.severity) for w in active() if w.lot_id}
         for lot_id, days in lots.items():
             assert found.get(lot_id) == rules.lot_expiry_warning(TODAY + timedelta(days=days), TODAY), days
+
+
+def test_warning_changes_reach_the_sharing_feed(app, world):
+    """Scans write warnings in bulk; their changes still reach the data-sharing change feed."""
+    from reserve.sharing.feeds import read_feed
+
+    with app.app_context():
+        lot_id = receive(world, "FEED", quantity=5, expiry_days=-1)
+        services.scan()
+        commander = factories.user(world["commander"]["id"])
+        first = read_feed(commander, "warnings", cursor=0, limit=1000, today=TODAY)
+        expired = [c for c in first["items"] if (c["record"] or {}).get("lot_id") == lot_id]
+        assert expired and expired[0]["record"]["status"] == "open"
+        ledger.record_issue(factories.user(world["operator"]["id"]), lot_id, 5, reason="destroyed")
+        services.scan()
+        later = read_feed(commander, "warnings", cursor=first["next_cursor"], limit=1000, today=TODAY)
+        resolved = [c for c in later["items"] if (c["record"] or {}).get("lot_id") == lot_id]
+        assert resolved and resolved[0]["record"]["status"] == "resolved"

@@ -16,12 +16,13 @@ from core.timeutil import utcnow
 
 from ..models import Depot, EmergencyPlan, Movement, ReserveNorm, StockLot, TransportCapacity
 from ..reporting.models import Submission
+from ..warnings.models import ReserveWarning
 from .models import SharedChange
 from .resources import RESOURCES
 
 CHUNK = 500
 ORM_KINDS = {Depot: "depots", StockLot: "stock", TransportCapacity: "transport", EmergencyPlan: "plans",
-             Submission: "submissions"}
+             Submission: "submissions", ReserveWarning: "warnings"}
 
 
 def _facts(obj) -> tuple[str, int, int | None, str] | None:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..models import Depot, EmergencyPlan, StockLot, TransportCapacity
 from ..reporting.models import Submission
+from ..warnings.models import ReserveWarning
 
 
 @dataclass(frozen=True)
@@ -120,4 +121,17 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
                  _f("file_hash", "code", _l("SHA-256 of the submitted file")),
                  _f("created_at", "datetime", _l("Submitted at (UTC)")),
                  _f("applied_at", "datetime", _l("Applied at (UTC)")))),
+    Resource("warnings", _l("Warnings"), _l("Early warnings on the agency's stock, depots, norms and reports: kind, "
+                                              "severity, status."),
+             ReserveWarning, "agency_id", True, None, (
+                 ID, _f("agency_id", "integer", _l("Owner agency id")),
+                 _f("kind", "code", _l("Warning kind (docs/warnings.md)")),
+                 _f("severity", "code", _l("Severity: red, orange, yellow, blue")),
+                 _f("status", "code", _l("Status: open, acknowledged, resolved")),
+                 _f("depot_id", "integer", _l("Depot id")), _f("lot_id", "integer", _l("Stock lot id")),
+                 _f("material_id", "integer", _l("Material id")),
+                 _f("region_code", "code", _l("GB/T 2260 region code")),
+                 _f("facts", "object", _l("The figures behind the warning")),
+                 _f("opened_at", "datetime", _l("Opened at (UTC)")), _f("resolved_at", "datetime", _l("Resolved at (UTC)")),
+                 _f("resolution", "text", _l("How it was resolved")), CLASSIFICATION)),
 )}

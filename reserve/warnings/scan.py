@@ -277,6 +277,8 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     unresolved = w.c.status != "resolved"
     differs = or_(c.c.severity != w.c.severity,
                   cast(c.c.facts, Text).is_distinct_from(cast(w.c.facts, Text)))
+    # The rows this scan changes go to the data-sharing change log (feeds), as the ORM's would.
+    changed = set(db.session.scalars(select(w.c.id).where(unresolved, exists().where(match, differs))))
     # 1. still true, but its severity or facts moved: a history row (severity), then the update.
     db.session.execute(insert(WarningEvent.__table__).from_select(
         ["warning_id", "action", "severity", "at"],
@@ -315,5 +317,16 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     db.session.execute(insert(WarningEvent.__table__).from_select(
         ["warning_id", "action", "severity", "at"],
         select(w.c.id, literal("opened"), w.c.severity, literal(now)).where(w.c.opened_scan == result.scan_id)))
-    # 4. the scratch rows go; the scan is logged.
+    # 4. the scratch rows go; the changes are logged for the feeds.
     db.session.execute(delete(c).where(c.c.scan_id == result.scan_id))
+    _log_changes(result.scan_id, changed)
+
+
+def _log_changes(scan_id: int, changed: set[int]) -> None:
+    from ..sharing.changes import record_changes
+
+    w = ReserveWarning.__table__
+    rows = db.session.execute(select(w.c.id, w.c.agency_id, w.c.classification).where(
+        or_(w.c.opened_scan == scan_id, w.c.resolved_scan == scan_id, w.c.id.in_(changed) if changed else False))).all()
+    if rows:
+        record_changes(db.session.connection(), [("warnings", i, a, c) for i, a, c in rows], set())
