@@ -339,3 +339,19 @@ def test_api_flow_and_command_board(app, world, client):
     assert page.status_code == 200 and created.json["number"] in page.text
     assert client.get("/incidents").status_code == 200
     assert client.get(f"/incidents/{incident_id}/report").status_code == 200
+
+
+def test_demands_from_a_spreadsheet_all_or_nothing(app, world):
+    with app.app_context():
+        author = user(world, "author")
+        incident = incidents.create_incident(author, title="表格导入", incident_type="accident", level="IV",
+                                             region_code="140100")
+        incidents.add_point(author, incident.id, name="甲点", lat=37.8, lon=112.5)
+        header = ["点位", "物资编码", "数量", "优先级", "需求时限(小时)"]
+        bad = [header, ["甲点", "1010101001", 10, 3, 12], ["甲点", 1010101002, 5, 2, 24]]
+        with pytest.raises(Invalid) as refused:
+            incidents.import_demands(author, incident.id, bad)
+        assert "row 3" in refused.value.errors
+        assert incidents.list_demands(author, incident.id) == []
+        good = [header, ["甲点", "1010101001", 10, 3, 12], ["甲点", "1010101002", 5, 2, 24]]
+        assert len(incidents.import_demands(author, incident.id, good)) == 2

@@ -1,7 +1,7 @@
 """Incidents, demand points and demands (需求接报): create, revise (versioned), cancel, suggest
 from the plan's norms, import from a spreadsheet."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -259,12 +259,14 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
             errors[f"row {number}"] = [str(exc) if str(exc) and not str(exc).startswith(("invalid", "could"))
                                        else _("not a number")]
             continue
-        from datetime import timedelta
-
         parsed.append((point.id, material_id, quantity, priority, now + timedelta(hours=hours)))
     if errors:
         raise Invalid(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors)
-    demands = [add_demand(user, incident.id, point_id=p, material_id=m, quantity=q, priority=pr, needed_by=nb,
-                          source="sheet", commit=False) for p, m, q, pr, nb in parsed]
+    try:
+        demands = [add_demand(user, incident.id, point_id=p, material_id=m, quantity=q, priority=pr, needed_by=nb,
+                              source="sheet", commit=False) for p, m, q, pr, nb in parsed]
+    except Exception:
+        db.session.rollback()  # all rows or none
+        raise
     db.session.commit()
     return demands
