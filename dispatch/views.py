@@ -8,15 +8,16 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
-from sqlalchemy import select
 
 from core.auth import ADMIN, COMMANDER
 from core.errors import DomainError
 from core.extensions import db
 from core.pagination import paginate
-from reserve.models import LABELS, EmergencyPlan, Material, Region
+from reserve.models import LABELS
+from reserve.services import catalog, depots
+from reserve.services import plans as reserve_plans
 
-from .models import (METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES, DemandPoint)
+from .models import METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES
 from . import rules
 from .services import after_action, approval, consultation, incidents, planning, shipments
 
@@ -47,9 +48,9 @@ def incident_list():
     return render_template("dispatch/incidents.html", result=result, statuses=STATUS_LABELS,
                            types=LABELS["incident_type"], subtypes=SUBTYPES,
                            can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
-                           regions=db.session.execute(select(Region).where(Region.level != "county")
-                                                      .order_by(Region.code)).scalars().all(),
-                           plans=db.session.execute(select(EmergencyPlan).order_by(EmergencyPlan.id)).scalars().all())
+                           regions=[r for level in ("province", "city")
+                                    for r in db.session.execute(depots.list_regions(level=level)).scalars()],
+                           plans=db.session.execute(reserve_plans.list_plans(current_user)).scalars().all())
 
 
 @bp.route("/incidents", methods=["POST"])
@@ -77,9 +78,8 @@ def board(incident_id):
     lines = planning.visible_lines(current_user, current) if current else []
     positions = consultation.positions(current_user, current.id) if current else {}
     compared = planning.compare(current_user, current.id) if current else None
-    points = db.session.execute(select(DemandPoint).where(DemandPoint.incident_id == incident.id)
-                                .order_by(DemandPoint.id)).scalars().all()
-    materials = db.session.execute(select(Material).order_by(Material.code)).scalars().all()
+    points = incidents.list_points(current_user, incident.id)
+    materials = db.session.execute(catalog.list_materials()).scalars().all()
     point_names = {p.id: p.name for p in points}
     material_names = {m.id: m.name for m in materials}
     suggestions = {}
@@ -150,11 +150,8 @@ def add_demand(incident_id):
 @bp.route("/demands/<int:demand_id>/cancel", methods=["POST"])
 @auth_required("session")
 def cancel_demand(demand_id):
-    from .models import Demand
-
-    demand = db.session.get(Demand, demand_id)
     _attempt(incidents.cancel_demand, demand_id, reason=request.form.get("reason", ""))
-    return _back(demand.incident_id if demand else 0, "#demands")
+    return _back(request.form.get("incident_id", 0, type=int), "#demands")
 
 
 @bp.route("/incidents/<int:incident_id>/plan", methods=["POST"])
@@ -201,13 +198,10 @@ def cancel_plan(plan_id):
 @bp.route("/shipments/<int:shipment_id>", methods=["POST"])
 @auth_required("session")
 def update_shipment(shipment_id):
-    from .models import Shipment
-
-    shipment = db.session.get(Shipment, shipment_id)
     _attempt(shipments.advance, shipment_id, request.form.get("status", ""),
              quantity_received=request.form.get("quantity_received", type=int),
              discrepancy_reason=request.form.get("discrepancy_reason"))
-    return _back(shipment.incident_id if shipment else 0, "#shipments")
+    return _back(request.form.get("incident_id", 0, type=int), "#shipments")
 
 
 @bp.route("/incidents/<int:incident_id>/messages", methods=["POST"])
@@ -221,12 +215,9 @@ def post_message(incident_id):
 @bp.route("/plan-lines/<int:line_id>/position", methods=["POST"])
 @auth_required("session")
 def set_position(line_id):
-    from .models import PlanLine
-
-    line = db.session.get(PlanLine, line_id)
     _attempt(consultation.set_position, line_id, position=request.form.get("position", ""),
              quantity=request.form.get("quantity", type=int), reason=request.form.get("reason"))
-    return _back(line.plan.incident_id if line else 0, "#plan")
+    return _back(request.form.get("incident_id", 0, type=int), "#plan")
 
 
 @bp.route("/incidents/<int:incident_id>/report")

@@ -105,6 +105,12 @@ def add_point(user, incident_id: int, *, name: str, lat: float, lon: float, regi
     return point
 
 
+def list_points(user, incident_id: int) -> list[DemandPoint]:
+    get_incident(user, incident_id)
+    return db.session.execute(select(DemandPoint).where(DemandPoint.incident_id == incident_id)
+                              .order_by(DemandPoint.id)).scalars().all()
+
+
 def _point(incident: Incident, point_id: int) -> DemandPoint:
     point = db.session.get(DemandPoint, point_id)
     if point is None or point.incident_id != incident.id:

@@ -13,7 +13,7 @@ from core.extensions import db
 from core.scoping import scoped
 from core.timeutil import utcnow
 
-from ..models import Depot, Material
+from ..models import Category, Depot, Material, Region
 from ..services.access import readable, require_write
 from . import rules
 from .models import ExpiryPolicyOverride, Notification, ReserveWarning, StockMinimum, WarningEvent, WarningScan
@@ -74,6 +74,12 @@ def list_warnings(user, f: WarningFilter):
 
 def get_warning(user, warning_id: int) -> ReserveWarning:
     return readable(user, ReserveWarning, warning_id, label=_("Warning"))
+
+
+def region_names(codes) -> dict[str, str]:
+    codes = [c for c in set(codes) if c]
+    return dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()) \
+        if codes else {}
 
 
 def last_scan() -> WarningScan | None:
@@ -190,8 +196,14 @@ def _norm_chart(user) -> dict:
             entry = bucket.setdefault(key, {"key": key, "required": 0.0, "available": 0})
             entry["required"] += norm["required"]
             entry["available"] += min(norm["available"], norm["required"])
-    return {"by_category": sorted(by_category.values(), key=lambda e: e["key"]),
-            "by_region": sorted(by_region.values(), key=lambda e: e["key"])}
+    regions = dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(list(by_region))))
+                   .all()) if by_region else {}
+    categories = dict(db.session.execute(select(Category.code, Category.name).where(Category.code.in_(
+        list(by_category)))).all()) if by_category else {}
+    return {"by_category": [{**e, "name": categories.get(e["key"], e["key"])}
+                            for e in sorted(by_category.values(), key=lambda e: e["key"])],
+            "by_region": [{**e, "name": regions.get(e["key"], e["key"])}
+                          for e in sorted(by_region.values(), key=lambda e: e["key"])]}
 
 
 # --- minimum levels and expiry policies ---------------------------------------------------------

@@ -8,11 +8,9 @@ from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
 from core.errors import DomainError
-from core.extensions import db
 from core.pagination import paginate
 from core.timeutil import local_today
 
-from ..models import Category, Region
 from ..reporting import freshness
 from . import rules, services
 from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
@@ -41,11 +39,9 @@ def dashboard():
     freshness_counts = {}
     for row in scoreboard:
         freshness_counts[row.current] = freshness_counts.get(row.current, 0) + 1
-    names = dict(db.session.execute(db.select(Region.code, Region.name)).all())
-    categories = dict(db.session.execute(db.select(Category.code, Category.name).where(Category.level == 2)).all())
-    chart = {"trend": figures["trend"],
-             "by_category": [{**r, "name": categories.get(r["key"], r["key"])} for r in figures["norms"]["by_category"]],
-             "by_region": [{**r, "name": names.get(r["key"], r["key"])} for r in figures["norms"]["by_region"]],
+    names = services.region_names(w.region_code for w in result.items)
+    chart = {"trend": figures["trend"], "by_category": figures["norms"]["by_category"],
+             "by_region": figures["norms"]["by_region"],
              "labels": {"required": _("Required by norms"), "available": _("Available (up to the norm)"),
                         "active": _("Active warnings")}}
     pager_args = {k: v for k, v in vars(f).items() if v}
@@ -61,7 +57,7 @@ def dashboard():
 @auth_required("session")
 def detail(warning_id):
     warning = services.get_warning(current_user, warning_id)
-    region = db.session.get(Region, warning.region_code) if warning.region_code else None
+    region = services.region_names([warning.region_code]).get(warning.region_code)
     return render_template("warnings/detail.html", warning=warning, history=services.history(current_user, warning_id),
                            kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS, events=EVENT_LABELS,
                            region=region, last_scan=services.last_scan(),
