@@ -355,3 +355,18 @@ def test_demands_from_a_spreadsheet_all_or_nothing(app, world):
         assert incidents.list_demands(author, incident.id) == []
         good = [header, ["甲点", "1010101001", 10, 3, 12], ["甲点", "1010101002", 5, 2, 24]]
         assert len(incidents.import_demands(author, incident.id, good)) == 2
+
+
+def test_suppliers_and_the_public_do_not_see_incidents(app, world, make_user, client):
+    from core.auth import SUPPLIER
+
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=5, water=0)
+        supplier = make_user(SUPPLIER)
+        with pytest.raises(NotAllowed):
+            incidents.get_incident(factories.user(supplier["id"]), incident.id)
+        incident_id = incident.id
+    assert client.get(f"/api/v1/incidents/{incident_id}").status_code == 401
+    log_in(client, supplier["email"])
+    assert client.get(f"/api/v1/incidents/{incident_id}").status_code == 403
+    assert client.get("/api/v1/incidents").status_code == 403

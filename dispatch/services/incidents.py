@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core.auth import ADMIN, COMMANDER
+from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
@@ -21,9 +21,18 @@ def require_command(user) -> None:
         raise NotAllowed(_("Only command staff manage incidents, demands and plans."))
 
 
+STAFF = {ADMIN, COMMANDER, OPERATOR, VIEWER}
+
+
+def _require_staff(user) -> None:
+    if not getattr(user, "role_names", set()) & STAFF:
+        raise NotAllowed(_("Incidents are internal information for staff."))
+
+
 def list_incidents(user, *, status=None, drill=None):
     """Incidents are internal information: every staff role sees the list; the public sees
     incident notices through the portal."""
+    _require_staff(user)
     stmt = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
     if status:
         stmt = stmt.where(Incident.status == status)
@@ -33,8 +42,9 @@ def list_incidents(user, *, status=None, drill=None):
 
 
 def get_incident(user, incident_id: int) -> Incident:
+    _require_staff(user)
     incident = db.session.get(Incident, incident_id)
-    if incident is None or not getattr(user, "is_authenticated", False):
+    if incident is None:
         raise NotFound(_("Incident %(id)s not found.", id=incident_id))
     return incident
 
