@@ -26,11 +26,11 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
     if conn.dialect.name != "postgresql":
         db.session.execute(insert(table), rows)
         return
-    copy_rows(conn, table, rows)
+    _copy_rows(conn, table, rows)
     rows_copied.send(table.name, connection=conn, rows=rows)
 
 
-def copy_rows(conn, table: Table, rows: list[dict]) -> None:
+def _copy_rows(conn, table: Table, rows: list[dict]) -> None:
     """COPY `rows` into `table` on the PostgreSQL connection `conn` (its current transaction)."""
     columns = list(rows[0])
     missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
