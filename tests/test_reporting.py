@@ -20,6 +20,7 @@ from reserve.reporting.services import SubmissionInvalid
 from reserve.reporting.standard import KINDS
 from reserve.services import ledger, stock
 from reserve.services.reference import load_regions
+from reserve.sharing.models import SharedChange
 from tests import factories
 from tests.conftest import csrf_token
 
@@ -204,6 +205,32 @@ def test_reverting_an_applied_report_restores_the_stock_by_reversal(app, world):
         assert_rollups_match(world)
 
 
+def stock_change_rows() -> dict[int, tuple]:
+    return {r.record_id: (r.seq, r.agency_id, r.classification) for r in _db.session.execute(
+        select(SharedChange.record_id, SharedChange.seq, SharedChange.agency_id, SharedChange.classification)
+        .where(SharedChange.kind == "stock"))}
+
+
+def test_the_sharing_feeds_see_every_lot_a_report_or_its_revert_touches(app, world):
+    with app.app_context():
+        apply(world, stock_csv([["RP-D1", "1010101001", "", "L1", "100", "2027-06-30", ""],
+                                ["RP-D1", "1010101001", "", "L2", "50", "", ""],
+                                ["RP-D2", "1010101002", "", "Q1", "30", "", ""]]))
+        before = stock_change_rows()
+        second = apply(world, stock_csv([["RP-D1", "1010101001", "", "L1", "100", "2027-12-31", ""],  # new expiry only
+                                         ["RP-D1", "1010101001", "", "L2", "40", "", ""],              # recounted
+                                         ["RP-D1", "1010101002", "", "N1", "7", "", ""]]), mode="full")  # Q1 closed
+        lots = dict(_db.session.execute(select(StockLot.lot_no, StockLot.id)).all())
+        after = stock_change_rows()
+        assert set(before) == {lots["L1"], lots["L2"], lots["Q1"]}
+        assert all(after[lots[n]][0] > max(s for s, _, _ in before.values()) for n in ("L1", "L2", "Q1", "N1"))
+        assert after[lots["N1"]][1:] == (world["agency"], "internal")
+        services.revert_submission(factories.user(world["operator"]), second.id, reason="wrong file")
+        reverted = stock_change_rows()
+        assert all(reverted[lots[n]][0] > max(s for s, _, _ in after.values()) for n in ("L2", "Q1", "N1"))
+        assert reverted[lots["L1"]] == after[lots["L1"]]  # a revert undoes movements, not the new expiry
+
+
 def test_operators_report_only_for_their_own_agency(app, world, make_user):
     with app.app_context():
         outsider = make_user(OPERATOR, agency=world["other"])
@@ -379,3 +406,11 @@ def test_scoreboard_marks_an_agency_that_reported_this_period_on_time(app, world
     csv_page = client.get("/reporting/scoreboard?format=csv")
     assert csv_page.status_code == 200 and "RP-MINE" in csv_page.text
     assert client.get("/reporting/scoreboard").status_code == 200
+
+
+def test_confirming_twice_is_refused_in_the_users_language(app, world):
+    with app.app_context():
+        submission = apply(world, stock_csv([["RP-D1", "1010101001", "", "L1", "3", "", ""]]))
+        with pytest.raises(Conflict) as refused:
+            services.confirm_submission(factories.user(world["operator"]), submission.id)
+        assert "已生效" in refused.value.detail

@@ -1,13 +1,16 @@
 """The reporting data standard, validation, file reading and the calendar, without a database."""
 
+import hashlib
 import io
+import json
 import zipfile
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
 
 from reserve.reporting import files, freshness
+from reserve.reporting.changes import Change, ChangeSet
 from reserve.reporting.files import BadFile
 from reserve.reporting.standard import KINDS, MAX_ROWS, Column, read_cell
 from reserve.reporting.validation import Context, DepotRef, validate
@@ -266,3 +269,15 @@ def test_periods_start_on_monday_the_first_or_the_quarter():
 def test_a_period_is_on_time_late_overdue_missing_or_open(applied, today, expected):
     october = (date(2026, 10, 1), date(2026, 11, 1))
     assert freshness.period_status(*october, 5, applied, today) == expected
+
+
+def test_the_fingerprint_hashes_each_change_as_the_preview_shows_it():
+    """So fingerprints stored before the encoding was made faster still match."""
+    changes = [Change("new", "D1", ("D1", 11, "批次-1"), 3, None,
+                      {"quantity": 5, "expiry_date": date(2027, 6, 30), "lead_time_h": 1.5, "classification": None,
+                       "enterprise_name": "引号\"和\\斜杠"}),
+               Change("changed", "D1", ("D1", 12, "L2"), 4, {"quantity": 1, "production_date": date(2026, 1, 1)},
+                      {"quantity": 2, "production_date": datetime(2026, 1, 2, 3, 4, 5)}),
+               Change("closed", "D2", ("D2", 13, "L3"), None, {"quantity": 9}, {"quantity": 0})]
+    shown = b"".join(json.dumps(c.to_json(), sort_keys=True, ensure_ascii=False).encode() for c in changes)
+    assert ChangeSet("stock", changes).fingerprint() == hashlib.sha256(shown).hexdigest()

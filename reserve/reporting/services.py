@@ -25,7 +25,7 @@ from . import changes as change_sets
 from .files import BadFile, read_table
 from .models import STATUS_LABELS, Submission
 from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
-from .validation import CellError, Context, DepotRef, validate
+from .validation import CellError, Context, DepotRef, Validation, validate
 
 log = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 1000
@@ -109,10 +109,7 @@ def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict]
 
 
 def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows) -> Submission:
-    ctx = build_context(agency_id)
-    validation = validate(kind, rows, ctx)
-    changeset = change_sets.compute(kind, validation.records, ctx, mode) if validation.ok else None
-    errors = validation.errors + (changeset.errors if changeset else [])
+    validation, changeset, errors = _check(kind, rows, build_context(agency_id), mode)
     digest = hashlib.sha256(data).hexdigest()
     submission = Submission(
         agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
@@ -127,6 +124,16 @@ def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, r
     if errors:
         raise SubmissionInvalid(submission)
     return submission
+
+
+def _check(kind, rows, ctx, mode) -> tuple[Validation, change_sets.ChangeSet | None, list[CellError]]:
+    """Validate the rows and compute the change set: (validation, change set or None, all errors).
+    The validated records are dropped once the change set holds what applying needs, so a
+    100,000-row report is not kept twice over while it is applied."""
+    validation = validate(kind, rows, ctx)
+    changeset = change_sets.compute(kind, validation.records, ctx, mode) if validation.ok else None
+    validation.records = []
+    return validation, changeset, validation.errors + (changeset.errors if changeset else [])
 
 
 def _same_file_applied(agency_id, kind, mode, digest) -> dict | None:
@@ -192,11 +199,9 @@ def confirm_submission(user, submission_id: int, *, fingerprint: str | None = No
     if fingerprint and fingerprint != submission.fingerprint:
         raise Conflict(_("The preview you confirmed is not the current one; reload the page."))
     ctx = build_context(submission.agency_id)
-    validation = validate(submission.kind, _stored_rows(submission), ctx)
-    changeset = change_sets.compute(submission.kind, validation.records, ctx, submission.mode) \
-        if validation.ok else None
-    if changeset is None or changeset.errors or changeset.fingerprint() != submission.fingerprint:
-        return _refresh_preview(submission, validation, changeset)
+    _validation, changeset, errors = _check(submission.kind, _stored_rows(submission), ctx, submission.mode)
+    if errors or changeset.fingerprint() != submission.fingerprint:
+        return _refresh_preview(submission, errors, changeset)
     try:
         change_sets.apply(submission.kind, changeset, ctx, reference=submission.reference,
                           user_id=getattr(user, "id", None))
@@ -227,9 +232,8 @@ def _scan_after_apply(agency_id: int) -> None:
         log.exception("warning scan after applying a report of agency %s failed", agency_id)
 
 
-def _refresh_preview(submission, validation, changeset):
+def _refresh_preview(submission, errors, changeset):
     """The data changed since the preview: show the new preview (or the new errors), apply nothing."""
-    errors = validation.errors + (changeset.errors if changeset else [])
     if errors:
         submission.status, submission.error_count = "invalid", len(errors)
         submission.errors = [_error_json(e) for e in errors[:MAX_STORED_ERRORS]]

@@ -3,6 +3,8 @@ in `stock_rollup_city` and `stock_rollup_agency`, in the same transaction, with 
 (INSERT ... ON CONFLICT DO UPDATE, on SQLite and PostgreSQL alike). `rebuild()` recomputes
 both from the lots (after bulk loads, and when a material's unit weight changes)."""
 
+from collections.abc import Iterable
+
 from sqlalchemy import case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -39,7 +41,7 @@ def apply(lot: dict, on_hand_delta: int, reserved_delta: int, new_on_hand: int) 
             {**sums, "weight_kg": on_hand_delta * weight})
 
 
-def add_contributions(rows: list[dict]) -> None:
+def add_contributions(rows: Iterable[dict]) -> None:
     """Add many signed contributions at once (bulk report applies): each row names its
     city_code, material_id, owner_agency_id, reserve_type, classification and carries lots,
     on_hand, reserved and weight_kg deltas. Summed per rollup key first: one upsert per key."""

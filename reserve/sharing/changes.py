@@ -1,13 +1,16 @@
 """The change log behind the feeds: which shareable record changed, in commit order.
 
 ORM changes are seen after each flush; the ledger and the reporting apply also write with Core
-statements (movements, guarded stock updates), which are seen as they execute. Either way the
-record's row in `shared_change` is replaced by a new one with a higher `seq`, under the audit
-log's lock (PostgreSQL), so a feed reader that has passed `seq` N never sees a change <= N
-commit later.
+statements (movements, guarded stock updates), which are seen as they execute, and on
+PostgreSQL the reporting apply COPYs its lots and movements (`services.bulk`), which is
+announced on `bulk.rows_copied`. A lot is recorded through its movements (every new lot gets its
+receipt movement in the same transaction) and through updates of it. Either way the record's row
+in `shared_change` is replaced by a new one with a higher `seq`, under the audit log's lock
+(PostgreSQL), so a feed reader that has passed `seq` N never sees a change <= N commit later.
 """
 
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import Integer, any_, bindparam, delete, event, false, func, insert, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.audit import AUDIT_LOCK_KEY
@@ -16,6 +19,7 @@ from core.timeutil import utcnow
 
 from ..models import Depot, EmergencyPlan, Movement, ReserveNorm, StockLot, TransportCapacity
 from ..reporting.models import Submission
+from ..services import bulk
 from ..warnings.models import ReserveWarning
 from .models import SharedChange
 from .resources import RESOURCES
@@ -51,19 +55,9 @@ def _after_flush(session: Session, _context) -> None:
         elif (facts := _facts(obj)) is not None:
             touched[facts[:2]] = facts
             deleted.add(facts[:2])
-    rows = list(touched.values()) + _lot_facts(session.connection(), lots - {r for k, r in touched if k == "stock"})
-    if rows:
-        record_changes(session.connection(), rows, deleted)
-
-
-def _lot_facts(conn, lot_ids) -> list[tuple]:
-    lot_ids = sorted(i for i in lot_ids if i is not None)
-    rows = []
-    for start in range(0, len(lot_ids), CHUNK):
-        chunk = lot_ids[start:start + CHUNK]
-        rows += [("stock", r.id, r.owner_agency_id, r.classification) for r in conn.execute(
-            select(StockLot.id, StockLot.owner_agency_id, StockLot.classification).where(StockLot.id.in_(chunk)))]
-    return rows
+    if touched:
+        record_changes(session.connection(), list(touched.values()), deleted)
+    record_lot_changes(session.connection(), lots - {r for k, r in touched if k == "stock"})
 
 
 def _core_lot_ids(state) -> set[int]:
@@ -84,24 +78,57 @@ def _on_execute(state):
         frozen = state.invoke_statement().freeze()
         ids = [row._mapping.get("id") for row in frozen()]
         if ids and ids[0] is not None:
-            conn = state.session.connection()
-            record_changes(conn, _lot_facts(conn, set(ids)), set())
+            record_lot_changes(state.session.connection(), ids)
         return frozen()
     lot_ids = _core_lot_ids(state)
     if lot_ids:
         result = state.invoke_statement()
-        conn = state.session.connection()
-        record_changes(conn, _lot_facts(conn, lot_ids), set())
+        record_lot_changes(state.session.connection(), lot_ids)
         return result
     return None
+
+
+def _on_rows_copied(table_name: str, *, connection, rows: list[dict]) -> None:
+    key = {"movement": "lot_id", "stock_lot": "id"}.get(table_name)
+    if key is not None:
+        record_lot_changes(connection, {row[key] for row in rows if row.get(key) is not None})
+
+
+def _lock(conn) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def record_lot_changes(conn, lot_ids) -> None:
+    """Replace the change rows of these lots by new ones, taking each lot's owner and
+    classification from the database: two statements (PostgreSQL: one array parameter) or two
+    per CHUNK ids (SQLite), nothing read into Python."""
+    ids = sorted(i for i in lot_ids if i is not None)
+    if not ids:
+        return
+    _lock(conn)
+    now = utcnow()
+    columns = ["kind", "record_id", "agency_id", "classification", "deleted", "changed_at"]
+    for among in _among(conn, ids):
+        conn.execute(delete(SharedChange.__table__).where(SharedChange.kind == "stock", among(SharedChange.record_id)))
+        conn.execute(insert(SharedChange.__table__).from_select(columns, select(
+            literal("stock"), StockLot.id, StockLot.owner_agency_id, func.coalesce(StockLot.classification, "internal"),
+            false(), literal(now)).where(among(StockLot.id)).order_by(StockLot.id)))
+
+
+def _among(conn, ids: list[int]) -> list:
+    """Conditions "column is one of ids": one with an array parameter on PostgreSQL, one per
+    CHUNK ids elsewhere (SQLite's limit on bound parameters)."""
+    if conn.dialect.name == "postgresql":
+        return [lambda column: column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))]
+    return [lambda column, chunk=ids[start:start + CHUNK]: column.in_(chunk) for start in range(0, len(ids), CHUNK)]
 
 
 def record_changes(conn, rows: list[tuple], deleted: set) -> None:
     """Replace the change rows of these (kind, id, agency, classification) records by new ones."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    _lock(conn)
     now = utcnow()
     by_kind: dict[str, list] = {}
     for row in rows:
@@ -147,3 +174,4 @@ def install_change_hooks() -> None:
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _on_execute)
+        bulk.rows_copied.connect(_on_rows_copied)
