@@ -1,4 +1,16 @@
+from datetime import UTC
+
 from marshmallow import Schema, fields
+
+
+class UtcDateTime(fields.DateTime):
+    """A datetime input kept as the database keeps it, naive UTC: a value with an offset is
+    converted to UTC, one without is taken as UTC already. (Comparing an aware input with
+    `utcnow()` raised TypeError: a 500.)"""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.astimezone(UTC).replace(tzinfo=None) if result.tzinfo is not None else result
 
 
 class ProblemSchema(Schema):
