@@ -4,6 +4,7 @@ agency's position on its own lines, and the decision log."""
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.auth import ADMIN, COMMANDER, OPERATOR
 from core.errors import Invalid, NotAllowed, NotFound
 from core.extensions import db
 
@@ -15,6 +16,8 @@ from .planning import get_plan, visible_lines
 def post_message(user, incident_id: int, body: str, *, plan_id: int | None = None,
                  decision: bool = False) -> ConsultationMessage:
     incident = get_incident(user, incident_id)
+    if not getattr(user, "role_names", set()) & {ADMIN, COMMANDER, OPERATOR}:
+        raise NotAllowed(_("Leaders and viewers read the consultation; staff of the agencies write in it."))
     if not body or not body.strip():
         raise Invalid(_("Write a message."), errors={"body": [_("required")]})
     if decision:

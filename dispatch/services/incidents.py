@@ -4,9 +4,9 @@ from the plan's norms, import from a spreadsheet."""
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
-from core.auth import ADMIN, COMMANDER
+from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
@@ -25,6 +25,8 @@ def list_incidents(user, *, status=None, drill=None):
     """Incidents are internal information: every staff role sees the list; the public sees
     incident notices through the portal."""
     stmt = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
+    if not is_staff(user):
+        stmt = stmt.where(false())
     if status:
         stmt = stmt.where(Incident.status == status)
     if drill is not None:
@@ -32,9 +34,17 @@ def list_incidents(user, *, status=None, drill=None):
     return stmt
 
 
+STAFF = {ADMIN, OPERATOR, COMMANDER, VIEWER}
+
+
+def is_staff(user) -> bool:
+    """Incidents are internal: staff roles read them; a supplier's account is not staff."""
+    return bool(getattr(user, "role_names", set()) & STAFF)
+
+
 def get_incident(user, incident_id: int) -> Incident:
     incident = db.session.get(Incident, incident_id)
-    if incident is None or not getattr(user, "is_authenticated", False):
+    if incident is None or not is_staff(user):
         raise NotFound(_("Incident %(id)s not found.", id=incident_id))
     return incident
 
