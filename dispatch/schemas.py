@@ -26,7 +26,7 @@ class IncidentSchema(Schema):
     description = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     status = fields.Str(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    closed_at = fields.DateTime(dump_only=True)
+    closed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class IncidentStatusSchema(Schema):

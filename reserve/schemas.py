@@ -92,7 +92,7 @@ class CategorySchema(Schema):
     code = fields.Str(required=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     level = fields.Int(dump_only=True)
-    parent_code = fields.Str(dump_only=True)
+    parent_code = fields.Str(dump_only=True, allow_none=True)
     illustrative = fields.Bool(dump_only=True)
 
 
