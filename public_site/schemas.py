@@ -240,7 +240,7 @@ class PublicNoticeSchema(Schema):
     kind = fields.Str()
     title = fields.Str()
     body = fields.Str()
-    published_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True)
 
 
 class NoticeSchema(PublicNoticeSchema):
