@@ -11,6 +11,7 @@ from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,12 @@ def handle_validation_error(exc: ValidationError):
                             code="invalid", errors=exc.normalized_messages())
 
 
+def handle_out_of_range(exc: Exception):
+    """A number (or text) the database cannot hold came from the request: SQLite's driver raises
+    OverflowError past 64 bits, PostgreSQL DataError past a column's type. The client's error."""
+    return problem_response(422, detail=_("The request did not pass validation; see errors."), code="invalid")
+
+
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
@@ -136,4 +143,6 @@ def init_errors(app):
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(DataError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from .extensions import db
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 10**9  # far past any list; a larger page number overflowed the database's OFFSET (a 500)
 
 
 class PageArgsSchema(Schema):
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
@@ -63,7 +64,7 @@ class Page:
 def paginate(stmt, page: int, per_page: int, *, rows: bool = False, count=None) -> Page:
     """One page of `stmt`: ORM objects, or (rows=True) dicts of a multi-column select.
     `count` is a cheaper select of the total, where the caller has one."""
-    page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
+    page, per_page = min(max(page, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
     if count is None:
         count = select(func.count()).select_from(stmt.order_by(None).subquery())
     total = db.session.scalar(count)

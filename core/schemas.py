@@ -1,4 +1,26 @@
+from datetime import UTC
+
 from marshmallow import Schema, fields
+
+
+def _iso_utc(value) -> str:
+    """The database keeps naive UTC; an API answer says so (RFC 3339 `date-time` needs an offset,
+    and a client reading "2026-05-01T08:00:00" cannot tell UTC from local time)."""
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+# Every DateTime field of every schema dumps with its offset (marshmallow's one table of formats).
+fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc, "iso8601": _iso_utc}
+
+
+class UtcDateTime(fields.DateTime):
+    """A datetime input kept as the database keeps it, naive UTC: a value with an offset is
+    converted to UTC, one without is taken as UTC already. (Comparing an aware input with
+    `utcnow()` raised TypeError: a 500.)"""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.astimezone(UTC).replace(tzinfo=None) if result.tzinfo is not None else result
 
 
 class ProblemSchema(Schema):

@@ -10,11 +10,22 @@ from flask_security import SQLAlchemyUserDatastore
 from flask_security.decorators import default_unauthn_handler
 from flask_security.views import default_render_json
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 
 from . import audit, auth, errors, idempotency
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) store
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` of every route: a number no database integer can hold names no record (404);
+    unbounded, it reached the driver and failed there (OverflowError, a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -119,6 +130,7 @@ def echo_request_id(response):
 
 
 def init_extensions(app):
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     init_database(app)
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(assign_request_id)

@@ -1,7 +1,7 @@
 """Wartime-response API: incidents, points, demands, plans (run, edit, compare, approve,
 cancel), consultation and positions, shipments, after-action, the command board."""
 
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
@@ -134,8 +134,8 @@ def plan(data, incident_id):
         problem, _index = planning.build_problem(current_user, incidents.get_incident(current_user, incident_id),
                                                  options)
         background = planning.estimated_arcs(problem) > current_app.config["DISPATCH_BACKGROUND_ARCS"]
-    if background:
-        return planning.plan_in_background(current_user, incident_id, options), 202
+    if background:  # the job, as it is: DispatchPlanSchema would read it as a plan (a 500)
+        return jsonify(planning.plan_in_background(current_user, incident_id, options)), 202
     return planning.plan_incident(current_user, incident_id, options=options, greedy=data["greedy"])
 
 

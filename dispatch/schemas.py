@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import UtcDateTime
+
 from reserve.models import IncidentType
 
 from .models import INCIDENT_STATUSES, POSITIONS, SHIPMENT_STATUSES
@@ -18,13 +20,13 @@ class IncidentSchema(Schema):
     region_code = fields.Str(required=True, validate=validate.Regexp(r"^\d{6}$"))
     lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
-    started_at = fields.DateTime(load_default=None, allow_none=True)
+    started_at = UtcDateTime(load_default=None, allow_none=True)
     drill = fields.Bool(load_default=False)
     plan_id = fields.Int(load_default=None, allow_none=True)
     description = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     status = fields.Str(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    closed_at = fields.DateTime(dump_only=True)
+    closed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class IncidentStatusSchema(Schema):
@@ -49,7 +51,7 @@ class DemandSchema(Schema):
     material = fields.Function(lambda d: d.material.name, dump_only=True)
     quantity = fields.Int(required=True, validate=validate.Range(min=1))
     priority = fields.Int(load_default=2, validate=validate.Range(1, 3))
-    needed_by = fields.DateTime(required=True)
+    needed_by = UtcDateTime(required=True)
     status = fields.Str(dump_only=True)
     version = fields.Int(dump_only=True)
     source = fields.Str(dump_only=True)
@@ -58,7 +60,7 @@ class DemandSchema(Schema):
 class DemandRevisionSchema(Schema):
     quantity = fields.Int(load_default=None, validate=validate.Range(min=1))
     priority = fields.Int(load_default=None, validate=validate.Range(1, 3))
-    needed_by = fields.DateTime(load_default=None)
+    needed_by = UtcDateTime(load_default=None)
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
 
 

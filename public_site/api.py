@@ -18,6 +18,7 @@ desk = Blueprint("portal-desk", __name__, url_prefix="/api/v1/portal",
 
 
 @public.route("/overview")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.response(200, schemas.OverviewSchema)
 def get_overview():
@@ -26,6 +27,7 @@ def get_overview():
 
 
 @public.route("/notices")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.arguments(schemas.NoticeQuerySchema, location="query")
 @public.arguments(PageArgsSchema, location="query", as_kwargs=True)
@@ -35,6 +37,7 @@ def list_notices(query, page, per_page):
 
 
 @public.route("/notices/<int:notice_id>")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.response(200, schemas.PublicNoticeSchema)
 def get_notice(notice_id):
@@ -42,6 +45,7 @@ def get_notice(notice_id):
 
 
 @public.route("/suppliers")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @public.response(200, page_schema(schemas.PublicSupplierSchema))
@@ -51,6 +55,7 @@ def list_suppliers(page, per_page):
 
 
 @public.route("/demands")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.arguments(schemas.DemandQuerySchema, location="query")
 @public.arguments(PageArgsSchema, location="query", as_kwargs=True)
@@ -61,6 +66,7 @@ def list_demands(query, page, per_page):
 
 
 @public.route("/demands/<int:demand_id>")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.response(200, schemas.PublicDemandSchema)
 def get_demand(demand_id):
@@ -68,6 +74,7 @@ def get_demand(demand_id):
 
 
 @public.route("/demands/<int:demand_id>/offers", methods=["POST"])
+@public.doc(security=[])  # public: no sign-in
 @limit_forms
 @public.arguments(schemas.BoardOfferInSchema)
 @public.response(202, schemas.OfferReceiptSchema)
@@ -78,6 +85,7 @@ def offer_supply(data, demand_id):
 
 
 @public.route("/feedback")
+@public.doc(security=[])  # public: no sign-in
 @public_cache()
 @public.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @public.response(200, page_schema(schemas.PublicFeedbackSchema))
@@ -87,6 +95,7 @@ def list_feedback(page, per_page):
 
 
 @public.route("/feedback", methods=["POST"])
+@public.doc(security=[])  # public: no sign-in
 @limit_forms
 @public.arguments(schemas.FeedbackInSchema)
 @public.response(202, schemas.FeedbackReceiptSchema)

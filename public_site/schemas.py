@@ -240,7 +240,7 @@ class PublicNoticeSchema(Schema):
     kind = fields.Str()
     title = fields.Str()
     body = fields.Str()
-    published_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True)
 
 
 class NoticeSchema(PublicNoticeSchema):
@@ -344,9 +344,9 @@ class PublicFeedbackSchema(Schema):
     id = fields.Int()
     category = fields.Str()
     text = fields.Str()
-    answer = fields.Str()
+    answer = fields.Str(allow_none=True)
     created_at = fields.DateTime()
-    answered_at = fields.DateTime()
+    answered_at = fields.DateTime(allow_none=True)
 
 
 class FeedbackSchema(PublicFeedbackSchema):

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import UtcDateTime
+
 from core.scoping import Classification
 
 from .models import AgencyKind, IncidentType, MovementKind, ReserveType, TransportMode
@@ -90,7 +92,7 @@ class CategorySchema(Schema):
     code = fields.Str(required=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     level = fields.Int(dump_only=True)
-    parent_code = fields.Str(dump_only=True)
+    parent_code = fields.Str(dump_only=True, allow_none=True)
     illustrative = fields.Bool(dump_only=True)
 
 
@@ -182,7 +184,7 @@ class MovementSchema(Schema):
 
 class QuantitySchema(Schema):
     quantity = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
-    occurred_at = fields.DateTime(load_default=None)
+    occurred_at = UtcDateTime(load_default=None)
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
     reference = fields.Str(load_default=None, validate=validate.Length(max=100))
 
@@ -207,14 +209,14 @@ class ReceiptSchema(QuantitySchema):
 class AdjustmentSchema(Schema):
     delta = fields.Int(required=True, strict=True)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
-    occurred_at = fields.DateTime(load_default=None)
+    occurred_at = UtcDateTime(load_default=None)
     reference = fields.Str(load_default=None, validate=validate.Length(max=100))
 
 
 class CountSchema(Schema):
     counted = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
-    occurred_at = fields.DateTime(load_default=None)
+    occurred_at = UtcDateTime(load_default=None)
 
 
 class TransferSchema(QuantitySchema):

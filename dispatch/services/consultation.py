@@ -4,8 +4,11 @@ agency's position on its own lines, and the decision log."""
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.auth import ADMIN, COMMANDER, OPERATOR
 from core.errors import Invalid, NotAllowed, NotFound
 from core.extensions import db
+from core.scoping import can_write
+from reserve.services.access import agency_path
 
 from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine
 from .incidents import get_incident, require_command
@@ -15,6 +18,8 @@ from .planning import get_plan, visible_lines
 def post_message(user, incident_id: int, body: str, *, plan_id: int | None = None,
                  decision: bool = False) -> ConsultationMessage:
     incident = get_incident(user, incident_id)
+    if not getattr(user, "role_names", set()) & {ADMIN, COMMANDER, OPERATOR}:
+        raise NotAllowed(_("Leaders and viewers read the consultation; staff of the agencies write in it."))
     if not body or not body.strip():
         raise Invalid(_("Write a message."), errors={"body": [_("required")]})
     if decision:
@@ -48,9 +53,11 @@ def set_position(user, line_id: int, *, position: str, quantity: int | None = No
     plan = get_plan(user, line.plan_id)
     if line.id not in {visible.id for visible in visible_lines(user, plan)} or line.agency_id is None:
         raise NotFound(_("Plan line %(id)s not found.", id=line_id))
-    agency_id = getattr(user, "agency_id", None)
-    if agency_id is None:
+    # The position is the supplying agency's: only who writes for that agency states it
+    # (a viewer, or command staff of another agency, sees the line but does not speak for it).
+    if not can_write(user, agency_path(line.agency_id)):
         raise NotAllowed(_("Positions are stated by the supplying agency's staff."))
+    agency_id = line.agency_id
     if position not in POSITIONS:
         raise Invalid(_("A position is agree, cannot_supply or partial."), errors={"position": list(POSITIONS)})
     if position != "agree" and not (reason or "").strip():

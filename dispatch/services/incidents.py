@@ -21,12 +21,6 @@ def require_command(user) -> None:
         raise NotAllowed(_("Only command staff manage incidents, demands and plans."))
 
 
-STAFF = {ADMIN, COMMANDER, OPERATOR, VIEWER}
-
-
-def _require_staff(user) -> None:
-    if not getattr(user, "role_names", set()) & STAFF:
-        raise NotAllowed(_("Incidents are internal information for staff."))
 
 
 def list_incidents(user, *, status=None, drill=None):
@@ -39,6 +33,19 @@ def list_incidents(user, *, status=None, drill=None):
     if drill is not None:
         stmt = stmt.where(Incident.drill.is_(drill))
     return stmt
+
+
+STAFF = {ADMIN, OPERATOR, COMMANDER, VIEWER}
+
+
+def is_staff(user) -> bool:
+    """Incidents are internal: staff roles read them; a supplier's account is not staff."""
+    return bool(getattr(user, "role_names", set()) & STAFF)
+
+
+def _require_staff(user) -> None:
+    if not is_staff(user):
+        raise NotAllowed(_("Incidents are internal information for staff."))
 
 
 def get_incident(user, incident_id: int) -> Incident:

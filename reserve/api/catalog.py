@@ -18,6 +18,7 @@ aliases = Blueprint("aliases", __name__, url_prefix="/api/v1/material-aliases",
 
 
 @categories.route("")
+@categories.doc(security=[])  # public: no sign-in
 @categories.arguments(CategoryQuerySchema, location="query")
 @categories.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @categories.response(200, page_schema(CategorySchema))
@@ -36,6 +37,7 @@ def create_category(data):
 
 
 @categories.route("/<code>")
+@categories.doc(security=[])  # public: no sign-in
 @categories.response(200, CategorySchema)
 def get_category(code):
     return service.get_category(code)
@@ -55,6 +57,7 @@ def import_categories():
 
 
 @materials.route("")
+@materials.doc(security=[])  # public: no sign-in
 @materials.arguments(MaterialQuerySchema, location="query")
 @materials.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @materials.response(200, page_schema(MaterialSchema))
@@ -71,6 +74,7 @@ def create_material(data):
 
 
 @materials.route("/<int:material_id>")
+@materials.doc(security=[])  # public: no sign-in
 @materials.response(200, MaterialSchema)
 def get_material(material_id):
     return service.get_material(material_id)

@@ -12,6 +12,7 @@ depots = Blueprint("depots", __name__, url_prefix="/api/v1/depots", description=
 
 
 @regions.route("")
+@regions.doc(security=[])  # public: no sign-in
 @regions.arguments(RegionQuerySchema, location="query")
 @regions.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @regions.response(200, page_schema(RegionSchema))
@@ -21,6 +22,7 @@ def list_regions(query, page, per_page):
 
 
 @regions.route("/<code>")
+@regions.doc(security=[])  # public: no sign-in
 @regions.response(200, RegionSchema)
 def get_region(code):
     return service.get_region(code)

@@ -52,6 +52,10 @@ def available_within(query):
 @stock.route("/export")
 @auth_required("token", "session")
 @stock.arguments(ExportQuerySchema, location="query")
+@stock.doc(responses={"200": {"description": "The file", "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}}})
 def export_stock(query):
     """The filtered lot list as CSV (UTF-8 with BOM) or XLSX; cells cannot start a formula."""
     body, mimetype = queries.export_stock(current_user, _filter(query), local_today(), query["format"])

@@ -11,6 +11,7 @@ past MAX_ROWS, so memory stays bounded whatever the file claims.
 import csv
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -91,8 +92,8 @@ def _has_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
                 if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                     return True
                 tail = chunk[-16:]
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
-        raise BadFile(_("The file is not a valid .xlsx workbook.")) from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):
+        raise BadFile(_("The file is not a valid .xlsx workbook.")) from None  # zlib.error: a corrupt deflate stream
     return False
 
 

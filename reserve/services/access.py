@@ -2,7 +2,7 @@
 
 from flask_babel import gettext as _
 
-from core.errors import NotAllowed, NotFound
+from core.errors import Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.scoping import can_read, can_write
 
@@ -31,5 +31,10 @@ def writable(user, model, record_id, owner_attr: str = "agency_id", label: str |
 
 
 def require_write(user, agency_id: int) -> None:
-    if not can_write(user, agency_path(agency_id)):
+    """May `user` change data of agency `agency_id`? An unknown agency is a 422, checked here
+    once (administrators may write anywhere, and a missing agency failed later as a 500)."""
+    path = agency_path(agency_id)
+    if path is None:
+        raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})
+    if not can_write(user, path):
         raise NotAllowed(_("You may only change data of your own agency and the agencies below it."))

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from core.auth import COMMANDER
-from core.errors import Conflict, Invalid
+from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
 
@@ -268,7 +268,7 @@ def reverse_movement(user, movement_id: int, *, reason: str) -> list[Movement]:
         raise Invalid(_("A reversal needs a reason."), errors={"reason": [_("required")]})
     original = db.session.get(Movement, movement_id)
     if original is None:
-        raise Invalid(_("Unknown movement."))
+        raise NotFound(_("Unknown movement."))
     _lot_for_write(user, original.lot_id)
     if original.kind == MovementKind.REVERSAL.value:
         raise Conflict(_("A reversal cannot be reversed; record a new movement instead."))
