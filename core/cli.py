@@ -14,6 +14,7 @@ from reserve.models import Agency
 from . import demo
 from .audit import Actor, verify_chain
 from .auth import ROLES, User
+from .passwords import password_problems
 from .extensions import db, security
 
 demo_cli = AppGroup("demo", help="Demo data and accounts.")
@@ -90,6 +91,8 @@ def users_create(email, roles, agency_code, display_name, password):
     datastore = security.datastore
     if datastore.find_user(email=email) is not None:
         raise click.ClickException(f"user {email} already exists")
+    if problems := password_problems(password, email=email, name=display_name):
+        raise click.ClickException(" ".join(problems))
     agency = None
     if agency_code:
         agency = db.session.execute(select(Agency).filter_by(code=agency_code)).scalar_one_or_none()

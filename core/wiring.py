@@ -11,7 +11,7 @@ from flask_security.decorators import default_unauthn_handler
 from flask_security.views import default_render_json
 from sqlalchemy import event
 
-from . import audit, auth, errors, idempotency
+from . import audit, auth, errors, hardening, idempotency
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -131,6 +131,7 @@ def init_extensions(app):
     init_sharing(app)  # external clients' scope and rate-limit check runs before Idempotency-Key storage
     idempotency.init_idempotency(app)
     app.after_request(echo_request_id)
+    hardening.init_hardening(app)
     from .views import template_globals
 
     app.context_processor(template_globals)
