@@ -115,6 +115,10 @@ class Config:
     REFERRER_POLICY = "same-origin"
     HSTS_SECONDS = 0
 
+    # /metrics (core/metrics.py): Prometheus text format; read from loopback, or with this bearer token.
+    METRICS_ENABLED = True
+    METRICS_TOKEN = None
+
     # Password policy (Flask-Security): length, and zxcvbn's guessability score, which is 0 for
     # a common password or one made of the user's e-mail or name.
     SECURITY_PASSWORD_LENGTH_MIN = 10
@@ -151,6 +155,8 @@ ENVIRONMENT = {
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "HSTS_SECONDS": ("HSTS_SECONDS", int),
+    "METRICS_ENABLED": ("METRICS_ENABLED", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
 }
 

@@ -11,7 +11,7 @@ from flask_security.decorators import default_unauthn_handler
 from flask_security.views import default_render_json
 from sqlalchemy import event
 
-from . import audit, auth, errors, hardening, idempotency
+from . import audit, auth, errors, hardening, idempotency, metrics
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -122,6 +122,7 @@ def init_extensions(app):
     init_database(app)
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(assign_request_id)
+    metrics.init_metrics(app)
     init_security(app)  # registers the login-session check (before_request) after the request id
     app.before_request(remember_actor)
     api.init_app(app)
