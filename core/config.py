@@ -114,6 +114,7 @@ class Config:
                                "frame-ancestors 'none'")
     REFERRER_POLICY = "same-origin"
     HSTS_SECONDS = 0
+    TRUSTED_PROXIES = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
 
     # /metrics (core/metrics.py): Prometheus text format; read from loopback, or with this bearer token.
     METRICS_ENABLED = True
@@ -155,6 +156,7 @@ ENVIRONMENT = {
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "HSTS_SECONDS": ("HSTS_SECONDS", int),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "METRICS_ENABLED": ("METRICS_ENABLED", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),

@@ -10,9 +10,12 @@ server never pins a browser to HTTPS.
 A response that has not chosen its own Cache-Control gets `no-store`: staff pages and API
 answers carry agencies' data. The public portal keeps its ETag caching (public_site/http.py
 sets Cache-Control itself), and static files keep Flask's conditional caching.
+
+TRUSTED_PROXIES tells how many reverse proxies stand in front (their X-Forwarded-* headers).
 """
 
 from flask import current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def _is_static(endpoint: str | None) -> bool:
@@ -37,3 +40,9 @@ def add_security_headers(response):
 
 def init_hardening(app):
     app.after_request(add_security_headers)
+    # Behind N reverse proxies, trust the last N X-Forwarded-For/-Proto/-Host hops, so client
+    # addresses (rate limits, audit log, login sessions) and https are the real ones. Never set
+    # it higher than the number of proxies in front: a client could forge its address.
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import request
 from sqlalchemy import select
 
 from core import create_app
@@ -109,6 +110,18 @@ def test_api_docs_start_swagger_ui_from_a_static_script(client):
     assert not INLINE_SCRIPT.search(page)
     assert 'data-spec-url="/api/openapi.json"' in page
     assert client.get("/static/js/swagger_init.js").status_code == 200
+
+
+def test_forwarded_headers_are_believed_only_from_configured_proxies(tmp_path):
+    def client_address(trusted: int) -> str:
+        app = create_app({"APP_ENV": "development", "TRUSTED_PROXIES": trusted,
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'{trusted}.db'}"})
+        app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+        return app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                                     environ_base={"REMOTE_ADDR": "10.0.0.2"}).text
+
+    assert client_address(0) == "10.0.0.2"
+    assert client_address(1) == "203.0.113.7"
 
 
 # Password policy -----------------------------------------------------------------------------
