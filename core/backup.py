@@ -16,7 +16,8 @@ import hashlib
 import json
 import os
 import sqlite3
-import subprocess  # nosec B404: runs pg_dump / pg_restore with an argument list, no shell
+# pg_dump and pg_restore run from an argument list, never through a shell.
+import subprocess  # nosec B404
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -169,7 +170,7 @@ def _libpq(url) -> tuple[dict, str]:
 
 
 def _run(command: list[str], env: dict) -> None:
-    result = subprocess.run(command, env=env, capture_output=True, text=True)  # nosec B603: fixed tool, list args
+    result = subprocess.run(command, env=env, capture_output=True, text=True)  # nosec B603
     if result.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({result.returncode}): {result.stderr.strip()}")
 
