@@ -14,7 +14,8 @@ import os
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, request
-from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
 
 REQUESTS = Counter("emreserve_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
 LATENCY = Histogram("emreserve_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "endpoint"],
@@ -54,7 +55,8 @@ def metrics():
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    encode, content_type = choose_encoder(request.headers.get("Accept"))  # text format, or OpenMetrics if asked
+    return Response(encode(registry), content_type=content_type, headers={"Cache-Control": "no-store"})
 
 
 def init_metrics(app):

@@ -24,7 +24,7 @@ def test_raw_paths_never_become_labels(client):
 def test_answer_is_prometheus_text_and_not_cached(client):
     response = client.get("/metrics")
     assert response.status_code == 200
-    assert response.mimetype == "text/plain" and "version=" in response.content_type
+    assert response.content_type == "text/plain; version=0.0.4; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-store"
 
 
