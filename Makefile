@@ -40,3 +40,9 @@ vendor:
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Rerun the commands of docs/reliability.md and rewrite its "latest result" column
+# (ROWS=word: only the rows whose test name contains it; set TEST_DATABASE_URL for PostgreSQL).
+.PHONY: reliability
+reliability: install
+	$(BIN)/python scripts/reliability.py "$(ROWS)"

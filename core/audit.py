@@ -201,11 +201,14 @@ class ChainReport:
         return self.broken_id is None
 
 
-def verify_chain(batch: int = 1000) -> ChainReport:
-    """Walk the chain in id order; report the first row whose links or hash do not match."""
+def verify_chain(batch: int = 1000, session: Session | None = None) -> ChainReport:
+    """Walk the chain in id order; report the first row whose links or hash do not match.
+    `session`: another database's (a restored backup); by default the app's."""
+    if session is None:
+        session = db.session
     prev, count, last_id = GENESIS, 0, 0
     while True:
-        rows = db.session.execute(
+        rows = session.execute(
             select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)
         ).scalars().all()
         if not rows:
@@ -218,4 +221,4 @@ def verify_chain(batch: int = 1000) -> ChainReport:
             if entry.row_hash != expected:
                 return ChainReport(count, entry.id, "row_hash does not match the row's content (the row was edited)")
             prev, last_id = entry.row_hash, entry.id
-        db.session.expunge_all()
+        session.expunge_all()

@@ -106,6 +106,29 @@ class Config:
     DISPATCH_FOUR_EYES = True
     DISPATCH_BACKGROUND_ARCS = 2_000_000
 
+    # Response headers (core/hardening.py). Scripts only from our origin: no inline <script>
+    # and no on*= handlers in templates. HSTS only where TLS is certain (production).
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; "
+                               "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'")
+    REFERRER_POLICY = "same-origin"
+    HSTS_SECONDS = 0
+    TRUSTED_PROXIES = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
+
+    # /metrics (core/metrics.py): Prometheus text format; read from loopback, or with this bearer token.
+    METRICS_ENABLED = True
+    METRICS_TOKEN = None
+
+    # Password policy (Flask-Security): length, and zxcvbn's guessability score, which is 0 for
+    # a common password or one made of the user's e-mail or name.
+    SECURITY_PASSWORD_LENGTH_MIN = 10
+    SECURITY_PASSWORD_COMPLEXITY_CHECKER = "zxcvbn"
+    SECURITY_ZXCVBN_MINIMUM_SCORE = 3
+    # Flask-Security's own header comes out as "private=True, no-store=True"; core/hardening.py
+    # sends a well-formed no-store on its pages instead.
+    SECURITY_CACHE_CONTROL = {}
+
 
 # Environment variable -> config key, with a converter. Read when the app is created, not at import.
 ENVIRONMENT = {
@@ -132,6 +155,10 @@ ENVIRONMENT = {
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
+    "HSTS_SECONDS": ("HSTS_SECONDS", int),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "METRICS_ENABLED": ("METRICS_ENABLED", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
 }
 
@@ -157,6 +184,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = 365 * 24 * 3600
 
     @classmethod
     def problems(cls, config: dict) -> list[str]:

@@ -11,6 +11,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .passwords import PasswordPolicy
 from .schemas import ProblemSchema
 
 # Stable constraint names so Alembic migrations can alter them on every database.
@@ -46,7 +47,7 @@ class ProblemApi(Api):
 db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "create_savepoint"})
 migrate = Migrate()
 api = ProblemApi()
-security = Security()
+security = Security(password_util_cls=PasswordPolicy)
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)

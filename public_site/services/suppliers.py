@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core.auth import COMMANDER, SUPPLIER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db, security
+from core.passwords import password_problems
 from core.timeutil import utcnow
 from reserve.models import Material, Region
 from reserve.rules import region_prefix
@@ -118,6 +119,8 @@ def register_supplier(*, email: str, password: str, password_confirm: str, offer
     if password != password_confirm:
         raise Invalid(_("The two passwords differ."), errors={"password_confirm": [_("the two passwords differ")]})
     details = _clean_details(details, offers)
+    if problems := password_problems(password, email=email, name=details["name"]):
+        raise Invalid(problems[0], errors={"password": problems})
     if licence is None or not licence.data:
         raise Invalid(_("Attach the business licence (PDF, PNG or JPEG)."), errors={"licence": [_("required")]})
     uploads.check_document(licence.data)

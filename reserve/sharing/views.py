@@ -20,7 +20,8 @@ from ..rules import N_
 from .rules import SCOPES
 from .schemas import record_url
 
-bp = Blueprint("sharing", __name__, template_folder="templates")
+bp = Blueprint("sharing", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/sharing/static")
 PER_PAGE = 50
 CHECK_LABELS = {
     "depot_fields": N_("Depot lacks required fields"), "depot_without_stock": N_("Active depot holds no stock"),

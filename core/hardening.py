@@ -1,0 +1,48 @@
+"""Security headers on every response, and no caching of anything that is not public.
+
+The Content-Security-Policy allows scripts from our own origin only: pages carry no inline
+`<script>` and no `on*=` handlers (they pass data to static scripts through `data-*`
+attributes). Style attributes stay allowed (`style-src-attr`): progress bars set their width
+that way and ECharts writes its tooltips with them; `<style>` elements and foreign style sheets
+do not. HSTS is sent only when HSTS_SECONDS is set (production), so a plain-HTTP development
+server never pins a browser to HTTPS.
+
+A response that has not chosen its own Cache-Control gets `no-store`: staff pages and API
+answers carry agencies' data. The public portal keeps its ETag caching (public_site/http.py
+sets Cache-Control itself), and static files keep Flask's conditional caching.
+
+TRUSTED_PROXIES tells how many reverse proxies stand in front (their X-Forwarded-* headers).
+"""
+
+from flask import current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def _is_static(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+
+
+def add_security_headers(response):
+    config = current_app.config
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", config["CONTENT_SECURITY_POLICY"])
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers without CSP 2
+    headers.setdefault("Referrer-Policy", config["REFERRER_POLICY"])
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+    if config.get("HSTS_SECONDS"):
+        headers.setdefault("Strict-Transport-Security", f"max-age={int(config['HSTS_SECONDS'])}; includeSubDomains")
+    if "Cache-Control" not in headers and not _is_static(request.endpoint):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_hardening(app):
+    app.after_request(add_security_headers)
+    # Behind N reverse proxies, trust the last N X-Forwarded-For/-Proto/-Host hops, so client
+    # addresses (rate limits, audit log, login sessions) and https are the real ones. Never set
+    # it higher than the number of proxies in front: a client could forge its address.
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

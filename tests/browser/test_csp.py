@@ -1,0 +1,58 @@
+"""The Content-Security-Policy breaks nothing: every page with scripts (maps, charts, the API
+docs, the command board) renders in Chromium with no CSP violation and no script error."""
+
+import re
+
+import pytest
+
+from tests.browser.test_login_journey import browser, live_server  # noqa: F401  (shared fixtures)
+
+pytestmark = pytest.mark.browser
+
+ANONYMOUS_PAGES = ["/portal/", "/portal/board", "/login", "/api/docs"]
+STAFF_PAGES = ["/", "/depots", "/warnings", "/reporting", "/reporting/scoreboard", "/sharing/quality", "/incidents"]
+
+
+@pytest.fixture
+def watched(browser, live_server):  # noqa: F811
+    """A page whose console errors, CSP reports and script exceptions are collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.problems.append(f"script error: {e}"))
+    page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    yield page
+    context.close()
+
+
+def visit(page, url: str) -> None:
+    response = page.goto(url)
+    assert response.status == 200, url
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.wait_for_load_state("networkidle")
+
+
+def test_public_pages_and_api_docs_run_under_the_policy(watched, live_server):  # noqa: F811
+    for path in ANONYMOUS_PAGES:
+        visit(watched, live_server["url"] + path)
+    watched.goto(live_server["url"] + "/api/docs")
+    watched.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # Swagger UI started by its static script
+    watched.goto(live_server["url"] + "/portal/")
+    watched.wait_for_selector(".leaflet-container", timeout=10_000)
+    assert watched.problems == []
+
+
+def test_staff_pages_with_maps_and_charts_run_under_the_policy(watched, live_server):  # noqa: F811
+    watched.goto(live_server["url"] + "/login")
+    watched.fill("input[name=email]", "admin@example.org")
+    watched.fill("input[name=password]", live_server["password"])
+    watched.click("button[type=submit]")
+    watched.wait_for_url(live_server["url"] + "/")
+    for path in STAFF_PAGES:
+        visit(watched, live_server["url"] + path)
+    boards = [href for href in watched.eval_on_selector_all("a[href^='/incidents/']", "els => els.map(e => e.getAttribute('href'))")
+              if re.fullmatch(r"/incidents/\d+", href)]
+    if boards:
+        visit(watched, live_server["url"] + boards[0])
+    assert watched.problems == []
