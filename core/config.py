@@ -130,6 +130,7 @@ ENVIRONMENT = {
     "MAIL_SENDER": ("MAIL_SENDER", str),
     "WARNING_SCAN_MINUTES": ("WARNING_SCAN_MINUTES", int),
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
+    "SCHEDULER_LOCK_FILE": ("SCHEDULER_LOCK_FILE", str),
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
