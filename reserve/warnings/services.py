@@ -160,17 +160,18 @@ def _depot_map(user, active) -> list[dict]:
 
 
 def _trend(user, now: datetime, days: int) -> list[dict]:
+    """Active warnings at the same time of day over the last `days` days. Active at a moment =
+    opened by then - resolved by then (a warning resolves after it opens): counted in one
+    aggregate row, not by fetching every warning (128,000 rows took ~1 s at national scale)."""
     start = now - timedelta(days=days)
-    rows = db.session.execute(
-        scoped(select(ReserveWarning.opened_at, ReserveWarning.resolved_at), user, ReserveWarning.agency_id,
-               ReserveWarning.classification)
-        .where(or_(ReserveWarning.resolved_at.is_(None), ReserveWarning.resolved_at >= start))).all()
-    points = []
-    for offset in range(days, -1, -1):
-        moment = now - timedelta(days=offset)
-        count = sum(1 for opened, resolved in rows if opened <= moment and (resolved is None or resolved > moment))
-        points.append({"day": local_day(moment).isoformat(), "active": count})
-    return points
+    moments = [now - timedelta(days=offset) for offset in range(days, -1, -1)]
+    counts = db.session.execute(
+        scoped(select(*[func.count().filter(ReserveWarning.opened_at <= m) for m in moments],
+                      *[func.count().filter(ReserveWarning.resolved_at <= m) for m in moments]),
+               user, ReserveWarning.agency_id, ReserveWarning.classification)
+        .where(or_(ReserveWarning.resolved_at.is_(None), ReserveWarning.resolved_at >= start))).one()
+    return [{"day": local_day(moment).isoformat(), "active": counts[i] - counts[len(moments) + i]}
+            for i, moment in enumerate(moments)]
 
 
 def _norm_chart(user) -> dict:
