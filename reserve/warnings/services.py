@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, case, cast, func, insert, literal, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -69,7 +70,11 @@ def list_warnings(user, f: WarningFilter):
         if value:
             stmt = stmt.where(column == value)
     severity_order = case({s: i for i, s in enumerate(rules.SEVERITIES)}, value=ReserveWarning.severity, else_=9)
-    return stmt.order_by(severity_order, ReserveWarning.opened_at.desc(), ReserveWarning.id.desc())
+    # The page's agencies, depots and materials in separate IN queries: joined eagerly, every
+    # active warning was joined to six tables before the sort and LIMIT (0.5 s at national scale).
+    return (stmt.options(selectinload(ReserveWarning.agency), selectinload(ReserveWarning.depot),
+                         selectinload(ReserveWarning.material))
+            .order_by(severity_order, ReserveWarning.opened_at.desc(), ReserveWarning.id.desc()))
 
 
 def get_warning(user, warning_id: int) -> ReserveWarning:
