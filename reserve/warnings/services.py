@@ -14,7 +14,7 @@ from core.extensions import db
 from core.scoping import scoped
 from core.timeutil import utcnow
 
-from ..models import Depot, Material
+from ..models import Agency, Depot, Material
 from ..services.access import readable, require_write
 from . import rules
 from .models import ExpiryPolicyOverride, Notification, ReserveWarning, StockMinimum, WarningEvent, WarningScan
@@ -183,14 +183,13 @@ def _norm_chart(user) -> dict:
     """Required vs available for the norms the user may see, by level-2 category and by region."""
     from core.scoping import can_read
 
-    from ..services.access import agency_path
-
     by_category, by_region = {}, {}
-    paths = {}
-    for norm in norm_status():
-        owner = norm["agency_id"]
-        paths.setdefault(owner, agency_path(owner))
-        if not can_read(user, paths[owner], norm["classification"]) or norm["required"] is None:
+    norms = norm_status()
+    # One query for the owners' paths (a get per norm was 50 queries on the national dataset).
+    paths = dict(db.session.execute(select(Agency.id, Agency.path)
+                                    .where(Agency.id.in_({n["agency_id"] for n in norms}))).all())
+    for norm in norms:
+        if not can_read(user, paths.get(norm["agency_id"]), norm["classification"]) or norm["required"] is None:
             continue
         for bucket, key in ((by_category, norm["category_code"][:3]), (by_region, norm["region_code"])):
             entry = bucket.setdefault(key, {"key": key, "required": 0.0, "available": 0})
