@@ -244,6 +244,7 @@ def test_mixed_workload_from_many_threads_keeps_the_ledger_exact(app, bank):
     for thread in threads:
         thread.join(timeout=240)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    print("operations by outcome:", dict(sorted(tally.outcomes.items())))  # shown with -s (docs/reliability.md)
     assert tally.failures == [], "\n".join(tally.failures)
     assert sum(tally.outcomes.values()) == THREADS * OPERATIONS_PER_THREAD + 6
 

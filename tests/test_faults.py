@@ -152,10 +152,31 @@ def _submit_command(path: Path, store) -> list[str]:
             "--agency", "FAULT", "--kind", "stock", "--as", store["email"], "--yes"]
 
 
-def _writing(app, child_pid_hint, wal: Path, wal_size: int) -> bool:
-    """Is the import writing its change set now (not yet committed)?"""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return wal.exists() and wal.stat().st_size > wal_size
+def _submitted(app, database: Path | None) -> bool:
+    """Has the import stored its validated submission? (On SQLite read with a plain connection:
+    the app's sessions begin with BEGIN IMMEDIATE and would wait for the import's write lock.)"""
+    if database is None:
+        return bool(_state(app)[2])
+    probe = sqlite3.connect(database, timeout=5, isolation_level=None)
+    try:
+        return probe.execute("SELECT count(*) FROM submission").fetchone()[0] > 0
+    finally:
+        probe.close()
+
+
+def _confirming(app, database: Path | None) -> bool:
+    """Is the import inside its confirming transaction? PostgreSQL: an INSERT of the change set
+    is running. SQLite: another connection holds the write lock (BEGIN IMMEDIATE is refused)."""
+    if database is not None:
+        probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
     with engine.connect() as conn:
         found = conn.execute(text(
@@ -179,18 +200,25 @@ def test_import_killed_while_applying_leaves_nothing_and_a_rerun_applies_once(ap
     report = tmp_path / "big.csv"
     _big_report(report)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    wal = Path(make_url(uri).database + "-wal") if uri.startswith("sqlite") else Path("/nonexistent")
+    database = Path(make_url(uri).database) if uri.startswith("sqlite") else None
+    started = time.monotonic()
     child = subprocess.Popen(_submit_command(report, store), env=_cli_env(app), cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + DEADLINE
+    deadline = started + DEADLINE
     try:
-        # Wait for the validated submission (committed as `ready`), then for the apply to write.
-        while _state(app)[2] == [] and child.poll() is None and time.monotonic() < deadline:
+        # Wait for the validated submission (committed as `ready`), then for the confirmation's
+        # transaction: on SQLite it holds the write lock from its first read, validates the file
+        # again (about as long as the upload took), then writes; kill it half-way through the
+        # validation time so it is surely still inside. On PostgreSQL: while an INSERT runs.
+        while not _submitted(app, database) and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        wal_size = wal.stat().st_size if wal.exists() else 0
-        while not _writing(app, child.pid, wal, wal_size) and child.poll() is None and time.monotonic() < deadline:
+        validating = time.monotonic() - started
+        while not _confirming(app, database) and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert child.poll() is None, "the import finished before it could be killed: " + child.stdout.read().decode()
+        if database is not None:
+            time.sleep(min(max(validating / 20, 0.1), 1.0))
+        assert child.poll() is None, (f"the import finished before it could be killed (ready after {validating:.1f} s, "
+                                      f"now {time.monotonic() - started:.1f} s): " + child.stdout.read().decode())
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.kill()
