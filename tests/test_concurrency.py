@@ -145,9 +145,9 @@ def _operation(app, bank, tally, rng, thread_no, step):
         elif kind == "release":
             ledger.release_stock(operator, lot_id, quantity, reference=f"T{thread_no}")
         elif kind == "approve":
-            approval.approve(approver, rng.choice(bank["plans"]))
+            approval.approve(approver, rng.choice(bank["plans"][1:]))  # the first is the pair's
         elif kind == "cancel":
-            approval.cancel(approver, rng.choice(bank["plans"]), reason="并发测试")
+            approval.cancel(approver, rng.choice(bank["plans"][1:]), reason="并发测试")
         elif kind == "api":
             _api_receipt(app, bank, tally, depot, quantity, f"t{thread_no}-{step}")
             return
@@ -277,4 +277,4 @@ def test_mixed_workload_from_many_threads_keeps_the_ledger_exact(app, bank):
                                           .where(Movement.reference == f"PLAN-{plan_id}"))
             status = _db.session.get(PlanVersion, plan_id).status
             assert reserved == (120 if status == "approved" else 0), (plan_id, status, reserved)
-    assert tally.outcomes.get("same plan at once approved", 0) <= 1 + tally.outcomes.get("cancel ok", 0)
+    assert tally.outcomes.get("same plan at once approved") == 1
