@@ -21,21 +21,26 @@ Exact commands (from the repository root; the database must be migrated and load
     .venv/bin/flask --app core:create_app demo load --scale national     # ~4 min, 1,000,000 lots
     .venv/bin/flask --app core:create_app demo init                      # portal demo, first warning scan
     psql -h 127.0.0.1 -U postgres -d p10l_national -c ANALYZE
-    .venv/bin/python bench/load/prepare.py -o /tmp/emreserve-load.json   # accounts, tokens, ids
 
-    # the server: 2 cores, so 4 sync workers (CPU-bound work; 2 per core)
-    SECRET_KEY=load-test .venv/bin/gunicorn -w 4 -b 127.0.0.1:8077 --access-logfile /dev/null \
+    # the server: 4 processes x 8 threads (a thread waiting on PostgreSQL lets a cached
+    # portal page through; sync workers queued public pages behind slow staff requests)
+    export SECRET_KEY=load-test-secret-key-with-more-than-32-chars   # the tokens are signed with it
+    .venv/bin/python bench/load/prepare.py -o /tmp/emreserve-load.json   # accounts, tokens, ids
+    .venv/bin/gunicorn -k gthread -w 4 --threads 8 -b 127.0.0.1:8077 --access-logfile /dev/null \
         'core:create_app()' &
 
     # the load generator, in its own environment (locust pulls in gevent)
     python3 -m venv /tmp/locust-venv && /tmp/locust-venv/bin/pip install locust
-    LOAD_CONFIG=/tmp/emreserve-load.json LOAD_RESULT=/tmp/load-result.json \
-        /tmp/locust-venv/bin/locust -f bench/load/locustfile.py --headless -H http://127.0.0.1:8077 \
-        -u 32 -r 32 -t 60s --only-summary
+    run() { LOAD_CONFIG=/tmp/emreserve-load.json LOAD_RESULT=/tmp/load-$1.json /tmp/locust-venv/bin/locust \
+            -f bench/load/locustfile.py --headless -H http://127.0.0.1:8077 -u $2 -r $2 -t $3 --only-summary "${@:4}"; }
+    run baseline 16 20s Healthz                                  # /healthz alone: the machine's baseline
+    run public   16 30s PublicReader                             # public pages alone
+    run staff    10 40s StaffApi                                 # staff API alone, offered 50 req/s
+    run mixed    24 60s PublicReader StaffApi StaffPages Uploader
 
 `-u` is the total number of users: STAFF_USERS (default 10, each at STAFF_RPS / STAFF_USERS
-req/s), 2 page readers, 1 uploader, and the rest public users. Before the run, curl
-/healthz in a loop for the baseline (printed as `baseline`) with `--baseline 5`.
+req/s), 2 page readers, 1 uploader, and the rest public users (no think time). The user
+classes named after the options choose what runs; `Healthz` is the baseline, run alone.
 """
 
 import json
