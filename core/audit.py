@@ -172,6 +172,16 @@ def _append_rows(conn, entries: list[dict]) -> None:
         conn.execute(insert(AuditLog.__table__).values(**row))
 
 
+def serialise_writes() -> None:
+    """Take the audit chain's lock now, before any row lock (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already serialises writers). A transaction that locks rows first and then waits
+    for this lock at its first audited flush deadlocks against one that holds it and wants
+    those rows; ledger writes therefore take it first."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
 def record_event(action: str, entity: str, after: dict, entity_id: str | None = None) -> None:
     """Audit a change made outside the ORM (bulk loads), in the current transaction."""
     _append_rows(db.session.connection(), [{"action": action, "entity": entity, "entity_id": entity_id,

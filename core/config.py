@@ -82,6 +82,8 @@ class Config:
     PORTAL_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
     PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"
     PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
+    # Anonymous portal answers kept in each worker (seconds, at most their max-age); 0: off.
+    PUBLIC_CACHE_SECONDS = 60
     DEMO_PASSWORD = "Demo-2026!"
 
     # E-mail of warning digests (None: not sent, messages stay queued in the outbox).
@@ -145,6 +147,7 @@ ENVIRONMENT = {
     "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),
     "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
     "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
+    "PUBLIC_CACHE_SECONDS": ("PUBLIC_CACHE_SECONDS", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_USE_TLS": ("MAIL_USE_TLS", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
@@ -153,6 +156,7 @@ ENVIRONMENT = {
     "MAIL_SENDER": ("MAIL_SENDER", str),
     "WARNING_SCAN_MINUTES": ("WARNING_SCAN_MINUTES", int),
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
+    "SCHEDULER_LOCK_FILE": ("SCHEDULER_LOCK_FILE", str),
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "HSTS_SECONDS": ("HSTS_SECONDS", int),
@@ -178,6 +182,7 @@ class TestConfig(Config):
     # Cheap hashes keep the suite fast; argon2 is still the scheme under test.
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512, "argon2__parallelism": 1}
     RATELIMIT_ENABLED = True
+    PUBLIC_CACHE_SECONDS = 0  # tests see each change at once (the cache has its own test)
 
 
 class ProductionConfig(Config):

@@ -5,13 +5,14 @@ browser requests get a generic HTML page. Services raise `DomainError` subclasse
 build responses themselves.
 """
 
+import errno
 import logging
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,22 @@ def handle_out_of_range(exc: Exception):
     return problem_response(422, detail=_("The request did not pass validation; see errors."), code="invalid")
 
 
+def handle_database_unavailable(exc: Exception):
+    """The database went away, refused the connection, is locked or full: nothing was committed
+    (the session is rolled back when the request ends); the client may retry."""
+    log.error("database unavailable (request %s): %s", g.get("request_id"), str(exc).splitlines()[0][:300])
+    return problem_response(503, detail=_("The database is unavailable; nothing was changed. Try again shortly."),
+                            code="database-unavailable", headers={"Retry-After": "5"})
+
+
+def handle_storage_full(exc: OSError):
+    if exc.errno != errno.ENOSPC:
+        return handle_unexpected(exc)
+    log.error("no space left on device (request %s): %s", g.get("request_id"), exc)
+    return problem_response(503, detail=_("The server has no space left to store this; nothing was changed. "
+                                          "Try again later."), code="storage-full", headers={"Retry-After": "60"})
+
+
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
@@ -142,6 +159,9 @@ def init_errors(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(DisconnectionError, handle_database_unavailable)
+    app.register_error_handler(OSError, handle_storage_full)
     app.register_error_handler(InternalServerError, handle_unexpected)
     app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(DataError, handle_out_of_range)

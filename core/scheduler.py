@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import import_module
 
 from sqlalchemy import create_engine, text
@@ -135,8 +136,11 @@ def run(app, *, once: bool = False, poll_seconds: float = 10.0, echo=print) -> N
             return
         scheduler = BlockingScheduler(timezone="UTC")
         for job in declared:
+            # Interval jobs run at once when this scheduler becomes active: after a takeover the
+            # scan the dead scheduler owed does not wait another interval (jobs are safe to repeat).
+            first = {"next_run_time": datetime.now(UTC)} if job.trigger == "interval" else {}
             scheduler.add_job(run_job, job.trigger, args=[app, job], id=job.id, coalesce=True, max_instances=1,
-                              misfire_grace_time=300, **job.schedule)
+                              misfire_grace_time=300, **first, **job.schedule)
         echo("scheduler active: " + ", ".join(f"{j.id} ({j.trigger} {j.schedule})" for j in declared))
         scheduler.start()
     finally:

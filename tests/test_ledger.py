@@ -265,5 +265,8 @@ def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed
         ledger_reserved = _db.session.scalar(select(func.sum(Movement.reserved_delta)).where(Movement.lot_id == lot_id))
     assert sum(granted) == lot.reserved == ledger_reserved
     assert lot.reserved <= 100
-    # demand (50 threads x 1..4 = 125 units) exceeds the lot: it must be granted to exactly 100
-    assert sum(granted) == 100 and len(refused) > 0
+    # demand (50 threads x 1..4 = 125 units) exceeds the lot: some are refused, and each only
+    # because fewer units than it asked for were left (availability only shrinks here); the
+    # total granted can end below 100 when the last unit is left for requests of 2 or more
+    left = 100 - sum(granted)
+    assert refused and all(quantity > left for quantity in refused), (left, refused)

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from core.audit import serialise_writes
 from core.errors import Conflict, Invalid, NotAllowed
 from core.extensions import db
 from core.timeutil import local_today, utcnow
@@ -37,6 +38,7 @@ def _lots_for(line) -> list[tuple[int, int, object]]:
 
 def approve(user, plan_id: int) -> PlanVersion:
     require_command(user)
+    serialise_writes()  # before reading the plan's status: the same plan approved twice at once reserves once
     plan = get_plan(user, plan_id)
     incident = plan.incident
     if plan.status != "draft":
@@ -95,6 +97,7 @@ def cancel(user, plan_id: int, *, reason: str) -> PlanVersion:
     require_command(user)
     if not reason or not reason.strip():
         raise Invalid(_("Say why the plan is cancelled."), errors={"reason": [_("required")]})
+    serialise_writes()
     plan = get_plan(user, plan_id)
     if plan.status not in ("approved", "draft"):
         raise Conflict(_("Only a draft or approved plan can be cancelled."))

@@ -48,8 +48,14 @@ def save_document(data: bytes) -> StoredFile:
     media_type, extension = rules.sniff_document(data[:16])
     name = f"{secrets.token_hex(16)}.{extension}"
     path = upload_dir() / name
-    with open(path, "xb") as handle:  # never overwrite
-        handle.write(data)
+    try:
+        with open(path, "xb") as handle:  # never overwrite
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError:  # e.g. no space left: leave no partial file behind
+        path.unlink(missing_ok=True)
+        raise
     return StoredFile(name, media_type, len(data), hashlib.sha256(data).hexdigest())
 
 

@@ -13,7 +13,7 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.audit import record_event
+from core.audit import record_event, serialise_writes
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.scoping import scoped
@@ -191,7 +191,10 @@ def _for_write(user, submission_id: int) -> Submission:
 
 def confirm_submission(user, submission_id: int, *, fingerprint: str | None = None) -> Submission:
     """Apply a ready submission: all its changes or none. `fingerprint`, when given, must be the
-    preview's: the user confirms what they saw."""
+    preview's: the user confirms what they saw. Writers are serialised before the status is
+    read and the file validated again: two confirmations of the same file (or submission)
+    apply once, the second sees the first's result."""
+    serialise_writes()
     submission = _for_write(user, submission_id)
     if submission.status != "ready":
         raise Conflict(_("Only a validated submission waiting for confirmation can be applied (this one is %(s)s).",
@@ -259,6 +262,7 @@ def revert_submission(user, submission_id: int, *, reason: str) -> Submission:
     deleted). Other kinds are corrected by submitting again."""
     if not reason or not reason.strip():
         raise Invalid(_("Say why the submission is reverted."), errors={"reason": [_("required")]})
+    serialise_writes()
     submission = _for_write(user, submission_id)
     if submission.status != "applied" or submission.kind != "stock":
         raise Conflict(_("Only an applied stock report can be reverted; correct other reports by submitting again."))

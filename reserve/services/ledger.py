@@ -12,6 +12,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from core.audit import serialise_writes
 from core.auth import COMMANDER
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
@@ -50,6 +51,7 @@ def _when(occurred_at: datetime | None) -> datetime:
 
 def _guarded_update(lot_id: int, change: Change) -> None:
     dh, dr = change.on_hand, change.reserved
+    serialise_writes()
     updated = db.session.execute(
         update(StockLot)
         .where(StockLot.id == lot_id,
@@ -139,6 +141,7 @@ def _check_lot_facts(facts: LotFacts) -> None:
 
 
 def find_or_open_lot(depot: Depot, material: Material, facts: LotFacts) -> StockLot:
+    serialise_writes()  # before looking: two writers opening the same new lot would collide
     lot = db.session.execute(select(StockLot).filter_by(
         depot_id=depot.id, material_id=material.id, lot_no=facts.lot_no)).scalar_one_or_none()
     if lot is not None:

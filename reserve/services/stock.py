@@ -95,7 +95,17 @@ def stock_rows(user, f: StockFilter, today: date):
 
 
 def stock_count(user, f: StockFilter, today: date):
-    """Select of the number of lots `stock_rows` would list, joining only what the filter needs."""
+    """Select of the number of lots `stock_rows` would list, joining only what the filter needs.
+    For readers of everything with filters the rollups apply, their kept count of lots with
+    stock (counting a million lots took 140-190 ms per page of /stock at national scale)."""
+    if rule_for(user).everything and not f.q and can_use_rollup(user, f, "material"):
+        table = StockRollupCity
+        stmt = select(func.coalesce(func.sum(table.lots), 0))
+        if f.category_code:
+            stmt = stmt.join(Material, table.material_id == Material.id)
+        if f.reserve_type:
+            stmt = stmt.where(table.reserve_type == f.reserve_type)
+        return _rollup_filters(stmt, table, f)
     return _filtered(_from_lots([func.count(StockLot.id)], _needs(f)), user, f, today)
 
 
@@ -182,14 +192,9 @@ def _kept_totals(f: StockFilter, group_by: str, include_restricted: bool) -> lis
         weight = func.sum(table.on_hand * Material.unit_weight_kg) / 1000.0
         stmt = (select(*keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight)
                 .join(Material, table.material_id == Material.id))
-        if f.material_id:
-            stmt = stmt.where(table.material_id == f.material_id)
-        if f.category_code:
-            stmt = stmt.where(Material.category_code.startswith(f.category_code))
+        stmt = _rollup_filters(stmt, table, f)
         if f.q:
             stmt = stmt.where(Material.name.contains(f.q))
-        if f.region_code:
-            stmt = stmt.where(table.city_code.startswith(rules.region_prefix(f.region_code)))
     if f.reserve_type:
         stmt = stmt.where(table.reserve_type == f.reserve_type)
     if not include_restricted:
@@ -198,6 +203,17 @@ def _kept_totals(f: StockFilter, group_by: str, include_restricted: bool) -> lis
     if group_by in BY_MATERIAL:
         return _by_material([(r[0], r[1] if group_by == "reserve_type" else None, *r[-4:-1]) for r in rows], group_by)
     return [_Total(r[0], *r[1:]) for r in rows]
+
+
+def _rollup_filters(stmt, table, f: StockFilter):
+    """The material, category and city filters on StockRollupCity (a category needs Material joined)."""
+    if f.material_id:
+        stmt = stmt.where(table.material_id == f.material_id)
+    if f.category_code:
+        stmt = stmt.where(Material.category_code.startswith(f.category_code))
+    if f.region_code:
+        stmt = stmt.where(table.city_code.startswith(rules.region_prefix(f.region_code)))
+    return stmt
 
 
 def _material_facts() -> dict:

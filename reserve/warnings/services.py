@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, case, cast, func, insert, literal, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -13,7 +14,7 @@ from core.extensions import db
 from core.scoping import scoped
 from core.timeutil import utcnow
 
-from ..models import Category, Depot, Material, Region
+from ..models import Agency, Category, Depot, Material, Region
 from ..services.access import readable, require_write
 from . import rules
 from .models import ExpiryPolicyOverride, Notification, ReserveWarning, StockMinimum, WarningEvent, WarningScan
@@ -69,7 +70,11 @@ def list_warnings(user, f: WarningFilter):
         if value:
             stmt = stmt.where(column == value)
     severity_order = case({s: i for i, s in enumerate(rules.SEVERITIES)}, value=ReserveWarning.severity, else_=9)
-    return stmt.order_by(severity_order, ReserveWarning.opened_at.desc(), ReserveWarning.id.desc())
+    # The page's agencies, depots and materials in separate IN queries: joined eagerly, every
+    # active warning was joined to six tables before the sort and LIMIT (0.5 s at national scale).
+    return (stmt.options(selectinload(ReserveWarning.agency), selectinload(ReserveWarning.depot),
+                         selectinload(ReserveWarning.material))
+            .order_by(severity_order, ReserveWarning.opened_at.desc(), ReserveWarning.id.desc()))
 
 
 def get_warning(user, warning_id: int) -> ReserveWarning:
@@ -166,31 +171,31 @@ def _depot_map(user, active) -> list[dict]:
 
 
 def _trend(user, now: datetime, days: int) -> list[dict]:
+    """Active warnings at the same time of day over the last `days` days. Active at a moment =
+    opened by then - resolved by then (a warning resolves after it opens): counted in one
+    aggregate row, not by fetching every warning (128,000 rows took ~1 s at national scale)."""
     start = now - timedelta(days=days)
-    rows = db.session.execute(
-        scoped(select(ReserveWarning.opened_at, ReserveWarning.resolved_at), user, ReserveWarning.agency_id,
-               ReserveWarning.classification)
-        .where(or_(ReserveWarning.resolved_at.is_(None), ReserveWarning.resolved_at >= start))).all()
-    points = []
-    for offset in range(days, -1, -1):
-        moment = now - timedelta(days=offset)
-        count = sum(1 for opened, resolved in rows if opened <= moment and (resolved is None or resolved > moment))
-        points.append({"day": local_day(moment).isoformat(), "active": count})
-    return points
+    moments = [now - timedelta(days=offset) for offset in range(days, -1, -1)]
+    counts = db.session.execute(
+        scoped(select(*[func.count().filter(ReserveWarning.opened_at <= m) for m in moments],
+                      *[func.count().filter(ReserveWarning.resolved_at <= m) for m in moments]),
+               user, ReserveWarning.agency_id, ReserveWarning.classification)
+        .where(or_(ReserveWarning.resolved_at.is_(None), ReserveWarning.resolved_at >= start))).one()
+    return [{"day": local_day(moment).isoformat(), "active": counts[i] - counts[len(moments) + i]}
+            for i, moment in enumerate(moments)]
 
 
 def _norm_chart(user) -> dict:
     """Required vs available for the norms the user may see, by level-2 category and by region."""
     from core.scoping import can_read
 
-    from ..services.access import agency_path
-
     by_category, by_region = {}, {}
-    paths = {}
-    for norm in norm_status():
-        owner = norm["agency_id"]
-        paths.setdefault(owner, agency_path(owner))
-        if not can_read(user, paths[owner], norm["classification"]) or norm["required"] is None:
+    norms = norm_status()
+    # One query for the owners' paths (a get per norm was 50 queries on the national dataset).
+    paths = dict(db.session.execute(select(Agency.id, Agency.path)
+                                    .where(Agency.id.in_({n["agency_id"] for n in norms}))).all())
+    for norm in norms:
+        if not can_read(user, paths.get(norm["agency_id"]), norm["classification"]) or norm["required"] is None:
             continue
         for bucket, key in ((by_category, norm["category_code"][:3]), (by_region, norm["region_code"])):
             entry = bucket.setdefault(key, {"key": key, "required": 0.0, "available": 0})
