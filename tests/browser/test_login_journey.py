@@ -84,6 +84,7 @@ def test_wrong_password_shows_an_error_in_chinese(page, live_server):
     page.fill("input[name=email]", DEMO_ACCOUNTS[0].email)
     page.fill("input[name=password]", "not-the-password")
     page.click("button[type=submit]")
+    page.wait_for_selector(".flash-error, .field-error")  # the answer has loaded before the screenshot
     page.screenshot(path=str(SHOTS / "login-error.png"))
     assert "/login" in page.url
     assert page.locator(".flash-error, .field-error").count() >= 1
