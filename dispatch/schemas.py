@@ -123,14 +123,12 @@ class DispatchPlanSchema(Schema):
     lines = fields.Method("visible_lines")
 
     def visible_lines(self, plan):
-        return LineSchema(many=True).dump(self.context_lines(plan))
-
-    def context_lines(self, plan):
+        """Only the lines the caller may see (an operator: its own agency's)."""
         from flask_security import current_user
 
         from .services.planning import visible_lines
 
-        return visible_lines(current_user, plan)
+        return LineSchema(many=True).dump(visible_lines(current_user, plan))
 
 
 class EditSchema(Schema):
