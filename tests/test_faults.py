@@ -164,27 +164,36 @@ def _submitted(app, database: Path | None) -> bool:
         probe.close()
 
 
-def _confirming(app, database: Path | None) -> bool:
-    """Is the import inside its confirming transaction? PostgreSQL: an INSERT of the change set
-    is running. SQLite: another connection holds the write lock (BEGIN IMMEDIATE is refused)."""
-    if database is not None:
-        probe = sqlite3.connect(database, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError:
-            return True
-        finally:
-            probe.close()
-    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    with engine.connect() as conn:
-        found = conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND (query ILIKE 'INSERT INTO stock_lot%' OR query ILIKE 'INSERT INTO movement%' "
-            "OR query ILIKE 'INSERT INTO audit_log%' OR query ILIKE 'INSERT INTO stock_rollup%')")).scalar()
-    engine.dispose()
-    return bool(found)
+def _sqlite_confirming(database: Path) -> bool:
+    """Is the import inside its confirming transaction? Another connection holds SQLite's write
+    lock (BEGIN IMMEDIATE is refused)."""
+    probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+IMPORT_APP_NAME = "fault-import"  # the killed import's PostgreSQL sessions carry this name
+
+
+def _pg_import_blocked_after_writing(conn) -> bool:
+    """Is the import's session waiting for a lock while it holds write locks on the lots and the
+    movements, i.e. has it written the change set and not committed?"""
+    return bool(conn.execute(text(
+        "SELECT count(*) FROM pg_stat_activity a WHERE a.application_name = :name AND a.wait_event_type = 'Lock' "
+        "AND (SELECT count(DISTINCT l.relation) FROM pg_locks l WHERE l.pid = a.pid AND l.granted "
+        "     AND l.mode = 'RowExclusiveLock' AND l.relation IN ('stock_lot'::regclass, 'movement'::regclass)) = 2"),
+        {"name": IMPORT_APP_NAME}).scalar())
+
+
+def _pg_import_sessions(conn) -> int:
+    return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                        {"name": IMPORT_APP_NAME}).scalar()
 
 
 def _state(app):
@@ -200,30 +209,10 @@ def test_import_killed_while_applying_leaves_nothing_and_a_rerun_applies_once(ap
     report = tmp_path / "big.csv"
     _big_report(report)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    database = Path(make_url(uri).database) if uri.startswith("sqlite") else None
-    started = time.monotonic()
-    child = subprocess.Popen(_submit_command(report, store), env=_cli_env(app), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = started + DEADLINE
-    try:
-        # Wait for the validated submission (committed as `ready`), then for the confirmation's
-        # transaction: on SQLite it holds the write lock from its first read, validates the file
-        # again (about as long as the upload took), then writes; kill it half-way through the
-        # validation time so it is surely still inside. On PostgreSQL: while an INSERT runs.
-        while not _submitted(app, database) and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        validating = time.monotonic() - started
-        while not _confirming(app, database) and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if database is not None:
-            time.sleep(min(max(validating / 20, 0.1), 1.0))
-        assert child.poll() is None, (f"the import finished before it could be killed (ready after {validating:.1f} s, "
-                                      f"now {time.monotonic() - started:.1f} s): " + child.stdout.read().decode())
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    if uri.startswith("sqlite"):
+        _kill_sqlite_import(app, store, report, Path(make_url(uri).database))
+    else:
+        _kill_postgresql_import(app, store, report)
 
     lots, movements, submissions = _state(app)
     assert (lots, movements) == (0, 0)  # nothing of the change set survived
@@ -245,6 +234,68 @@ def test_import_killed_while_applying_leaves_nothing_and_a_rerun_applies_once(ap
     with app.app_context():
         total = _db.session.scalar(select(func.sum(StockLot.on_hand)).where(StockLot.lot_no.like("K%")))
         assert total == sum(1 + n % 500 for n in range(ROWS))
+
+
+def _kill_sqlite_import(app, store, report: Path, database: Path) -> None:
+    """The confirmation's transaction holds the write lock from its first read, validates the
+    file again (about as long as the upload took), then writes; the kill comes half-way through
+    the validation time so it is surely still inside."""
+    started = time.monotonic()
+    child = subprocess.Popen(_submit_command(report, store), env=_cli_env(app), cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = started + DEADLINE
+    try:
+        while not _submitted(app, database) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        validating = time.monotonic() - started
+        while not _sqlite_confirming(database) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(min(max(validating / 20, 0.1), 1.0))
+        assert child.poll() is None, (f"the import finished before it could be killed (ready after {validating:.1f} s, "
+                                      f"now {time.monotonic() - started:.1f} s): " + child.stdout.read().decode())
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+
+def _kill_postgresql_import(app, store, report: Path) -> None:
+    """Not a race: once the validated submission is stored, the test locks its row. The
+    confirmation writes the lots, the movements and the rollups, then waits for that lock to
+    mark the submission applied; it is killed while it waits, holding everything uncommitted."""
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    child = subprocess.Popen(_submit_command(report, store), env={**_cli_env(app), "PGAPPNAME": IMPORT_APP_NAME},
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + DEADLINE
+    try:
+        with engine.connect() as holder:
+            locked = None
+            while locked is None and child.poll() is None and time.monotonic() < deadline:
+                locked = holder.execute(text("SELECT id FROM submission ORDER BY id LIMIT 1 FOR UPDATE")).scalar()
+                if locked is None:
+                    holder.rollback()
+                    time.sleep(0.02)
+            with engine.connect() as probe:
+                while (not _pg_import_blocked_after_writing(probe) and child.poll() is None
+                       and time.monotonic() < deadline):
+                    probe.rollback()
+                    time.sleep(0.05)
+                assert child.poll() is None and _pg_import_blocked_after_writing(probe), (
+                    "the import did not stop at the submission's lock: " + child.stdout.read().decode())
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=30)
+            holder.rollback()  # the orphaned server session goes on, finds its client gone, rolls back
+        with engine.connect() as probe:
+            while _pg_import_sessions(probe) and time.monotonic() < deadline:
+                probe.rollback()
+                time.sleep(0.05)
+            assert _pg_import_sessions(probe) == 0, "the killed import's server session is still there"
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+        engine.dispose()
+    assert child.returncode == -signal.SIGKILL
 
 
 # --- disk full ------------------------------------------------------------------------------
@@ -323,22 +374,27 @@ def test_database_full_is_refused_cleanly_and_writes_resume_when_space_returns(a
                            data={"file": (io.BytesIO(body), "full.csv"), "agency_id": str(store["agency"]),
                                  "kind": "stock", "mode": "incremental"})
 
-    event.listen(engine, "begin", no_growth)
     try:
-        refused = upload()
+        event.listen(engine, "begin", no_growth)
+        try:
+            refused = upload()
+        finally:
+            event.remove(engine, "begin", no_growth)
+        assert refused.status_code == 503, refused.text
+        assert refused.json["type"] == "urn:emreserve:problem:database-unavailable"
+        event.listen(engine, "begin", room)
+        try:
+            with app.app_context():
+                assert _db.session.scalar(select(func.count()).select_from(Submission)) == 0
+            accepted = upload()
+        finally:
+            event.remove(engine, "begin", room)
+        assert accepted.status_code == 201, accepted.text
+        assert _lot(app, store["lot"]) == (100, 100)
     finally:
-        event.remove(engine, "begin", no_growth)
-    assert refused.status_code == 503, refused.text
-    assert refused.json["type"] == "urn:emreserve:problem:database-unavailable"
-    event.listen(engine, "begin", room)
-    try:
-        with app.app_context():
-            assert _db.session.scalar(select(func.count()).select_from(Submission)) == 0
-        accepted = upload()
-    finally:
-        event.remove(engine, "begin", room)
-    assert accepted.status_code == 201, accepted.text
-    assert _lot(app, store["lot"]) == (100, 100)
+        # Pooled connections that began while the file could not grow keep that page limit;
+        # closed here, or a later test on this session's engine fails with "database is full".
+        engine.dispose()
 
 
 # --- the scheduler killed -------------------------------------------------------------------
