@@ -4,11 +4,11 @@ Which engine runs:
 - `greedy=True`: the greedy rule only (no solver, no arc list).
 - up to `LP_ARC_LIMIT` reachable arcs: the staged LP on every arc, then rounding + repair.
   Stage optima are proven by GLOP; the efficacy LP optimum is the bound.
-- beyond it, when no tonnage limit can bind: per-material min-cost flow, the exact
-  efficacy optimum (later stages are not optimised).
-- beyond it otherwise: the efficacy LP over a subset of arcs grown by pricing, with a
-  Lagrangian bound over all arcs (pricing.py); the better of its rounded plan and greedy.
-- above `CANDIDATE_LIMIT` (source, demand) pairs: greedy at once, status "feasible".
+- beyond it: efficacy as one min-cost flow in tonnes (flow.py), transport tonnage included,
+  rounded + repaired; its optimum is the bound. A second flow serves the same receipts at
+  the least cost for the policy's next arc stage (speed or cost); equity is not optimised.
+- when the flow is estimated (`FLOW_SECONDS_PER_PAIR`) not to finish within the time budget
+  (`time_limit_s`, default `LARGE_TIME_S`): greedy at once, status "feasible", no bound.
 If GLOP runs out of time before any usable result, the plan is greedy, status "time_limit".
 """
 
@@ -23,17 +23,23 @@ from .flow import efficacy_flow
 from .greedy import greedy_lines
 from .lp import LPFailed
 from .plan import Plan, assemble_plan
-from .pricing import restricted_efficacy
-from .problem import Problem, ProblemError, demand_index, load_problem, reachable_arcs
+from .problem import (
+    Problem,
+    ProblemError,
+    demand_index,
+    load_problem,
+    reachable_arcs,
+    reachable_pairs,
+    sorted_arcs,
+)
 from .rounding import integer_lines
-from .solver import AllocationLP, solve_stages, tonnage_can_bind
+from .solver import AllocationLP, solve_stages
 
 LP_ARC_LIMIT = 400_000
-LARGE_TIME_S = 50.0  # default budget of the restricted LP when no time limit is given
-# Above this many (source, demand) candidate pairs the restricted LP did not finish even its
-# first round in LARGE_TIME_S (national scale: 45 M candidates, 24 M reachable), so the
-# planner answers with greedy at once instead of after the budget.
-CANDIDATE_LIMIT = 10_000_000
+LARGE_TIME_S = 50.0  # default budget above LP_ARC_LIMIT arcs when no time limit is given
+# Seconds of the min-cost flow per (source, demand) candidate pair, measured on this 2-core
+# machine (docs/benchmarks.md), both flows: mid scale 1.8 M pairs ~10 s, national 45 M ~8 min.
+FLOW_SECONDS_PER_PAIR = 1.2e-5
 
 
 def plan_allocation(problem, *, greedy: bool = False, time_limit_s: float | None = None) -> Plan:
@@ -48,20 +54,27 @@ def plan_allocation(problem, *, greedy: bool = False, time_limit_s: float | None
         return _finish(
             problem, greedy_lines(problem), "greedy", None, {}, (t0, t_load, t_load), None
         )
-    if candidate_pairs(problem) > CANDIDATE_LIMIT:
-        extra = {"engine": "greedy", "fallback_reason": "too large for the LP in the time budget"}
-        lines = greedy_lines(problem)
-        return _finish(problem, lines, "feasible", None, extra, (t0, t_load, t_load), None)
-    arcs = reachable_arcs(problem)
-    t_arcs = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + time_limit_s
-    if len(arcs) <= LP_ARC_LIMIT:
-        lines, status, bound, extra = _staged_plan(problem, arcs, deadline)
-    elif not tonnage_can_bind(problem, arcs):
-        lines, status, bound, extra = _relaxed_plan(problem, arcs)
-    else:
-        large_deadline = t0 + (LARGE_TIME_S if time_limit_s is None else time_limit_s)
-        lines, status, bound, extra = _restricted_plan(problem, arcs, large_deadline)
+    pairs = candidate_pairs(problem)
+    if pairs > LP_ARC_LIMIT:
+        budget = LARGE_TIME_S if time_limit_s is None else time_limit_s
+        estimate = FLOW_SECONDS_PER_PAIR * pairs
+        if estimate > budget:
+            extra = {
+                "engine": "greedy",
+                "fallback_reason": f"too large for the time budget ({budget:.0f} s): "
+                f"the exact flow would take about {estimate:.0f} s",
+            }
+            lines = greedy_lines(problem)
+            return _finish(problem, lines, "feasible", None, extra, (t0, t_load, t_load), None)
+    source, demand = reachable_pairs(problem)
+    if source.size > LP_ARC_LIMIT:
+        t_arcs = time.perf_counter()
+        lines, status, bound, extra = _flow_plan(problem, source, demand)
+        return _finish(problem, lines, status, bound, extra, (t0, t_load, t_arcs), source.size)
+    arcs = sorted_arcs(problem, source, demand)
+    t_arcs = time.perf_counter()
+    lines, status, bound, extra = _staged_plan(problem, arcs, deadline)
     return _finish(problem, lines, status, bound, extra, (t0, t_load, t_arcs), len(arcs))
 
 
@@ -107,45 +120,19 @@ def _staged_plan(problem: Problem, arcs, deadline, model=None):
     return integer_lines(problem, arcs, x), status, bound, extra
 
 
-def _restricted_plan(problem: Problem, arcs, deadline):
-    """Efficacy over a priced subset of arcs, rounded; greedy if that is better or late."""
-    result = restricted_efficacy(problem, arcs, deadline)
-    greedy = greedy_lines(problem)
-    extra = {"engine": "greedy"}
-    if result is None:
-        return (
-            greedy,
-            "time_limit",
-            None,
-            {**extra, "fallback_reason": "time limit in the first LP"},
-        )
-    lines = integer_lines(problem, result.arcs, result.x)
-    extra = {
-        "engine": "restricted-lp",
-        "pricing_rounds": result.rounds,
-        "arcs_in_lp": len(result.arcs),
-        "stage_objectives": {"efficacy": round(result.lp_value, 6)},
-    }
-    if _weighted_unmet(problem, greedy) < _weighted_unmet(problem, lines):
-        lines, extra["engine"] = greedy, "greedy"
-    return lines, "feasible", result.bound, extra
-
-
-def _weighted_unmet(problem: Problem, lines) -> float:
-    _, dem, qty = lines
-    got = np.bincount(dem, weights=qty, minlength=problem.demand_qty.size)
-    return float(problem.demand_priority @ (problem.demand_qty - got))
-
-
-def _relaxed_plan(problem: Problem, arcs):
-    """Capacity-free min-cost flow, made feasible; bound = the relaxation's optimum."""
-    relaxed, bound = efficacy_flow(problem, arcs)
-    return (
-        integer_lines(problem, arcs, relaxed.astype(float)),
-        "feasible",
-        bound,
-        {"engine": "flow"},
-    )
+def _flow_plan(problem: Problem, source: np.ndarray, demand: np.ndarray):
+    """Efficacy by the min-cost flow in tonnes, made whole and feasible."""
+    then = next((s for s in problem.policy.order if s in ("speed", "cost")), None)
+    units, bound = efficacy_flow(problem, source, demand, then)
+    used = units > 0
+    arcs = sorted_arcs(problem, source[used], demand[used])
+    # sorted_arcs reorders: look the units up again by (demand, source)
+    n_src = len(problem.source_ids)
+    keys = demand[used] * n_src + source[used]
+    order = np.argsort(keys)
+    x = units[used][order][np.searchsorted(keys[order], arcs.demand * n_src + arcs.source)]
+    lines = integer_lines(problem, arcs, x)
+    return lines, "feasible", bound, {"engine": "flow", "arcs_in_flow": int(source.size)}
 
 
 class Replanner:

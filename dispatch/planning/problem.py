@@ -150,6 +150,12 @@ def load_problem(data) -> Problem:
 
 def reachable_arcs(problem: Problem) -> Arcs:
     """All arcs with stock > 0 and lead time + travel hours <= the demand's deadline."""
+    return sorted_arcs(problem, *reachable_pairs(problem))
+
+
+def reachable_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """(source, demand) of every reachable arc, grouped by material, unsorted (sorting
+    24 M national arcs takes longer than listing them)."""
     parts = []
     for m in np.unique(problem.demand_material):
         dem = np.flatnonzero(problem.demand_material == m)
@@ -158,15 +164,21 @@ def reachable_arcs(problem: Problem) -> Arcs:
             continue
         pts = problem.demand_point[dem]
         arrival = problem.lead_time_h[src, None] + problem.hours[np.ix_(src, pts)]
-        ok = arrival <= problem.demand_deadline_h[dem][None, :]
-        si, di = np.nonzero(ok)
-        parts.append((src[si], dem[di], arrival[si, di], problem.km[src[si], pts[di]]))
+        si, di = np.nonzero(arrival <= problem.demand_deadline_h[dem][None, :])
+        parts.append((src[si], dem[di]))
     if not parts:
-        empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
-        return Arcs(empty_i, empty_i, empty_f, empty_f)
-    source, demand, arrival_h, km = (np.concatenate(c) for c in zip(*parts))
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    source, demand = (np.concatenate(c) for c in zip(*parts))
+    return source, demand
+
+
+def sorted_arcs(problem: Problem, source: np.ndarray, demand: np.ndarray) -> Arcs:
+    """The arcs source[i] -> demand[i], by demand, then arrival, then source."""
+    point = problem.demand_point[demand]
+    arrival_h = problem.lead_time_h[source] + problem.hours[source, point]
     order = np.lexsort((source, arrival_h, demand))
-    return Arcs(source[order], demand[order], arrival_h[order], km[order])
+    source, demand, point = source[order], demand[order], point[order]
+    return Arcs(source, demand, arrival_h[order], problem.km[source, point])
 
 
 def demand_index(problem: Problem) -> dict[tuple[str, str], int]:

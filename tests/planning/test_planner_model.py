@@ -21,7 +21,6 @@ from dispatch.planning import (
     lp,
     plan_allocation,
     planner,
-    pricing,
     solver,
 )
 
@@ -278,51 +277,61 @@ def test_a_tiny_time_limit_falls_back_to_a_valid_greedy_plan():
     assert_valid(data, plan)
 
 
-def test_flow_engine_matches_the_lp_efficacy_when_tonnage_does_not_bind(monkeypatch):
+def test_flow_engine_matches_the_lp_efficacy_when_tonnage_binds(monkeypatch):
+    """D1 can carry 1 t: 10 light kits (0.01 t, criticality 3) and 9 of the 0.1 t boxes;
+    the boxes for P1 must then come from D2 (12 h lead, in time for P1's 48 h only)."""
     data = problem(
-        [material("a"), material("b", criticality=1)],
-        [source("D1", {"a": 5, "b": 9}), source("D2", {"a": 7}, lead=30)],
-        [point("P1", [("a", 8, 24), ("b", 4, 48)]), point("P2", [("a", 6, 40)], severity=2)],
+        [material("kit", weight=0.01), material("box", weight=0.1, criticality=1)],
+        [source("D1", {"kit": 10, "box": 20}, capacity=1.0), source("D2", {"box": 5}, lead=12)],
+        [
+            point("P1", [("kit", 10, 24), ("box", 12, 48)], severity=1),
+            point("P2", [("box", 6, 6)], severity=2),
+        ],
         [
             travel("D1", "P1", 2),
             travel("D2", "P1", 2),
             travel("D1", "P2", 3),
-            travel("D2", "P2", 5),
+            travel("D2", "P2", 3),
         ],
     )
-    lp_plan = plan_allocation(data, greedy=False)
+    lp_plan = plan_allocation(data)
     monkeypatch.setattr(planner, "LP_ARC_LIMIT", -1)
     flow_plan = plan_allocation(data)
     assert flow_plan.metrics["engine"] == "flow"
-    assert flow_plan.metrics["efficacy_bound"] == lp_plan.metrics["efficacy_bound"]
+    # 10 kits (10 x 0.01 t) leave D1 0.9 t = 9 boxes; D2 adds 5 boxes, only P1 in time.
+    # Boxes are worth 2 at P2 (severity 2) and 1 at P1: D1's 9 go 6 to P2, 3 to P1.
+    assert shipped(flow_plan) == {
+        ("D1", "P1", "kit"): 10,
+        ("D1", "P2", "box"): 6,
+        ("D1", "P1", "box"): 3,
+        ("D2", "P1", "box"): 5,
+    }
+    assert flow_plan.metrics["weighted_unmet"] == lp_plan.metrics["efficacy_bound"] == 4
+    assert flow_plan.metrics["efficacy_bound"] == pytest.approx(4, abs=1e-6)
     assert flow_plan.metrics["efficacy_gap"] == 0.0
     assert_valid(data, flow_plan)
+
+
+def test_flow_engine_ships_from_the_nearest_sources_among_equally_good_flows(monkeypatch):
+    """Any three of the ten sources fill both demands; the nearest three are listed last."""
+    hours = [20, 18, 16, 14, 12, 10, 8, 3, 2, 1]
+    data = problem(
+        [material()],
+        [source(f"S{i}", {"tent": 10}) for i in range(10)],
+        [point("P1", [("tent", 20, 24)]), point("P2", [("tent", 10, 24)])],
+        [travel(f"S{i}", p, h, 60 * h) for i, h in enumerate(hours) for p in ("P1", "P2")],
+    )
+    monkeypatch.setattr(planner, "LP_ARC_LIMIT", -1)
+    plan = plan_allocation(data)
+    assert plan.metrics["engine"] == "flow"
+    assert {source for source, _, _ in shipped(plan)} == {"S7", "S8", "S9"}
+    assert_valid(data, plan)
 
 
 def test_replanner_refuses_an_unknown_demand():
     data = problem([material()], [source("D1", {"tent": 10})], [point("P1", [("tent", 10, 24)])])
     with pytest.raises(ProblemError, match="P9/tent"):
         Replanner(data).set_demand("P9", "tent", 3)
-
-
-def test_restricted_lp_prices_in_missing_arcs_until_its_bound_matches_the_full_lp(monkeypatch):
-    data = problem(
-        [material("water", weight=1.0)],
-        [source(f"S{i}", {"water": 4}, capacity=3) for i in range(6)],
-        [point(f"P{j}", [("water", 5, 24)], severity=1 + j % 3) for j in range(4)],
-        [travel(f"S{i}", f"P{j}", 1 + (i * 7 + j * 3) % 5) for i in range(6) for j in range(4)],
-    )
-    full = plan_allocation(data)
-    monkeypatch.setattr(planner, "LP_ARC_LIMIT", -1)
-    monkeypatch.setattr(pricing, "NEAREST_ARCS", 1)
-    monkeypatch.setattr(pricing, "COVER", 0.0)
-    monkeypatch.setattr(pricing, "SOURCE_ARCS", 0)
-    plan = plan_allocation(data)
-    assert plan.metrics["engine"] == "restricted-lp"
-    assert plan.metrics["pricing_rounds"] > 1
-    assert plan.metrics["efficacy_bound"] == pytest.approx(full.metrics["efficacy_bound"], abs=1e-6)
-    assert plan.metrics["weighted_unmet"] == full.metrics["efficacy_bound"]
-    assert_valid(data, plan)
 
 
 def test_the_worked_example_in_the_docs_gives_the_documented_plan():
@@ -342,19 +351,22 @@ def test_the_worked_example_in_the_docs_gives_the_documented_plan():
     assert_valid(data, plan)
 
 
-def test_an_instance_beyond_the_lp_reach_gets_the_greedy_plan_at_once(monkeypatch):
+def test_an_instance_beyond_the_time_budget_gets_the_greedy_plan_at_once(monkeypatch):
     data = problem(
         [material()],
         [source("D1", {"tent": 10})],
         [point("P1", [("tent", 4, 24)])],
         [travel("D1", "P1", 1)],
     )
-    monkeypatch.setattr(planner, "CANDIDATE_LIMIT", 0)
-    plan = plan_allocation(data)
+    monkeypatch.setattr(planner, "LP_ARC_LIMIT", -1)
+    monkeypatch.setattr(planner, "FLOW_SECONDS_PER_PAIR", 100.0)
+    plan = plan_allocation(data, time_limit_s=60)
     assert (plan.status, plan.metrics["engine"]) == ("feasible", "greedy")
+    assert "100 s" in plan.metrics["fallback_reason"]
     assert plan.metrics["efficacy_bound"] is None
     assert shipped(plan) == {("D1", "P1", "tent"): 4}
     assert_valid(data, plan)
+    assert plan_allocation(data, time_limit_s=200).metrics["engine"] == "flow"
 
 
 def test_a_stage_face_that_did_not_hold_is_solved_again_with_cap_rows(monkeypatch):
