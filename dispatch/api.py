@@ -146,21 +146,21 @@ def plan_job(job_id):
     return planning.job_status(job_id)
 
 
-@blp.route("/plans/<int:plan_id>")
+@blp.route("/dispatch-plans/<int:plan_id>")
 @auth_required("token", "session")
 @blp.response(200, DispatchPlanSchema)
 def get_plan(plan_id):
     return planning.get_plan(current_user, plan_id)
 
 
-@blp.route("/plans/<int:plan_id>/compare")
+@blp.route("/dispatch-plans/<int:plan_id>/compare")
 @auth_required("token", "session")
 @blp.response(200)
 def compare(plan_id):
     return planning.compare(current_user, plan_id, request.args.get("with", type=int))
 
 
-@blp.route("/plans/<int:plan_id>/edit", methods=["POST"])
+@blp.route("/dispatch-plans/<int:plan_id>/edit", methods=["POST"])
 @auth_required("token", "session")
 @blp.arguments(EditSchema)
 @blp.response(201, DispatchPlanSchema)
@@ -169,7 +169,7 @@ def edit(data, plan_id):
     return planning.edit_plan(current_user, plan_id, data["changes"])
 
 
-@blp.route("/plans/<int:plan_id>/approve", methods=["POST"])
+@blp.route("/dispatch-plans/<int:plan_id>/approve", methods=["POST"])
 @auth_required("token", "session")
 @blp.response(200, DispatchPlanSchema)
 def approve(plan_id):
@@ -177,7 +177,7 @@ def approve(plan_id):
     return approval.approve(current_user, plan_id)
 
 
-@blp.route("/plans/<int:plan_id>/cancel", methods=["POST"])
+@blp.route("/dispatch-plans/<int:plan_id>/cancel", methods=["POST"])
 @auth_required("token", "session")
 @blp.arguments(DispatchReasonSchema)
 @blp.response(200, DispatchPlanSchema)
@@ -185,7 +185,7 @@ def cancel(data, plan_id):
     return approval.cancel(current_user, plan_id, reason=data["reason"])
 
 
-@blp.route("/plans/<int:plan_id>/positions")
+@blp.route("/dispatch-plans/<int:plan_id>/positions")
 @auth_required("token", "session")
 @blp.response(200, PositionSchema(many=True))
 def positions(plan_id):

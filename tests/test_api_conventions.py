@@ -1,5 +1,7 @@
 """OpenAPI document, problem+json for every error, pagination, Idempotency-Key, request ids."""
 
+import re
+
 import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
@@ -34,6 +36,17 @@ def test_openapi_document_is_valid_openapi_3(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/agencies" in spec["paths"]
     assert "apiToken" in spec["components"]["securitySchemes"]
+
+
+def test_no_two_routes_answer_the_same_path_and_method(app):
+    """A second registration of a rule is unreachable (the first wins): it happened once,
+    when dispatch plan versions shared GET /api/v1/plans/<id> with emergency plans."""
+    seen = {}
+    for rule in app.url_map.iter_rules():
+        shape = re.sub(r"<[^>]*>", "<>", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (shape, method) not in seen, f"{method} {rule.rule}: {seen[(shape, method)]} and {rule.endpoint}"
+            seen[(shape, method)] = rule.endpoint
 
 
 def test_api_docs_load_only_local_assets(client):

@@ -331,7 +331,7 @@ def test_api_flow_and_command_board(app, world, client):
     planned = client.post(f"/api/v1/incidents/{incident_id}/plans", json={}, headers=headers)
     assert planned.status_code == 201, planned.text
     assert sum(line["quantity"] for line in planned.json["lines"]) == 25
-    refused = client.post(f"/api/v1/plans/{planned.json['id']}/approve", headers=headers)
+    refused = client.post(f"/api/v1/dispatch-plans/{planned.json['id']}/approve", headers=headers)
     assert refused.status_code == 403  # its author
     board = client.get(f"/api/v1/incidents/{incident_id}/board")
     assert board.status_code == 200 and board.json["demands"]["count"] == 1
