@@ -84,6 +84,8 @@ class Config:
     PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
     # Anonymous portal answers kept in each worker (seconds, at most their max-age); 0: off.
     PUBLIC_CACHE_SECONDS = 60
+    # Dashboard statistics kept in each worker per access scope and data version (core/kept.py); 0: off.
+    SCOPED_CACHE_SECONDS = 60
     DEMO_PASSWORD = "Demo-2026!"
 
     # E-mail of warning digests (None: not sent, messages stay queued in the outbox).
@@ -148,6 +150,7 @@ ENVIRONMENT = {
     "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
     "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
     "PUBLIC_CACHE_SECONDS": ("PUBLIC_CACHE_SECONDS", int),
+    "SCOPED_CACHE_SECONDS": ("SCOPED_CACHE_SECONDS", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_USE_TLS": ("MAIL_USE_TLS", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
@@ -183,6 +186,7 @@ class TestConfig(Config):
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512, "argon2__parallelism": 1}
     RATELIMIT_ENABLED = True
     PUBLIC_CACHE_SECONDS = 0  # tests see each change at once (the cache has its own test)
+    SCOPED_CACHE_SECONDS = 0  # likewise (tests/test_load_paths.py turns it on)
 
 
 class ProductionConfig(Config):

@@ -63,11 +63,11 @@ class Page:
 
 def paginate(stmt, page: int, per_page: int, *, rows: bool = False, count=None) -> Page:
     """One page of `stmt`: ORM objects, or (rows=True) dicts of a multi-column select.
-    `count` is a cheaper select of the total, where the caller has one."""
+    `count` is a cheaper select of the total, or the total itself, where the caller has one."""
     page, per_page = min(max(page, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
     if count is None:
         count = select(func.count()).select_from(stmt.order_by(None).subquery())
-    total = db.session.scalar(count)
+    total = count if isinstance(count, int) else db.session.scalar(count)
     result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = [row._asdict() for row in result] if rows else result.scalars().all()
     return Page(items, total, page, per_page)

@@ -74,6 +74,13 @@ def _user_facts(user):
     return user.role_names, (agency.path if agency is not None else None)
 
 
+def scope_key(user) -> tuple:
+    """What every read decision about `user` depends on (role names, agency path): readers with
+    equal keys read the same rows. A key for answers kept per scope (core.kept)."""
+    roles, path = _user_facts(user)
+    return tuple(sorted(roles)), path
+
+
 def rule_for(user) -> ReadRule:
     roles, path = _user_facts(user)
     return read_rule(roles, path is not None)

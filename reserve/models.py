@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -141,6 +141,12 @@ class StockLot(db.Model):
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
         # The lot lists walk this index: (material, depot, id) is their order.
         Index("ix_stock_lot_material_depot", "material_id", "depot_id", "id"),
+        # Agreement and capacity lots, with what "available within N hours" reads of them (an
+        # index-only scan of ~15 % of the lots instead of a pass over all of them).
+        Index("ix_stock_lot_reserve_terms", "material_id", postgresql_where=text("reserve_type <> 'physical'"),
+              sqlite_where=text("reserve_type <> 'physical'"),
+              postgresql_include=["on_hand", "reserved", "reserve_type", "lead_time_h", "units_per_day",
+                                  "contract_valid_to", "classification", "owner_agency_id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

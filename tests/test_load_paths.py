@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from core.auth import ADMIN, COMMANDER, VIEWER
 from core.extensions import db as _db
 from core.timeutil import local_today, utcnow
+from reserve import models as reserve_models
 from reserve.models import StockLot
 from reserve.services import ledger, stock
 from reserve.services.ledger import LotFacts
@@ -37,7 +38,11 @@ def lots(app, make_agency, make_user):
                 lot = ledger.record_receipt(who, depot_id=depot, material_id=material, quantity=10 + n,
                                             facts=LotFacts(f"L{n}")).lot_id
         ledger.record_issue(who, lot, 12)  # the last lot empties: not listed, not counted
-    return {"commander": commander, "admin": admin, "tent": tent, "viewer": make_user(VIEWER, agency=a)["id"]}
+    return {"commander": commander, "admin": admin, "tent": tent, "viewer": make_user(VIEWER, agency=a)["id"],
+            "viewer of no agency": make_user(VIEWER)["id"], "restricted viewer": make_user(VIEWER, agency=b)["id"]}
+
+
+READERS = ("commander", "admin", "viewer", "viewer of no agency", "restricted viewer")
 
 
 @pytest.mark.parametrize("f", [stock.StockFilter(), stock.StockFilter(region_code="140200"),
@@ -46,7 +51,7 @@ def lots(app, make_agency, make_user):
                          ids=["all", "city", "reserve type", "category", "county (live)", "empty (live)"])
 def test_stock_count_from_the_rollups_equals_the_listed_rows(app, lots, f):
     with app.app_context():
-        for who in ("commander", "admin", "viewer"):
+        for who in READERS:
             user = factories.user(lots[who])
             counted = _db.session.scalar(stock.stock_count(user, f, local_today()))
             listed = len(_db.session.execute(stock.stock_rows(user, f, local_today())).all())
@@ -97,3 +102,138 @@ def test_warning_trend_counts_what_was_active_each_day(app, lots):
                     for m in (now - timedelta(days=d) for d in range(30, -1, -1))]
         assert [p["active"] for p in trend] == expected
         assert expected[-1] == 2 and max(expected) == 2 and expected[0] == 0
+
+
+@pytest.fixture
+def reserves(app, lots):
+    """Beside `lots`' physical stock: agreement and capacity lots, one with an expired contract,
+    one restricted, one reserved in part (credit code of a test enterprise)."""
+    today = local_today()
+    with app.app_context():
+        who = factories.user(lots["admin"])
+        depots = sorted(_db.session.scalars(select(StockLot.depot_id).distinct()))
+        terms = [("A1", depots[0], "agreement", 24.0, None, today + timedelta(days=30), 50),
+                 ("A2", depots[1], "agreement", 72.0, None, today + timedelta(days=30), 70),
+                 ("A3", depots[1], "agreement", 12.0, None, today - timedelta(days=1), 90),  # contract over
+                 ("C1", depots[0], "capacity", 12.0, 40, None, 500),
+                 ("C2", depots[2], "capacity", 24.0, 100, today + timedelta(days=9), 30)]  # restricted depot
+        for lot_no, depot, kind, lead, per_day, valid_to, quantity in terms:
+            facts = LotFacts(lot_no, reserve_type=kind, lead_time_h=lead, units_per_day=per_day,
+                             contract_valid_to=valid_to, enterprise_name="测试企业")
+            lot = ledger.record_receipt(who, depot_id=depot, material_id=lots["tent"], quantity=quantity,
+                                        facts=facts).lot_id
+        ledger.reserve_stock(who, lot, 5, reference="T-1")
+    return lots
+
+
+def _within_the_long_way(user, f, hours):
+    """rules.available_within over every lot the user may list (the pure twin of the SQL)."""
+    from reserve import rules
+
+    totals = {}
+    for row in _db.session.execute(stock.stock_rows(user, f, local_today())).all():
+        lot = _db.session.get(StockLot, row.lot_id)
+        supply = rules.LotSupply(lot.reserve_type, lot.available, lot.lead_time_h, lot.units_per_day,
+                                 lot.contract_valid_to)
+        entry = totals.setdefault(lot.material_id, [0, 0])
+        entry[0] += lot.available if lot.reserve_type == "physical" else 0
+        entry[1] += rules.available_within(supply, hours=hours, today=local_today())
+    return totals
+
+
+@pytest.mark.parametrize("f", [stock.StockFilter(), stock.StockFilter(region_code="140200"),
+                               stock.StockFilter(category_code="101"), stock.StockFilter(q="帐篷"),
+                               stock.StockFilter(reserve_type="agreement"), stock.StockFilter(region_code="140105")],
+                         ids=["all", "city", "category", "name", "reserve type", "county (live)"])
+@pytest.mark.parametrize("hours", [0, 24, 48, 1000])
+def test_available_within_from_the_rollups_equals_the_rule_over_every_lot(app, reserves, f, hours):
+    with app.app_context():
+        for who in READERS:
+            user = factories.user(reserves[who])
+            answer = {r["material_id"]: [r["physical_now"], r["available_within"]]
+                      for r in stock.within(user, f, hours, local_today())}
+            assert answer == _within_the_long_way(user, f, hours), who
+
+
+def test_kept_figures_are_per_scope_and_follow_every_movement(app, reserves, monkeypatch, make_user):
+    """A restricted lot's units reach the commander's figure only: the viewer asking the same
+    question right after gets their own; a movement anywhere is seen by the next request."""
+    monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
+    app.extensions.pop("kept_figures", None)
+    with app.app_context():
+        commander, viewer = factories.user(reserves["commander"]), factories.user(reserves["viewer"])
+        other_viewer = factories.user(make_user(VIEWER)["id"])  # no agency: no restricted stock at all
+        f, today = stock.StockFilter(), local_today()
+
+        def ask(user):
+            return {r["material_id"]: r["available_within"] for r in stock.available_within(user, f, 1000, today)}
+
+        assert ask(commander) == {m: v[1] for m, v in _within_the_long_way(commander, f, 1000).items()}
+        for user in (viewer, other_viewer):  # same question, another scope: not the commander's answer
+            assert ask(user) == {m: v[1] for m, v in _within_the_long_way(user, f, 1000).items()}
+        assert ask(commander) != ask(other_viewer)
+
+        calls = []
+        monkeypatch.setattr(stock, "within", lambda *a: calls.append(1) or [])
+        ask(commander)
+        assert calls == []  # kept
+        lot = _db.session.scalar(select(StockLot.id).where(StockLot.reserve_type == "physical").limit(1))
+        ledger.record_issue(factories.user(reserves["admin"]), lot, 1)
+        ask(commander)
+        assert calls == [1]  # the movement is a new version: computed again
+    app.extensions.pop("kept_figures", None)
+
+
+def test_warning_summary_is_kept_per_scope_until_warnings_change(app, reserves, monkeypatch):
+    monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
+    app.extensions.pop("kept_figures", None)
+    with app.app_context():
+        commander, viewer = factories.user(reserves["commander"]), factories.user(reserves["viewer"])
+        restricted = next(d for d in _db.session.scalars(select(StockLot.depot_id).distinct())
+                          if _db.session.get(reserve_models.Depot, d).classification == "restricted")
+        _db.session.add(ReserveWarning(kind="expired", object_key="canary", severity="red", status="open",
+                                       classification="restricted", depot_id=restricted, opened_at=utcnow(),
+                                       agency_id=_db.session.get(reserve_models.Depot, restricted).agency_id))
+        _db.session.commit()
+        seen = warnings.summary(commander)["by_severity"]
+        assert warnings.summary(commander)["by_severity"] == seen
+        assert warnings.summary(viewer)["by_severity"] == warnings.figures(viewer, utcnow())["by_severity"]
+        assert warnings.summary(viewer)["by_severity"]["red"] < seen["red"]  # the restricted canary stays out
+        canary = _db.session.scalar(select(ReserveWarning.id).where(ReserveWarning.object_key == "canary"))
+        warnings.resolve(commander, canary, "checked on site")  # a history row: the version moves
+        assert sum(warnings.summary(commander)["by_severity"].values()) == sum(seen.values()) - 1
+    app.extensions.pop("kept_figures", None)
+
+
+def test_warning_list_order_and_count_follow_severity_then_newest(app, reserves):
+    """Most urgent first, newest first within a severity; `urgency` is set by the scan and by
+    ORM inserts alike; the kept count equals the rows listed."""
+    from reserve.warnings import rules
+
+    now = utcnow()
+    with app.app_context():
+        commander = factories.user(reserves["commander"])
+        for n, severity in enumerate(["blue", "red", "yellow", "orange", "red", "blue"]):
+            _db.session.add(ReserveWarning(kind="expired", object_key=f"o{n}", severity=severity, status="open",
+                                           classification="internal", opened_at=now - timedelta(hours=n)))
+        _db.session.commit()
+        for scanned in (False, True):
+            if scanned:
+                warnings.scan()  # resolves the made-up ones, opens what the lots really show
+            listed = _db.session.execute(warnings.list_warnings(commander, warnings.WarningFilter())).scalars().all()
+            assert all(w.urgency == rules.URGENCY[w.severity] for w in listed)
+            order = [(rules.SEVERITY_RANK[w.severity], -w.opened_at.timestamp(), -w.id) for w in listed]
+            assert order == sorted(order) and len({w.severity for w in listed}) > 1
+            assert all(w.opened_scan for w in listed) if scanned else len(listed) == 6
+        assert warnings.count_warnings(commander, warnings.WarningFilter()) == len(listed)
+        assert warnings.count_warnings(commander, warnings.WarningFilter(severity="red")) == \
+            sum(w.severity == "red" for w in listed)
+
+
+@pytest.mark.parametrize("group_by", ["material", "category", "region", "agency", "reserve_type"])
+def test_totals_from_the_rollups_equal_the_live_ones_for_every_reader(app, reserves, group_by):
+    with app.app_context():
+        for who in READERS:
+            user = factories.user(reserves[who])
+            kept = stock.stock_totals(user, stock.StockFilter(), group_by, local_today())
+            assert kept == stock.stock_totals(user, stock.StockFilter(), group_by, local_today(), use_rollup=False), who

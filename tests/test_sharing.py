@@ -452,3 +452,24 @@ def test_pages_render_for_owner_grantee_and_admin(app, client, world):
         "rate_limit": "10 per minute", "agency_id": str(world["grantee"])})
     assert registered.status_code == 200 and 'id="new-token"' in registered.text
     assert "按类别统计共享" in client.get("/sharing").text or "共享" in client.get("/sharing").text
+
+
+def test_backfill_gives_each_record_without_a_change_row_one_and_runs_twice(app, world):
+    from reserve.sharing.changes import backfill
+    from reserve.sharing.models import SharedChange
+
+    with app.app_context():
+        lots = dict(_db.session.execute(select(StockLot.id, StockLot.classification)).all())
+        kept = _db.session.execute(select(SharedChange.seq).where(SharedChange.kind == "stock",
+                                                                  SharedChange.record_id == min(lots))).scalar_one()
+        _db.session.execute(SharedChange.__table__.delete().where(SharedChange.kind == "stock",
+                                                                  SharedChange.record_id != min(lots)))
+        _db.session.commit()
+        assert backfill(["stock"]) == len(lots) - 1
+        rows = _db.session.execute(select(SharedChange.record_id, SharedChange.seq, SharedChange.agency_id,
+                                          SharedChange.classification, SharedChange.deleted)
+                                   .where(SharedChange.kind == "stock")).all()
+        assert {r.record_id: r.classification for r in rows} == lots
+        assert {r.agency_id for r in rows} == {world["owner"]} and not any(r.deleted for r in rows)
+        assert next(r.seq for r in rows if r.record_id == min(lots)) == kept  # an existing row stays as it was
+        assert backfill() == 0

@@ -20,7 +20,7 @@ Exact commands (from the repository root; the database must be migrated and load
     .venv/bin/flask --app core:create_app db upgrade
     .venv/bin/flask --app core:create_app demo load --scale national     # ~4 min, 1,000,000 lots
     .venv/bin/flask --app core:create_app demo init                      # portal demo, first warning scan
-    psql -h 127.0.0.1 -U postgres -d p10l_national -c ANALYZE
+    psql -h 127.0.0.1 -U postgres -d p10l_national -c "VACUUM ANALYZE"   # index-only scans need the visibility map
 
     # the server: 4 processes x 8 threads (a thread waiting on PostgreSQL lets a cached
     # portal page through; sync workers queued public pages behind slow staff requests)
@@ -37,6 +37,11 @@ Exact commands (from the repository root; the database must be migrated and load
     run public   16 30s PublicReader                             # public pages alone
     run staff    10 40s StaffApi                                 # staff API alone, offered 50 req/s
     run mixed    24 60s PublicReader StaffApi StaffPages Uploader
+    # every target at once: public offered 11 x 30 = 330 req/s beside staff at 50 req/s
+    PUBLIC_USER_RPS=30 run targets 24 60s PublicReader StaffApi StaffPages Uploader
+
+    # each staff request alone, in process (server time and SQL statements per request)
+    .venv/bin/python bench/load/single.py -n 3
 
 `-u` is the total number of users: STAFF_USERS (default 10, each at STAFF_RPS / STAFF_USERS
 req/s), 2 page readers, 1 uploader, and the rest public users (no think time). The user
@@ -55,6 +60,9 @@ from locust import FastHttpUser, between, constant, constant_throughput, events,
 CONFIG = json.loads(Path(os.environ.get("LOAD_CONFIG", "/tmp/emreserve-load.json")).read_text())
 STAFF_RPS = float(os.environ.get("STAFF_RPS", "50"))
 STAFF_USERS = int(os.environ.get("STAFF_USERS", "10"))
+# Requests per second of each public user; 0: no think time (the throughput figure). Set it
+# to offer the public target (e.g. 11 users x 30 = 330 req/s) while staff runs at STAFF_RPS.
+PUBLIC_USER_RPS = float(os.environ.get("PUBLIC_USER_RPS", "0"))
 TIMES: dict[str, list[float]] = {}
 ERRORS: dict[str, int] = {}
 FAILURES: dict[str, int] = {}
@@ -128,10 +136,11 @@ class Healthz(FastHttpUser):
 
 
 class PublicReader(FastHttpUser):
-    """A citizen: the portal's pages and public API, one after the other, no think time."""
+    """A citizen: the portal's pages and public API, one after the other, no think time
+    (or paced at PUBLIC_USER_RPS)."""
 
     weight = 100
-    wait_time = constant(0)
+    wait_time = constant_throughput(PUBLIC_USER_RPS) if PUBLIC_USER_RPS else constant(0)
 
     @task(4)
     def index(self):

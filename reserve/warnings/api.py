@@ -26,7 +26,8 @@ notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/notific
 @warnings.response(200, page_schema(WarningSchema))
 def list_warnings(query, page, per_page):
     """Warnings in scope, most severe first; `status=active` (default) is open + acknowledged."""
-    return paginate(services.list_warnings(current_user, services.WarningFilter(**query)), page, per_page)
+    f = services.WarningFilter(**query)
+    return paginate(services.list_warnings(current_user, f), page, per_page, count=services.count_warnings(current_user, f))
 
 
 @warnings.route("/summary")

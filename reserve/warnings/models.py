@@ -11,6 +11,8 @@ from core.extensions import db
 from core.scoping import classification_column
 from core.timeutil import utcnow
 
+from . import rules
+
 STATUSES = ("open", "acknowledged", "resolved")
 STATUS_LABELS = {"open": _l("Not handled"), "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved")}
 EVENT_LABELS = {"opened": _l("Opened"), "severity": _l("Severity changed"), "acknowledged": _l("Acknowledged"),
@@ -34,6 +36,9 @@ class ReserveWarning(db.Model):
         Index("uq_warning_unresolved", "kind", "object_key", unique=True,
               postgresql_where=text("status <> 'resolved'"), sqlite_where=text("status <> 'resolved'")),
         Index("ix_warning_agency_status", "agency_id", "status"),
+        # The list's order (most urgent, newest first), walked backwards: no sort of every active warning.
+        Index("ix_warning_active_order", "urgency", "opened_at", "id",
+              postgresql_where=text("status <> 'resolved'"), sqlite_where=text("status <> 'resolved'")),
     )
     __tablename__ = "warning"
     __audit__ = False  # written in bulk by scans; its own history table is the record
@@ -42,6 +47,9 @@ class ReserveWarning(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     object_key: Mapped[str] = mapped_column(String(80))    # lot:12, depot:5, norm:3:140100, agency:7:stock
     severity: Mapped[str] = mapped_column(String(8), index=True)
+    # rules.URGENCY of the severity, set with it (the scan writes both; ORM inserts by default)
+    urgency: Mapped[int] = mapped_column(Integer, default=lambda context: rules.URGENCY.get(
+        context.get_current_parameters().get("severity"), -1))
     status: Mapped[str] = mapped_column(String(14), default="open", index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"), index=True)

@@ -14,6 +14,7 @@ from ..rules import N_
 RED, ORANGE, YELLOW, BLUE = "red", "orange", "yellow", "blue"
 SEVERITIES = (RED, ORANGE, YELLOW, BLUE)          # most urgent first
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+URGENCY = {s: len(SEVERITIES) - 1 - i for i, s in enumerate(SEVERITIES)}  # red 3 ... blue 0: lists sort by it, descending
 
 # Kinds, and for the same object (a lot) the precedence when several fire: only the first kept.
 EXPIRED, EXPIRES_BEFORE_USE, NEAR_EXPIRY, ROTATION_DUE = "expired", "expires_before_use", "near_expiry", "rotation_due"

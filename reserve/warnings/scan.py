@@ -289,6 +289,7 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     db.session.execute(
         update(w).where(unresolved, exists().where(match, differs))
         .values(severity=select(c.c.severity).where(match).scalar_subquery(),
+                urgency=select(_urgency(c.c.severity)).where(match).scalar_subquery(),
                 facts=select(c.c.facts).where(match).scalar_subquery()))
     # 2. no longer true: resolved by this scan.
     in_scope = [unresolved, w.c.kind.in_(kinds), ~exists().where(match)]
@@ -308,9 +309,9 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     stored = select(w.c.id).where(unresolved, w.c.kind == c.c.kind, w.c.object_key == c.c.object_key)
     db.session.execute(delete(c).where(c.c.scan_id == result.scan_id, exists(stored)))
     db.session.execute(insert(w).from_select(
-        ["kind", "object_key", "severity", "status", "agency_id", "depot_id", "lot_id", "material_id", "region_code",
-         "classification", "facts", "opened_at", "opened_scan"],
-        select(c.c.kind, c.c.object_key, c.c.severity, literal("open"), c.c.agency_id, c.c.depot_id, c.c.lot_id,
+        ["kind", "object_key", "severity", "urgency", "status", "agency_id", "depot_id", "lot_id", "material_id",
+         "region_code", "classification", "facts", "opened_at", "opened_scan"],
+        select(c.c.kind, c.c.object_key, c.c.severity, _urgency(c.c.severity), literal("open"), c.c.agency_id, c.c.depot_id, c.c.lot_id,
                c.c.material_id, c.c.region_code, c.c.classification, c.c.facts, literal(now),
                literal(result.scan_id))
         .where(c.c.scan_id == result.scan_id)))
@@ -322,6 +323,10 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     # 4. the scratch rows go; the changes are logged for the feeds.
     db.session.execute(delete(c).where(c.c.scan_id == result.scan_id))
     _log_changes(result.scan_id, changed)
+
+
+def _urgency(severity):
+    return case(rules.URGENCY, value=severity, else_=-1)
 
 
 def _log_changes(scan_id: int, changed: set[int]) -> None:

@@ -1,7 +1,7 @@
 """Warning use cases: scan (and notify), list, acknowledge, resolve, dashboard figures,
 minimum levels, expiry policies, in-app notifications."""
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
+from core.kept import kept
 from core.scoping import scoped
 from core.timeutil import utcnow
 
@@ -69,12 +70,26 @@ def list_warnings(user, f: WarningFilter):
                           (ReserveWarning.agency_id, f.agency_id), (ReserveWarning.depot_id, f.depot_id)):
         if value:
             stmt = stmt.where(column == value)
-    severity_order = case({s: i for i, s in enumerate(rules.SEVERITIES)}, value=ReserveWarning.severity, else_=9)
     # The page's agencies, depots and materials in separate IN queries: joined eagerly, every
     # active warning was joined to six tables before the sort and LIMIT (0.5 s at national scale).
+    # The order is an index's (ix_warning_active_order): sorting by a CASE over the severity
+    # sorted all 128,000 active warnings for each page (70 ms).
     return (stmt.options(selectinload(ReserveWarning.agency), selectinload(ReserveWarning.depot),
                          selectinload(ReserveWarning.material))
-            .order_by(severity_order, ReserveWarning.opened_at.desc(), ReserveWarning.id.desc()))
+            .order_by(ReserveWarning.urgency.desc(), ReserveWarning.opened_at.desc(), ReserveWarning.id.desc()))
+
+
+def count_warnings(user, f: WarningFilter) -> int:
+    """How many warnings `list_warnings` lists, kept per scope and filter until warnings change
+    (core/kept.py): counting 128,000 active warnings took 20-60 ms for every page."""
+    stmt = list_warnings(user, f).order_by(None)
+    return kept("warning_count", user, astuple(f), warnings_version(),
+                lambda: db.session.scalar(select(func.count()).select_from(stmt.subquery())))
+
+
+def warnings_version() -> int:
+    """The newest history row: scans, acknowledgements and resolutions all append one."""
+    return db.session.scalar(select(func.max(WarningEvent.id))) or 0
 
 
 def get_warning(user, warning_id: int) -> ReserveWarning:
@@ -142,9 +157,19 @@ def resolve(user, warning_id: int, reason: str) -> ReserveWarning:
 # --- dashboard ---------------------------------------------------------------------------------
 
 def summary(user, now: datetime | None = None, days: int = 30) -> dict:
+    """`figures()` as of now, kept per scope until warnings or stock change (core/kept.py): it
+    reads every active warning, and every dashboard asks for it."""
+    if now is not None:
+        return figures(user, now, days)
+    from ..services.stock import stock_version
+
+    version = (warnings_version(), stock_version())
+    return kept("warning_summary", user, days, version, lambda: figures(user, utcnow(), days))
+
+
+def figures(user, now: datetime, days: int = 30) -> dict:
     """Counts of active warnings by severity and kind, depots with their worst active warning
     (for the map), the trend of active warnings per day, and stock vs norm by category and city."""
-    now = now or utcnow()
     active = scoped(select(ReserveWarning), user, ReserveWarning.agency_id, ReserveWarning.classification) \
         .where(ReserveWarning.status != "resolved").subquery()
     by_severity = dict(db.session.execute(select(active.c.severity, func.count()).group_by(active.c.severity)).all())

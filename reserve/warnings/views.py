@@ -33,9 +33,10 @@ def _filter() -> services.WarningFilter:
 @auth_required("session")
 def dashboard():
     f = _filter()
-    result = paginate(services.list_warnings(current_user, f), request.args.get("page", 1, type=int), PER_PAGE)
+    result = paginate(services.list_warnings(current_user, f), request.args.get("page", 1, type=int), PER_PAGE,
+                      count=services.count_warnings(current_user, f))
     figures = services.summary(current_user)
-    scoreboard = freshness.scoreboard(current_user, "stock", local_today(), periods=2)
+    scoreboard = freshness.scoreboard(current_user, "stock", local_today(), periods=2, completeness=False)
     freshness_counts = {}
     for row in scoreboard:
         freshness_counts[row.current] = freshness_counts.get(row.current, 0) + 1
