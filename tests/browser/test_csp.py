@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.test_login_journey import browser, live_server  # noqa: F401  (shared fixtures)
+from tests.browser.test_login_journey import SHOTS, browser, live_server  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,9 @@ def test_staff_pages_with_maps_and_charts_run_under_the_policy(watched, live_ser
     watched.wait_for_url(live_server["url"] + "/")
     for path in STAFF_PAGES:
         visit(watched, live_server["url"] + path)
+        if path == "/warnings":  # the dashboard for a person to look at (map, charts, counts)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            watched.screenshot(path=str(SHOTS / "warnings-dashboard.png"), full_page=True)
     boards = [href for href in watched.eval_on_selector_all("a[href^='/incidents/']", "els => els.map(e => e.getAttribute('href'))")
               if re.fullmatch(r"/incidents/\d+", href)]
     if boards:
