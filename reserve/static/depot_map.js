@@ -4,6 +4,7 @@
   var element = document.getElementById("depot-map");
   if (!element || !window.L) { return; }
   var points = JSON.parse(element.dataset.points || "[]");
+  var depots = element.dataset.depotsUrl;  // a depot's page is <depots>/<id>
   var map = L.map(element, { zoomSnap: 0.25, attributionControl: false }).setView([37.6, 112.3], 6.5);
   fetch(element.dataset.boundaries).then(function (r) { return r.json(); }).then(function (geo) {
     var layer = L.geoJSON(geo, {
@@ -14,7 +15,12 @@
   });
   points.forEach(function (p) {
     L.circleMarker([p.lat, p.lon], { radius: 4, color: "#b42318", weight: 1, fillOpacity: 0.8 })
-      .bindPopup('<a href="' + p.url + '"></a>').addTo(map)
-      .on("popupopen", function (e) { e.popup.getElement().querySelector("a").textContent = p.name; });
+      .bindPopup(function () {
+        var link = document.createElement("a");
+        link.href = depots + "/" + p.id;
+        link.textContent = p.name;  // text, never markup
+        return link;
+      })
+      .addTo(map);
   });
 })();

@@ -3,6 +3,7 @@
 Screenshots land in artifacts/screenshots/ for a person to look at."""
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -115,6 +116,9 @@ def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_serve
     assert rows.count() > 0
     agencies = page.locator("table.grid tbody td:nth-child(3)").all_inner_texts()
     assert agencies and all("太原" in t for t in agencies), agencies
+    page.locator('#depot-map path[stroke="#b42318"]').first.dispatch_event("click")  # a depot's marker
+    link = page.wait_for_selector(".leaflet-popup a")
+    assert re.fullmatch(r"/depots/\d+", link.get_attribute("href")) and link.inner_text().strip()
     page.screenshot(path=str(SHOTS / "depots-operator.png"))
     page.locator("table.grid tbody a").first.click()
     page.wait_for_selector("text=库存台账")
