@@ -1,5 +1,6 @@
 """HTML pages of the shell: home per role, language switch, agencies, audit log, health."""
 
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
@@ -35,33 +36,40 @@ def template_globals():
             "agency_kind_labels": AGENCY_KIND_LABELS}
 
 
-def navigation() -> list[tuple[str, str]]:
+class Nav(NamedTuple):
+    """The menu: daily work in the bar, the rest under "More" (one row at 1280 px)."""
+    main: list[tuple[str, str]]
+    more: list[tuple[str, str]]
+
+
+def navigation() -> Nav:
     """(label, url) of the pages the current user can use, in menu order."""
     portal = (_("Public portal"), url_for("public_site.index"))
+    api_docs = (_("API docs"), url_for("api-docs.openapi_swagger_ui"))
     if not current_user.is_authenticated:
-        return [portal]
+        return Nav([portal], [])
     roles = current_user.role_names
-    items = [(_("Home"), url_for("core.home"))]
+    main, more = [(_("Home"), url_for("core.home"))], []
     if SUPPLIER in roles:
-        items.append((_("My enterprise"), url_for("public_site.enterprise")))
-    if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
+        main.append((_("My enterprise"), url_for("public_site.enterprise")))
+    staff = roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}
+    if staff:
         from reserve.warnings.services import unread_count
 
         unread = unread_count(current_user)
-        items += [(_("Incidents"), url_for("dispatch.incident_list")), (_("Warnings"), url_for("warnings_ui.dashboard")),
-                  (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
-                   url_for("warnings_ui.notifications"))]
-        items += [(_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
-                  (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
-                  (_("Reporting"), url_for("reporting.index")), (_("Data sharing"), url_for("sharing.catalog")),
-                  (_("Agencies"), url_for("core.agencies"))]
-    items.append((_("Catalog"), url_for("reserve.catalog_browser")))
+        main += [(_("Incidents"), url_for("dispatch.incident_list")), (_("Warnings"), url_for("warnings_ui.dashboard")),
+                 (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
+                  url_for("warnings_ui.notifications")),
+                 (_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
+                 (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
+                 (_("Reporting"), url_for("reporting.index"))]
+        more += [(_("Data sharing"), url_for("sharing.catalog")), (_("Agencies"), url_for("core.agencies"))]
+    more.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if ADMIN in roles:
-        items.append((_("Audit log"), url_for("core.audit_log")))
-        items.append((_("Portal administration"), url_for("public_site.admin_suppliers")))
-    items.append(portal)
-    items.append((_("API docs"), url_for("api-docs.openapi_swagger_ui")))
-    return items
+        more += [(_("Audit log"), url_for("core.audit_log")),
+                 (_("Portal administration"), url_for("public_site.admin_suppliers"))]
+    more += [portal, api_docs]
+    return Nav(main, more) if staff else Nav(main + more, [])  # a supplier's few pages fit in the bar
 
 
 def _safe_next(target: str | None) -> str:

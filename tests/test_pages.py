@@ -64,6 +64,19 @@ def test_each_role_gets_its_home_and_navigation(client, login_as, make_agency, r
     assert "欢迎" in page
     for label, roles in NAV.items():
         assert (f">{label}</a>" in page) is (role in roles), label
+    # Staff see their daily pages in the bar and the rest under "More"; a supplier's few pages fit.
+    assert ("<summary" in page and ">更多</summary>" in page) is (role != SUPPLIER)
+    if role != SUPPLIER:
+        more = page.split(">更多</summary>")[1].split("</details>")[0]
+        assert ">节点单位</a>" in more and ">储备库</a>" not in more
+
+
+def test_a_page_under_more_marks_the_menu_as_current(client, login_as, make_agency):
+    login_as(OPERATOR, agency=make_agency("HOME-2"))
+    page = client.get("/agencies").text
+    assert '<summary class="current">更多</summary>' in page
+    assert 'aria-current="page">节点单位</a>' in page
+    assert '<summary>更多</summary>' in client.get("/").text
 
 
 @pytest.mark.parametrize("value, expected", [

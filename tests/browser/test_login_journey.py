@@ -126,6 +126,37 @@ def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_serve
     page.screenshot(path=str(SHOTS / "depot-detail.png"), full_page=True)
 
 
+def test_the_menu_fits_one_row_and_more_opens_and_closes(page, live_server):
+    _log_in(page, live_server, "admin@example.org")  # the longest menu
+    bar = page.locator("nav.mainnav").bounding_box()
+    link = page.locator("nav.mainnav > a").first.bounding_box()
+    assert bar["height"] < 2 * link["height"], (bar, link)  # one row at 1280 px
+    menu = page.locator("details.more .menu")
+    assert not menu.is_visible()
+    page.click("nav.mainnav >> text=更多")
+    assert menu.is_visible() and "审计日志" in menu.inner_text()
+    page.screenshot(path=str(SHOTS / "menu-more.png"))
+    page.click("main h1, main h2")  # a click elsewhere closes it
+    assert not menu.is_visible()
+    page.click("nav.mainnav >> text=更多")
+    page.keyboard.press("Escape")
+    assert not menu.is_visible()
+    page.click("nav.mainnav >> text=更多")
+    page.click("details.more >> text=节点单位")
+    page.wait_for_url(live_server["url"] + "/agencies")
+    assert page.locator("details.more summary.current").count() == 1
+    page.click("text=English")  # the longer English labels fit too
+    page.wait_for_selector("nav.mainnav >> text=More")
+    bar = page.locator("nav.mainnav").bounding_box()
+    assert bar["height"] < 2 * page.locator("nav.mainnav > a").first.bounding_box()["height"], bar
+    page.screenshot(path=str(SHOTS / "menu-english.png"))
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the open list stays on the screen
+    page.click("nav.mainnav >> text=More")
+    box = page.locator("details.more .menu").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.screenshot(path=str(SHOTS / "menu-phone.png"))
+
+
 def test_commander_reads_the_gap_of_the_provincial_plan(page, live_server):
     _log_in(page, live_server, "commander@example.org")
     page.goto(live_server["url"] + "/plans")

@@ -111,6 +111,7 @@ def test_supplier_registers_admin_approves_and_it_appears_in_the_public_list(new
 
     admin = new_page(DESKTOP)
     _log_in(admin, server, "admin@example.org", server["password"])
+    admin.click("nav.mainnav >> text=更多")
     admin.click("nav.mainnav >> text=门户管理")
     admin.click(f"text={ENTERPRISE}")
     admin.wait_for_selector("form.review")
