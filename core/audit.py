@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import JSON, String, event, insert, inspect, select, text
+from sqlalchemy import JSON, String, event, func, insert, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .extensions import db
@@ -180,6 +180,13 @@ def serialise_writes() -> None:
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def latest_change() -> int:
+    """The newest audit row's id. It moves with every audited change (a material or depot
+    renamed, a lot's terms, a plan's norms, a movement), so an answer kept under it
+    (core/kept.py) is not served after such a change."""
+    return db.session.scalar(select(func.max(AuditLog.id))) or 0
 
 
 def record_event(action: str, entity: str, after: dict, entity_id: str | None = None) -> None:

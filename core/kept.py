@@ -8,9 +8,11 @@ again and again. `kept()` keeps such an answer in the worker for SCOPED_CACHE_SE
 - the reader's access scope (`core.scoping.scope_key`: role names and agency path, the only
   inputs of every read decision), so two readers share an answer only when every scoped query
   gives them the same rows, and restricted figures never reach another scope;
-- the version of the data behind it (e.g. the newest movement id), read with one indexed query
-  per request, so a change committed by any worker is seen by the next request everywhere.
-The seconds bound only what the version does not follow (a renamed material, the clock).
+- the version of the data behind it (e.g. the newest movement and audit ids), read with
+  indexed queries per request, so a change committed by any worker is seen by the next
+  request everywhere.
+The seconds bound only what the version does not follow: the clock, and a change whose
+transaction took its id before another's and committed after it.
 """
 
 import threading

@@ -184,6 +184,59 @@ def test_kept_figures_are_per_scope_and_follow_every_movement(app, reserves, mon
     app.extensions.pop("kept_figures", None)
 
 
+def test_kept_figures_follow_a_rename_and_a_change_of_lot_terms_at_once(app, reserves, monkeypatch):
+    """Changes that append no movement (a material renamed, a lot's lead time) are audited: the
+    newest audit row is part of the version, so the next answer has them."""
+    monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
+    app.extensions.pop("kept_figures", None)
+    with app.app_context():
+        commander, f, today = factories.user(reserves["commander"]), stock.StockFilter(), local_today()
+        before = stock.available_within(commander, f, 1000, today)
+        material = _db.session.get(reserve_models.Material, before[0]["material_id"])
+        material.name = "改名后的物资"
+        _db.session.commit()
+        assert stock.available_within(commander, f, 1000, today)[0]["material"] == "改名后的物资"
+
+        lot = _db.session.scalar(select(StockLot).where(StockLot.reserve_type != "physical", StockLot.on_hand > 0)
+                                 .order_by(StockLot.id).limit(1))
+        hours = (lot.lead_time_h or 0) + 1
+        by_material = {r["material_id"]: r["available_within"] for r in stock.available_within(commander, f, hours, today)}
+        lot.lead_time_h = hours + 100  # no longer obtainable within `hours`
+        _db.session.commit()
+        after = {r["material_id"]: r["available_within"] for r in stock.available_within(commander, f, hours, today)}
+        assert after[lot.material_id] < by_material[lot.material_id]
+        assert after == {m: v[1] for m, v in _within_the_long_way(commander, f, hours).items()}
+    app.extensions.pop("kept_figures", None)
+
+
+def test_report_freshness_counts_are_kept_per_scope_until_an_audited_change(app, reserves, monkeypatch):
+    from reserve.reporting import freshness
+
+    monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
+    app.extensions.pop("kept_figures", None)
+    today = local_today()
+    with app.app_context():
+        def long_way(user):
+            counts = {}
+            for row in freshness.scoreboard(user, "stock", today, periods=2):
+                counts[row.current] = counts.get(row.current, 0) + 1
+            return counts
+
+        for who in READERS:
+            user = factories.user(reserves[who])
+            assert freshness.current_counts(user, "stock", today) == long_way(user), who
+        commander, admin = factories.user(reserves["commander"]), factories.user(reserves["admin"])
+
+        calls = []
+        real = freshness.scoreboard
+        monkeypatch.setattr(freshness, "scoreboard", lambda *a, **k: calls.append(1) or real(*a, **k))
+        freshness.current_counts(commander, "stock", today)
+        assert calls == []  # kept
+        freshness.set_cadence(admin, agency_id=None, kind="stock", period="weekly", grace_days=0)
+        assert freshness.current_counts(commander, "stock", today) == long_way(commander) and calls == [1, 1]
+    app.extensions.pop("kept_figures", None)
+
+
 def test_warning_summary_is_kept_per_scope_until_warnings_change(app, reserves, monkeypatch):
     monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
     app.extensions.pop("kept_figures", None)

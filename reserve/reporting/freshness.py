@@ -16,11 +16,13 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 
+from core.audit import latest_change
 from core.auth import ADMIN
 from core.errors import Invalid, NotAllowed
 from core.extensions import db
+from core.kept import kept
 from core.scoping import scoped
 
 from ..models import Agency, Depot, StockLot
@@ -107,36 +109,39 @@ def is_reporting_expected(row: "ScoreRow", kind: str) -> bool:
 
 
 def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: bool = False,
-               agency_id: int | None = None, completeness: bool = True) -> list[ScoreRow]:
+               agency_id: int | None = None, completeness: bool = True, scores: bool = True) -> list[ScoreRow]:
     """One row per agency the user may see (every agency with `all_agencies`, for the warning
-    scan): its cadence, status in each recent period, share of periods on time, and (stock)
-    completeness in the current period."""
+    scan): its cadence, status in each recent period, share of periods on time, (stock and
+    `completeness`; else None) the shares of depots and materials the current period's reports
+    covered, and (`scores`) the latest data-quality score."""
     if kind not in KINDS:
         kind = "stock"
-    stmt = select(Agency) if all_agencies else scoped(select(Agency), user, Agency.id)
+    columns = select(Agency.id, Agency.code, Agency.name)  # not whole agencies: 3,000 of them at national scale
+    stmt = columns if all_agencies else scoped(columns, user, Agency.id)
     if agency_id is not None:
         stmt = stmt.where(Agency.id == agency_id)
-    agencies = db.session.execute(stmt.order_by(Agency.path)).scalars().all()
+    agencies = db.session.execute(stmt.order_by(Agency.path)).all()
     cadences = {(c.agency_id, c.kind): (c.period, c.grace_days)
                 for c in db.session.execute(select(ReportCadence)).scalars()}
     earliest = today - timedelta(days=400 if periods <= 4 else 100 * periods)
     applied: dict[int, list[datetime]] = {}
     coverage: dict[int, list[dict]] = {}
+    cover_column = Submission.coverage if completeness else null()  # lists of ids: read only when used
     for agency_id, applied_at, cover in db.session.execute(
-            select(Submission.agency_id, Submission.applied_at, Submission.coverage)
+            select(Submission.agency_id, Submission.applied_at, cover_column)
             .where(Submission.kind == kind, Submission.applied_at.is_not(None), Submission.applied_at >= earliest)):
         applied.setdefault(agency_id, []).append(applied_at)
         coverage.setdefault(agency_id, []).append((applied_at, cover))
     depot_counts, held = _holdings(with_materials=completeness) if kind == "stock" else ({}, {})
-    rows = []
+    rows, windows_of = [], {}
     for agency in agencies:
         period, grace = cadence_for(agency.id, kind, cadences)
-        windows = recent_periods(period, today, periods)
+        windows = windows_of.get(period) or windows_of.setdefault(period, recent_periods(period, today, periods))
         days = [_local(a) for a in applied.get(agency.id, [])]
         statuses = [period_status(s, e, grace, days, today) for s, e in windows]
         closed = [s for s in statuses if s not in ("open",)]
         depots_share = materials_share = None
-        if kind == "stock":
+        if kind == "stock" and completeness:
             start = windows[-1][0]
             current = [c for at, c in coverage.get(agency.id, []) if _local(at) >= start and c]
             depots_share = _share(current, "depots", depot_counts.get(agency.id, 0), full_means_all=True)
@@ -147,12 +152,26 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
                              max(applied[agency.id]) if agency.id in applied else None, statuses,
                              round(closed.count("on_time") / len(closed), 3) if closed else None,
                              depots_share, materials_share, expected))
-    from ..sharing.quality import latest_scores
+    if scores:
+        from ..sharing.quality import latest_scores
 
-    scores = latest_scores(row.agency_id for row in rows)
-    for row in rows:
-        row.quality_score = scores.get(row.agency_id)
+        latest = latest_scores(row.agency_id for row in rows)
+        for row in rows:
+            row.quality_score = latest.get(row.agency_id)
     return rows
+
+
+def current_counts(user, kind: str, today: date) -> dict[str, int]:
+    """How many of the agencies the user may see are on time, late, open... in the current
+    period: the warning dashboard's freshness line, kept per scope until the next audited change
+    (a report applied, a cadence or an agency changed; core/kept.py)."""
+    def count() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in scoreboard(user, kind, today, periods=2, completeness=False, scores=False):
+            counts[row.current] = counts.get(row.current, 0) + 1
+        return counts
+
+    return kept("report_freshness", user, (kind, today), latest_change(), count)
 
 
 def _holdings(with_materials: bool = True) -> tuple[dict[int, int], dict[int, set[int]]]:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Float, and_, case, cast, func, select
 
+from core.audit import latest_change
 from core.extensions import db
 from core.kept import kept
 from core.scoping import Classification, rule_for, scoped
@@ -300,13 +301,15 @@ def _group_labels(group_by: str, keys: list) -> dict:
     return {k: (str(k), str(k), None) for k in keys}
 
 
-def stock_version() -> int:
-    """The newest movement's id: every change of a balance appends one (report applies too)."""
-    return db.session.scalar(select(func.max(Movement.id))) or 0
+def stock_version() -> tuple[int, int]:
+    """The newest movement's id (every change of a balance appends one, bulk report applies
+    too) and the newest audited change (renames and lot terms change no balance)."""
+    return db.session.scalar(select(func.max(Movement.id))) or 0, latest_change()
 
 
 def available_within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
-    """`within()`, kept per scope until the next movement (core/kept.py): dashboards ask it often."""
+    """`within()`, kept per scope until the next movement or audited change (core/kept.py):
+    dashboards ask it often."""
     return kept("available_within", user, (astuple(f), hours, today), stock_version(),
                 lambda: within(user, f, hours, today))
 

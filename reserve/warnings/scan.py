@@ -202,7 +202,7 @@ def _report_candidates(result: ScanResult, agency_id) -> None:
     rows = []
     for kind in freshness.required_kinds():
         for row in freshness.scoreboard(None, kind, result.today, periods=3, all_agencies=True,
-                                        agency_id=agency_id, completeness=False):
+                                        agency_id=agency_id, completeness=False, scores=False):
             if not freshness.is_reporting_expected(row, kind):
                 continue
             if severity := rules.stale_severity(row.statuses):

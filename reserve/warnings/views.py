@@ -36,10 +36,7 @@ def dashboard():
     result = paginate(services.list_warnings(current_user, f), request.args.get("page", 1, type=int), PER_PAGE,
                       count=services.count_warnings(current_user, f))
     figures = services.summary(current_user)
-    scoreboard = freshness.scoreboard(current_user, "stock", local_today(), periods=2, completeness=False)
-    freshness_counts = {}
-    for row in scoreboard:
-        freshness_counts[row.current] = freshness_counts.get(row.current, 0) + 1
+    freshness_counts = freshness.current_counts(current_user, "stock", local_today())
     names = services.region_names(w.region_code for w in result.items)
     chart = {"trend": figures["trend"], "by_category": figures["norms"]["by_category"],
              "by_region": figures["norms"]["by_region"],
