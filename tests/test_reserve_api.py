@@ -217,6 +217,22 @@ def test_plan_gap(app, client, setup):
     assert (by_region["140200"]["available"], by_region["140200"]["gap"]) == (0, 5)
 
 
+def test_the_dashboard_compares_stock_with_norms_in_whole_units(app, client, setup):
+    receipt(client, setup, quantity=30)
+    admin = setup["admin"]
+    with app.app_context():
+        _db.session.get(Region, "140100").population = 1_000_005  # 1 per 10,000 people: 100.0005 units
+        _db.session.commit()
+    plan = client.post("/api/v1/plans", json={"agency_id": setup["mine"], "name": "整数预案", "incident_type": "accident",
+                                             "level": "III", "region_code": "140100"}, headers=admin).json
+    client.post(f"/api/v1/plans/{plan['id']}/norms", json={"material_id": setup["material"], "region_code": "140100",
+                                                           "basis": "per_10k_people", "quantity": 1}, headers=admin)
+    norms = client.get("/api/v1/warnings/summary", headers=admin).json["norms"]
+    row = next(r for r in norms["by_region"] if r["key"] == "140100")
+    assert (row["required"], row["available"]) == (100, 30)
+    assert all(isinstance(r[k], int) for r in norms["by_region"] + norms["by_category"] for k in ("required", "available"))
+
+
 def test_closing_a_depot_with_stock_is_refused(client, setup):
     receipt(client, setup, quantity=3)
     assert client.post(f"/api/v1/depots/{setup['my_depot']}/close", headers=setup["operator"]).status_code == 409

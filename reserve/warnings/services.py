@@ -230,10 +230,11 @@ def _norm_chart(user) -> dict:
                    .all()) if by_region else {}
     categories = dict(db.session.execute(select(Category.code, Category.name).where(Category.code.in_(
         list(by_category)))).all()) if by_category else {}
-    return {"by_category": [{**e, "name": categories.get(e["key"], e["key"])}
-                            for e in sorted(by_category.values(), key=lambda e: e["key"])],
-            "by_region": [{**e, "name": regions.get(e["key"], e["key"])}
-                          for e in sorted(by_region.values(), key=lambda e: e["key"])]}
+    def rows(bucket, names):  # whole units: a per-capita norm's requirement may be fractional
+        return [{**e, "required": round(e["required"]), "available": round(e["available"]),
+                 "name": names.get(e["key"], e["key"])} for e in sorted(bucket.values(), key=lambda e: e["key"])]
+
+    return {"by_category": rows(by_category, categories), "by_region": rows(by_region, regions)}
 
 
 # --- minimum levels and expiry policies ---------------------------------------------------------
