@@ -110,10 +110,10 @@ class Config:
     DISPATCH_FOUR_EYES = True
     DISPATCH_BACKGROUND_ARCS = 2_000_000
 
-    # Response headers (core/hardening.py). Scripts only from our origin: no inline <script>
-    # and no on*= handlers in templates. HSTS only where TLS is certain (production).
+    # Response headers (core/hardening.py). Scripts and styles only from our origin: no inline
+    # <script>, no on*= handlers, no style attributes in templates. HSTS only where TLS is certain.
     CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; "
+                               "img-src 'self' data: blob:; font-src 'self'; "
                                "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
                                "frame-ancestors 'none'")
     REFERRER_POLICY = "same-origin"

@@ -1,11 +1,13 @@
 """Security headers on every response, and no caching of anything that is not public.
 
-The Content-Security-Policy allows scripts from our own origin only: pages carry no inline
-`<script>` and no `on*=` handlers (they pass data to static scripts through `data-*`
-attributes). Style attributes stay allowed (`style-src-attr`): progress bars set their width
-that way and ECharts writes its tooltips with them; `<style>` elements and foreign style sheets
-do not. HSTS is sent only when HSTS_SECONDS is set (production), so a plain-HTTP development
-server never pins a browser to HTTPS.
+The Content-Security-Policy allows scripts and styles from our own origin only: pages carry no
+inline `<script>`, no `on*=` handlers and no `style` attributes (they pass data to static
+scripts through `data-*` attributes; progress bars are `<progress>` elements; ECharts draws its
+tooltips on its canvas, `renderMode: "richText"`). Scripts may still set styles through the
+CSSOM (`element.style.x = ...`: Leaflet, ECharts), which CSP does not govern.
+
+HSTS is sent only when HSTS_SECONDS is set (production), so a plain-HTTP development server
+never pins a browser to HTTPS.
 
 A response that has not chosen its own Cache-Control gets `no-store`: staff pages and API
 answers carry agencies' data. The public portal keeps its ETag caching (public_site/http.py

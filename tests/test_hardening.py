@@ -30,7 +30,7 @@ def assert_security_headers(response):
     assert csp["default-src"] == ["'self'"]
     assert csp["frame-ancestors"] == ["'none'"]
     assert csp["object-src"] == ["'none'"]
-    assert "'unsafe-inline'" not in csp["style-src"]
+    assert csp["style-src"] == ["'self'"] and "style-src-attr" not in csp  # no inline styles at all
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
@@ -92,16 +92,17 @@ def test_static_files_keep_conditional_caching(client):
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 JS_URL = re.compile(r"""(href|src|action)\s*=\s*["']\s*javascript:""", re.I)
+STYLE = re.compile(r"<style\b|<[^>]+\sstyle\s*=", re.I)  # the policy allows neither
 
 
 def templates() -> list[Path]:
     return [p for p in ROOT.glob("**/templates/**/*.html") if ".venv" not in p.parts]
 
 
-def test_no_template_has_an_inline_script_or_event_handler():
+def test_no_template_has_an_inline_script_event_handler_or_style():
     assert len(templates()) > 30
     offenders = [(str(p.relative_to(ROOT)), pattern.pattern) for p in templates()
-                 for pattern in (INLINE_SCRIPT, HANDLER, JS_URL) if pattern.search(p.read_text())]
+                 for pattern in (INLINE_SCRIPT, HANDLER, JS_URL, STYLE) if pattern.search(p.read_text())]
     assert offenders == []
 
 

@@ -10,7 +10,7 @@
     var chart = echarts.init(chartElement);
     chart.setOption({
       grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: "richText" },
       xAxis: { type: "value" },
       yAxis: { type: "category", inverse: true, axisLabel: { interval: 0 },
                data: data.categories.map(function (c) { return c.name; }) },

@@ -1,5 +1,7 @@
 """The Content-Security-Policy breaks nothing: every page with scripts (maps, charts, the API
-docs, the command board) renders in Chromium with no CSP violation and no script error."""
+docs, the command board) renders in Chromium with no CSP violation and no script error, also
+while a chart shows its tooltip (the policy allows no style attribute: ECharts draws them on
+its canvas) and on pages with progress bars and the agency tree."""
 
 import re
 
@@ -10,7 +12,8 @@ from tests.browser.test_login_journey import SHOTS, browser, live_server  # noqa
 pytestmark = pytest.mark.browser
 
 ANONYMOUS_PAGES = ["/portal/", "/portal/board", "/login", "/api/docs"]
-STAFF_PAGES = ["/", "/depots", "/warnings", "/reporting", "/reporting/scoreboard", "/sharing/quality", "/incidents"]
+STAFF_PAGES = ["/", "/depots", "/warnings", "/reporting", "/reporting/scoreboard", "/sharing/quality", "/incidents",
+               "/agencies", "/plans"]
 
 
 @pytest.fixture
@@ -31,6 +34,11 @@ def visit(page, url: str) -> None:
     assert response.status == 200, url
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.wait_for_load_state("networkidle")
+    for chart in page.locator("canvas").all():  # ECharts: its tooltip appears on hover
+        if chart.is_visible():
+            chart.scroll_into_view_if_needed()
+            chart.hover()
+            page.wait_for_timeout(300)
 
 
 def test_public_pages_and_api_docs_run_under_the_policy(watched, live_server):  # noqa: F811
@@ -58,4 +66,10 @@ def test_staff_pages_with_maps_and_charts_run_under_the_policy(watched, live_ser
               if re.fullmatch(r"/incidents/\d+", href)]
     if boards:
         visit(watched, live_server["url"] + boards[0])
+    watched.goto(live_server["url"] + "/plans")
+    plans = [href for href in watched.eval_on_selector_all("a[href^='/plans/']", "els => els.map(e => e.getAttribute('href'))")
+             if re.fullmatch(r"/plans/\d+", href)]
+    assert plans
+    visit(watched, live_server["url"] + plans[0])  # fill rates as progress bars
+    assert watched.locator("progress.bar").count() > 0
     assert watched.problems == []

@@ -39,7 +39,7 @@
     if (!element) { return; }
     var instance = echarts.init(element);
     instance.setOption({
-      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 60, right: 10, top: 30, bottom: 60 },
+      tooltip: { trigger: "axis", renderMode: "richText" }, legend: { top: 0 }, grid: { left: 60, right: 10, top: 30, bottom: 60 },
       xAxis: { type: "category", data: rows.map(nameOf), axisLabel: { rotate: 30, interval: 0 } },
       yAxis: { type: "value" },
       series: [
@@ -55,7 +55,7 @@
   if (trend) {
     var t = echarts.init(trend);
     t.setOption({
-      tooltip: { trigger: "axis" }, grid: { left: 50, right: 10, top: 20, bottom: 40 },
+      tooltip: { trigger: "axis", renderMode: "richText" }, grid: { left: 50, right: 10, top: 20, bottom: 40 },
       xAxis: { type: "category", data: chart.trend.map(function (p) { return p.day.slice(5); }) },
       yAxis: { type: "value", minInterval: 1 },
       series: [{ name: chart.labels.active, type: "line", data: chart.trend.map(function (p) { return p.active; }),
