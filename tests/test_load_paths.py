@@ -237,6 +237,34 @@ def test_report_freshness_counts_are_kept_per_scope_until_an_audited_change(app,
     app.extensions.pop("kept_figures", None)
 
 
+def test_a_movement_recomputes_stock_against_norms_but_not_the_warning_figures(app, reserves, monkeypatch):
+    monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
+    app.extensions.pop("kept_figures", None)
+    calls = []
+    for part in ("_warning_figures", "_norm_chart"):
+        real = getattr(warnings, part)
+        monkeypatch.setattr(warnings, part, lambda *a, _real=real, _part=part: calls.append(_part) or _real(*a))
+    with app.app_context():
+        commander = factories.user(reserves["commander"])
+        warnings.summary(commander)
+        warnings.summary(commander)
+        assert calls == ["_warning_figures", "_norm_chart"]  # the second answer was kept whole
+        lot = _db.session.scalar(select(StockLot.id).where(StockLot.reserve_type == "physical").limit(1))
+        ledger.record_issue(factories.user(reserves["admin"]), lot, 1)
+        warnings.summary(commander)
+        assert calls[2:] == ["_norm_chart"]
+        depot = _db.session.get(reserve_models.Depot, _db.session.get(StockLot, lot).depot_id)
+        warning = ReserveWarning(kind="expired", object_key="moved", severity="red", status="open",
+                                 classification="internal", opened_at=utcnow(), depot_id=depot.id,
+                                 agency_id=depot.agency_id)
+        _db.session.add(warning)
+        _db.session.commit()
+        warnings.resolve(commander, warning.id, "checked on site")  # a history row: a new warnings version
+        assert warnings.summary(commander)["by_severity"] == warnings.figures(commander, utcnow())["by_severity"]
+        assert calls[3] == "_warning_figures"
+    app.extensions.pop("kept_figures", None)
+
+
 def test_warning_summary_is_kept_per_scope_until_warnings_change(app, reserves, monkeypatch):
     monkeypatch.setitem(app.config, "SCOPED_CACHE_SECONDS", 60)
     app.extensions.pop("kept_figures", None)

@@ -157,27 +157,33 @@ def resolve(user, warning_id: int, reason: str) -> ReserveWarning:
 # --- dashboard ---------------------------------------------------------------------------------
 
 def summary(user, now: datetime | None = None, days: int = 30) -> dict:
-    """`figures()` as of now, kept per scope until warnings or stock change (core/kept.py): it
-    reads every active warning, and every dashboard asks for it."""
+    """`figures()` as of now, kept per scope (core/kept.py) in two parts: what comes from the
+    warnings (counts, the depot map, the trend: it reads every active warning, 150-300 ms at
+    national scale) until warnings change, and stock against norms (~10 ms) until the next
+    movement or audited change. A report applied moves stock at once; it recomputes the map
+    only when its warning scan changed a warning."""
     if now is not None:
         return figures(user, now, days)
     from ..services.stock import stock_version
 
-    version = (warnings_version(), stock_version())
-    return kept("warning_summary", user, days, version, lambda: figures(user, utcnow(), days))
+    warned = kept("warning_figures", user, days, warnings_version(), lambda: _warning_figures(user, utcnow(), days))
+    return {**warned, "norms": kept("norm_chart", user, None, stock_version(), lambda: _norm_chart(user))}
 
 
 def figures(user, now: datetime, days: int = 30) -> dict:
     """Counts of active warnings by severity and kind, depots with their worst active warning
     (for the map), the trend of active warnings per day, and stock vs norm by category and city."""
+    return {**_warning_figures(user, now, days), "norms": _norm_chart(user)}
+
+
+def _warning_figures(user, now: datetime, days: int) -> dict:
     active = scoped(select(ReserveWarning), user, ReserveWarning.agency_id, ReserveWarning.classification) \
         .where(ReserveWarning.status != "resolved").subquery()
     by_severity = dict(db.session.execute(select(active.c.severity, func.count()).group_by(active.c.severity)).all())
     by_kind = [{"kind": k, "severity": s, "count": n} for k, s, n in db.session.execute(
         select(active.c.kind, active.c.severity, func.count()).group_by(active.c.kind, active.c.severity))]
     return {"by_severity": {s: by_severity.get(s, 0) for s in rules.SEVERITIES}, "by_kind": by_kind,
-            "depots": _depot_map(user, active), "trend": _trend(user, now, days),
-            "norms": _norm_chart(user)}
+            "depots": _depot_map(user, active), "trend": _trend(user, now, days)}
 
 
 def _depot_map(user, active) -> list[dict]:
