@@ -11,8 +11,9 @@ again and again. `kept()` keeps such an answer in the worker for SCOPED_CACHE_SE
 - the version of the data behind it (e.g. the newest movement and audit ids), read with
   indexed queries per request, so a change committed by any worker is seen by the next
   request everywhere.
-The seconds bound only what the version does not follow: the clock, and a change whose
-transaction took its id before another's and committed after it.
+The seconds bound only what a version does not follow: the clock, what a caller chose to
+leave out of its version (the warning map's depot names and positions follow warnings only),
+and a change whose transaction took its id before another's and committed after it.
 """
 
 import threading
