@@ -39,9 +39,11 @@ STAGE_RTOL = 1e-6  # larger than GLOP's own tolerances, so a fixed optimum stays
 # Reduced costs and duals below this share of the largest stage cost count as zero when a
 # stage's optimal face is fixed (GLOP's own dual feasibility tolerance is 1e-8, scaled).
 FACE_TOL = 1e-7
+TINY_COEF = 1e-9  # stage objective coefficients below this share of the largest count as 0
 # Stages whose objective runs over every arc: a cap row would be as dense as the arc list
 # (it made every later pivot several times dearer), so their optimal face is fixed instead.
 ARC_STAGES = ("speed", "cost")
+STORED = object()  # minimise(start=STORED): from the stage's own last basis
 
 
 @dataclass
@@ -125,6 +127,7 @@ class AllocationLP:
         )
         self.lp = StagedLP(lp)
         self._basis = None
+        self._settled_basis = None  # where settle_equity_slack's solve ended last
         # Stage name -> (cap row or None, its cost, basis at that stage's optimum). The cap
         # rows are created once and only re-bounded, so a stored basis fits the next re-plan.
         self.stages: dict[str, tuple[int | None, StageCost, object]] = {}
@@ -183,12 +186,13 @@ class AllocationLP:
         )
 
     def minimise(
-        self, name: str, cost: StageCost, deadline: float | None, first: bool = True
+        self, name: str, cost: StageCost, deadline: float | None, first: bool = True, *, start=STORED
     ) -> np.ndarray:
         """Column values at the optimum of `cost` under the current caps.
 
         GLOP starts from where it stopped (the previous stage); when this stage was solved
-        before (re-planning), from that stage's last optimal basis instead. Only the
+        before (re-planning), from that stage's last optimal basis instead (or from `start`:
+        a basis, or None for where GLOP stopped). Only the
         `first` stage of a run scales the matrix: later stages restart from a basis and
         pivoted faster unscaled (province scarcity, speed stage: 0.98 -> 0.57 s; with the
         first stage unscaled too, that stage got slower).
@@ -196,14 +200,17 @@ class AllocationLP:
         remaining = None if deadline is None else deadline - time.perf_counter()
         if remaining is not None and remaining <= 0:
             raise LPFailed(f"time limit reached before the {name} stage")
-        previous = self.stages.get(name)
-        basis = None if previous is None else previous[2]
-        x, self._basis = self.lp.minimise(self._objective(cost), remaining, basis, scaled=first)
+        if start is STORED:
+            previous = self.stages.get(name)
+            start = None if previous is None else previous[2]
+        x, self._basis = self.lp.minimise(self._objective(cost), remaining, start, scaled=first)
         return x
 
-    def fix(self, name: str, cost: StageCost, x: np.ndarray, rel: float) -> None:
-        """Cap this stage's objective at its value in x (+ rel); pull earlier caps to x."""
-        self._pull_back_caps(x)
+    def fix(self, name: str, cost: StageCost, x: np.ndarray, rel: float, pull_back: bool = True) -> None:
+        """Cap this stage's objective at its value in x (+ rel); pull earlier caps to x
+        (unless not `pull_back`: then they keep the slack they had)."""
+        if pull_back:
+            self._pull_back_caps(x)
         ub = _cap(self.value(cost, x), rel)
         if self.stages.get(name, (None,))[0] is not None:
             row = self.stages[name][0]
@@ -213,7 +220,26 @@ class AllocationLP:
             nz = np.flatnonzero(coef)
             row = self.lp.add_row(nz, coef[nz], -np.inf, ub)
         self.stages[name] = (row, cost, self._basis)
-        self.capped.append(name)
+        if name not in self.capped:
+            self.capped.append(name)
+
+    def settle_equity_slack(self, costs, x: np.ndarray, deadline: float | None) -> np.ndarray:
+        """Equity right after efficacy may spend efficacy's `equity_tolerance` of slack. Its
+        optimum is often not unique, and how much slack the optimal point GLOP returned spent
+        depended on the basis it started from (a re-plan after an edit and back shipped less
+        than a cold plan, for no gain in equity). So equity is held at its optimum (x) and
+        efficacy minimised again; the caller's `fix` then pulls the efficacy cap back to the
+        least equity needs, the same from any start."""
+        equity_basis = self._basis
+        self.fix("equity", costs["equity"], x, 0.0, pull_back=False)
+        # The first time from equity's optimum, where GLOP stopped (0.13 s on a province
+        # instance); in a re-plan from where this solve ended last time.
+        x = self.minimise("efficacy", costs["efficacy"], deadline, first=False, start=self._settled_basis)
+        self._settled_basis = self._basis
+        # A re-plan's equity stage restarts from equity's own optimum: from the basis above,
+        # a province re-plan's equity stage took 2.2 s instead of 0.03 s.
+        self._basis = equity_basis
+        return x
 
     def fix_face(self, name: str, cost: StageCost, x: np.ndarray) -> None:
         """Keep later stages on this stage's optimal face, without a cap row.
@@ -323,7 +349,11 @@ class AllocationLP:
         return x[self.x0 :]
 
     def _objective(self, cost: StageCost) -> np.ndarray:
-        return np.concatenate([cost.uz, cost.arcs])
+        c = np.concatenate([cost.uz, cost.arcs])
+        # Coefficients below TINY_COEF of the largest (a road of 1e-12 km) are noise to GLOP:
+        # a cost stage made of them came back IMPRECISE without a solution (greedy fallback).
+        c[np.abs(c) < TINY_COEF * max(1.0, float(np.abs(c).max(initial=0.0)))] = 0.0
+        return c
 
 
 def tonnage_can_bind(problem: Problem, arcs: Arcs) -> bool:
@@ -417,9 +447,10 @@ def solve_stages(
     the weighted unmet of any plan), else None.
 
     After each stage but the last, later stages are kept (near) optimal for it. Efficacy
-    followed by equity gets `equity_tolerance` of slack through a cap row; once the next
-    stage is solved that cap is pulled back to the value that stage settled on, so later
-    stages cannot spend the slack again. Other stages fix their optimal face
+    followed by equity gets `equity_tolerance` of slack through a cap row; once equity is
+    solved, efficacy is minimised again with equity held at its optimum and the cap pulled
+    back to that value (`settle_equity_slack`), so later stages cannot spend slack equity did
+    not need, and a warm re-plan ends where a cold plan does. Other stages fix their optimal face
     (`AllocationLP.fix_face`) when `faces`, else get a cap row at optimum + tolerance; if a
     face-fixed stage's value has drifted beyond that cap at the end, the stages run again
     with cap rows. Pass `model` to re-solve a kept model (its caps are released first).
@@ -440,6 +471,9 @@ def solve_stages(
         x = model.minimise(name, costs[name], deadline, first=i == 0)
         value = model.value(costs[name], x)
         proven = model.lp.last_precise
+        if name == "equity" and i > 0 and order[i - 1] == "efficacy" and i + 1 < len(order):
+            x = model.settle_equity_slack(costs, x, deadline)
+            proven = proven and model.lp.last_precise
         if name == "efficacy" and i == 0 and proven:
             bound = value  # later, earlier caps bind it and integer plans may beat it
         if i + 1 == len(order):

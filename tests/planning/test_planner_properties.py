@@ -142,10 +142,10 @@ def test_same_input_gives_byte_identical_output(data):
     assert canonical(plan_allocation(copy.deepcopy(data))) == first
 
 
-# Derandomised: random runs found, about once in ten suites, an instance where a warm re-plan's
-# later stage ended 0.1 above the cold plan's (open in the planner issue); CI runs the same
-# 25 instances every time until that is understood and fixed.
-@settings(max_examples=25, deadline=None, derandomize=True)
+# Random again since the fourth session: the rare instance where a warm re-plan's later stage
+# ended away from the cold plan's was equity spending efficacy's slack by an amount that
+# depended on GLOP's starting basis (test_equity_gives_back_the_efficacy_slack_it_does_not_need).
+@settings(max_examples=25, deadline=None)
 @given(problems(), st.integers(0, 40), st.data())
 def test_replanning_after_an_edit_matches_a_cold_plan(data, quantity, pick):
     demands = [(p["id"], d["material"]) for p in data["points"] for d in p["demands"]]
