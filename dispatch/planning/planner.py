@@ -72,7 +72,7 @@ def plan_allocation(problem, *, greedy: bool = False, time_limit_s: float | None
         t_arcs = time.perf_counter()
         lines, status, bound, extra = _flow_plan(problem, source, demand)
         return _finish(problem, lines, status, bound, extra, (t0, t_load, t_arcs), source.size)
-    arcs = sorted_arcs(problem, source, demand)
+    arcs, _ = sorted_arcs(problem, source, demand)
     t_arcs = time.perf_counter()
     lines, status, bound, extra = _staged_plan(problem, arcs, deadline)
     return _finish(problem, lines, status, bound, extra, (t0, t_load, t_arcs), len(arcs))
@@ -125,13 +125,8 @@ def _flow_plan(problem: Problem, source: np.ndarray, demand: np.ndarray):
     then = next((s for s in problem.policy.order if s in ("speed", "cost")), None)
     units, bound = efficacy_flow(problem, source, demand, then)
     used = units > 0
-    arcs = sorted_arcs(problem, source[used], demand[used])
-    # sorted_arcs reorders: look the units up again by (demand, source)
-    n_src = len(problem.source_ids)
-    keys = demand[used] * n_src + source[used]
-    order = np.argsort(keys)
-    x = units[used][order][np.searchsorted(keys[order], arcs.demand * n_src + arcs.source)]
-    lines = integer_lines(problem, arcs, x)
+    arcs, order = sorted_arcs(problem, source[used], demand[used])
+    lines = integer_lines(problem, arcs, units[used][order])
     return lines, "feasible", bound, {"engine": "flow", "arcs_in_flow": int(source.size)}
 
 

@@ -150,7 +150,7 @@ def load_problem(data) -> Problem:
 
 def reachable_arcs(problem: Problem) -> Arcs:
     """All arcs with stock > 0 and lead time + travel hours <= the demand's deadline."""
-    return sorted_arcs(problem, *reachable_pairs(problem))
+    return sorted_arcs(problem, *reachable_pairs(problem))[0]
 
 
 def reachable_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -172,13 +172,14 @@ def reachable_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return source, demand
 
 
-def sorted_arcs(problem: Problem, source: np.ndarray, demand: np.ndarray) -> Arcs:
-    """The arcs source[i] -> demand[i], by demand, then arrival, then source."""
+def sorted_arcs(problem: Problem, source: np.ndarray, demand: np.ndarray) -> tuple[Arcs, np.ndarray]:
+    """The arcs source[i] -> demand[i], by demand, then arrival, then source; and the order
+    (arcs[k] is pair order[k]) for values that come with the pairs."""
     point = problem.demand_point[demand]
     arrival_h = problem.lead_time_h[source] + problem.hours[source, point]
     order = np.lexsort((source, arrival_h, demand))
     source, demand, point = source[order], demand[order], point[order]
-    return Arcs(source, demand, arrival_h[order], problem.km[source, point])
+    return Arcs(source, demand, arrival_h[order], problem.km[source, point]), order
 
 
 def demand_index(problem: Problem) -> dict[tuple[str, str], int]:
