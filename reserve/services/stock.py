@@ -332,14 +332,14 @@ def within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
     else:
         parts = [_live_within(user, f, hours, today)]
     for rows in parts:
-        for material_id, lots, physical, within in rows:
+        for material_id, lots, physical, obtainable in rows:
             sums = by_material.setdefault(material_id, [0, 0, 0])
             sums[0] += int(lots or 0)
             sums[1] += int(physical or 0)
-            sums[2] += int(within or 0)
-    kept = [m for m, sums in by_material.items() if sums[0] > 0]
+            sums[2] += int(obtainable or 0)
+    held = [m for m, sums in by_material.items() if sums[0] > 0]
     materials = db.session.execute(select(Material.id, Material.code, Material.name, Material.unit)
-                                   .where(Material.id.in_(kept)).order_by(Material.code)).all() if kept else []
+                                   .where(Material.id.in_(held)).order_by(Material.code)).all() if held else []
     return [{"material_id": m.id, "material_code": m.code, "material": m.name, "unit": m.unit,
              "physical_now": by_material[m.id][1], "available_within": by_material[m.id][2]} for m in materials]
 

@@ -311,8 +311,8 @@ def _reconcile(result: ScanResult, now: datetime, kinds, agency_id) -> None:
     db.session.execute(insert(w).from_select(
         ["kind", "object_key", "severity", "urgency", "status", "agency_id", "depot_id", "lot_id", "material_id",
          "region_code", "classification", "facts", "opened_at", "opened_scan"],
-        select(c.c.kind, c.c.object_key, c.c.severity, _urgency(c.c.severity), literal("open"), c.c.agency_id, c.c.depot_id, c.c.lot_id,
-               c.c.material_id, c.c.region_code, c.c.classification, c.c.facts, literal(now),
+        select(c.c.kind, c.c.object_key, c.c.severity, _urgency(c.c.severity), literal("open"), c.c.agency_id,
+               c.c.depot_id, c.c.lot_id, c.c.material_id, c.c.region_code, c.c.classification, c.c.facts, literal(now),
                literal(result.scan_id))
         .where(c.c.scan_id == result.scan_id)))
     result.opened = db.session.scalar(select(func.count()).select_from(w).where(w.c.opened_scan == result.scan_id))
