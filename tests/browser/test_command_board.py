@@ -42,7 +42,7 @@ def test_an_incident_goes_from_demand_to_departing_shipments(page, live_server):
     page.click("text=根据实时库存编制方案")
     page.wait_for_url("**/incidents/*")
     assert "第 1 版" in page.inner_text("#plan")
-    page.wait_for_timeout(800)
+    page.wait_for_selector("#incident-map path.leaflet-interactive")  # the map has drawn the plan's routes
     page.screenshot(path=str(SHOTS / "command-board-plan.png"), full_page=True)
     page.click("text=退出登录")
 
@@ -56,6 +56,5 @@ def test_an_incident_goes_from_demand_to_departing_shipments(page, live_server):
     shipments.first.locator("button", has_text="已发出").click()
     page.wait_for_url("**/incidents/*")
     assert "已发出" in page.inner_text("#shipments")
-    page.wait_for_timeout(1500)  # the live poll fills the tiles
-    assert page.inner_text('[data-live="departed"]') == "1"
+    page.wait_for_function("() => document.querySelector('[data-live=\"departed\"]').textContent.trim() === '1'")
     page.screenshot(path=str(SHOTS / "command-board-shipments.png"), full_page=True)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.browser.test_login_journey import SHOTS, browser, live_server  # noqa: F401  (shared fixtures)
+from tests.browser.waits import settle, track
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +22,7 @@ def watched(browser, live_server):  # noqa: F811
     """A page whose console errors, CSP reports and script exceptions are collected."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = context.new_page()
+    track(page)
     page.problems = []
     page.on("console", lambda m: page.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: page.problems.append(f"script error: {e}"))
@@ -29,11 +31,16 @@ def watched(browser, live_server):  # noqa: F811
     context.close()
 
 
+# Scripts have run when goto returns (the load event); maps then fetch their boundaries.
+MAPS_DRAWN = "() => [...document.querySelectorAll('.leaflet-container')].every(m => m.querySelector('path'))"
+
+
 def visit(page, url: str) -> None:
     response = page.goto(url)
     assert response.status == 200, url
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function(MAPS_DRAWN, timeout=15_000)
+    settle(page)
     for chart in page.locator("canvas").all():  # ECharts: its tooltip appears on hover
         if chart.is_visible():
             chart.scroll_into_view_if_needed()
