@@ -35,10 +35,21 @@ class Change:
     reserved: int = 0
 
 
+class QuantityTooLarge(Invalid):
+    code = "quantity-too-large"
+
+
 def _positive(quantity: int) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise Invalid(_("Quantity must be a whole number above zero."))
+    _bounded(quantity)
     return quantity
+
+
+def _bounded(quantity: int, field: str = "quantity") -> None:
+    if abs(quantity) > rules.MAX_QUANTITY:
+        raise QuantityTooLarge(_("A quantity is at most %(max)s units.", max=f"{rules.MAX_QUANTITY:,}"),
+                               errors={field: [_(rules.quantity_problem(abs(quantity)))]})
 
 
 def _when(occurred_at: datetime | None) -> datetime:
@@ -56,6 +67,7 @@ def _guarded_update(lot_id: int, change: Change) -> None:
         update(StockLot)
         .where(StockLot.id == lot_id,
                StockLot.on_hand + dh >= 0,
+               StockLot.on_hand + dh <= rules.MAX_QUANTITY,
                StockLot.reserved + dr >= 0,
                StockLot.reserved + dr <= StockLot.on_hand + dh)
         .values(on_hand=StockLot.on_hand + dh, reserved=StockLot.reserved + dr)
@@ -65,6 +77,9 @@ def _guarded_update(lot_id: int, change: Change) -> None:
     ).mappings().first()
     if updated is None:
         db.session.rollback()
+        if dh > 0 and db.session.scalar(select(StockLot.on_hand).where(StockLot.id == lot_id)) + dh > rules.MAX_QUANTITY:
+            raise QuantityTooLarge(_("A lot holds at most %(max)s units: this change would take it above.",
+                                     max=f"{rules.MAX_QUANTITY:,}"), errors={"quantity": [_("too large")]})
         raise InsufficientStock(_("Not enough available stock in this lot for this change."))
     rollup.apply(updated, dh, dr, updated["on_hand"])
 
@@ -191,8 +206,9 @@ def record_receipt(user, *, depot_id: int, material_id: int, quantity: int, fact
     material = db.session.get(Material, material_id)
     if material is None:
         raise Invalid(_("Unknown material."), errors={"material_id": [_("not in the catalog")]})
+    quantity = _positive(quantity)  # before a lot is opened for it
     lot = find_or_open_lot(depot, material, facts)
-    movement = _record(user, lot, Change(MovementKind.RECEIPT, on_hand=_positive(quantity)),
+    movement = _record(user, lot, Change(MovementKind.RECEIPT, on_hand=quantity),
                        occurred_at=_when(occurred_at), reason=reason, reference=reference)
     db.session.commit()
     return movement
@@ -209,8 +225,9 @@ def record_issue(user, lot_id: int, quantity: int, *, occurred_at=None, reason=N
 def record_adjustment(user, lot_id: int, delta: int, *, reason: str, occurred_at=None, reference=None) -> Movement:
     if not reason or not reason.strip():
         raise Invalid(_("An adjustment needs a reason."), errors={"reason": [_("required")]})
-    if not isinstance(delta, int) or delta == 0:
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise Invalid(_("An adjustment changes the quantity by a whole number other than zero."))
+    _bounded(delta, "delta")
     lot = _lot_for_write(user, lot_id)
     movement = _record(user, lot, Change(MovementKind.ADJUSTMENT, on_hand=delta),
                        occurred_at=_when(occurred_at), reason=reason, reference=reference)
@@ -224,6 +241,7 @@ def record_count(user, lot_id: int, counted: int, *, reason=None, occurred_at=No
     dated after it (see docs/registry.md, "Stock counts")."""
     if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
         raise Invalid(_("The counted quantity is a whole number, zero or more."))
+    _bounded(counted, "counted")
     lot = _lot_for_write(user, lot_id)
     when = _when(occurred_at)
     serialise_writes()  # the balance is read under the write lock, so no movement slips in between
