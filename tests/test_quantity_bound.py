@@ -170,3 +170,28 @@ def test_a_lot_out_of_range_is_left_out_of_the_plan_not_failing_it(app, world): 
         version = planning.plan_incident(user(world, "author"), incident.id)
         assert [(row["kind"], row["id"]) for row in version.metrics["left_out"]] == [("lot", west)]
         assert sum(line.quantity for line in version.lines) == 120  # from the east depot's 160 tents
+
+
+def test_the_board_form_refuses_a_demand_above_the_bound_in_chinese(app, client, world):  # noqa: F811
+    from tests.conftest import csrf_token, log_in
+
+    with app.app_context():
+        incident, point = incident_with_demands(world, water=0)
+        incident_id, point_id = incident.id, point.id
+    log_in(client, world["emails"]["author"])
+    token = csrf_token(client.get(f"/incidents/{incident_id}").text)
+    response = client.post(f"/incidents/{incident_id}/demands", follow_redirects=True, data={
+        "csrf_token": token, "point_id": point_id, "material_id": world["water"], "quantity": str(2**62),
+        "priority": 2, "needed_by": "2099-01-01T08:00"})
+    assert "数量最多为 1,000,000,000" in response.text
+    with app.app_context():
+        assert len(incidents.list_demands(user(world, "author"), incident_id)) == 1
+
+
+def test_a_hand_edit_above_the_bound_is_refused(app, world):  # noqa: F811
+    with app.app_context():
+        incident, _point = incident_with_demands(world, water=0)
+        version = planning.plan_incident(user(world, "author"), incident.id)
+        with pytest.raises(Invalid):
+            planning.edit_plan(user(world, "author"), version.id,
+                               [{"line_id": version.lines[0].id, "quantity": 2**70}])

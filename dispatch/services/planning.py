@@ -381,7 +381,7 @@ def edit_plan(user, plan_id: int, changes: list[dict]) -> PlanVersion:
         raise Conflict(_("Only the current draft or an approved plan can be edited into a new version."))
     wanted = {int(c["line_id"]): int(c["quantity"]) for c in changes}
     known = {line.id for line in base.lines}
-    if set(wanted) - known or any(q < 0 for q in wanted.values()):
+    if set(wanted) - known or any(quantity_problem(q) for q in wanted.values()):
         raise Invalid(_("Edits name lines of this plan with whole quantities, zero or more."),
                       errors={"changes": sorted(set(wanted) - known)})
     problem = base.problem
