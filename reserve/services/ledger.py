@@ -77,7 +77,8 @@ def _guarded_update(lot_id: int, change: Change) -> None:
     ).mappings().first()
     if updated is None:
         db.session.rollback()
-        if dh > 0 and db.session.scalar(select(StockLot.on_hand).where(StockLot.id == lot_id)) + dh > rules.MAX_QUANTITY:
+        held = db.session.scalar(select(StockLot.on_hand).where(StockLot.id == lot_id))
+        if dh > 0 and held is not None and held + dh > rules.MAX_QUANTITY:
             raise QuantityTooLarge(_("A lot holds at most %(max)s units: this change would take it above.",
                                      max=f"{rules.MAX_QUANTITY:,}"), errors={"quantity": [_("too large")]})
         raise InsufficientStock(_("Not enough available stock in this lot for this change."))
@@ -246,6 +247,7 @@ def record_count(user, lot_id: int, counted: int, *, reason=None, occurred_at=No
     when = _when(occurred_at)
     serialise_writes()  # the balance is read under the write lock, so no movement slips in between
     delta = counted - balance_at(lot.id, when)
+    _bounded(delta, "counted")  # a movement moves at most MAX_QUANTITY (the CHECK says so too)
     movement = _record(user, lot, Change(MovementKind.COUNT, on_hand=delta), occurred_at=when,
                        reason=reason or _("stock count"))
     db.session.commit()
