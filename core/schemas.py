@@ -1,6 +1,9 @@
 from datetime import UTC
 
-from marshmallow import Schema, fields
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
+
+from reserve.rules import MAX_QUANTITY
 
 
 def _iso_utc(value) -> str:
@@ -21,6 +24,15 @@ class UtcDateTime(fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
         return result.astimezone(UTC).replace(tzinfo=None) if result.tzinfo is not None else result
+
+
+class Units(fields.Int):
+    """A quantity of a material's units: a whole number from `minimum` (1, or 0 where zero is
+    a fact, e.g. a count) to MAX_QUANTITY, the one bound of every quantity (docs/registry.md)."""
+
+    def __init__(self, *, minimum: int = 1, **kwargs):
+        super().__init__(validate=validate.Range(min=minimum, max=MAX_QUANTITY, error=_l("Between {min} and {max}.")),
+                         **kwargs)
 
 
 class ProblemSchema(Schema):

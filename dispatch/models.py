@@ -4,7 +4,7 @@ versions with their lines and lot reservations, consultation, shipments, after-a
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from core.extensions import db
@@ -74,7 +74,8 @@ class Demand(db.Model):
     """One demand line (需求): a material and quantity needed at a point by a time. Revisions
     keep the earlier versions in DemandRevision; cancelling keeps the row."""
 
-    __table_args__ = (Index("ix_demand_incident_status", "incident_id", "status"),)
+    __table_args__ = (Index("ix_demand_incident_status", "incident_id", "status"),
+                      CheckConstraint("quantity BETWEEN 1 AND 1000000000", name="quantity_within_bound"))  # MAX_QUANTITY
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(50), unique=True)

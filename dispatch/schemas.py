@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from core.schemas import UtcDateTime
+from core.schemas import Units, UtcDateTime
 
 from reserve.models import IncidentType
 
@@ -49,7 +49,7 @@ class DemandSchema(Schema):
     point_id = fields.Int(required=True)
     material_id = fields.Int(required=True)
     material = fields.Function(lambda d: d.material.name, dump_only=True)
-    quantity = fields.Int(required=True, validate=validate.Range(min=1))
+    quantity = Units(required=True)
     priority = fields.Int(load_default=2, validate=validate.Range(1, 3))
     needed_by = UtcDateTime(required=True)
     status = fields.Str(dump_only=True)
@@ -58,7 +58,7 @@ class DemandSchema(Schema):
 
 
 class DemandRevisionSchema(Schema):
-    quantity = fields.Int(load_default=None, validate=validate.Range(min=1))
+    quantity = Units(load_default=None)
     priority = fields.Int(load_default=None, validate=validate.Range(1, 3))
     needed_by = UtcDateTime(load_default=None)
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
@@ -72,7 +72,7 @@ class PinSchema(Schema):
     source = fields.Str(required=True)
     point = fields.Str(required=True)
     material = fields.Str(required=True)
-    quantity = fields.Int(required=True, validate=validate.Range(min=1))
+    quantity = Units(required=True)
 
 
 class PlanRequestSchema(Schema):
@@ -157,7 +157,7 @@ class ShipmentSchema(Schema):
 
 class ShipmentUpdateSchema(Schema):
     status = fields.Str(required=True, validate=validate.OneOf(SHIPMENT_STATUSES[1:]))
-    quantity_received = fields.Int(load_default=None, validate=validate.Range(min=0))
+    quantity_received = Units(minimum=0, load_default=None)
     discrepancy_reason = fields.Str(load_default=None, validate=validate.Length(max=300))
     vehicles = fields.Int(load_default=None, validate=validate.Range(min=1))
 
@@ -176,7 +176,7 @@ class MessageSchema(Schema):
 class PositionSchema(Schema):
     line_id = fields.Int(dump_only=True)
     position = fields.Str(required=True, validate=validate.OneOf(POSITIONS))
-    quantity = fields.Int(load_default=None, allow_none=True)
+    quantity = Units(minimum=0, load_default=None, allow_none=True)
     reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=300))
     agency_id = fields.Int(dump_only=True)
 
@@ -184,12 +184,12 @@ class PositionSchema(Schema):
 class ReturnSchema(Schema):
     depot_id = fields.Int(required=True)
     material_id = fields.Int(required=True)
-    quantity = fields.Int(required=True, validate=validate.Range(min=1))
+    quantity = Units(required=True)
     note = fields.Str(load_default=None, validate=validate.Length(max=300))
 
 
 class ConsumptionSchema(Schema):
     point_id = fields.Int(required=True)
     material_id = fields.Int(required=True)
-    quantity = fields.Int(required=True, validate=validate.Range(min=1))
+    quantity = Units(required=True)
     note = fields.Str(load_default=None, validate=validate.Length(max=300))

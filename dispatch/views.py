@@ -96,6 +96,7 @@ def board(incident_id):
         shipments=shipments.list_shipments(current_user, incident.id),
         messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
         plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
+        left_out_kinds={"demand": _("demand"), "lot": _("stock lot"), "source": _("source")},
         types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions, methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),

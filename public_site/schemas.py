@@ -8,6 +8,8 @@ translated when marshmallow formats it, inside the request.
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from reserve.rules import MAX_QUANTITY
+
 from .models import DemandStatus, FeedbackCategory, NoticeKind
 from .rules import REVIEW_OUTCOME
 
@@ -71,7 +73,7 @@ def string(max_length: int, *, required: bool = True, min_length: int = 1, **kwa
         min=min_length, max=max_length, error=N_("Between {min} and {max} characters.")), **kwargs)
 
 
-def count(*, required: bool = True, maximum: int = 10**9, minimum: int = 0, **kwargs):
+def count(*, required: bool = True, maximum: int = MAX_QUANTITY, minimum: int = 0, **kwargs):
     return fields.Int(required=required, strict=False, validate=validate.Range(
         min=minimum, max=maximum, error=N_("Between {min} and {max}.")), **kwargs)
 

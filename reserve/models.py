@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -139,6 +139,7 @@ class StockLot(db.Model):
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("on_hand <= 1000000000", name="on_hand_within_bound"),  # rules.MAX_QUANTITY
         # The lot lists walk this index: (material, depot, id) is their order.
         Index("ix_stock_lot_material_depot", "material_id", "depot_id", "id"),
         # Agreement and capacity lots, with what "available within N hours" reads of them (an
@@ -192,7 +193,12 @@ class MovementKind(enum.StrEnum):
 class Movement(db.Model):
     """One append-only ledger row. Never edited or deleted; a correction is a reversal."""
 
-    __table_args__ = (Index("ix_movement_lot_occurred", "lot_id", "occurred_at", "id"),)
+    __table_args__ = (
+        Index("ix_movement_lot_occurred", "lot_id", "occurred_at", "id"),
+        # rules.MAX_QUANTITY: a movement moves at most what a lot can hold
+        CheckConstraint("on_hand_delta BETWEEN -1000000000 AND 1000000000", name="on_hand_delta_within_bound"),
+        CheckConstraint("reserved_delta BETWEEN -1000000000 AND 1000000000", name="reserved_delta_within_bound"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("stock_lot.id"))
@@ -299,8 +305,8 @@ class StockRollupCity(db.Model):
     reserve_type: Mapped[str] = mapped_column(String(12), primary_key=True)
     classification: Mapped[str] = mapped_column(String(12), primary_key=True)
     lots: Mapped[int] = mapped_column(Integer, default=0)  # lots with stock on hand
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)  # a sum of lots of up to 10^9 units each
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class StockRollupAgency(db.Model):
@@ -312,6 +318,6 @@ class StockRollupAgency(db.Model):
     reserve_type: Mapped[str] = mapped_column(String(12), primary_key=True)
     classification: Mapped[str] = mapped_column(String(12), primary_key=True)
     lots: Mapped[int] = mapped_column(Integer, default=0)
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)  # a sum of lots of up to 10^9 units each
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     weight_kg: Mapped[float] = mapped_column(Float, default=0)

@@ -11,6 +11,28 @@ def N_(message: str) -> str:
     return message
 
 
+# The one bound of every quantity of a material, in its catalog unit (顶, 件, 箱, 吨, 升...):
+# what a lot holds, a movement moves, a count finds, a report row states, a demand asks for,
+# a plan line or shipment carries, a supplier offers. A billion units is far above any real
+# lot (the largest, fuel in litres, is ~10^8: a 100,000 m³ tank farm), keeps each of those
+# values in a 32-bit column (PostgreSQL `integer`, max 2,147,483,647) with room for a
+# difference of two of them, and keeps the sum of a million lots (10^15) exact in a float64
+# (the planner's LP, JSON numbers read by JavaScript). docs/registry.md, "Quantity bound".
+MAX_QUANTITY = 10**9
+
+
+def quantity_problem(value, *, minimum: int = 0) -> str | None:
+    """What is wrong with a quantity of units (a whole number from `minimum`, 0 or 1, to
+    MAX_QUANTITY), or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return N_("a quantity is a whole number")
+    if value < minimum:
+        return N_("a quantity is above zero") if minimum else N_("a quantity cannot be negative")
+    if value > MAX_QUANTITY:
+        return N_("a quantity is at most 1,000,000,000 units")
+    return None
+
+
 TOP_CLASSES = {"1": "基本生活保障物资", "2": "应急装备及配套物资", "3": "工程材料与机械加工设备"}
 _CATEGORY_LENGTHS = {1: 1, 3: 2, 5: 3, 7: 4}
 

@@ -2,11 +2,12 @@
 
 from marshmallow import Schema, fields, validate
 
-from core.schemas import UtcDateTime
+from core.schemas import Units, UtcDateTime
 
 from core.scoping import Classification
 
 from .models import AgencyKind, IncidentType, MovementKind, ReserveType, TransportMode
+from .rules import MAX_QUANTITY
 
 CLASSIFICATIONS = [c.value for c in Classification]
 REGION_CODE = validate.Regexp(r"^\d{6}$", error="a GB/T 2260 code has 6 digits")
@@ -183,7 +184,7 @@ class MovementSchema(Schema):
 
 
 class QuantitySchema(Schema):
-    quantity = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    quantity = Units(required=True, strict=True)
     occurred_at = UtcDateTime(load_default=None)
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
     reference = fields.Str(load_default=None, validate=validate.Length(max=100))
@@ -200,21 +201,21 @@ class ReceiptSchema(QuantitySchema):
                                 metadata={"description": "defaults to the depot's classification"})
     enterprise_name = fields.Str(load_default=None, validate=validate.Length(max=200))
     enterprise_credit_code = fields.Str(load_default=None)
-    units_per_day = fields.Int(load_default=None, validate=validate.Range(min=1))
+    units_per_day = Units(load_default=None)
     lead_time_h = fields.Float(load_default=None, validate=validate.Range(min=0))
     contract_valid_from = fields.Date(load_default=None)
     contract_valid_to = fields.Date(load_default=None)
 
 
 class AdjustmentSchema(Schema):
-    delta = fields.Int(required=True, strict=True)
+    delta = fields.Int(required=True, strict=True, validate=validate.Range(min=-MAX_QUANTITY, max=MAX_QUANTITY))
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
     occurred_at = UtcDateTime(load_default=None)
     reference = fields.Str(load_default=None, validate=validate.Length(max=100))
 
 
 class CountSchema(Schema):
-    counted = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    counted = Units(minimum=0, required=True, strict=True)
     reason = fields.Str(load_default=None, validate=validate.Length(max=300))
     occurred_at = UtcDateTime(load_default=None)
 
@@ -224,7 +225,7 @@ class TransferSchema(QuantitySchema):
 
 
 class ReservationSchema(Schema):
-    quantity = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    quantity = Units(required=True, strict=True)
     reference = fields.Str(load_default=None, validate=validate.Length(max=100))
 
 
@@ -336,7 +337,7 @@ class NormSchema(Schema):
     material_id = fields.Int(required=True)
     region_code = fields.Str(required=True, validate=REGION_CODE)
     basis = fields.Str(required=True, validate=validate.OneOf(["per_region", "per_10k_people"]))
-    quantity = fields.Float(required=True, validate=validate.Range(min=0))
+    quantity = fields.Float(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
 
 
 class PlanSchema(Schema):

@@ -270,3 +270,81 @@ def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed
     # total granted can end below 100 when the last unit is left for requests of 2 or more
     left = 100 - sum(granted)
     assert refused and all(quantity > left for quantity in refused), (left, refused)
+
+
+# --- back-dated stock counts (issue 15, item 3) -------------------------------------------------
+
+def test_a_back_dated_count_books_against_the_balance_of_its_moment(app, world):
+    with app.app_context():
+        operator = factories.user(world["operator"])
+        now = utcnow()
+        lot_id = receive(world, 100, when=now - timedelta(days=3)).lot_id
+        ledger.record_issue(operator, lot_id, 90, occurred_at=now - timedelta(days=2))
+        receive(world, 100, when=now - timedelta(days=1))
+        assert balances(lot_id)[0] == 110
+        count = ledger.record_count(operator, lot_id, 100, occurred_at=now - timedelta(days=2, hours=12))
+        assert count.on_hand_delta == 0  # 100 on the shelf then, as the ledger said (the issue came later)
+        assert balances(lot_id) == (110, 0, 110, 0)
+        later = ledger.record_count(operator, lot_id, 30, occurred_at=now - timedelta(days=1, hours=12))
+        assert later.on_hand_delta == 20  # 30 found where the ledger said 10
+        assert balances(lot_id) == (130, 0, 130, 0)  # the receipt after the count still counts
+
+
+def test_a_movement_dated_before_a_later_count_is_refused_and_changes_nothing(app, world):
+    with app.app_context():
+        operator = factories.user(world["operator"])
+        now = utcnow()
+        lot_id = receive(world, 50, when=now - timedelta(days=3)).lot_id
+        ledger.record_count(operator, lot_id, 40, occurred_at=now - timedelta(days=1))
+        with pytest.raises(Invalid) as refused:
+            ledger.record_issue(operator, lot_id, 5, occurred_at=now - timedelta(days=2))
+        assert "occurred_at" in refused.value.errors
+        with pytest.raises(Invalid):
+            ledger.record_count(operator, lot_id, 7, occurred_at=now - timedelta(days=2))
+        assert balances(lot_id) == (40, 0, 40, 0)
+        ledger.record_issue(operator, lot_id, 5, occurred_at=now - timedelta(hours=1))  # after the count: fine
+        assert balances(lot_id) == (35, 0, 35, 0)
+
+
+def replay(accepted):
+    """The balance a clerk reads off the paper ledger: movements in time order (ties in the order
+    they were booked), a count setting the quantity it found."""
+    balance = 0
+    for _when, _seq, action, n in sorted(accepted):
+        balance = n if action == "count" else balance + n
+    return balance
+
+
+BACK_DATED = st.lists(st.tuples(st.sampled_from(["receipt", "issue", "adjust", "count"]), st.integers(0, 40),
+                                st.integers(0, 96)), min_size=1, max_size=20)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=BACK_DATED)
+def test_back_dated_ledgers_agree_with_a_replay_in_time_order(app, world, operations):
+    with app.app_context():
+        operator = factories.user(world["operator"])
+        lot_no = f"B{next(_counter)}"
+        start = utcnow() - timedelta(days=5)
+        lot_id = receive(world, 1, lot_no=lot_no, when=start).lot_id
+        accepted = [(start, 0, "receipt", 1)]
+        for seq, (action, n, hours_ago) in enumerate(operations, start=1):
+            when = utcnow() - timedelta(hours=hours_ago)
+            try:
+                if action == "receipt" and n:
+                    receive(world, n, lot_no=lot_no, when=when)
+                elif action == "issue" and n:
+                    ledger.record_issue(operator, lot_id, n, occurred_at=when)
+                    n = -n
+                elif action == "adjust" and n:
+                    ledger.record_adjustment(operator, lot_id, -n, reason="盘亏", occurred_at=when)
+                    n = -n
+                elif action == "count":
+                    ledger.record_count(operator, lot_id, n, occurred_at=when)
+                else:
+                    continue
+            except (Conflict, Invalid):
+                continue  # refused: changes nothing, which the replay below checks
+            accepted.append((when, seq, action, n))
+            on_hand, _reserved, ledger_on_hand, _ = balances(lot_id)
+            assert on_hand == ledger_on_hand == replay(accepted)

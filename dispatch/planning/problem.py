@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reserve.rules import MAX_QUANTITY
+
 STAGES = ("efficacy", "equity", "speed", "cost")
 DEFAULT_ORDER = STAGES
 DEFAULT_EQUITY_TOLERANCE = 0.02
@@ -229,12 +231,15 @@ def _number(obj, key, path, *, default=None, positive=False, upper=None) -> floa
 
 
 def _whole(value, where: str) -> int:
-    """A non-negative whole number of units (JSON 3 or 3.0, never 2.5 or true)."""
+    """A whole number of units from 0 to MAX_QUANTITY, the bound of every quantity (JSON 3 or
+    3.0, never 2.5 or true)."""
     ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if isinstance(value, bool) or not ok:
         raise ProblemError(f"{where}: expected a whole number of units")
     if value < 0:
         raise ProblemError(f"{where}: must be non-negative")
+    if value > MAX_QUANTITY:
+        raise ProblemError(f"{where}: must be at most {MAX_QUANTITY} units")
     return int(value)
 
 

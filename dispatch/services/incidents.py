@@ -11,6 +11,7 @@ from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
 from reserve.models import EmergencyPlan, IncidentType, Material, Region, ReserveNorm
+from reserve.rules import MAX_QUANTITY, quantity_problem
 
 from .. import rules
 from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, Incident
@@ -139,8 +140,8 @@ def _check_line(material_id, quantity, priority, needed_by, now) -> None:
     errors = {}
     if db.session.get(Material, material_id) is None:
         errors["material_id"] = [_("not in the catalog")]
-    if not isinstance(quantity, int) or quantity <= 0:
-        errors["quantity"] = [_("a whole number above zero")]
+    if problem := quantity_problem(quantity, minimum=1):
+        errors["quantity"] = [_(problem)]
     if priority not in (1, 2, 3):
         errors["priority"] = [_("1, 2 or 3")]
     if needed_by is None or needed_by <= now:
@@ -250,6 +251,9 @@ DEMAND_COLUMNS = {"点位": "point", "point": "point", "物资编码": "material
                   "需求时限(小时)": "hours", "hours": "hours"}
 
 
+MAX_DEMAND_HOURS = 24 * 365  # a demand is needed within a year at the latest
+
+
 def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     """Demand lines from a spreadsheet (header: 点位/point, 物资编码/material_code, 数量/quantity,
     优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""
@@ -271,10 +275,13 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
             if not isinstance(code, str):
                 raise ValueError(_("the material code arrived as a number: format the column as text"))
             material_id = materials[code.strip()]
-            quantity, hours = int(float(record["quantity"])), float(record["hours"])
-            priority = int(float(record.get("priority") or 2))
-            if quantity <= 0 or hours <= 0 or priority not in (1, 2, 3) or quantity != float(record["quantity"]):
-                raise ValueError(_("quantity and hours above zero, whole quantity, priority 1-3"))
+            quantity, hours = float(record["quantity"]), float(record["hours"])
+            priority = float(record.get("priority") or 2)
+            if not (0 < quantity <= MAX_QUANTITY and quantity.is_integer()) or not 0 < hours <= MAX_DEMAND_HOURS \
+                    or priority not in (1, 2, 3):
+                raise ValueError(_("a whole quantity from 1 to 1,000,000,000, hours above zero and at most "
+                                   "8,760 (a year), priority 1-3"))
+            quantity, priority = int(quantity), int(priority)
         except KeyError:
             errors[f"row {number}"] = [_("unknown point or material code")]
             continue

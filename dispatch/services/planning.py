@@ -30,7 +30,7 @@ from core.scoping import scoped
 from core.timeutil import local_today, utcnow
 from dispatch.planning import ProblemError, check_plan, plan_allocation
 from reserve.models import Depot, Material, Region, StockLot, TransportCapacity
-from reserve.rules import LotSupply, available_within
+from reserve.rules import MAX_QUANTITY, LotSupply, available_within, quantity_problem
 
 from .. import rules
 from ..models import Demand, PlanLine, PlanVersion
@@ -51,6 +51,12 @@ class Index:
         self.points: dict[str, tuple[int, int]] = {}     # planner point -> (point id, weight)
         self.demands: dict[tuple[int, int], int] = {}    # (point id, material id) -> demand id
         self.weights: dict[int, float] = {}              # material id -> t per unit
+        self.left_out: list[dict] = []                   # rows not planned with, and why (shown with the plan)
+
+    def leave_out(self, kind: str, row_id, quantity, why: str) -> None:
+        """A row the planner cannot take (a quantity outside 0..MAX_QUANTITY, e.g. written
+        before the bound existed) is left out and named in the plan, never fails the plan."""
+        self.left_out.append({"kind": kind, "id": row_id, "quantity": str(quantity), "why": why})
 
 
 def build_problem(user, incident, options: dict | None = None, now=None) -> tuple[dict, Index]:
@@ -67,6 +73,9 @@ def build_problem(user, incident, options: dict | None = None, now=None) -> tupl
     by_point: dict[str, list[dict]] = defaultdict(list)
     points = {}
     for demand in demands:
+        if quantity_problem(demand.quantity, minimum=1):
+            index.leave_out("demand", demand.number, demand.quantity, "quantity out of range")
+            continue
         point = demand.point
         hours = rules.hours_until(demand.needed_by, now)
         horizon[demand.material_id] = max(horizon[demand.material_id], hours)
@@ -77,6 +86,9 @@ def build_problem(user, incident, options: dict | None = None, now=None) -> tupl
                        "severity": _weight(point.severity, demand.priority)}
         by_point[key].append({"material": str(demand.material_id), "quantity": demand.quantity,
                               "needed_within_h": round(hours, 3)})
+    if not by_point:
+        raise Invalid(_("No active demand of the incident can be planned: every one has a quantity outside 1 to "
+                        "%(max)s units.", max=f"{MAX_QUANTITY:,}"), errors={"demands": index.left_out[:50]})
     for material in materials.values():
         index.weights[material.id] = (material.unit_weight_kg or 0) / 1000.0
     sources = _stock_sources(user, material_ids, horizon, index) + _supplier_sources(material_ids, horizon, index)
@@ -123,7 +135,8 @@ def _depot_capacity(depot_ids: set[int], agency_of: dict[int, int]) -> dict[int,
 def _stock_sources(user, material_ids, horizon, index: Index) -> list[dict]:
     today = local_today()
     stmt = scoped(
-        select(StockLot.depot_id, StockLot.material_id, StockLot.reserve_type, StockLot.on_hand - StockLot.reserved,
+        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.reserve_type,
+               StockLot.on_hand - StockLot.reserved,
                StockLot.lead_time_h, StockLot.units_per_day, StockLot.contract_valid_to, Depot.agency_id, Depot.lat,
                Depot.lon, Region.lat, Region.lon)
         .join(Depot, StockLot.depot_id == Depot.id).outerjoin(Region, Depot.region_code == Region.code)
@@ -133,8 +146,11 @@ def _stock_sources(user, material_ids, horizon, index: Index) -> list[dict]:
         user, StockLot.owner_agency_id, StockLot.classification)
     sources: dict[str, dict] = {}
     agency_of = {}
-    for depot_id, material_id, reserve_type, available, lead, per_day, valid_to, agency_id, lat, lon, rlat, rlon \
-            in db.session.execute(stmt):
+    for lot_id, depot_id, material_id, reserve_type, available, lead, per_day, valid_to, agency_id, lat, lon, rlat, \
+            rlon in db.session.execute(stmt):
+        if quantity_problem(available) or (per_day is not None and quantity_problem(per_day)):
+            index.leave_out("lot", lot_id, available, "quantity out of range")
+            continue
         lat, lon = (lat, lon) if lat is not None else (rlat, rlon)
         if lat is None:
             continue  # a depot without a location cannot be routed
@@ -153,7 +169,17 @@ def _stock_sources(user, material_ids, horizon, index: Index) -> list[dict]:
     capacity = _depot_capacity(set(agency_of), agency_of)
     for key, source in sources.items():
         source["transport_capacity_t"] = capacity[index.sources[key]["depot_id"]]
+        source["stock"] = {material: _capped(index, key, units) for material, units in source["stock"].items()}
     return [sources[k] for k in sorted(sources)]
+
+
+def _capped(index: Index, source: str, units: int) -> int:
+    """A source offers at most MAX_QUANTITY units of a material to one plan (a depot whose lots
+    together hold more, a supplier producing more by the deadline); the plan says so."""
+    if units > MAX_QUANTITY:
+        index.leave_out("source", source, units, "above the quantity bound: planned with its first MAX_QUANTITY units")
+        return MAX_QUANTITY
+    return units
 
 
 def _supplier_sources(material_ids, horizon, index: Index) -> list[dict]:
@@ -166,7 +192,7 @@ def _supplier_sources(material_ids, horizon, index: Index) -> list[dict]:
             continue
         lead = float(offer["lead_time_h"] or 0)
         produced = int((offer["capacity_per_day"] or 0) * max(horizon[offer["material_id"]] - lead, 0) / 24)
-        units = offer["quantity_in_stock"] + produced
+        units = _capped(index, f"S{offer['offer_id']}", offer["quantity_in_stock"] + produced)
         if units <= 0:
             continue
         key = f"S{offer['offer_id']}"
@@ -199,6 +225,8 @@ def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy
     lines = pinned + plan.lines
     version = _save(user, incident, problem, index, lines, _unmet(problem, lines), "greedy" if greedy else "planner",
                     options, plan.metrics if not pinned else None)
+    if index.left_out:
+        version.metrics = {**(version.metrics or {}), "left_out": index.left_out[:200]}
     version.timings = {"build_s": round(built - started, 3), "solve_s": round(solved - built, 3),
                        "save_s": round(time.perf_counter() - solved, 3), "total_s": round(time.perf_counter() - started, 3),
                        "planner": plan.timings}
@@ -353,7 +381,7 @@ def edit_plan(user, plan_id: int, changes: list[dict]) -> PlanVersion:
         raise Conflict(_("Only the current draft or an approved plan can be edited into a new version."))
     wanted = {int(c["line_id"]): int(c["quantity"]) for c in changes}
     known = {line.id for line in base.lines}
-    if set(wanted) - known or any(q < 0 for q in wanted.values()):
+    if set(wanted) - known or any(quantity_problem(q) for q in wanted.values()):
         raise Invalid(_("Edits name lines of this plan with whole quantities, zero or more."),
                       errors={"changes": sorted(set(wanted) - known)})
     problem = base.problem

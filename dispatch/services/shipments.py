@@ -11,6 +11,7 @@ from core.auth import ADMIN, COMMANDER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
+from reserve.rules import quantity_problem
 from reserve.services import ledger
 from reserve.services.access import require_write
 
@@ -65,7 +66,7 @@ def advance(user, shipment_id: int, status: str, *, quantity_received: int | Non
     elif status == "arrived":
         shipment.arrived_at = now
     elif status == "received":
-        if quantity_received is None or quantity_received < 0:
+        if quantity_received is None or quantity_problem(quantity_received):
             raise Invalid(_("Record the quantity received."), errors={"quantity_received": [_("required")]})
         if quantity_received != shipment.quantity and not (discrepancy_reason or "").strip():
             raise Invalid(_("The quantity received differs from the quantity shipped: give the reason."),

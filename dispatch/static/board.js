@@ -2,6 +2,12 @@
 // that refreshes the tiles and alerts without reloading the page. Data from data-* attributes.
 (function () {
   "use strict";
+  // Names come from the registry: a tooltip gets them as a text node, never as markup.
+  function text(value) {
+    var label = document.createElement("span");
+    label.textContent = value;
+    return label;
+  }
   var mapElement = document.getElementById("incident-map");
   if (mapElement && window.L) {
     var data = JSON.parse(mapElement.dataset.map);
@@ -16,11 +22,11 @@
     }
     data.points.forEach(function (p) {
       L.circleMarker([p.lat, p.lon], { radius: 6, color: "#b42318", fillColor: "#b42318", fillOpacity: 0.9 })
-        .bindTooltip(p.name).addTo(map);
+        .bindTooltip(text(p.name)).addTo(map);
       bounds.push([p.lat, p.lon]);
     });
     data.routes.forEach(function (r) {
-      L.polyline([r.from, r.to], { color: "#2e90fa", weight: 2, opacity: 0.8 }).bindTooltip(r.label).addTo(map);
+      L.polyline([r.from, r.to], { color: "#2e90fa", weight: 2, opacity: 0.8 }).bindTooltip(text(r.label)).addTo(map);
       L.circleMarker(r.from, { radius: 4, color: "#2e90fa", fillOpacity: 1 }).addTo(map);
       bounds.push(r.from);
     });

@@ -191,8 +191,7 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
         delta = new_quantity - lot["on_hand"]
         if delta:
             guarded.append({"b_id": lot["id"], "b_old": lot["on_hand"], "b_new": new_quantity})
-            kind = MovementKind.COUNT
-            movements.append(_movement(lot["id"], kind, delta, now, reference, user_id,
+            movements.append(_movement(lot["id"], MovementKind.COUNT, delta, now, reference, user_id,
                                        reason="absent from the full report" if change.action == "closed" else None))
         if change.action == "changed":
             attrs = {k: v for k, v in change.after.items() if k != "quantity"}
@@ -211,12 +210,28 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
             .values(on_hand=bindparam("b_new")), guarded)
         if result.rowcount != len(guarded):
             raise StaleState()
+        _date_counts_after_later_movements(movements, now)
     if attr_updates:
         names = [k for k in attr_updates[0] if k != "b_id"]
         db.session.execute(update(StockLot.__table__).where(StockLot.id == bindparam("b_id"))
                            .values({n[2:]: bindparam(n) for n in names}), attr_updates)
     bulk.insert_rows(Movement.__table__, movements)   # the change log records the lots through these
     _add_to_rollups(contributions)
+
+
+def _date_counts_after_later_movements(movements: list[dict], now) -> None:
+    """A report's row is a count of the lot as it is when applied, booked as the difference to
+    its balance now. A lot may hold movements dated a few minutes ahead (the ledger's clock
+    tolerance); its count is then dated at the latest of them, so the balance it is booked
+    against is the balance of its moment and a replay in time order agrees."""
+    counts = {m["lot_id"]: m for m in movements if m["kind"] == MovementKind.COUNT.value}
+    ids = list(counts)
+    for start in range(0, len(ids), 1000):
+        for lot_id, latest in db.session.execute(
+                select(Movement.lot_id, func.max(Movement.occurred_at))
+                .where(Movement.lot_id.in_(ids[start:start + 1000]), Movement.occurred_at > now)
+                .group_by(Movement.lot_id)):
+            counts[lot_id]["occurred_at"] = latest
 
 
 def _insert_new_lots(new: list[Change], ctx: Context, now, reference, user_id) -> tuple[list[dict], list[dict]]:

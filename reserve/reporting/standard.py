@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from core.exports import FORMULA_STARTS
 
-from ..rules import N_, credit_code_problem
+from ..rules import MAX_QUANTITY, N_, credit_code_problem
 
 TEMPLATE_VERSION = 1
 MAX_ROWS = 200_000       # per file; above this the file is refused before validation
@@ -127,7 +127,7 @@ KINDS = {
         MATERIAL_CODE, MATERIAL_NAME,
         Column("region_code", "定额区划代码", "code", True, pattern=r"^\d{6}$", max_length=6),
         Column("basis", "定额方式", "choice", True, choices=BASIS),
-        Column("quantity", "定额数量", "number", True),
+        Column("quantity", "定额数量", "number", True, maximum=MAX_QUANTITY),
         Column("classification", "密级", "choice", choices=CLASSIFICATION, note="预案的密级；空白为内部"),
     ), key=("plan_name", "material_id", "region_code"), group="plan_name",
         example={"plan_name": "示例预案", "incident_type": "自然灾害", "level": "IV", "plan_region_code": "140000",
@@ -202,8 +202,8 @@ def _number(column, raw, whole=False):
         return None, Problem(N_("must be at least %(n)s"), {"n": column.minimum})
     if column.maximum is not None and raw > column.maximum:
         return None, Problem(N_("must be at most %(n)s"), {"n": column.maximum})
-    if whole and raw > 2_000_000_000:
-        return None, Problem(N_("must be at most %(n)s"), {"n": 2_000_000_000})
+    if whole and raw > MAX_QUANTITY:  # every whole-number column is a count of units
+        return None, Problem(N_("must be at most %(n)s"), {"n": MAX_QUANTITY})
     return raw, None
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.audit import serialise_writes
 from core.auth import COMMANDER
@@ -35,10 +35,21 @@ class Change:
     reserved: int = 0
 
 
+class QuantityTooLarge(Invalid):
+    code = "quantity-too-large"
+
+
 def _positive(quantity: int) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise Invalid(_("Quantity must be a whole number above zero."))
+    _bounded(quantity)
     return quantity
+
+
+def _bounded(quantity: int, field: str = "quantity") -> None:
+    if abs(quantity) > rules.MAX_QUANTITY:
+        raise QuantityTooLarge(_("A quantity is at most %(max)s units.", max=f"{rules.MAX_QUANTITY:,}"),
+                               errors={field: [_(rules.quantity_problem(abs(quantity)))]})
 
 
 def _when(occurred_at: datetime | None) -> datetime:
@@ -56,6 +67,7 @@ def _guarded_update(lot_id: int, change: Change) -> None:
         update(StockLot)
         .where(StockLot.id == lot_id,
                StockLot.on_hand + dh >= 0,
+               StockLot.on_hand + dh <= rules.MAX_QUANTITY,
                StockLot.reserved + dr >= 0,
                StockLot.reserved + dr <= StockLot.on_hand + dh)
         .values(on_hand=StockLot.on_hand + dh, reserved=StockLot.reserved + dr)
@@ -65,6 +77,10 @@ def _guarded_update(lot_id: int, change: Change) -> None:
     ).mappings().first()
     if updated is None:
         db.session.rollback()
+        held = db.session.scalar(select(StockLot.on_hand).where(StockLot.id == lot_id))
+        if dh > 0 and held is not None and held + dh > rules.MAX_QUANTITY:
+            raise QuantityTooLarge(_("A lot holds at most %(max)s units: this change would take it above.",
+                                     max=f"{rules.MAX_QUANTITY:,}"), errors={"quantity": [_("too large")]})
         raise InsufficientStock(_("Not enough available stock in this lot for this change."))
     rollup.apply(updated, dh, dr, updated["on_hand"])
 
@@ -83,9 +99,32 @@ def _refuse_negative_history(lot_id: int, occurred_at: datetime, on_hand_delta: 
                       errors={"occurred_at": [_("balance would go below zero")]})
 
 
+def balance_at(lot_id: int, moment: datetime) -> int:
+    """On hand at `moment`: the sum of the movements dated at or before it."""
+    return db.session.scalar(select(func.coalesce(func.sum(Movement.on_hand_delta), 0))
+                             .where(Movement.lot_id == lot_id, Movement.occurred_at <= moment))
+
+
+def _refuse_before_a_count(lot_id: int, occurred_at: datetime) -> None:
+    """A count settles the quantity at its moment: a movement dated before a later count would
+    change a quantity the count already found on the shelf (it was counted with it), so it is
+    refused; booked with a date after the count, it moves today's balance as it should."""
+    counted_at = db.session.scalar(select(func.max(Movement.occurred_at)).where(
+        Movement.lot_id == lot_id, Movement.kind == MovementKind.COUNT.value, Movement.occurred_at > occurred_at))
+    if counted_at is not None:
+        db.session.rollback()
+        raise Invalid(_("This lot was counted on %(date)s, after this movement's date: the count already settled "
+                        "the quantity. Record the movement with a date after the count.",
+                        date=f"{counted_at:%Y-%m-%d %H:%M}"),
+                      errors={"occurred_at": [_("before the lot's latest stock count")]})
+
+
 def _record(user, lot: StockLot, change: Change, *, occurred_at: datetime, reason=None, reference=None,
             reverses_id=None) -> Movement:
     """Apply `change` to `lot` and append its movement. The caller commits."""
+    if change.on_hand or change.kind == MovementKind.COUNT:
+        serialise_writes()
+        _refuse_before_a_count(lot.id, occurred_at)
     _guarded_update(lot.id, change)
     if change.on_hand < 0:
         _refuse_negative_history(lot.id, occurred_at, change.on_hand)
@@ -168,8 +207,9 @@ def record_receipt(user, *, depot_id: int, material_id: int, quantity: int, fact
     material = db.session.get(Material, material_id)
     if material is None:
         raise Invalid(_("Unknown material."), errors={"material_id": [_("not in the catalog")]})
+    quantity = _positive(quantity)  # before a lot is opened for it
     lot = find_or_open_lot(depot, material, facts)
-    movement = _record(user, lot, Change(MovementKind.RECEIPT, on_hand=_positive(quantity)),
+    movement = _record(user, lot, Change(MovementKind.RECEIPT, on_hand=quantity),
                        occurred_at=_when(occurred_at), reason=reason, reference=reference)
     db.session.commit()
     return movement
@@ -186,8 +226,9 @@ def record_issue(user, lot_id: int, quantity: int, *, occurred_at=None, reason=N
 def record_adjustment(user, lot_id: int, delta: int, *, reason: str, occurred_at=None, reference=None) -> Movement:
     if not reason or not reason.strip():
         raise Invalid(_("An adjustment needs a reason."), errors={"reason": [_("required")]})
-    if not isinstance(delta, int) or delta == 0:
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise Invalid(_("An adjustment changes the quantity by a whole number other than zero."))
+    _bounded(delta, "delta")
     lot = _lot_for_write(user, lot_id)
     movement = _record(user, lot, Change(MovementKind.ADJUSTMENT, on_hand=delta),
                        occurred_at=_when(occurred_at), reason=reason, reference=reference)
@@ -196,12 +237,18 @@ def record_adjustment(user, lot_id: int, delta: int, *, reason: str, occurred_at
 
 
 def record_count(user, lot_id: int, counted: int, *, reason=None, occurred_at=None) -> Movement:
-    """A stock count (盘点): the ledger moves by the difference to what was counted."""
-    if not isinstance(counted, int) or counted < 0:
+    """A stock count (盘点) states the quantity on the shelf at its moment: the ledger moves by
+    the difference to the balance of that moment, so a back-dated count keeps the movements
+    dated after it (see docs/registry.md, "Stock counts")."""
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
         raise Invalid(_("The counted quantity is a whole number, zero or more."))
+    _bounded(counted, "counted")
     lot = _lot_for_write(user, lot_id)
-    delta = counted - lot.on_hand
-    movement = _record(user, lot, Change(MovementKind.COUNT, on_hand=delta), occurred_at=_when(occurred_at),
+    when = _when(occurred_at)
+    serialise_writes()  # the balance is read under the write lock, so no movement slips in between
+    delta = counted - balance_at(lot.id, when)
+    _bounded(delta, "counted")  # a movement moves at most MAX_QUANTITY (the CHECK says so too)
+    movement = _record(user, lot, Change(MovementKind.COUNT, on_hand=delta), occurred_at=when,
                        reason=reason or _("stock count"))
     db.session.commit()
     return movement

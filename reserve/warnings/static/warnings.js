@@ -4,6 +4,12 @@
   "use strict";
   var COLOURS = { red: "#d92d20", orange: "#f79009", yellow: "#eaaa08", blue: "#2e90fa", none: "#98a2b3" };
   var RANK = { red: 0, orange: 1, yellow: 2, blue: 3 };
+  // Names reach tooltips and popups as text nodes, never as markup.
+  function text(value) {
+    var label = document.createElement("span");
+    label.textContent = value;
+    return label;
+  }
   var mapElement = document.getElementById("warning-map");
   if (mapElement && window.L) {
     var points = JSON.parse(mapElement.dataset.points || "[]");
@@ -11,7 +17,7 @@
     var map = L.map(mapElement, { zoomSnap: 0.25, attributionControl: false }).setView([37.6, 112.3], 6.5);
     fetch(mapElement.dataset.boundaries).then(function (r) { return r.json(); }).then(function (geo) {
       var layer = L.geoJSON(geo, { style: { color: "#7a1b12", weight: 1, fillColor: "#fdf1ef", fillOpacity: 0.5 },
-        onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); } }).addTo(map);
+        onEachFeature: function (f, l) { l.bindTooltip(text(f.properties.name), { sticky: true }); } }).addTo(map);
       map.fitBounds(layer.getBounds());
     });
     points.sort(function (a, b) { return (RANK[b.severity] === undefined ? 9 : RANK[b.severity]) - (RANK[a.severity] === undefined ? 9 : RANK[a.severity]); });
