@@ -29,6 +29,9 @@ class Config:
     SECURITY_PASSWORD_HASH = "argon2"
     SECURITY_PASSWORD_SALT = DEFAULT_SECRET
     SECURITY_TOKEN_AUTHENTICATION_HEADER = "Authentication-Token"
+    # Flask-Security also reads a token under this key from the query string and a JSON body;
+    # core/tokens.py refuses both (400) and keeps the value out of every log.
+    SECURITY_TOKEN_AUTHENTICATION_KEY = "auth_token"
     SECURITY_TOKEN_MAX_AGE = timedelta(days=90)
     SECURITY_DEFAULT_REMEMBER_ME = False
     SECURITY_RETURN_GENERIC_RESPONSES = True
