@@ -13,6 +13,7 @@ from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db, security
 from core.passwords import password_problems
 from core.timeutil import utcnow
+from core.search import contains
 from reserve.models import Material, Region
 from reserve.rules import region_prefix
 
@@ -217,7 +218,7 @@ def list_approved_suppliers(*, q: str | None = None):
     """Select of the approved enterprises, by name (public)."""
     stmt = select(Supplier).where(Supplier.status == SupplierStatus.APPROVED.value)
     if q:
-        stmt = stmt.where(Supplier.name.contains(q))
+        stmt = stmt.where(contains(Supplier.name, q))
     return stmt.order_by(Supplier.name, Supplier.id)
 
 
