@@ -41,6 +41,9 @@ class Config:
     SECURITY_TRACKABLE = True
     SECURITY_FLASH_MESSAGES = True
     SECURITY_LOGOUT_METHODS = ["POST"]
+    # A logout must carry the page's CSRF token (the menu's 退出登录 is a small form with it); without
+    # one, a form post gets a confirmation page (security/logout_user.html), a JSON call 400.
+    SECURITY_LOGOUT_CSRF = True
     # Forms carry Flask-WTF tokens; JSON calls authenticated by a session must send X-CSRF-Token;
     # token-authenticated API clients are not exposed to CSRF and are exempt.
     WTF_CSRF_CHECK_DEFAULT = False

@@ -38,7 +38,10 @@ def _clean_details(details: dict, offers: list[dict]) -> dict:
     details["credit_code"] = rules.normalise_credit_code(details["credit_code"])
     details["contact_mobile"] = rules.normalise_mobile(details["contact_mobile"])
     errors = {}
-    if problem := rules.credit_code_problem(details["credit_code"]):
+    if len(details["credit_code"]) != 18:  # say what is wrong, not only what is right
+        errors["credit_code"] = [_("A unified social credit code has 18 characters; this one has %(count)s.",
+                                   count=len(details["credit_code"]))]
+    elif problem := rules.credit_code_problem(details["credit_code"]):
         errors["credit_code"] = [_(problem)]
     if problem := rules.mobile_problem(details["contact_mobile"]):
         errors["contact_mobile"] = [_(problem)]
