@@ -29,6 +29,9 @@ class Config:
     SECURITY_PASSWORD_HASH = "argon2"
     SECURITY_PASSWORD_SALT = DEFAULT_SECRET
     SECURITY_TOKEN_AUTHENTICATION_HEADER = "Authentication-Token"
+    # Flask-Security also reads a token under this key from the query string and a JSON body;
+    # core/tokens.py refuses both (400) and keeps the value out of every log.
+    SECURITY_TOKEN_AUTHENTICATION_KEY = "auth_token"
     SECURITY_TOKEN_MAX_AGE = timedelta(days=90)
     SECURITY_DEFAULT_REMEMBER_ME = False
     SECURITY_RETURN_GENERIC_RESPONSES = True
@@ -38,6 +41,9 @@ class Config:
     SECURITY_TRACKABLE = True
     SECURITY_FLASH_MESSAGES = True
     SECURITY_LOGOUT_METHODS = ["POST"]
+    # A logout must carry the page's CSRF token (the menu's 退出登录 is a small form with it); without
+    # one, a form post gets a confirmation page (security/logout_user.html), a JSON call 400.
+    SECURITY_LOGOUT_CSRF = True
     # Forms carry Flask-WTF tokens; JSON calls authenticated by a session must send X-CSRF-Token;
     # token-authenticated API clients are not exposed to CSRF and are exempt.
     WTF_CSRF_CHECK_DEFAULT = False

@@ -4,13 +4,19 @@ Who reads what (rows of agency-owned data, by the owner agency and the row's cla
 
 | role                | public      | internal    | restricted  |
 |---------------------|-------------|-------------|-------------|
-| anonymous, supplier | all         | none        | none        |
+| supplier            | none        | none        | none        |
+| anonymous           | all         | none        | none        |
 | agency_operator     | own subtree | own subtree | own subtree |
 | viewer, admin       | all         | all         | own subtree |
 | commander           | all         | all         | all         |
 
 An operator works inside its subtree only, public rows of other agencies included: what other
 agencies publish reaches it, like everyone, through the public portal's aggregates.
+
+A supplier enterprise's account (the role `supplier` without a staff role) reads nothing of
+the registry: its own enterprise, offers and documents and the public aggregates come from the
+portal's services (public_site), and core/gate.py refuses it every registry route before a
+service runs. Anonymous callers reach no registry route at all (each requires sign-in).
 
 Operators write only inside their subtree; administrators write anywhere. Roles add up.
 `scoped()` filters in SQL; `can_read()`/`can_write()` answer for one loaded row. Both rest on
@@ -28,7 +34,9 @@ from dataclasses import dataclass
 from sqlalchemy import String, and_, false, or_, select
 from sqlalchemy.orm import mapped_column
 
-from .auth import ADMIN, COMMANDER, OPERATOR, VIEWER
+from .auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
+
+STAFF = frozenset({ADMIN, OPERATOR, COMMANDER, VIEWER})  # the roles that work in the registry
 
 
 class Classification(enum.StrEnum):
@@ -58,12 +66,17 @@ class Shared:
     granted_owners: object = None       # an active grant: all their rows
 
 
+def is_outside_registry(roles: set[str]) -> bool:
+    """A supplier enterprise's account: the portal is its world, the registry is closed to it."""
+    return SUPPLIER in roles and not roles & STAFF
+
+
 def read_rule(roles: set[str], has_agency: bool) -> ReadRule:
     return ReadRule(
         everything=COMMANDER in roles,
         all_unrestricted=bool(roles & {ADMIN, VIEWER}),
         subtree=has_agency and bool(roles & {OPERATOR, ADMIN, VIEWER}),
-        public=OPERATOR not in roles,
+        public=OPERATOR not in roles and not is_outside_registry(roles),
     )
 
 

@@ -12,7 +12,7 @@ from flask_security.views import default_render_json
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
-from . import audit, auth, errors, hardening, idempotency, metrics
+from . import audit, auth, errors, gate, hardening, idempotency, metrics, tokens
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -134,9 +134,11 @@ def init_extensions(app):
     init_database(app)
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(assign_request_id)
+    tokens.init_tokens(app)  # a token outside the header is refused before any user is loaded
     metrics.init_metrics(app)
     init_security(app)  # registers the login-session check (before_request) after the request id
     app.before_request(remember_actor)
+    gate.init_gate(app)  # suppliers' accounts stop here on every registry route
     api.init_app(app)
     errors.init_errors(app)  # after api: our problem+json handler replaces flask-smorest's
     from reserve.sharing import init_sharing

@@ -101,7 +101,7 @@ class OfferInSchema(FormSchema):
 
 class SupplierDetailsSchema(FormSchema):
     name = string(200, min_length=4)
-    credit_code = string(30, min_length=18)
+    credit_code = string(60)  # the exact length is checked after spaces are removed, with its own message
     legal_representative = string(50)
     contact_name = string(50)
     contact_mobile = string(20, min_length=11)

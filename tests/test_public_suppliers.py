@@ -71,6 +71,10 @@ def test_duplicate_email_is_refused(client, app, portal):
 
 @pytest.mark.parametrize("field, value, message", [
     ("credit_code", "914403001922038217", "校验码"),
+    ("credit_code", "91440300192203821", "统一社会信用代码应为18位，当前为17位"),
+    ("credit_code", "9144030019220382", "统一社会信用代码应为18位，当前为16位"),
+    ("credit_code", "9144 0300 1922 0382 1", "统一社会信用代码应为18位，当前为17位"),  # spaces do not count
+    ("credit_code", "9144030019220382160", "统一社会信用代码应为18位，当前为19位"),
     ("contact_mobile", "12903510001", "手机号码为11位数字"),
     ("contact_mobile", "12345", "长度应为 11 至 20 个字符"),
     ("password_confirm", "Something-else-9", "两次输入的密码不一致"),

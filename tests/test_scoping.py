@@ -19,7 +19,8 @@ def test_read_rule_table():
     assert operator.subtree and not operator.all_unrestricted and not operator.everything
     assert not operator.public  # an operator's world is its subtree
     nobody = read_rule({SUPPLIER}, True)
-    assert not (nobody.subtree or nobody.all_unrestricted or nobody.everything) and nobody.public
+    assert not (nobody.subtree or nobody.all_unrestricted or nobody.everything or nobody.public)
+    assert read_rule({SUPPLIER, VIEWER}, False).all_unrestricted  # a staff role opens the registry
     assert read_rule(set(), False).public
 
 
@@ -43,6 +44,7 @@ class FakeUser:
     ({ADMIN}, "/9/", "restricted", False),
     ({COMMANDER}, None, "restricted", True),
     ({SUPPLIER}, None, "internal", False),
+    ({SUPPLIER}, None, "public", False),             # suppliers read nothing of the registry
 ])
 def test_can_read_a_row_of_agency_1_2(roles, path, classification, expected):
     assert can_read(FakeUser(roles, path), "/1/2/", classification) is expected
@@ -103,8 +105,8 @@ def test_commander_sees_all_rows(app, probe):
     assert len(_visible(app, {COMMANDER}, None)) == 12
 
 
-def test_supplier_and_anonymous_see_public_rows_only(app, probe):
-    assert _visible(app, {SUPPLIER}, None) == {(v, "public") for v in probe.values()}
+def test_supplier_sees_no_rows_and_anonymous_public_rows_only(app, probe):
+    assert _visible(app, {SUPPLIER}, None) == set()
     with app.app_context():
         rows = _db.session.execute(scoped(select(PROBE.c.classification), None, PROBE.c.agency_id,
                                           PROBE.c.classification)).scalars().all()

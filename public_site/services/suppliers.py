@@ -13,6 +13,7 @@ from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db, security
 from core.passwords import password_problems
 from core.timeutil import utcnow
+from core.search import contains
 from reserve.models import Material, Region
 from reserve.rules import region_prefix
 
@@ -37,7 +38,10 @@ def _clean_details(details: dict, offers: list[dict]) -> dict:
     details["credit_code"] = rules.normalise_credit_code(details["credit_code"])
     details["contact_mobile"] = rules.normalise_mobile(details["contact_mobile"])
     errors = {}
-    if problem := rules.credit_code_problem(details["credit_code"]):
+    if len(details["credit_code"]) != 18:  # say what is wrong, not only what is right
+        errors["credit_code"] = [_("A unified social credit code has 18 characters; this one has %(count)s.",
+                                   count=len(details["credit_code"]))]
+    elif problem := rules.credit_code_problem(details["credit_code"]):
         errors["credit_code"] = [_(problem)]
     if problem := rules.mobile_problem(details["contact_mobile"]):
         errors["contact_mobile"] = [_(problem)]
@@ -217,7 +221,7 @@ def list_approved_suppliers(*, q: str | None = None):
     """Select of the approved enterprises, by name (public)."""
     stmt = select(Supplier).where(Supplier.status == SupplierStatus.APPROVED.value)
     if q:
-        stmt = stmt.where(Supplier.name.contains(q))
+        stmt = stmt.where(contains(Supplier.name, q))
     return stmt.order_by(Supplier.name, Supplier.id)
 
 

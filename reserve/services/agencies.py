@@ -6,6 +6,7 @@ from sqlalchemy import select
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.scoping import can_read, can_write, scoped
+from core.search import contains
 
 from .. import rules
 from ..models import Agency, AgencyKind, Region
@@ -17,7 +18,7 @@ def list_agencies(user, *, q: str | None = None):
     """Select of the agencies `user` may see, ordered along the tree."""
     stmt = scoped(select(Agency), user, Agency.id)
     if q:
-        stmt = stmt.where(Agency.name.contains(q) | Agency.code.contains(q))
+        stmt = stmt.where(contains(Agency.name, q) | contains(Agency.code, q))
     return stmt.order_by(Agency.path)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from core.auth import ADMIN
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
+from core.search import contains, starts_with
 
 from .. import rules
 from ..models import Category, Material, MaterialAlias
@@ -30,7 +31,7 @@ def list_categories(*, parent_code=None, level=None, q=None):
     if level:
         stmt = stmt.where(Category.level == level)
     if q:
-        stmt = stmt.where(or_(Category.name.contains(q), Category.code.startswith(q)))
+        stmt = stmt.where(or_(contains(Category.name, q), starts_with(Category.code, q)))
     return stmt
 
 
@@ -133,9 +134,9 @@ def import_categories(user, rows: list[dict]) -> dict:
 def list_materials(*, q=None, category_code=None):
     stmt = select(Material).order_by(Material.code)
     if q:
-        stmt = stmt.where(or_(Material.name.contains(q), Material.code.startswith(q), Material.spec.contains(q)))
+        stmt = stmt.where(or_(contains(Material.name, q), starts_with(Material.code, q), contains(Material.spec, q)))
     if category_code:
-        stmt = stmt.where(Material.category_code.startswith(category_code))
+        stmt = stmt.where(starts_with(Material.category_code, category_code))
     return stmt
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.scoping import scoped
+from core.search import contains
 
 from .. import rules
 from ..models import Agency, Depot, Region, StockLot
@@ -42,7 +43,7 @@ def list_depots(user, *, agency_id=None, region_code=None, status=None, q=None):
     if status:
         stmt = stmt.where(Depot.status == status)
     if q:
-        stmt = stmt.where(Depot.name.contains(q) | Depot.code.contains(q))
+        stmt = stmt.where(contains(Depot.name, q) | contains(Depot.code, q))
     return stmt.order_by(Depot.code)
 
 

@@ -10,6 +10,7 @@ from core.audit import latest_change
 from core.extensions import db
 from core.kept import kept
 from core.scoping import Classification, rule_for, scoped
+from core.search import contains, starts_with
 
 from .. import rules
 from ..models import Agency, Category, Depot, Material, Movement, Region, StockLot, StockRollupAgency, StockRollupCity
@@ -50,7 +51,7 @@ def _filtered(stmt, user, f: StockFilter, today: date):
     if f.material_id:
         conditions.append(StockLot.material_id == f.material_id)
     if f.category_code:
-        conditions.append(Material.category_code.startswith(f.category_code))
+        conditions.append(starts_with(Material.category_code, f.category_code))
     if f.region_code:
         conditions.append(Depot.region_code.startswith(rules.region_prefix(f.region_code)))
     if f.agency_id:
@@ -63,7 +64,7 @@ def _filtered(stmt, user, f: StockFilter, today: date):
     if f.expiring_within_days is not None:
         conditions.append(StockLot.expiry_date <= today + timedelta(days=f.expiring_within_days))
     if f.q:
-        conditions.append(Material.name.contains(f.q))
+        conditions.append(contains(Material.name, f.q))
     return stmt.where(and_(*conditions)) if conditions else stmt
 
 
@@ -221,11 +222,11 @@ def _rollup_filters(stmt, table, f: StockFilter):
     """The material, category, name and city filters on StockRollupCity (a category or a name
     needs Material joined)."""
     if f.q:
-        stmt = stmt.where(Material.name.contains(f.q))
+        stmt = stmt.where(contains(Material.name, f.q))
     if f.material_id:
         stmt = stmt.where(table.material_id == f.material_id)
     if f.category_code:
-        stmt = stmt.where(Material.category_code.startswith(f.category_code))
+        stmt = stmt.where(starts_with(Material.category_code, f.category_code))
     if f.region_code:
         stmt = stmt.where(table.city_code.startswith(rules.region_prefix(f.region_code)))
     return stmt

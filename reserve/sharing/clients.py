@@ -1,7 +1,8 @@
 """External system clients (外部系统接入): registration, tokens, scopes and rate limits.
 
 A client is a service account (a User without password) plus its ExternalClient row. Its token
-is a Flask-Security token of that account, sent as `Authentication-Token`. Rotating gives the
+is a Flask-Security token of that account, sent as `Authentication-Token` (core/tokens.py refuses
+it anywhere else). Rotating gives the
 account a new token uniquifier (every older token stops working) and returns the new token;
 revoking also deactivates the account. Each API request of a client passes `check_request`:
 the route must be one its scopes allow (rules.CLIENT_ROUTES; anything else is refused) and
@@ -12,9 +13,10 @@ import secrets
 import time
 import uuid
 
-from flask import current_app, request
+from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_security.utils import get_request_attr
 from limits import parse_many
 from sqlalchemy import select
 
@@ -129,7 +131,9 @@ def revoke_client(user, client_id: int, *, reason: str) -> ExternalClient:
 def check_request():
     """before_request: a client's call counts against its rate limit (refused calls too) and must be
     in its scopes."""
-    if request.endpoint == "static" or not request.headers.get(current_app.config["SECURITY_TOKEN_AUTHENTICATION_HEADER"]):
+    # Keyed to how the caller signed in (a token, wherever Flask-Security found it), not to
+    # the header: a check that looks at one way in is skipped by every other.
+    if request.endpoint == "static" or not current_user.is_authenticated or get_request_attr("fs_authn_via") != "token":
         return None
     client = client_of(current_user)
     if client is None:

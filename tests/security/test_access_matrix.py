@@ -2,8 +2,10 @@
 
 The routes come from the application itself: a new route fails `test_every_route_is_classified`
 until it gets a write policy below (reads need none: every read is checked for canaries).
-For each role (a user of agency A; anonymous and a supplier without one) and each scope
-(path ids and body ids of A's records, then of B's):
+For each role (a user of agency A; anonymous, and two suppliers without one: pending and
+approved), each way its credentials can arrive (the session cookie; an API token in the
+`Authentication-Token` header, in the `auth_token` query parameter or in a JSON body's
+`auth_token` field) and each scope (path ids and body ids of A's records, then of B's):
 
 - no response carries a canary string the role may not read (tests/security/world.py);
 - no response is a server error;
@@ -20,10 +22,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core.auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
+from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER, User
 from core.extensions import db as _db
 from tests.conftest import PASSWORD, csrf_token, log_in
-from tests.security.world import CANARIES, ROLES, build_world, forbidden_canaries
+from tests.security.world import CANARIES, ROLES, SUPPLIERS, build_world, forbidden_canaries
 
 ANON = "anonymous"
 ALL = frozenset(ROLES)
@@ -41,7 +43,7 @@ POLICIES = {
     "command": (COMMAND, COMMAND),
     "agency_member": (STAFF, STAFF),                                  # any user of an agency
     "staff_writer": (STAFF - {VIEWER}, STAFF - {VIEWER}),              # viewers only read
-    "supplier": ({SUPPLIER}, {SUPPLIER}),
+    "supplier": (set(SUPPLIERS), set(SUPPLIERS)),
 }
 
 WRITE_POLICY = {
@@ -219,10 +221,47 @@ def signed_in_client(app, world, role):
     if role == ANON:
         token = csrf_token(client.get("/login").text)
     else:
-        password = {SUPPLIER: world["supplier_password"]}.get(role, PASSWORD)
+        password = world["supplier_password"] if role in SUPPLIERS else PASSWORD
         assert log_in(client, world["emails"][role], password).status_code == 302
-        token = csrf_token(client.get("/portal/" if role == SUPPLIER else "/").text)
+        token = csrf_token(client.get("/portal/" if role in SUPPLIERS else "/").text)
     return client, token
+
+
+# How the credentials travel: the session cookie (with the page's CSRF token), or the role's API
+# token in each place Flask-Security looks for one.
+VIAS = ("session", "header", "query", "body")
+
+
+class Caller:
+    """Sends each probe with the role's credentials, the way `via` names."""
+
+    def __init__(self, app, world, role, via):
+        self.via = via
+        if via == "session":
+            self.client, self.token = signed_in_client(app, world, role)
+            return
+        self.client, self.token = app.test_client(), None
+        with app.app_context():
+            user = _db.session.execute(select(User).filter_by(email=world["emails"][role])).scalar_one()
+            self.api_token = user.get_auth_token()
+            _db.session.remove()
+
+    def send(self, method, url, *, json=None, form=None):
+        headers = {"Accept": "application/json"}
+        if self.via == "session":
+            headers["X-CSRFToken"] = self.token
+            form = None if form is None else {**form, "csrf_token": self.token}
+        elif self.via == "header":
+            headers["Authentication-Token"] = self.api_token
+        elif self.via == "query":
+            url += ("&" if "?" in url else "?") + "auth_token=" + self.api_token
+        elif form is not None:
+            form = {**form, "auth_token": self.api_token}
+        else:
+            json = {**(json or {}), "auth_token": self.api_token}
+        if form is not None:
+            return self.client.open(url, method=method, data=form, headers=headers)
+        return self.client.open(url, method=method, json=json, headers=headers)
 
 
 @pytest.fixture
@@ -231,9 +270,10 @@ def world(app, db, client, make_agency, make_user, tmp_path, monkeypatch):
     return build_world(app, client, make_agency, make_user)
 
 
-def probe(app, world, role):
-    """Every route x both scopes for one role; returns the findings and counters."""
-    client, token = signed_in_client(app, world, role)
+def probe(app, world, role, via="session"):
+    """Every route x both scopes for one role and one way of sending its credentials; returns
+    the findings and counters."""
+    caller = Caller(app, world, role, via)
     forbidden = forbidden_canaries(role)
     findings, counters = [], {"requests": 0, "refused_writes": 0}
     accepted = accepted_fields(app)
@@ -244,18 +284,17 @@ def probe(app, world, role):
             if endpoint in SKIPPED:
                 continue
             url = url_for_rule(rule, endpoint, values)
-            headers = {"X-CSRFToken": token, "Accept": "application/json"}
             if method == "GET":
-                response = client.get(url, headers=headers)
+                response = caller.send(method, url)
             elif url.startswith("/api/"):
                 path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
                 fields = accepted.get((path, method))
                 payload = {k: v for k, v in body.items() if k in fields} if fields is not None else None
-                response = client.open(url, method=method, json=payload, headers=headers)
+                response = caller.send(method, url, json=payload)
             else:
-                response = client.open(url, method=method, data={**body, "csrf_token": token}, headers=headers)
+                response = caller.send(method, url, form=body)
             counters["requests"] += 1
-            where = f"{role} {'own' if side == 'a' else 'other'} {method} {url}"
+            where = f"{role} via {via} {'own' if side == 'a' else 'other'} {method} {url}"
             if response.status_code >= 500:
                 findings.append(f"{where}: {response.status_code}")
             text = response.get_data(as_text=True) if not response.is_streamed else ""
@@ -276,11 +315,31 @@ def probe(app, world, role):
     return findings, counters
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_access_matrix(app, world, role):
-    findings, counters = probe(app, world, role)
+@pytest.mark.parametrize("role, via", [(role, via) for role in ROLES for via in VIAS
+                                       if role != ANON or via == "session"])
+def test_access_matrix(app, world, role, via):
+    findings, counters = probe(app, world, role, via)
     assert counters["requests"] > 300
     assert not findings, f"{len(findings)} findings for {role}:\n" + "\n".join(findings)
+
+
+REGISTRY_READS = ["/api/v1/depots", "/api/v1/stock", "/api/v1/warnings", "/api/v1/transport", "/api/v1/agencies",
+                  "/api/v1/sharing/exports/stock", "/api/v1/sharing/feeds/stock", "/api/v1/stock/export",
+                  "/depots", "/stock", "/warnings", "/sharing", "/agencies", "/reporting"]
+
+
+@pytest.mark.parametrize("role", SUPPLIERS)
+def test_suppliers_keep_their_own_pages_and_nothing_of_the_registry(app, world, role):
+    client, _token = signed_in_client(app, world, role)
+    for url in REGISTRY_READS:
+        response = client.get(url, headers={"Accept": "application/json"})
+        assert response.status_code == 403, (url, response.status_code)
+        assert response.json["type"].endswith("registry-closed")
+    for url in ("/", "/portal/", "/portal/enterprise", "/portal/enterprise/edit", "/api/v1/portal/suppliers/me",
+                "/api/v1/public/overview", "/api/v1/me", "/api/v1/materials", "/catalog"):
+        assert client.get(url).status_code == 200, url
+    page = client.get("/").text
+    assert "/depots" not in page and "/warnings" not in page  # the menu offers no registry page
 
 
 def test_canaries_are_where_the_matrix_looks(app, world):

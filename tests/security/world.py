@@ -4,7 +4,8 @@ everything the routes take an id of (lots, movements, plans, submissions, warnin
 clients, incidents, plan versions, shipments, suppliers, board offers, feedback, notices).
 
 A response leaks when it carries a canary its caller may not read (core/scoping.py):
-anonymous and suppliers see no internal or restricted text; an operator of A nothing of B's
+anonymous callers see no internal or restricted text; suppliers (pending or approved) nothing of
+the registry, public rows included (core/gate.py); an operator of A nothing of B's
 internal or restricted rows; viewers and administrators of A nothing of B's restricted rows.
 """
 
@@ -28,7 +29,9 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.portal_helpers import PNG, registration
 
-ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, "anonymous")
+APPROVED_SUPPLIER = "supplier_approved"  # a supplier account whose registration was approved
+ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, APPROVED_SUPPLIER, "anonymous")
+SUPPLIERS = (SUPPLIER, APPROVED_SUPPLIER)
 
 
 def canary(agency: str, classification: str) -> str:
@@ -45,7 +48,8 @@ def forbidden_canaries(role: str) -> set[str]:
         VIEWER: [("B", "restricted")],
         OPERATOR: [("B", "restricted"), ("B", "internal")],
         COMMANDER: [],
-        SUPPLIER: [(a, c) for a in "AB" for c in ("internal", "restricted")],
+        SUPPLIER: list(CANARIES),
+        APPROVED_SUPPLIER: list(CANARIES),
         "anonymous": [(a, c) for a in "AB" for c in ("internal", "restricted")],
     }[role]
     return {CANARIES[key] for key in hidden}
@@ -88,7 +92,7 @@ def build_world(app, client, make_agency, make_user) -> dict:
     """Everything above; returns ids and the e-mail of one user per role (of agency A)."""
     a = make_agency("ACL-A", name="A 应急局")
     b = make_agency("ACL-B", name="B 应急局")
-    emails = {role: make_user(role, agency=a)["email"] for role in ROLES if role not in ("anonymous", SUPPLIER)}
+    emails = {role: make_user(role, agency=a)["email"] for role in ROLES if role not in ("anonymous", *SUPPLIERS)}
     helpers = {"b_operator": make_user(OPERATOR, agency=b), "approver": make_user(COMMANDER, agency=a),
                "setup": make_user(ADMIN, COMMANDER, agency=None)}
     with app.app_context():
@@ -110,6 +114,7 @@ def build_world(app, client, make_agency, make_user) -> dict:
         _dispatch(world, emails, helpers, tent)
         _portal(world, admin, tent)
     _supplier(app, world, app.test_client())
+    _approved_supplier(app, world, app.test_client(), helpers)
     return world
 
 
@@ -189,3 +194,23 @@ def _supplier(app, world, client):
     world["emails"][SUPPLIER] = "supplier-acl@example.org"
     world["supplier_password"] = registration({"tent": 0})["password"]
 
+
+
+def _approved_supplier(app, world, client, helpers):
+    """A second enterprise, registered and approved: its account keeps the role `supplier`."""
+    from stdnum.cn.uscc import calc_check_digit
+
+    from public_site.models import Supplier
+    from public_site.services import suppliers
+
+    body = "91140100MA0K7C8X1"
+    page = client.get("/portal/register")
+    data = {**registration({"tent": world["tent"]}, email="supplier-ok@example.org", name="晋阳救灾物资有限公司",
+                           credit_code=body + calc_check_digit(body)),
+            "csrf_token": csrf_token(page.text), "licence": (io.BytesIO(PNG), "licence.png")}
+    response = client.post("/portal/register", data=data, content_type="multipart/form-data")
+    assert response.status_code in (200, 302), response.text
+    with app.app_context():
+        supplier_id = db.session.scalar(db.select(Supplier.id).filter_by(credit_code=body + calc_check_digit(body)))
+        suppliers.review_supplier(factories.user(helpers["setup"]["id"]), supplier_id, action="approve")
+    world["emails"][APPROVED_SUPPLIER] = "supplier-ok@example.org"
