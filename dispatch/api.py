@@ -93,7 +93,7 @@ def import_demands(incident_id):
     upload = request.files.get("file")
     if upload is None:
         raise Invalid(_("Attach the file as the multipart field 'file'."))
-    rows = [cells for _number, cells in read_table(upload.read()).rows]
+    rows = [cells for _number, cells in read_table(upload.read(), max_rows=incidents.MAX_DEMAND_ROWS).rows]
     return incidents.import_demands(current_user, incident_id, rows)
 
 

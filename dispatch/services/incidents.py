@@ -250,6 +250,10 @@ DEMAND_COLUMNS = {"点位": "point", "point": "point", "物资编码": "material
                   "需求时限(小时)": "hours", "hours": "hours"}
 
 
+MAX_DEMAND_ROWS = 10_000   # per demand file (the reader refuses more)
+MAX_IMPORT_ERRORS = 1000   # checking stops after them
+
+
 def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     """Demand lines from a spreadsheet (header: 点位/point, 物资编码/material_code, 数量/quantity,
     优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""
@@ -264,6 +268,9 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     materials = dict(db.session.execute(select(Material.code, Material.id)).all())
     now, parsed, errors = utcnow(), [], {}
     for number, cells in enumerate(rows[1:], start=2):
+        if len(errors) >= MAX_IMPORT_ERRORS:
+            raise Invalid(_("Nothing was imported: more than %(n)s rows have errors. The first %(n)s are shown, "
+                            "the rest of the file was not checked.", n=MAX_IMPORT_ERRORS), errors=errors)
         record = {key: cells[i] if i < len(cells) else None for i, key in enumerate(header) if key}
         try:
             point = points[str(record["point"]).strip()]

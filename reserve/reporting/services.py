@@ -22,13 +22,14 @@ from core.timeutil import utcnow
 from ..models import Agency, Depot, Material, MaterialAlias, Region
 from ..services.access import readable, require_write
 from . import changes as change_sets
+from . import retention
 from .files import BadFile, read_table
 from .models import STATUS_LABELS, Submission
 from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
-from .validation import CellError, Context, DepotRef, Validation, validate
+from .validation import MAX_ERRORS, CellError, Context, DepotRef, Validation, validate
 
 log = logging.getLogger(__name__)
-MAX_STORED_ERRORS = 1000
+MAX_STORED_ERRORS = MAX_ERRORS  # checking stops after them (validation.MAX_ERRORS)
 PREVIEW_SAMPLE = 200
 
 
@@ -38,9 +39,14 @@ class SubmissionInvalid(Invalid):
     code = "submission-invalid"
 
     def __init__(self, submission: Submission):
-        super().__init__(_("The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
-                           n=submission.error_count),
-                         errors={"submission_id": submission.id, "cells": describe_errors(submission.errors or [])})
+        if submission.errors_capped:
+            detail = _("The report has more than %(n)s errors; nothing was changed. The first %(n)s errors are shown, "
+                       "the rest of the file was not checked. Fix them and upload it again.", n=MAX_STORED_ERRORS)
+        else:
+            detail = _("The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
+                       n=submission.error_count)
+        super().__init__(detail, errors={"submission_id": submission.id, "errors_capped": submission.errors_capped,
+                                         "cells": describe_errors(submission.errors or [])})
         self.submission = submission
 
 
@@ -120,6 +126,9 @@ def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, r
     if not errors:
         _set_preview(submission, changeset, _same_file_applied(agency_id, kind, mode, digest))
     db.session.add(submission)
+    if errors:
+        db.session.flush()
+        retention.enforce_quota(agency_id, retention.quota_bytes())
     db.session.commit()
     if errors:
         raise SubmissionInvalid(submission)
