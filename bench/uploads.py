@@ -109,17 +109,18 @@ def invalid_csv(rows) -> bytes:
 def wide_bomb() -> bytes:
     """The most cells per byte the limits let through: rows of MAX_COLUMNS small numbers, up to
     the expansion limit, with a valid header (so nothing stops reading early)."""
-    from reserve.reporting.files import MAX_COLUMNS, MAX_RATIO, MAX_UNCOMPRESSED
+    from reserve.reporting.files import MAX_COLUMNS, MAX_UNCOMPRESSED
 
     header = "".join(f'<c r="{_col(i)}1" t="inlineStr"><is><t>c{i}</t></is></c>' for i in range(MAX_COLUMNS))
-    row = "".join(f"<c><v>{i % 10}</v></c>" for i in range(MAX_COLUMNS))
-    budget = min(MAX_UNCOMPRESSED, MAX_RATIO * 400_000) - 200_000
-    count = budget // (len(row) + 20)
+    rng = random.Random(5)
+    width = len("<row></row>") + MAX_COLUMNS * len("<c><v>0.123</v></c>")
+    count = (MAX_UNCOMPRESSED - 200_000) // width
     body = io.StringIO()
     body.write('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
     body.write(f'<row r="1">{header}</row>')
-    for n in range(2, count + 2):
-        body.write(f"<row>{row}</row>")
+    for n in range(2, count + 2):  # random digits: it compresses like real data, within MAX_RATIO
+        body.write("<row>" + "".join(f"<c><v>0.{rng.randrange(1000):03d}</v></c>" for _ in range(MAX_COLUMNS))
+                   + "</row>")
     body.write("</sheetData></worksheet>")
     return _workbook_with_sheet(body.getvalue().encode()), count
 
@@ -279,7 +280,7 @@ def run_case(port, worker, case, ctx, parallel=1):
 
 
 def cases(ctx, rows):
-    from reserve.reporting.files import MAX_ROWS
+    from reserve.reporting.files import MAX_COLUMNS, MAX_ROWS
 
     report = {"path": "/api/v1/submissions", "who": "operator",
               "fields": {"agency_id": ctx["agency_id"], "kind": "stock", "mode": "incremental"}}
@@ -290,10 +291,10 @@ def cases(ctx, rows):
            "data": stock_file(ctx, rows, "csv"), "rows": rows}
     yield {**report, "name": f"report csv, {MAX_ROWS - 1:,} invalid rows", "filename": "bad.csv",
            "data": invalid_csv(MAX_ROWS - 1), "rows": MAX_ROWS - 1}
-    yield {**report, "name": f"report xlsx bomb, {wide_rows:,} rows x 100 cells", "filename": "wide.xlsx",
+    yield {**report, "name": f"report xlsx bomb, {wide_rows:,} rows x {MAX_COLUMNS} cells", "filename": "wide.xlsx",
            "data": wide, "rows": wide_rows}
     yield {**report, "name": "report xlsx, a row at 1,048,576", "filename": "blank.xlsx", "data": blank_bomb(),
-           "rows": 1}
+           "rows": 10_001}  # read up to the blank-row limit
     yield {"path": "/api/v1/categories/import", "who": "admin", "name": "catalog csv, 10,000 rows (largest accepted)",
            "filename": "c.csv", "data": category_csv(10_000), "rows": 10_000}
     yield {"path": "/api/v1/categories/import", "who": "admin", "name": f"catalog xlsx bomb, {wide_rows:,} rows",

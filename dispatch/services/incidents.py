@@ -254,6 +254,17 @@ MAX_DEMAND_ROWS = 10_000   # per demand file (the reader refuses more)
 MAX_IMPORT_ERRORS = 1000   # checking stops after them
 
 
+def import_demand_file(user, incident_id: int, data: bytes) -> list[Demand]:
+    """An uploaded demand file, read by the one hardened reader of uploads, then imported."""
+    from reserve.reporting.files import read_table
+    from reserve.reporting.services import release_read_transaction
+
+    _open_incident(user, incident_id)
+    release_read_transaction()
+    rows = [cells for _number, cells in read_table(data, max_rows=MAX_DEMAND_ROWS).rows]
+    return import_demands(user, incident_id, rows)
+
+
 def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     """Demand lines from a spreadsheet (header: 点位/point, 物资编码/material_code, 数量/quantity,
     优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""

@@ -82,8 +82,17 @@ def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | N
     """Validate an uploaded file and keep it as a submission: `ready` with a preview, or
     SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept."""
     _check_request(user, agency_id, kind, mode)
+    release_read_transaction()
     table = read_table(data)
     return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows)
+
+
+def release_read_transaction() -> None:
+    """End the read-only transaction the request has open before seconds of work that need no
+    database (reading and validating a file). On SQLite every transaction begins IMMEDIATE, so an
+    open one holds the database's write lock and every other request, /healthz included, would
+    wait for the upload; nothing is pending here, so the commit writes nothing."""
+    db.session.commit()
 
 
 def rows_from_json(kind: str, items: list[dict]) -> list[tuple[int, list]]:
@@ -115,7 +124,9 @@ def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict]
 
 
 def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows) -> Submission:
-    validation, changeset, errors = _check(kind, rows, build_context(agency_id), mode)
+    ctx = build_context(agency_id)
+    release_read_transaction()
+    validation, changeset, errors = _check(kind, rows, ctx, mode)
     digest = hashlib.sha256(data).hexdigest()
     submission = Submission(
         agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,

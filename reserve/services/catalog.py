@@ -89,6 +89,14 @@ def read_category_rows(filename: str, data: bytes) -> list[dict]:
             for _number, cells in table.rows[1:]]
 
 
+def import_category_file(user, filename: str, data: bytes) -> dict:
+    from reserve.reporting.services import release_read_transaction
+
+    _require_admin(user)
+    release_read_transaction()
+    return import_categories(user, read_category_rows(filename, data))
+
+
 def import_categories(user, rows: list[dict]) -> dict:
     """Import an official category table: all rows or none. Existing codes get the new name."""
     _require_admin(user)
