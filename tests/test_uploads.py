@@ -310,3 +310,30 @@ def test_the_prune_job_is_declared_for_the_scheduler(app):
     declared = {job.id: job for job in scheduler.jobs(app.config)}
     assert declared["submissions-prune"].target == "reserve.reporting.jobs:prune_refused_files"
     assert scheduler.resolve(declared["submissions-prune"].target)
+
+
+def test_the_file_is_read_and_validated_with_no_transaction_open(app, world, monkeypatch):  # noqa: F811
+    """On SQLite an open transaction holds the write lock: every other request, /healthz too,
+    would wait for the upload."""
+    from reserve.reporting import validation
+
+    seen = []
+    real_read, real_validate = services.read_table, services.validate
+
+    def reading(data, **kwargs):
+        seen.append(("read", _db.session().in_transaction()))
+        return real_read(data, **kwargs)
+
+    def validating(*args, **kwargs):
+        seen.append(("validate", _db.session().in_transaction()))
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(services, "read_table", reading)
+    monkeypatch.setattr(services, "validate", validating)
+    assert validation.validate is real_validate
+    with app.app_context():
+        submission = services.submit_file(factories.user(world["operator"]), agency_id=world["agency"], kind="stock",
+                                          mode="incremental", filename="ok.csv",
+                                          data=stock_csv([["RP-D1", "1010101001", "", "T1", "3", "", ""]]))
+        assert submission.status == "ready"
+    assert seen == [("read", False), ("validate", False)]
