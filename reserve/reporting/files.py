@@ -27,7 +27,7 @@ from .standard import MAX_ROWS
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-MAX_UNCOMPRESSED = 64 * 1024 * 1024    # all parts of an .xlsx together, once inflated
+MAX_UNCOMPRESSED = 40 * 1024 * 1024    # all parts of an .xlsx together, once inflated (50,000 full rows: ~38 MB)
 MAX_SHARED_STRINGS = 16 * 1024 * 1024  # the shared-string table, which openpyxl keeps whole in memory
 MAX_RATIO = 100                        # inflated size / file size
 MAX_MEMBERS = 500
