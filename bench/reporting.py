@@ -1,6 +1,6 @@
-"""Reporting throughput: a 100,000-row stock report (XLSX and CSV) validated and applied.
+"""Reporting throughput: a 50,000-row stock report (MAX_ROWS, the largest file accepted) (XLSX and CSV) validated and applied.
 
-    python bench/reporting.py [--rows 100000] [--db sqlite --db postgresql] [--format xlsx --format csv]
+    python bench/reporting.py [--rows 50000] [--db sqlite --db postgresql] [--format xlsx --format csv]
 
 Each case runs in a process of its own (so its peak memory is its own) on a fresh database
 (SQLite file under /tmp; PostgreSQL database `emreserve_bench_reporting` on TEST_DATABASE_URL's
@@ -142,7 +142,7 @@ def table(results: list[dict]) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--format", action="append", choices=["xlsx", "csv"])
     parser.add_argument("--case", help=argparse.SUPPRESS)

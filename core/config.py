@@ -82,6 +82,14 @@ class Config:
     }
 
     IDEMPOTENCY_TTL = timedelta(hours=24)
+    # A first request still running after this is taken as dead and its key may run again:
+    # keep it above the longest a request may take (the gunicorn worker timeout).
+    IDEMPOTENCY_PENDING_SECONDS = 300
+
+    # Files of refused (invalid) and unconfirmed (discarded) report submissions: dropped after
+    # this many days, and each agency keeps at most this many MB of them (the newest).
+    SUBMISSION_FILE_RETENTION_DAYS = 30
+    SUBMISSION_FILE_QUOTA_MB = 200
 
     # Public portal: uploads live outside the web root (None: <instance>/uploads); public forms are rate-limited.
     PORTAL_UPLOAD_DIR = None
@@ -164,6 +172,8 @@ ENVIRONMENT = {
     "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
     "MAIL_SENDER": ("MAIL_SENDER", str),
     "WARNING_SCAN_MINUTES": ("WARNING_SCAN_MINUTES", int),
+    "SUBMISSION_FILE_RETENTION_DAYS": ("SUBMISSION_FILE_RETENTION_DAYS", int),
+    "SUBMISSION_FILE_QUOTA_MB": ("SUBMISSION_FILE_QUOTA_MB", int),
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
     "SCHEDULER_LOCK_FILE": ("SCHEDULER_LOCK_FILE", str),
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),

@@ -2,9 +2,15 @@
 
 Same client + same key + same request: the stored response is replayed (header
 `Idempotent-Replayed: true`), the work is not done twice. Same key with another request: 422.
-A key whose first request is still running: 409. Keys are scoped per client (user, or IP for
-anonymous callers) and forgotten after IDEMPOTENCY_TTL. Server errors (5xx) are not stored, so
-a retry after one runs the request again.
+A key whose first request is still running: 409 with Retry-After; the first request counts as
+running for IDEMPOTENCY_PENDING_SECONDS (kept above the worker timeout, so a request that is
+still working is never run a second time), after that it is taken as dead and the retry runs.
+Keys are scoped per client (user, or IP for anonymous callers) and forgotten after
+IDEMPOTENCY_TTL. Server errors (5xx) are not stored, so a retry after one runs the request again.
+
+"The same request" is the method, path, query and media type with the body; for a multipart
+upload, the form fields and each file's field name, file name and content, not the raw body,
+whose boundary a client draws anew for every attempt.
 """
 
 import hashlib
@@ -22,7 +28,6 @@ from .extensions import db
 from .timeutil import utcnow
 
 HEADER = "Idempotency-Key"
-STALE_PENDING = timedelta(minutes=2)
 MAX_STORED_BODY = 1_000_000
 
 
@@ -50,8 +55,30 @@ def _fingerprint() -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.query_string.decode(), request.mimetype):
         digest.update(part.encode() + b"\0")
-    digest.update(request.get_data(cache=True))
+    if request.mimetype == "multipart/form-data":
+        _digest_multipart(digest)
+    else:
+        digest.update(request.get_data(cache=True))
     return digest.hexdigest()
+
+
+def _digest_multipart(digest) -> None:
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(b"F" + repr((name, value)).encode() + b"\0")
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")):
+        digest.update(b"U" + repr((name, upload.filename)).encode() + b"\0")
+        upload.stream.seek(0)
+        while chunk := upload.stream.read(1 << 20):
+            digest.update(chunk)
+        upload.stream.seek(0)  # the view reads it again
+        digest.update(b"\0")
+
+
+def _in_progress():
+    seconds = current_app.config["IDEMPOTENCY_PENDING_SECONDS"]
+    return problem_response(409, detail=_("A request with this Idempotency-Key is still being processed; "
+                                          "retry in a few seconds to get its answer."),
+                            code="idempotency-in-progress", headers={"Retry-After": str(min(5, seconds))})
 
 
 def _find(scope: str, key: str) -> IdempotencyRecord | None:
@@ -86,8 +113,7 @@ def before_request():
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return problem_response(409, detail=_("A request with this Idempotency-Key is still being processed."),
-                                code="idempotency-in-progress")
+        return _in_progress()
     g.idempotency_record_id = record.id
     return None
 
@@ -98,9 +124,8 @@ def _existing(record: IdempotencyRecord, fingerprint: str, now: datetime):
                                 code="idempotency-key-reused")
     if record.status_code is not None:
         return _replay(record)
-    if now - record.created_at < STALE_PENDING:
-        return problem_response(409, detail=_("A request with this Idempotency-Key is still being processed."),
-                                code="idempotency-in-progress")
+    if now - record.created_at < timedelta(seconds=current_app.config["IDEMPOTENCY_PENDING_SECONDS"]):
+        return _in_progress()
     # The first attempt died without answering: let this one run.
     record.created_at = now
     db.session.commit()

@@ -41,6 +41,8 @@ def jobs(config) -> tuple[Job, ...]:
         Job("notifications-send", "reserve.warnings.jobs:send_notifications", "interval", {"minutes": 1}),
         Job("warnings-digest", "reserve.warnings.jobs:queue_digests", "cron",
             {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": "Asia/Shanghai"}),
+        Job("submissions-prune", "reserve.reporting.jobs:prune_refused_files", "cron",
+            {"hour": 3, "minute": 30, "timezone": "Asia/Shanghai"}),
     )
 
 

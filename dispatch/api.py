@@ -88,13 +88,10 @@ def add_demand(data, incident_id):
 def import_demands(incident_id):
     """Demand lines from XLSX/CSV (multipart `file`): columns 点位, 物资编码, 数量, 优先级,
     需求时限(小时); all rows or none."""
-    from reserve.reporting.files import read_table
-
     upload = request.files.get("file")
     if upload is None:
         raise Invalid(_("Attach the file as the multipart field 'file'."))
-    rows = [cells for _number, cells in read_table(upload.read()).rows]
-    return incidents.import_demands(current_user, incident_id, rows)
+    return incidents.import_demand_file(current_user, incident_id, upload.read())
 
 
 @blp.route("/demands/<int:demand_id>", methods=["PATCH"])

@@ -288,7 +288,8 @@ def test_the_scheduler_runs_its_declared_jobs_once(app, world, tmp_path, monkeyp
         receive(world, "S1", expiry_days=-1)
     said = []
     scheduler.run(app, once=True, echo=said.append)
-    assert [line.split(":")[0] for line in said] == ["warnings-scan", "notifications-send", "warnings-digest"]
+    assert [line.split(":")[0] for line in said] == ["warnings-scan", "notifications-send", "warnings-digest",
+                                                    "submissions-prune"]
     assert "'opened': " in said[0]
     with app.app_context():
         assert active(kind="expired")

@@ -252,6 +252,19 @@ DEMAND_COLUMNS = {"点位": "point", "point": "point", "物资编码": "material
 
 
 MAX_DEMAND_HOURS = 24 * 365  # a demand is needed within a year at the latest
+MAX_DEMAND_ROWS = 10_000   # per demand file (the reader refuses more)
+MAX_IMPORT_ERRORS = 1000   # checking stops after them
+
+
+def import_demand_file(user, incident_id: int, data: bytes) -> list[Demand]:
+    """An uploaded demand file, read by the one hardened reader of uploads, then imported."""
+    from reserve.reporting.files import read_table
+    from reserve.reporting.services import release_read_transaction
+
+    _open_incident(user, incident_id)
+    release_read_transaction()
+    rows = [cells for _number, cells in read_table(data, max_rows=MAX_DEMAND_ROWS).rows]
+    return import_demands(user, incident_id, rows)
 
 
 def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
@@ -268,6 +281,9 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     materials = dict(db.session.execute(select(Material.code, Material.id)).all())
     now, parsed, errors = utcnow(), [], {}
     for number, cells in enumerate(rows[1:], start=2):
+        if len(errors) >= MAX_IMPORT_ERRORS:
+            raise Invalid(_("Nothing was imported: more than %(n)s rows have errors. The first %(n)s are shown, "
+                            "the rest of the file was not checked.", n=MAX_IMPORT_ERRORS), errors=errors)
         record = {key: cells[i] if i < len(cells) else None for i, key in enumerate(header) if key}
         try:
             point = points[str(record["point"]).strip()]

@@ -52,8 +52,7 @@ def import_categories():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise Invalid(_("Attach the table as the multipart field 'file'."))
-    rows = service.read_category_rows(upload.filename, upload.read())
-    return service.import_categories(current_user, rows)
+    return service.import_category_file(current_user, upload.filename, upload.read())
 
 
 @materials.route("")

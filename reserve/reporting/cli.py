@@ -4,7 +4,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask import g
+from flask import current_app, g
+from flask_babel import gettext as _
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -32,6 +33,18 @@ def _user(email: str):
         raise click.ClickException(f"no user {email}")
     g.audit_actor = Actor(user_id=user.id, name=f"cli:{email}")
     return user
+
+
+def read_upload(path: Path) -> bytes:
+    """The file, if it is within the size the web and the API accept (MAX_CONTENT_LENGTH): the
+    size is checked before a byte is read."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    size = path.stat().st_size
+    if limit and size > limit:
+        raise click.ClickException(_("The file is %(mb)s MB; reports are at most %(limit)s MB (MAX_CONTENT_LENGTH).",
+                                     mb=round(size / 2**20, 1), limit=round(limit / 2**20, 1)))
+    with path.open("rb") as stream:
+        return stream.read(limit + 1 if limit else -1)
 
 
 @report_cli.command("template")
@@ -64,14 +77,14 @@ def template(kind, fmt, agency_code, email, output):
 def submit(path, agency_code, kind, mode, email, yes):
     """Validate a file, print the errors or the preview, and apply it when confirmed."""
     user = _user(email)
-    data = Path(path).read_bytes()
+    data = read_upload(Path(path))
     try:
         submission = services.submit_file(user, agency_id=_agency(agency_code).id, kind=kind, mode=mode,
                                           filename=Path(path).name, data=data, channel="cli")
     except services.SubmissionInvalid as exc:
         for error in exc.errors["cells"][:200]:
             click.echo(f"{error['cell'] or '-':>8}  {error['header'] or '':<12} {error['message']}", err=True)
-        click.echo(f"submission #{exc.submission.id}: {exc.submission.error_count} errors, nothing changed", err=True)
+        click.echo(f"submission #{exc.submission.id}: {exc.detail}", err=True)
         sys.exit(1)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None

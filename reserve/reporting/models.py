@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from core.extensions import db
 from core.timeutil import utcnow
 
+from .validation import MAX_ERRORS
+
 # invalid: refused, nothing changed; ready: valid, waiting for the user to confirm the preview;
 # applied; discarded: the user did not confirm; reverted: applied, then undone by reversal.
 STATUSES = ("invalid", "ready", "applied", "discarded", "reverted")
@@ -40,7 +42,7 @@ class Submission(db.Model):
     file_format: Mapped[str] = mapped_column(String(8))      # xlsx / xls / csv / json
     file_hash: Mapped[str] = mapped_column(String(64), index=True)
     file_size: Mapped[int]
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # None once a refused file is pruned
     template_version: Mapped[int | None]
     row_count: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)
@@ -59,6 +61,11 @@ class Submission(db.Model):
 
     agency = relationship("Agency", lazy="joined")
     created_by = relationship("User", foreign_keys=[created_by_id], lazy="joined")
+
+    @property
+    def errors_capped(self) -> bool:
+        """Checking stopped after MAX_ERRORS errors: the rest of the file was not checked."""
+        return self.error_count > MAX_ERRORS
 
     @property
     def reference(self) -> str:

@@ -22,13 +22,14 @@ from core.timeutil import utcnow
 from ..models import Agency, Depot, Material, MaterialAlias, Region
 from ..services.access import readable, require_write
 from . import changes as change_sets
+from . import retention
 from .files import BadFile, read_table
 from .models import STATUS_LABELS, Submission
 from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
-from .validation import CellError, Context, DepotRef, Validation, validate
+from .validation import MAX_ERRORS, CellError, Context, DepotRef, Validation, validate
 
 log = logging.getLogger(__name__)
-MAX_STORED_ERRORS = 1000
+MAX_STORED_ERRORS = MAX_ERRORS  # checking stops after them (validation.MAX_ERRORS)
 PREVIEW_SAMPLE = 200
 
 
@@ -38,9 +39,14 @@ class SubmissionInvalid(Invalid):
     code = "submission-invalid"
 
     def __init__(self, submission: Submission):
-        super().__init__(_("The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
-                           n=submission.error_count),
-                         errors={"submission_id": submission.id, "cells": describe_errors(submission.errors or [])})
+        if submission.errors_capped:
+            detail = _("The report has more than %(n)s errors; nothing was changed. The first %(n)s errors are shown, "
+                       "the rest of the file was not checked. Fix them and upload it again.", n=MAX_STORED_ERRORS)
+        else:
+            detail = _("The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
+                       n=submission.error_count)
+        super().__init__(detail, errors={"submission_id": submission.id, "errors_capped": submission.errors_capped,
+                                         "cells": describe_errors(submission.errors or [])})
         self.submission = submission
 
 
@@ -76,8 +82,17 @@ def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | N
     """Validate an uploaded file and keep it as a submission: `ready` with a preview, or
     SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept."""
     _check_request(user, agency_id, kind, mode)
+    release_read_transaction()
     table = read_table(data)
     return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows)
+
+
+def release_read_transaction() -> None:
+    """End the read-only transaction the request has open before seconds of work that need no
+    database (reading and validating a file). On SQLite every transaction begins IMMEDIATE, so an
+    open one holds the database's write lock and every other request, /healthz included, would
+    wait for the upload; nothing is pending here, so the commit writes nothing."""
+    db.session.commit()
 
 
 def rows_from_json(kind: str, items: list[dict]) -> list[tuple[int, list]]:
@@ -109,7 +124,9 @@ def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict]
 
 
 def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows) -> Submission:
-    validation, changeset, errors = _check(kind, rows, build_context(agency_id), mode)
+    ctx = build_context(agency_id)
+    release_read_transaction()
+    validation, changeset, errors = _check(kind, rows, ctx, mode)
     digest = hashlib.sha256(data).hexdigest()
     submission = Submission(
         agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
@@ -120,6 +137,9 @@ def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, r
     if not errors:
         _set_preview(submission, changeset, _same_file_applied(agency_id, kind, mode, digest))
     db.session.add(submission)
+    if errors:
+        db.session.flush()
+        retention.enforce_quota(agency_id, retention.quota_bytes())
     db.session.commit()
     if errors:
         raise SubmissionInvalid(submission)

@@ -15,7 +15,7 @@ from core.exports import FORMULA_STARTS
 from ..rules import MAX_QUANTITY, N_, credit_code_problem
 
 TEMPLATE_VERSION = 1
-MAX_ROWS = 200_000       # per file; above this the file is refused before validation
+MAX_ROWS = 50_000        # per file (reading stops there): the largest file one web request may cost (docs/reliability.md)
 MAX_PUSH_ROWS = 10_000   # per JSON push
 FULL, INCREMENTAL = "full", "incremental"
 MODES = (FULL, INCREMENTAL)
