@@ -1,7 +1,7 @@
 """Wartime-response API: incidents, points, demands, plans (run, edit, compare, approve,
 cancel), consultation and positions, shipments, after-action, the command board."""
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
@@ -129,16 +129,11 @@ def list_plans(incident_id):
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
-    options = {"exclude": data["exclude"], "pin": data["pin"]}
-    background = data["background"]
-    if background is None:
-        problem, _index = planning.build_problem(current_user, incidents.get_incident(current_user, incident_id),
-                                                 options)
-        background = planning.estimated_arcs(problem) > current_app.config["DISPATCH_BACKGROUND_ARCS"]
-    if background:  # the job, dumped here: DispatchPlanSchema would read it as a plan (a 500)
-        job = planning.plan_in_background(current_user, incident_id, options, greedy=data["greedy"])
-        return jsonify(PlanJobSchema().dump(background_jobs.as_dict(job))), 202
-    return planning.plan_incident(current_user, incident_id, options=options, greedy=data["greedy"])
+    outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": data["exclude"], "pin": data["pin"]},
+                                     greedy=data["greedy"], background=data["background"])
+    if isinstance(outcome, background_jobs.BackgroundJob):  # dumped here: DispatchPlanSchema would read it as a plan
+        return jsonify(PlanJobSchema().dump(background_jobs.as_dict(outcome))), 202
+    return outcome
 
 
 @blp.route("/plan-jobs/<int:job_id>")

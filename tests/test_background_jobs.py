@@ -257,3 +257,29 @@ def test_worker_killed_while_saving_leaves_nothing_and_the_retry_succeeds(app, s
     assert versions == 1 and lines >= 1
     plan = app.test_client().get(f"/api/v1/dispatch-plans/{done['plan_id']}", headers=headers)
     assert plan.status_code == 200 and sum(line["quantity"] for line in plan.json["lines"]) == 80
+
+
+def test_the_board_plans_a_large_problem_as_a_job_with_a_progress_bar(app, site, monkeypatch):
+    import re
+
+    from tests.conftest import csrf_token, log_in
+
+    monkeypatch.setitem(app.config, "DISPATCH_BACKGROUND_ARCS", 0)  # every problem is "large"
+    client = app.test_client()
+    assert log_in(client, f"jobs-{COMMANDER}@example.org", PASSWORD).status_code == 302
+    board = f"/incidents/{site['incident']}"
+    page = client.get(board)
+    sent = client.post(f"{board}/plan", data={"csrf_token": csrf_token(page.text)})
+    assert sent.status_code == 303 and "?job=" in sent.headers["Location"]
+    assert _plans(app) == (0, 0)  # queued, not planned in the web worker
+    shown = client.get(sent.headers["Location"]).text
+    job_id = int(re.search(r"\?job=(\d+)", sent.headers["Location"]).group(1))
+    assert f'data-url="/api/v1/plan-jobs/{job_id}"' in shown and 'data-status="queued"' in shown
+    assert re.search(r'<progress id="plan-job-progress"[^>]* max="100" value="0"', shown)
+    assert " style=" not in shown and "<script>" not in shown  # CSP: no inline styles or scripts
+    assert client.get(board).text.count('id="plan-job"') == 1  # an unfinished job shows without ?job= too
+
+    worker.run(app, once=True, echo=lambda _line: None)
+    done = client.get(sent.headers["Location"]).text
+    assert 'data-status="done"' in done and 'value="100"' in done and _plans(app)[0] == 1
+    assert 'id="plan-job"' not in client.get(board).text  # finished: the board shows the plan itself

@@ -457,6 +457,35 @@ def plan_in_background(user, incident_id: int, options: dict | None = None, gree
                               params={"options": options or {}, "greedy": bool(greedy)})
 
 
+def plan_or_queue(user, incident_id: int, *, options: dict, greedy: bool = False, background: bool | None = None):
+    """Plan now (a new draft version, returned) or, for a problem above DISPATCH_BACKGROUND_ARCS
+    or when `background` is asked, queue a job for the worker (the job, returned)."""
+    if background is None:
+        problem, _index = build_problem(user, get_incident(user, incident_id), options)
+        background = estimated_arcs(problem) > current_app.config["DISPATCH_BACKGROUND_ARCS"]
+        db.session.rollback()  # only read: end the transaction before planning or queueing
+    if background:
+        return plan_in_background(user, incident_id, options, greedy=greedy)
+    return plan_incident(user, incident_id, options=options, greedy=greedy)
+
+
+def plan_job_to_show(user, incident_id: int, job_id: int | None = None):
+    """The planning job the board shows: the one named (its outcome), else the incident's
+    newest unfinished one; None for users who may not see planning jobs."""
+    from core import background
+    from core.auth import ADMIN, COMMANDER
+
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        return None
+    stmt = select(background.BackgroundJob).where(background.BackgroundJob.kind == "plan",
+                                                  background.BackgroundJob.subject_kind == "incident",
+                                                  background.BackgroundJob.subject_id == incident_id)
+    if job_id is not None:
+        return db.session.execute(stmt.where(background.BackgroundJob.id == job_id)).scalar_one_or_none()
+    return db.session.execute(stmt.where(background.BackgroundJob.status.in_(("queued", "running")))
+                              .order_by(background.BackgroundJob.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def check_plan_job(user, job) -> None:
     """Who may see a planning job: who may plan its incident (command staff, administrators)."""
     require_command(user)

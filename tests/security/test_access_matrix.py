@@ -88,6 +88,7 @@ WRITE_POLICY = {
     "dispatch.update_shipment": "writer_or_command",
     # h-jobs: background planning jobs
     "incidents.cancel_plan_job": "command", "incidents.retry_plan_job": "command",
+    "dispatch.cancel_plan_job": "command", "dispatch.retry_plan_job": "command",
     # public portal
     "public.offer_supply": "public", "public.send_feedback": "public",
     "public_site.demand_offer": "public", "public_site.feedback_new": "public", "public_site.register": "public",
@@ -340,7 +341,8 @@ def test_mass_assignment_is_refused_or_ignored(app, world):
 # --- h-jobs: planning jobs by role and by every way a credential arrives ------------------------------
 
 JOB_ROUTES = (("GET", "/api/v1/plan-jobs/{job}"), ("POST", "/api/v1/plan-jobs/{job}/cancel"),
-              ("POST", "/api/v1/plan-jobs/{job}/retry"))
+              ("POST", "/api/v1/plan-jobs/{job}/retry"), ("POST", "/plan-jobs/{job}/cancel"),
+              ("POST", "/plan-jobs/{job}/retry"))
 
 
 def _job_status(app, job_id):
