@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make run   install, migrate an SQLite file under instance/, load demo data, serve on :5000 + the scheduler
+#              and the background job worker
 #   make test  install and run the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
 PYTHON ?= python3
 VENV   := .venv
@@ -20,8 +21,9 @@ install: $(STAMP)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo init
-	@echo "Serving on http://127.0.0.1:5000 with the scheduler beside it (Ctrl-C stops both)"
-	$(FLASK) scheduler run & SCHEDULER=$$!; trap "kill $$SCHEDULER 2>/dev/null" EXIT INT TERM; \
+	@echo "Serving on http://127.0.0.1:5000 with the scheduler and the job worker beside it (Ctrl-C stops all three)"
+	$(FLASK) scheduler run & SCHEDULER=$$!; $(FLASK) worker run & WORKER=$$!; \
+	trap "kill $$SCHEDULER $$WORKER 2>/dev/null" EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install

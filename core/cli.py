@@ -1,4 +1,5 @@
-"""Command-line interface: `flask demo init`, `flask users ...`, `flask audit verify`, `flask report ...`."""
+"""Command-line interface: `flask demo init`, `flask users ...`, `flask audit verify`, `flask report ...`,
+`flask scheduler run`, `flask worker run`."""
 
 import secrets
 import sys
@@ -160,6 +161,23 @@ def scheduler_run(once, poll):
     scheduler.run(current_app._get_current_object(), once=once, poll_seconds=poll, echo=click.echo)
 
 
+worker_cli = AppGroup("worker", help="The background job worker (any number may run).")
+
+
+@worker_cli.command("run")
+@click.option("--once", is_flag=True, help="run the queued jobs, then exit")
+@click.option("--poll", default=None, type=float, help="seconds between looks for queued jobs [JOB_POLL_SECONDS]")
+def worker_run(once, poll):
+    """Run background jobs (large plans) from the database queue until stopped; SIGTERM stops
+    after the running job."""
+    from . import worker
+
+    app = current_app._get_current_object()
+    ran = worker.run(app, once=once, poll_seconds=poll or app.config["JOB_POLL_SECONDS"], echo=click.echo)
+    if once:
+        click.echo(f"{ran} jobs run")
+
+
 @warnings_cli.command("scan")
 def warnings_scan():
     """Scan now and print what changed."""
@@ -225,5 +243,5 @@ def backup_verify(url, backup_path):
 def register(app):
     from reserve.reporting.cli import report_cli
 
-    for group in (demo_cli, users_cli, audit_cli, report_cli, scheduler_cli, warnings_cli, backup_cli):
+    for group in (demo_cli, users_cli, audit_cli, report_cli, scheduler_cli, worker_cli, warnings_cli, backup_cli):
         app.cli.add_command(group)

@@ -116,7 +116,7 @@ class Config:
 
     # Dispatch planning (docs/dispatch.md): road speed estimate, loading time, the tonnage a
     # depot without registered vehicles (or a supplier) can send, four-eyes approval, and the
-    # problem size above which the planner runs in a background thread.
+    # problem size above which the planner runs as a background job (the worker process).
     DISPATCH_SPEED_KMH = 60.0
     DISPATCH_HANDLING_H = 1.0
     DISPATCH_DEFAULT_CAPACITY_T = 20.0
@@ -133,6 +133,18 @@ class Config:
     REFERRER_POLICY = "same-origin"
     HSTS_SECONDS = 0
     TRUSTED_PROXIES = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
+
+    # Background jobs (core/background.py, run by `flask worker run`): a running job whose worker
+    # has not beaten its heartbeat for JOB_LEASE_SECONDS is marked failed (retryable); the worker
+    # looks for queued jobs every JOB_POLL_SECONDS. JOB_HOLD_FILE is a test hook, never set it.
+    JOB_LEASE_SECONDS = 60
+    JOB_POLL_SECONDS = 2.0
+    JOB_HOLD_FILE = None
+
+    # Logging (core/logs.py): level, and "text" or "json" (one JSON object per line).
+    LOG_LEVEL = "INFO"
+    LOG_FORMAT = "text"
+    LOG_HANDLER = True
 
     # /metrics (core/metrics.py): Prometheus text format; read from loopback, or with this bearer token.
     METRICS_ENABLED = True
@@ -182,6 +194,11 @@ ENVIRONMENT = {
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "METRICS_ENABLED": ("METRICS_ENABLED", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
+    "JOB_LEASE_SECONDS": ("JOB_LEASE_SECONDS", int),
+    "JOB_POLL_SECONDS": ("JOB_POLL_SECONDS", float),
+    "JOB_HOLD_FILE": ("JOB_HOLD_FILE", str),
+    "LOG_LEVEL": ("LOG_LEVEL", str),
+    "LOG_FORMAT": ("LOG_FORMAT", str),
     "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
 }
 
@@ -203,6 +220,7 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = True
     PUBLIC_CACHE_SECONDS = 0  # tests see each change at once (the cache has its own test)
     SCOPED_CACHE_SECONDS = 0  # likewise (tests/test_load_paths.py turns it on)
+    LOG_HANDLER = False  # pytest captures the output (tests/test_logs.py installs it)
 
 
 class ProductionConfig(Config):
@@ -223,6 +241,8 @@ class ProductionConfig(Config):
             found.append("DEBUG must be off in production")
         if not config.get("SQLALCHEMY_DATABASE_URI"):
             found.append("DATABASE_URL must be set in production")
+        if config.get("JOB_HOLD_FILE"):
+            found.append("JOB_HOLD_FILE is a test hook and must not be set in production")
         return found
 
 

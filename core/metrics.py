@@ -2,7 +2,9 @@
 
 Under gunicorn every worker counts on its own; set PROMETHEUS_MULTIPROC_DIR (an empty folder,
 cleared at each start) and the answer adds up all workers (docs/operations.md). Labels are
-the route's endpoint name, never the raw path, so the number of series stays bounded.
+the route's endpoint name, never the raw path, so the number of series stays bounded. Gauges
+read from the database at each scrape add the background jobs per status and the heartbeats of
+the worker and scheduler processes (they run elsewhere; the database is what all share).
 
 Who may read it: with METRICS_TOKEN set, a request bearing `Authorization: Bearer <token>`;
 without, only the loopback address. Everyone else gets 404. A reverse proxy should not pass
@@ -10,12 +12,19 @@ without, only the loopback address. Everyone else gets 404. A reverse proxy shou
 """
 
 import hmac
+import logging
 import os
 import time
+from datetime import UTC
 
 from flask import Blueprint, Response, abort, current_app, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter("emreserve_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
 LATENCY = Histogram("emreserve_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "endpoint"],
@@ -56,7 +65,42 @@ def metrics():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     encode, content_type = choose_encoder(request.headers.get("Accept"))  # text format, or OpenMetrics if asked
-    return Response(encode(registry), content_type=content_type, headers={"Cache-Control": "no-store"})
+    return Response(encode(_WithDatabase(registry)), content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+class _WithDatabase:
+    """The registry's metrics plus gauges read from the database at each scrape, the same from
+    every web worker: background jobs per status, and the heartbeats of the worker and
+    scheduler processes (alert when `time() - emreserve_process_heartbeat_timestamp_seconds`
+    grows or `emreserve_processes_alive` is 0)."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def collect(self):
+        yield from self.registry.collect()
+        try:
+            yield from _database_gauges()
+        except Exception:  # noqa: BLE001 - the database down must not take /metrics with it
+            log.warning("database gauges left out of /metrics", exc_info=True)
+            db.session.rollback()
+
+
+def _database_gauges():
+    from . import background
+
+    jobs = GaugeMetricFamily("emreserve_background_jobs", "Background jobs by status", labels=["status"])
+    for status, count in background.counts().items():
+        jobs.add_metric([status], count)
+    beat = GaugeMetricFamily("emreserve_process_heartbeat_timestamp_seconds",
+                             "Unix time of the newest heartbeat of a worker or scheduler process", labels=["process"])
+    alive = GaugeMetricFamily("emreserve_processes_alive",
+                              "Worker or scheduler processes whose heartbeat is recent (within the job lease, "
+                              "at least 2 minutes)", labels=["process"])
+    for role, (newest, count) in background.heartbeats().items():
+        beat.add_metric([role], newest.replace(tzinfo=UTC).timestamp() if newest else 0)
+        alive.add_metric([role], count)
+    return [jobs, beat, alive]
 
 
 def init_metrics(app):

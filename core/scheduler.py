@@ -42,7 +42,12 @@ def jobs(config) -> tuple[Job, ...]:
         Job("warnings-digest", "reserve.warnings.jobs:queue_digests", "cron",
             {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": "Asia/Shanghai"}),
         Job("submissions-prune", "reserve.reporting.jobs:prune_refused_files", "cron",
-            {"hour": 3, "minute": 30, "timezone": "Asia/Shanghai"}),
+            {"hour": 4, "minute": 15, "timezone": "Asia/Shanghai"}),
+        Job("scheduler-heartbeat", "core.jobs:scheduler_heartbeat", "interval", {"seconds": 30}),
+        Job("background-jobs-sweep", "core.jobs:sweep_jobs", "interval", {"minutes": 1}),
+        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": "Asia/Shanghai"}),
+        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": "Asia/Shanghai"}),
+        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": "Asia/Shanghai"}),
     )
 
 
@@ -53,7 +58,12 @@ def resolve(target: str):
 
 def run_job(app, job: Job):
     """Run one job now, inside an app context; errors are logged, never raised to the loop."""
+    from flask import g
+
+    from .audit import Actor
+
     with app.app_context():
+        g.audit_actor = Actor(name=f"scheduler:{job.id}")
         started = time.perf_counter()
         try:
             outcome = resolve(job.target)(utcnow())

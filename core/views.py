@@ -127,3 +127,13 @@ def audit_csv():
 def healthz():
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.route("/version")
+def version():
+    """What is deployed, for operators and health checks: the app's version, the newest
+    migration it ships and the one the database is at (equal when `flask db upgrade` ran).
+    Public, and nothing secret in it."""
+    from .release import describe
+
+    return describe()

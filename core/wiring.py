@@ -12,7 +12,7 @@ from flask_security.views import default_render_json
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
-from . import audit, auth, errors, gate, hardening, idempotency, metrics, tokens
+from . import audit, auth, background, errors, gate, hardening, idempotency, metrics, tokens  # noqa: F401 (background: its tables)
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -130,6 +130,9 @@ def echo_request_id(response):
 
 
 def init_extensions(app):
+    from .logs import init_logging
+
+    init_logging(app)
     app.url_map.converters["int"] = IdConverter  # before any route is added
     init_database(app)
     babel.init_app(app, locale_selector=select_locale)

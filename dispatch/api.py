@@ -1,16 +1,17 @@
 """Wartime-response API: incidents, points, demands, plans (run, edit, compare, approve,
 cancel), consultation and positions, shipments, after-action, the command board."""
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
 
+from core import background as background_jobs
 from core.errors import Invalid
 from core.pagination import PageArgsSchema, page_schema, paginate
 
 from .schemas import (ConsumptionSchema, DemandRevisionSchema, DemandSchema, EditSchema, IncidentSchema,
-                      IncidentStatusSchema, MessageSchema, PlanRequestSchema, DispatchPlanSchema, PointSchema, PositionSchema,
+                      IncidentStatusSchema, MessageSchema, PlanJobSchema, PlanRequestSchema, DispatchPlanSchema, PointSchema, PositionSchema,
                       DispatchReasonSchema, ReturnSchema, ShipmentSchema, ShipmentUpdateSchema)
 from .services import after_action, approval, board, consultation, incidents, planning, shipments
 
@@ -125,22 +126,36 @@ def list_plans(incident_id):
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
-    options = {"exclude": data["exclude"], "pin": data["pin"]}
-    background = data["background"]
-    if background is None:
-        problem, _index = planning.build_problem(current_user, incidents.get_incident(current_user, incident_id),
-                                                 options)
-        background = planning.estimated_arcs(problem) > current_app.config["DISPATCH_BACKGROUND_ARCS"]
-    if background:  # the job, as it is: DispatchPlanSchema would read it as a plan (a 500)
-        return jsonify(planning.plan_in_background(current_user, incident_id, options)), 202
-    return planning.plan_incident(current_user, incident_id, options=options, greedy=data["greedy"])
+    outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": data["exclude"], "pin": data["pin"]},
+                                     greedy=data["greedy"], background=data["background"])
+    if isinstance(outcome, background_jobs.BackgroundJob):  # dumped here: DispatchPlanSchema would read it as a plan
+        return jsonify(PlanJobSchema().dump(background_jobs.as_dict(outcome))), 202
+    return outcome
 
 
 @blp.route("/plan-jobs/<int:job_id>")
 @auth_required("token", "session")
-@blp.response(200)
+@blp.response(200, PlanJobSchema)
 def plan_job(job_id):
-    return planning.job_status(job_id)
+    """A planning job's status, progress, plan (once done) or reason (once failed); the same
+    from every web worker. Command staff and administrators."""
+    return background_jobs.as_dict(background_jobs.get_job(current_user, job_id, "plan"))
+
+
+@blp.route("/plan-jobs/<int:job_id>/cancel", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200, PlanJobSchema)
+def cancel_plan_job(job_id):
+    """Cancel a queued job now, a running one before it saves its plan; 409 once finished."""
+    return background_jobs.as_dict(background_jobs.cancel(current_user, job_id, "plan"))
+
+
+@blp.route("/plan-jobs/<int:job_id>/retry", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200, PlanJobSchema)
+def retry_plan_job(job_id):
+    """Queue a failed or cancelled job again (the same id); 409 otherwise."""
+    return background_jobs.as_dict(background_jobs.retry(current_user, job_id, "plan"))
 
 
 @blp.route("/dispatch-plans/<int:plan_id>")

@@ -9,7 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
+from core import background
 from core.auth import ADMIN, COMMANDER
+from core.background import STATUS_LABELS as JOB_STATUS_LABELS
+from core.background import BackgroundJob
 from core.errors import DomainError
 from core.extensions import db
 from core.pagination import paginate
@@ -34,11 +37,15 @@ def _attempt(action, *args, **kwargs):
         action(current_user, *args, **kwargs)
         return True
     except DomainError as exc:
-        details = ""
-        if exc.errors:
-            details = " " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())[:400]
-        flash(exc.detail + details, "error")
+        _flash_error(exc)
         return False
+
+
+def _flash_error(exc: DomainError) -> None:
+    details = ""
+    if exc.errors:
+        details = " " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())[:400]
+    flash(exc.detail + details, "error")
 
 
 @bp.route("/incidents")
@@ -100,6 +107,8 @@ def board(incident_id):
         types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions, methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
+        plan_job=planning.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),
+        job_statuses=JOB_STATUS_LABELS,
         default_needed_by=(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps({"incident": [incident.lat, incident.lon],
                              "points": [{"name": p.name, "lat": p.lat, "lon": p.lon} for p in points],
@@ -158,10 +167,37 @@ def cancel_demand(demand_id):
 @bp.route("/incidents/<int:incident_id>/plan", methods=["POST"])
 @auth_required("session")
 def run_plan(incident_id):
+    """Small problems are planned now; a large one becomes a job the board shows with a
+    progress bar (board.js polls it and comes back to the plan when it is done)."""
     exclude = [s.strip() for s in (request.form.get("exclude") or "").replace("，", ",").split(",") if s.strip()]
-    _attempt(planning.plan_incident, incident_id, options={"exclude": exclude, "pin": []},
-             greedy=request.form.get("greedy") == "on")
+    try:
+        outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": exclude, "pin": []},
+                                         greedy=request.form.get("greedy") == "on")
+    except DomainError as exc:
+        _flash_error(exc)
+        return _back(incident_id, "#plan")
+    if isinstance(outcome, BackgroundJob):
+        return redirect(url_for("dispatch.board", incident_id=incident_id, job=outcome.id) + "#plan", 303)
     return _back(incident_id, "#plan")
+
+
+@bp.route("/plan-jobs/<int:job_id>/cancel", methods=["POST"])
+@auth_required("session")
+def cancel_plan_job(job_id):
+    return _job_action(background.cancel, job_id)
+
+
+@bp.route("/plan-jobs/<int:job_id>/retry", methods=["POST"])
+@auth_required("session")
+def retry_plan_job(job_id):
+    return _job_action(background.retry, job_id)
+
+
+def _job_action(action, job_id):
+    job = background.get_job(current_user, job_id, "plan")
+    incident_id = job.subject_id
+    _attempt(action, job_id, "plan")
+    return redirect(url_for("dispatch.board", incident_id=incident_id, job=job_id) + "#plan", 303)
 
 
 @bp.route("/plans/<int:plan_id>/edit", methods=["POST"])

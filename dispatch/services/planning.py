@@ -16,7 +16,6 @@ carry the criticality of their class (rules.criticality).
 """
 
 import math
-import threading
 import time
 from collections import defaultdict
 
@@ -208,6 +207,14 @@ def _supplier_sources(material_ids, horizon, index: Index) -> list[dict]:
 
 def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy: bool = False) -> PlanVersion:
     """Plan from live stock now and keep the result as a new draft version (in the request)."""
+    version = _plan(user, incident_id, options=options, greedy=greedy)
+    db.session.commit()
+    return version
+
+
+def _plan(user, incident_id: int, *, options: dict | None, greedy: bool, report=None) -> PlanVersion:
+    """Build, solve and save a draft version, uncommitted. `report(percent, step)`, given by a
+    background job, is told before solving and before saving."""
     require_command(user)
     incident = get_incident(user, incident_id)
     if incident.status == "closed":
@@ -215,6 +222,8 @@ def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy
     started = time.perf_counter()
     problem, index = build_problem(user, incident, options)
     built = time.perf_counter()
+    if report:
+        report(40, _("Solving"))
     pins = (options or {}).get("pin") or []
     problem_for_solver, pinned = _apply_pins(problem, pins) if pins else (problem, [])
     try:
@@ -222,6 +231,8 @@ def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy
     except ProblemError as exc:
         raise Invalid(_("The planning problem is not valid: %(why)s", why=str(exc))) from None
     solved = time.perf_counter()
+    if report:
+        report(85, _("Checking and saving the plan"))
     lines = pinned + plan.lines
     version = _save(user, incident, problem, index, lines, _unmet(problem, lines), "greedy" if greedy else "planner",
                     options, plan.metrics if not pinned else None)
@@ -230,7 +241,6 @@ def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy
     version.timings = {"build_s": round(built - started, 3), "solve_s": round(solved - built, 3),
                        "save_s": round(time.perf_counter() - solved, 3), "total_s": round(time.perf_counter() - started, 3),
                        "planner": plan.timings}
-    db.session.commit()
     return version
 
 
@@ -456,47 +466,75 @@ def visible_lines(user, version: PlanVersion) -> list[PlanLine]:
     return visible
 
 
-# --- large problems in the background ----------------------------------------------------------
-
-_jobs: dict[int, dict] = {}
-_jobs_lock = threading.Lock()
-
+# --- large problems in the background (core/background.py runs them in the worker) ---------------
 
 def estimated_arcs(problem: dict) -> int:
     return len(problem["sources"]) * sum(len(p["demands"]) for p in problem["points"])
 
 
-def plan_in_background(user, incident_id: int, options: dict | None = None) -> dict:
-    """Start planning in a thread of this process and return its job (poll `job_status`).
-    Used for problems above DISPATCH_BACKGROUND_ARCS."""
+def plan_in_background(user, incident_id: int, options: dict | None = None, greedy: bool = False):
+    """Queue a planning job for the worker (`flask worker run`); poll it at /plan-jobs/{id}.
+    Used for problems above DISPATCH_BACKGROUND_ARCS, or when asked."""
+    from core import background
+
     require_command(user)
-    app = current_app._get_current_object()
-    user_id = user.id
-    with _jobs_lock:
-        job_id = max(_jobs, default=0) + 1
-        _jobs[job_id] = {"id": job_id, "incident_id": incident_id, "status": "queued", "step": _("Queued"),
-                         "plan_id": None, "error": None, "started_at": utcnow().isoformat()}
-
-    def run():
-        from core.auth import User
-
-        with app.app_context():
-            _jobs[job_id].update(status="running", step=_("Building the problem from live stock and solving"))
-            try:
-                version = plan_incident(db.session.get(User, user_id), incident_id, options=options)
-                _jobs[job_id].update(status="done", step=_("Done"), plan_id=version.id)
-            except Exception as exc:  # noqa: BLE001 - reported to the user through the job
-                db.session.rollback()
-                _jobs[job_id].update(status="failed", step=_("Failed"), error=getattr(exc, "detail", str(exc)))
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=run, name=f"plan-job-{job_id}", daemon=True).start()
-    return dict(_jobs[job_id])
+    incident = get_incident(user, incident_id)
+    if incident.status == "closed":
+        raise Conflict(_("The incident is closed."))
+    return background.enqueue(user, "plan", subject=("incident", incident.id),
+                              params={"options": options or {}, "greedy": bool(greedy)})
 
 
-def job_status(job_id: int) -> dict:
-    if job_id not in _jobs:
-        raise NotFound(_("Planning job %(id)s not found.", id=job_id))
-    return dict(_jobs[job_id])
+def plan_or_queue(user, incident_id: int, *, options: dict, greedy: bool = False, background: bool | None = None):
+    """Plan now (a new draft version, returned) or, for a problem above DISPATCH_BACKGROUND_ARCS
+    or when `background` is asked, queue a job for the worker (the job, returned)."""
+    if background is None:
+        problem, _index = build_problem(user, get_incident(user, incident_id), options)
+        background = estimated_arcs(problem) > current_app.config["DISPATCH_BACKGROUND_ARCS"]
+        db.session.rollback()  # only read: end the transaction before planning or queueing
+    if background:
+        return plan_in_background(user, incident_id, options, greedy=greedy)
+    return plan_incident(user, incident_id, options=options, greedy=greedy)
 
+
+def plan_job_to_show(user, incident_id: int, job_id: int | None = None):
+    """The planning job the board shows: the one named (its outcome), else the incident's
+    newest unfinished one; None for users who may not see planning jobs."""
+    from core import background
+    from core.auth import ADMIN, COMMANDER
+
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        return None
+    stmt = select(background.BackgroundJob).where(background.BackgroundJob.kind == "plan",
+                                                  background.BackgroundJob.subject_kind == "incident",
+                                                  background.BackgroundJob.subject_id == incident_id)
+    if job_id is not None:
+        return db.session.execute(stmt.where(background.BackgroundJob.id == job_id)).scalar_one_or_none()
+    return db.session.execute(stmt.where(background.BackgroundJob.status.in_(("queued", "running")))
+                              .order_by(background.BackgroundJob.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def check_plan_job(user, job) -> None:
+    """Who may see a planning job: who may plan its incident (command staff, administrators)."""
+    require_command(user)
+    get_incident(user, job.subject_id)
+
+
+def run_plan_job(context) -> None:
+    """The worker's handler: plan as the user who asked. The read transaction ends before each
+    progress report; the version and the job's `done` are written in one transaction."""
+    from core.auth import User
+
+    def report(percent, step):
+        db.session.commit()  # nothing is written yet: end the read (SQLite: its lock) before reporting
+        context.progress(percent, step)
+
+    user = db.session.get(User, context.user_id)
+    if user is None or not user.active:
+        raise Invalid(_("The user who started the job no longer exists or is disabled."))
+    report(10, _("Building the problem from live stock"))
+    version = _plan(user, context.subject_id, options=context.params.get("options"),
+                    greedy=bool(context.params.get("greedy")), report=report)
+    context.checkpoint("plan-saved")
+    context.finish({"plan_id": version.id})
+    db.session.commit()

@@ -1,5 +1,6 @@
 // Command board: the map (depots -> demand points) and a poll of the board's JSON every 15 s
-// that refreshes the tiles and alerts without reloading the page. Data from data-* attributes.
+// that refreshes the tiles and alerts without reloading the page; a planning job's progress bar.
+// Data from data-* attributes.
 (function () {
   "use strict";
   // Names come from the registry: a tooltip gets them as a text node, never as markup.
@@ -31,6 +32,34 @@
       bounds.push(r.from);
     });
     if (bounds.length > 1) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 10 }); }
+  }
+  // A planning job (large problems run in the worker): poll its status every 2 s, move the
+  // <progress> bar, and come back to the board when it ends (the plan, or the reason it failed).
+  var job = document.getElementById("plan-job");
+  if (job && window.fetch && (job.dataset.status === "queued" || job.dataset.status === "running")) {
+    var bar = job.querySelector("progress");
+    var poll = function () {
+      fetch(job.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) {
+          if (!j) { window.setTimeout(poll, 5000); return; }
+          bar.value = j.progress;
+          bar.textContent = j.progress + "%";
+          job.querySelector('[data-job="percent"]').textContent = j.progress + "%";
+          job.querySelector('[data-job="step"]').textContent = j.step || "";
+          if (j.status === "done" || j.status === "failed" || j.status === "cancelled") {
+            var target = new URL(job.dataset.outcomeUrl, window.location.href);
+            if (target.pathname + target.search === window.location.pathname + window.location.search) {
+              window.location.reload();
+            } else {
+              window.location.assign(target.href);
+            }
+            return;
+          }
+          window.setTimeout(poll, 2000);
+        }).catch(function () { window.setTimeout(poll, 5000); });
+    };
+    window.setTimeout(poll, 1000);
   }
   var board = document.getElementById("board");
   if (!board || !window.fetch) { return; }

@@ -88,6 +88,9 @@ WRITE_POLICY = {
     "dispatch.approve": "command", "dispatch.cancel_plan": "command", "dispatch.edit_plan": "command",
     "dispatch.post_message": "staff_writer", "dispatch.set_position": "writer",
     "dispatch.update_shipment": "writer_or_command",
+    # h-jobs: background planning jobs
+    "incidents.cancel_plan_job": "command", "incidents.retry_plan_job": "command",
+    "dispatch.cancel_plan_job": "command", "dispatch.retry_plan_job": "command",
     # public portal
     "public.offer_supply": "public", "public.send_feedback": "public",
     "public_site.demand_offer": "public", "public_site.feedback_new": "public", "public_site.register": "public",
@@ -139,7 +142,7 @@ def path_values(world: dict, side: str) -> dict:
         "submission_id": mine["submission"], "warning_id": mine["warning"], "grant_id": mine["grant"],
         "client_id": mine["client"], "line_id": mine["line"], "shipment_id": mine["shipment"],
         "material_id": world["tent"], "incident_id": world["incident"], "point_id": world["point"],
-        "notification_id": world["notification"], "job_id": 1, "supplier_id": world["supplier"],
+        "notification_id": world["notification"], "job_id": world["job"], "supplier_id": world["supplier"],
         "feedback_id": world["feedback"], "notice_id": world["notice"], "document_id": world["document"],
         "code": "140100", "kind": "stock", "action": "approve", "filename": "x",
         # ids whose meaning depends on the blueprint
@@ -392,3 +395,65 @@ def test_mass_assignment_is_refused_or_ignored(app, world):
     patch = client.patch(f"/api/v1/depots/{depot}", json={"agency_id": b}, headers=headers)
     assert patch.status_code == 422
     assert refused > 40
+
+
+# --- h-jobs: planning jobs by role and by every way a credential arrives ------------------------------
+
+JOB_ROUTES = (("GET", "/api/v1/plan-jobs/{job}"), ("POST", "/api/v1/plan-jobs/{job}/cancel"),
+              ("POST", "/api/v1/plan-jobs/{job}/retry"), ("POST", "/plan-jobs/{job}/cancel"),
+              ("POST", "/plan-jobs/{job}/retry"))
+
+
+def _job_status(app, job_id):
+    from core.background import BackgroundJob
+
+    with app.app_context():
+        status = _db.session.get(BackgroundJob, job_id).status
+        _db.session.remove()
+        return status
+
+
+def _caller(app, world, caller, channel, client_token):
+    """A test client, headers and query string carrying `caller`'s credential by `channel`."""
+    from core.auth import User
+
+    if caller == "sharing_client":
+        token = client_token
+    elif channel == "session" or caller == ANON:
+        client, csrf = signed_in_client(app, world, caller)
+        return client, {"X-CSRFToken": csrf, "Accept": "application/json"}, ""
+    else:
+        with app.app_context():
+            token = _db.session.execute(select(User).filter_by(email=world["emails"][caller])).scalar_one() \
+                .get_auth_token()
+            _db.session.remove()
+    if channel == "query":
+        return app.test_client(), {}, f"?auth_token={token}"
+    return app.test_client(), {"Authentication-Token": token}, ""
+
+
+@pytest.mark.parametrize("channel", ["session", "header", "query"])
+def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
+    """Operators, viewers, suppliers, anonymous callers and external clients get 401/403/404 on
+    a job's status, cancel and retry, and the job stays queued; command staff read it."""
+    from core.auth import User
+    from reserve.sharing.clients import register_client
+
+    job = world["job"]
+    with app.app_context():
+        setup = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
+        _client, client_token = register_client(setup, name="probe client", agency_id=world["A"],
+                                                 scopes=["read:incidents", "read:plans"])
+    for caller in [role for role in ROLES if role not in (ADMIN, COMMANDER)] + ["sharing_client"]:
+        client, headers, query = _caller(app, world, caller, channel, client_token)
+        for method, url in JOB_ROUTES:
+            response = client.open(url.format(job=job) + query, method=method, headers=headers)
+            to_login = response.status_code == 302 and "/login" in response.headers["Location"]
+            assert response.status_code in (401, 403, 404) or (to_login and not url.startswith("/api/")), (
+                caller, channel, method, url, response.status_code)  # pages take sessions only: to the login
+            assert '"progress"' not in response.get_data(as_text=True), (caller, url)
+        assert _job_status(app, job) == "queued", caller
+    for caller in (COMMANDER, ADMIN):  # the control: the same channel works for command staff
+        client, headers, query = _caller(app, world, caller, channel, client_token)
+        response = client.get(f"/api/v1/plan-jobs/{job}{query}", headers=headers)
+        assert response.status_code == 200 and response.json["status"] == "queued", (caller, response.text)

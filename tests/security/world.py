@@ -164,6 +164,8 @@ def _dispatch(world, emails, helpers, tent):
 
     world.update(incident=incident.id, point=point.id, demand=demand.id, version=draft.id,
                  approved_version=approved.id)
+    # h-jobs: a queued planning job (core/background.py) for /plan-jobs/{job_id}
+    world["job"] = planning.plan_in_background(author, incident.id).id
     for side, agency in (("a", world["A"]), ("b", world["B"])):
         world[side]["line"] = db.session.scalar(db.select(PlanLine.id).filter_by(agency_id=agency)
                                                 .order_by(PlanLine.plan_id.desc()))
