@@ -19,6 +19,9 @@ timeout = 120
 graceful_timeout = 30
 max_requests = 2000              # recycle workers now and then
 max_requests_jitter = 200
+# gunicorn >= 25.1 opens a control socket under $HOME by default; the service user has no home
+# (ProtectHome=) and systemd already manages the process (reload: HUP, stop: TERM).
+control_socket_disable = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
