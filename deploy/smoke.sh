@@ -88,7 +88,10 @@ sed -e "s|^DATABASE_URL=.*|DATABASE_URL=postgresql+psycopg://$PGUSER@$PGHOST:$PG
     -e "s|^PORTAL_UPLOAD_DIR=.*|PORTAL_UPLOAD_DIR=$WORK/uploads|" \
     -e "s|^PROMETHEUS_MULTIPROC_DIR=.*|PROMETHEUS_MULTIPROC_DIR=$WORK/run/metrics|" \
     -e "/^MAIL_/d" "$SRC/deploy/env.example" >"$WORK/env"
-# systemd's EnvironmentFile: NAME=value lines, comments on lines of their own, nothing quoted.
+# Maintenance commands go through deploy/emreserve-cli (/usr/local/bin/emreserve on a host);
+# the processes get the file the way systemd's EnvironmentFile= reads it.
+export EMRESERVE_ENV_FILE="$WORK/env" EMRESERVE_VENV="$WORK/venv" EMRESERVE_USER="$(id -un)"
+EMRESERVE="$SRC/deploy/emreserve-cli"
 while IFS= read -r line; do
   case "$line" in ''|'#'*) continue ;; esac
   export "${line%%=*}=${line#*=}"
@@ -99,7 +102,6 @@ say "createdb $DB, db upgrade, first-day setup"
 step 30 createdb --encoding UTF8 --template template0 "$DB"
 DB_CREATED=1
 cd "$WORK/run"
-EMRESERVE="$BIN/emreserve"
 step 120 "$EMRESERVE" db upgrade >"$WORK/logs/upgrade.log" 2>&1 || fail "db upgrade"
 step 120 "$EMRESERVE" setup reference
 step 60 "$EMRESERVE" setup agencies-template -o "$WORK/agencies-template.xlsx"
@@ -120,10 +122,10 @@ say "gunicorn (4 workers) on $BASE, worker, scheduler"
 GUNICORN_BIND="127.0.0.1:$PORT" WEB_CONCURRENCY=4 \
   "$BIN/gunicorn" -c "$SRC/deploy/gunicorn.conf.py" "core:create_app()" >"$WORK/logs/web.log" 2>&1 &
 PIDS+=($!)
-env -u PROMETHEUS_MULTIPROC_DIR "$EMRESERVE" worker run >"$WORK/logs/worker.log" 2>&1 &
+env -u PROMETHEUS_MULTIPROC_DIR "$BIN/emreserve" worker run >"$WORK/logs/worker.log" 2>&1 &
 WORKER=$!
 PIDS+=($WORKER)
-env -u PROMETHEUS_MULTIPROC_DIR "$EMRESERVE" scheduler run --poll 2 >"$WORK/logs/scheduler.log" 2>&1 &
+env -u PROMETHEUS_MULTIPROC_DIR "$BIN/emreserve" scheduler run --poll 2 >"$WORK/logs/scheduler.log" 2>&1 &
 SCHEDULER=$!
 PIDS+=($SCHEDULER)
 
