@@ -40,9 +40,14 @@ cleanup() {
   local status=$?
   set +e
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for _ in $(seq 1 75); do   # 15 s for all of them together, then KILL
+    alive=
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ -n "$alive" ] || break
+    sleep 0.2
+  done
   for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null
+    kill -0 "$pid" 2>/dev/null && { say "process $pid did not stop on TERM: killed"; kill -KILL "$pid" 2>/dev/null; }
   done
   if [ "$status" -ne 0 ] && [ -d "$WORK/logs" ]; then
     for log in "$WORK"/logs/*.log; do echo "----- last lines of $log"; tail -n 40 "$log"; done
