@@ -3,6 +3,7 @@ and a wheel installed elsewhere carries its migrations, licences and the `emrese
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -93,8 +94,13 @@ def test_licence_files_are_declared_and_present():
 def test_an_installed_wheel_migrates_from_anywhere(tmp_path):
     """Build the wheel, install it (no dependencies: they are borrowed from this interpreter) into
     a new venv, and run `emreserve db upgrade` from an unrelated folder against a new SQLite file."""
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+    source, dist = tmp_path / "source", tmp_path / "dist"
+    source.mkdir()  # a clean copy of what the wheel is built from: no stale build/ folder
+    for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE"):
+        shutil.copy2(ROOT / name, source / name)
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(source)],
                    check=True, timeout=300, cwd=tmp_path)
     wheel = next(dist.glob("emreserve-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
