@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.auth import ADMIN
+from core.errors import Invalid, NotAllowed
 from core.extensions import db
 
 from . import rules
@@ -56,6 +58,18 @@ class AgencyImport:
 def template(fmt: str) -> bytes:
     """A blank agencies template (xlsx or csv) with the example row on its instructions."""
     return workbooks.template_xlsx(AGENCIES) if fmt == "xlsx" else workbooks.template_csv(AGENCIES)
+
+
+def import_agencies_as(user, data: bytes) -> AgencyImport:
+    """The same import from the web API: administrators only; a file with errors is a 422 whose
+    `errors.rows` name each bad cell, and nothing is imported."""
+    if ADMIN not in getattr(user, "role_names", set()):
+        raise NotAllowed(_("Only administrators import agencies."))
+    outcome = import_agencies(data)
+    if not outcome.ok:
+        raise Invalid(_("%(n)s errors in the file: nothing was imported.", n=len(outcome.errors)),
+                      errors={"rows": outcome.errors})
+    return outcome
 
 
 def import_agencies(data: bytes) -> AgencyImport:

@@ -154,3 +154,33 @@ def test_demo_commands_refuse_production_and_change_nothing(app, db, monkeypatch
     assert counts(app) == before
     with app.app_context():
         assert _db.session.scalar(select(func.count(Material.id))) == 0
+
+
+def test_the_template_downloads_and_an_administrator_imports_through_the_api(app, runner, client, login_as):
+    login_as("agency_operator")
+    page = client.get("/api/v1/agencies/template?format=csv")
+    assert page.status_code == 200 and "单位编码" in page.data.decode("utf-8-sig")
+    assert client.get("/api/v1/agencies/template").data[:2] == b"PK"
+    refused = client.post("/api/v1/agencies/import", data={"file": (io.BytesIO(EXAMPLE.read_bytes()), "a.csv")},
+                          headers={"X-CSRF-Token": _csrf(client)})
+    assert refused.status_code == 403 and counts(app)[0] == 0
+
+
+def test_an_api_import_with_errors_answers_422_per_cell_in_chinese(app, runner, client, login_as):
+    login_as("admin")
+    bad = (HEADER + "D1,甲局,,140000,市级单位\nD2,乙局,D9,140100,县级单位\n").encode()
+    answer = client.post("/api/v1/agencies/import", data={"file": (io.BytesIO(bad), "a.csv")},
+                         headers={"X-CSRF-Token": _csrf(client)})
+    assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+    assert "未导入" in answer.json["detail"]
+    assert answer.json["errors"]["rows"][0]["cell"] == "C3" and "D9" in answer.json["errors"]["rows"][0]["message"]
+    assert counts(app)[0] == 0
+    good = client.post("/api/v1/agencies/import", data={"file": (io.BytesIO(EXAMPLE.read_bytes()), "a.csv")},
+                       headers={"X-CSRF-Token": _csrf(client)})
+    assert good.status_code == 201 and len(good.json["created"]) == 27
+
+
+def _csrf(client) -> str:
+    from tests.conftest import csrf_token
+
+    return csrf_token(client.get("/depots").text)
