@@ -10,10 +10,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test translations vendor clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package, so two installs a month apart get the same versions.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,redis]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -27,11 +27,19 @@ def _as_cli(command: str) -> None:
     g.audit_actor = Actor(name=f"cli:{command}")
 
 
+def _refuse_in_production(command: str) -> None:
+    """Demo data and accounts with a published password never go into a production database."""
+    if current_app.config.get("APP_ENV") == "production":
+        raise click.ClickException(f"{command} refuses to run with APP_ENV=production: demo data and demo accounts "
+                                   "have no place there; follow docs/operations.md (flask setup ...) instead")
+
+
 @demo_cli.command("init")
 def demo_init():
     """Load the demo province if the database is empty; make sure one demo account per role exists."""
     from reserve import demo as reserve_demo
 
+    _refuse_in_production("demo init")
     _as_cli("demo init")
     if reserve_demo.is_empty():
         counts = reserve_demo.build_demo("province")
@@ -69,6 +77,7 @@ def demo_load(scale, seed):
 
     from reserve import demo as reserve_demo
 
+    _refuse_in_production("demo load")
     _as_cli(f"demo load --scale {scale}")
     if not reserve_demo.is_empty():
         raise click.ClickException("the database already has agencies; load demo data into an empty one")
@@ -243,5 +252,8 @@ def backup_verify(url, backup_path):
 def register(app):
     from reserve.reporting.cli import report_cli
 
+    from .setup_cli import setup_cli
+
+    app.cli.add_command(setup_cli)
     for group in (demo_cli, users_cli, audit_cli, report_cli, scheduler_cli, worker_cli, warnings_cli, backup_cli):
         app.cli.add_command(group)

@@ -1,6 +1,7 @@
 """Configuration classes. Values come from the environment; `create_app` picks one by APP_ENV."""
 
 import os
+import re
 from pathlib import Path
 from datetime import timedelta
 
@@ -160,6 +161,15 @@ class Config:
     SECURITY_CACHE_CONTROL = {}
 
 
+def _flag(value: str) -> bool:
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"{value!r} is not one of 1/0, true/false, yes/no, on/off")
+
+
 # Environment variable -> config key, with a converter. Read when the app is created, not at import.
 ENVIRONMENT = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
@@ -179,7 +189,7 @@ ENVIRONMENT = {
     "SCOPED_CACHE_SECONDS": ("SCOPED_CACHE_SECONDS", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
-    "MAIL_USE_TLS": ("MAIL_USE_TLS", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _flag),
     "MAIL_USERNAME": ("MAIL_USERNAME", str),
     "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
     "MAIL_SENDER": ("MAIL_SENDER", str),
@@ -188,23 +198,46 @@ ENVIRONMENT = {
     "SUBMISSION_FILE_QUOTA_MB": ("SUBMISSION_FILE_QUOTA_MB", int),
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
     "SCHEDULER_LOCK_FILE": ("SCHEDULER_LOCK_FILE", str),
-    "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", _flag),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "HSTS_SECONDS": ("HSTS_SECONDS", int),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
-    "METRICS_ENABLED": ("METRICS_ENABLED", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "METRICS_ENABLED": ("METRICS_ENABLED", _flag),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "JOB_LEASE_SECONDS": ("JOB_LEASE_SECONDS", int),
     "JOB_POLL_SECONDS": ("JOB_POLL_SECONDS", float),
     "JOB_HOLD_FILE": ("JOB_HOLD_FILE", str),
     "LOG_LEVEL": ("LOG_LEVEL", str),
     "LOG_FORMAT": ("LOG_FORMAT", str),
-    "FLASK_DEBUG": ("DEBUG", lambda v: v.strip().lower() in {"1", "true", "yes", "on"}),
+    "FLASK_DEBUG": ("DEBUG", _flag),
 }
 
 
+# Secrets may contain any character; every other value is checked for a trailing comment.
+_FREE_TEXT = ("SECRET", "SALT", "PASSWORD", "TOKEN")
+
+
 def from_environment(environ=os.environ) -> dict:
-    return {key: convert(environ[name]) for name, (key, convert) in ENVIRONMENT.items() if name in environ}
+    """The config keys set by the environment. A value that cannot be read stops start-up with
+    a message naming the variable: systemd's EnvironmentFile (and docker's env_file) keep an
+    inline `# comment` as part of the value, so `TRUSTED_PROXIES=1  # nginx` is refused here
+    rather than crashing later or being read as something else."""
+    config, problems = {}, []
+    for name, (key, convert) in ENVIRONMENT.items():
+        if name not in environ:
+            continue
+        value = environ[name]
+        if not any(word in name for word in _FREE_TEXT) and re.search(r"(^|\s)#", value):
+            problems.append(f"{name}={value!r} has an inline comment: environment files keep it as part of "
+                            "the value; put comments on lines of their own")
+            continue
+        try:
+            config[key] = convert(value)
+        except ValueError as exc:
+            problems.append(f"{name}={value!r} cannot be read: {exc}")
+    if problems:
+        raise RuntimeError("invalid environment: " + "; ".join(problems))
+    return config
 
 
 class DevelopmentConfig(Config):

@@ -1,6 +1,7 @@
 """What create_app wires, kept out of __init__ so the factory reads as a table of contents."""
 
 import functools
+import os
 import re
 import uuid
 
@@ -46,7 +47,11 @@ def _sqlite_begin(conn):
 
 def init_database(app):
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    import migrations
+
+    # The folder of the installed package, not ./migrations: `flask db upgrade` works from any
+    # directory and from a wheel.
+    migrate.init_app(app, db, directory=os.path.dirname(migrations.__file__), render_as_batch=True, compare_type=True)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

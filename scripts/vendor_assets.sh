@@ -16,11 +16,14 @@ trap 'rm -rf "$work"' EXIT
 ( mkdir -p "$work/maps" && cd "$work/maps" && npm pack --silent "echarts@$ECHARTS_MAPS" >/dev/null && tar -xzf ./*.tgz )
 for tgz in "$work"/*.tgz; do mkdir -p "${tgz%.tgz}" && tar -xzf "$tgz" -C "${tgz%.tgz}"; done
 
-rm -rf "$dest" && mkdir -p "$dest/echarts" "$dest/leaflet/images" "$dest/swagger-ui"
-cp "$work"/echarts-*/package/dist/echarts.min.js "$work"/echarts-*/package/LICENSE "$dest/echarts/"
+rm -rf "$dest" && mkdir -p "$dest/echarts/licenses" "$dest/leaflet/images" "$dest/swagger-ui"
+# Each package's LICENSE and NOTICE travel with it (Apache-2.0 §4); NOTICE at the top names them.
+cp "$work"/echarts-*/package/dist/echarts.min.js "$work"/echarts-*/package/LICENSE "$work"/echarts-*/package/NOTICE "$dest/echarts/"
+cp "$work"/echarts-*/package/licenses/* "$dest/echarts/licenses/"
 cp "$work"/leaflet-*/package/dist/leaflet.js "$work"/leaflet-*/package/dist/leaflet.css "$work"/leaflet-*/package/LICENSE "$dest/leaflet/"
 cp "$work"/leaflet-*/package/dist/images/*.png "$dest/leaflet/images/"
-for f in swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js LICENSE; do
+for f in swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js LICENSE NOTICE \
+         swagger-ui-bundle.js.LICENSE.txt swagger-ui-standalone-preset.js.LICENSE.txt; do
   cp "$work"/swagger-ui-dist-*/package/$f "$dest/swagger-ui/"
 done
 # Shanxi's 11 city polygons, decoded once to plain GeoJSON for Leaflet. Production deployments

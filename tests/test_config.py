@@ -44,3 +44,23 @@ def test_environment_is_read_when_the_app_is_created():
 def test_unknown_app_env_is_an_error():
     with pytest.raises(RuntimeError, match="APP_ENV"):
         create_app("staging")
+
+
+@pytest.mark.parametrize("environ, named", [
+    ({"TRUSTED_PROXIES": "1  # one nginx in front"}, "TRUSTED_PROXIES"),
+    ({"DATABASE_URL": "postgresql+psycopg://db/x # primary"}, "DATABASE_URL"),
+    ({"HSTS_SECONDS": "a year"}, "HSTS_SECONDS"),
+    ({"METRICS_ENABLED": "on # scraped"}, "METRICS_ENABLED"),
+    ({"MAIL_USE_TLS": "maybe"}, "MAIL_USE_TLS"),
+])
+def test_an_unreadable_variable_stops_start_up_naming_it(environ, named):
+    """systemd keeps an inline comment as part of the value: refused with the variable's name,
+    never a bare ValueError deep in start-up nor a flag silently read as off."""
+    with pytest.raises(RuntimeError, match=named):
+        from_environment(environ)
+
+
+def test_secrets_may_contain_a_hash_sign():
+    config = from_environment({"SECRET_KEY": "abc #def", "MAIL_PASSWORD": "p #1", "METRICS_ENABLED": "off"})
+    assert config["SECRET_KEY"] == "abc #def" and config["MAIL_PASSWORD"] == "p #1"
+    assert config["METRICS_ENABLED"] is False

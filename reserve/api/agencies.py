@@ -1,5 +1,9 @@
+from flask import Response, request
+from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
+
+from core.errors import Invalid
 
 from core.pagination import PageArgsSchema, page_schema, paginate
 
@@ -26,6 +30,35 @@ def list_agencies(query, page, per_page):
 def create_agency(data):
     """Create an agency. Operators may only create inside their own subtree. Idempotency-Key supported."""
     return services.create_agency(current_user, **data)
+
+
+@blp.route("/template")
+@auth_required("token", "session")
+@blp.response(200, description="The blank agencies template (XLSX, or CSV with ?format=csv)")
+def agencies_template():
+    """The first day's agencies template: Chinese headers, an instructions sheet (docs/operations.md §2.4)."""
+    from .. import firstday
+
+    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(firstday.template(fmt), mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=agencies-template.{fmt}", "Cache-Control": "no-store"})
+
+
+@blp.route("/import", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(201)
+def import_agencies():
+    """Administrators: import agencies from a CSV/XLSX file (multipart field `file`, the
+    template's columns). Every row is checked first; with any error the answer is 422 with
+    `errors.rows` (cell, header, message in Chinese) and nothing is imported."""
+    from .. import firstday
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid(_("Attach the file as the multipart field 'file'."))
+    outcome = firstday.import_agencies_as(current_user, upload.read())
+    return {"created": outcome.created}
 
 
 @blp.route("/<int:agency_id>")
