@@ -97,7 +97,7 @@ def _actor_facts(actor) -> tuple[set[str], str | None]:
     return set(getattr(actor, "role_names", set())), (agency.path if agency is not None else None)
 
 
-def _require_manager(actor) -> None:
+def require_manager(actor) -> None:
     if not is_manager(_actor_facts(actor)[0]):
         raise NotAllowed(_("Only administrators and agency administrators manage user accounts."))
 
@@ -111,7 +111,7 @@ def _client_user_ids():
 def list_users(actor, *, q: str | None = None, role: str | None = None, agency_id: int | None = None,
                status: str | None = None):
     """A select of the accounts the actor may see, filtered, by e-mail."""
-    _require_manager(actor)
+    require_manager(actor)
     roles, path = _actor_facts(actor)
     stmt = select(User).where(User.id.not_in(_client_user_ids()))
     if ADMIN not in roles:
@@ -142,7 +142,7 @@ def _is_client(user_id: int) -> bool:
 
 def get_user(actor, user_id: int) -> User:
     """The account, if the actor may see it; otherwise 404 (its existence is not revealed)."""
-    _require_manager(actor)
+    require_manager(actor)
     user = db.session.get(User, user_id)
     roles, path = _actor_facts(actor)
     if user is None or _is_client(user.id) or not can_see(roles, path, user.agency.path if user.agency else None):
@@ -190,7 +190,7 @@ def _role_objects(names: set[str]) -> list[Role]:
 def create_user(actor, *, email: str, display_name: str, roles: list[str], agency_id: int | None,
                 password_method: str = "issue") -> tuple[User, str | None]:
     """A new account; returns it and the issued one-time password (None when a link was sent)."""
-    _require_manager(actor)
+    require_manager(actor)
     try:  # no DNS lookup: the private network has none, and the address is the administrator's word
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -52,6 +52,7 @@ def user_csv():
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @auth_required("session")
 def user_new():
+    accounts.require_manager(current_user)
     grantable, agencies = accounts.assignable(current_user)
     if request.method == "POST":
         values = _form_values()
@@ -101,14 +102,13 @@ def user_edit(user_id):
 @auth_required("session")
 def user_status(user_id):
     active = request.form.get("active") == "1"
+    accounts.get_user(current_user, user_id)  # 403 / 404 as a page; a refused change below is flashed
     try:
         user = accounts.set_active(current_user, user_id, active)
         flash(_("Account %(email)s enabled.", email=user.email) if active else
               _("Account %(email)s disabled: its sessions ended, logins and API tokens are refused.",
                 email=user.email), "success")
     except DomainError as exc:
-        if exc.status == 404:
-            raise
         flash(exc.detail, "error")
     return redirect(url_for("accounts.user_edit", user_id=user_id), 303)
 
@@ -116,11 +116,10 @@ def user_status(user_id):
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
 @auth_required("session")
 def user_password(user_id):
+    accounts.get_user(current_user, user_id)
     try:
         user, issued = accounts.reset_password(current_user, user_id, request.form.get("method", "issue"))
     except DomainError as exc:
-        if exc.status == 404:
-            raise
         flash(exc.detail, "error")
         return redirect(url_for("accounts.user_edit", user_id=user_id), 303)
     return _after_password(user, issued, _("The password of %(email)s was reset.", email=user.email))
