@@ -401,3 +401,23 @@ def test_the_menu_offers_user_management_to_admins_and_agency_admins_only(client
     client.post("/logout", data={"csrf_token": _token(client)})
     login_as(OPERATOR, agency=tree["province"])
     assert "用户管理" not in client.get("/").text
+
+
+# --- a fresh production database ----------------------------------------------------------------
+
+from tests.test_migrations import MIGRATIONS, empty_database  # noqa: E402,F401 (fixture)
+
+
+def test_migrating_an_empty_database_creates_every_role(empty_database):  # noqa: F811
+    from flask_migrate import upgrade
+
+    from core import create_app
+    from core.auth import ROLES
+
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        names = set(_db.session.scalars(select(_db.text("name")).select_from(_db.table("role"))))
+        _db.session.remove()
+        _db.engine.dispose()
+    assert names == set(ROLES)
