@@ -32,7 +32,7 @@ from flask_security.recoverable import send_reset_password_instructions
 from flask_security.utils import get_request_attr
 from sqlalchemy import or_, select, update
 
-from .audit import record_event
+from .audit import Actor, record_event
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER, LoginSession, Role, User
 from .errors import Conflict, Invalid, NotAllowed, NotFound, problem_response, wants_problem_json
 from .exports import csv_bytes
@@ -267,6 +267,7 @@ def set_active(actor, user_id: int, active: bool) -> User:
         if not active:
             _end_sessions(user)
             security.datastore.set_uniquifier(user)
+            user.fs_token_uniquifier = secrets.token_hex(32)  # tokens stay dead after a re-enable
     db.session.commit()
     return user
 
@@ -339,6 +340,8 @@ def enforce_password_change():
 
 def _password_chosen(sender, user, **_extra):
     """The user set their own password (change page or reset link): the forced change is over."""
+    if g.get("audit_actor") is None or g.audit_actor.user_id is None:  # a reset link: no one is logged in
+        g.audit_actor = Actor(user.id, user.agency_id, user.email)
     user.must_change_password = False
     user.password_changed_at = utcnow()
 

@@ -306,6 +306,11 @@ def test_self_service_reset_goes_through_the_outbox_and_works_once(app, client, 
     again = client.get(link)
     assert again.status_code == 302 and again.location.endswith("/reset")    # used: the link no longer works
     assert _user(app, target["email"]).password_changed_at is not None
+    with app.app_context():
+        entry = _db.session.execute(select(AuditLog).filter_by(entity="user", entity_id=str(target["id"]))
+                                    .where(AuditLog.after["password_changed_at"].is_not(None))
+                                    .order_by(AuditLog.id.desc())).scalars().first()
+        assert entry is not None and entry.actor == target["email"]      # not "anonymous": nobody was logged in
 
 
 def test_reset_of_an_unknown_address_looks_the_same_and_queues_nothing(app, client):
@@ -358,6 +363,7 @@ def test_a_disabled_account_is_logged_out_refused_and_can_be_enabled_again(app, 
     assert app.test_client().get("/api/v1/me", headers={"Authentication-Token": token}).status_code == 401
     assert client.post(f"/api/v1/users/{target['id']}/enable", headers=headers).json["active"] is True
     assert log_in(app.test_client(), target["email"]).status_code == 302
+    assert app.test_client().get("/api/v1/me", headers={"Authentication-Token": token}).status_code == 401
 
 
 # --- pages --------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ POLICIES = {
     "agency_member": (STAFF, STAFF),                                  # any user of an agency
     "staff_writer": (STAFF - {VIEWER}, STAFF - {VIEWER}),              # viewers only read
     "supplier": ({SUPPLIER}, {SUPPLIER}),
+    "account_manager": ({ADMIN, AGENCY_ADMIN}, {ADMIN}),                # agency admins: their subtree's accounts
 }
 
 WRITE_POLICY = {
@@ -101,10 +102,11 @@ WRITE_POLICY = {
     # accounts (h-accounts): administrators; agency administrators inside their subtree, which
     # test_accounts_matrix below checks for every caller and token path (the "user" table is
     # bookkeeping here, so this matrix alone would not see a change of it)
-    "users.create_user": "admin", "users.update_user": "admin", "users.disable_user": "admin",
-    "users.enable_user": "admin", "users.reset_password": "admin",
-    "accounts.user_new": "admin", "accounts.user_edit": "admin", "accounts.user_status": "admin",
-    "accounts.user_password": "admin",
+    "users.create_user": "account_manager", "users.update_user": "account_manager",
+    "users.disable_user": "account_manager", "users.enable_user": "account_manager",
+    "users.reset_password": "account_manager", "accounts.user_new": "account_manager",
+    "accounts.user_edit": "account_manager", "accounts.user_status": "account_manager",
+    "accounts.user_password": "account_manager",
     "security.forgot_password": "public", "security.reset_password": "public", "security.change_password": "signed_in",
 }
 

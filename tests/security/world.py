@@ -11,7 +11,7 @@ internal or restricted rows; viewers and administrators of A nothing of B's rest
 import io
 from datetime import timedelta
 
-from core.auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
+from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db
 from core.timeutil import utcnow
 from dispatch.services import approval, consultation, incidents, planning
@@ -28,7 +28,7 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.portal_helpers import PNG, registration
 
-ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, "anonymous")
+ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, "anonymous", AGENCY_ADMIN)
 
 
 def canary(agency: str, classification: str) -> str:
@@ -46,6 +46,7 @@ def forbidden_canaries(role: str) -> set[str]:
         OPERATOR: [("B", "restricted"), ("B", "internal")],
         COMMANDER: [],
         SUPPLIER: [(a, c) for a in "AB" for c in ("internal", "restricted")],
+        AGENCY_ADMIN: [(a, c) for a in "AB" for c in ("internal", "restricted")],  # manages accounts, reads no data
         "anonymous": [(a, c) for a in "AB" for c in ("internal", "restricted")],
     }[role]
     return {CANARIES[key] for key in hidden}
