@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from .accounts import PASSWORD_METHODS, STATUSES, status_of
+from .accounts_rules import PASSWORD_METHODS, STATUSES, status_of
 from .auth import ROLES
 from .schemas import AgencyBriefSchema
 

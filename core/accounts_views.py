@@ -4,7 +4,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
-from . import accounts
+from . import accounts, accounts_rules
 from .auth import ROLES
 from .errors import DomainError
 from .pagination import paginate
@@ -18,7 +18,7 @@ MAX_TEXT = 100
 def _filters() -> dict:
     args = request.args
     role = args.get("role") if args.get("role") in ROLES else None
-    status = args.get("status") if args.get("status") in accounts.STATUSES else None
+    status = args.get("status") if args.get("status") in accounts_rules.STATUSES else None
     return {"q": (args.get("q") or "").strip()[:MAX_TEXT] or None, "role": role,
             "agency_id": args.get("agency_id", type=int), "status": status}
 
@@ -37,8 +37,8 @@ def user_list():
     grantable, agencies = accounts.assignable(current_user)
     query = {k: v for k, v in filters.items() if v is not None}  # for the pager and the CSV link
     return render_template("admin/users.html", result=result, filters=filters, query=query, agencies=agencies,
-                           statuses={s: accounts.status_label(s) for s in accounts.STATUSES}, status_of=accounts.status_of,
-                           can_create=bool(grantable))
+                           statuses={s: accounts.status_label(s) for s in accounts_rules.STATUSES},
+                           status_of=accounts_rules.status_of, can_create=bool(grantable))
 
 
 @bp.route("/admin/users.csv")
@@ -95,7 +95,7 @@ def user_edit(user_id):
     values = {"display_name": user.display_name, "roles": sorted(user.role_names), "agency_id": user.agency_id}
     return render_template("admin/user_form.html", user=user, values=values, errors=errors, email=user.email,
                            grantable=grantable, agencies=agencies,
-                           status=accounts.status_label(accounts.status_of(user.active, user.must_change_password)))
+                           status=accounts.status_label(accounts_rules.status_of(user.active, user.must_change_password)))
 
 
 @bp.route("/admin/users/<int:user_id>/status", methods=["POST"])

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core import accounts
+from core import accounts_rules as rules
 from core.audit import AuditLog
 from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db as _db
@@ -18,31 +18,31 @@ NEW_PASSWORD = "Quiet-Lantern-Orchard-47"
 
 
 def test_agency_admins_grant_only_operator_and_agency_admin():
-    assert accounts.grantable_roles({AGENCY_ADMIN}) == {OPERATOR, AGENCY_ADMIN}
-    assert accounts.grantable_roles({ADMIN}) >= {ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN}
-    assert SUPPLIER not in accounts.grantable_roles({ADMIN, AGENCY_ADMIN})
-    assert accounts.grantable_roles({OPERATOR, VIEWER}) == set()
+    assert rules.grantable_roles({AGENCY_ADMIN}) == {OPERATOR, AGENCY_ADMIN}
+    assert rules.grantable_roles({ADMIN}) >= {ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN}
+    assert SUPPLIER not in rules.grantable_roles({ADMIN, AGENCY_ADMIN})
+    assert rules.grantable_roles({OPERATOR, VIEWER}) == set()
 
 
 def test_agency_admin_sees_its_subtree_only():
-    assert accounts.can_see({AGENCY_ADMIN}, "/1/2/", "/1/2/5/")
-    assert not accounts.can_see({AGENCY_ADMIN}, "/1/2/", "/1/3/")
-    assert not accounts.can_see({AGENCY_ADMIN}, "/1/2/", None)
-    assert accounts.can_see({ADMIN}, None, None)
-    assert not accounts.can_see({OPERATOR}, "/1/", "/1/")
+    assert rules.can_see({AGENCY_ADMIN}, "/1/2/", "/1/2/5/")
+    assert not rules.can_see({AGENCY_ADMIN}, "/1/2/", "/1/3/")
+    assert not rules.can_see({AGENCY_ADMIN}, "/1/2/", None)
+    assert rules.can_see({ADMIN}, None, None)
+    assert not rules.can_see({OPERATOR}, "/1/", "/1/")
 
 
 def test_agency_admin_cannot_touch_an_account_holding_a_role_it_cannot_grant():
-    assert accounts.can_manage({AGENCY_ADMIN}, "/1/", "/1/4/", {OPERATOR})
-    assert not accounts.can_manage({AGENCY_ADMIN}, "/1/", "/1/4/", {COMMANDER})
-    assert not accounts.can_manage({AGENCY_ADMIN}, "/1/", "/1/4/", {OPERATOR, ADMIN})
+    assert rules.can_manage({AGENCY_ADMIN}, "/1/", "/1/4/", {OPERATOR})
+    assert not rules.can_manage({AGENCY_ADMIN}, "/1/", "/1/4/", {COMMANDER})
+    assert not rules.can_manage({AGENCY_ADMIN}, "/1/", "/1/4/", {OPERATOR, ADMIN})
 
 
 def test_roles_added_or_removed_must_be_grantable():
-    assert accounts.can_assign({AGENCY_ADMIN}, {OPERATOR}, {OPERATOR, AGENCY_ADMIN})
-    assert not accounts.can_assign({AGENCY_ADMIN}, {OPERATOR}, {COMMANDER})
-    assert accounts.can_assign({ADMIN}, {SUPPLIER}, {SUPPLIER})            # kept, not granted
-    assert not accounts.can_assign({ADMIN}, {SUPPLIER}, {VIEWER})          # removing it is not ours
+    assert rules.can_assign({AGENCY_ADMIN}, {OPERATOR}, {OPERATOR, AGENCY_ADMIN})
+    assert not rules.can_assign({AGENCY_ADMIN}, {OPERATOR}, {COMMANDER})
+    assert rules.can_assign({ADMIN}, {SUPPLIER}, {SUPPLIER})            # kept, not granted
+    assert not rules.can_assign({ADMIN}, {SUPPLIER}, {VIEWER})          # removing it is not ours
 
 
 def test_issued_passwords_pass_the_password_policy(app):
@@ -50,7 +50,7 @@ def test_issued_passwords_pass_the_password_policy(app):
         from core.passwords import password_problems
 
         for _ in range(20):
-            password = accounts.issue_password()
+            password = rules.issue_password()
             assert len(password) == 19
             assert password_problems(password, email="someone@example.org") == []
 
@@ -258,6 +258,7 @@ def test_api_tokens_of_a_user_who_must_change_the_password_are_refused(app, clie
         _db.session.commit()
         fresh = user.get_auth_token()
     for value in (token, fresh):
+        assert client.get(f"/api/v1/me?auth_token={value}").status_code == 403
         refused = client.get("/api/v1/me", headers={"Authentication-Token": value})
         assert refused.status_code == 403, refused.text
         assert "API" in refused.json["detail"] and "修改" in refused.json["detail"]
