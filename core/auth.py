@@ -16,18 +16,21 @@ from flask_login import user_logged_out
 from flask_security import LoginForm as SecurityLoginForm
 from flask_security import RoleMixin, UserMixin, user_authenticated
 from sqlalchemy import ForeignKey, String, Table, Column, Integer
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .timeutil import utcnow
 
 ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER = "admin", "agency_operator", "commander", "viewer", "supplier"
+AGENCY_ADMIN = "agency_admin"  # manages the accounts of its agency subtree (core/accounts.py)
 ROLES = {
     ADMIN: _l("Administrator"),
     OPERATOR: _l("Agency operator"),
     COMMANDER: _l("Command staff"),
     VIEWER: _l("Leader / viewer"),
     SUPPLIER: _l("Supplier enterprise"),
+    AGENCY_ADMIN: _l("Agency administrator"),
 }
 
 roles_users = Table(
@@ -66,6 +69,10 @@ class User(db.Model, UserMixin):
     last_login_ip: Mapped[str | None] = mapped_column(String(64))
     current_login_ip: Mapped[str | None] = mapped_column(String(64))
     login_count: Mapped[int | None]
+    # Set when an administrator issues a password: every page leads to the change-password page
+    # and API tokens are refused until the user has chosen their own (core/accounts.py).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    password_changed_at: Mapped[datetime | None]  # audited; the password column itself is not
 
     roles = relationship("Role", secondary=roles_users, lazy="selectin")
     agency = relationship("Agency", lazy="joined")

@@ -160,6 +160,21 @@ class Config:
     # sends a well-formed no-store on its pages instead.
     SECURITY_CACHE_CONTROL = {}
 
+    # Accounts (core/accounts.py): users change their password (an issued one at the first login)
+    # and reset it through a link e-mailed via the outbox; the link works once, within 2 hours.
+    SECURITY_CHANGEABLE = True
+    SECURITY_RECOVERABLE = True
+    SECURITY_RESET_PASSWORD_WITHIN = timedelta(hours=2)
+    SECURITY_EMAIL_HTML = False  # the outbox sends plain text
+    # No DNS lookup of the address's domain: on the private network there is none, and with it
+    # every reset request failed as "invalid address" (answered generically, so nobody noticed).
+    SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
+    SECURITY_POST_CHANGE_VIEW = "core.home"
+    SECURITY_CHANGE_PASSWORD_TEMPLATE = "security/change_password.html"
+    SECURITY_FORGOT_PASSWORD_TEMPLATE = "security/forgot_password.html"
+    SECURITY_RESET_PASSWORD_TEMPLATE = "security/reset_password.html"
+    PASSWORD_RESET_RATE_LIMIT = "5 per minute;20 per hour"
+
 
 def _flag(value: str) -> bool:
     word = value.strip().lower()
@@ -180,6 +195,7 @@ ENVIRONMENT = {
     "API_TOKEN_DAYS": ("SECURITY_TOKEN_MAX_AGE", lambda v: timedelta(days=int(v))),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
+    "PASSWORD_RESET_RATE_LIMIT": ("PASSWORD_RESET_RATE_LIMIT", str),
     "DEMO_PASSWORD": ("DEMO_PASSWORD", str),
     "PORTAL_UPLOAD_DIR": ("PORTAL_UPLOAD_DIR", str),
     "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),

@@ -11,6 +11,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .outbox_mail import OutboxMailUtil
 from .passwords import PasswordPolicy
 from .schemas import ProblemSchema
 
@@ -47,7 +48,7 @@ class ProblemApi(Api):
 db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "create_savepoint"})
 migrate = Migrate()
 api = ProblemApi()
-security = Security(password_util_cls=PasswordPolicy)
+security = Security(password_util_cls=PasswordPolicy, mail_util_cls=OutboxMailUtil)
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)

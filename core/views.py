@@ -13,7 +13,7 @@ from reserve import services as reserve_services
 from reserve.models import AGENCY_KIND_LABELS
 
 from . import audit_service
-from .auth import ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
+from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
 from .extensions import db
 from .pagination import paginate
@@ -65,6 +65,8 @@ def navigation() -> Nav:
                  (_("Reporting"), url_for("reporting.index"))]
         more += [(_("Data sharing"), url_for("sharing.catalog")), (_("Agencies"), url_for("core.agencies"))]
     more.append((_("Catalog"), url_for("reserve.catalog_browser")))
+    if roles & {ADMIN, AGENCY_ADMIN}:
+        more.append((_("User management"), url_for("accounts.user_list")))
     if ADMIN in roles:
         more += [(_("Audit log"), url_for("core.audit_log")),
                  (_("Portal administration"), url_for("public_site.admin_suppliers"))]
@@ -86,7 +88,8 @@ def home():
     roles = current_user.role_names
     visible = paginate(reserve_services.list_agencies(current_user), 1, 1)
     return render_template("core/home.html", roles=roles, visible_agencies=visible.total,
-                           ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER)
+                           ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER,
+                           AGENCY_ADMIN=AGENCY_ADMIN)
 
 
 @bp.route("/lang/<code>")

@@ -114,6 +114,9 @@ def init_security(app):
     security.render_json(_render_security_json)
     limiter.init_app(app)
     app.view_functions["security.login"] = _rate_limited(app.view_functions["security.login"])
+    from . import accounts
+
+    accounts.init_accounts(app)  # the forced password change, after the login-session check
 
 
 def assign_request_id():
@@ -172,10 +175,13 @@ def register_blueprints(app):
     from dispatch import views as dispatch_views
     from dispatch.api import BLUEPRINTS as dispatch_api
 
+    from . import accounts_api, accounts_views
     from . import api as core_api
     from . import views
 
     api.register_blueprint(core_api.blp)
+    api.register_blueprint(accounts_api.blp)
+    app.register_blueprint(accounts_views.bp)
     for blueprint in reserve_api + reporting_api + warning_api + dispatch_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)

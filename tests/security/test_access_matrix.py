@@ -22,7 +22,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER, User
+from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db as _db
 from tests.conftest import PASSWORD, csrf_token, log_in
 from tests.security.world import CANARIES, ROLES, SUPPLIERS, build_world, forbidden_canaries
@@ -44,6 +44,7 @@ POLICIES = {
     "agency_member": (STAFF, STAFF),                                  # any user of an agency
     "staff_writer": (STAFF - {VIEWER}, STAFF - {VIEWER}),              # viewers only read
     "supplier": (set(SUPPLIERS), set(SUPPLIERS)),
+    "account_manager": ({ADMIN, AGENCY_ADMIN}, {ADMIN}),                # agency admins: their subtree's accounts
 }
 
 WRITE_POLICY = {
@@ -104,6 +105,15 @@ WRITE_POLICY = {
     "public_site.admin_map_offer": "admin", "public_site.admin_review": "admin",
     # sign-in pages
     "security.login": "public", "security.logout": "public", "security.verify": "signed_in",
+    # accounts (h-accounts): administrators; agency administrators inside their subtree, which
+    # test_accounts_matrix below checks for every caller and token path (the "user" table is
+    # bookkeeping here, so this matrix alone would not see a change of it)
+    "users.create_user": "account_manager", "users.update_user": "account_manager",
+    "users.disable_user": "account_manager", "users.enable_user": "account_manager",
+    "users.reset_password": "account_manager", "accounts.user_new": "account_manager",
+    "accounts.user_edit": "account_manager", "accounts.user_status": "account_manager",
+    "accounts.user_password": "account_manager",
+    "security.forgot_password": "public", "security.reset_password": "public", "security.change_password": "signed_in",
 }
 
 # Not probed: static files and pages whose output is ours alone.
@@ -146,6 +156,7 @@ def path_values(world: dict, side: str) -> dict:
         "notification_id": world["notification"], "job_id": world["job"], "supplier_id": world["supplier"],
         "feedback_id": world["feedback"], "notice_id": world["notice"], "document_id": world["document"],
         "code": "140100", "kind": "stock", "action": "approve", "filename": "x",
+        "user_id": mine["user"], "token": "not-a-token",
         # ids whose meaning depends on the blueprint
         "plans.plan_id": mine["plan"], "reserve.plan_id": mine["plan"], "plan_id": world["version"],
         "incidents.demand_id": world["demand"], "dispatch.demand_id": world["demand"],
@@ -271,7 +282,10 @@ class Caller:
 @pytest.fixture
 def world(app, db, client, make_agency, make_user, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "PORTAL_UPLOAD_DIR", str(tmp_path / "uploads"))
-    return build_world(app, client, make_agency, make_user)
+    world = build_world(app, client, make_agency, make_user)
+    for side in ("a", "b"):  # the account each side's user-management routes act on (h-accounts)
+        world[side]["user"] = make_user(OPERATOR, agency=world[side.upper()])["id"]
+    return world
 
 
 def probe(app, world, role, via="session"):
@@ -458,3 +472,146 @@ def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
         client, headers, query = _caller(app, world, caller, channel, client_token)
         response = client.get(f"/api/v1/plan-jobs/{job}{query}", headers=headers)
         assert response.status_code == 200 and response.json["status"] == "queued", (caller, response.text)
+
+
+# --- accounts (h-accounts): every user-management route x every kind of caller x token path -----
+
+ACCOUNT_CALLERS = (ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN, "supplier_pending", "supplier_approved",
+                   "sharing_client", ANON)
+ACCOUNT_TABLES = ("user", "roles_users", "outbox_message", "login_session")
+USER_COLUMNS_OF_LOGINS = {"last_login_at", "current_login_at", "last_login_ip", "current_login_ip", "login_count"}
+
+
+def account_routes(user_id: int, agency_id: int, n: int) -> list[tuple[str, str, dict | None]]:
+    """(method, url, body) of every user-management route, acting on account `user_id` (new
+    accounts: in `agency_id`)."""
+    return [
+        ("GET", "/api/v1/users?per_page=200", None), ("GET", f"/api/v1/users/{user_id}", None),
+        ("POST", "/api/v1/users", {"email": f"made{n}@example.org", "roles": [OPERATOR], "agency_id": agency_id}),
+        ("PATCH", f"/api/v1/users/{user_id}", {"display_name": f"probe {n}"}),
+        ("POST", f"/api/v1/users/{user_id}/password", {"method": "issue"}),
+        ("POST", f"/api/v1/users/{user_id}/disable", None), ("POST", f"/api/v1/users/{user_id}/enable", None),
+        ("GET", "/admin/users", None), ("GET", "/admin/users.csv", None), ("GET", "/admin/users/new", None),
+        ("POST", "/admin/users/new", {"email": f"page{n}@example.org", "roles": OPERATOR,
+                                         "agency_id": agency_id}),
+        ("GET", f"/admin/users/{user_id}", None), ("POST", f"/admin/users/{user_id}", {"display_name": f"page {n}"}),
+        ("POST", f"/admin/users/{user_id}/password", {"method": "issue"}),
+        ("POST", f"/admin/users/{user_id}/status", {"active": "0"}),
+        ("POST", f"/admin/users/{user_id}/status", {"active": "1"}),
+    ]
+
+
+def account_snapshot(app) -> dict[str, str]:
+    digests = {}
+    with app.app_context():
+        for name in ACCOUNT_TABLES:
+            table = _db.metadata.tables[name]
+            columns = [c for c in table.columns if c.name not in USER_COLUMNS_OF_LOGINS | {"last_seen_at"}]
+            rows = _db.session.execute(select(*columns)).all()
+            digests[name] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+        _db.session.remove()
+    return digests
+
+
+def account_callers(app, world, make_user) -> dict:
+    """Each caller's e-mail and password (None: anonymous) and, for the API, its token."""
+    from core.auth import User
+    from public_site.services import suppliers
+    from reserve.sharing import clients as sharing_clients
+
+    callers = {role: (world["emails"][role], PASSWORD) for role in (ADMIN, COMMANDER, VIEWER, OPERATOR)}
+    callers[AGENCY_ADMIN] = (make_user(AGENCY_ADMIN, OPERATOR, agency=world["A"])["email"], PASSWORD)
+    callers["supplier_pending"] = callers["supplier_approved"] = (world["emails"][SUPPLIER], world["supplier_password"])
+    tokens = {}
+    with app.app_context():
+        for role, (email, _password) in callers.items():
+            tokens[role] = _db.session.execute(select(User).filter_by(email=email)).scalar_one().get_auth_token()
+        admin = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
+        _client, tokens["sharing_client"] = sharing_clients.rotate_token(admin, world["a"]["client"])
+
+    def approve():
+        admin = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
+        suppliers.review_supplier(admin, world["supplier"], action="approve")
+
+    world["approve_supplier"] = approve
+    return {"logins": callers, "tokens": tokens}
+
+
+def account_allowed(caller: str, side: str) -> bool:
+    return caller == ADMIN or (caller == AGENCY_ADMIN and side == "a")
+
+
+def _account_client(app, callers, caller: str, path: str):
+    """A client, its headers, the form's CSRF token and the token to add to each URL (path "query")."""
+    client = app.test_client()
+    token = callers["tokens"].get(caller, "")
+    if path == "header":
+        return client, {"Authentication-Token": token, "Accept": "application/json"}, None, None
+    if path == "query":
+        return client, {"Accept": "application/json"}, None, token
+    if caller in callers["logins"]:
+        email, password = callers["logins"][caller]
+        assert log_in(client, email, password).status_code == 302, caller
+    form_token = csrf_token(client.get("/login" if caller in (ANON, "sharing_client") else
+                                       "/portal/" if "supplier" in caller else "/").text)
+    return client, {"X-CSRFToken": form_token, "Accept": "application/json"}, form_token, None
+
+
+def _send(client, method, url, body, headers, form_token, query_token):
+    if query_token:
+        url += ("&" if "?" in url else "?") + "auth_token=" + query_token
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json=body, headers=headers)
+    data = {**(body or {}), **({"csrf_token": form_token} if form_token else {})}
+    return client.open(url, method=method, data=data if method != "GET" else None, headers=headers)
+
+
+def test_accounts_matrix(app, world, make_user):
+    """A refused caller changes no account, role, outbox message or session, gets a 4xx (or the
+    login page) and reads no e-mail of the target; admins (both agencies) and agency
+    administrators (their own agency's accounts only) get through, by session and by token (in the
+    header or the query string)."""
+    callers = account_callers(app, world, make_user)
+    emails = {}
+    with app.app_context():
+        from core.auth import User
+
+        for side in ("a", "b"):
+            emails[side] = _db.session.get(User, world[side]["user"]).email
+    findings, counted, n = [], {"allowed": 0, "refused": 0}, 0
+    for caller in ACCOUNT_CALLERS:
+        if caller == "supplier_approved":
+            with app.app_context():
+                world["approve_supplier"]()
+        for path in ("session", "header", "query"):  # the cookie, Authentication-Token, ?auth_token=
+            if (caller, path) in (("sharing_client", "session"), (ANON, "header"), (ANON, "query")):
+                continue  # a client has no session; anonymous has no token
+            client, headers, form_token, query_token = _account_client(app, callers, caller, path)
+            for side in ("b", "a"):
+                for method, url, body in account_routes(world[side]["user"], world[side.upper()], n):
+                    n += 1
+                    before = account_snapshot(app)
+                    response = _send(client, method, url, body, headers, form_token, query_token)
+                    where = f"{caller} {path} {'own' if side == 'a' else 'other'} {method} {url}"
+                    allowed = account_allowed(caller, side) and (path == "session" or url.startswith("/api/"))
+                    if method == "GET" and url in ("/api/v1/users?per_page=200", "/admin/users", "/admin/users.csv",
+                                                   "/admin/users/new") and caller in (ADMIN, AGENCY_ADMIN):
+                        allowed = path == "session" or url.startswith("/api/")   # not about the target
+                    if response.status_code >= 500:
+                        findings.append(f"{where}: {response.status_code}")
+                    if allowed:
+                        counted["allowed"] += 1
+                        if response.status_code >= 400:
+                            findings.append(f"{where}: refused an allowed call ({response.status_code})")
+                        continue
+                    counted["refused"] += 1
+                    text = response.get_data(as_text=True)
+                    if response.status_code < 400 and not (response.status_code == 302 and "/login" in
+                                                            response.location):
+                        findings.append(f"{where}: answered {response.status_code}")
+                    if emails[side] in text:
+                        findings.append(f"{where}: shows the target's e-mail")
+                    if account_snapshot(app) != before:
+                        findings.append(f"{where}: changed accounts")
+    assert counted["allowed"] > 80 and counted["refused"] > 600, counted
+    assert not findings, f"{len(findings)} findings:\n" + "\n".join(findings)

@@ -12,7 +12,7 @@ internal or restricted rows; viewers and administrators of A nothing of B's rest
 import io
 from datetime import timedelta
 
-from core.auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
+from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db
 from core.timeutil import utcnow
 from dispatch.services import approval, consultation, incidents, planning
@@ -30,7 +30,7 @@ from tests.conftest import csrf_token
 from tests.portal_helpers import PNG, registration
 
 APPROVED_SUPPLIER = "supplier_approved"  # a supplier account whose registration was approved
-ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, APPROVED_SUPPLIER, "anonymous")
+ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, APPROVED_SUPPLIER, "anonymous", AGENCY_ADMIN)
 SUPPLIERS = (SUPPLIER, APPROVED_SUPPLIER)
 
 
@@ -50,6 +50,7 @@ def forbidden_canaries(role: str) -> set[str]:
         COMMANDER: [],
         SUPPLIER: list(CANARIES),
         APPROVED_SUPPLIER: list(CANARIES),
+        AGENCY_ADMIN: [(a, c) for a in "AB" for c in ("internal", "restricted")],  # manages accounts, reads no data
         "anonymous": [(a, c) for a in "AB" for c in ("internal", "restricted")],
     }[role]
     return {CANARIES[key] for key in hidden}
