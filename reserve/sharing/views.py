@@ -2,6 +2,7 @@
 (approve, reject, revoke) and the access log, external clients, and the data-quality report."""
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -30,6 +31,29 @@ CHECK_LABELS = {
     "duplicate_depot": N_("Same site registered by two agencies"), "duplicate_lot": N_("Same lot held by two agencies"),
     "unit_conflict": N_("Same material in different units"), "total_jump": N_("Report moved a total beyond the threshold"),
 }
+# A finding's detail is a msgid for these checks; for the others it is a fact (codes, field
+# names, numbers) that must never pass through gettext, where a "%" breaks the call.
+MSGID_CHECKS = {"depot_values", "lot_values", "transport_values"}
+FIELD_LABELS = {"address": N_("Address"), "region_code": N_("Region"), "lat": N_("Latitude"), "lon": N_("Longitude"),
+                "contact_name": N_("Contact"), "contact_phone": N_("Contact phone"), "capacity_m3": N_("Capacity m³"),
+                "capacity_t": N_("Capacity t"), "expiry_date": N_("Expiry date")}
+SAME_SITE_LABELS = {"same_name": N_("same name"), "same_address": N_("same address"),
+                    "same_place": N_("within 100 m of each other")}
+RECORD_LABELS = {"depot": N_("Depot"), "lot": N_("Lot"), "transport": N_("Transport capacity"),
+                 "material": N_("Material"), "submission": N_("Submission"), "agency": N_("Agency")}
+
+
+def finding_text(issue, material_names: dict) -> str:
+    """What a person reads in a finding's detail column, in the page's language."""
+    if issue.check in MSGID_CHECKS:
+        return _(issue.detail)
+    if issue.check in ("depot_fields", "lot_expiry"):
+        return "、".join(_(FIELD_LABELS[f]) if f in FIELD_LABELS else f for f in issue.detail.split(", ") if f)
+    if issue.check == "duplicate_depot":
+        return _(SAME_SITE_LABELS.get(issue.detail, issue.detail)) if issue.detail in SAME_SITE_LABELS else issue.detail
+    if issue.check == "total_jump" and issue.related:
+        return f"{material_names.get(issue.related[0], '')} {issue.detail}".strip()
+    return issue.detail or ""
 
 
 def _kinds():
@@ -168,6 +192,20 @@ def clients_page():
 ISSUE_HEADER = ["dimension", "check", "agency_id", "record_type", "record_id", "related", "detail", "url"]
 
 
+def related_records(issue) -> list[tuple[str, str | None]]:
+    """The other records of a conflict: (label, page), the material of a total jump being named already."""
+    if issue.check == "total_jump":
+        return []
+    return [(f"{_(RECORD_LABELS.get(issue.record_type, issue.record_type))} {record_id}",
+             record_url(SimpleNamespace(record_type=issue.record_type, record_id=record_id)))
+            for record_id in issue.related]
+
+
+def _material_names(issues) -> dict:
+    ids = {i.related[0] for i in issues if i.check == "total_jump" and i.related}
+    return quality.material_names(ids)
+
+
 @bp.route("/sharing/quality")
 @auth_required("session")
 def quality_page():
@@ -176,14 +214,18 @@ def quality_page():
     report = quality.report(current_user, local_today(), agency_id=agency_id)
     issues = [i for i in report.issues if dimension is None or i.dimension == dimension]
     if request.args.get("format") == "csv":
+        materials = _material_names(issues)
         rows = ([i.dimension, i.check, i.agency_id, i.record_type, i.record_id, " ".join(map(str, i.related)),
-                 _(i.detail) if i.detail else "", record_url(i)] for i in issues)
+                 finding_text(i, materials), record_url(i)] for i in issues)
         return Response(csv_bytes(ISSUE_HEADER, rows), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": "attachment; filename=data-quality.csv"})
     trend = quality.trend(current_user, agency_id=agency_id, days=180, today=local_today())
     names = {q.agency_id: q.agency_name for q in report.agencies}
+    shown = _page_of(issues, request.args.get("page", 1, type=int))
+    materials = _material_names(shown.items)
     return render_template("sharing/quality.html", report=report, agency_id=agency_id, dimension=dimension or "",
-                           issues=_page_of(issues, request.args.get("page", 1, type=int)), names=names,
+                           issues=shown, names=names, records={k: _(v) for k, v in RECORD_LABELS.items()},
+                           details=[finding_text(i, materials) for i in shown.items], related_records=related_records,
                            checks={k: _(v) for k, v in CHECK_LABELS.items()}, record_url=record_url,
                            trend=[{"day": s.day.isoformat(), "score": s.score, "completeness": s.completeness,
                                    "validity": s.validity, "freshness": s.freshness} for s in trend])
