@@ -1,11 +1,12 @@
 # Two commands do everything on a fresh machine:
-#   make run   install, migrate an SQLite file under instance/, load demo data, serve on :5000 + the scheduler
+#   make run   install, migrate an SQLite file under instance/, load demo data, serve on :$(PORT) (default 5000) + the scheduler
 #   make test  install and run the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app core:create_app
 STAMP  := $(VENV)/.installed
+PORT   ?= 5000
 
 .PHONY: install run test translations vendor clean
 
@@ -20,9 +21,9 @@ install: $(STAMP)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo init
-	@echo "Serving on http://127.0.0.1:5000 with the scheduler beside it (Ctrl-C stops both)"
+	@echo "Serving on http://127.0.0.1:$(PORT) with the scheduler beside it (Ctrl-C stops both)"
 	$(FLASK) scheduler run & SCHEDULER=$$!; trap "kill $$SCHEDULER 2>/dev/null" EXIT INT TERM; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
