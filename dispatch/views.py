@@ -82,6 +82,7 @@ def board(incident_id):
     materials = db.session.execute(catalog.list_materials()).scalars().all()
     point_names = {p.id: p.name for p in points}
     material_names = {m.id: m.name for m in materials}
+    shown_shipments = shipments.list_shipments(current_user, incident.id)
     suggestions = {}
     if request.args.get("suggest", type=int) and current_user.role_names & {COMMANDER, ADMIN}:
         point_id = request.args.get("suggest", type=int)
@@ -91,9 +92,13 @@ def board(incident_id):
             flash(exc.detail, "error")
     return render_template(
         "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
+        can_approve=bool(current) and approval.can_approve(current_user, current),
+        can_cancel=bool(current) and approval.can_cancel(current_user, current),
+        lines_to_state=consultation.lines_to_state(current_user, current, lines) if current else [],
         compared=compared, points=points, materials=materials, point_names=point_names,
         material_names=material_names, demands=incidents.list_demands(current_user, incident.id),
-        shipments=shipments.list_shipments(current_user, incident.id),
+        shipments=shown_shipments, movable=shipments.movable(current_user, shown_shipments),
+        next_status=shipments.NEXT_STATUS,
         messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
         plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
         types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions, methods=METHOD_LABELS,

@@ -11,7 +11,8 @@ from reserve.services import ledger
 from reserve.sharing import quality
 from reserve.sharing.views import CHECK_LABELS
 from tests import factories
-from tests.conftest import log_in
+from core.errors import Conflict, NotAllowed
+from tests.conftest import csrf_token, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,3 +77,75 @@ def test_quality_page_renders_every_finding_kind_in_chinese(app, client, make_ag
         assert raw not in text, raw
     csv = client.get("/sharing/quality?format=csv")
     assert csv.status_code == 200 and "972 → 1800 (+85%)" in csv.data.decode("utf-8-sig")
+
+
+# --- 8. an action is shown only where the server accepts it --------------------------------------
+
+from dispatch.services import approval, consultation, planning, shipments  # noqa: E402
+from tests.test_dispatch import incident_with_demands, user, world  # noqa: E402,F401  (the dispatch world)
+
+APPROVE = "批准并预留库存"
+CANCEL = "撤销方案"
+
+
+def _board(client, world, who, incident_id):
+    log_in(client, world["emails"][who])
+    text = client.get(f"/incidents/{incident_id}").text
+    client.post("/logout", data={"csrf_token": csrf_token(text)})
+    return text
+
+
+def test_the_plan_author_sees_no_approve_button_and_the_second_commander_does(app, client, world):
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=10, water=0)
+        plan = planning.plan_incident(user(world, "author"), incident.id)
+        assert not approval.can_approve(user(world, "author"), plan)
+        assert approval.can_approve(user(world, "approver"), plan)
+        incident_id, plan_id = incident.id, plan.id
+    page = _board(client, world, "author", incident_id)
+    assert APPROVE not in page and "另一位指挥人员" in page and CANCEL in page
+    assert APPROVE in _board(client, world, "approver", incident_id)
+    assert APPROVE not in _board(client, world, "viewer", incident_id)
+    with app.app_context():
+        with pytest.raises(NotAllowed):
+            approval.approve(user(world, "author"), plan_id)
+
+
+def test_cancel_disappears_once_a_shipment_has_left_and_is_refused(app, client, world):
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=10, water=0)
+        plan = planning.plan_incident(user(world, "author"), incident.id)
+        approval.approve(user(world, "approver"), plan.id)
+        incident_id, plan_id = incident.id, plan.id
+    page = _board(client, world, "approver", incident_id)
+    assert CANCEL in page and APPROVE not in page
+    with app.app_context():
+        for s in shipments.list_shipments(user(world, "author"), incident_id):
+            for step, extra in (("departed", {}), ("arrived", {}), ("received", {"quantity_received": s.quantity})):
+                shipments.advance(user(world, "author"), s.id, step, **extra)
+        plan = planning.get_plan(user(world, "author"), plan_id)
+        assert not approval.can_cancel(user(world, "author"), plan)
+        with pytest.raises(Conflict):
+            approval.cancel(user(world, "author"), plan_id, reason="晚了")
+    page = _board(client, world, "approver", incident_id)
+    assert CANCEL not in page and "已签收" in page
+    assert 'name="quantity_received"' not in page
+
+
+def test_the_position_form_goes_once_the_plan_is_approved_and_is_refused_after(app, client, world):
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=10, water=0)
+        plan = planning.plan_incident(user(world, "author"), incident.id)
+        line_id, incident_id, plan_id = plan.lines[0].id, incident.id, plan.id
+        operator = "east_op" if plan.lines[0].agency_id == world["east"] else "west_op"
+    assert 'name="position"' in _board(client, world, operator, incident_id)
+    assert 'name="position"' not in _board(client, world, "viewer", incident_id)
+    with app.app_context():
+        approval.approve(user(world, "approver"), plan_id)
+        with pytest.raises(Conflict):
+            consultation.set_position(user(world, operator), line_id, position="agree")
+    page = _board(client, world, operator, incident_id)
+    assert 'name="position"' not in page
+    # the operator moves its own shipment; a viewer sees no shipment button
+    assert 'name="status" value="departed"' in page
+    assert 'name="status" value="departed"' not in _board(client, world, "viewer", incident_id)
