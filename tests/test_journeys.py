@@ -149,3 +149,37 @@ def test_the_position_form_goes_once_the_plan_is_approved_and_is_refused_after(a
     # the operator moves its own shipment; a viewer sees no shipment button
     assert 'name="status" value="departed"' in page
     assert 'name="status" value="departed"' not in _board(client, world, "viewer", incident_id)
+
+
+# --- 5. words that say what they mean ---------------------------------------------------------
+
+def test_feedback_type_and_dispatch_plan_tile_are_named_for_what_they_are(app, client, world):
+    form = client.get("/portal/feedback/new")
+    assert form.status_code == 200
+    label = form.text.split('name="category"')[0].rsplit("<label", 1)[1]
+    assert "反馈类型" in label and "物资分类" not in label
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=10, water=0)
+        planning.plan_incident(user(world, "author"), incident.id)
+        incident_id = incident.id
+    page = _board(client, world, "approver", incident_id)
+    tiles = page.split('class="tiles"')[1].split("</div>\n  </div>")[0]
+    assert "<span>调拨方案</span>" in tiles and "预案" not in tiles
+
+
+# --- 13. the README's promises hold in a clone -------------------------------------------------
+
+def test_readme_links_resolve_make_run_takes_a_port_and_the_demo_has_two_commanders():
+    import re
+
+    from core.auth import COMMANDER as commander
+    from core.demo import DEMO_ACCOUNTS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#]+)\)", readme):
+        if not target.startswith(("http://", "https://", "mailto:")):
+            assert (ROOT / target).exists(), target
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "PORT   ?= 5000" in makefile and "--port $(PORT)" in makefile and "--port 5000" not in makefile
+    commanders = [a for a in DEMO_ACCOUNTS if a.role == commander]
+    assert len(commanders) >= 2 and all(f"`{a.email}`" in readme for a in DEMO_ACCOUNTS)
