@@ -8,6 +8,7 @@ from .auth import ADMIN
 from .errors import NotAllowed
 from .exports import csv_bytes, readable_json
 from .extensions import db
+from .timeutil import to_local
 
 
 def _require_admin(user):
@@ -32,10 +33,11 @@ AUDIT_CSV_HEADER = ["id", "at_utc", "actor", "action", "entity", "entity_id", "b
 
 
 def export_audit_csv(user, *, entity=None, limit: int = 100_000) -> bytes:
-    """The audit entries (newest first, at most `limit`) as CSV, changes as readable JSON."""
+    """The audit entries (newest first, at most `limit`) as CSV, changes as readable JSON, times in the
+    province's zone with their offset (unambiguous evidence that a person reads)."""
     rows = db.session.execute(list_audit_entries(user, entity=entity).limit(limit)).scalars()
     return csv_bytes(AUDIT_CSV_HEADER, (
-        [r.id, r.at.isoformat(), r.actor, r.action, r.entity, r.entity_id, readable_json(r.before) if r.before else None,
+        [r.id, to_local(r.at).isoformat(), r.actor, r.action, r.entity, r.entity_id, readable_json(r.before) if r.before else None,
          readable_json(r.after) if r.after else None, r.ip,
          r.request_id, r.row_hash] for r in rows))
 

@@ -2,8 +2,7 @@
 incident: demands, plan, map, shipments, consultation, alerts, after-action)."""
 
 import json
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from core.auth import ADMIN, COMMANDER
 from core.errors import DomainError
 from core.extensions import db
 from core.pagination import paginate
+from core.timeutil import local_now, local_to_utc
 from reserve.models import LABELS
 from reserve.services import catalog, depots
 from reserve.services import plans as reserve_plans
@@ -23,6 +23,7 @@ from .services import after_action, approval, consultation, incidents, planning,
 
 bp = Blueprint("dispatch", __name__, template_folder="templates", static_folder="static",
                static_url_path="/dispatch/static")
+bp.add_app_template_filter(datetime.fromisoformat, "from_iso")  # the report's ISO times, then |local_time
 
 
 def _back(incident_id, anchor=""):
@@ -104,7 +105,7 @@ def board(incident_id):
         types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions, methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
-        default_needed_by=(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
+        default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps({"incident": [incident.lat, incident.lon],
                              "points": [{"name": p.name, "lat": p.lat, "lon": p.lon} for p in points],
                              "routes": [{"from": [line.depot.lat, line.depot.lon], "to": [line.point.lat, line.point.lon],
@@ -132,14 +133,13 @@ def add_point(incident_id):
 
 
 def _local_to_utc(text: str | None):
-    """The form's datetime-local is Beijing time; the database keeps naive UTC."""
+    """The form's datetime-local is the province's local time; the database keeps naive UTC."""
     if not text:
         return None
     try:
-        local = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        return local_to_utc(datetime.fromisoformat(text))
     except ValueError:
         return None
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 @bp.route("/incidents/<int:incident_id>/demands", methods=["POST"])
@@ -228,5 +228,32 @@ def set_position(line_id):
 @bp.route("/incidents/<int:incident_id>/report")
 @auth_required("session")
 def report(incident_id):
-    return render_template("dispatch/report.html", report=after_action.report(current_user, incident_id),
-                           incident=incidents.get_incident(current_user, incident_id))
+    incident = incidents.get_incident(current_user, incident_id)
+    can_record = bool(current_user.role_names & {COMMANDER, ADMIN})
+    return render_template(
+        "dispatch/report.html", report=after_action.report(current_user, incident_id), incident=incident,
+        types=LABELS["incident_type"], statuses=STATUS_LABELS, can_record=can_record,
+        points=incidents.list_points(current_user, incident.id) if can_record else [],
+        depots=after_action.return_depots(current_user, incident.id) if can_record else [],
+        materials=after_action.incident_materials(incident.id) if can_record else [],
+        max_quantity=after_action.MAX_RECORD_QUANTITY, max_note=after_action.MAX_NOTE)
+
+
+def _record(action, incident_id, **where):
+    form = request.form
+    if _attempt(action, incident_id, material_id=form.get("material_id", type=int) or 0,
+                quantity=form.get("quantity", type=int), note=(form.get("note") or "").strip() or None, **where):
+        flash(_("Recorded."), "success")
+    return redirect(url_for("dispatch.report", incident_id=incident_id) + "#records", 303)
+
+
+@bp.route("/incidents/<int:incident_id>/returns", methods=["POST"])
+@auth_required("session")
+def record_return(incident_id):
+    return _record(after_action.record_return, incident_id, depot_id=request.form.get("depot_id", type=int) or 0)
+
+
+@bp.route("/incidents/<int:incident_id>/consumption", methods=["POST"])
+@auth_required("session")
+def record_consumption(incident_id):
+    return _record(after_action.record_consumption, incident_id, point_id=request.form.get("point_id", type=int) or 0)

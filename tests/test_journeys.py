@@ -183,3 +183,112 @@ def test_readme_links_resolve_make_run_takes_a_port_and_the_demo_has_two_command
     assert "PORT   ?= 5000" in makefile and "--port $(PORT)" in makefile and "--port 5000" not in makefile
     commanders = [a for a in DEMO_ACCOUNTS if a.role == commander]
     assert len(commanders) >= 2 and all(f"`{a.email}`" in readme for a in DEMO_ACCOUNTS)
+
+
+# --- 3. one clock: the province's local time on every page and export meant for people ----------
+
+def test_ledger_audit_and_report_show_local_time_not_utc(app, client, world, make_user):
+    from core.audit import AuditLog
+    from core.audit_service import export_audit_csv
+    from core.extensions import db as _db
+    from core.timeutil import local_text, to_local
+    from reserve.models import Movement
+
+    admin = make_user(ADMIN)
+    with app.app_context():
+        movement = _db.session.execute(_db.select(Movement).order_by(Movement.id.desc())).scalars().first()
+        depot_id, moved = movement.lot.depot_id, movement.occurred_at
+        incident, _ = incident_with_demands(world, tents=10, water=0)
+        incident_id = incident.id
+        entry = _db.session.execute(_db.select(AuditLog).order_by(AuditLog.id.desc())).scalars().first()
+        logged, entity = entry.at, entry.entity
+        csv = export_audit_csv(factories.user(admin["id"]), entity=entity).decode("utf-8-sig")
+    assert to_local(logged).isoformat() in csv and "+08:00" in csv
+    log_in(client, admin["email"])
+    depot = client.get(f"/depots/{depot_id}").text
+    assert local_text(moved) in depot and "UTC" not in depot
+    assert moved.strftime("%Y-%m-%d %H:%M") not in depot     # 8 hours apart, never the stored UTC
+    audit = client.get(f"/admin/audit?entity={entity}").text
+    assert local_text(logged, "%Y-%m-%d %H:%M:%S") in audit and "UTC" not in audit
+    report = client.get(f"/incidents/{incident_id}/report").text
+    assert "UTC" not in report and "报告生成时间" in report
+
+
+def test_the_display_zone_is_configurable_and_checked_at_start():
+    from core import create_app
+    from core.timeutil import local_text
+
+    other = create_app({"APP_ENV": "test", "DISPLAY_TIMEZONE": "Asia/Urumqi",
+                        "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert other.config["BABEL_DEFAULT_TIMEZONE"] == "Asia/Urumqi"
+    with other.app_context():
+        from datetime import datetime
+
+        assert local_text(datetime(2026, 5, 1, 14, 3)) == "2026-05-01 20:03"
+    with pytest.raises(RuntimeError):
+        create_app({"APP_ENV": "test", "DISPLAY_TIMEZONE": "Mars/Olympus", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+# --- 7. the after-action report is a document: names, whole units, headings, print, records ------
+
+def test_after_action_report_names_regions_rounds_up_units_and_records_on_the_page(app, client, world, monkeypatch):
+    from core.extensions import db as _db
+    from dispatch.models import Incident
+    from reserve.models import EmergencyPlan
+    from reserve.warnings import scan
+
+    with app.app_context():
+        incident, point = incident_with_demands(world, tents=10, water=0)
+        plan = planning.plan_incident(user(world, "author"), incident.id)
+        approval.approve(user(world, "approver"), plan.id)
+        emergency = EmergencyPlan(agency_id=world["east"], name="地震预案", incident_type="natural_disaster",
+                                  level="II", region_code="140000")
+        _db.session.add(emergency)
+        _db.session.flush()
+        _db.session.get(Incident, incident.id).plan_id = emergency.id
+        _db.session.commit()
+        incident_id, point_id, plan_id = incident.id, point.id, emergency.id
+    monkeypatch.setattr(scan, "norm_status", lambda: [
+        {"plan_id": plan_id, "material_id": world["tent"], "region_code": "140200", "required": 1863.4,
+         "available": 1000}])
+    log_in(client, world["emails"]["approver"])
+    page = client.get(f"/incidents/{incident_id}/report")
+    assert page.status_code == 200
+    text = page.text
+    assert "大同市" in text and "140200" not in text
+    assert "1,864" in text and "864" in text and "1863.4" not in text
+    assert text.count("<thead>") >= 6          # every table has its headings
+    assert "编制人" in text and 'name="depot_id"' in text and 'name="point_id"' in text
+    token = csrf_token(text)
+    returned = client.post(f"/incidents/{incident_id}/returns", data={
+        "csrf_token": token, "depot_id": world["d_east"], "material_id": world["tent"], "quantity": 3, "note": "未拆封"})
+    assert returned.status_code == 303
+    consumed = client.post(f"/incidents/{incident_id}/consumption", data={
+        "csrf_token": token, "point_id": point_id, "material_id": world["tent"], "quantity": 7})
+    assert consumed.status_code == 303
+    bad = client.post(f"/incidents/{incident_id}/consumption", data={
+        "csrf_token": token, "point_id": point_id, "material_id": world["tent"], "quantity": 0}, follow_redirects=True)
+    assert "flash-error" in bad.text
+    text = client.get(f"/incidents/{incident_id}/report").text
+    assert "未拆封" in text and "小店区安置点" in text.split('id="records"')[1]
+    with app.app_context():
+        report = after_action_report(world, incident_id)
+        assert [r["quantity"] for r in report["returned"]] == [3] and [r["quantity"] for r in report["consumed"]] == [7]
+    css = (ROOT / "dispatch" / "static" / "dispatch.css").read_text()
+    assert "@media print" in css and "@page" in css
+    # viewers read the report but record nothing
+    client.post("/logout", data={"csrf_token": token})
+    log_in(client, world["emails"]["viewer"])
+    viewer = client.get(f"/incidents/{incident_id}/report").text
+    assert 'name="depot_id"' not in viewer
+    assert client.post(f"/incidents/{incident_id}/returns", data={
+        "csrf_token": csrf_token(viewer), "depot_id": world["d_east"], "material_id": world["tent"],
+        "quantity": 3}).status_code == 303
+    with app.app_context():
+        assert len(after_action_report(world, incident_id)["returned"]) == 1
+
+
+def after_action_report(world, incident_id):
+    from dispatch.services import after_action
+
+    return after_action.report(user(world, "author"), incident_id)

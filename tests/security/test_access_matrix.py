@@ -86,6 +86,8 @@ WRITE_POLICY = {
     "dispatch.approve": "command", "dispatch.cancel_plan": "command", "dispatch.edit_plan": "command",
     "dispatch.post_message": "staff_writer", "dispatch.set_position": "writer",
     "dispatch.update_shipment": "writer_or_command",
+    # h-journeys: returns and consumption recorded on the after-action report page
+    "dispatch.record_return": "command", "dispatch.record_consumption": "command",
     # public portal
     "public.offer_supply": "public", "public.send_feedback": "public",
     "public_site.demand_offer": "public", "public_site.feedback_new": "public", "public_site.register": "public",
