@@ -2,10 +2,12 @@
 incident: demands, plan, map, shipments, consultation, alerts, after-action)."""
 
 import json
+import math
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 
 from core.auth import ADMIN, COMMANDER
@@ -30,15 +32,36 @@ def _back(incident_id, anchor=""):
     return redirect(url_for("dispatch.board", incident_id=incident_id) + anchor, 303)
 
 
+# The form fields a refusal may name, as the form labels them.
+FIELD_LABELS = {"name": _l("Name"), "lat": _l("Latitude"), "lon": _l("Longitude"), "population": _l("People affected"),
+                "severity": _l("Severity"), "region_code": _l("Region"), "point_id": _l("Point"),
+                "material_id": _l("Material"), "depot_id": _l("Depot"), "quantity": _l("Quantity"),
+                "priority": _l("Priority"), "needed_by": _l("Needed by"), "reason": _l("reason"),
+                "quantity_received": _l("Quantity received"), "discrepancy_reason": _l("Reason for the difference"),
+                "vehicles": _l("Vehicles"), "position": _l("Position"), "body": _l("Message"), "note": _l("Note"),
+                "plan_id": _l("Dispatch plan"), "status": _l("Status")}
+
+
+def field_errors_text(errors: dict | None) -> str:
+    """A refusal's field errors as a person reads them: 原因：必填；数量：无效 (never `reason: ['required']`)."""
+    parts = []
+    for field, messages in (errors or {}).items():
+        if isinstance(messages, (list, tuple)):
+            messages = "、".join(str(m) for m in messages if isinstance(m, str))
+        elif not isinstance(messages, str):
+            messages = ""
+        parts.append(f"{FIELD_LABELS[field]}：{messages}" if field in FIELD_LABELS and messages
+                     else str(FIELD_LABELS.get(field, "")) or messages)
+    return "；".join(p for p in parts if p)[:400]
+
+
 def _attempt(action, *args, **kwargs):
     try:
         action(current_user, *args, **kwargs)
         return True
     except DomainError as exc:
-        details = ""
-        if exc.errors:
-            details = " " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())[:400]
-        flash(exc.detail + details, "error")
+        details = field_errors_text(exc.errors)
+        flash(exc.detail + (f"（{details}）" if details else ""), "error")
         return False
 
 
@@ -93,6 +116,7 @@ def board(incident_id):
             flash(exc.detail, "error")
     return render_template(
         "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
+        point_regions=incidents.point_regions(incident),
         can_approve=bool(current) and approval.can_approve(current_user, current),
         can_cancel=bool(current) and approval.can_cancel(current_user, current),
         lines_to_state=consultation.lines_to_state(current_user, current, lines) if current else [],
@@ -126,10 +150,19 @@ def incident_status(incident_id):
 @auth_required("session")
 def add_point(incident_id):
     form = request.form
-    _attempt(incidents.add_point, incident_id, name=form.get("name", ""), lat=form.get("lat", type=float) or 0,
-             lon=form.get("lon", type=float) or 0, population=form.get("population", type=int),
-             severity=form.get("severity", 2, type=int))
+    _attempt(incidents.add_point, incident_id, name=form.get("name", ""), lat=_degrees(form.get("lat")),
+             lon=_degrees(form.get("lon")), population=form.get("population", type=int),
+             region_code=form.get("region_code") or None, severity=form.get("severity", 2, type=int))
     return _back(incident_id, "#demands")
+
+
+def _degrees(text: str | None) -> float | None:
+    """A coordinate as people type it: any number of decimals, a comma for the point, a ° sign."""
+    try:
+        value = float((text or "").strip().replace("，", ".").replace(",", ".").rstrip("°"))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _local_to_utc(text: str | None):

@@ -292,3 +292,57 @@ def after_action_report(world, incident_id):
     from dispatch.services import after_action
 
     return after_action.report(user(world, "author"), incident_id)
+
+
+# --- 1. a demand point takes real coordinates, a map click, a region ---------------------------
+
+def test_a_demand_point_takes_any_decimals_a_region_and_refuses_a_missing_position(app, client, world):
+    from core.extensions import db as _db
+    from dispatch.models import DemandPoint
+    from dispatch.services import incidents
+
+    with app.app_context():
+        incident = incidents.create_incident(user(world, "author"), title="坐标测试", incident_type="natural_disaster",
+                                             subtype="earthquake", level="II", region_code="140100")
+        incident_id = incident.id
+    log_in(client, world["emails"]["author"])
+    page = client.get(f"/incidents/{incident_id}").text
+    form = page.split('id="point-form"')[1].split("</form>")[0]
+    assert 'step="0.0001"' not in form and 'step="any"' in form and "data-point-lat" in form
+    assert 'data-lat="' in form and "小店区" in form          # counties of the incident's city centre the map
+    assert "大同" not in form
+    token = csrf_token(page)
+    for lat, lon in (("37.9606", "112.5492"), ("38", "112"), ("37.96061234", "112,55")):
+        client.post(f"/incidents/{incident_id}/points", data={"csrf_token": token, "name": f"点{lat}", "lat": lat,
+                                                               "lon": lon, "region_code": "140105", "severity": "2"})
+    refused = client.post(f"/incidents/{incident_id}/points", data={"csrf_token": token, "name": "无坐标", "lat": "",
+                                                                     "lon": "", "severity": "2"}, follow_redirects=True)
+    assert "纬度应在 -90 到 90 之间" in refused.text and "lat:" not in refused.text
+    with app.app_context():
+        points = {p.name: (p.lat, p.lon, p.region_code) for p in _db.session.execute(
+            _db.select(DemandPoint).filter_by(incident_id=incident_id)).scalars()}
+    assert points == {"点37.9606": (37.9606, 112.5492, "140105"), "点38": (38.0, 112.0, "140105"),
+                      "点37.96061234": (37.96061234, 112.55, "140105")}
+    js = (ROOT / "dispatch" / "static" / "board.js").read_text()
+    assert 'map.on("click"' in js and "draggable: true" in js
+
+
+# --- 4. refusals name fields as the form does ---------------------------------------------------
+
+def test_a_receipt_refusal_names_the_field_in_chinese(app, client, world):
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=10, water=0)
+        plan = planning.plan_incident(user(world, "author"), incident.id)
+        approval.approve(user(world, "approver"), plan.id)
+        rows = shipments.list_shipments(user(world, "author"), incident.id)
+        for s in rows:
+            shipments.advance(user(world, "author"), s.id, "departed")
+            shipments.advance(user(world, "author"), s.id, "arrived")
+        shipment_id, quantity, incident_id = rows[0].id, rows[0].quantity, incident.id
+    log_in(client, world["emails"]["approver"])
+    token = csrf_token(client.get(f"/incidents/{incident_id}").text)
+    page = client.post(f"/shipments/{shipment_id}", data={
+        "csrf_token": token, "incident_id": incident_id, "status": "received", "quantity_received": quantity - 1,
+        "discrepancy_reason": ""}, follow_redirects=True).text
+    flash = page.split('class="flash flash-error"')[1].split("</div>")[0]
+    assert "差异原因：必填" in flash and "discrepancy_reason" not in flash and "['" not in flash
