@@ -113,7 +113,9 @@ def audit_log():
     stmt = audit_service.list_audit_entries(current_user, entity=entity)
     result = paginate(stmt, page, PER_PAGE)
     report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
-    return render_template("core/audit.html", result=result, entity=entity or "", report=report)
+    return render_template("core/audit.html", result=result, entity=entity or "", report=report,
+                           readable_entries=audit_service.readable_entries,
+                           entity_labels={k: str(v) for k, v in audit_service.ENTITY_LABELS.items()})
 
 
 @bp.route("/admin/audit.csv")

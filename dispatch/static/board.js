@@ -98,5 +98,9 @@
     }
     lat.addEventListener("change", typed);
     lon.addEventListener("change", typed);
+    if (lat.value && lon.value) {  // the incident's own position until a click moves it
+      var y = parseFloat(lat.value), x = parseFloat(lon.value);
+      if (isFinite(y) && isFinite(x)) { place(L.latLng(y, x), false); }
+    }
   }
 }());

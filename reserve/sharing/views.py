@@ -1,12 +1,14 @@
 """Sharing pages: the resource catalog (set attributes, request access, export), grants
 (approve, reject, revoke) and the access log, external clients, and the data-quality report."""
 
+import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
+from limits import parse_many
 
 from core.errors import DomainError, Invalid
 from core.exports import csv_bytes
@@ -60,6 +62,38 @@ def _kinds():
     return {k: r.title for k, r in RESOURCES.items()}
 
 
+RATE_UNITS = {"second": N_("second"), "minute": N_("minute"), "hour": N_("hour"), "day": N_("day"),
+              "month": N_("month"), "year": N_("year")}
+RATE_PRESETS = ("10 per minute", "60 per minute", "300 per minute", "1000 per hour", "10000 per day")
+
+
+def rate_text(limit: str | None) -> str:
+    """A client's rate limit as people read it: 每分钟 60 次 (the stored form is "60 per minute")."""
+    try:
+        items = parse_many(limit or "")
+    except ValueError:
+        return limit or ""
+    return "；".join(_("%(n)s requests per %(every)s%(unit)s", n=f"{i.amount:,}",
+                       every=f"{i.multiples} " if i.multiples != 1 else "",
+                       unit=_(RATE_UNITS.get(i.GRANULARITY.name, i.GRANULARITY.name))) for i in items)
+
+
+def scope_label(scope: str) -> str:
+    """An API scope in words: 读取：库存批次 for read:stock."""
+    verb, _sep, kind = scope.partition(":")
+    what = {**_kinds(), "incidents": _("Incidents"), "quality": _("Data quality"),
+            "submissions": _("Submissions")}.get(kind, kind)
+    return _("read: %(what)s", what=what) if verb == "read" else _("push: %(what)s", what=what)
+
+
+def field_names(kind: str, keys) -> str:
+    """A resource's fields as people read them (在库数量、有效期至), never its keys (on_hand, agency_id)."""
+    # A label may go on to document the codes ("状态：active 在用、closed 停用"): the name is before the colon.
+    labels = {f.key: re.split("[：:]", str(f.label))[0].replace("（UTC）", "").replace(" (UTC)", "")
+              for f in RESOURCES[kind].fields} if kind in RESOURCES else {}
+    return "、".join(labels.get(k, k) for k in keys or ())
+
+
 def _page_of(items: list, page: int) -> Page:
     start = (max(page, 1) - 1) * PER_PAGE
     return Page(items[start:start + PER_PAGE], len(items), max(page, 1), PER_PAGE)
@@ -90,7 +124,8 @@ def catalog():
     entries = service.catalog(current_user, local_today(), **filters)
     summary = service.sharing_summary(current_user) if "admin" in current_user.role_names else None
     return render_template("sharing/catalog.html", result=_page_of(entries, request.args.get("page", 1, type=int)),
-                           filters=filters, kinds=_kinds(), attributes=ATTRIBUTE_LABELS, summary=summary)
+                           filters=filters, kinds=_kinds(), attributes=ATTRIBUTE_LABELS, summary=summary,
+                           field_names=field_names)
 
 
 @bp.route("/sharing/resources/<int:agency_id>/<kind>", methods=["POST"])
@@ -131,7 +166,9 @@ def grants():
                       PER_PAGE)
     states = {g.id: service.grant_state(g, local_today()) for g in result.items}
     return render_template("sharing/grants.html", result=result, direction=direction or "", states=states,
-                           labels=GRANT_STATUS_LABELS, kinds=_kinds(), fields=lambda k: RESOURCES[k].field_keys)
+                           labels=GRANT_STATUS_LABELS, kinds=_kinds(), fields=lambda k: RESOURCES[k].field_keys,
+                           field_names=field_names,
+                           field_label=lambda kind, key: field_names(kind, [key]))
 
 
 @bp.route("/sharing/grants/<int:grant_id>/<action>", methods=["POST"])
@@ -186,7 +223,8 @@ def clients_page():
     from reserve.reporting.services import writable_agencies
 
     return render_template("sharing/clients.html", result=result, token=token, scopes=SCOPES,
-                           agencies=writable_agencies(current_user))
+                           agencies=writable_agencies(current_user), rate_text=rate_text, scope_label=scope_label,
+                           rate_presets=RATE_PRESETS)
 
 
 ISSUE_HEADER = ["dimension", "check", "agency_id", "record_type", "record_id", "related", "detail", "url"]
