@@ -346,3 +346,48 @@ def test_a_receipt_refusal_names_the_field_in_chinese(app, client, world):
         "discrepancy_reason": ""}, follow_redirects=True).text
     flash = page.split('class="flash flash-error"')[1].split("</div>")[0]
     assert "差异原因：必填" in flash and "discrepancy_reason" not in flash and "['" not in flash
+
+
+# --- 4. names, units and Chinese labels instead of internals ------------------------------------
+
+def test_preview_audit_catalog_clients_and_warning_show_labels_not_internals(app, client, make_agency, make_user):
+    from reserve.reporting import services as reporting
+    from reserve.warnings import services as warnings
+
+    agency = make_agency("L-A")
+    operator = make_user(OPERATOR, agency=agency)
+    admin = make_user(ADMIN)
+    with app.app_context():
+        tent = factories.catalog_material("001", "单帐篷")
+        depot = factories.depot(agency, "L-D1")
+        op = factories.user(operator["id"])
+        data = "depot_code,material_code,lot_no,quantity,expiry_date\nL-D1,1010101001,L1,800,2020-01-01\n".encode()
+        preview = reporting.submit_file(op, agency_id=agency, kind="stock", mode="incremental", filename="r.csv",
+                                        data=data)
+        ledger.record_receipt(op, depot_id=depot.id, material_id=tent.id, quantity=5,
+                              facts=ledger.LotFacts(lot_no="OLD-7", expiry_date=local_today() - timedelta(days=3)))
+        warnings.scan()
+        from core.extensions import db as _db
+        from reserve.warnings.models import ReserveWarning
+
+        warning_id = _db.session.scalar(_db.select(ReserveWarning.id).where(ReserveWarning.lot_id.is_not(None)))
+        preview_id = preview.id
+    log_in(client, operator["email"])
+    text = client.get(f"/reporting/submissions/{preview_id}").text
+    assert "在库数量 800" in text and "单帐篷" in text
+    assert "quantity=" not in text and "reserve_type=" not in text and "classification=" not in text
+    page = client.get(f"/warnings/{warning_id}").text
+    assert "OLD-7" in page and "单帐篷" in page and "5 顶" in page and "#" + str(warning_id) not in page
+    assert "批次 #" not in page
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    log_in(client, admin["email"])
+    catalog = client.get("/sharing").text
+    from tests.test_page_language import visible_text
+
+    assert "agency_id" not in visible_text(catalog) and "所属单位编号" in catalog
+    clients = client.get("/sharing/clients").text
+    assert "每分钟 60 次" in clients and "60 per minute</option>" not in clients
+    audit = client.get("/admin/audit").text
+    body = audit.split("<tbody>")[1]
+    assert "修改" in body or "新增" in body
+    assert "#" not in body.split("</tbody>")[0].replace("&#", "") and '"quantity"' not in body
