@@ -72,7 +72,7 @@ def test_demo_account_logs_in_sees_its_home_and_logs_out(page, live_server, acco
     page.wait_for_url(live_server["url"] + "/")
     assert "欢迎" in page.inner_text("h1")
     assert account.display_name in page.inner_text("h1")
-    page.screenshot(path=str(SHOTS / f"home-{account.email.split("@")[0]}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"home-{account.email.split('@')[0]}.png"), full_page=True)
 
     page.click("text=退出登录")
     page.wait_for_url("**/login")
