@@ -64,6 +64,7 @@
     var lat = form.querySelector("[data-point-lat]");
     var lon = form.querySelector("[data-point-lon]");
     var region = form.querySelector("[data-point-region]");
+    var details = form.closest("details");
     var marker = null;
     function write(latlng) {
       lat.value = latlng.lat.toFixed(6);
@@ -80,6 +81,7 @@
     }
     map.getContainer().classList.add("placing");
     map.on("click", function (event) {
+      if (details && !details.open) { details.open = true; }  // a click on the map starts a new point
       write(event.latlng);
       place(event.latlng, false);
     });
@@ -98,7 +100,7 @@
     }
     lat.addEventListener("change", typed);
     lon.addEventListener("change", typed);
-    if (lat.value && lon.value) {  // the incident's own position until a click moves it
+    if (lat.value && lon.value && (!details || details.open)) {  // the incident's own position until a click moves it
       var y = parseFloat(lat.value), x = parseFloat(lon.value);
       if (isFinite(y) && isFinite(x)) { place(L.latLng(y, x), false); }
     }
