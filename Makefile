@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make run   install, migrate an SQLite file under instance/, load demo data, serve on :5000 + the scheduler
+#   make run   install, migrate an SQLite file under instance/, load demo data, serve on :$(PORT) (default 5000) + the scheduler
 #              and the background job worker
 #   make test  install and run the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
 PYTHON ?= python3
@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app core:create_app
 STAMP  := $(VENV)/.installed
+PORT   ?= 5000
 
 .PHONY: install run test translations vendor clean
 
@@ -22,10 +23,10 @@ install: $(STAMP)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo init
-	@echo "Serving on http://127.0.0.1:5000 with the scheduler and the job worker beside it (Ctrl-C stops all three)"
+	@echo "Serving on http://127.0.0.1:$(PORT) with the scheduler and the job worker beside it (Ctrl-C stops all three)"
 	$(FLASK) scheduler run & SCHEDULER=$$!; $(FLASK) worker run & WORKER=$$!; \
 	trap "kill $$SCHEDULER $$WORKER 2>/dev/null" EXIT INT TERM; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

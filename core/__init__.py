@@ -1,6 +1,7 @@
 """Application factory. `create_app` only wires: config, extensions, blueprints, handlers, CLI."""
 
 import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -27,6 +28,11 @@ def create_app(config=None) -> Flask:
     if isinstance(config, dict):
         app.config.update(config)
     app.config["APP_ENV"] = name
+    try:  # one clock: Babel's zone is the display zone; an unknown zone stops the start
+        ZoneInfo(app.config["DISPLAY_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RuntimeError(f"DISPLAY_TIMEZONE={app.config['DISPLAY_TIMEZONE']!r} is not a known time zone") from exc
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         if name == "production":
             raise RuntimeError("DATABASE_URL must be set in production")

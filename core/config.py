@@ -61,7 +61,10 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     # Flask-Security's catalog first, then ours (core/translations) filling what it lacks.
     SECURITY_I18N_DIRNAME = ["builtin", str(Path(__file__).resolve().parent / "translations")]
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # The province's zone: every time a person reads (pages, exports, the after-action report) is
+    # shown in it; create_app makes it Babel's zone too. The database keeps UTC.
+    DISPLAY_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = DISPLAY_TIMEZONE
     LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
 
     # flask-smorest / OpenAPI
@@ -214,6 +217,7 @@ ENVIRONMENT = {
     "SUBMISSION_FILE_QUOTA_MB": ("SUBMISSION_FILE_QUOTA_MB", int),
     "DIGEST_HOUR": ("DIGEST_HOUR", int),
     "SCHEDULER_LOCK_FILE": ("SCHEDULER_LOCK_FILE", str),
+    "DISPLAY_TIMEZONE": ("DISPLAY_TIMEZONE", str),
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", _flag),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
     "HSTS_SECONDS": ("HSTS_SECONDS", int),

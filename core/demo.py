@@ -1,4 +1,4 @@
-"""Demo accounts, one per role, attached to agencies of the demo province."""
+"""Demo accounts, one per role (two commanders, for four-eyes approval), attached to agencies of the demo province."""
 
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ DEMO_ACCOUNTS = [
     DemoAccount("admin@example.org", ADMIN, "系统管理员", "SX-YJT"),
     DemoAccount("operator@example.org", OPERATOR, "太原市填报员", "TY-YJJ"),
     DemoAccount("commander@example.org", COMMANDER, "应急指挥员", "SX-YJT"),
+    # A plan is approved by a commander other than its author (DISPATCH_FOUR_EYES).
+    DemoAccount("commander2@example.org", COMMANDER, "值班指挥长", "SX-YJT"),
     DemoAccount("viewer@example.org", VIEWER, "领导查看", None),
     DemoAccount("supplier@example.org", SUPPLIER, "供应企业演示账号", None),
 ]

@@ -23,9 +23,9 @@ bp.add_app_template_filter(readable_json, "as_json")  # Jinja escapes the result
 
 
 @bp.app_template_filter("local_time")
-def local_time(value) -> str:
-    """A stored naive-UTC time in the reader's zone (Asia/Shanghai by default)."""
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+def local_time(value, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored naive-UTC time in the province's zone (config DISPLAY_TIMEZONE): the one clock of every page."""
+    return format_datetime(value, pattern) if value else ""
 
 PER_PAGE = 50
 
@@ -116,7 +116,9 @@ def audit_log():
     stmt = audit_service.list_audit_entries(current_user, entity=entity)
     result = paginate(stmt, page, PER_PAGE)
     report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
-    return render_template("core/audit.html", result=result, entity=entity or "", report=report)
+    return render_template("core/audit.html", result=result, entity=entity or "", report=report,
+                           readable_entries=audit_service.readable_entries,
+                           entity_labels={k: str(v) for k, v in audit_service.ENTITY_LABELS.items()})
 
 
 @bp.route("/admin/audit.csv")

@@ -2,11 +2,12 @@
 incident: demands, plan, map, shipments, consultation, alerts, after-action)."""
 
 import json
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+import math
+from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 
 from core import background
@@ -16,6 +17,7 @@ from core.background import BackgroundJob
 from core.errors import DomainError
 from core.extensions import db
 from core.pagination import paginate
+from core.timeutil import local_now, local_to_utc
 from reserve.models import LABELS
 from reserve.services import catalog, depots
 from reserve.services import plans as reserve_plans
@@ -26,10 +28,34 @@ from .services import after_action, approval, consultation, incidents, planning,
 
 bp = Blueprint("dispatch", __name__, template_folder="templates", static_folder="static",
                static_url_path="/dispatch/static")
+bp.add_app_template_filter(datetime.fromisoformat, "from_iso")  # the report's ISO times, then |local_time
 
 
 def _back(incident_id, anchor=""):
     return redirect(url_for("dispatch.board", incident_id=incident_id) + anchor, 303)
+
+
+# The form fields a refusal may name, as the form labels them.
+FIELD_LABELS = {"name": _l("Name"), "lat": _l("Latitude"), "lon": _l("Longitude"), "population": _l("People affected"),
+                "severity": _l("Severity"), "region_code": _l("Region"), "point_id": _l("Point"),
+                "material_id": _l("Material"), "depot_id": _l("Depot"), "quantity": _l("Quantity"),
+                "priority": _l("Priority"), "needed_by": _l("Needed by"), "reason": _l("reason"),
+                "quantity_received": _l("Quantity received"), "discrepancy_reason": _l("Reason for the difference"),
+                "vehicles": _l("Vehicles"), "position": _l("Position"), "body": _l("Message"), "note": _l("Note"),
+                "plan_id": _l("Dispatch plan"), "status": _l("Status")}
+
+
+def field_errors_text(errors: dict | None) -> str:
+    """A refusal's field errors as a person reads them: 原因：必填；数量：无效 (never `reason: ['required']`)."""
+    parts = []
+    for field, messages in (errors or {}).items():
+        if isinstance(messages, (list, tuple)):
+            messages = "、".join(str(m) for m in messages if isinstance(m, str))
+        elif not isinstance(messages, str):
+            messages = ""
+        parts.append(f"{FIELD_LABELS[field]}：{messages}" if field in FIELD_LABELS and messages
+                     else str(FIELD_LABELS.get(field, "")) or messages)
+    return "；".join(p for p in parts if p)[:400]
 
 
 def _attempt(action, *args, **kwargs):
@@ -42,10 +68,8 @@ def _attempt(action, *args, **kwargs):
 
 
 def _flash_error(exc: DomainError) -> None:
-    details = ""
-    if exc.errors:
-        details = " " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())[:400]
-    flash(exc.detail + details, "error")
+    details = field_errors_text(exc.errors)
+    flash(exc.detail + (f"（{details}）" if details else ""), "error")
 
 
 @bp.route("/incidents")
@@ -89,6 +113,7 @@ def board(incident_id):
     materials = db.session.execute(catalog.list_materials()).scalars().all()
     point_names = {p.id: p.name for p in points}
     material_names = {m.id: m.name for m in materials}
+    shown_shipments = shipments.list_shipments(current_user, incident.id)
     suggestions = {}
     if request.args.get("suggest", type=int) and current_user.role_names & {COMMANDER, ADMIN}:
         point_id = request.args.get("suggest", type=int)
@@ -98,9 +123,14 @@ def board(incident_id):
             flash(exc.detail, "error")
     return render_template(
         "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
+        point_regions=incidents.point_regions(incident),
+        can_approve=bool(current) and approval.can_approve(current_user, current),
+        can_cancel=bool(current) and approval.can_cancel(current_user, current),
+        lines_to_state=consultation.lines_to_state(current_user, current, lines) if current else [],
         compared=compared, points=points, materials=materials, point_names=point_names,
         material_names=material_names, demands=incidents.list_demands(current_user, incident.id),
-        shipments=shipments.list_shipments(current_user, incident.id),
+        shipments=shown_shipments, movable=shipments.movable(current_user, shown_shipments),
+        next_status=shipments.NEXT_STATUS,
         messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
         plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
         left_out_kinds={"demand": _("demand"), "lot": _("stock lot"), "source": _("source")},
@@ -109,7 +139,7 @@ def board(incident_id):
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
         plan_job=planning.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),
         job_statuses=JOB_STATUS_LABELS,
-        default_needed_by=(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
+        default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps({"incident": [incident.lat, incident.lon],
                              "points": [{"name": p.name, "lat": p.lat, "lon": p.lon} for p in points],
                              "routes": [{"from": [line.depot.lat, line.depot.lon], "to": [line.point.lat, line.point.lon],
@@ -130,21 +160,29 @@ def incident_status(incident_id):
 @auth_required("session")
 def add_point(incident_id):
     form = request.form
-    _attempt(incidents.add_point, incident_id, name=form.get("name", ""), lat=form.get("lat", type=float) or 0,
-             lon=form.get("lon", type=float) or 0, population=form.get("population", type=int),
-             severity=form.get("severity", 2, type=int))
+    _attempt(incidents.add_point, incident_id, name=form.get("name", ""), lat=_degrees(form.get("lat")),
+             lon=_degrees(form.get("lon")), population=form.get("population", type=int),
+             region_code=form.get("region_code") or None, severity=form.get("severity", 2, type=int))
     return _back(incident_id, "#demands")
 
 
+def _degrees(text: str | None) -> float | None:
+    """A coordinate as people type it: any number of decimals, a comma for the point, a ° sign."""
+    try:
+        value = float((text or "").strip().replace("，", ".").replace(",", ".").rstrip("°"))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _local_to_utc(text: str | None):
-    """The form's datetime-local is Beijing time; the database keeps naive UTC."""
+    """The form's datetime-local is the province's local time; the database keeps naive UTC."""
     if not text:
         return None
     try:
-        local = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        return local_to_utc(datetime.fromisoformat(text))
     except ValueError:
         return None
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 @bp.route("/incidents/<int:incident_id>/demands", methods=["POST"])
@@ -260,5 +298,32 @@ def set_position(line_id):
 @bp.route("/incidents/<int:incident_id>/report")
 @auth_required("session")
 def report(incident_id):
-    return render_template("dispatch/report.html", report=after_action.report(current_user, incident_id),
-                           incident=incidents.get_incident(current_user, incident_id))
+    incident = incidents.get_incident(current_user, incident_id)
+    can_record = bool(current_user.role_names & {COMMANDER, ADMIN})
+    return render_template(
+        "dispatch/report.html", report=after_action.report(current_user, incident_id), incident=incident,
+        types=LABELS["incident_type"], statuses=STATUS_LABELS, can_record=can_record,
+        points=incidents.list_points(current_user, incident.id) if can_record else [],
+        depots=after_action.return_depots(current_user, incident.id) if can_record else [],
+        materials=after_action.incident_materials(incident.id) if can_record else [],
+        max_quantity=after_action.MAX_RECORD_QUANTITY, max_note=after_action.MAX_NOTE)
+
+
+def _record(action, incident_id, **where):
+    form = request.form
+    if _attempt(action, incident_id, material_id=form.get("material_id", type=int) or 0,
+                quantity=form.get("quantity", type=int), note=(form.get("note") or "").strip() or None, **where):
+        flash(_("Recorded."), "success")
+    return redirect(url_for("dispatch.report", incident_id=incident_id) + "#records", 303)
+
+
+@bp.route("/incidents/<int:incident_id>/returns", methods=["POST"])
+@auth_required("session")
+def record_return(incident_id):
+    return _record(after_action.record_return, incident_id, depot_id=request.form.get("depot_id", type=int) or 0)
+
+
+@bp.route("/incidents/<int:incident_id>/consumption", methods=["POST"])
+@auth_required("session")
+def record_consumption(incident_id):
+    return _record(after_action.record_consumption, incident_id, point_id=request.form.get("point_id", type=int) or 0)

@@ -218,18 +218,20 @@ def test_operators_move_only_their_own_shipments_and_see_only_their_lines(app, w
     with app.app_context():
         incident, _ = incident_with_demands(world, tents=200, water=0)  # needs both depots
         plan = planning.plan_incident(user(world, "author"), incident.id)
+        west_line = next(line for line in plan.lines if line.agency_id == world["west"])
+        with pytest.raises(NotFound):
+            consultation.set_position(user(world, "east_op"), west_line.id, position="agree")
+        consultation.set_position(user(world, "west_op"), west_line.id, position="partial", quantity=10,
+                                  reason="车辆不足")   # positions are stated on the draft, before approval
         approval.approve(user(world, "approver"), plan.id)
+        with pytest.raises(Conflict):
+            consultation.set_position(user(world, "west_op"), west_line.id, position="agree")
         rows = shipments.list_shipments(user(world, "author"), incident.id)
         west = next(s for s in rows if s.agency_id == world["west"])
         with pytest.raises(NotAllowed):
             shipments.advance(user(world, "east_op"), west.id, "departed")
         assert {line.agency_id for line in planning.visible_lines(user(world, "east_op"), plan)} == {world["east"]}
         assert [s.agency_id for s in shipments.list_shipments(user(world, "east_op"), incident.id)] == [world["east"]]
-        west_line = next(line for line in plan.lines if line.agency_id == world["west"])
-        with pytest.raises(NotFound):
-            consultation.set_position(user(world, "east_op"), west_line.id, position="agree")
-        consultation.set_position(user(world, "west_op"), west_line.id, position="partial", quantity=10,
-                                  reason="车辆不足")
         with pytest.raises(NotAllowed):
             incidents.add_demand(user(world, "east_op"), incident.id, point_id=1, material_id=world["tent"],
                                  quantity=1, needed_by=utcnow() + timedelta(hours=1))

@@ -1,20 +1,33 @@
 """After-action (善后): returns into stock, consumption, and the incident's report."""
 
+import math
 from collections import defaultdict
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core.errors import Invalid
 from core.extensions import db
-from core.timeutil import utcnow
-from reserve.models import Agency, Depot, Material
+from core.timeutil import local_text, utcnow
+from reserve.models import Agency, Depot, Material, Region
 from reserve.services import ledger
 from reserve.services.ledger import LotFacts
 
 from .. import rules
-from ..models import AfterActionRecord, Demand, DemandPoint, PlanVersion, Shipment
+from ..models import AfterActionRecord, Demand, DemandPoint, PlanLine, PlanVersion, Shipment
 from .incidents import get_incident, require_command
+
+
+MAX_RECORD_QUANTITY = 100_000_000   # units of one return or consumption record
+MAX_NOTE = 300
+
+
+def _check_record(quantity: int | None, note: str | None) -> None:
+    if quantity is None or not 0 < quantity <= MAX_RECORD_QUANTITY:
+        raise Invalid(_("A whole number above zero."), errors={"quantity": [_("invalid")]})
+    if note is not None and len(note) > MAX_NOTE:
+        raise Invalid(_("At most %(n)s characters.", n=MAX_NOTE), errors={"note": [_("invalid")]})
 
 
 def record_return(user, incident_id: int, *, depot_id: int, material_id: int, quantity: int,
@@ -22,8 +35,9 @@ def record_return(user, incident_id: int, *, depot_id: int, material_id: int, qu
     """Unused materials back into a depot: a receipt into a return lot (drills record only)."""
     require_command(user)
     incident = get_incident(user, incident_id)
-    if quantity is None or quantity <= 0:
-        raise Invalid(_("A whole number above zero."), errors={"quantity": [_("invalid")]})
+    _check_record(quantity, note)
+    if db.session.get(Depot, depot_id) is None or db.session.get(Material, material_id) is None:
+        raise Invalid(_("A return names a depot and a catalog material."), errors={"depot_id": [_("invalid")]})
     lot_id = None
     if not incident.drill:
         movement = ledger.record_receipt(user, depot_id=depot_id, material_id=material_id, quantity=quantity,
@@ -42,6 +56,7 @@ def record_consumption(user, incident_id: int, *, point_id: int, material_id: in
                        note: str | None = None) -> AfterActionRecord:
     require_command(user)
     incident = get_incident(user, incident_id)
+    _check_record(quantity, note)
     point = db.session.get(DemandPoint, point_id)
     if point is None or point.incident_id != incident.id or db.session.get(Material, material_id) is None \
             or quantity is None or quantity <= 0:
@@ -51,6 +66,20 @@ def record_consumption(user, incident_id: int, *, point_id: int, material_id: in
     db.session.add(record)
     db.session.commit()
     return record
+
+
+def return_depots(user, incident_id: int) -> list[Depot]:
+    """Depots a return may go to: those the incident's shipments came from."""
+    get_incident(user, incident_id)
+    return db.session.execute(
+        select(Depot).join(PlanLine, PlanLine.depot_id == Depot.id).join(Shipment, Shipment.line_id == PlanLine.id)
+        .where(Shipment.incident_id == incident_id).distinct().order_by(Depot.name)).scalars().all()
+
+
+def incident_materials(incident_id: int) -> list[Material]:
+    """The materials the incident asked for (returns and consumption are of these)."""
+    return db.session.execute(select(Material).join(Demand, Demand.material_id == Material.id)
+                              .where(Demand.incident_id == incident_id).distinct().order_by(Material.name)).scalars().all()
 
 
 def report(user, incident_id: int) -> dict:
@@ -98,14 +127,17 @@ def report(user, incident_id: int) -> dict:
         "on_time_rate": round(sum(1 for r in per_demand if r["on_time"]) / len(per_demand), 3) if per_demand else None,
         "demands": [{**r, "needed_by": r["needed_by"].isoformat()} for r in per_demand],
         "discrepancies": [{"batch_no": s.batch_no, "shipped": s.quantity, "received": s.quantity_received,
-                           "reason": s.discrepancy_reason} for s in shipments
+                           "reason": s.discrepancy_reason, "material": s.line.material.name,
+                           "unit": s.line.material.unit, "point": s.line.point.name} for s in shipments
                           if s.status == "received" and s.quantity_received != s.quantity],
         "drawn": [{"agency": agencies.get(a, a), "quantity": v["quantity"], "weight_t": round(v["weight_t"], 2)}
                   for a, v in sorted(drawn.items())],
-        "returned": [{"material": r.material.name, "quantity": r.quantity,
+        "returned": [{"material": r.material.name, "unit": r.material.unit, "quantity": r.quantity, "note": r.note,
                       "depot": db.session.get(Depot, r.depot_id).name if r.depot_id else None}
                      for r in records if r.kind == "returned"],
-        "consumed": [{"material": r.material.name, "quantity": r.quantity} for r in records if r.kind == "consumed"],
+        "consumed": [{"material": r.material.name, "unit": r.material.unit, "quantity": r.quantity, "note": r.note,
+                      "point": db.session.get(DemandPoint, r.point_id).name if r.point_id else None}
+                     for r in records if r.kind == "consumed"],
         "replenish": _replenishment(incident),
         "generated_at": utcnow().isoformat(),
     }
@@ -117,20 +149,27 @@ def _replenishment(incident) -> list[dict]:
         return []
     from reserve.warnings.scan import norm_status
 
-    names = dict(db.session.execute(select(Material.id, Material.name)).all())
-    return [{"material": names.get(n["material_id"]), "region_code": n["region_code"],
-             "required": round(n["required"], 1), "available": n["available"],
-             "gap": round(n["required"] - n["available"], 1)}
-            for n in norm_status() if n["plan_id"] == incident.plan_id and n["required"] is not None
+    materials = {m.id: m for m in db.session.execute(select(Material)).scalars()}
+    rows = [n for n in norm_status() if n["plan_id"] == incident.plan_id and n["required"] is not None
             and n["available"] < n["required"]]
+    regions = dict(db.session.execute(select(Region.code, Region.name).where(
+        Region.code.in_({n["region_code"] for n in rows}))).all()) if rows else {}
+    # Materials come in whole units: a norm of 1863.4 tents needs 1864 of them.
+    return [{"material": materials[n["material_id"]].name if n["material_id"] in materials else None,
+             "unit": materials[n["material_id"]].unit if n["material_id"] in materials else "",
+             "region_code": n["region_code"], "region": regions.get(n["region_code"], n["region_code"]),
+             "required": math.ceil(n["required"]), "available": n["available"],
+             "gap": math.ceil(n["required"]) - n["available"]}
+            for n in rows]
 
 
 def report_xlsx(user, incident_id: int) -> bytes:
     from reserve.services.spreadsheets import xlsx_bytes
 
     data = report(user, incident_id)
-    rows = [[d["number"], d["point"], d["material"], d["quantity"], d["received"], d["fill_rate"],
-             _("yes") if d["on_time"] else _("no"), d["needed_by"]] for d in data["demands"]]
-    header = [_("Demand"), _("Point"), _("Material"), _("Demanded"), _("Received"), _("Fill rate"), _("On time"),
-              _("Needed by")]
+    rows = [[d["number"], d["point"], d["material"], d["quantity"], d["received"], d["unit"], d["fill_rate"],
+             _("yes") if d["on_time"] else _("no"), local_text(datetime.fromisoformat(d["needed_by"]))]
+            for d in data["demands"]]
+    header = [_("Demand"), _("Point"), _("Material"), _("Demanded"), _("Received"), _("Unit"), _("Fill rate"),
+              _("On time"), _("Needed by")]
     return xlsx_bytes(data["incident"]["number"], header, rows)

@@ -13,14 +13,15 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core.audit import serialise_writes
-from core.errors import Conflict, Invalid, NotAllowed
+from core.auth import ADMIN, COMMANDER
+from core.errors import Conflict, DomainError, Invalid, NotAllowed
 from core.extensions import db
 from core.timeutil import local_today, utcnow
 from reserve.models import Depot, StockLot, TransportCapacity
 from reserve.services import ledger
 
 from .. import rules
-from ..models import LineAllocation, PlanVersion, Shipment
+from ..models import PLAN_STATUS_LABELS, LineAllocation, PlanVersion, Shipment
 from .incidents import require_command
 from .planning import get_plan
 
@@ -36,20 +37,35 @@ def _lots_for(line) -> list[tuple[int, int, object]]:
     return [(lot_id, int(available), expiry) for lot_id, available, expiry in db.session.execute(stmt)]
 
 
+def approval_obstacle(user, plan: PlanVersion) -> DomainError | None:
+    """Why `user` may not approve `plan` now, or None: the one rule behind the approve button
+    and the approval itself (four eyes: the plan's author never approves it)."""
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        return NotAllowed(_("Only command staff manage incidents, demands and plans."))
+    if plan.status != "draft":
+        return Conflict(_("Only a draft plan can be approved (this one is %(s)s).",
+                          s=str(PLAN_STATUS_LABELS.get(plan.status, plan.status))))
+    if plan.incident.status == "closed":
+        return Conflict(_("The incident is closed."))
+    if current_app.config["DISPATCH_FOUR_EYES"] and plan.author_id == user.id:
+        return NotAllowed(_("A plan is approved by a commander other than its author."))
+    if db.session.execute(select(PlanVersion.id).where(PlanVersion.incident_id == plan.incident_id,
+                                                       PlanVersion.status == "approved")).first():
+        return Conflict(_("The incident already has an approved plan; cancel it first."))
+    return None
+
+
+def can_approve(user, plan: PlanVersion) -> bool:
+    return approval_obstacle(user, plan) is None
+
+
 def approve(user, plan_id: int) -> PlanVersion:
     require_command(user)
     serialise_writes()  # before reading the plan's status: the same plan approved twice at once reserves once
     plan = get_plan(user, plan_id)
     incident = plan.incident
-    if plan.status != "draft":
-        raise Conflict(_("Only a draft plan can be approved (this one is %(s)s).", s=plan.status))
-    if incident.status == "closed":
-        raise Conflict(_("The incident is closed."))
-    if current_app.config["DISPATCH_FOUR_EYES"] and plan.author_id == user.id:
-        raise NotAllowed(_("A plan is approved by a commander other than its author."))
-    if db.session.execute(select(PlanVersion.id).where(PlanVersion.incident_id == incident.id,
-                                                       PlanVersion.status == "approved")).first():
-        raise Conflict(_("The incident already has an approved plan; cancel it first."))
+    if (obstacle := approval_obstacle(user, plan)) is not None:
+        raise obstacle
     reference = f"PLAN-{plan.id}"
     for line in plan.lines:
         if line.source_kind == "supplier":
@@ -92,6 +108,29 @@ def _create_shipments(plan: PlanVersion) -> None:
                                 status="ready"))
 
 
+def _shipments_of(plan: PlanVersion) -> dict[int, Shipment]:
+    return {s.line_id: s for s in db.session.execute(
+        select(Shipment).where(Shipment.line_id.in_([line.id for line in plan.lines]))).scalars()}
+
+
+def cancel_obstacle(user, plan: PlanVersion, shipments=None) -> DomainError | None:
+    """Why `user` may not cancel `plan` now, or None: the rule behind the cancel button and the
+    cancellation (once a shipment has left, receipts and returns take over)."""
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        return NotAllowed(_("Only command staff manage incidents, demands and plans."))
+    if plan.status not in ("approved", "draft"):
+        return Conflict(_("Only a draft or approved plan can be cancelled."))
+    if shipments is None:
+        shipments = _shipments_of(plan).values()
+    if any(s.status != "ready" for s in shipments):
+        return Conflict(_("Some shipments have left; record their receipt or return instead of cancelling the plan."))
+    return None
+
+
+def can_cancel(user, plan: PlanVersion) -> bool:
+    return cancel_obstacle(user, plan) is None
+
+
 def cancel(user, plan_id: int, *, reason: str) -> PlanVersion:
     """Cancel an approved plan: reserved units of lines not yet departed are released."""
     require_command(user)
@@ -99,12 +138,9 @@ def cancel(user, plan_id: int, *, reason: str) -> PlanVersion:
         raise Invalid(_("Say why the plan is cancelled."), errors={"reason": [_("required")]})
     serialise_writes()
     plan = get_plan(user, plan_id)
-    if plan.status not in ("approved", "draft"):
-        raise Conflict(_("Only a draft or approved plan can be cancelled."))
-    shipments = {s.line_id: s for s in db.session.execute(
-        select(Shipment).where(Shipment.line_id.in_([line.id for line in plan.lines]))).scalars()}
-    if any(s.status != "ready" for s in shipments.values()):
-        raise Conflict(_("Some shipments have left; record their receipt or return instead of cancelling the plan."))
+    shipments = _shipments_of(plan)
+    if (obstacle := cancel_obstacle(user, plan, shipments.values())) is not None:
+        raise obstacle
     for line in plan.lines:
         for allocation in db.session.execute(select(LineAllocation).filter_by(line_id=line.id, released=False)).scalars():
             ledger.release_in_transaction(user, allocation.lot_id, allocation.quantity, reference=f"PLAN-{plan.id}")

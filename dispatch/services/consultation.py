@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.auth import ADMIN, COMMANDER, OPERATOR
-from core.errors import Invalid, NotAllowed, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.scoping import can_write
 from reserve.services.access import agency_path
@@ -44,6 +44,23 @@ def thread(user, incident_id: int, *, plan_id: int | None = None, decisions_only
     return db.session.execute(stmt.order_by(ConsultationMessage.id)).scalars().all()
 
 
+def position_obstacle(user, line: PlanLine, plan) -> DomainError | None:
+    """Why `user` may not state a position on `line` now, or None: the rule behind the position
+    form and the service. The position is the supplying agency's: only who writes for that agency
+    states it (a viewer, or command staff of another agency, sees the line but does not speak for
+    it), and only while the plan is a draft: once approved or cancelled it is decided."""
+    if line.agency_id is None or not can_write(user, agency_path(line.agency_id)):
+        return NotAllowed(_("Positions are stated by the supplying agency's staff."))
+    if plan.status != "draft":
+        return Conflict(_("The plan is no longer a draft: positions are stated before approval."))
+    return None
+
+
+def lines_to_state(user, plan, lines) -> list[PlanLine]:
+    """The lines whose position `user` may state now (the position form shows only these)."""
+    return [line for line in lines if position_obstacle(user, line, plan) is None]
+
+
 def set_position(user, line_id: int, *, position: str, quantity: int | None = None,
                  reason: str | None = None) -> LinePosition:
     """An agency states its position on a line it supplies (only on lines it can see)."""
@@ -53,10 +70,8 @@ def set_position(user, line_id: int, *, position: str, quantity: int | None = No
     plan = get_plan(user, line.plan_id)
     if line.id not in {visible.id for visible in visible_lines(user, plan)} or line.agency_id is None:
         raise NotFound(_("Plan line %(id)s not found.", id=line_id))
-    # The position is the supplying agency's: only who writes for that agency states it
-    # (a viewer, or command staff of another agency, sees the line but does not speak for it).
-    if not can_write(user, agency_path(line.agency_id)):
-        raise NotAllowed(_("Positions are stated by the supplying agency's staff."))
+    if (obstacle := position_obstacle(user, line, plan)) is not None:
+        raise obstacle
     agency_id = line.agency_id
     if position not in POSITIONS:
         raise Invalid(_("A position is agree, cannot_supply or partial."), errors={"position": list(POSITIONS)})

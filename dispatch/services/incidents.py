@@ -109,9 +109,40 @@ def _open_incident(user, incident_id: int) -> Incident:
     return incident
 
 
-def add_point(user, incident_id: int, *, name: str, lat: float, lon: float, region_code=None, population=None,
-              severity: int = 2) -> DemandPoint:
+MAX_POPULATION = 200_000_000
+
+
+def point_problems(name: str | None, lat: float | None, lon: float | None, population: int | None) -> dict:
+    """Field errors of a demand point (the form's and the API's one rule): a name of 1-200
+    characters, a position on the globe (WGS-84 degrees, any number of decimals), people 0-200 M."""
+    errors = {}
+    if not (name or "").strip() or len(name.strip()) > 200:
+        errors["name"] = [_("required, at most 200 characters")]
+    if lat is None or not -90 <= lat <= 90:
+        errors["lat"] = [_("a latitude between -90 and 90")]
+    if lon is None or not -180 <= lon <= 180:
+        errors["lon"] = [_("a longitude between -180 and 180")]
+    if population is not None and not 0 <= population <= MAX_POPULATION:
+        errors["population"] = [_("invalid")]
+    return errors
+
+
+def point_regions(incident: Incident) -> list[Region]:
+    """The divisions a demand point of `incident` may lie in (those under the incident's region,
+    itself included), for the form's region picker that centres the map."""
+    prefix = incident.region_code.rstrip("0")
+    prefix = prefix + "0" * (len(prefix) % 2)   # whole GB/T 2260 levels: 14, 1401, 140105
+    return db.session.execute(select(Region).where(Region.code.startswith(prefix), Region.valid_to.is_(None),
+                                                   Region.lat.is_not(None)).order_by(Region.code).limit(500)
+                              ).scalars().all()
+
+
+def add_point(user, incident_id: int, *, name: str, lat: float | None, lon: float | None, region_code=None,
+              population=None, severity: int = 2) -> DemandPoint:
     incident = _open_incident(user, incident_id)
+    if errors := point_problems(name, lat, lon, population):
+        raise Invalid(_("The demand point needs a name and a position (click the map or type its coordinates)."),
+                      errors=errors)
     if not 1 <= severity <= 3:
         raise Invalid(_("Severity is 1, 2 or 3."), errors={"severity": [_("invalid")]})
     if region_code and db.session.get(Region, region_code) is None:

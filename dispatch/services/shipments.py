@@ -8,15 +8,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.auth import ADMIN, COMMANDER
-from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
+from core.scoping import can_write
 from core.extensions import db
 from core.timeutil import utcnow
 from reserve.rules import quantity_problem
 from reserve.services import ledger
-from reserve.services.access import require_write
+from reserve.services.access import agency_path
 
 from .. import rules
-from ..models import LineAllocation, PlanVersion, Shipment
+from ..models import SHIPMENT_LABELS, LineAllocation, PlanVersion, Shipment
+
+
+NEXT_STATUS = {"ready": "departed", "departed": "arrived", "arrived": "received"}
 
 
 def list_shipments(user, incident_id: int) -> list[Shipment]:
@@ -34,17 +38,30 @@ def list_shipments(user, incident_id: int) -> list[Shipment]:
     return [row for row in rows if row.line_id in visible]
 
 
+def move_obstacle(user, shipment: Shipment) -> DomainError | None:
+    """Why `user` may not move `shipment` on now, or None: the rule behind the shipment's button
+    and the service. Command staff move any; the sending agency's operators their own."""
+    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+        if shipment.agency_id is None:
+            return NotAllowed(_("Only command staff update shipments from suppliers."))
+        if not can_write(user, agency_path(shipment.agency_id)):
+            return NotAllowed(_("You may only change data of your own agency and the agencies below it."))
+    if db.session.get(PlanVersion, shipment.line.plan_id).status != "approved":
+        return Conflict(_("Only shipments of an approved plan move."))
+    return None
+
+
+def movable(user, rows: list[Shipment]) -> set[int]:
+    """Ids of the shipments whose next step `user` may record now."""
+    return {row.id for row in rows if row.status in NEXT_STATUS and move_obstacle(user, row) is None}
+
+
 def _shipment_for_update(user, shipment_id: int) -> Shipment:
     shipment = db.session.get(Shipment, shipment_id)
     if shipment is None:
         raise NotFound(_("Shipment %(id)s not found.", id=shipment_id))
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
-        if shipment.agency_id is None:
-            raise NotAllowed(_("Only command staff update shipments from suppliers."))
-        require_write(user, shipment.agency_id)
-    plan = db.session.get(PlanVersion, shipment.line.plan_id)
-    if plan.status != "approved":
-        raise Conflict(_("Only shipments of an approved plan move."))
+    if (obstacle := move_obstacle(user, shipment)) is not None:
+        raise obstacle
     return shipment
 
 
@@ -52,7 +69,8 @@ def advance(user, shipment_id: int, status: str, *, quantity_received: int | Non
             discrepancy_reason: str | None = None, vehicles: int | None = None) -> Shipment:
     shipment = _shipment_for_update(user, shipment_id)
     if not rules.can_move_shipment(shipment.status, status):
-        raise Conflict(_("A shipment goes ready → departed → arrived → received (it is %(s)s).", s=shipment.status))
+        raise Conflict(_("A shipment goes ready → departed → arrived → received (it is %(s)s).",
+                         s=str(SHIPMENT_LABELS.get(shipment.status, shipment.status))))
     now = utcnow()
     line = shipment.line
     if status == "departed":

@@ -32,6 +32,7 @@
       bounds.push(r.from);
     });
     if (bounds.length > 1) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 10 }); }
+    placePoints(map, document.getElementById("point-form"));
   }
   // A planning job (large problems run in the worker): poll its status every 2 s, move the
   // <progress> bar, and come back to the board when it ends (the plan, or the reason it failed).
@@ -89,4 +90,54 @@
   }
   refresh();
   window.setInterval(refresh, 15000);
+
+  // Placing a new demand point: a click on the map, a region picked from the list (the map
+  // centres on it) or coordinates typed in put one draggable marker; the marker writes the
+  // form's latitude and longitude back, rounded to 6 decimals (about 0.1 m).
+  function placePoints(map, form) {
+    if (!form) { return; }
+    var lat = form.querySelector("[data-point-lat]");
+    var lon = form.querySelector("[data-point-lon]");
+    var region = form.querySelector("[data-point-region]");
+    var details = form.closest("details");
+    var marker = null;
+    function write(latlng) {
+      lat.value = latlng.lat.toFixed(6);
+      lon.value = latlng.lng.toFixed(6);
+    }
+    function place(latlng, centre) {
+      if (marker) {
+        marker.setLatLng(latlng);
+      } else {
+        marker = L.marker(latlng, { draggable: true, autoPan: true, title: form.dataset.markerTitle || "" }).addTo(map);
+        marker.on("dragend", function () { write(marker.getLatLng()); });
+      }
+      if (centre) { map.setView(latlng, Math.max(map.getZoom(), 10)); }
+    }
+    map.getContainer().classList.add("placing");
+    map.on("click", function (event) {
+      if (details && !details.open) { details.open = true; }  // a click on the map starts a new point
+      write(event.latlng);
+      place(event.latlng, false);
+    });
+    if (region) {
+      region.addEventListener("change", function () {
+        var option = region.options[region.selectedIndex];
+        if (!option || !option.dataset.lat) { return; }
+        var latlng = L.latLng(parseFloat(option.dataset.lat), parseFloat(option.dataset.lon));
+        write(latlng);
+        place(latlng, true);
+      });
+    }
+    function typed() {
+      var y = parseFloat(lat.value), x = parseFloat(lon.value);
+      if (isFinite(y) && isFinite(x) && Math.abs(y) <= 90 && Math.abs(x) <= 180) { place(L.latLng(y, x), true); }
+    }
+    lat.addEventListener("change", typed);
+    lon.addEventListener("change", typed);
+    if (lat.value && lon.value && (!details || details.open)) {  // the incident's own position until a click moves it
+      var y = parseFloat(lat.value), x = parseFloat(lon.value);
+      if (isFinite(y) && isFinite(x)) { place(L.latLng(y, x), false); }
+    }
+  }
 }());

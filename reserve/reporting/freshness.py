@@ -24,6 +24,7 @@ from core.errors import Invalid, NotAllowed
 from core.extensions import db
 from core.kept import kept
 from core.scoping import scoped
+from core.timeutil import to_local
 
 from ..models import Agency, Depot, StockLot
 from .models import PERIODS, ReportCadence, Submission
@@ -93,9 +94,7 @@ def cadence_for(agency_id: int, kind: str, cadences: dict) -> tuple[str, int]:
 
 
 def _local(moment: datetime) -> date:
-    from zoneinfo import ZoneInfo
-
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return to_local(moment).date()
 
 
 def required_kinds() -> list[str]:

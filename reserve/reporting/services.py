@@ -25,6 +25,7 @@ from . import changes as change_sets
 from . import retention
 from .files import BadFile, read_table
 from .models import STATUS_LABELS, Submission
+from . import standard
 from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
 from .validation import MAX_ERRORS, CellError, Context, DepotRef, Validation, validate
 
@@ -373,3 +374,51 @@ def annotated_file(user, submission_id: int) -> tuple[bytes, str]:
         raise Conflict(_("Only a submission with errors has an annotated copy."))
     content = workbooks.annotated_xlsx(_stored_rows(submission), describe_errors(submission.errors or []))
     return content, f"submission-{submission.id}-errors.xlsx"
+
+
+# Keys of a change that are not columns of the data standard, as people read them.
+EXTRA_LABELS = {"material_id": "物资", "depot_id": "储备库", "on_hand": "在库数量", "reserved": "预留数量",
+                "owner_agency_id": "所属单位", "agency_id": "所属单位", "status": "状态", "available": "可用"}
+HIDDEN_KEYS = {"id", "lot_id", "owner_agency_id", "agency_id"}
+
+
+def readable_changes(kind: str, sample: list[dict]) -> list[dict]:
+    """A preview's rows as people read them: the data standard's column headers and choice labels,
+    material, depot and region names in place of internal ids and codes, e.g. 在库数量 800 · 储备方式 实物."""
+    report = KINDS[kind]
+    columns = {c.key: c for c in report.columns}
+    wanted: dict[str, set] = {"material_id": set(), "depot_id": set()}
+    regions: set = set()
+    for change in sample:
+        for values in (change.get("before") or {}, change.get("after") or {}, dict(zip(report.key, change["key"]))):
+            for k in wanted:
+                if isinstance(values.get(k), int):
+                    wanted[k].add(values[k])
+            regions |= {v for k, v in values.items() if k.endswith("region_code") and v}
+    names = {"material_id": dict(db.session.execute(select(Material.id, Material.name).where(
+                 Material.id.in_(wanted["material_id"]))).all()) if wanted["material_id"] else {},
+             "depot_id": dict(db.session.execute(select(Depot.id, Depot.name).where(
+                 Depot.id.in_(wanted["depot_id"]))).all()) if wanted["depot_id"] else {},
+             "region": dict(db.session.execute(select(Region.code, Region.name).where(
+                 Region.code.in_(regions))).all()) if regions else {}}
+
+    def shown(key, value):
+        if key in ("material_id", "depot_id"):
+            return names[key].get(value, value)
+        if key.endswith("region_code"):
+            return names["region"].get(value, value)
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        return standard.cell_label(columns[key], value) if key in columns else value
+
+    def label(key):
+        return columns[key].header if key in columns else EXTRA_LABELS.get(key, key)
+
+    def differing(mine, other):
+        return " · ".join(f"{label(k)} {shown(k, v)}" for k, v in (mine or {}).items()
+                          if v is not None and k not in HIDDEN_KEYS and (not other or other.get(k) != v))
+
+    return [{"action": c["action"], "row": c.get("row"),
+             "key": " · ".join(str(shown(k, v)) for k, v in zip(report.key, c["key"]) if v is not None),
+             "before": differing(c.get("before"), c.get("after")), "after": differing(c.get("after"), c.get("before"))}
+            for c in sample]

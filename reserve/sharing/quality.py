@@ -240,6 +240,12 @@ def _total_jumps(agencies, issues, today) -> None:
                                                   [material_id]), {agency_id})
 
 
+def material_names(ids) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Material.id, Material.name).where(Material.id.in_(list(ids)))).all())
+
+
 # --- snapshots and trend --------------------------------------------------------------------
 
 def take_snapshot(today: date) -> int:

@@ -1,11 +1,14 @@
 """Sharing pages: the resource catalog (set attributes, request access, export), grants
 (approve, reject, revoke) and the access log, external clients, and the data-quality report."""
 
+import re
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
+from limits import parse_many
 
 from core.errors import DomainError, Invalid
 from core.exports import csv_bytes
@@ -30,10 +33,65 @@ CHECK_LABELS = {
     "duplicate_depot": N_("Same site registered by two agencies"), "duplicate_lot": N_("Same lot held by two agencies"),
     "unit_conflict": N_("Same material in different units"), "total_jump": N_("Report moved a total beyond the threshold"),
 }
+# A finding's detail is a msgid for these checks; for the others it is a fact (codes, field
+# names, numbers) that must never pass through gettext, where a "%" breaks the call.
+MSGID_CHECKS = {"depot_values", "lot_values", "transport_values"}
+FIELD_LABELS = {"address": N_("Address"), "region_code": N_("Region"), "lat": N_("Latitude"), "lon": N_("Longitude"),
+                "contact_name": N_("Contact"), "contact_phone": N_("Contact phone"), "capacity_m3": N_("Capacity m³"),
+                "capacity_t": N_("Capacity t"), "expiry_date": N_("Expiry date")}
+SAME_SITE_LABELS = {"same_name": N_("same name"), "same_address": N_("same address"),
+                    "same_place": N_("within 100 m of each other")}
+RECORD_LABELS = {"depot": N_("Depot"), "lot": N_("Lot"), "transport": N_("Transport capacity"),
+                 "material": N_("Material"), "submission": N_("Submission"), "agency": N_("Agency")}
+
+
+def finding_text(issue, material_names: dict) -> str:
+    """What a person reads in a finding's detail column, in the page's language."""
+    if issue.check in MSGID_CHECKS:
+        return _(issue.detail)
+    if issue.check in ("depot_fields", "lot_expiry"):
+        return "、".join(_(FIELD_LABELS[f]) if f in FIELD_LABELS else f for f in issue.detail.split(", ") if f)
+    if issue.check == "duplicate_depot":
+        return _(SAME_SITE_LABELS.get(issue.detail, issue.detail)) if issue.detail in SAME_SITE_LABELS else issue.detail
+    if issue.check == "total_jump" and issue.related:
+        return f"{material_names.get(issue.related[0], '')} {issue.detail}".strip()
+    return issue.detail or ""
 
 
 def _kinds():
     return {k: r.title for k, r in RESOURCES.items()}
+
+
+RATE_UNITS = {"second": N_("second"), "minute": N_("minute"), "hour": N_("hour"), "day": N_("day"),
+              "month": N_("month"), "year": N_("year")}
+RATE_PRESETS = ("10 per minute", "60 per minute", "300 per minute", "1000 per hour", "10000 per day")
+
+
+def rate_text(limit: str | None) -> str:
+    """A client's rate limit as people read it: 每分钟 60 次 (the stored form is "60 per minute")."""
+    try:
+        items = parse_many(limit or "")
+    except ValueError:
+        return limit or ""
+    return "；".join(_("%(n)s requests per %(every)s%(unit)s", n=f"{i.amount:,}",
+                       every=f"{i.multiples} " if i.multiples != 1 else "",
+                       unit=_(RATE_UNITS.get(i.GRANULARITY.name, i.GRANULARITY.name))) for i in items)
+
+
+def scope_label(scope: str) -> str:
+    """An API scope in words: 读取：库存批次 for read:stock."""
+    verb, _sep, kind = scope.partition(":")
+    what = {**_kinds(), "incidents": _("Incidents"), "quality": _("Data quality"),
+            "submissions": _("Submissions")}.get(kind, kind)
+    return _("read: %(what)s", what=what) if verb == "read" else _("push: %(what)s", what=what)
+
+
+def field_names(kind: str, keys) -> str:
+    """A resource's fields as people read them (在库数量、有效期至), never its keys (on_hand, agency_id)."""
+    # A label may go on to document the codes ("状态：active 在用、closed 停用"): the name is before the colon.
+    labels = {f.key: re.split("[：:]", str(f.label))[0].replace("（UTC）", "").replace(" (UTC)", "")
+              for f in RESOURCES[kind].fields} if kind in RESOURCES else {}
+    return "、".join(labels.get(k, k) for k in keys or ())
 
 
 def _page_of(items: list, page: int) -> Page:
@@ -66,7 +124,8 @@ def catalog():
     entries = service.catalog(current_user, local_today(), **filters)
     summary = service.sharing_summary(current_user) if "admin" in current_user.role_names else None
     return render_template("sharing/catalog.html", result=_page_of(entries, request.args.get("page", 1, type=int)),
-                           filters=filters, kinds=_kinds(), attributes=ATTRIBUTE_LABELS, summary=summary)
+                           filters=filters, kinds=_kinds(), attributes=ATTRIBUTE_LABELS, summary=summary,
+                           field_names=field_names)
 
 
 @bp.route("/sharing/resources/<int:agency_id>/<kind>", methods=["POST"])
@@ -107,7 +166,9 @@ def grants():
                       PER_PAGE)
     states = {g.id: service.grant_state(g, local_today()) for g in result.items}
     return render_template("sharing/grants.html", result=result, direction=direction or "", states=states,
-                           labels=GRANT_STATUS_LABELS, kinds=_kinds(), fields=lambda k: RESOURCES[k].field_keys)
+                           labels=GRANT_STATUS_LABELS, kinds=_kinds(), fields=lambda k: RESOURCES[k].field_keys,
+                           field_names=field_names,
+                           field_label=lambda kind, key: field_names(kind, [key]))
 
 
 @bp.route("/sharing/grants/<int:grant_id>/<action>", methods=["POST"])
@@ -162,10 +223,25 @@ def clients_page():
     from reserve.reporting.services import writable_agencies
 
     return render_template("sharing/clients.html", result=result, token=token, scopes=SCOPES,
-                           agencies=writable_agencies(current_user))
+                           agencies=writable_agencies(current_user), rate_text=rate_text, scope_label=scope_label,
+                           rate_presets=RATE_PRESETS)
 
 
 ISSUE_HEADER = ["dimension", "check", "agency_id", "record_type", "record_id", "related", "detail", "url"]
+
+
+def related_records(issue) -> list[tuple[str, str | None]]:
+    """The other records of a conflict: (label, page), the material of a total jump being named already."""
+    if issue.check == "total_jump":
+        return []
+    return [(f"{_(RECORD_LABELS.get(issue.record_type, issue.record_type))} {record_id}",
+             record_url(SimpleNamespace(record_type=issue.record_type, record_id=record_id)))
+            for record_id in issue.related]
+
+
+def _material_names(issues) -> dict:
+    ids = {i.related[0] for i in issues if i.check == "total_jump" and i.related}
+    return quality.material_names(ids)
 
 
 @bp.route("/sharing/quality")
@@ -176,14 +252,18 @@ def quality_page():
     report = quality.report(current_user, local_today(), agency_id=agency_id)
     issues = [i for i in report.issues if dimension is None or i.dimension == dimension]
     if request.args.get("format") == "csv":
+        materials = _material_names(issues)
         rows = ([i.dimension, i.check, i.agency_id, i.record_type, i.record_id, " ".join(map(str, i.related)),
-                 _(i.detail) if i.detail else "", record_url(i)] for i in issues)
+                 finding_text(i, materials), record_url(i)] for i in issues)
         return Response(csv_bytes(ISSUE_HEADER, rows), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": "attachment; filename=data-quality.csv"})
     trend = quality.trend(current_user, agency_id=agency_id, days=180, today=local_today())
     names = {q.agency_id: q.agency_name for q in report.agencies}
+    shown = _page_of(issues, request.args.get("page", 1, type=int))
+    materials = _material_names(shown.items)
     return render_template("sharing/quality.html", report=report, agency_id=agency_id, dimension=dimension or "",
-                           issues=_page_of(issues, request.args.get("page", 1, type=int)), names=names,
+                           issues=shown, names=names, records={k: _(v) for k, v in RECORD_LABELS.items()},
+                           details=[finding_text(i, materials) for i in shown.items], related_records=related_records,
                            checks={k: _(v) for k, v in CHECK_LABELS.items()}, record_url=record_url,
                            trend=[{"day": s.day.isoformat(), "score": s.score, "completeness": s.completeness,
                                    "validity": s.validity, "freshness": s.freshness} for s in trend])

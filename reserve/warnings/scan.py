@@ -13,11 +13,11 @@ agency's warnings of the kinds it evaluated.
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Text, and_, case, cast, delete, exists, func, insert, literal, or_, select, text, update
 
 from core.extensions import db
+from core.timeutil import to_local
 
 from .. import rules as reserve_rules
 from ..models import Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot, StockRollupCity
@@ -42,7 +42,7 @@ class ScanResult:
 
 
 def local_day(now: datetime) -> date:
-    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return to_local(now).date()
 
 
 def run_scan(now: datetime, *, agency_id: int | None = None) -> ScanResult:

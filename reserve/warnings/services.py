@@ -1,10 +1,12 @@
 """Warning use cases: scan (and notify), list, acknowledge, resolve, dashboard figures,
 minimum levels, expiry policies, in-app notifications."""
 
+import math
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, func, insert, literal, or_, select, true
 from sqlalchemy.orm import selectinload
 
@@ -326,3 +328,42 @@ def mark_read(user, notification_id: int | None = None) -> int:
         row.read_at = now
     db.session.commit()
     return len(rows)
+
+
+FACT_LABELS = {"available": _l("Available"), "required": _l("Required"), "used_m3": _l("Volume used m³"),
+               "capacity_m3": _l("Capacity m³"), "used_t": _l("Weight used t"), "capacity_t": _l("Capacity t"),
+               "report_kind": _l("Report"), "statuses": _l("Recent periods"), "last_applied_at": _l("Last applied")}
+
+
+def warning_facts(warning: ReserveWarning) -> list[tuple[str, str]]:
+    """What a person reads about a warning's object: a lot by its number, material, expiry and
+    quantity (never "批次 #1512"), and the scan's facts by label with units and local times."""
+    from reserve.reporting.freshness import STATUS_LABELS as PERIOD_LABELS
+    from reserve.reporting.models import KIND_LABELS as REPORT_LABELS
+
+    from core.timeutil import local_text
+    from ..models import StockLot
+
+    rows = []
+    lot = db.session.get(StockLot, warning.lot_id) if warning.lot_id else None
+    if lot is not None:
+        unit = lot.material.unit if lot.material else ""
+        rows += [(_("Lot number"), lot.lot_no), (_("Material"), lot.material.name if lot.material else ""),
+                 (_("Expiry date"), lot.expiry_date.isoformat() if lot.expiry_date else "—"),
+                 (_("On hand"), f"{lot.on_hand:,} {unit}".strip())]
+    unit = warning.material.unit if warning.material else ""
+    for key, value in (warning.facts or {}).items():
+        if key not in FACT_LABELS or value is None:
+            continue   # internal keys (a plan's id) stay out of the page
+        if key in ("available", "required"):
+            shown = f"{math.ceil(value):,} {unit}".strip()
+        elif key == "report_kind":
+            shown = str(REPORT_LABELS.get(value, value))
+        elif key == "statuses":
+            shown = "、".join(str(PERIOD_LABELS.get(s, s)) for s in value)
+        elif key == "last_applied_at":
+            shown = local_text(datetime.fromisoformat(value))
+        else:
+            shown = f"{value:,}" if isinstance(value, (int, float)) else str(value)
+        rows.append((str(FACT_LABELS[key]), shown))
+    return rows

@@ -58,7 +58,7 @@ def detail(warning_id):
     region = services.region_names([warning.region_code]).get(warning.region_code)
     return render_template("warnings/detail.html", warning=warning, history=services.history(current_user, warning_id),
                            kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS, events=EVENT_LABELS,
-                           region=region, last_scan=services.last_scan(),
+                           region=region, last_scan=services.last_scan(), facts=services.warning_facts(warning),
                            suggestion=rules.SUGGESTIONS.get(warning.kind))
 
 

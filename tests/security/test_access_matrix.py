@@ -93,6 +93,8 @@ WRITE_POLICY = {
     # h-jobs: background planning jobs
     "incidents.cancel_plan_job": "command", "incidents.retry_plan_job": "command",
     "dispatch.cancel_plan_job": "command", "dispatch.retry_plan_job": "command",
+    # h-journeys: returns and consumption recorded on the after-action report page
+    "dispatch.record_return": "command", "dispatch.record_consumption": "command",
     # public portal
     "public.offer_supply": "public", "public.send_feedback": "public",
     "public_site.demand_offer": "public", "public_site.feedback_new": "public", "public_site.register": "public",
