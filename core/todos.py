@@ -21,7 +21,7 @@ list is kept per user until the next audited change or warning event (core/kept.
 
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -71,9 +71,12 @@ def todo_list(user) -> list[TodoGroup]:
         return []
     from reserve.warnings.services import warnings_version
 
-    version = (latest_change(), warnings_version(), local_today())
-    # the titles are translated: kept per user and language
-    return kept("todos", user, (user.id, str(get_locale())), version, lambda: _compute(user))
+    memo = g.setdefault("todo_lists", {}) if has_request_context() else {}  # the menu and the page ask twice
+    if user.id not in memo:
+        version = (latest_change(), warnings_version(), local_today())
+        # the titles are translated: kept per user and language
+        memo[user.id] = kept("todos", user, (user.id, str(get_locale())), version, lambda: _compute(user))
+    return memo[user.id]
 
 
 def todo_count(user) -> int:
