@@ -43,7 +43,9 @@ def hours_until(moment: datetime, now: datetime) -> float:
 
 def suggested_quantity(basis: str, quantity: float, population: int | None) -> int | None:
     """What a norm suggests for a point: per 10,000 people × people affected; a per-region norm
-    applies as it is. None without a population figure for a per-population norm."""
+    applies as it is. None without a population figure for a per-population norm. (A relief
+    standard, per_10k_affected, and a reserve level per 10,000 residents compute alike; the
+    service prefers the relief standard: a reserve level per resident under-sizes a point.)"""
     if basis == "per_region":
         return math.ceil(quantity)
     if not population:

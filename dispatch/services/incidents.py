@@ -232,6 +232,8 @@ def suggest_demands(user, incident_id: int, point_id: int) -> list[dict]:
         return []
     norms = db.session.execute(select(ReserveNorm).where(ReserveNorm.plan_id == incident.plan_id)
                                .order_by(ReserveNorm.material_id)).scalars().all()
+    # relief standards first: a material with one is not sized by a reserve level per resident
+    norms.sort(key=lambda norm: (norm.basis != "per_10k_affected", norm.material_id))
     suggestions, seen = [], set()
     for norm in norms:
         if norm.material_id in seen:
