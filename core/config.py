@@ -80,7 +80,8 @@ class Config:
     # Public portal: uploads live outside the web root (None: <instance>/uploads); public forms are rate-limited.
     PORTAL_UPLOAD_DIR = None
     PORTAL_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"
+    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"          # registrations that went through
+    PORTAL_REGISTER_FAILURE_RATE_LIMIT = "20 per minute;100 per hour"  # refused tries: a person correcting the form
     PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
     # Anonymous portal answers kept in each worker (seconds, at most their max-age); 0: off.
     PUBLIC_CACHE_SECONDS = 60
@@ -148,6 +149,7 @@ ENVIRONMENT = {
     "PORTAL_UPLOAD_DIR": ("PORTAL_UPLOAD_DIR", str),
     "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),
     "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
+    "PORTAL_REGISTER_FAILURE_RATE_LIMIT": ("PORTAL_REGISTER_FAILURE_RATE_LIMIT", str),
     "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
     "PUBLIC_CACHE_SECONDS": ("PUBLIC_CACHE_SECONDS", int),
     "SCOPED_CACHE_SECONDS": ("SCOPED_CACHE_SECONDS", int),
