@@ -118,6 +118,12 @@ class Config:
                                "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
                                "frame-ancestors 'none'")
     REFERRER_POLICY = "same-origin"
+    # A base map under the offline boundaries (off by default: no request leaves the machine):
+    # a tile URL template with its key, e.g. a provincial map service's
+    # "https://t{s}.example.gov.cn/vec_w/wmts?...&tk=KEY", and its attribution (审图号). When set,
+    # the CSP's img-src admits that host, and only it (core/hardening.py).
+    MAP_TILE_URL = None
+    MAP_TILE_ATTRIBUTION = ""
     HSTS_SECONDS = 0
     TRUSTED_PROXIES = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
 
@@ -149,6 +155,8 @@ ENVIRONMENT = {
     "PORTAL_UPLOAD_DIR": ("PORTAL_UPLOAD_DIR", str),
     "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),
     "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
+    "MAP_TILE_URL": ("MAP_TILE_URL", str),
+    "MAP_TILE_ATTRIBUTION": ("MAP_TILE_ATTRIBUTION", str),
     "PORTAL_REGISTER_FAILURE_RATE_LIMIT": ("PORTAL_REGISTER_FAILURE_RATE_LIMIT", str),
     "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
     "PUBLIC_CACHE_SECONDS": ("PUBLIC_CACHE_SECONDS", int),
