@@ -143,16 +143,17 @@ def _shipments(path: str | None, status: str, kind: str) -> TodoGroup:
 
 def _positions(path: str) -> TodoGroup:
     from dispatch.models import Incident, LinePosition, PlanLine, PlanVersion
-    from reserve.models import Material
+    from reserve.models import Depot, Material
 
-    stmt = (select(PlanLine.id, PlanLine.quantity, Material.name, Material.unit, Incident.id, Incident.title)
+    stmt = (select(PlanLine.id, PlanLine.quantity, Material.name, Material.unit, Incident.id, Incident.title, Depot.name)
             .join(PlanVersion, PlanVersion.id == PlanLine.plan_id).join(Incident, Incident.id == PlanVersion.incident_id)
-            .join(Material, Material.id == PlanLine.material_id)
+            .join(Material, Material.id == PlanLine.material_id).outerjoin(Depot, Depot.id == PlanLine.depot_id)
             .outerjoin(LinePosition, LinePosition.line_id == PlanLine.id)
             .where(PlanVersion.status == "draft", Incident.status != "closed", LinePosition.id.is_(None),
                    PlanLine.agency_id.in_(subtree_ids(path)))
             .order_by(PlanLine.id))
-    return _group("position", stmt, lambda r: TodoItem(f"{r[5]} · {r[2]} {r[1]} {r[3] or ''}".rstrip(),
+    return _group("position", stmt, lambda r: TodoItem(" · ".join(str(part) for part in (
+        r[5], r[6], f"{r[2]} {r[1]} {r[3] or ''}".rstrip()) if part),
                                                        "dispatch.board", {"incident_id": r[4], "_anchor": "plan"}))
 
 

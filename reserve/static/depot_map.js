@@ -39,7 +39,7 @@
   }
 
   function labelled(map, marker, name) {
-    if (map.getZoom() >= 10) {
+    if (map.getZoom() >= 12) {  // names once depots stand apart
       var label = document.createElement("span");
       label.textContent = name;
       marker.bindTooltip(label, { permanent: true, direction: "right", className: "map-label", offset: [6, 0] });

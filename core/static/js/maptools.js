@@ -34,7 +34,7 @@ window.MapTools = (function () {
   // that zooms in on click.
   function cluster(map, points, single, cell) {
     var layer = L.layerGroup().addTo(map);
-    var size = cell || 44;
+    var size = cell || 56;
     function draw() {
       layer.clearLayers();
       var cells = {};
