@@ -68,7 +68,13 @@ def test_public_portal_at_phone_width(phone, live_server):
     phone.goto(live_server["url"] + "/portal/")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width}px wide at 390px"
+    narrow = phone.evaluate("""Array.from(document.querySelectorAll('main table')).filter(function (t) {
+        var style = getComputedStyle(t.parentElement);
+        var inner = t.parentElement.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return t.rows[0].getBoundingClientRect().width < inner - 2; }).length""")  # the rows: a block table box is full width, its rows may not be
+    assert narrow == 0, f"{narrow} tables do not fill their cards"
     phone.screenshot(path=str(SHOTS / "portal-390.png"), full_page=True)
+    phone.locator("main table").first.screenshot(path=str(SHOTS / "portal-390-table.png"))
 
 
 def test_supplier_registration_at_phone_width_keeps_the_licence(phone, live_server, tmp_path):
