@@ -2,7 +2,7 @@
 lot choice, and the after-action figures. No Flask, no database."""
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 TYPE_LETTERS = {"natural_disaster": "N", "accident": "A", "public_health": "H", "social_security": "S"}
 LEVELS = ("I", "II", "III", "IV")
@@ -17,6 +17,11 @@ def incident_number(region_code: str, year: int, incident_type: str, sequence: i
     S social security) and the year's sequence; drills are prefixed `DRILL-`."""
     number = f"{region_code}-{year}-{TYPE_LETTERS[incident_type]}{sequence:03d}"
     return f"DRILL-{number}" if drill else number
+
+
+def is_plausible_start(started_at: datetime, now: datetime) -> bool:
+    """An incident's start: not in the future (five minutes' clock drift allowed), not before 2000."""
+    return datetime(2000, 1, 1) <= started_at <= now + timedelta(minutes=5)
 
 
 def demand_number(incident_number_: str, sequence: int) -> str:
