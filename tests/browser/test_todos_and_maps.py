@@ -105,3 +105,22 @@ def test_supplier_registration_at_phone_width_keeps_the_licence(phone, live_serv
     phone.wait_for_url("**/login")
     assert "注册申请已收到" in phone.inner_text("main") or phone.url.endswith("/login")
     phone.screenshot(path=str(SHOTS / "register-390-done.png"), full_page=True)
+
+
+def test_commander_sees_the_plan_to_approve_routes_with_direction_and_a_readable_form(page, live_server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    log_in(page, live_server, "commander@example.org")
+    page.click("a.todo-link")
+    page.click("#todo-plan_approval a")                            # the item leads to the board
+    page.wait_for_selector("#incident-map .map-legend")
+    assert page.locator("#incident-map .map-arrow").count() > 0
+    page.wait_for_timeout(500)
+    page.locator("#incident-map").screenshot(path=str(SHOTS / "board-routes-arrows.png"))
+    page.goto(live_server["url"] + "/incidents")
+    page.select_option("select[name=incident_type]", "accident")
+    visible = page.evaluate("""Array.from(document.querySelectorAll('select[name=subtype] optgroup'))
+        .filter(function (g) { return !g.hidden; }).map(function (g) { return g.dataset.type; })""")
+    assert visible == ["accident"]
+    height = page.evaluate("document.querySelector('input[name=title]').getBoundingClientRect().height")
+    assert height >= 34, f"the title input is {height}px high"
+    page.locator("#incident-form").screenshot(path=str(SHOTS / "incident-form.png"))
