@@ -57,6 +57,11 @@ def demo_init():
     if sharing_demo.is_empty():
         made = sharing_demo.build_sharing_demo()
         click.echo("demo sharing: " + ", ".join(f"{k} {v}" for k, v in made.items()))
+    from dispatch import demo as dispatch_demo
+
+    if dispatch_demo.is_empty():
+        made = dispatch_demo.build_dispatch_demo()
+        click.echo("demo incidents: " + ", ".join(f"{k} {v}" for k, v in made.items()))
     from reserve.warnings import services as warnings
     from reserve.warnings.models import ReserveWarning
 

@@ -98,7 +98,8 @@ class Config:
     # Public portal: uploads live outside the web root (None: <instance>/uploads); public forms are rate-limited.
     PORTAL_UPLOAD_DIR = None
     PORTAL_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"
+    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"          # registrations that went through
+    PORTAL_REGISTER_FAILURE_RATE_LIMIT = "20 per minute;100 per hour"  # refused tries: a person correcting the form
     PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
     # Anonymous portal answers kept in each worker (seconds, at most their max-age); 0: off.
     PUBLIC_CACHE_SECONDS = 60
@@ -135,6 +136,12 @@ class Config:
                                "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
                                "frame-ancestors 'none'")
     REFERRER_POLICY = "same-origin"
+    # A base map under the offline boundaries (off by default: no request leaves the machine):
+    # a tile URL template with its key, e.g. a provincial map service's
+    # "https://t{s}.example.gov.cn/vec_w/wmts?...&tk=KEY", and its attribution (审图号). When set,
+    # the CSP's img-src admits that host, and only it (core/hardening.py).
+    MAP_TILE_URL = None
+    MAP_TILE_ATTRIBUTION = ""
     HSTS_SECONDS = 0
     TRUSTED_PROXIES = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
 
@@ -203,6 +210,9 @@ ENVIRONMENT = {
     "PORTAL_UPLOAD_DIR": ("PORTAL_UPLOAD_DIR", str),
     "PORTAL_UPLOAD_MAX_BYTES": ("PORTAL_UPLOAD_MAX_BYTES", int),
     "PORTAL_REGISTER_RATE_LIMIT": ("PORTAL_REGISTER_RATE_LIMIT", str),
+    "MAP_TILE_URL": ("MAP_TILE_URL", str),
+    "MAP_TILE_ATTRIBUTION": ("MAP_TILE_ATTRIBUTION", str),
+    "PORTAL_REGISTER_FAILURE_RATE_LIMIT": ("PORTAL_REGISTER_FAILURE_RATE_LIMIT", str),
     "PORTAL_FORM_RATE_LIMIT": ("PORTAL_FORM_RATE_LIMIT", str),
     "PUBLIC_CACHE_SECONDS": ("PUBLIC_CACHE_SECONDS", int),
     "SCOPED_CACHE_SECONDS": ("SCOPED_CACHE_SECONDS", int),

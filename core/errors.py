@@ -96,6 +96,8 @@ def problem_response(status: int, *, detail: str | None = None, code: str | None
 
 
 def handle_http_exception(exc: HTTPException):
+    if exc.code == 429 and exc.response is not None:  # a limit's own answer (e.g. the form again, as typed)
+        return exc.response
     data = getattr(exc, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     # webargs nests errors by location ("json", "query"); keep that: it tells the client where.

@@ -16,6 +16,8 @@ sets Cache-Control itself), and static files keep Flask's conditional caching.
 TRUSTED_PROXIES tells how many reverse proxies stand in front (their X-Forwarded-* headers).
 """
 
+from urllib.parse import urlsplit
+
 from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,10 +26,29 @@ def _is_static(endpoint: str | None) -> bool:
     return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
+def tile_source(url: str | None) -> str | None:
+    """The CSP source of a tile URL template: scheme and host, a `{s}` subdomain label as `*`."""
+    if not url:
+        return None
+    parts = urlsplit(url.replace("{s}", "SUBDOMAIN"))
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    labels = parts.hostname.split(".")
+    host = ".".join(["*"] + labels[1:]) if "subdomain" in labels[0] else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def content_security_policy(config) -> str:
+    """The configured policy; with a base map (MAP_TILE_URL), img-src also admits its host."""
+    policy = config["CONTENT_SECURITY_POLICY"]
+    source = tile_source(config.get("MAP_TILE_URL"))
+    return policy.replace("img-src 'self'", f"img-src 'self' {source}", 1) if source else policy
+
+
 def add_security_headers(response):
     config = current_app.config
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", config["CONTENT_SECURITY_POLICY"])
+    headers.setdefault("Content-Security-Policy", content_security_policy(config))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers without CSP 2
     headers.setdefault("Referrer-Policy", config["REFERRER_POLICY"])

@@ -89,3 +89,22 @@ class ChainReportSchema(Schema):
     rows = fields.Int()
     broken_id = fields.Int(allow_none=True)
     reason = fields.Str(allow_none=True)
+
+
+class TodoItemSchema(Schema):
+    title = fields.Str()
+    url = fields.Function(lambda item: _todo_url(item), metadata={"description": "The page where the work is done"})
+
+
+def _todo_url(item) -> str:
+    from flask import url_for
+
+    return url_for(item.endpoint, **item.params)
+
+
+class TodoGroupSchema(Schema):
+    kind = fields.Str(metadata={"description": "plan_approval, shipment_send, shipment_receive, position, "
+                                               "supplier_review, report_overdue or red_warning"})
+    label = fields.Str()
+    count = fields.Int(metadata={"description": "All waiting items of the kind (items lists the first 20)"})
+    items = fields.List(fields.Nested(TodoItemSchema))

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from reserve import services as reserve_services
 from reserve.models import AGENCY_KIND_LABELS
 
-from . import audit_service
+from . import audit_service, dashboard, todos
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
 from .extensions import db
@@ -33,7 +33,14 @@ PER_PAGE = 50
 def template_globals():
     return {"languages": current_app.config["LANGUAGES"], "current_locale": session.get("lang") or
             current_app.config["BABEL_DEFAULT_LOCALE"], "role_labels": ROLES, "nav": navigation(),
-            "agency_kind_labels": AGENCY_KIND_LABELS}
+            "agency_kind_labels": AGENCY_KIND_LABELS, "todo_badge": todo_badge}
+
+
+def todo_badge() -> int | None:
+    """The menu's 待办 count (None: the user has no to-do list), asked by the template only."""
+    if not current_user.is_authenticated or not current_user.role_names & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
+        return None
+    return todos.todo_count(current_user)
 
 
 class Nav(NamedTuple):
@@ -87,9 +94,16 @@ def home():
         return render_template("core/landing.html", session_ended=g.get("session_ended"))
     roles = current_user.role_names
     visible = paginate(reserve_services.list_agencies(current_user), 1, 1)
-    return render_template("core/home.html", roles=roles, visible_agencies=visible.total,
+    board = dashboard.home_figures(current_user) if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER} else None
+    return render_template("core/home.html", roles=roles, visible_agencies=visible.total, board=board,
                            ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER,
                            AGENCY_ADMIN=AGENCY_ADMIN)
+
+
+@bp.route("/todos")
+@auth_required("session")
+def todo_page():
+    return render_template("core/todos.html", groups=todos.todo_list(current_user))
 
 
 @bp.route("/lang/<code>")

@@ -22,6 +22,8 @@ PLAN_STATUS_LABELS = {"draft": _l("Draft"), "approved": _l("Approved"), "cancell
 SHIPMENT_LABELS = {"ready": _l("Ready"), "departed": _l("Departed"), "arrived": _l("Arrived"),
                    "received": _l("Received")}
 METHOD_LABELS = {"planner": _l("optimised"), "greedy": _l("greedy"), "manual": _l("edited by hand")}
+LEVEL_LABELS = {"I": _l("Level I (especially serious)"), "II": _l("Level II (serious)"),
+                "III": _l("Level III (relatively serious)"), "IV": _l("Level IV (general)")}
 POSITION_LABELS = {"agree": _l("Agree"), "cannot_supply": _l("Cannot supply"), "partial": _l("Partial")}
 SUBTYPES = {
     "natural_disaster": {"earthquake": _l("Earthquake"), "flood": _l("Flood"), "drought": _l("Drought"),

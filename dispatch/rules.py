@@ -2,7 +2,7 @@
 lot choice, and the after-action figures. No Flask, no database."""
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 TYPE_LETTERS = {"natural_disaster": "N", "accident": "A", "public_health": "H", "social_security": "S"}
 LEVELS = ("I", "II", "III", "IV")
@@ -17,6 +17,11 @@ def incident_number(region_code: str, year: int, incident_type: str, sequence: i
     S social security) and the year's sequence; drills are prefixed `DRILL-`."""
     number = f"{region_code}-{year}-{TYPE_LETTERS[incident_type]}{sequence:03d}"
     return f"DRILL-{number}" if drill else number
+
+
+def is_plausible_start(started_at: datetime, now: datetime) -> bool:
+    """An incident's start: not in the future (five minutes' clock drift allowed), not before 2000."""
+    return datetime(2000, 1, 1) <= started_at <= now + timedelta(minutes=5)
 
 
 def demand_number(incident_number_: str, sequence: int) -> str:
@@ -43,7 +48,9 @@ def hours_until(moment: datetime, now: datetime) -> float:
 
 def suggested_quantity(basis: str, quantity: float, population: int | None) -> int | None:
     """What a norm suggests for a point: per 10,000 people × people affected; a per-region norm
-    applies as it is. None without a population figure for a per-population norm."""
+    applies as it is. None without a population figure for a per-population norm. (A relief
+    standard, per_10k_affected, and a reserve level per 10,000 residents compute alike; the
+    service prefers the relief standard: a reserve level per resident under-sizes a point.)"""
     if basis == "per_region":
         return math.ceil(quantity)
     if not population:

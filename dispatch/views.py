@@ -6,6 +6,7 @@ import math
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
@@ -17,12 +18,12 @@ from core.background import BackgroundJob
 from core.errors import DomainError
 from core.extensions import db
 from core.pagination import paginate
-from core.timeutil import local_now, local_to_utc
+from core.timeutil import local_now, local_to_utc, utcnow
 from reserve.models import LABELS
 from reserve.services import catalog, depots
 from reserve.services import plans as reserve_plans
 
-from .models import METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES
+from .models import LEVEL_LABELS, METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES
 from . import rules
 from .services import after_action, approval, consultation, incidents, planning, shipments
 
@@ -79,8 +80,8 @@ def incident_list():
     return render_template("dispatch/incidents.html", result=result, statuses=STATUS_LABELS,
                            types=LABELS["incident_type"], subtypes=SUBTYPES,
                            can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
-                           regions=[r for level in ("province", "city")
-                                    for r in db.session.execute(depots.list_regions(level=level)).scalars()],
+                           region_groups=depots.region_groups(), levels=LEVEL_LABELS,
+                           now_local=format_datetime(utcnow(), "yyyy-MM-dd'T'HH:mm"),
                            plans=db.session.execute(reserve_plans.list_plans(current_user)).scalars().all())
 
 
@@ -88,11 +89,15 @@ def incident_list():
 @auth_required("session")
 def incident_create():
     form = request.form
+    if form.get("started_at") and _local_to_utc(form.get("started_at")) is None:
+        flash(_("The start time is not a valid date and time."), "error")
+        return redirect(url_for("dispatch.incident_list"), 303)
     try:
         incident = incidents.create_incident(
             current_user, title=form.get("title", ""), incident_type=form.get("incident_type", ""),
             subtype=form.get("subtype") or None, level=form.get("level", ""), region_code=form.get("region_code", ""),
-            drill=form.get("drill") == "on", plan_id=form.get("plan_id", type=int), description=form.get("description"))
+            drill=form.get("drill") == "on", plan_id=form.get("plan_id", type=int), description=form.get("description"),
+            started_at=_local_to_utc(form.get("started_at")))
     except DomainError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("dispatch.incident_list"), 303)
@@ -134,7 +139,7 @@ def board(incident_id):
         messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
         plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
         left_out_kinds={"demand": _("demand"), "lot": _("stock lot"), "source": _("source")},
-        types=LABELS["incident_type"], subtypes=SUBTYPES, suggestions=suggestions, methods=METHOD_LABELS,
+        types=LABELS["incident_type"], subtypes=SUBTYPES, levels=LEVEL_LABELS, suggestions=suggestions, methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
         plan_job=planning.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),

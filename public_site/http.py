@@ -66,9 +66,23 @@ def registration_limit():
     return current_app.config.get("PORTAL_REGISTER_RATE_LIMIT", "3 per minute;20 per hour")
 
 
+def registration_failure_limit():
+    return current_app.config.get("PORTAL_REGISTER_FAILURE_RATE_LIMIT", "20 per minute;100 per hour")
+
+
 def form_limit():
     return current_app.config.get("PORTAL_FORM_RATE_LIMIT", "5 per minute;30 per hour")
 
 
-limit_registration = limiter.limit(registration_limit, methods=["POST"])
+def limit_registration(on_breach):
+    """Registrations that went through count against PORTAL_REGISTER_RATE_LIMIT; refused tries
+    (a person correcting the form) against the higher PORTAL_REGISTER_FAILURE_RATE_LIMIT. Over
+    either, `on_breach(limit)` answers (the form again, as it was typed)."""
+    succeeded = limiter.limit(registration_limit, methods=["POST"], on_breach=on_breach,
+                              deduct_when=lambda response: response.status_code < 400)
+    failed = limiter.limit(registration_failure_limit, methods=["POST"], on_breach=on_breach,
+                           deduct_when=lambda response: response.status_code >= 400)
+    return lambda view: succeeded(failed(view))
+
+
 limit_forms = limiter.limit(form_limit, methods=["POST"])

@@ -3,7 +3,7 @@ the enterprise's own page, the supply/demand board, feedback, and the administra
 
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from marshmallow import ValidationError
@@ -16,7 +16,7 @@ from reserve.models import Material, Region
 from . import schemas
 from .http import limit_forms, limit_registration, public_cache
 from .models import LABELS, FeedbackCategory, NoticeKind
-from .services import board, feedback, notices, overview, suppliers
+from .services import board, feedback, notices, overview, suppliers, uploads
 
 bp = Blueprint("public_site", __name__, url_prefix="/portal", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -159,17 +159,51 @@ def _supplier_form_context():
     return {"cities": _cities(), "materials": _materials(), "offer_rows": OFFER_ROWS}
 
 
+def _licence_kept() -> tuple[suppliers.Upload | None, str | None]:
+    """This try's licence: a new upload, else the one kept from the previous try (and its token)."""
+    fresh = _licence()
+    if fresh is not None:
+        return fresh, None
+    token = request.form.get("licence_token") or None
+    held = uploads.pending(token)
+    return (suppliers.Upload(*held), token) if held else (None, None)
+
+
+def _keep_licence(licence, token, errors: dict) -> dict:
+    """Keep an accepted licence for the next try: the form gets its token and its name."""
+    if licence is None or "licence" in errors:
+        return {}
+    return {"licence_token": token or uploads.hold_pending(licence.filename, licence.data),
+            "licence_name": licence.filename}
+
+
+def _registration_limited(_limit):
+    """Over the limit: the form comes back as typed (licence kept), with a message; nothing is saved."""
+    licence, token = _licence_kept()
+    kept = _keep_licence(licence, token, {}) if licence is not None and licence.data else {}
+    detail = _("Too many registrations from your network just now. Wait a minute and send the form again: "
+               "what you typed is kept below.")
+    return make_response(render_template("public_site/register.html", errors={}, detail=detail, form=request.form,
+                                         **kept, **_supplier_form_context()), 429)
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limit_registration
+@limit_registration(_registration_limited)
 def register():
     if request.method == "GET":
         return render_template("public_site/register.html", errors={}, form={}, **_supplier_form_context())
     csrf.protect()
+    licence, token = _licence_kept()
     try:
-        data = schemas.SupplierRegistrationSchema().load(request.form)
-        suppliers.register_supplier(licence=_licence(), **data)
-    except (ValidationError, DomainError) as error:
-        return _form_failure("public_site/register.html", error, **_supplier_form_context())
+        try:
+            data, form_errors = schemas.SupplierRegistrationSchema().load(request.form), None
+        except ValidationError as refused:  # every problem at once: the rules check what the form let through
+            data, form_errors = refused.valid_data or {}, refused.normalized_messages()
+        suppliers.register_supplier(licence=licence, form_errors=form_errors, **data)
+    except DomainError as error:
+        return _form_failure("public_site/register.html", error, **_keep_licence(licence, token, error.errors or {}),
+                             **_supplier_form_context())
+    uploads.drop_pending(token)
     flash(_("Registration received. Log in with your email and password to follow the review."), "success")
     return redirect(url_for("security.login"))
 

@@ -25,6 +25,7 @@ from core.timeutil import local_today, utcnow
 from .rules import region_prefix
 from .models import (Agency, AgencyKind, Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot,
                      TransportCapacity)
+from .reporting.models import ReportCadence
 from .services import rollup
 from .services.reference import load_reference_data
 
@@ -269,18 +270,34 @@ def _material_like(*words) -> Material | None:
     return None
 
 
+# Relief standards (救助标准) per 10,000 affected people, for the first days after an incident:
+# - single tents (12 m², 4-5 people each): half of the displaced sleep in tents, the others in
+#   public shelters (schools, gymnasiums) → 10,000 / 2 / 5 = 1,000 tents;
+# - quilts: those who left without bedding, about 3 in 10 → 3,000;
+# - bottled water (boxes of 24 × 550 ml = 13.2 l): 3 l of drinking water per person and day
+#   (Sphere minimum 2.5-3 l) for the 3 days before supply is restored → 90,000 l ≈ 6,800 boxes;
+# - instant noodles (boxes of 12 cups): one meal in three for 3 days → 3 cups a person ≈ 2,500 boxes.
+RELIEF_PER_10K_AFFECTED = {"单帐篷": 1000, "棉被": 3000, "矿泉水": 6800, "方便面": 2500}
+# A reserve level per 10,000 residents is the relief standard for the share of residents a plan
+# provides for at once: 0.3 % (30 people in 10,000: ~105,000 people province-wide, the scale of
+# Shanxi's 2021 autumn floods, ~120,000 relocated).
+PLANNED_SHARE = 0.003
+# The Taiyuan earthquake plan (level II) provides for 30,000 people relocated in the city.
+TAIYUAN_PLANNED_PEOPLE = 30_000
+CITIES = ("140100", "140200", "140300", "140400", "140500", "140600", "140700", "140800", "140900", "141000", "141100")
+
+
 def _insert_plans(as_of, counts) -> None:
     root = db.session.execute(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.id)).scalars().first()
     taiyuan = db.session.execute(select(Agency).where(Agency.region_code == "140100")).scalars().first() or root
-    key = [(_material_like("单帐篷"), 6), (_material_like("棉被"), 20), (_material_like("矿泉水"), 25),
-           (_material_like("方便面"), 25)]
+    key = [(m, q) for m, q in ((_material_like(name), q) for name, q in RELIEF_PER_10K_AFFECTED.items()) if m]
+    relief = [(m, "140000", "per_10k_affected", q) for m, q in key]
     plans = [
         (root, "山西省自然灾害救助应急预案（Ⅰ级响应）", "natural_disaster", "I", "140000",
-         [(m, code, "per_10k_people", q) for m, q in key if m
-          for code in ("140100", "140200", "140300", "140400", "140500", "140600", "140700", "140800", "140900",
-                       "141000", "141100")]),
+         [(m, code, "per_10k_people", max(1, round(q * PLANNED_SHARE))) for m, q in key for code in CITIES] + relief),
         (taiyuan, "太原市地震应急预案（Ⅱ级响应）", "natural_disaster", "II", "140100",
-         [(m, "140100", "per_region", q * 300) for m, q in key if m]),
+         [(m, "140100", "per_region", q * TAIYUAN_PLANNED_PEOPLE // 10_000) for m, q in key]
+         + [(m, "140100", "per_10k_affected", q) for m, q in key]),
         (root, "山西省危险化学品事故应急预案（Ⅲ级响应）", "accident", "III", "140000",
          [(m, "140000", "per_region", q) for m, q in ((_material_like("防护服"), 2000), (_material_like("防毒面具", "呼吸器"), 1500))
           if m]),
@@ -295,6 +312,8 @@ def _insert_plans(as_of, counts) -> None:
                                        quantity=float(quantity)))
             counts.norms += 1
         counts.plans += 1
+    # The reporting calendar starts with the demo: no agency owes reports for months before it.
+    db.session.add(ReportCadence(agency_id=None, kind="stock", period="monthly", grace_days=5, starts_on=as_of))
 
 
 def _bulk(model, rows: list[dict]) -> None:

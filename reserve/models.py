@@ -260,7 +260,8 @@ class EmergencyPlan(db.Model):
 
 
 class ReserveNorm(db.Model):
-    """Required reserve of a material in a region: a fixed quantity, or per 10,000 residents."""
+    """Required reserve of a material in a region: a fixed quantity, or per 10,000 residents; or a
+    relief standard per 10,000 affected people (what a demand point needs, not a reserve level)."""
 
     __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
 
@@ -268,7 +269,9 @@ class ReserveNorm(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("emergency_plan.id"), index=True)
     material_id: Mapped[int] = mapped_column(ForeignKey("material.id"))
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
-    basis: Mapped[str] = mapped_column(String(16))  # per_region / per_10k_people
+    # per_region / per_10k_people (residents: a reserve level) / per_10k_affected (a relief
+    # standard: what an incident needs per 10,000 people affected; suggests demands, sets no reserve level)
+    basis: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[float] = mapped_column(Float)
 
     plan = relationship("EmergencyPlan", back_populates="norms")
@@ -286,7 +289,8 @@ LABELS = {
     "classification": {"public": _l("Public"), "internal": _l("Internal"), "restricted": _l("Restricted")},
     "incident_type": {"natural_disaster": _l("Natural disaster"), "accident": _l("Accident"),
                       "public_health": _l("Public health"), "social_security": _l("Social security")},
-    "basis": {"per_region": _l("per region"), "per_10k_people": _l("per 10,000 people")},
+    "basis": {"per_region": _l("per region"), "per_10k_people": _l("per 10,000 people"),
+              "per_10k_affected": _l("per 10,000 affected people")},
     "group": {"material": _l("Material"), "category": _l("Category"), "region": _l("City"), "agency": _l("Agency"),
               "reserve_type": _l("Reserve type")},
     "status": {"active": _l("Active"), "closed": _l("Closed")},

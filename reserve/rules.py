@@ -139,7 +139,10 @@ def region_prefix(code: str) -> str:
 
 
 def norm_requirement(basis: str, quantity: float, population: int | None) -> float | None:
-    """Units a norm requires; None when a per-population norm has no population to apply to."""
+    """Units a norm requires; None when a per-population norm has no population to apply to, and
+    for a relief standard (per_10k_affected), which sizes an incident's demands, not the reserve."""
+    if basis == "per_10k_affected":
+        return None
     if basis == "per_region":
         return quantity
     if population is None:

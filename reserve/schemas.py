@@ -336,7 +336,7 @@ class NormSchema(Schema):
     id = fields.Int(dump_only=True)
     material_id = fields.Int(required=True)
     region_code = fields.Str(required=True, validate=REGION_CODE)
-    basis = fields.Str(required=True, validate=validate.OneOf(["per_region", "per_10k_people"]))
+    basis = fields.Str(required=True, validate=validate.OneOf(["per_region", "per_10k_people", "per_10k_affected"]))
     quantity = fields.Float(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
 
 

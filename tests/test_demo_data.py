@@ -66,3 +66,35 @@ def test_demo_refuses_a_database_that_has_data(app, db, make_agency):
             assert "empty" in str(exc)
         else:
             raise AssertionError("demo data was loaded over existing data")
+
+
+def test_demo_tells_a_believable_story_norms_calendar_drill_and_open_incident(app, db):
+    """Issue 17 item 12: relief standards size a point of 1,800 people in hundreds, the reporting
+    calendar starts with the demo, a finished drill has its after-action figures, and an open
+    incident's plan waits for the commander."""
+    from core.demo import ensure_demo_accounts
+    from core.todos import todo_list
+    from dispatch import demo as dispatch_demo
+    from dispatch.models import Incident, PlanVersion
+    from dispatch.services import after_action
+    from reserve.reporting import freshness
+    from tests import factories
+
+    with app.app_context():
+        demo.build_demo("province", seed=2026, as_of=AS_OF)
+        ensure_demo_accounts()
+        dispatch_demo.build_dispatch_demo()
+        admin = _db.session.execute(select(factories.User).filter_by(email="admin@example.org")).scalar_one()
+        commander = _db.session.execute(select(factories.User).filter_by(email="commander@example.org")).scalar_one()
+        drill = _db.session.execute(select(Incident).filter_by(drill=True)).scalar_one()
+        report = after_action.report(admin, drill.id)
+        by_material = {d["material"]: d["quantity"] for d in report["demands"] if d["point"] == "小店区体育馆安置点"}
+        assert by_material["单帐篷"] == 180 and by_material["棉被"] == 540   # not 4 quilts for 1,800 people
+        assert drill.status == "closed" and report["consumed"] and report["returned"]
+        open_incident = _db.session.execute(select(Incident).filter_by(drill=False)).scalar_one()
+        assert open_incident.status == "responding"
+        assert _db.session.scalar(select(PlanVersion.status).filter_by(incident_id=open_incident.id)) == "draft"
+        assert [g.kind for g in todo_list(commander)] == ["plan_approval"]
+        rows = freshness.scoreboard(admin, "stock", date(2026, 11, 28), periods=6)  # a week after the start
+        assert {s for row in rows for s in row.statuses[:-1]} <= {"not_started"}  # nobody missed months before
+        assert {row.statuses[-1] for row in rows} == {"open"}

@@ -155,12 +155,18 @@ def test_feedback_form_is_rate_limited(client, app, monkeypatch):
     assert count(app, Feedback) == 3
 
 
-def test_registration_is_rate_limited(client, app, monkeypatch):
-    monkeypatch.setitem(app.config, "PORTAL_REGISTER_RATE_LIMIT", "2 per minute")
+def test_refused_registrations_have_their_own_higher_limit_and_keep_the_form(client, app, monkeypatch):
+    """Tries that fail count against PORTAL_REGISTER_FAILURE_RATE_LIMIT only; over it the form
+    comes back as typed, with a Chinese message (not a bare 429 page)."""
+    monkeypatch.setitem(app.config, "PORTAL_REGISTER_RATE_LIMIT", "1 per minute")
+    monkeypatch.setitem(app.config, "PORTAL_REGISTER_FAILURE_RATE_LIMIT", "3 per minute")
     page = client.get("/portal/register")
-    statuses = [client.post("/portal/register", data={"csrf_token": csrf_token(page.text)}).status_code
-                for _ in range(3)]
-    assert statuses == [422, 422, 429]
+    statuses = [client.post("/portal/register", data={"csrf_token": csrf_token(page.text), "name": "晋中物资公司"})
+                .status_code for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]  # three corrections pass although only one registration may
+    limited = client.post("/portal/register", data={"csrf_token": csrf_token(page.text), "name": "晋中物资公司"})
+    assert limited.status_code == 429 and "请稍等一分钟后再次提交" in limited.text
+    assert 'value="晋中物资公司"' in limited.text and 'name="credit_code"' in limited.text
 
 
 def test_public_api_forms_are_rate_limited(client, app, monkeypatch, seeded):

@@ -23,6 +23,12 @@ def _supplier(app, credit_code="914403001922038216") -> Supplier:
                 "documents": [(d.stored_name, d.original_name, d.media_type, d.size) for d in supplier.documents]}
 
 
+def stored_documents(portal) -> list:
+    """Documents stored for registrations (a licence kept for a form's next try is not one)."""
+    folder = portal["uploads"]
+    return sorted(p for p in folder.iterdir() if p.name != "pending") if folder.exists() else []
+
+
 def _review(client, supplier_id, action, reason=""):
     page = client.get(f"/portal/admin/suppliers/{supplier_id}")
     return client.post(f"/portal/admin/suppliers/{supplier_id}/review",
@@ -53,13 +59,13 @@ def test_enterprise_registers_with_its_licence_and_waits_for_review(client, app,
 
 def test_duplicate_credit_code_is_refused_in_chinese_and_nothing_changes(client, app, portal):
     assert register(client, portal).status_code == 302
-    users, files = count(app, User), sorted(portal["uploads"].iterdir())
+    users, files = count(app, User), stored_documents(portal)
     again = register(client, portal, email="other@example.org", name="另一家公司",
                      credit_code="9144 0300 1922 0382 16")  # same code, typed with spaces
     assert again.status_code == 409
     assert "该统一社会信用代码的企业已经注册" in again.text
     assert count(app, User) == users and count(app, Supplier) == 1
-    assert sorted(portal["uploads"].iterdir()) == files
+    assert stored_documents(portal) == files
 
 
 def test_duplicate_email_is_refused(client, app, portal):
@@ -86,7 +92,7 @@ def test_bad_registration_answers_422_in_chinese_and_stores_nothing(client, app,
     assert response.status_code == 422
     assert message in response.text
     assert count(app, Supplier) == 0 and count(app, User) == 0
-    assert not portal["uploads"].exists() or not any(portal["uploads"].iterdir())
+    assert not stored_documents(portal)  # (the licence waits under pending/ for the corrected form)
 
 
 def test_registration_without_an_offer_is_refused(client, app, portal):
@@ -278,3 +284,43 @@ def test_a_bad_email_gets_its_own_message(client, app, portal):
     response = register(client, portal, email="not-an-email")
     assert response.status_code == 422 and "电子邮箱格式不正确" in response.text
     assert count(app, Supplier) == 0
+
+
+# --- issue 17 item 9: one round of corrections, the licence kept, limits that keep the form ----
+
+def test_every_problem_of_a_registration_is_reported_at_once(client, app, portal):
+    response = register(client, portal, licence=None, name="", credit_code="914403001922038217",
+                        contact_mobile="12903510001", password_confirm="Something-else-9")
+    assert response.status_code == 422
+    for message in ("此项为必填项", "校验码", "手机号码为11位数字", "两次输入的密码不一致", "请上传营业执照"):
+        assert message in response.text, message
+    assert count(app, Supplier) == 0 and count(app, User) == 0
+
+
+def test_the_licence_is_kept_across_a_correction(client, app, portal):
+    first = register(client, portal, contact_mobile="12903510001")
+    assert first.status_code == 422 and "已上传：licence.png，无需重新选择" in first.text
+    token = first.text.split('name="licence_token" value="', 1)[1].split('"', 1)[0]
+    corrected = register(client, portal, licence=None, licence_token=token)
+    assert corrected.status_code == 302
+    [(stored, original, media_type, size)] = _supplier(app)["documents"]
+    assert original == "licence.png" and media_type == "image/png" and size == len(PNG)
+    assert (portal["uploads"] / stored).read_bytes() == PNG
+    assert not any((portal["uploads"] / "pending").iterdir())  # the kept copy went with the registration
+
+
+def test_a_forged_or_foreign_licence_token_is_no_licence(client, app, portal):
+    response = register(client, portal, licence=None, licence_token="eyJuIjoiLi4vLi4vZXRjL3Bhc3N3ZCJ9.forged")
+    assert response.status_code == 422 and "请上传营业执照" in response.text
+    assert count(app, Supplier) == 0
+
+
+def test_successful_registrations_are_limited_and_the_form_survives(client, app, portal, monkeypatch):
+    monkeypatch.setitem(app.config, "PORTAL_REGISTER_RATE_LIMIT", "1 per minute")
+    assert register(client, portal).status_code == 302
+    client.post("/logout", data={})
+    again = register(client, portal, email="other@example.org", credit_code="9144030071526726XG",
+                     name="腾讯科技（深圳）有限公司")
+    assert again.status_code == 429 and "请稍等一分钟后再次提交" in again.text
+    assert "腾讯科技（深圳）有限公司" in again.text and "已上传：licence.png" in again.text
+    assert count(app, Supplier) == 1

@@ -281,3 +281,16 @@ def test_the_fingerprint_hashes_each_change_as_the_preview_shows_it():
                Change("closed", "D2", ("D2", 13, "L3"), None, {"quantity": 9}, {"quantity": 0})]
     shown = b"".join(json.dumps(c.to_json(), sort_keys=True, ensure_ascii=False).encode() for c in changes)
     assert ChangeSet("stock", changes).fingerprint() == hashlib.sha256(shown).hexdigest()
+
+
+def test_periods_ending_before_the_calendar_start_owe_nothing():
+    from datetime import date
+
+    from reserve.reporting.freshness import recent_periods, statuses_since
+    from reserve.warnings.rules import stale_severity
+
+    windows = recent_periods("monthly", date(2026, 12, 20), 4)
+    assert statuses_since(windows, 5, [], date(2026, 12, 20), None) == ["missing", "missing", "overdue", "open"]
+    started = statuses_since(windows, 5, [], date(2026, 12, 20), date(2026, 11, 21))
+    assert started == ["not_started", "not_started", "overdue", "open"]  # the month it started in counts
+    assert stale_severity(["not_started", "not_started", "open"]) is None

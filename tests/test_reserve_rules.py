@@ -112,3 +112,7 @@ def test_movement_time_in_the_future_is_refused():
     now = datetime(2026, 1, 1, 12, 0)
     assert rules.occurred_at_problem(datetime(2026, 1, 1, 12, 4), now) is None
     assert rules.occurred_at_problem(datetime(2026, 1, 2), now) is not None
+
+
+def test_a_relief_standard_sets_no_reserve_level():
+    assert rules.norm_requirement("per_10k_affected", 3000, population=5_300_000) is None

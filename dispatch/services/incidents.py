@@ -72,6 +72,8 @@ def create_incident(user, *, title: str, incident_type: str, level: str, region_
         errors["region_code"] = [_("not a known GB/T 2260 code")]
     if plan_id is not None and db.session.get(EmergencyPlan, plan_id) is None:
         errors["plan_id"] = [_("no such emergency plan")]
+    if started_at is not None and not rules.is_plausible_start(started_at, utcnow()):
+        errors["started_at"] = [_("a start time between 2000 and now")]
     if errors:
         raise Invalid(_("The incident is not valid."), errors=errors)
     started_at = started_at or utcnow()
@@ -264,6 +266,8 @@ def suggest_demands(user, incident_id: int, point_id: int) -> list[dict]:
         return []
     norms = db.session.execute(select(ReserveNorm).where(ReserveNorm.plan_id == incident.plan_id)
                                .order_by(ReserveNorm.material_id)).scalars().all()
+    # relief standards first: a material with one is not sized by a reserve level per resident
+    norms.sort(key=lambda norm: (norm.basis != "per_10k_affected", norm.material_id))
     suggestions, seen = [], set()
     for norm in norms:
         if norm.material_id in seen:

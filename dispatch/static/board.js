@@ -33,6 +33,18 @@
     });
     if (bounds.length > 1) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 10 }); }
     placePoints(map, document.getElementById("point-form"));
+    showDirections(map, data, mapElement);
+  }
+
+  // Which way the materials go: an arrowhead on each route, a base map if configured, a legend.
+  function showDirections(map, data, element) {
+    if (!window.MapTools) { return; }
+    MapTools.tiles(map);
+    data.routes.forEach(function (r) { MapTools.arrowhead(map, r.from, r.to, "#2e90fa"); });
+    MapTools.legend(map, element.dataset.legendTitle, [
+      { colour: "#b42318", label: element.dataset.legendPoint, kind: "dot" },
+      { colour: "#2e90fa", label: element.dataset.legendDepot, kind: "dot" },
+      { colour: "#2e90fa", label: element.dataset.legendRoute, kind: "line" }]);
   }
   // A planning job (large problems run in the worker): poll its status every 2 s, move the
   // <progress> bar, and come back to the board when it ends (the plan, or the reason it failed).

@@ -34,24 +34,33 @@ class Upload:
 
 def _clean_details(details: dict, offers: list[dict]) -> dict:
     """Normalised details; Invalid (422) with every field error at once."""
-    details = {k: details[k] for k in DETAILS}
-    details["credit_code"] = rules.normalise_credit_code(details["credit_code"])
-    details["contact_mobile"] = rules.normalise_mobile(details["contact_mobile"])
-    errors = {}
-    if len(details["credit_code"]) != 18:  # say what is wrong, not only what is right
-        errors["credit_code"] = [_("A unified social credit code has 18 characters; this one has %(count)s.",
-                                   count=len(details["credit_code"]))]
-    elif problem := rules.credit_code_problem(details["credit_code"]):
-        errors["credit_code"] = [_(problem)]
-    if problem := rules.mobile_problem(details["contact_mobile"]):
-        errors["contact_mobile"] = [_(problem)]
-    if db.session.get(Region, details["region_code"]) is None:
-        errors["region_code"] = [_("not a known GB/T 2260 code")]
-    if offer_errors := _offer_errors(offers):
-        errors["offers"] = offer_errors
+    details, errors = _details_and_errors(details, offers)
     if errors:
         raise Invalid(_("The registration is not complete or not valid; see the marked fields."), errors=errors)
     return details
+
+
+def _details_and_errors(details: dict, offers: list[dict]) -> tuple[dict, dict]:
+    """Normalised details and every field error; a detail missing (refused by the form's
+    schema) is skipped here, its error comes from the schema."""
+    details = {k: details.get(k) for k in DETAILS}
+    errors = {}
+    if details["credit_code"] is not None:
+        details["credit_code"] = rules.normalise_credit_code(details["credit_code"])
+        if len(details["credit_code"]) != 18:  # say what is wrong, not only what is right
+            errors["credit_code"] = [_("A unified social credit code has 18 characters; this one has %(count)s.",
+                                       count=len(details["credit_code"]))]
+        elif problem := rules.credit_code_problem(details["credit_code"]):
+            errors["credit_code"] = [_(problem)]
+    if details["contact_mobile"] is not None:
+        details["contact_mobile"] = rules.normalise_mobile(details["contact_mobile"])
+        if problem := rules.mobile_problem(details["contact_mobile"]):
+            errors["contact_mobile"] = [_(problem)]
+    if details["region_code"] is not None and db.session.get(Region, details["region_code"]) is None:
+        errors["region_code"] = [_("not a known GB/T 2260 code")]
+    if offer_errors := _offer_errors(offers or []):
+        errors["offers"] = offer_errors
+    return details, errors
 
 
 def _offer_errors(offers: list[dict]) -> dict:
@@ -114,21 +123,51 @@ def _commit_with_file(stored: uploads.StoredFile | None) -> None:
         raise
 
 
-def register_supplier(*, email: str, password: str, password_confirm: str, offers: list[dict],
-                      licence: Upload | None, website: str | None = None, **details) -> Supplier | None:
-    """Create the enterprise's account and its registration, waiting for review. A robot's
-    submission (honeypot filled) is accepted silently and stores nothing (None)."""
+def _registration_errors(email, password, password_confirm, details: dict, licence: Upload | None) -> dict:
+    """Every problem of a registration at once (the form is corrected in one round)."""
+    errors = {}
+    if password is not None and password_confirm is not None and password != password_confirm:
+        errors["password_confirm"] = [_("the two passwords differ")]
+    if password and (problems := password_problems(password, email=email or "", name=details.get("name") or "")):
+        errors["password"] = problems
+    if licence is None or not licence.data:
+        errors["licence"] = [_("Attach the business licence (PDF, PNG or JPEG).")]
+    else:
+        try:
+            uploads.check_document(licence.data)
+        except Invalid as refused:
+            errors.update(refused.errors)
+    return errors
+
+
+def _conflict(email, credit_code) -> Conflict | None:
+    """The enterprise or the account exists already (409), or None."""
+    try:
+        _check_unique(credit_code or "", email=email)
+    except Conflict as taken:
+        return taken
+    return None
+
+
+def register_supplier(*, email: str | None = None, password: str | None = None, password_confirm: str | None = None,
+                      offers: list[dict] | None = None, licence: Upload | None, website: str | None = None,
+                      form_errors: dict | None = None, **details) -> Supplier | None:
+    """Create the enterprise's account and its registration, waiting for review. Every problem
+    is reported at once: the form's own (`form_errors`, from its schema; the fields it refused
+    are missing here) and the rules' (Invalid, 422). A robot's submission (honeypot filled) is
+    accepted silently and stores nothing (None)."""
     if rules.is_bot_submission(website):
         return None
-    if password != password_confirm:
-        raise Invalid(_("The two passwords differ."), errors={"password_confirm": [_("the two passwords differ")]})
-    details = _clean_details(details, offers)
-    if problems := password_problems(password, email=email, name=details["name"]):
-        raise Invalid(problems[0], errors={"password": problems})
-    if licence is None or not licence.data:
-        raise Invalid(_("Attach the business licence (PDF, PNG or JPEG)."), errors={"licence": [_("required")]})
-    uploads.check_document(licence.data)
-    _check_unique(details["credit_code"], email=email)
+    details, errors = _details_and_errors(details, offers)
+    errors.update(_registration_errors(email, password, password_confirm, details, licence))
+    errors.update(form_errors or {})  # the schema's message wins for a field both refused
+    conflict = _conflict(email, None if "credit_code" in errors else details.get("credit_code"))
+    if errors:
+        if conflict is not None:
+            errors.update({k: v for k, v in conflict.errors.items() if k not in errors})
+        raise Invalid(_("The registration is not complete or not valid; see the marked fields."), errors=errors)
+    if conflict is not None:
+        raise conflict
     user = security.datastore.create_user(email=email, password=hash_password(password), roles=[SUPPLIER],
                                           display_name=details["name"][:100])
     db.session.flush()  # the account's id

@@ -21,6 +21,7 @@
   if (mapElement && window.L) {
     var cities = JSON.parse(mapElement.dataset.chart).cities;
     var map = L.map(mapElement, { zoomSnap: 0.25, attributionControl: false, scrollWheelZoom: false }).setView([37.6, 112.3], 6);
+    if (window.MapTools) { MapTools.tiles(map); }
     fetch(mapElement.dataset.boundaries).then(function (r) { return r.json(); }).then(function (geo) {
       var layer = L.geoJSON(geo, { style: { color: "#7a1b12", weight: 1, fillColor: "#fdf1ef", fillOpacity: 0.6 } }).addTo(map);
       map.fitBounds(layer.getBounds());

@@ -32,7 +32,8 @@ from .standard import KINDS
 
 DEFAULT_CADENCE = ("monthly", 5)
 STATUS_LABELS = {"on_time": _l("On time"), "late": _l("Late"), "overdue": _l("Overdue"), "missing": _l("Missing"),
-                 "open": _l("Open")}
+                 "open": _l("Open"), "not_started": _l("Before the calendar start")}
+NOT_COUNTED = ("open", "not_started")  # statuses that are neither kept nor missed
 
 
 def period_start(period: str, day: date) -> date:
@@ -93,6 +94,17 @@ def cadence_for(agency_id: int, kind: str, cadences: dict) -> tuple[str, int]:
     return cadences.get((agency_id, kind)) or cadences.get((None, kind)) or DEFAULT_CADENCE
 
 
+def start_for(agency_id: int, kind: str, starts: dict) -> date | None:
+    """The calendar's first day for an agency and kind: its own cadence's, else the default's."""
+    return starts.get((agency_id, kind)) or starts.get((None, kind))
+
+
+def statuses_since(windows, grace: int, applied: list[date], today: date, start: date | None) -> list[str]:
+    """period_status of each window; a period that ended before the calendar start owes nothing."""
+    return ["not_started" if start is not None and end <= start else period_status(begin, end, grace, applied, today)
+            for begin, end in windows]
+
+
 def _local(moment: datetime) -> date:
     return to_local(moment).date()
 
@@ -120,8 +132,9 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
     if agency_id is not None:
         stmt = stmt.where(Agency.id == agency_id)
     agencies = db.session.execute(stmt.order_by(Agency.path)).all()
-    cadences = {(c.agency_id, c.kind): (c.period, c.grace_days)
-                for c in db.session.execute(select(ReportCadence)).scalars()}
+    cadence_rows = db.session.execute(select(ReportCadence)).scalars().all()
+    cadences = {(c.agency_id, c.kind): (c.period, c.grace_days) for c in cadence_rows}
+    starts = {(c.agency_id, c.kind): c.starts_on for c in cadence_rows if c.starts_on}
     earliest = today - timedelta(days=400 if periods <= 4 else 100 * periods)
     applied: dict[int, list[datetime]] = {}
     coverage: dict[int, list[dict]] = {}
@@ -137,8 +150,8 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
         period, grace = cadence_for(agency.id, kind, cadences)
         windows = windows_of.get(period) or windows_of.setdefault(period, recent_periods(period, today, periods))
         days = [_local(a) for a in applied.get(agency.id, [])]
-        statuses = [period_status(s, e, grace, days, today) for s, e in windows]
-        closed = [s for s in statuses if s not in ("open",)]
+        statuses = statuses_since(windows, grace, days, today, start_for(agency.id, kind, starts))
+        closed = [s for s in statuses if s not in NOT_COUNTED]
         depots_share = materials_share = None
         if kind == "stock" and completeness:
             start = windows[-1][0]
@@ -201,7 +214,8 @@ def list_cadences():
                                           ReportCadence.kind)
 
 
-def set_cadence(user, *, agency_id: int | None, kind: str, period: str, grace_days: int) -> ReportCadence:
+def set_cadence(user, *, agency_id: int | None, kind: str, period: str, grace_days: int,
+                starts_on: date | None = None) -> ReportCadence:
     """Create or change a cadence (administrators). No agency: the default for every agency."""
     if ADMIN not in getattr(user, "role_names", set()):
         raise NotAllowed(_("Only administrators set the reporting calendar."))
@@ -215,5 +229,7 @@ def set_cadence(user, *, agency_id: int | None, kind: str, period: str, grace_da
         row = ReportCadence(agency_id=agency_id, kind=kind)
         db.session.add(row)
     row.period, row.grace_days = period, grace_days
+    if starts_on is not None:
+        row.starts_on = starts_on
     db.session.commit()
     return row

@@ -1,6 +1,6 @@
 """Submissions (报送) and the reporting calendar."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -83,4 +83,7 @@ class ReportCadence(db.Model):
     kind: Mapped[str] = mapped_column(String(12))
     period: Mapped[str] = mapped_column(String(10), default="monthly")
     grace_days: Mapped[int] = mapped_column(default=5)  # after the period ends, before "late"
+    # The calendar's first day: periods that end before it owe nothing (a new system, or the demo,
+    # does not show every agency missing for the months before it existed).
+    starts_on: Mapped[date | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -81,6 +81,8 @@ class CadenceSchema(Schema):
     kind = fields.Str(required=True, validate=KIND)
     period = fields.Str(required=True, validate=validate.OneOf(PERIODS))
     grace_days = fields.Int(load_default=5, validate=validate.Range(0, 60))
+    starts_on = fields.Date(allow_none=True, load_default=None, metadata={
+        "description": "The calendar's first day: periods ending before it owe no report (kept when omitted)"})
 
 
 class ScoreQuerySchema(Schema):

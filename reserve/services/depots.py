@@ -26,6 +26,17 @@ def list_regions(*, level: str | None = None, parent_code: str | None = None):
     return stmt
 
 
+def region_groups() -> list[tuple[Region, list[Region]]]:
+    """Divisions in force for a form's choice: the province, then each city with its counties
+    (an optgroup per city). Three small queries' worth of rows (Shanxi: 1 + 11 + 117)."""
+    regions = db.session.execute(select(Region).where(Region.valid_to.is_(None)).order_by(Region.code)).scalars().all()
+    counties: dict[str, list[Region]] = {}
+    for region in regions:
+        if region.level == "county":
+            counties.setdefault(region.parent_code, []).append(region)
+    return [(region, counties.get(region.code, [])) for region in regions if region.level in ("province", "city")]
+
+
 def get_region(code: str) -> Region:
     region = db.session.get(Region, code)
     if region is None:

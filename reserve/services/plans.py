@@ -15,7 +15,7 @@ from .access import readable, require_write, writable
 from .depots import check_region
 
 LEVELS = ("I", "II", "III", "IV")
-BASES = ("per_region", "per_10k_people")
+BASES = ("per_region", "per_10k_people", "per_10k_affected")
 
 
 def list_plans(user, *, incident_type=None, level=None):

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.auth import OPERATOR, Role, User
+from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
 from core.extensions import db
 
 from ..models import Agency
@@ -28,9 +28,11 @@ DIGEST_LIMIT = 30
 
 
 def queue_digests(now: datetime) -> int:
-    """One digest per operator of each agency with active warnings, for today's local date."""
+    """One digest per operator of each agency with active warnings, for today's local date, with
+    the operator's to-dos; and one of to-dos alone for other staff with work waiting."""
     day = local_day(now)
     queued = 0
+    covered: set[int] = set()
     agencies = db.session.execute(
         select(ReserveWarning.agency_id, func.count()).where(ReserveWarning.status != "resolved",
                                                              ReserveWarning.agency_id.is_not(None))
@@ -43,8 +45,46 @@ def queue_digests(now: datetime) -> int:
         agency = db.session.get(Agency, agency_id)
         subject, body = _digest(agency, day, total)
         for user in recipients:
-            queued += _queue(f"digest:{user.id}:{day.isoformat()}", user.email, subject, body)
+            queued += _queue(f"digest:{user.id}:{day.isoformat()}", user.email, subject, body + _todo_section(user))
+            covered.add(user.id)
+    queued += _queue_todo_digests(day, covered)
     db.session.commit()
+    return queued
+
+
+def _todo_section(user) -> str:
+    """The user's to-dos (core/todos.py) as the digest's closing lines ("" when none wait)."""
+    from core.todos import todo_list
+
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        groups = todo_list(user)
+        if not groups:
+            return ""
+        lines = ["", _("To-dos: %(n)s waiting", n=sum(g.count for g in groups))]
+        for group in groups:
+            lines.append(f"{group.label} {group.count}")
+            lines += [f"  - {item.title}" for item in group.items[:5]]
+        lines.append(_("See the to-do page for links to each item."))
+        return "\n".join(str(line) for line in lines)
+
+
+def _queue_todo_digests(day, covered: set[int]) -> int:
+    """A digest of to-dos alone for staff without a warning digest today (command staff,
+    administrators, operators of agencies without warnings) who have work waiting."""
+    queued = 0
+    from ..sharing.clients import CLIENT_EMAIL_DOMAIN  # a sharing client's account reads no mail
+
+    staff = db.session.execute(select(User).where(User.active.is_(True), User.id.not_in(covered or {0}),
+                                                  User.email.not_like(f"%@{CLIENT_EMAIL_DOMAIN}"),
+                                                  User.roles.any(Role.name.in_((OPERATOR, ADMIN, COMMANDER))))
+                               .order_by(User.id)).scalars().all()
+    for user in staff:
+        section = _todo_section(user)
+        if not section:
+            continue
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            subject = _("Your to-dos on %(day)s", day=day.isoformat())
+        queued += _queue(f"digest:{user.id}:{day.isoformat()}", user.email, subject, subject + "\n" + section)
     return queued
 
 

@@ -131,7 +131,7 @@ def capacity_severity(used: float, capacity: float | None):
 def stale_severity(statuses: list[str]):
     """From a reporting scoreboard row's period statuses (oldest first): the current and last
     closed periods. Overdue → yellow; missing → orange; missing twice in a row → red."""
-    closed = [s for s in statuses if s != "open"]
+    closed = [s for s in statuses if s not in ("open", "not_started")]
     if not closed:
         return None
     last = closed[-1]

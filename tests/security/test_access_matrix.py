@@ -25,7 +25,7 @@ from sqlalchemy import select
 from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db as _db
 from tests.conftest import PASSWORD, csrf_token, log_in
-from tests.security.world import CANARIES, ROLES, SUPPLIERS, build_world, forbidden_canaries
+from tests.security.world import APPROVED_SUPPLIER, CANARIES, ROLES, SUPPLIERS, build_world, forbidden_canaries
 
 ANON = "anonymous"
 ALL = frozenset(ROLES)
@@ -617,3 +617,56 @@ def test_accounts_matrix(app, world, make_user):
                         findings.append(f"{where}: changed accounts")
     assert counted["allowed"] > 80 and counted["refused"] > 600, counted
     assert not findings, f"{len(findings)} findings:\n" + "\n".join(findings)
+
+
+# --- to-dos (待办, issue 17 item 6): /todos and /api/v1/todos for every role and every way a token
+# arrives (session cookie, Authentication-Token header, a sharing client's token, a bad token in the
+# header or the query string) ---
+
+TODO_KINDS_BY_ROLE = {   # the kinds each role of agency A may ever see
+    ADMIN: {"supplier_review", "red_warning"},
+    OPERATOR: {"shipment_send", "shipment_receive", "position", "report_overdue", "red_warning"},
+    COMMANDER: {"plan_approval", "shipment_send", "shipment_receive"},
+    VIEWER: set(), SUPPLIER: set(), APPROVED_SUPPLIER: set(), AGENCY_ADMIN: set(), ANON: set(),
+}
+
+
+def _assert_todo_answer(role, api, page, page_status=200):
+    forbidden = forbidden_canaries(role)
+    for response in (api, page):
+        assert response.status_code < 500
+        assert not {c for c in forbidden if c in response.get_data(as_text=True)}, role
+    if role == ANON:
+        assert api.status_code == 401 and page.status_code in (302, 401)
+        return
+    assert api.status_code == 200 and page.status_code == page_status
+    assert {group["kind"] for group in api.get_json()} <= TODO_KINDS_BY_ROLE[role], role
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_todos_by_session_for_every_role(app, world, role):
+    client, _token = signed_in_client(app, world, role)
+    _assert_todo_answer(role, client.get("/api/v1/todos"), client.get("/todos"))
+
+
+def test_todos_by_token_header_client_token_and_bad_token(app, world):
+    from core.auth import User
+    from reserve.sharing import clients as sharing_clients
+    from tests import factories
+
+    client = app.test_client()
+    for role in (ADMIN, OPERATOR, COMMANDER, VIEWER):
+        token = app.test_cli_runner().invoke(args=["users", "token", world["emails"][role]]).output.strip()
+        api = client.get("/api/v1/todos", headers={"Authentication-Token": token})
+        page = client.get("/todos", headers={"Authentication-Token": token})
+        assert page.status_code == 302  # the HTML page takes a session only, never a token
+        _assert_todo_answer(role, api, page, page_status=302)
+    with app.app_context():  # a sharing client of B: an operator account of B, scoped to B
+        admin = factories.user(_db.session.scalar(select(User.id).where(User.email == world["emails"][ADMIN])))
+        _client, token = sharing_clients.register_client(admin, name="todo probe", agency_id=world["B"],
+                                                         scopes=["read:stock"])
+    api = client.get("/api/v1/todos", headers={"Authentication-Token": token})
+    assert api.status_code == 403  # a client's token reaches the sharing API only
+    assert not {c for c in (CANARIES[("A", "internal")], CANARIES[("A", "restricted")]) if c in api.text}
+    assert client.get("/api/v1/todos", headers={"Authentication-Token": "not-a-token"}).status_code == 401
+    assert client.get("/api/v1/todos?auth_token=not-a-token").status_code == 401

@@ -18,8 +18,10 @@
     fetch(mapElement.dataset.boundaries).then(function (r) { return r.json(); }).then(function (geo) {
       var layer = L.geoJSON(geo, { style: { color: "#7a1b12", weight: 1, fillColor: "#fdf1ef", fillOpacity: 0.5 },
         onEachFeature: function (f, l) { l.bindTooltip(text(f.properties.name), { sticky: true }); } }).addTo(map);
-      map.fitBounds(layer.getBounds());
+      layer.bringToBack();
+      if (!scoped) { map.fitBounds(layer.getBounds()); }
     });
+    var scoped = showScope(map, points);
     points.sort(function (a, b) { return (RANK[b.severity] === undefined ? 9 : RANK[b.severity]) - (RANK[a.severity] === undefined ? 9 : RANK[a.severity]); });
     points.forEach(function (p) {
       var severity = p.severity || "none";
@@ -36,6 +38,16 @@
         return box;
       });
     });
+  }
+  // The caller's scope: a base map if configured, the view fitted to the depots shown, a legend
+  // of the severities.
+  function showScope(map, points) {
+    if (!window.MapTools) { return false; }
+    MapTools.tiles(map);
+    MapTools.legend(map, null, ["red", "orange", "yellow", "blue", "none"].map(function (s) {
+      return { colour: COLOURS[s], label: (JSON.parse(mapElement.dataset.labels || "{}")[s]) || s, kind: "dot" };
+    }));
+    return MapTools.fitTo(map, points.map(function (p) { return [p.lat, p.lon]; }), 11);
   }
   var data = document.getElementById("chart-data");
   if (!data || !window.echarts) { return; }
