@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_accounts'
-down_revision = '0009_load_paths'
+down_revision = '0010_ledger'
 branch_labels = None
 depends_on = None
 

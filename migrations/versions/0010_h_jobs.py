@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_h_jobs'
-down_revision = '0009_load_paths'
+down_revision = '0010_accounts'
 branch_labels = None
 depends_on = None
 
