@@ -466,13 +466,17 @@ def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
         for method, url in JOB_ROUTES:
             response = client.open(url.format(job=job) + query, method=method, headers=headers)
             to_login = response.status_code == 302 and "/login" in response.headers["Location"]
-            assert response.status_code in (401, 403, 404) or (to_login and not url.startswith("/api/")), (
+            refused = (400,) if channel == "query" else (401, 403, 404)  # a token in the URL: always 400
+            assert response.status_code in refused or (to_login and not url.startswith("/api/")), (
                 caller, channel, method, url, response.status_code)  # pages take sessions only: to the login
             assert '"progress"' not in response.get_data(as_text=True), (caller, url)
         assert _job_status(app, job) == "queued", caller
     for caller in (COMMANDER, ADMIN):  # the control: the same channel works for command staff
         client, headers, query = _caller(app, world, caller, channel, client_token)
         response = client.get(f"/api/v1/plan-jobs/{job}{query}", headers=headers)
+        if channel == "query":  # refused for everyone: tokens travel in the Authentication-Token header only
+            assert response.status_code == 400, (caller, response.text)
+            continue
         assert response.status_code == 200 and response.json["status"] == "queued", (caller, response.text)
 
 
@@ -571,8 +575,8 @@ def _send(client, method, url, body, headers, form_token, query_token):
 def test_accounts_matrix(app, world, make_user):
     """A refused caller changes no account, role, outbox message or session, gets a 4xx (or the
     login page) and reads no e-mail of the target; admins (both agencies) and agency
-    administrators (their own agency's accounts only) get through, by session and by token (in the
-    header or the query string)."""
+    administrators (their own agency's accounts only) get through, by session and by a token in the
+    header; a token in the query string is refused (400) for everyone."""
     callers = account_callers(app, world, make_user)
     emails = {}
     with app.app_context():
@@ -595,10 +599,11 @@ def test_accounts_matrix(app, world, make_user):
                     before = account_snapshot(app)
                     response = _send(client, method, url, body, headers, form_token, query_token)
                     where = f"{caller} {path} {'own' if side == 'a' else 'other'} {method} {url}"
-                    allowed = account_allowed(caller, side) and (path == "session" or url.startswith("/api/"))
+                    allowed = account_allowed(caller, side) and (path == "session" or (
+                        path == "header" and url.startswith("/api/")))  # a token in the URL is refused (400)
                     if method == "GET" and url in ("/api/v1/users?per_page=200", "/admin/users", "/admin/users.csv",
                                                    "/admin/users/new") and caller in (ADMIN, AGENCY_ADMIN):
-                        allowed = path == "session" or url.startswith("/api/")   # not about the target
+                        allowed = path == "session" or (path == "header" and url.startswith("/api/"))
                     if response.status_code >= 500:
                         findings.append(f"{where}: {response.status_code}")
                     if allowed:
@@ -669,4 +674,4 @@ def test_todos_by_token_header_client_token_and_bad_token(app, world):
     assert api.status_code == 403  # a client's token reaches the sharing API only
     assert not {c for c in (CANARIES[("A", "internal")], CANARIES[("A", "restricted")]) if c in api.text}
     assert client.get("/api/v1/todos", headers={"Authentication-Token": "not-a-token"}).status_code == 401
-    assert client.get("/api/v1/todos?auth_token=not-a-token").status_code == 401
+    assert client.get("/api/v1/todos?auth_token=not-a-token").status_code == 400  # tokens travel in the header only
