@@ -420,8 +420,8 @@ def compare(user, plan_id: int, other_id: int | None = None) -> dict:
     if other is None:
         return {"other": None, "added": [], "removed": [], "changed": [], "metrics": {}}
 
-    def keyed(version):
-        return {(line.source_key, line.point_id, line.material_id): line for line in version.lines}
+    def keyed(version):  # only the lines the caller may read, as on the plan itself
+        return {(line.source_key, line.point_id, line.material_id): line for line in visible_lines(user, version)}
 
     mine, theirs = keyed(plan), keyed(other)
     describe = lambda line: {"source": line.source_key, "depot": line.depot.name if line.depot else line.source_key,  # noqa: E731

@@ -118,6 +118,17 @@ WRITE_POLICY = {
     "security.forgot_password": "public", "security.reset_password": "public", "security.change_password": "signed_in",
 }
 
+# Leaks found when the matrix began to read every answer (bodies had been streamed and skipped
+# unread): known, open, and outside this change. Each stays listed until its fix removes it.
+# - submissions: a submission has no classification, so administrators and viewers of agency A
+#   read B's submissions, whose rows name lots of B's restricted depots;
+# - the audit log's CSV: administrators read every change, restricted rows of other agencies too.
+KNOWN_LEAKS = {
+    (ADMIN, "submissions.get_submission"), (ADMIN, "submissions.original"), (ADMIN, "submissions.confirm"),
+    (ADMIN, "reporting.submission"), (ADMIN, "core.audit_csv"),
+    (VIEWER, "submissions.get_submission"), (VIEWER, "submissions.original"), (VIEWER, "reporting.submission"),
+}
+
 # Not probed: static files and pages whose output is ours alone.
 SKIPPED = {"static", "dispatch.static", "security.static", "public_site.static", "reporting.static",
            "reserve.static", "warnings_ui.static", "security.logout", "security.login", "security.verify",
@@ -276,9 +287,11 @@ class Caller:
             form = {**form, "auth_token": self.api_token}
         else:
             json = {**(json or {}), "auth_token": self.api_token}
+        # buffered: the body is read while the request runs; an unread streamed body would pass
+        # the canary check unread
         if form is not None:
-            return self.client.open(url, method=method, data=form, headers=headers)
-        return self.client.open(url, method=method, json=json, headers=headers)
+            return self.client.open(url, method=method, data=form, headers=headers, buffered=True)
+        return self.client.open(url, method=method, json=json, headers=headers, buffered=True)
 
 
 @pytest.fixture
@@ -317,8 +330,8 @@ def probe(app, world, role, via="session"):
             where = f"{role} via {via} {'own' if side == 'a' else 'other'} {method} {url}"
             if response.status_code >= 500:
                 findings.append(f"{where}: {response.status_code}")
-            text = response.get_data(as_text=True) if not response.is_streamed else ""
-            if leaked := {c for c in forbidden if c in text}:
+            text = response.get_data().decode("utf-8", "replace")  # binary answers (xlsx, png) too
+            if (leaked := {c for c in forbidden if c in text}) and (role, endpoint) not in KNOWN_LEAKS:
                 findings.append(f"{where}: leaks {sorted(leaked)}")
             if method == "GET":
                 continue
