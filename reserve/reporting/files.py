@@ -179,8 +179,12 @@ class _CellReader:
         kind = cell.get("t", "n")
         if kind == "inlineStr":
             inline = cell.find(INLINE_TAG)
-            return None if inline is None else "".join(
-                t.text or "" for t in inline.iter(TEXT_TAG) if t not in _phonetic_texts(inline))
+            if inline is None:
+                return None
+            if inline.find(PHONETIC_TAG) is None:  # the common case: no phonetic runs to leave out
+                return "".join(t.text or "" for t in inline.iter(TEXT_TAG))
+            phonetic = _phonetic_texts(inline)
+            return "".join(t.text or "" for t in inline.iter(TEXT_TAG) if t not in phonetic)
         raw = cell.findtext(VALUE_TAG)
         if raw is None:
             return None
