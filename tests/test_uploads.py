@@ -337,3 +337,23 @@ def test_the_file_is_read_and_validated_with_no_transaction_open(app, world, mon
                                           data=stock_csv([["RP-D1", "1010101001", "", "T1", "3", "", ""]]))
         assert submission.status == "ready"
     assert seen == [("read", False), ("validate", False)]
+
+
+def test_a_file_refused_by_its_first_rows_is_not_read_further(app, world, monkeypatch):  # noqa: F811
+    calls = []
+    real_read = services.read_table
+
+    def reading(data, **kwargs):
+        table = real_read(data, **kwargs)
+        calls.append((kwargs.get("head"), table.complete, len(table.rows)))
+        return table
+
+    monkeypatch.setattr(services, "read_table", reading)
+    bad_rows = [["NOPE", "1010101001", "", f"L{n}", "-1", "", ""] for n in range(20_000)]
+    wrong_header = stock_csv([["RP-D1", "x"]] * 20_000, header=["储备库编码", "无此列"])
+    with app.app_context():
+        for data in (stock_csv(bad_rows), wrong_header):
+            with pytest.raises(services.SubmissionInvalid):
+                services.submit_file(factories.user(world["operator"]), agency_id=world["agency"], kind="stock",
+                                     mode="incremental", filename="bad.csv", data=data)
+    assert calls == [(services.HEAD_ROWS, False, services.HEAD_ROWS)] * 2
