@@ -222,7 +222,8 @@ def _column_index(reference: str) -> int:
 
 
 def _sheet_rows(source, cells: _CellReader):
-    from xml.etree.ElementTree import iterparse  # nosec B405 - DOCTYPE and non-UTF-8 parts refused in _check_xlsx
+    # The C parser is safe here: _check_xlsx refused every part with a DOCTYPE or not in UTF-8.
+    from xml.etree.ElementTree import iterparse  # nosec B405
 
     stack, counter, in_row = [], 0, False
     for event, element in iterparse(source, events=("start", "end")):  # nosec B314
