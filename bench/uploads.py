@@ -263,6 +263,8 @@ def send(port, case, token):
         body = response.json()
     except ValueError:
         body = {}
+    if isinstance(body, list):  # the demand import answers with the lines it created
+        return response.status_code, f"{len(body)} lines", seconds
     said = body.get("detail") or body.get("status") or ""
     if isinstance(body.get("preview"), dict):
         said = f"ready, {body['preview']['counts']['new']} new"
