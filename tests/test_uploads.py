@@ -166,7 +166,7 @@ def test_the_demand_import_stops_at_the_cap(app, client, make_agency, make_user)
         "title": "导入", "incident_type": "accident", "level": "IV", "region_code": "140100"})
     assert created.status_code == 201, created.text
     incident_id = created.json["id"]
-    lines = ["点位,物资编码,数量,优先级,需求时限(小时)"] + [f"无此点,1010101001,{n},2,12" for n in range(1, 3000)]
+    lines = ["点位,物资编码,数量,优先级,需求时限(小时)"] + [f"无此点,1010101001,{n},2,12" for n in range(1, 2000)]
     response = client.post(f"/api/v1/incidents/{incident_id}/demands/import", headers=headers,
                            data={"file": (io.BytesIO("\n".join(lines).encode()), "d.csv")})
     assert response.status_code == 422, response.text
@@ -337,3 +337,23 @@ def test_the_file_is_read_and_validated_with_no_transaction_open(app, world, mon
                                           data=stock_csv([["RP-D1", "1010101001", "", "T1", "3", "", ""]]))
         assert submission.status == "ready"
     assert seen == [("read", False), ("validate", False)]
+
+
+def test_a_file_refused_by_its_first_rows_is_not_read_further(app, world, monkeypatch):  # noqa: F811
+    calls = []
+    real_read = services.read_table
+
+    def reading(data, **kwargs):
+        table = real_read(data, **kwargs)
+        calls.append((kwargs.get("head"), table.complete, len(table.rows)))
+        return table
+
+    monkeypatch.setattr(services, "read_table", reading)
+    bad_rows = [["NOPE", "1010101001", "", f"L{n}", "-1", "", ""] for n in range(20_000)]
+    wrong_header = stock_csv([["RP-D1", "x"]] * 20_000, header=["储备库编码", "无此列"])
+    with app.app_context():
+        for data in (stock_csv(bad_rows), wrong_header):
+            with pytest.raises(services.SubmissionInvalid):
+                services.submit_file(factories.user(world["operator"]), agency_id=world["agency"], kind="stock",
+                                     mode="incremental", filename="bad.csv", data=data)
+    assert calls == [(services.HEAD_ROWS, False, services.HEAD_ROWS)] * 2

@@ -48,6 +48,7 @@ class Table:
     format: str
     rows: list[tuple[int, list]] = field(default_factory=list)
     truncated: bool = False
+    complete: bool = True       # False: reading stopped after the `head` rows asked for
 
 
 def sniff_format(data: bytes) -> str:
@@ -58,18 +59,20 @@ def sniff_format(data: bytes) -> str:
     return "csv"
 
 
-def read_table(data: bytes, *, max_rows: int = MAX_ROWS) -> Table:
-    """The rows of the data sheet, or BadFile (400) naming why the file cannot be read."""
+def read_table(data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None) -> Table:
+    """The rows of the data sheet, or BadFile (400) naming why the file cannot be read. With
+    `head`, reading stops after that many non-blank rows (`complete` is then False): enough to
+    refuse a file by its first rows without paying for the rest."""
     if not data or not data.strip():
         raise BadFile(_("The file is empty."))
     kind = sniff_format(data)
     if kind == "xlsx":
         _check_xlsx(data)
-        return _collect(kind, _xlsx_rows(data), max_rows)
+        return _collect(kind, _xlsx_rows(data), max_rows, head)
     if kind == "xls":
         _check_xls(data)
-        return _collect(kind, _xls_rows(data), max_rows)
-    return _collect(kind, _csv_rows(data), max_rows)
+        return _collect(kind, _xls_rows(data), max_rows, head)
+    return _collect(kind, _csv_rows(data), max_rows, head)
 
 
 def _check_xlsx(data: bytes) -> None:
@@ -179,8 +182,12 @@ class _CellReader:
         kind = cell.get("t", "n")
         if kind == "inlineStr":
             inline = cell.find(INLINE_TAG)
-            return None if inline is None else "".join(
-                t.text or "" for t in inline.iter(TEXT_TAG) if t not in _phonetic_texts(inline))
+            if inline is None:
+                return None
+            if inline.find(PHONETIC_TAG) is None:  # the common case: no phonetic runs to leave out
+                return "".join(t.text or "" for t in inline.iter(TEXT_TAG))
+            phonetic = _phonetic_texts(inline)
+            return "".join(t.text or "" for t in inline.iter(TEXT_TAG) if t not in phonetic)
         raw = cell.findtext(VALUE_TAG)
         if raw is None:
             return None
@@ -215,7 +222,8 @@ def _column_index(reference: str) -> int:
 
 
 def _sheet_rows(source, cells: _CellReader):
-    from xml.etree.ElementTree import iterparse  # nosec B405 - DOCTYPE and non-UTF-8 parts refused in _check_xlsx
+    # The C parser is safe here: _check_xlsx refused every part with a DOCTYPE or not in UTF-8.
+    from xml.etree.ElementTree import iterparse  # nosec B405
 
     stack, counter, in_row = [], 0, False
     for event, element in iterparse(source, events=("start", "end")):  # nosec B314
@@ -307,11 +315,16 @@ def _is_blank(cells) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-def _collect(fmt: str, rows, max_rows: int) -> Table:
+def _collect(fmt: str, rows, max_rows: int, head: int | None = None) -> Table:
     """Keep the non-blank rows (without trailing empty cells) with their spreadsheet numbers,
-    stopping at the first limit passed."""
+    stopping at the first limit passed (or after `head` rows)."""
     table, blank = Table(fmt), 0
     for number, cells in enumerate(rows, start=1):
+        if head is not None and len(table.rows) >= head:
+            table.complete = False
+            if hasattr(rows, "close"):
+                rows.close()  # the workbook's parser and archive are closed now, not when collected
+            break
         if len(cells) > MAX_COLUMNS:  # refused as it is, even blank: scanning 16,384 cells a row is the attack
             raise BadFile(_("Row %(row)s has more than %(n)s columns; a report has at most %(n)s.",
                             row=number, n=MAX_COLUMNS))

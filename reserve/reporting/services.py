@@ -31,6 +31,9 @@ from .validation import MAX_ERRORS, CellError, Context, DepotRef, Validation, va
 
 log = logging.getLogger(__name__)
 MAX_STORED_ERRORS = MAX_ERRORS  # checking stops after them (validation.MAX_ERRORS)
+# A file is first read up to this many rows: if they already pass MAX_ERRORS or the header is
+# wrong, it is refused on them and the rest is never parsed (a hostile file's cost is its head).
+HEAD_ROWS = 2 * MAX_ERRORS + 2
 PREVIEW_SAMPLE = 200
 
 
@@ -83,9 +86,12 @@ def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | N
     """Validate an uploaded file and keep it as a submission: `ready` with a preview, or
     SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept."""
     _check_request(user, agency_id, kind, mode)
+    ctx = build_context(agency_id)
     release_read_transaction()
-    table = read_table(data)
-    return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows)
+    table = read_table(data, head=HEAD_ROWS)
+    if not table.complete and validate(kind, table.rows, ctx).stopped_at is None:
+        table = read_table(data)  # the head holds no reason to stop: read and check the whole file
+    return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows, ctx)
 
 
 def release_read_transaction() -> None:
@@ -124,8 +130,9 @@ def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict]
     return submission
 
 
-def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows) -> Submission:
-    ctx = build_context(agency_id)
+def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows, ctx=None) -> Submission:
+    if ctx is None:
+        ctx = build_context(agency_id)
     release_read_transaction()
     validation, changeset, errors = _check(kind, rows, ctx, mode)
     digest = hashlib.sha256(data).hexdigest()

@@ -65,7 +65,7 @@ class Validation:
     errors: list[CellError] = field(default_factory=list)
     header_rows: int = 1
     version: int | None = None
-    stopped_at: int | None = None     # the row where checking stopped after MAX_ERRORS errors
+    stopped_at: int | None = None     # the row where checking stopped: MAX_ERRORS passed, or a bad header
 
 
     @property
@@ -147,6 +147,7 @@ def validate(kind_name: str, rows: list[tuple[int, list]], ctx: Context, *, max_
     result = Validation(kind)
     read_structure(kind, rows, result)
     if result.errors:
+        result.stopped_at = rows[0][0]  # the columns cannot be read: no row is checked
         return result
     index_of = {c.key: i for i, c in result.columns.items()}
     cells_plan = sorted(result.columns.items())
