@@ -190,15 +190,13 @@ def claim(worker: str, now: datetime | None = None) -> int | None:
 
 
 def beat(job_id: int, worker: str, now: datetime | None = None) -> bool:
-    """Refresh the running job's heartbeat on a connection of its own; False when the job is
-    no longer this worker's (reclaimed) or its cancellation was asked for."""
-    with db.engine.connect() as conn:
-        done = conn.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
-                                                        BackgroundJob.worker == worker)
-                            .values(heartbeat_at=now or utcnow())).rowcount
-        cancelled = conn.execute(select(BackgroundJob.cancel_requested).where(BackgroundJob.id == job_id)).scalar()
-        conn.commit()
-    return bool(done) and not cancelled
+    """Refresh the running job's heartbeat (called from the heartbeat thread, whose app
+    context has a session of its own); False when the job is no longer this worker's."""
+    done = db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
+                                                          BackgroundJob.worker == worker)
+                              .values(heartbeat_at=now or utcnow())).rowcount
+    db.session.commit()
+    return bool(done)
 
 
 def reclaim_stale(now: datetime | None = None) -> int:
@@ -292,14 +290,13 @@ class ProcessHeartbeat(db.Model):
 
 
 def record_heartbeat(role: str, name: str, now: datetime | None = None) -> None:
-    """Upsert this process's heartbeat; forget processes silent for a day."""
+    """Upsert this process's heartbeat; forget processes silent for a day. Commits."""
     now = now or utcnow()
-    with db.engine.connect() as conn:
-        if not conn.execute(update(ProcessHeartbeat).where(ProcessHeartbeat.name == name)
-                            .values(beat_at=now, role=role)).rowcount:
-            conn.execute(ProcessHeartbeat.__table__.insert().values(name=name, role=role, started_at=now, beat_at=now))
-        conn.execute(ProcessHeartbeat.__table__.delete().where(ProcessHeartbeat.beat_at < now - timedelta(days=1)))
-        conn.commit()
+    table = ProcessHeartbeat.__table__
+    if not db.session.execute(update(table).where(table.c.name == name).values(beat_at=now, role=role)).rowcount:
+        db.session.execute(table.insert().values(name=name, role=role, started_at=now, beat_at=now))
+    db.session.execute(table.delete().where(table.c.beat_at < now - timedelta(days=1)))
+    db.session.commit()
 
 
 def heartbeats() -> dict[str, tuple[datetime | None, int]]:
