@@ -129,8 +129,9 @@ def list_plans(incident_id):
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
-    outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": data["exclude"], "pin": data["pin"]},
-                                     greedy=data["greedy"], background=data["background"])
+    options = {"exclude": data["exclude"], "pin": data["pin"]}
+    outcome = planning.plan_or_queue(current_user, incident_id, options=options, greedy=data["greedy"],
+                                     background=data["background"])
     if isinstance(outcome, background_jobs.BackgroundJob):  # dumped here: DispatchPlanSchema would read it as a plan
         return jsonify(PlanJobSchema().dump(background_jobs.as_dict(outcome))), 202
     return outcome
