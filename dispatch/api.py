@@ -125,7 +125,7 @@ def list_plans(incident_id):
 @auth_required("token", "session")
 @blp.arguments(PlanRequestSchema)
 @blp.response(201, DispatchPlanSchema)
-@blp.alt_response(202, description="A large problem: planning runs in the background; poll the job")
+@blp.alt_response(202, schema=PlanJobSchema, description="A large problem: a background job to poll")
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
