@@ -96,6 +96,11 @@ class JobCancelled(Exception):
     """Raised inside a handler at a checkpoint once its job's cancellation was asked for."""
 
 
+class JobLost(Exception):
+    """Raised when a handler finishes a job that is no longer its worker's (reclaimed after
+    its lease ran out): its work is rolled back, never applied twice."""
+
+
 # --- what users do ------------------------------------------------------------------------------
 
 def enqueue(user, kind: str, *, subject: tuple[str, int] | None = None, params: dict | None = None) -> BackgroundJob:
@@ -190,23 +195,21 @@ def claim(worker: str, now: datetime | None = None) -> int | None:
 
 
 def beat(job_id: int, worker: str, now: datetime | None = None) -> bool:
-    """Refresh the running job's heartbeat on a connection of its own; False when the job is
-    no longer this worker's (reclaimed) or its cancellation was asked for."""
-    with db.engine.connect() as conn:
-        done = conn.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
-                                                        BackgroundJob.worker == worker)
-                            .values(heartbeat_at=now or utcnow())).rowcount
-        cancelled = conn.execute(select(BackgroundJob.cancel_requested).where(BackgroundJob.id == job_id)).scalar()
-        conn.commit()
-    return bool(done) and not cancelled
+    """Refresh the running job's heartbeat (called from the heartbeat thread, whose app
+    context has a session of its own); False when the job is no longer this worker's."""
+    done = db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
+                                                          BackgroundJob.worker == worker)
+                              .values(heartbeat_at=now or utcnow())).rowcount
+    db.session.commit()
+    return bool(done)
 
 
 def reclaim_stale(now: datetime | None = None) -> int:
     """Mark failed every running job whose heartbeat is older than the lease: its worker died
     (its transaction died with it, so nothing of its work was applied). Safe to run twice."""
     now = now or utcnow()
-    stale = db.session.execute(select(BackgroundJob.id).where(BackgroundJob.status == "running",
-                                                             BackgroundJob.heartbeat_at < now - lease())).scalars().all()
+    stale = db.session.execute(select(BackgroundJob.id).where(
+        BackgroundJob.status == "running", BackgroundJob.heartbeat_at < now - lease())).scalars().all()
     for job_id in stale:
         db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
                                                        BackgroundJob.heartbeat_at < now - lease())
@@ -265,15 +268,22 @@ class Context:
             time.sleep(0.05)
 
     def finish(self, result: dict) -> None:
-        """Mark the job done in the handler's transaction: its work and its `done` commit together."""
-        db.session.execute(update(BackgroundJob).where(BackgroundJob.id == self.job_id)
-                           .values(status="done", progress=100, step=_("Done"), result=result, error=None,
-                                   finished_at=utcnow()))
+        """Mark the job done in the handler's transaction: its work and its `done` commit together
+        (JobLost, and nothing committed, when the job was taken from this worker meanwhile)."""
+        done = db.session.execute(update(BackgroundJob).where(BackgroundJob.id == self.job_id,
+                                                              BackgroundJob.status == "running",
+                                                              BackgroundJob.worker == self.worker)
+                                  .values(status="done", progress=100, step=_("Done"), result=result, error=None,
+                                          finished_at=utcnow())).rowcount
+        if not done:
+            raise JobLost()
 
 
-def record_outcome(job_id: int, status: str, error: str | None = None) -> None:
-    """Failed or cancelled: recorded after the handler's transaction was rolled back."""
-    db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running")
+def record_outcome(job_id: int, worker: str, status: str, error: str | None = None) -> None:
+    """Failed or cancelled: recorded after the handler's transaction was rolled back (only
+    while the job is still this worker's)."""
+    db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
+                                                   BackgroundJob.worker == worker)
                        .values(status=status, error=error[:2000] if error else None, finished_at=utcnow(),
                                step=str(STATUS_LABELS[status])))
     db.session.commit()
@@ -292,14 +302,13 @@ class ProcessHeartbeat(db.Model):
 
 
 def record_heartbeat(role: str, name: str, now: datetime | None = None) -> None:
-    """Upsert this process's heartbeat; forget processes silent for a day."""
+    """Upsert this process's heartbeat; forget processes silent for a day. Commits."""
     now = now or utcnow()
-    with db.engine.connect() as conn:
-        if not conn.execute(update(ProcessHeartbeat).where(ProcessHeartbeat.name == name)
-                            .values(beat_at=now, role=role)).rowcount:
-            conn.execute(ProcessHeartbeat.__table__.insert().values(name=name, role=role, started_at=now, beat_at=now))
-        conn.execute(ProcessHeartbeat.__table__.delete().where(ProcessHeartbeat.beat_at < now - timedelta(days=1)))
-        conn.commit()
+    table = ProcessHeartbeat.__table__
+    if not db.session.execute(update(table).where(table.c.name == name).values(beat_at=now, role=role)).rowcount:
+        db.session.execute(table.insert().values(name=name, role=role, started_at=now, beat_at=now))
+    db.session.execute(table.delete().where(table.c.beat_at < now - timedelta(days=1)))
+    db.session.commit()
 
 
 def heartbeats() -> dict[str, tuple[datetime | None, int]]:

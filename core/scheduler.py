@@ -25,6 +25,7 @@ from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 7_406_221_003
+SHANGHAI = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ def jobs(config) -> tuple[Job, ...]:
             {"hour": 4, "minute": 15, "timezone": "Asia/Shanghai"}),
         Job("scheduler-heartbeat", "core.jobs:scheduler_heartbeat", "interval", {"seconds": 30}),
         Job("background-jobs-sweep", "core.jobs:sweep_jobs", "interval", {"minutes": 1}),
-        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": "Asia/Shanghai"}),
-        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": "Asia/Shanghai"}),
-        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": "Asia/Shanghai"}),
+        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": SHANGHAI}),
+        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": SHANGHAI}),
+        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": SHANGHAI}),
     )
 
 

@@ -64,21 +64,26 @@ def run_job(app, job_id: int, worker: str) -> str:
                 background.resolve(kind.run)(context)
                 log.info("%s done in %.1f s", description, time.perf_counter() - started)
                 return "done"
+            except background.JobLost:
+                db.session.rollback()
+                log.warning("%s was taken from this worker (its lease ran out); its work is dropped", description)
+                return "lost"
             except background.JobCancelled:
                 db.session.rollback()
-                background.record_outcome(job_id, "cancelled")
+                background.record_outcome(job_id, worker, "cancelled")
                 log.info("%s cancelled after %.1f s", description, time.perf_counter() - started)
                 return "cancelled"
             except DomainError as exc:
                 db.session.rollback()
                 reason = exc.detail + ("" if not exc.errors else " " + str(exc.errors)[:500])
-                background.record_outcome(job_id, "failed", reason)
+                background.record_outcome(job_id, worker, "failed", reason)
                 log.info("%s failed after %.1f s: %s", description, time.perf_counter() - started, reason)
                 return "failed"
             except Exception as exc:  # noqa: BLE001 - the job records it; the worker goes on
                 db.session.rollback()
-                background.record_outcome(job_id, "failed", _("Unexpected error: %(error)s",
-                                                                error=f"{type(exc).__name__}: {exc}"[:500]))
+                reason = _("Unexpected error (%(error)s); the worker's log has the details.",
+                           error=type(exc).__name__)
+                background.record_outcome(job_id, worker, "failed", reason)
                 log.exception("%s failed after %.1f s", description, time.perf_counter() - started)
                 return "failed"
             finally:

@@ -122,12 +122,13 @@ def list_plans(incident_id):
 @auth_required("token", "session")
 @blp.arguments(PlanRequestSchema)
 @blp.response(201, DispatchPlanSchema)
-@blp.alt_response(202, description="A large problem: planning runs in the background; poll the job")
+@blp.alt_response(202, schema=PlanJobSchema, description="A large problem: a background job to poll")
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
-    outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": data["exclude"], "pin": data["pin"]},
-                                     greedy=data["greedy"], background=data["background"])
+    options = {"exclude": data["exclude"], "pin": data["pin"]}
+    outcome = planning.plan_or_queue(current_user, incident_id, options=options, greedy=data["greedy"],
+                                     background=data["background"])
     if isinstance(outcome, background_jobs.BackgroundJob):  # dumped here: DispatchPlanSchema would read it as a plan
         return jsonify(PlanJobSchema().dump(background_jobs.as_dict(outcome))), 202
     return outcome

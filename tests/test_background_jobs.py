@@ -283,3 +283,21 @@ def test_the_board_plans_a_large_problem_as_a_job_with_a_progress_bar(app, site,
     done = client.get(sent.headers["Location"]).text
     assert 'data-status="done"' in done and 'value="100"' in done and _plans(app)[0] == 1
     assert 'id="plan-job"' not in client.get(board).text  # finished: the board shows the plan itself
+
+
+def test_a_worker_whose_job_was_taken_away_applies_nothing(app, site):
+    """Its lease ran out (a stalled worker) and another worker has the job now: the first one's
+    finished work is rolled back, not applied a second time."""
+    from sqlalchemy import update
+
+    job = _start(app, site)
+    with app.app_context():
+        assert background.claim("stalled:1") == job["id"]
+        _db.session.execute(update(background.BackgroundJob).where(background.BackgroundJob.id == job["id"])
+                            .values(worker="other:2"))
+        _db.session.commit()
+    assert worker.run_job(app, job["id"], "stalled:1") == "lost"
+    assert _plans(app) == (0, 0)
+    with app.app_context():
+        kept = _db.session.get(background.BackgroundJob, job["id"])
+        assert (kept.status, kept.worker) == ("running", "other:2")  # the other worker's, untouched

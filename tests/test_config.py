@@ -15,6 +15,7 @@ GOOD = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "SECURITY_PASSWORD_SALT
     ({"SECRET_KEY": "short"}, "SECRET_KEY"),
     ({"SECURITY_PASSWORD_SALT": DEFAULT_SECRET}, "SECURITY_PASSWORD_SALT"),
     ({"DEBUG": True}, "DEBUG"),
+    ({"JOB_HOLD_FILE": "/tmp/hold"}, "JOB_HOLD_FILE"),  # h-jobs: a test hook
 ])
 def test_production_refuses_to_start_when_unsafe(override, message):
     with pytest.raises(RuntimeError, match=message):

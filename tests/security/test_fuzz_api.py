@@ -12,7 +12,6 @@ on every run). A longer run by hand:
 """
 
 import os
-from types import SimpleNamespace
 
 import pytest
 import schemathesis
@@ -22,7 +21,6 @@ from schemathesis.checks import positive_data_acceptance
 from core.auth import ADMIN, OPERATOR
 from core.auth import User
 from core.extensions import db as _db
-from dispatch.services import planning
 from tests.security.world import build_world
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
@@ -42,20 +40,9 @@ EXCLUDED = {
 }
 
 
-class InlineThread:
-    """Background planning, run at once: a thread would share the test's one connection."""
-
-    def __init__(self, target, **_kwargs):
-        self.target = target
-
-    def start(self):
-        self.target()
-
-
 @pytest.fixture
 def world(app, db, client, make_agency, make_user, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "PORTAL_UPLOAD_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setattr(planning, "threading", SimpleNamespace(Thread=InlineThread))
     return build_world(app, client, make_agency, make_user)
 
 
