@@ -12,13 +12,13 @@
 # Bounded: every step has its own time limit and the whole run stops after SMOKE_SECONDS.
 #
 # Environment: PGHOST/PGPORT/PGUSER (default 127.0.0.1:5432, postgres, trust auth as in CI),
-# PYTHON (default python3), SMOKE_SECONDS (default 420), SMOKE_KEEP=1 keeps the folder.
+# PYTHON (default python3), SMOKE_SECONDS (default 540), SMOKE_KEEP=1 keeps the folder.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
-LIMIT=${SMOKE_SECONDS:-420}
+LIMIT=${SMOKE_SECONDS:-540}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/emreserve-smoke.XXXXXX")
 DB="emreserve_smoke_$$"
 PIDS=()
