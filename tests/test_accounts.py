@@ -407,7 +407,8 @@ def test_the_menu_offers_user_management_to_admins_and_agency_admins_only(client
     assert "用户管理" in client.get("/").text
     client.post("/logout", data={"csrf_token": _token(client)})
     login_as(OPERATOR, agency=tree["province"])
-    assert "用户管理" not in client.get("/").text
+    home = client.get("/").text
+    assert "用户管理" not in home and 'href="/change"' in home       # everyone may change their own password
 
 
 # --- a fresh production database ----------------------------------------------------------------
