@@ -101,7 +101,7 @@ def _compute(user) -> list[TodoGroup]:
     if roles & {OPERATOR, ADMIN} and path:
         groups.append(_red_warnings(path))
     order = list(KIND_LABELS)
-    return sorted((g for g in groups if g.count), key=lambda g: order.index(g.kind))
+    return sorted((group for group in groups if group.count), key=lambda group: order.index(group.kind))
 
 
 def _group(kind: str, stmt, make) -> TodoGroup:

@@ -68,9 +68,10 @@ def navigation() -> Nav:
                  (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
                   url_for("warnings_ui.notifications")),
                  (_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
-                 (_("Plans"), url_for("reserve.plan_list")), (_("Transport"), url_for("reserve.transport_list")),
-                 (_("Reporting"), url_for("reporting.index"))]
-        more += [(_("Data sharing"), url_for("sharing.catalog")), (_("Agencies"), url_for("core.agencies"))]
+                 (_("Plans"), url_for("reserve.plan_list")), (_("Reporting"), url_for("reporting.index"))]
+        # transport under "More": the 待办 link with its count takes its place in the bar
+        more += [(_("Transport"), url_for("reserve.transport_list")), (_("Data sharing"), url_for("sharing.catalog")),
+                 (_("Agencies"), url_for("core.agencies"))]
     more.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if roles & {ADMIN, AGENCY_ADMIN}:
         more.append((_("User management"), url_for("accounts.user_list")))
