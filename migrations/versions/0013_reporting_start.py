@@ -1,7 +1,7 @@
 """h-todos: the reporting calendar's start date
 
-Revision ID: 0010_h_todos
-Revises: 0009_load_paths
+Revision ID: 0013_reporting_start
+Revises: 0012_jobs
 Create Date: 2026-12-04 17:30:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_h_todos'
-down_revision = '0010_h_jobs'
+revision = '0013_reporting_start'
+down_revision = '0012_jobs'
 branch_labels = None
 depends_on = None
 

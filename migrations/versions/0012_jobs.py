@@ -1,7 +1,7 @@
 """durable background jobs and process heartbeats
 
-Revision ID: 0010_h_jobs
-Revises: 0009_load_paths
+Revision ID: 0012_jobs
+Revises: 0011_accounts
 Create Date: 2026-12-04 17:30:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_h_jobs'
-down_revision = '0010_accounts'
+revision = '0012_jobs'
+down_revision = '0011_accounts'
 branch_labels = None
 depends_on = None
 

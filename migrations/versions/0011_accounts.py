@@ -1,8 +1,8 @@
 """accounts: a forced password change after an issued password, the time of the last change,
 and every role (agency_admin is new) present in a fresh database
 
-Revision ID: 0010_accounts
-Revises: 0009_load_paths
+Revision ID: 0011_accounts
+Revises: 0010_ledger
 Create Date: 2026-12-04 17:10:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_accounts'
+revision = '0011_accounts'
 down_revision = '0010_ledger'
 branch_labels = None
 depends_on = None
