@@ -18,12 +18,14 @@ from reserve.services.access import agency_path
 
 from .. import rules
 from ..models import SHIPMENT_LABELS, LineAllocation, PlanVersion, Shipment
+from .incidents import get_incident
 
 
 NEXT_STATUS = {"ready": "departed", "departed": "arrived", "arrived": "received"}
 
 
 def list_shipments(user, incident_id: int) -> list[Shipment]:
+    get_incident(user, incident_id)  # staff only, and a 404 for an unknown incident
     stmt = select(Shipment).where(Shipment.incident_id == incident_id).order_by(Shipment.id)
     rows = db.session.execute(stmt).scalars().all()
     if getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:

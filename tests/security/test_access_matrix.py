@@ -479,7 +479,7 @@ def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
         for method, url in JOB_ROUTES:
             response = client.open(url.format(job=job) + query, method=method, headers=headers)
             to_login = response.status_code == 302 and "/login" in response.headers["Location"]
-            refused = (400,) if channel == "query" else (401, 403, 404)  # a token in the URL: always 400
+            refused = (400,) if query else (401, 403, 404)  # a token in the URL: always 400
             assert response.status_code in refused or (to_login and not url.startswith("/api/")), (
                 caller, channel, method, url, response.status_code)  # pages take sessions only: to the login
             assert '"progress"' not in response.get_data(as_text=True), (caller, url)
@@ -633,7 +633,7 @@ def test_accounts_matrix(app, world, make_user):
                         findings.append(f"{where}: shows the target's e-mail")
                     if account_snapshot(app) != before:
                         findings.append(f"{where}: changed accounts")
-    assert counted["allowed"] > 80 and counted["refused"] > 600, counted
+    assert counted["allowed"] > 60 and counted["refused"] > 600, counted
     assert not findings, f"{len(findings)} findings:\n" + "\n".join(findings)
 
 
@@ -656,6 +656,9 @@ def _assert_todo_answer(role, api, page, page_status=200):
         assert not {c for c in forbidden if c in response.get_data(as_text=True)}, role
     if role == ANON:
         assert api.status_code == 401 and page.status_code in (302, 401)
+        return
+    if role in SUPPLIERS:  # the registry's door (core/gate.py): a supplier has no to-do list here
+        assert api.status_code == 403 and page.status_code == 403
         return
     assert api.status_code == 200 and page.status_code == page_status
     assert {group["kind"] for group in api.get_json()} <= TODO_KINDS_BY_ROLE[role], role
