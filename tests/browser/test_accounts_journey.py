@@ -4,16 +4,12 @@ it through the e-mailed link (read from the outbox), and after the administrator
 account its login is refused. Screenshots land in artifacts/screenshots/accounts-*.png."""
 
 import re
-import threading
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from core import create_app
 from core.extensions import db
-from tests.browser.test_login_journey import CHROMIUM, ROOT, SHOTS, browser, page  # noqa: F401 (fixtures)
+from tests.browser.support import SHOTS, log_in, log_out, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -24,34 +20,12 @@ RESET_TO = "Granite-Meadow-Sparrow-61"
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The app on a fresh migrated SQLite file with the demo province; `app` to read the outbox."""
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests skipped: Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    db_file = tmp_path_factory.mktemp("accounts") / "live.db"
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    result = app.test_cli_runner().invoke(args=["demo", "init"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "password": app.config["DEMO_PASSWORD"], "app": app}
-    server.shutdown()
+    """The demo on its own server: the journey changes accounts; `app` reads the outbox."""
+    yield from serve_demo(tmp_path_factory, "accounts")
 
 
-def _log_in(page, url, email, password):
-    page.goto(url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
-def _log_out(page):
-    page.click("text=退出登录")
-    page.wait_for_url("**/login")
 
 
 def _reset_link(app) -> str:
@@ -65,12 +39,12 @@ def _reset_link(app) -> str:
     return links[-1]
 
 
-def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live_server):  # noqa: F811
+def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     url, app = live_server["url"], live_server["app"]
 
     # The administrator creates an operator for Taiyuan's city agency.
-    _log_in(page, url, "admin@example.org", live_server["password"])
+    log_in(page, live_server, "admin@example.org", live_server["password"], wait=False)
     page.wait_for_url(url + "/")
     page.click("nav.mainnav >> text=更多")
     page.click("details.more >> text=用户管理")
@@ -91,10 +65,10 @@ def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live
     row = page.inner_text("table.grid tbody")
     assert "太原市新填报员" in row and "太原市应急管理局" in row and "节点单位填报员" in row and "待修改密码" in row
     page.screenshot(path=str(SHOTS / "accounts-list.png"), full_page=True)
-    _log_out(page)
+    log_out(page)
 
     # The operator logs in with the issued password and must change it first.
-    _log_in(page, url, OPERATOR_EMAIL, issued)
+    log_in(page, live_server, OPERATOR_EMAIL, issued, wait=False)
     page.wait_for_url("**/change")
     page.goto(url + "/depots")
     assert page.url.endswith("/change")                               # every page leads here
@@ -106,7 +80,7 @@ def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live
     page.click("button:has-text('修改密码')")
     page.wait_for_url(url + "/")
     assert "太原市新填报员" in page.inner_text("h1")
-    _log_out(page)
+    log_out(page)
 
     # Forgotten: a reset link by e-mail, through the outbox.
     page.click("text=忘记密码？")
@@ -122,12 +96,12 @@ def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live
     page.screenshot(path=str(SHOTS / "accounts-reset-form.png"), full_page=True)
     page.click("button:has-text('设置密码')")
     page.wait_for_url("**/login*")
-    _log_in(page, url, OPERATOR_EMAIL, RESET_TO)
+    log_in(page, live_server, OPERATOR_EMAIL, RESET_TO, wait=False)
     page.wait_for_url(url + "/")
-    _log_out(page)
+    log_out(page)
 
     # The administrator disables the account; its login is refused.
-    _log_in(page, url, "admin@example.org", live_server["password"])
+    log_in(page, live_server, "admin@example.org", live_server["password"], wait=False)
     page.wait_for_url(url + "/")
     page.goto(url + "/admin/users?q=jinzhong")
     page.click("table.grid >> text=太原市新填报员")
@@ -135,8 +109,8 @@ def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live
     page.wait_for_selector(".flash-success")
     assert "已停用" in page.inner_text(".flash-success")
     page.screenshot(path=str(SHOTS / "accounts-disabled.png"), full_page=True)
-    _log_out(page)
-    _log_in(page, url, OPERATOR_EMAIL, RESET_TO)
+    log_out(page)
+    log_in(page, live_server, OPERATOR_EMAIL, RESET_TO, wait=False)
     page.wait_for_selector(".flash-error, .field-error")
     assert "/login" in page.url
     page.screenshot(path=str(SHOTS / "accounts-login-refused.png"), full_page=True)

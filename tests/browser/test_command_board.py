@@ -4,17 +4,11 @@ shipments appear and one departs. Screenshots land in artifacts/screenshots/."""
 
 import pytest
 
-from tests.browser.test_login_journey import SHOTS, browser, live_server, page  # noqa: F401  (shared fixtures)
+from tests.browser.support import SHOTS, log_in
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(page, live_server, email):
-    page.goto(live_server["url"] + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", live_server["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server["url"] + "/")
 
 
 def test_an_incident_goes_from_demand_to_departing_shipments(page, live_server):

@@ -7,22 +7,13 @@ import re
 
 import pytest
 
-from tests.browser.test_login_journey import SHOTS, browser, live_server, page  # noqa: F401  (shared fixtures)
+from tests.browser.support import SHOTS, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(page, live_server, email):
-    page.goto(live_server["url"] + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", live_server["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server["url"] + "/")
 
 
-def log_out(page):
-    page.click("text=退出登录")
-    page.wait_for_url("**/login")
 
 
 def submit(page, form):

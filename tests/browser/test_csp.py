@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.test_login_journey import SHOTS, browser, live_server  # noqa: F401  (shared fixtures)
+from tests.browser.support import SHOTS
 from tests.browser.waits import settle, track
 
 pytestmark = pytest.mark.browser
@@ -18,7 +18,7 @@ STAFF_PAGES = ["/", "/depots", "/warnings", "/reporting", "/reporting/scoreboard
 
 
 @pytest.fixture
-def watched(browser, live_server):  # noqa: F811
+def watched(browser, live_server):
     """A page whose console errors, CSP reports and script exceptions are collected."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = context.new_page()
@@ -48,7 +48,7 @@ def visit(page, url: str) -> None:
             page.wait_for_timeout(300)
 
 
-def test_public_pages_and_api_docs_run_under_the_policy(watched, live_server):  # noqa: F811
+def test_public_pages_and_api_docs_run_under_the_policy(watched, live_server):
     for path in ANONYMOUS_PAGES:
         visit(watched, live_server["url"] + path)
     watched.goto(live_server["url"] + "/api/docs")
@@ -58,7 +58,7 @@ def test_public_pages_and_api_docs_run_under_the_policy(watched, live_server):  
     assert watched.problems == []
 
 
-def test_staff_pages_with_maps_and_charts_run_under_the_policy(watched, live_server):  # noqa: F811
+def test_staff_pages_with_maps_and_charts_run_under_the_policy(watched, live_server):
     watched.goto(live_server["url"] + "/login")
     watched.fill("input[name=email]", "admin@example.org")
     watched.fill("input[name=password]", live_server["password"])

@@ -2,64 +2,14 @@
 
 Screenshots land in artifacts/screenshots/ for a person to look at."""
 
-import os
 import re
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from core import create_app
 from core.demo import DEMO_ACCOUNTS
+from tests.browser.support import SHOTS, log_in
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests skipped: Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    db_file = tmp_path_factory.mktemp("live") / "live.db"
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    result = app.test_cli_runner().invoke(args=["demo", "init"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "password": app.config["DEMO_PASSWORD"]}
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    page.requested = []
-    page.on("request", lambda request: page.requested.append(request.url))
-    yield page
-    context.close()
-    foreign = [url for url in page.requested if not url.startswith(live_server["url"]) and not url.startswith("data:")]
-    assert foreign == [], "requests left the machine"
 
 
 @pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda a: a.email.split("@")[0])
@@ -98,16 +48,10 @@ def test_api_docs_render_from_vendored_assets(page, live_server):
     assert "Emergency materials reserve API" in page.inner_text(".swagger-ui .info")
 
 
-def _log_in(page, live_server, email):
-    page.goto(live_server["url"] + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", live_server["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server["url"] + "/")
 
 
 def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_server):
-    _log_in(page, live_server, "operator@example.org")
+    log_in(page, live_server, "operator@example.org")
     page.click("nav.mainnav >> text=储备库")
     page.wait_for_selector("#depot-map path.leaflet-interactive")  # boundaries drawn
     markers = page.locator("#depot-map path.leaflet-interactive").count()
@@ -127,7 +71,7 @@ def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_serve
 
 
 def test_the_menu_fits_one_row_and_more_opens_and_closes(page, live_server):
-    _log_in(page, live_server, "admin@example.org")  # the longest menu
+    log_in(page, live_server, "admin@example.org")  # the longest menu
     bar = page.locator("nav.mainnav").bounding_box()
     link = page.locator("nav.mainnav > a").first.bounding_box()
     assert bar["height"] < 2 * link["height"], (bar, link)  # one row at 1280 px
@@ -158,7 +102,7 @@ def test_the_menu_fits_one_row_and_more_opens_and_closes(page, live_server):
 
 
 def test_commander_reads_the_gap_of_the_provincial_plan(page, live_server):
-    _log_in(page, live_server, "commander@example.org")
+    log_in(page, live_server, "commander@example.org")
     page.goto(live_server["url"] + "/plans")
     page.click("text=山西省自然灾害救助应急预案")
     page.wait_for_selector("text=项未达标")

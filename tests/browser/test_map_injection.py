@@ -1,19 +1,14 @@
 """Hostile names on every map, in headless Chromium: a depot, a demand point and a material
 named with markup reach tooltips and popups as text, never as elements (issue 15, item 5)."""
 
-import os
-import threading
 from datetime import timedelta
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from core import create_app
 from core.extensions import db
 from core.timeutil import utcnow
-from tests.browser.test_login_journey import CHROMIUM, ROOT, browser  # noqa: F401  (shared fixture)
+from tests.browser.support import log_in, new_page, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -25,21 +20,7 @@ INJECTED = "#pwn, img[src='x'], .leaflet-pane b"
 def hostile_server(tmp_path_factory):
     """The demo province with every depot, one demand point and the planned material named
     HOSTILE, and an incident planned from live stock so the board draws routes."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests skipped: Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    db_file = tmp_path_factory.mktemp("hostile") / "live.db"
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    result = app.test_cli_runner().invoke(args=["demo", "init"])
-    assert result.exit_code == 0, result.output
-    with app.app_context():
-        incident_id = _hostile_incident()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "password": app.config["DEMO_PASSWORD"],
-           "incident": incident_id}
-    server.shutdown()
+    yield from serve_demo(tmp_path_factory, "hostile", prepare=lambda app: {"incident": _hostile_incident()})
 
 
 def _hostile_incident() -> int:
@@ -65,19 +46,10 @@ def _hostile_incident() -> int:
 
 
 @pytest.fixture
-def page(browser, hostile_server):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
+def page(browser, hostile_server):
+    yield from new_page(browser, hostile_server["url"])
 
 
-def _log_in(page, server, email):
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(server["url"] + "/")
 
 
 OPEN_EVERYTHING = """() => {
@@ -110,13 +82,13 @@ def _open_map(page, url, map_selector):
     ("/incidents/{incident}", "#incident-map"),
 ])
 def test_hostile_names_on_internal_maps_are_text(page, hostile_server, path, selector):
-    _log_in(page, hostile_server, "admin@example.org")
+    log_in(page, hostile_server, "admin@example.org")
     texts = _open_map(page, hostile_server["url"] + path.format(incident=hostile_server["incident"]), selector)
     assert any(HOSTILE in text for text in texts), texts[:5]
 
 
 def test_the_board_shows_point_depot_and_material_names_as_text(page, hostile_server):
-    _log_in(page, hostile_server, "commander@example.org")
+    log_in(page, hostile_server, "commander@example.org")
     texts = _open_map(page, f"{hostile_server['url']}/incidents/{hostile_server['incident']}", "#incident-map")
     assert HOSTILE in texts  # the demand point's tooltip
     assert any(text.startswith(HOSTILE) and text.count(HOSTILE) == 3 for text in texts), texts  # depot → point: material

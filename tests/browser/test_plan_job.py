@@ -6,37 +6,20 @@ Every problem counts as large here (DISPATCH_BACKGROUND_ARCS = 0)."""
 import threading
 
 import pytest
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from core import create_app, worker
-from tests.browser.test_command_board import log_in
-from tests.browser.test_login_journey import CHROMIUM, ROOT, SHOTS, browser  # noqa: F401  (shared fixture)
+from core import worker
+from tests.browser.support import SHOTS, log_in, serve_demo
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests skipped: Debian's chromium is not installed")
-    db_file = tmp_path_factory.mktemp("live-jobs") / "live.db"
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
-                      "DISPATCH_BACKGROUND_ARCS": 0, "JOB_POLL_SECONDS": 0.2})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    result = app.test_cli_runner().invoke(args=["demo", "init"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "password": app.config["DEMO_PASSWORD"], "app": app}
-    server.shutdown()
+    yield from serve_demo(tmp_path_factory, "live-jobs", {"DISPATCH_BACKGROUND_ARCS": 0, "JOB_POLL_SECONDS": 0.2})
 
 
 @pytest.fixture
-def page(browser, live_server):  # noqa: F811
+def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.violations = []

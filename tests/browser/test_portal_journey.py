@@ -2,15 +2,9 @@
 it, and it appears in the public list. Screenshots at desktop and phone widths land in
 artifacts/screenshots/ for a person to look at; no request leaves the machine."""
 
-import os
-import threading
-
 import pytest
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from core import create_app
-from tests.browser.test_login_journey import CHROMIUM, ROOT, SHOTS, browser  # noqa: F401  (shared fixture)
+from tests.browser.support import SHOTS, log_in, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -23,27 +17,15 @@ ENTERPRISE = "山西龙城应急装备有限公司"
 
 @pytest.fixture(scope="module")
 def portal_server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests skipped: Debian's chromium is not installed "
-                    "(apt-get install chromium fonts-noto-cjk)")
-    folder = tmp_path_factory.mktemp("portal-live")
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
-                      "PORTAL_UPLOAD_DIR": str(folder / "uploads")})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    result = app.test_cli_runner().invoke(args=["demo", "init"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    licence = folder / "营业执照.png"
+    uploads = tmp_path_factory.mktemp("portal-uploads")
+    licence = tmp_path_factory.mktemp("portal-licence") / "营业执照.png"
     licence.write_bytes(PNG)
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "password": app.config["DEMO_PASSWORD"],
-           "licence": str(licence), "uploads": folder / "uploads"}
-    server.shutdown()
+    for server in serve_demo(tmp_path_factory, "portal-live", {"PORTAL_UPLOAD_DIR": str(uploads)}):
+        yield {**server, "licence": str(licence), "uploads": uploads}
 
 
 @pytest.fixture
-def new_page(browser, portal_server):  # noqa: F811
+def new_page(browser, portal_server):
     contexts = []
 
     def open_page(viewport=DESKTOP):
@@ -70,12 +52,6 @@ def _shoot(page, name):
         page.screenshot(path=str(SHOTS / f"{name}-first-screen.png"))
 
 
-def _log_in(page, server, email, password):
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(server["url"] + "/")
 
 
 def test_supplier_registers_admin_approves_and_it_appears_in_the_public_list(new_page, portal_server):
@@ -104,13 +80,13 @@ def test_supplier_registers_admin_approves_and_it_appears_in_the_public_list(new
     visitor.wait_for_url("**/login")
     assert "注册信息已提交" in visitor.inner_text("main")
 
-    _log_in(visitor, server, "longcheng@example.org", "Fenhe-Bridge-2026")
+    log_in(visitor, server, "longcheng@example.org", "Fenhe-Bridge-2026")
     visitor.goto(server["url"] + "/portal/enterprise")
     assert "待审核" in visitor.inner_text(".status")
     _shoot(visitor, "portal-enterprise-pending-phone")
 
     admin = new_page(DESKTOP)
-    _log_in(admin, server, "admin@example.org", server["password"])
+    log_in(admin, server, "admin@example.org", server["password"])
     admin.click("nav.mainnav >> text=更多")
     admin.click("nav.mainnav >> text=门户管理")
     admin.click(f"text={ENTERPRISE}")

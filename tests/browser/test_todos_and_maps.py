@@ -5,18 +5,12 @@ licence). Screenshots land in artifacts/screenshots/."""
 
 import pytest
 
-from tests.browser.test_login_journey import SHOTS, browser, live_server, page  # noqa: F401 (fixtures)
+from tests.browser.support import SHOTS, log_in
 from tests.portal_helpers import PNG
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(page, live_server, email):
-    page.goto(live_server["url"] + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", live_server["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server["url"] + "/")
 
 
 def test_leader_home_is_a_live_dashboard(page, live_server):
@@ -55,7 +49,7 @@ def test_operator_sees_its_to_dos_and_a_depot_map_of_taiyuan(page, live_server):
 
 
 @pytest.fixture
-def phone(browser, live_server):  # noqa: F811
+def phone(browser, live_server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
     page = context.new_page()
