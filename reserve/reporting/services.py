@@ -188,6 +188,16 @@ def _error_json(error: CellError) -> dict:
             "value": value, "message": error.problem.message, "params": error.problem.params}
 
 
+def group_names(item: Submission) -> dict[str, str]:
+    """The preview's groups by name: depot codes of the submitting agency's depots -> their names
+    (a plan group keeps its own label)."""
+    codes = [g["group"] for g in ((item.preview or {}).get("groups") or []) if g.get("group")]
+    if not codes or item.kind == "norms":
+        return {}
+    rows = db.session.execute(select(Depot.code, Depot.name).where(Depot.code.in_(codes[:1000]))).all()
+    return {code: name for code, name in rows}
+
+
 def describe_errors(errors: list[dict]) -> list[dict]:
     """Stored errors with their message translated into the reader's language."""
     described = []

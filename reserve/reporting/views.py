@@ -71,7 +71,7 @@ def submission(submission_id):
     previous = service.previous_applied(item) if item.status in ("applied", "reverted", "ready") else None
     return render_template("reporting/submission.html", item=item, errors=errors, kind=KINDS[item.kind],
                            kinds=KIND_LABELS, modes=MODE_LABELS, statuses=STATUS_LABELS, previous=previous, actions=ACTION_LABELS,
-                           readable_changes=service.readable_changes,
+                           readable_changes=service.readable_changes, group_names=service.group_names(item),
                            errors_shown=ERRORS_SHOWN)
 
 

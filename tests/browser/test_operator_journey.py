@@ -110,6 +110,8 @@ def test_operator_reports_stock_fixes_errors_applies_and_sees_the_result(page, l
     assert page.locator("#errors").count() == 0
     assert any(re.fullmatch(r"1\s*新增", c.strip()) for c in counts), counts
     assert any(re.fullmatch(r"1\s*变更", c.strip()) for c in counts), counts
+    groups = page.locator("table:has(th.num) tbody td:first-child").all_inner_texts()  # by depot, named
+    assert groups and all("储备库" in g for g in groups), groups
 
     # 5. Confirm and apply.
     page.click("form[action$='/confirm'] button")
