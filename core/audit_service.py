@@ -53,7 +53,7 @@ def check_audit_chain(user) -> ChainReport:
 
 # --- the audit page as people read it -------------------------------------------------------
 
-ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
+ACTION_LABELS = {"create": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
                  "submission.applied": _l("Report applied"), "submission.reverted": _l("Report reverted"),
                  "bulk_load": _l("Demo data loaded")}
 ENTITY_LABELS = {
