@@ -28,6 +28,21 @@ def test_compiled_catalog_matches_po_and_is_complete(domain):
         "messages.mo is stale: run `make translations`"
 
 
+def test_no_message_is_in_the_catalog_twice():
+    """Babel keeps one translation of a msgid given twice (the audit once read 创建时间 for 新增)."""
+    text = (TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    seen, twice = set(), []
+    for entry in text.split("\n\n"):
+        live = "\n".join(line for line in entry.splitlines() if not line.startswith("#"))
+        if "msgid " not in live:
+            continue
+        key = live.split("msgstr", 1)[0]  # msgctxt and msgid, as written
+        if key in seen:
+            twice.append(key)
+        seen.add(key)
+    assert twice == []
+
+
 def test_failed_login_message_is_chinese(client, make_user):
     from tests.conftest import log_in
 
