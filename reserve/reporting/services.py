@@ -16,11 +16,11 @@ from sqlalchemy import select
 from core.audit import record_event, serialise_writes
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.scoping import scoped
+from core.scoping import Classification, can_read, scoped
 from core.timeutil import utcnow
 
 from ..models import Agency, Depot, Material, MaterialAlias, Region
-from ..services.access import readable, require_write
+from ..services.access import agency_path, readable, require_write
 from . import changes as change_sets
 from . import retention
 from .files import BadFile, read_table
@@ -218,7 +218,12 @@ def _stored_rows(submission: Submission) -> list[tuple[int, list]]:
 
 
 def get_submission(user, submission_id: int) -> Submission:
-    return readable(user, Submission, submission_id, label=_("Submission"))
+    """A submission carries the agency's whole file, restricted depots' lots included: it is read
+    as restricted data of its agency (its existence is not shared otherwise)."""
+    submission = readable(user, Submission, submission_id, label=_("Submission"))
+    if not can_read(user, agency_path(submission.agency_id), Classification.RESTRICTED.value):
+        raise NotFound(_("%(what)s %(id)s not found.", what=_("Submission"), id=submission_id))
+    return submission
 
 
 def _for_write(user, submission_id: int) -> Submission:
