@@ -151,6 +151,11 @@ class Config:
     JOB_LEASE_SECONDS = 60
     JOB_POLL_SECONDS = 2.0
     JOB_HOLD_FILE = None
+    # Reports (docs/reporting.md): a file whose text (a workbook's sheets once inflated, read from
+    # its directory) is larger than REPORT_INLINE_MAX_BYTES is checked by the worker, and a
+    # report of more than REPORT_INLINE_APPLY_ROWS rows is applied by it; smaller ones at once.
+    REPORT_INLINE_MAX_BYTES = 1_000_000
+    REPORT_INLINE_APPLY_ROWS = 5_000
 
     # Logging (core/logs.py): level, and "text" or "json" (one JSON object per line).
     LOG_LEVEL = "INFO"
@@ -237,6 +242,8 @@ ENVIRONMENT = {
     "JOB_LEASE_SECONDS": ("JOB_LEASE_SECONDS", int),
     "JOB_POLL_SECONDS": ("JOB_POLL_SECONDS", float),
     "JOB_HOLD_FILE": ("JOB_HOLD_FILE", str),
+    "REPORT_INLINE_MAX_BYTES": ("REPORT_INLINE_MAX_BYTES", int),
+    "REPORT_INLINE_APPLY_ROWS": ("REPORT_INLINE_APPLY_ROWS", int),
     "LOG_LEVEL": ("LOG_LEVEL", str),
     "LOG_FORMAT": ("LOG_FORMAT", str),
     "FLASK_DEBUG": ("DEBUG", _flag),

@@ -41,8 +41,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def _sqlite_begin(conn):
     # IMMEDIATE takes the write lock up front: a read-then-write transaction cannot be
-    # overtaken between its read and its write (no lost updates, no oversell).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # overtaken between its read and its write (no lost updates, no oversell). A connection
+    # marked `read_only` (the health check) begins deferred and never waits for a writer.
+    if conn.get_execution_options().get("read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_database(app):

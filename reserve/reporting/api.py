@@ -1,7 +1,7 @@
 """Reporting API: templates, submissions (upload, JSON push, confirm, discard, revert), the
 reporting calendar and the scoreboard."""
 
-from flask import Response, request
+from flask import Response, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
@@ -57,15 +57,28 @@ def list_submissions(query, page, per_page):
                    "kind": {"type": "string", "enum": list(KINDS)},
                    "mode": {"type": "string", "enum": list(MODES), "default": "incremental"}}}}}})
 @submissions.response(201, SubmissionDetailSchema)
+@submissions.alt_response(202, schema=SubmissionDetailSchema,
+                          description="A large file: kept as `checking`, the worker checks it; poll the submission")
 @submissions.alt_response(422, description="The report has errors (cells in `errors.cells`); nothing changed")
 def upload():
     """Upload a report file (multipart: `file` XLSX/XLS/CSV, `agency_id`, `kind`, `mode`
-    full|incremental). Valid: 201, status `ready` with a preview; confirm it to apply."""
+    full|incremental). Valid: 201, status `ready` with a preview; confirm it to apply. A file
+    whose text is over REPORT_INLINE_MAX_BYTES (1 MB by default) is checked by the worker: 202,
+    status `checking`; poll `GET /submissions/{id}` (Location) until it is `ready` or `invalid`."""
     form = UploadFormSchema().load(request.form.to_dict())
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise Invalid(_("Attach the report as the multipart field 'file'."))
-    return service.submit_file(current_user, data=upload.read(), filename=upload.filename, channel="api", **form)
+    submission = service.submit_file(current_user, data=upload.read(), filename=upload.filename, channel="api",
+                                     **form)
+    return _queued_or(submission, 201)
+
+
+def _queued_or(submission, status: int):
+    """The submission; 202 with its Location while the worker has it."""
+    if submission.status in service.IN_BACKGROUND:
+        return submission, 202, {"Location": url_for("submissions.get_submission", submission_id=submission.id)}
+    return submission, status
 
 
 @submissions.route("/push", methods=["POST"])
@@ -92,10 +105,23 @@ def get_submission(submission_id):
 @auth_required("token", "session")
 @submissions.arguments(ConfirmSchema)
 @submissions.response(200, SubmissionDetailSchema)
+@submissions.alt_response(202, schema=SubmissionDetailSchema,
+                          description="A large report: `applying`, the worker applies it; poll the submission")
 def confirm(data, submission_id):
     """Apply a ready submission: every change or none. 409 if the data changed since the preview
-    (the submission then carries the new preview)."""
-    return service.confirm_submission(current_user, submission_id, fingerprint=data["fingerprint"])
+    (the submission then carries the new preview). A report of more than REPORT_INLINE_APPLY_ROWS
+    rows (5,000 by default) is applied by the worker: 202, status `applying`, then `applied` (or
+    back to `ready` with the job's reason in `job.error`)."""
+    return _queued_or(service.confirm_submission(current_user, submission_id, fingerprint=data["fingerprint"]), 200)
+
+
+@submissions.route("/<int:submission_id>/retry", methods=["POST"])
+@auth_required("token", "session")
+@submissions.response(202, SubmissionDetailSchema)
+def retry(submission_id):
+    """Queue again the check or application that failed (a worker stopped mid-way leaves
+    nothing applied) or was cancelled; 409 otherwise."""
+    return service.retry_submission(current_user, submission_id)
 
 
 @submissions.route("/<int:submission_id>/discard", methods=["POST"])

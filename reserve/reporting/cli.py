@@ -79,7 +79,7 @@ def submit(path, agency_code, kind, mode, email, yes):
     user = _user(email)
     data = read_upload(Path(path))
     try:
-        submission = services.submit_file(user, agency_id=_agency(agency_code).id, kind=kind, mode=mode,
+        submission = services.submit_file(user, agency_id=_agency(agency_code).id, kind=kind, mode=mode, inline=True,
                                           filename=Path(path).name, data=data, channel="cli")
     except services.SubmissionInvalid as exc:
         for error in exc.errors["cells"][:200]:
@@ -98,7 +98,7 @@ def submit(path, agency_code, kind, mode, email, yes):
         click.echo("discarded; nothing changed")
         return
     try:
-        services.confirm_submission(user, submission.id, fingerprint=submission.fingerprint)
+        services.confirm_submission(user, submission.id, fingerprint=submission.fingerprint, inline=True)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"applied submission #{submission.id}")

@@ -59,6 +59,19 @@ def sniff_format(data: bytes) -> str:
     return "csv"
 
 
+def text_size(data: bytes) -> int:
+    """What reading the file costs, in bytes: a workbook's parts as its directory declares them
+    once inflated (nothing is inflated here), any other file its own size. read_table still
+    enforces the real limits; this only decides where the file is read (reporting services)."""
+    if sniff_format(data) == "xlsx":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return max(sum(member.file_size for member in archive.infolist()), len(data))
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return len(data)
+    return len(data)
+
+
 def read_table(data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None) -> Table:
     """The rows of the data sheet, or BadFile (400) naming why the file cannot be read. With
     `head`, reading stops after that many non-blank rows (`complete` is then False): enough to

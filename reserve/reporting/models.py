@@ -13,10 +13,11 @@ from core.timeutil import utcnow
 from .validation import MAX_ERRORS
 
 # invalid: refused, nothing changed; ready: valid, waiting for the user to confirm the preview;
-# applied; discarded: the user did not confirm; reverted: applied, then undone by reversal.
-STATUSES = ("invalid", "ready", "applied", "discarded", "reverted")
+# applied; discarded: the user did not confirm; reverted: applied, then undone by reversal;
+# checking / applying: a large report the worker is checking or applying (a background job).
+STATUSES = ("checking", "invalid", "ready", "applying", "applied", "discarded", "reverted")
 PERIODS = ("weekly", "monthly", "quarterly")
-STATUS_LABELS = {"invalid": _l("Has errors"), "ready": _l("Waiting for confirmation"), "applied": _l("Applied"),
+STATUS_LABELS = {"checking": _l("Being checked"), "applying": _l("Being applied"), "invalid": _l("Has errors"), "ready": _l("Waiting for confirmation"), "applied": _l("Applied"),
                  "discarded": _l("Discarded"), "reverted": _l("Reverted")}
 KIND_LABELS = {"depots": _l("Depots"), "stock": _l("Stock lots"), "transport": _l("Transport capacity"),
                "norms": _l("Plan norms")}

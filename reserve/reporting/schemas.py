@@ -64,10 +64,28 @@ class SubmissionSchema(Schema):
     close_reason = fields.Str(allow_none=True)
 
 
+class SubmissionJobSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str(metadata={"description": "report-check or report-apply"})
+    status = fields.Str(metadata={"description": "queued, running, done, failed or cancelled"})
+    progress = fields.Int(metadata={"description": "percent"})
+    step = fields.Str(allow_none=True)
+    error = fields.Str(allow_none=True)
+
+
 class SubmissionDetailSchema(SubmissionSchema):
     preview = fields.Dict(allow_none=True)
     changes = fields.List(fields.Dict(), allow_none=True)
     errors = fields.Method("translated_errors")
+    job = fields.Method("background_job", metadata={
+        "description": "while `checking` or `applying`: the worker's job (poll this submission until the status "
+                       "changes); null otherwise"})
+
+    def background_job(self, submission):
+        from .services import IN_BACKGROUND, submission_job
+
+        job = submission_job(submission) if submission.status in IN_BACKGROUND else None
+        return SubmissionJobSchema().dump(job) if job is not None else None
 
     def translated_errors(self, submission):
         from .services import describe_errors

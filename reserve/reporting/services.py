@@ -10,11 +10,12 @@ import hashlib
 import json
 import logging
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.audit import record_event, serialise_writes
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotFound
 from core.extensions import db
 from core.scoping import Classification, can_read, scoped
 from core.timeutil import utcnow
@@ -23,7 +24,7 @@ from ..models import Agency, Depot, Material, MaterialAlias, Region
 from ..services.access import agency_path, readable, require_write
 from . import changes as change_sets
 from . import retention
-from .files import BadFile, read_table
+from .files import BadFile, read_table, sniff_format, text_size
 from .models import STATUS_LABELS, Submission
 from . import standard
 from .standard import KINDS, MAX_PUSH_ROWS, MODES, TEMPLATE_VERSION
@@ -35,6 +36,7 @@ MAX_STORED_ERRORS = MAX_ERRORS  # checking stops after them (validation.MAX_ERRO
 # wrong, it is refused on them and the rest is never parsed (a hostile file's cost is its head).
 HEAD_ROWS = 2 * MAX_ERRORS + 2
 PREVIEW_SAMPLE = 200
+IN_BACKGROUND = ("checking", "applying")  # the worker has the submission (a report-check / report-apply job)
 
 
 class SubmissionInvalid(Invalid):
@@ -82,16 +84,42 @@ def _check_request(user, agency_id, kind, mode):
 
 
 def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | None, data: bytes,
-                channel: str = "web") -> Submission:
+                channel: str = "web", inline: bool | None = None) -> Submission:
     """Validate an uploaded file and keep it as a submission: `ready` with a preview, or
-    SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept."""
+    SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept.
+    A file larger than REPORT_INLINE_MAX_BYTES (or `inline=False`) is kept as `checking` and
+    checked by the worker (a `report-check` job); `inline=True` (the CLI) always checks here."""
     _check_request(user, agency_id, kind, mode)
+    if inline is None:
+        inline = text_size(data) <= current_app.config["REPORT_INLINE_MAX_BYTES"]
+    if not inline:
+        return _queue_check(user, agency_id, kind, mode, channel, filename, data)
     ctx = build_context(agency_id)
     release_read_transaction()
+    table = _read_whole_or_head(data, kind, ctx)
+    return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows, ctx)
+
+
+def _read_whole_or_head(data: bytes, kind: str, ctx: Context):
+    """The file's rows; the first HEAD_ROWS only when they already give a reason to refuse it."""
     table = read_table(data, head=HEAD_ROWS)
     if not table.complete and validate(kind, table.rows, ctx).stopped_at is None:
         table = read_table(data)  # the head holds no reason to stop: read and check the whole file
-    return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows, ctx)
+    return table
+
+
+def _queue_check(user, agency_id, kind, mode, channel, filename, data) -> Submission:
+    """Keep the file as a submission being checked and queue its check; one transaction."""
+    from core import background
+
+    submission = Submission(
+        agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
+        file_format=sniff_format(data), file_hash=hashlib.sha256(data).hexdigest(), file_size=len(data),
+        content=data, row_count=0, error_count=0, status="checking", created_by_id=getattr(user, "id", None))
+    db.session.add(submission)
+    db.session.flush()
+    background.enqueue(user, "report-check", subject=("submission", submission.id))  # commits both
+    return submission
 
 
 def release_read_transaction() -> None:
@@ -134,24 +162,33 @@ def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, r
     if ctx is None:
         ctx = build_context(agency_id)
     release_read_transaction()
-    validation, changeset, errors = _check(kind, rows, ctx, mode)
-    digest = hashlib.sha256(data).hexdigest()
+    checked = _check(kind, rows, ctx, mode)
     submission = Submission(
         agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
-        file_format=file_format, file_hash=digest, file_size=len(data), content=data,
-        template_version=validation.version, row_count=max(len(rows) - validation.header_rows, 0),
-        error_count=len(errors), errors=[_error_json(e) for e in errors[:MAX_STORED_ERRORS]],
-        status="invalid" if errors else "ready", created_by_id=getattr(user, "id", None))
-    if not errors:
-        _set_preview(submission, changeset, _same_file_applied(agency_id, kind, mode, digest))
+        file_format=file_format, file_hash=hashlib.sha256(data).hexdigest(), file_size=len(data), content=data,
+        created_by_id=getattr(user, "id", None))
     db.session.add(submission)
-    if errors:
-        db.session.flush()
-        retention.enforce_quota(agency_id, retention.quota_bytes())
+    _record_check(submission, rows, *checked)
     db.session.commit()
-    if errors:
+    if submission.status == "invalid":
         raise SubmissionInvalid(submission)
     return submission
+
+
+def _record_check(submission: Submission, rows, validation, changeset, errors) -> None:
+    """What checking found, on the submission: `invalid` with its errors (the agency's quota of
+    refused files enforced) or `ready` with the preview. The caller commits."""
+    submission.template_version = validation.version
+    submission.row_count = max(len(rows) - validation.header_rows, 0)
+    submission.error_count = len(errors)
+    submission.errors = [_error_json(e) for e in errors[:MAX_STORED_ERRORS]]
+    submission.status = "invalid" if errors else "ready"
+    if errors:
+        db.session.flush()
+        retention.enforce_quota(submission.agency_id, retention.quota_bytes())
+    else:
+        _set_preview(submission, changeset, _same_file_applied(submission.agency_id, submission.kind,
+                                                               submission.mode, submission.file_hash))
 
 
 def _check(kind, rows, ctx, mode) -> tuple[Validation, change_sets.ChangeSet | None, list[CellError]]:
@@ -232,11 +269,14 @@ def _for_write(user, submission_id: int) -> Submission:
     return submission
 
 
-def confirm_submission(user, submission_id: int, *, fingerprint: str | None = None) -> Submission:
+def confirm_submission(user, submission_id: int, *, fingerprint: str | None = None,
+                       inline: bool | None = None) -> Submission:
     """Apply a ready submission: all its changes or none. `fingerprint`, when given, must be the
     preview's: the user confirms what they saw. Writers are serialised before the status is
     read and the file validated again: two confirmations of the same file (or submission)
-    apply once, the second sees the first's result."""
+    apply once, the second sees the first's result. A report of more than
+    REPORT_INLINE_APPLY_ROWS rows (or `inline=False`) is applied by the worker: the submission
+    turns `applying` and a `report-apply` job is queued."""
     serialise_writes()
     submission = _for_write(user, submission_id)
     if submission.status != "ready":
@@ -244,10 +284,27 @@ def confirm_submission(user, submission_id: int, *, fingerprint: str | None = No
                          s=STATUS_LABELS[submission.status]))
     if fingerprint and fingerprint != submission.fingerprint:
         raise Conflict(_("The preview you confirmed is not the current one; reload the page."))
+    if inline is None:
+        inline = submission.row_count <= current_app.config["REPORT_INLINE_APPLY_ROWS"]
+    if not inline:
+        from core import background
+
+        submission.status = "applying"
+        background.enqueue(user, "report-apply", subject=("submission", submission.id),
+                           params={"fingerprint": submission.fingerprint})  # commits both
+        return submission
+    _apply(user, submission)
+    return submission
+
+
+def _apply(user, submission: Submission, finish=None) -> None:
+    """Check the stored file again against the database as it is now and apply its change set;
+    commits once. `finish()` runs inside the applying transaction (a job's `done`). Conflict or
+    SubmissionInvalid when the data changed."""
     ctx = build_context(submission.agency_id)
     _validation, changeset, errors = _check(submission.kind, _stored_rows(submission), ctx, submission.mode)
     if errors or changeset.fingerprint() != submission.fingerprint:
-        return _refresh_preview(submission, errors, changeset)
+        _refresh_preview(submission, errors, changeset)
     try:
         change_sets.apply(submission.kind, changeset, ctx, reference=submission.reference,
                           user_id=getattr(user, "id", None))
@@ -261,9 +318,132 @@ def confirm_submission(user, submission_id: int, *, fingerprint: str | None = No
     submission.coverage = changeset.coverage
     record_event("submission.applied", "submission", {"kind": submission.kind, "mode": submission.mode,
                                                       **changeset.counts()}, str(submission.id))
+    if finish is not None:
+        finish()
     db.session.commit()
     _scan_after_apply(submission.agency_id)
+
+
+# --- large reports in the background (core/background.py runs them in the worker) -----------------
+
+def submission_job(submission: Submission):
+    """The newest check or apply job of the submission (None when it had none)."""
+    from core.background import BackgroundJob
+
+    return db.session.execute(
+        select(BackgroundJob).where(BackgroundJob.subject_kind == "submission",
+                                    BackgroundJob.subject_id == submission.id)
+        .order_by(BackgroundJob.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def retry_submission(user, submission_id: int) -> Submission:
+    """Queue again the check or application that failed or was cancelled (a worker killed
+    mid-way leaves it failed: nothing of it was applied)."""
+    from core import background
+
+    submission = _for_write(user, submission_id)
+    job = submission_job(submission) if submission.status in IN_BACKGROUND else None
+    if job is None:
+        raise Conflict(_("Only a submission whose check or application failed can be tried again."))
+    background.retry(user, job.id)
     return submission
+
+
+def check_submission_job(user, job) -> None:
+    """Who may see a report job: who may read its submission."""
+    get_submission(user, job.subject_id)
+
+
+def _job_submission(context, status: str):
+    """(user, submission) of a report job, or (None, None) when there is nothing left to do (the
+    submission was discarded meanwhile): the job then ends done with `skipped`."""
+    from core.auth import User
+
+    submission = db.session.get(Submission, context.subject_id)
+    if submission is None or submission.status != status:
+        context.finish({"submission_id": context.subject_id, "skipped": True})
+        db.session.commit()
+        return None, None
+    user = db.session.get(User, context.user_id) if context.user_id else None
+    if user is None or not user.active:
+        raise Invalid(_("The user who started the job no longer exists or is disabled."))
+    return user, submission
+
+
+def run_check_job(context) -> None:
+    """The worker's handler of `report-check`: read and check the kept file as submit_file
+    would, without holding the database while the file is read."""
+    def report(percent, step):
+        db.session.commit()  # nothing written yet: end the read (on SQLite, its lock)
+        context.progress(percent, step)
+
+    user, submission = _job_submission(context, "checking")
+    if submission is None:
+        return
+    agency_id, kind, mode, data = submission.agency_id, submission.kind, submission.mode, submission.content
+    ctx = build_context(agency_id)
+    report(10, _("Reading the file"))
+    try:
+        table = _read_whole_or_head(data, kind, ctx)
+    except BadFile as exc:
+        table, unreadable = None, exc.detail
+    report(40, _("Checking the rows"))
+    checked = _check(kind, table.rows, ctx, mode) if table is not None else None
+    submission = db.session.get(Submission, context.subject_id)
+    if submission.status != "checking":  # discarded while it was being checked
+        context.finish({"submission_id": submission.id, "skipped": True})
+        db.session.commit()
+        return
+    if table is None:  # kept, unlike an unreadable file refused at once: the user sees why here
+        submission.status, submission.error_count = "invalid", 1
+        submission.errors = [{"row": None, "column": None, "cell": None, "key": None, "header": None, "value": None,
+                              "message": unreadable, "params": {}}]
+        db.session.flush()
+        retention.enforce_quota(submission.agency_id, retention.quota_bytes())
+    else:
+        _record_check(submission, table.rows, *checked)
+    context.checkpoint("report-checked")
+    context.finish({"submission_id": submission.id, "status": submission.status})
+    db.session.commit()
+
+
+def run_apply_job(context) -> None:
+    """The worker's handler of `report-apply`: apply as confirm_submission would, the job's
+    `done` in the applying transaction. When it cannot apply (the data changed, stock moved,
+    the user may no longer write) the submission goes back to `ready` (or `invalid`) and the
+    job fails with the reason."""
+    from core.background import JobCancelled
+
+    def report(percent, step):
+        db.session.commit()
+        context.progress(percent, step)
+
+    serialise_writes()
+    user, submission = _job_submission(context, "applying")
+    if submission is None:
+        return
+    try:
+        require_write(user, submission.agency_id)
+        if context.params.get("fingerprint") != submission.fingerprint:
+            raise Conflict(_("The preview you confirmed is not the current one; reload the page."))
+        report(20, _("Checking the report again against current stock"))
+        serialise_writes()
+        submission = db.session.get(Submission, context.subject_id)
+        _apply(user, submission, finish=lambda: (context.checkpoint("report-applying"),
+                               context.finish({"submission_id": submission.id, "status": "applied"})))
+    except (DomainError, JobCancelled):
+        db.session.rollback()
+        _back_to_ready(context.subject_id)
+        raise
+
+
+def _back_to_ready(submission_id: int) -> None:
+    """A report the worker could not apply waits for confirmation again (unless checking it
+    again found errors: it stays invalid)."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is not None and submission.status == "applying":
+        submission.status = "ready"
+    db.session.commit()
 
 
 def _scan_after_apply(agency_id: int) -> None:
@@ -286,15 +466,21 @@ def _refresh_preview(submission, errors, changeset):
         db.session.commit()
         raise SubmissionInvalid(submission)
     _set_preview(submission, changeset, submission.preview.get("same_file_applied") if submission.preview else None)
+    submission.status = "ready"  # it may have been `applying`: the user confirms the new preview
     db.session.commit()
     raise Conflict(_("The data changed since the preview was made; nothing was applied. "
                      "Review the new preview and confirm again."), errors={"submission_id": submission.id})
 
 
 def discard_submission(user, submission_id: int) -> Submission:
+    """Close a submission nobody will apply: one waiting for confirmation, or one whose check
+    or application in the background is not running (queued: cancelled with it; failed)."""
     submission = _for_write(user, submission_id)
-    if submission.status != "ready":
+    job = submission_job(submission) if submission.status in IN_BACKGROUND else None
+    if submission.status != "ready" and not (job is not None and job.status != "running"):
         raise Conflict(_("Only a submission waiting for confirmation can be discarded."))
+    if job is not None and job.status == "queued":
+        job.status, job.step, job.finished_at = "cancelled", _("Cancelled"), utcnow()
     submission.status, submission.closed_at, submission.closed_by_id = "discarded", utcnow(), getattr(user, "id", None)
     db.session.commit()
     return submission

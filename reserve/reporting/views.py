@@ -5,6 +5,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
+from core.background import STATUS_LABELS as JOB_STATUS_LABELS
 from core.errors import DomainError
 from core.exports import csv_bytes
 from core.pagination import paginate
@@ -69,7 +70,9 @@ def submission(submission_id):
     item = service.get_submission(current_user, submission_id)
     errors = service.describe_errors((item.errors or [])[:ERRORS_SHOWN])
     previous = service.previous_applied(item) if item.status in ("applied", "reverted", "ready") else None
-    return render_template("reporting/submission.html", item=item, errors=errors, kind=KINDS[item.kind],
+    job = service.submission_job(item) if item.status in service.IN_BACKGROUND else None
+    return render_template("reporting/submission.html", item=item, errors=errors, kind=KINDS[item.kind], job=job,
+                           job_labels=JOB_STATUS_LABELS,
                            kinds=KIND_LABELS, modes=MODE_LABELS, statuses=STATUS_LABELS, previous=previous, actions=ACTION_LABELS,
                            readable_changes=service.readable_changes, group_names=service.group_names(item),
                            errors_shown=ERRORS_SHOWN)
@@ -95,6 +98,12 @@ def confirm(submission_id):
 @auth_required("session")
 def discard(submission_id):
     return _act(service.discard_submission, submission_id)
+
+
+@bp.route("/reporting/submissions/<int:submission_id>/retry", methods=["POST"])
+@auth_required("session")
+def retry(submission_id):
+    return _act(service.retry_submission, submission_id)
 
 
 @bp.route("/reporting/submissions/<int:submission_id>/revert", methods=["POST"])

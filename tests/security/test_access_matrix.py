@@ -65,7 +65,7 @@ WRITE_POLICY = {
     "submissions.discard": "writer", "submissions.revert": "writer",
     "reporting_calendar.set_cadence": "admin",
     "reporting.upload": "writer", "reporting.confirm": "writer", "reporting.discard": "writer",
-    "reporting.revert": "writer",
+    "reporting.revert": "writer", "submissions.retry": "writer", "reporting.retry": "writer",
     # warnings
     "warnings.acknowledge": "writer_or_command", "warnings.resolve": "writer_or_command",
     "warnings.scan_now": "admin", "warning_settings.set_minimum": "writer", "warning_settings.set_policy": "admin",

@@ -1,5 +1,6 @@
 // Upload with a progress bar (XHR upload events), then a "checking" state while the server
-// validates; and click-to-sort tables. Without JavaScript the form posts normally.
+// validates; a large report's progress while the worker checks or applies it; click-to-sort
+// tables. Without JavaScript the form posts normally.
 (function () {
   "use strict";
   function setupUpload(form) {
@@ -45,6 +46,26 @@
       request.send(new FormData(form));
     });
   }
+  // A large report the worker checks or applies: poll the submission every 2 s, move the bar,
+  // reload the page once the status changes (or the job stops).
+  function followJob(box) {
+    var bar = box.querySelector("progress");
+    var tick = function () {
+      fetch(box.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) { return; }
+          var j = s.job;
+          if (!j || j.status !== box.dataset.status) { window.location.reload(); return; }
+          bar.value = j.progress;
+          box.querySelector('[data-job="percent"]').textContent = j.progress + "%";
+          box.querySelector('[data-job="step"]').textContent = j.step || "";
+          window.setTimeout(tick, 2000);
+        })
+        .catch(function () { window.setTimeout(tick, 5000); });
+    };
+    window.setTimeout(tick, 1000);
+  }
   function setupSort(table) {
     table.querySelectorAll("th[data-sort]").forEach(function (th, index) {
       th.classList.add("clickable");
@@ -68,5 +89,9 @@
     var form = document.getElementById("upload-form");
     if (form && window.FormData && window.XMLHttpRequest) { setupUpload(form); }
     document.querySelectorAll("table.sortable").forEach(setupSort);
+    var job = document.getElementById("submission-job");
+    if (job && window.fetch && (job.dataset.status === "queued" || job.dataset.status === "running")) {
+      followJob(job);
+    }
   });
 }());
