@@ -5,10 +5,13 @@ and its worst hostile file, one at a time and three at once, while /healthz is p
 
 A fresh SQLite database under /tmp gets the province demo, an operator of the agency with the
 most depots, an administrator and a commander (API tokens). gunicorn then serves it (one
-worker, gthread, 8 threads: the uploads and the health checks share one process, so its RSS is
-the server's) and each case is sent with `requests` over loopback. For each case the script
-records the answer (status and what it says), the time, the time per 10,000 rows, the server's
-RSS growth (VmRSS of the worker, sampled every 20 ms, peak minus the value before), and the
+worker, gthread, 8 threads: the uploads and the health checks share one process) with the job
+worker beside it (`flask worker run`: large report files are checked and large reports applied
+there), and each case is sent with `requests` over loopback; a 202 answer is followed by
+polling the submission until its check ends. For each case the script
+records the answer (status and what it says), the time (until the check ended), the time per
+10,000 rows, the server's RSS growth (VmRSS of the web worker plus the job worker, sampled every
+20 ms, peak of the sum minus the sum before), and the
 slowest /healthz answer while it ran (polled every 50 ms from another thread). Beside the
 figures: the load average when the run began and the time of a fixed pure-Python loop
 (3,000,000 additions), so runs on a busy machine can be told apart.
@@ -199,8 +202,11 @@ def start_server(port):
     else:
         process.kill()
         raise SystemExit("the server did not start: " + process.stderr.read().decode()[-2000:])
-    worker = _worker_pid(process.pid)
-    return process, worker
+    web = _worker_pid(process.pid)
+    jobs = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "core:create_app", "worker", "run"],  # nosec B603
+                            cwd=ROOT, env={**env, "JOB_POLL_SECONDS": "0.2", "LOG_LEVEL": "WARNING"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (process, jobs), (web, jobs.pid)
 
 
 def _worker_pid(master: int) -> int:
@@ -208,15 +214,18 @@ def _worker_pid(master: int) -> int:
     return int(children[0]) if children else master
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def rss_mb(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 class Watch:
-    """Peak RSS of the worker and the slowest /healthz while a case runs."""
+    """Peak RSS of the web worker and the job worker together and the slowest /healthz while a
+    case runs."""
 
     def __init__(self, pid, port):
         self.pid, self.port, self.stop = pid, port, threading.Event()
@@ -256,30 +265,39 @@ def send(port, case, token):
 
     path, fields, name, data = case["path"], case.get("fields", {}), case["filename"], case["data"]
     started = time.perf_counter()
+    headers = {"Authentication-Token": token, "Accept": "application/json"}
     response = requests.post(f"http://127.0.0.1:{port}{path}", data=fields, files={"file": (name, data)},
-                             headers={"Authentication-Token": token, "Accept": "application/json"}, timeout=600)
-    seconds = time.perf_counter() - started
+                             headers=headers, timeout=600)
     try:
         body = response.json()
     except ValueError:
         body = {}
+    status = response.status_code
+    while status == 202 and body.get("status") in ("checking", "applying"):  # the job worker checks it
+        time.sleep(0.1)
+        body = requests.get(f"http://127.0.0.1:{port}{response.headers['Location']}", headers=headers, timeout=60).json()
+    if status == 202:
+        status = {"ready": "202→ready", "invalid": "202→invalid"}.get(body.get("status"), f"202→{body.get('status')}")
+    seconds = time.perf_counter() - started
     if isinstance(body, list):  # the demand import answers with the lines it created
-        return response.status_code, f"{len(body)} lines", seconds
+        return status, f"{len(body)} lines", seconds
     said = body.get("detail") or body.get("status") or ""
     if isinstance(body.get("preview"), dict):
         said = f"ready, {body['preview']['counts']['new']} new"
-    return response.status_code, str(said)[:90], seconds
+    elif body.get("status") == "invalid" and body.get("errors"):
+        said = f"invalid, {body.get('error_count')} errors: {body['errors'][0]['message']}"
+    return status, str(said)[:90], seconds
 
 
-def run_case(port, worker, case, ctx, parallel=1):
+def run_case(port, pids, case, ctx, parallel=1):
     token = ctx["tokens"][case["who"]]
-    with Watch(worker, port) as watch, ThreadPoolExecutor(parallel) as pool:
+    with Watch(pids, port) as watch, ThreadPoolExecutor(parallel) as pool:
         started = time.perf_counter()
         answers = list(pool.map(lambda _: send(port, case, token), range(parallel)))
         wall = time.perf_counter() - started
     rows = max(case["rows"], 1)
     return {"case": case["name"], "parallel": parallel, "rows": case["rows"], "file_mb": round(len(case["data"]) / 2**20, 1),
-            "status": sorted({a[0] for a in answers}), "said": answers[0][1], "seconds": round(max(a[2] for a in answers), 2),
+            "status": sorted({str(a[0]) for a in answers}), "said": answers[0][1], "seconds": round(max(a[2] for a in answers), 2),
             "s_per_10k_rows": round(max(a[2] for a in answers) / parallel * 10_000 / rows, 2),
             "rss_before_mb": round(watch.before), "rss_growth_mb": round(watch.peak - watch.before),
             "healthz_max_ms": round(watch.health_max * 1000), "healthz_polls": watch.health_count, "wall_s": round(wall, 2)}
@@ -337,7 +355,7 @@ def main():
     print(f"load average {load:.2f}, pure-Python loop {loop:.3f} s", flush=True)
     ctx = prepare()
     port = free_port()
-    server, worker = start_server(port)
+    servers, pids = start_server(port)
     results = []
     try:
         demand = demand_path(port, ctx)
@@ -347,12 +365,13 @@ def main():
             if case["path"] == "DEMAND":
                 case["path"] = demand
             for parallel in (1, 3):
-                result = run_case(port, worker, case, ctx, parallel)
+                result = run_case(port, pids, case, ctx, parallel)
                 results.append(result)
                 print(json.dumps(result, ensure_ascii=False), flush=True)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
     if args.json:
         Path(args.json).write_text(json.dumps({"load": load, "loop_s": loop, "results": results}, ensure_ascii=False,
                                               indent=1))

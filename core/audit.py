@@ -164,12 +164,16 @@ def _append_rows(conn, entries: list[dict]) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     prev = conn.execute(select(AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).scalar() or GENESIS
     actor, now = current_actor(), utcnow()
+    rows = []
     for entry in entries:
         row = {"at": now, "user_id": actor.user_id, "agency_id": actor.agency_id, "actor": actor.name,
                "ip": actor.ip, "request_id": actor.request_id, **entry}
         row["prev_hash"] = prev
         row["row_hash"] = prev = row_hash(prev, row)
-        conn.execute(insert(AuditLog.__table__).values(**row))
+        rows.append(row)
+    # One statement for all (executemany, ids in order): a statement per row compiled each
+    # time cost 0.7 ms a row, 7 s of the 8.5 s of a 10,000-category import.
+    conn.execute(insert(AuditLog.__table__), rows)
 
 
 def serialise_writes() -> None:

@@ -355,8 +355,18 @@ def test_demands_from_a_spreadsheet_all_or_nothing(app, world):
             incidents.import_demands(author, incident.id, bad)
         assert "row 3" in refused.value.errors
         assert incidents.list_demands(author, incident.id) == []
+        twice = [header, ["甲点", "1010101001", 10, 3, 12], ["甲点", "1010101001", 5, 2, 24]]
+        with pytest.raises(Invalid) as refused:
+            incidents.import_demands(author, incident.id, twice)
+        assert list(refused.value.errors) == ["row 3"] and "2" in refused.value.errors["row 3"][0]
         good = [header, ["甲点", "1010101001", 10, 3, 12], ["甲点", "1010101002", 5, 2, 24]]
-        assert len(incidents.import_demands(author, incident.id, good)) == 2
+        imported = incidents.import_demands(author, incident.id, good)
+        assert [d.number[-5:] for d in imported] == ["D0001", "D0002"] and incident.status == "responding"
+        again = [header, ["甲点", "1010101002", 7, 2, 24]]
+        with pytest.raises(Invalid) as refused:  # one active demand per point and material
+            incidents.import_demands(author, incident.id, again)
+        assert list(refused.value.errors) == ["row 2"]
+        assert len(incidents.list_demands(author, incident.id)) == 2
 
 
 def test_suppliers_and_the_public_do_not_see_incidents(app, world, make_user, client):

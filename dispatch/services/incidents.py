@@ -316,6 +316,10 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
         raise Invalid(_("Missing columns: %(cols)s", cols=", ".join(sorted(missing))))
     points = {p.name: p for p in db.session.execute(select(DemandPoint).filter_by(incident_id=incident.id)).scalars()}
     materials = dict(db.session.execute(select(Material.code, Material.id)).all())
+    # (point, material) -> the row that holds it: one active demand per point and material
+    taken = {pair: None for pair in db.session.execute(
+        select(Demand.point_id, Demand.material_id).where(Demand.incident_id == incident.id,
+                                                          Demand.status == "active")).tuples()}
     now, parsed, errors = utcnow(), [], {}
     for number, cells in enumerate(rows[1:], start=2):
         if len(errors) >= MAX_IMPORT_ERRORS:
@@ -342,14 +346,23 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
             errors[f"row {number}"] = [str(exc) if str(exc) and not str(exc).startswith(("invalid", "could"))
                                        else _("not a number")]
             continue
+        if (point.id, material_id) in taken:
+            earlier = taken[point.id, material_id]
+            errors[f"row {number}"] = [
+                _("the same point and material as row %(row)s", row=earlier) if earlier else
+                _("this point already has an active demand for this material: revise it instead")]
+            continue
+        taken[point.id, material_id] = number
         parsed.append((point.id, material_id, quantity, priority, now + timedelta(hours=hours)))
     if errors:
         raise Invalid(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors)
-    try:
-        demands = [add_demand(user, incident.id, point_id=p, material_id=m, quantity=q, priority=pr, needed_by=nb,
-                              source="sheet", commit=False) for p, m, q, pr, nb in parsed]
-    except Exception:
-        db.session.rollback()  # all rows or none
-        raise
+    # All rows at once (one flush): add_demand's per-line queries made 10,000 lines take 101 s.
+    sequence = db.session.scalar(select(func.count()).select_from(Demand).where(Demand.incident_id == incident.id)) or 0
+    demands = [Demand(number=rules.demand_number(incident.number, sequence + n), incident_id=incident.id, point_id=p,
+                      material_id=m, quantity=q, priority=pr, needed_by=nb, source="sheet", created_by_id=user.id)
+               for n, (p, m, q, pr, nb) in enumerate(parsed, start=1)]
+    db.session.add_all(demands)
+    if incident.status == "reported":
+        incident.status = "responding"
     db.session.commit()
     return demands
