@@ -11,7 +11,7 @@ there), and each case is sent with `requests` over loopback; a 202 answer is fol
 polling the submission until its check ends. For each case the script
 records the answer (status and what it says), the time (until the check ended), the time per
 10,000 rows, the server's RSS growth (VmRSS of the web worker plus the job worker, sampled every
-20 ms, peak of the sum minus the sum before), and the
+20 ms, peak of the sum minus the sum before; with --workers N, every web worker's), and the
 slowest /healthz answer while it ran (polled every 50 ms from another thread). Beside the
 figures: the load average when the run began and the time of a fixed pure-Python loop
 (3,000,000 additions), so runs on a busy machine can be told apart.
@@ -90,18 +90,18 @@ def prepare() -> dict:
 
 # --- files -----------------------------------------------------------------------------------------
 
-def stock_records(ctx, rows, seed=7):
+def stock_records(ctx, rows, seed=7, prefix="B"):
     rng = random.Random(seed)
     return [{"depot_code": rng.choice(ctx["depots"]), "material_code": rng.choice(ctx["materials"]),
-             "lot_no": f"B{n:07d}", "quantity": rng.randint(1, 5000), "reserve_type": "physical"} for n in range(rows)]
+             "lot_no": f"{prefix}{n:07d}", "quantity": rng.randint(1, 5000), "reserve_type": "physical"} for n in range(rows)]
 
 
-def stock_file(ctx, rows, fmt) -> bytes:
+def stock_file(ctx, rows, fmt, prefix="B") -> bytes:
     from reserve.reporting import workbooks
     from reserve.reporting.standard import KINDS
 
     return (workbooks.template_xlsx if fmt == "xlsx" else workbooks.template_csv)(KINDS["stock"],
-                                                                                  stock_records(ctx, rows))
+                                                                                  stock_records(ctx, rows, prefix=prefix))
 
 
 def invalid_csv(rows) -> bytes:
@@ -109,15 +109,16 @@ def invalid_csv(rows) -> bytes:
     return "\r\n".join(lines).encode()
 
 
-def wide_bomb() -> bytes:
+def wide_bomb(limit=None) -> bytes:
     """The most cells per byte the limits let through: rows of MAX_COLUMNS small numbers, up to
-    the expansion limit, with a valid header (so nothing stops reading early)."""
+    the expansion limit (or `limit` bytes of text: an import's own cap), with a valid header (so
+    nothing stops reading early)."""
     from reserve.reporting.files import MAX_COLUMNS, MAX_UNCOMPRESSED
 
     header = "".join(f'<c r="{_col(i)}1" t="inlineStr"><is><t>c{i}</t></is></c>' for i in range(MAX_COLUMNS))
     rng = random.Random(5)
     width = len("<row></row>") + MAX_COLUMNS * len("<c><v>0.123</v></c>")
-    count = (MAX_UNCOMPRESSED - 200_000) // width
+    count = ((limit or MAX_UNCOMPRESSED) - 200_000) // width
     body = io.StringIO()
     body.write('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
     body.write(f'<row r="1">{header}</row>')
@@ -185,10 +186,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port):
+def start_server(port, workers=1):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{DB_PATH}", "SECRET_KEY": SECRET, "APP_ENV": "development",
            "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-k", "gthread",  # nosec B603
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-k", "gthread",  # nosec B603
                                 "--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "300", "core:create_app()"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import requests
@@ -202,16 +203,17 @@ def start_server(port):
     else:
         process.kill()
         raise SystemExit("the server did not start: " + process.stderr.read().decode()[-2000:])
-    web = _worker_pid(process.pid)
+    time.sleep(1)  # every worker up
+    web = _worker_pids(process.pid)
     jobs = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "core:create_app", "worker", "run"],  # nosec B603
                             cwd=ROOT, env={**env, "JOB_POLL_SECONDS": "0.2", "LOG_LEVEL": "WARNING"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return (process, jobs), (web, jobs.pid)
+    return (process, jobs), (*web, jobs.pid)
 
 
-def _worker_pid(master: int) -> int:
+def _worker_pids(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return int(children[0]) if children else master
+    return [int(child) for child in children] or [master]
 
 
 def rss_mb(pids) -> float:
@@ -276,6 +278,16 @@ def send(port, case, token):
     while status == 202 and body.get("status") in ("checking", "applying"):  # the job worker checks it
         time.sleep(0.1)
         body = requests.get(f"http://127.0.0.1:{port}{response.headers['Location']}", headers=headers, timeout=60).json()
+    if case.get("confirm") and body.get("status") == "ready":  # then applied by the job worker
+        location = f"/api/v1/submissions/{body['id']}"
+        answer = requests.post(f"http://127.0.0.1:{port}{location}/confirm", headers=headers,
+                               json={"fingerprint": body["fingerprint"]}, timeout=600)
+        body = answer.json()
+        while answer.status_code == 202 and body.get("status") == "applying":
+            time.sleep(0.1)
+            body = requests.get(f"http://127.0.0.1:{port}{location}", headers=headers, timeout=60).json()
+        return f"{status}→{body.get('status')}", f"{body.get('status')}: {body.get('row_count')} rows", \
+            time.perf_counter() - started
     if status == 202:
         status = {"ready": "202→ready", "invalid": "202→invalid"}.get(body.get("status"), f"202→{body.get('status')}")
     seconds = time.perf_counter() - started
@@ -304,7 +316,9 @@ def run_case(port, pids, case, ctx, parallel=1):
 
 
 def cases(ctx, rows):
+    from dispatch.services.incidents import MAX_DEMAND_TEXT
     from reserve.reporting.files import MAX_COLUMNS, MAX_ROWS
+    from reserve.services.catalog import MAX_CATEGORY_TEXT
 
     report = {"path": "/api/v1/submissions", "who": "operator",
               "fields": {"agency_id": ctx["agency_id"], "kind": "stock", "mode": "incremental"}}
@@ -313,6 +327,8 @@ def cases(ctx, rows):
            "data": stock_file(ctx, rows, "xlsx"), "rows": rows}
     yield {**report, "name": f"report csv, {rows:,} rows (largest accepted)", "filename": "r.csv",
            "data": stock_file(ctx, rows, "csv"), "rows": rows}
+    yield {**report, "name": f"report csv, {rows:,} rows checked and applied", "filename": "a.csv",
+           "data": stock_file(ctx, rows, "csv", prefix="A"), "rows": rows, "confirm": True, "alone": True}
     yield {**report, "name": f"report csv, {MAX_ROWS - 1:,} invalid rows", "filename": "bad.csv",
            "data": invalid_csv(MAX_ROWS - 1), "rows": MAX_ROWS - 1}
     yield {**report, "name": f"report xlsx bomb, {wide_rows:,} rows x {MAX_COLUMNS} cells", "filename": "wide.xlsx",
@@ -323,10 +339,16 @@ def cases(ctx, rows):
            "filename": "c.csv", "data": category_csv(10_000), "rows": 10_000}
     yield {"path": "/api/v1/categories/import", "who": "admin", "name": f"catalog xlsx bomb, {wide_rows:,} rows",
            "filename": "wide.xlsx", "data": wide, "rows": wide_rows}
+    capped, capped_rows = wide_bomb(MAX_CATEGORY_TEXT)
+    yield {"path": "/api/v1/categories/import", "who": "admin", "filename": "capped.xlsx", "data": capped,
+           "name": f"catalog xlsx at its text cap, {capped_rows:,} rows x {MAX_COLUMNS} cells", "rows": capped_rows}
     yield {"path": "DEMAND", "who": "commander", "name": "demand csv, 2,000 rows (largest accepted)",
            "filename": "d.csv", "data": demand_csv(ctx, 2_000), "rows": 2_000}
     yield {"path": "DEMAND", "who": "commander", "name": f"demand xlsx bomb, {wide_rows:,} rows",
            "filename": "wide.xlsx", "data": wide, "rows": wide_rows}
+    capped, capped_rows = wide_bomb(MAX_DEMAND_TEXT)
+    yield {"path": "DEMAND", "who": "commander", "filename": "capped.xlsx", "data": capped,
+           "name": f"demand xlsx at its text cap, {capped_rows:,} rows x {MAX_COLUMNS} cells", "rows": capped_rows}
 
 
 def demand_path(port, ctx) -> str:
@@ -348,6 +370,9 @@ def main():
     parser.add_argument("--only", default="", help="cases whose name contains this")
     parser.add_argument("--rows", type=int, default=None, help="rows of the largest report (default MAX_ROWS)")
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gunicorn workers (1: uploads and health checks share a process, the worst case; "
+                             "deploy/gunicorn.conf.py runs 4); RSS is the sum of every worker's")
     args = parser.parse_args()
     from reserve.reporting.files import MAX_ROWS
 
@@ -355,7 +380,7 @@ def main():
     print(f"load average {load:.2f}, pure-Python loop {loop:.3f} s", flush=True)
     ctx = prepare()
     port = free_port()
-    servers, pids = start_server(port)
+    servers, pids = start_server(port, args.workers)
     results = []
     try:
         demand = demand_path(port, ctx)
@@ -364,7 +389,7 @@ def main():
                 continue
             if case["path"] == "DEMAND":
                 case["path"] = demand
-            for parallel in (1, 3):
+            for parallel in (1,) if case.get("alone") else (1, 3):  # the same lots applied thrice would conflict
                 result = run_case(port, pids, case, ctx, parallel)
                 results.append(result)
                 print(json.dumps(result, ensure_ascii=False), flush=True)

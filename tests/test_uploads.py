@@ -357,3 +357,37 @@ def test_a_file_refused_by_its_first_rows_is_not_read_further(app, world, monkey
                 services.submit_file(factories.user(world["operator"]), agency_id=world["agency"], kind="stock",
                                      mode="incremental", filename="bad.csv", data=data)
     assert calls == [(services.HEAD_ROWS, False, services.HEAD_ROWS)] * 2
+
+
+def _padded_workbook(text_bytes: int) -> bytes:
+    """A valid two-column workbook whose sheet holds `text_bytes` of XML once inflated (a long
+    comment compresses to almost nothing: the declared size is what counts)."""
+    data = _xlsx([["code", "name"], ["2", "应急装备"]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    return _replace(data, "xl/worksheets/sheet1.xml", sheet + b"<!--" + b"x" * text_bytes + b"-->")
+
+
+def test_the_catalog_and_demand_imports_refuse_more_text_than_their_largest_file_before_parsing(
+        app, client, make_agency, make_user, monkeypatch):
+    from dispatch.services import incidents
+    from reserve.services import catalog
+
+    parsed = []
+    monkeypatch.setattr(files, "_collect", lambda *args, **kwargs: parsed.append(args) or pytest.fail("parsed"))
+    admin = _token(app, make_user, ADMIN, make_agency("UP-ROOT", kind="provincial_department"))
+    over = _padded_workbook(catalog.MAX_CATEGORY_TEXT)
+    assert files.text_size(over) > catalog.MAX_CATEGORY_TEXT and len(over) < 100_000
+    response = client.post("/api/v1/categories/import", data={"file": (io.BytesIO(over), "c.xlsx")}, headers=admin)
+    assert response.status_code == 400 and "最多接受 4 MB" in response.json["detail"], response.text
+
+    commander = _token(app, make_user, "commander")
+    with app.app_context():
+        load_regions()
+    incident = client.post("/api/v1/incidents", headers=commander, json={
+        "title": "导入", "incident_type": "accident", "level": "IV", "region_code": "140100"}).json["id"]
+    over = _padded_workbook(incidents.MAX_DEMAND_TEXT)
+    response = client.post(f"/api/v1/incidents/{incident}/demands/import", headers=commander,
+                           data={"file": (io.BytesIO(over), "d.xlsx")})
+    assert response.status_code == 400 and "最多接受 2 MB" in response.json["detail"], response.text
+    assert parsed == []

@@ -72,12 +72,19 @@ def text_size(data: bytes) -> int:
     return len(data)
 
 
-def read_table(data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None) -> Table:
+def read_table(data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None,
+               max_text: int | None = None) -> Table:
     """The rows of the data sheet, or BadFile (400) naming why the file cannot be read. With
     `head`, reading stops after that many non-blank rows (`complete` is then False): enough to
-    refuse a file by its first rows without paying for the rest."""
+    refuse a file by its first rows without paying for the rest. With `max_text`, a file whose
+    text (text_size) is larger is refused before anything is parsed: an import that is read
+    in the request takes no more than its largest real file needs."""
     if not data or not data.strip():
         raise BadFile(_("The file is empty."))
+    if max_text is not None and text_size(data) > max_text:
+        raise BadFile(_("The file holds %(size)s MB of text once unpacked; this import takes at most %(limit)s MB "
+                        "(%(rows)s rows). Remove other sheets and unused columns, or split the file.",
+                        size=f"{text_size(data) / 2**20:.1f}", limit=f"{max_text / 2**20:g}", rows=f"{max_rows:,}"))
     kind = sniff_format(data)
     if kind == "xlsx":
         _check_xlsx(data)

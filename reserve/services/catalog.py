@@ -75,6 +75,7 @@ def create_category(user, *, code: str, name: str, illustrative: bool = False) -
 
 
 MAX_CATEGORY_ROWS = 10_000   # the official table has under a thousand categories
+MAX_CATEGORY_TEXT = 4 * 2**20  # of text once unpacked: 10,000 rows of code and name take about 1.5 MB
 MAX_IMPORT_ERRORS = 1000     # checking stops after them
 
 
@@ -84,7 +85,7 @@ def read_category_rows(filename: str, data: bytes) -> list[dict]:
     The format is taken from the content; `filename` is only shown back."""
     from reserve.reporting.files import read_table
 
-    table = read_table(data, max_rows=MAX_CATEGORY_ROWS)
+    table = read_table(data, max_rows=MAX_CATEGORY_ROWS, max_text=MAX_CATEGORY_TEXT)
     header = [str(h).strip() if h is not None else "" for h in table.rows[0][1]]
     return [{header[i]: ("" if v is None else v) for i, v in enumerate(cells) if i < len(header) and header[i]}
             for _number, cells in table.rows[1:]]
