@@ -71,3 +71,6 @@ def init_logging(app, stream=None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler says "Running job …" and "… executed successfully" for every run (the heartbeat
+    # every 30 s); the scheduler logs each job's outcome itself (core/scheduler.py).
+    logging.getLogger("apscheduler").setLevel(level if level == "DEBUG" else "WARNING")

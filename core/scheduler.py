@@ -21,11 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from .extensions import db
-from .timeutil import utcnow
+from .timeutil import DEFAULT_ZONE, utcnow
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 7_406_221_003
-SHANGHAI = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -34,21 +33,24 @@ class Job:
     target: str                   # "package.module:function", called as function(now)
     trigger: str                  # "interval" or "cron"
     schedule: dict = field(default_factory=dict)
+    quiet: bool = False           # its outcome at DEBUG (a heartbeat every 30 s would fill the log)
 
 
 def jobs(config) -> tuple[Job, ...]:
+    """Daily jobs run at their hour of the province's local time (DISPLAY_TIMEZONE)."""
+    zone = config.get("DISPLAY_TIMEZONE") or DEFAULT_ZONE
     return (
         Job("warnings-scan", "reserve.warnings.jobs:scan", "interval", {"minutes": config["WARNING_SCAN_MINUTES"]}),
         Job("notifications-send", "reserve.warnings.jobs:send_notifications", "interval", {"minutes": 1}),
         Job("warnings-digest", "reserve.warnings.jobs:queue_digests", "cron",
-            {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": "Asia/Shanghai"}),
+            {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": zone}),
         Job("submissions-prune", "reserve.reporting.jobs:prune_refused_files", "cron",
-            {"hour": 4, "minute": 15, "timezone": "Asia/Shanghai"}),
-        Job("scheduler-heartbeat", "core.jobs:scheduler_heartbeat", "interval", {"seconds": 30}),
+            {"hour": 4, "minute": 15, "timezone": zone}),
+        Job("scheduler-heartbeat", "core.jobs:scheduler_heartbeat", "interval", {"seconds": 30}, quiet=True),
         Job("background-jobs-sweep", "core.jobs:sweep_jobs", "interval", {"minutes": 1}),
-        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": SHANGHAI}),
-        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": SHANGHAI}),
-        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": SHANGHAI}),
+        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": zone}),
+        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": zone}),
+        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": zone}),
     )
 
 
@@ -68,7 +70,8 @@ def run_job(app, job: Job):
         started = time.perf_counter()
         try:
             outcome = resolve(job.target)(utcnow())
-            log.info("job %s done in %.2f s: %s", job.id, time.perf_counter() - started, outcome)
+            log.log(logging.DEBUG if job.quiet else logging.INFO, "job %s done in %.2f s: %s", job.id,
+                    time.perf_counter() - started, outcome)
             return outcome
         except Exception:
             db.session.rollback()

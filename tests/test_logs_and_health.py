@@ -128,3 +128,9 @@ def test_the_scheduler_declares_the_daily_checks_and_runs_them(app, committed):
     assert scheduler.run_job(app, declared["backup-verify"])["ok"] is True
     with app.app_context():
         assert background.heartbeats()["scheduler"][1] == 1
+
+
+def test_daily_jobs_run_at_their_hour_of_the_configured_zone():
+    zones = {job.id: job.schedule.get("timezone") for job in scheduler.jobs({
+        "WARNING_SCAN_MINUTES": 10, "DIGEST_HOUR": 8, "DISPLAY_TIMEZONE": "Asia/Urumqi"}) if job.trigger == "cron"}
+    assert zones and set(zones.values()) == {"Asia/Urumqi"}, zones

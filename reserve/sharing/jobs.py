@@ -1,8 +1,9 @@
 """Scheduled jobs of data sharing (declared in core/scheduler.py): `flask sharing daily` as a
 job. Safe to run twice: the snapshot is keyed by day, timed-out requests are only closed once."""
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
+
+from core.timeutil import to_local
 
 
 def daily(now: datetime) -> dict:
@@ -10,5 +11,5 @@ def daily(now: datetime) -> dict:
     from .quality import take_snapshot
     from .services import time_out_requests
 
-    today = now.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    today = to_local(now).date()
     return {"day": today.isoformat(), "snapshot_rows": take_snapshot(today), "timed_out": time_out_requests(today)}
