@@ -216,7 +216,7 @@ def test_the_submission_page_follows_the_job_and_offers_a_retry_once_it_failed(a
         background.reclaim_stale(background.utcnow() + background.lease() * 2)
         _db.session.remove()
     page = client.get(f"/reporting/submissions/{queued['id']}").get_data(as_text=True)
-    assert "再试一次" in page and "未应用" in page
+    assert "再试一次" in page and "均未生效" in page
     retried = client.post(f"/reporting/submissions/{queued['id']}/retry",
                           data={"csrf_token": csrf_token(page)})
     assert retried.status_code == 303

@@ -597,24 +597,31 @@ def readable_changes(kind: str, sample: list[dict]) -> list[dict]:
     columns = {c.key: c for c in report.columns}
     wanted: dict[str, set] = {"material_id": set(), "depot_id": set()}
     regions: set = set()
+    depot_codes: set = set()
     for change in sample:
         for values in (change.get("before") or {}, change.get("after") or {}, dict(zip(report.key, change["key"]))):
             for k in wanted:
                 if isinstance(values.get(k), int):
                     wanted[k].add(values[k])
             regions |= {v for k, v in values.items() if k.endswith("region_code") and v}
+            if kind != "depots" and isinstance(values.get("depot_code"), str):
+                depot_codes.add(values["depot_code"])
     names = {"material_id": dict(db.session.execute(select(Material.id, Material.name).where(
                  Material.id.in_(wanted["material_id"]))).all()) if wanted["material_id"] else {},
              "depot_id": dict(db.session.execute(select(Depot.id, Depot.name).where(
                  Depot.id.in_(wanted["depot_id"]))).all()) if wanted["depot_id"] else {},
              "region": dict(db.session.execute(select(Region.code, Region.name).where(
-                 Region.code.in_(regions))).all()) if regions else {}}
+                 Region.code.in_(regions))).all()) if regions else {},
+             "depot_code": dict(db.session.execute(select(Depot.code, Depot.name).where(
+                 Depot.code.in_(depot_codes))).all()) if depot_codes else {}}
 
     def shown(key, value):
         if key in ("material_id", "depot_id"):
             return names[key].get(value, value)
         if key.endswith("region_code"):
             return names["region"].get(value, value)
+        if key == "depot_code" and value in names["depot_code"]:  # a lot's depot by name (a depot report keeps its code)
+            return names["depot_code"][value]
         if isinstance(value, bool):
             return "是" if value else "否"
         return standard.cell_label(columns[key], value) if key in columns else value
