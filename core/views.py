@@ -148,7 +148,8 @@ def healthz():
     """The database answers. Read on a connection of its own that never waits for a writer
     (on SQLite the session's transactions take the write lock, so a report being applied would
     hold the health check until it commits)."""
-    with db.engine.connect().execution_options(read_only=True) as connection:
+    engine = db.engine.engine  # a Connection's engine when the tests bind one; the Engine's own otherwise
+    with engine.connect().execution_options(read_only=True) as connection:
         connection.execute(text("SELECT 1"))
     return {"status": "ok"}
 
