@@ -18,7 +18,6 @@ per-movement API (`record_receipt`, one transaction per row) on 300 rows, extrap
 """
 
 import argparse
-import io
 import json
 import os
 import random
@@ -73,8 +72,8 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
     from reserve import demo
     from reserve.models import Agency, Depot, Material, Movement, StockLot
     from reserve.reporting import files, services
-    from reserve.services import ledger
-    from reserve.services.ledger import LotFacts
+    from reserve.stock import ledger
+    from reserve.stock.ledger import LotFacts
 
     app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url(db_kind)})
     result = {"db": db_kind, "format": fmt, "rows": rows}

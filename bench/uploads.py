@@ -31,7 +31,6 @@ import signal
 import socket
 import subprocess  # nosec B404
 import sys
-import tempfile
 import threading
 import time
 import zipfile

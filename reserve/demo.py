@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select
 
 from stdnum.cn.uscc import calc_check_digit
 
@@ -26,7 +26,7 @@ from .rules import region_prefix
 from .models import (Agency, AgencyKind, Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot,
                      TransportCapacity)
 from .reporting.models import ReportCadence
-from .services import rollup
+from .stock import ledger, rollup
 from .services.reference import load_reference_data
 
 
@@ -223,20 +223,20 @@ def _insert_lots(rng, size, depots, as_of, counts) -> None:
     # and the key items most often of all.
     weights = [3 if m.category_code.startswith("1") else 2 if m.category_code.startswith("2") else 1 for m in materials]
     key = [m for m in (_material_like(word) for word in KEY_MATERIALS) if m]
-    batch = []
-    for n in range(1, size.lots + 1):
-        material = rng.choice(key) if key and rng.random() < 0.35 else rng.choices(materials, weights)[0]
-        batch.append(_lot_row(rng, n, depots[rng.randrange(len(depots))], material, as_of))
-        if len(batch) == CHUNK:
-            _bulk(StockLot, batch)
-            batch = []
-    _bulk(StockLot, batch)
+
+    def batches():
+        batch = []
+        for n in range(1, size.lots + 1):
+            material = rng.choice(key) if key and rng.random() < 0.35 else rng.choices(materials, weights)[0]
+            batch.append(_lot_row(rng, n, depots[rng.randrange(len(depots))], material, as_of))
+            if len(batch) == CHUNK:
+                yield batch
+                batch = []
+        yield batch
+
     opened = datetime.combine(as_of, datetime.min.time()) - timedelta(days=1)
-    result = db.session.execute(text(
-        "INSERT INTO movement (lot_id, kind, on_hand_delta, reserved_delta, occurred_at, recorded_at, reason, reference) "
-        "SELECT id, 'receipt', on_hand, 0, :opened, :now, '期初余额', 'DEMO-OPENING' FROM stock_lot"),
-        {"opened": opened, "now": utcnow()})
-    counts.lots, counts.movements = size.lots, result.rowcount
+    counts.lots, counts.movements = ledger.load_opening_lots(batches(), occurred_at=opened, reason="期初余额",
+                                                             reference="DEMO-OPENING")
 
 
 def _insert_transport(rng, size, agencies, depots, counts) -> None:

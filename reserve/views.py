@@ -3,7 +3,7 @@ stock query with totals and export, transport list, plans with their gap view.""
 
 import json
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_security import auth_required, current_user
 
 from core.extensions import db
@@ -12,7 +12,8 @@ from core.timeutil import local_today
 
 from .models import AGENCY_KIND_LABELS, LABELS, Depot, TransportMode
 from .schemas import StockQuerySchema
-from .services import catalog, depots, ledger, plans, stock, transport
+from .services import catalog, depots, plans, stock, transport
+from .stock import ledger
 
 bp = Blueprint("reserve", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reserve/static")

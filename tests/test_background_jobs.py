@@ -23,8 +23,8 @@ from core.timeutil import utcnow
 from dispatch.models import PlanLine, PlanVersion
 from dispatch.services import incidents
 from reserve.models import Agency, TransportCapacity
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from tests import factories
 

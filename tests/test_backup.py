@@ -24,7 +24,7 @@ from core.demo import ensure_demo_accounts
 from core.extensions import db as _db
 from reserve import demo as reserve_demo
 from reserve.models import StockLot
-from reserve.services import ledger
+from reserve.stock import ledger
 from tests.conftest import POSTGRES_SKIP
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from sqlalchemy import exc, insert, select
 
 from core.extensions import db as _db
 from reserve.models import Movement, StockLot
-from reserve.services import bulk
+from reserve.stock import bulk
 from reserve.sharing.models import SharedChange
 from tests import factories
 

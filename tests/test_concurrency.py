@@ -26,8 +26,8 @@ from dispatch.models import PlanVersion
 from dispatch.services import approval, incidents, planning
 from reserve.models import Movement, StockLot, StockRollupAgency, StockRollupCity
 from reserve.reporting import services as reporting
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from tests import factories
 

@@ -16,8 +16,8 @@ from dispatch import rules
 from dispatch.models import LineAllocation, PlanVersion, Shipment
 from dispatch.services import after_action, approval, consultation, incidents, planning, shipments
 from reserve.models import Movement, StockLot, TransportCapacity
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from tests import factories
 from tests.conftest import csrf_token, log_in

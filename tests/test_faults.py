@@ -30,8 +30,8 @@ from core.extensions import security
 from public_site.models import Supplier
 from reserve.models import Agency, Movement, StockLot
 from reserve.reporting.models import Submission
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from reserve.warnings.models import WarningScan
 from tests import factories

@@ -7,7 +7,7 @@ import pytest
 
 from core.auth import ADMIN, COMMANDER, OPERATOR
 from core.timeutil import local_today
-from reserve.services import ledger
+from reserve.stock import ledger
 from reserve.sharing import quality
 from reserve.sharing.views import CHECK_LABELS
 from tests import factories

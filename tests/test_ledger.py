@@ -13,8 +13,8 @@ from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db as _db
 from core.timeutil import utcnow
 from reserve.models import Movement, StockLot
-from reserve.services import ledger
-from reserve.services.ledger import InsufficientStock, LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import InsufficientStock, LotFacts
 from tests import factories
 
 

@@ -11,8 +11,9 @@ from core.extensions import db as _db
 from core.timeutil import local_today, utcnow
 from reserve import models as reserve_models
 from reserve.models import StockLot
-from reserve.services import ledger, stock
-from reserve.services.ledger import LotFacts
+from reserve.services import stock
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from reserve.warnings import services as warnings
 from reserve.warnings.models import ReserveWarning

@@ -12,7 +12,7 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from public_site.models import BoardDemand, BoardOffer, Feedback, Notice, Supplier, SupplierOffer
 from reserve.models import Depot, StockLot
-from reserve.services import rollup
+from reserve.stock import rollup
 from tests.conftest import csrf_token, log_in
 from tests.portal_helpers import count, portal, post_form  # noqa: F401
 

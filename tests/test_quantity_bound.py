@@ -17,8 +17,8 @@ from dispatch.services import incidents, planning
 from reserve.models import Movement, StockLot, StockRollupAgency, StockRollupCity
 from reserve.reporting.standard import KINDS, read_cell
 from reserve.rules import MAX_QUANTITY
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts, QuantityTooLarge
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts, QuantityTooLarge
 from tests import factories
 from tests.test_dispatch import incident_with_demands, user, world  # noqa: F401  (shared fixture)
 from tests.test_reserve_api import receipt, setup  # noqa: F401  (shared fixture)

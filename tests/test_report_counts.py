@@ -9,7 +9,7 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from reserve.models import Movement, StockLot
 from reserve.reporting.services import SubmissionInvalid
-from reserve.services import ledger
+from reserve.stock import ledger
 from tests import factories
 from tests.test_reporting import apply, assert_ledger_consistent, on_hand, stock_csv, submit, world  # noqa: F401
 

@@ -18,7 +18,8 @@ from reserve.reporting import services
 from reserve.reporting.models import Submission
 from reserve.reporting.services import SubmissionInvalid
 from reserve.reporting.standard import KINDS
-from reserve.services import ledger, stock
+from reserve.services import stock
+from reserve.stock import ledger
 from reserve.services.reference import load_regions
 from reserve.sharing.models import SharedChange
 from tests import factories

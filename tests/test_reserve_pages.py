@@ -3,7 +3,7 @@
 import pytest
 
 from core.auth import ADMIN, OPERATOR
-from reserve.services import ledger
+from reserve.stock import ledger
 from reserve.services.reference import load_reference_data
 from tests import factories
 

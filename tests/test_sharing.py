@@ -14,7 +14,7 @@ from core.extensions import db as _db
 from core.timeutil import local_today
 from reserve.models import Depot, StockLot
 from reserve.services import depots as depot_service
-from reserve.services import ledger
+from reserve.stock import ledger
 from reserve.sharing import feeds, quality, services
 from reserve.sharing.models import SharingAccess
 from reserve.sharing.resources import RESOURCES

@@ -8,8 +8,9 @@ from core.auth import ADMIN, COMMANDER, VIEWER
 from core.errors import Conflict, Invalid
 from core.extensions import db as _db
 from core.timeutil import local_today
-from reserve.services import ledger, rollup, stock
-from reserve.services.ledger import LotFacts
+from reserve.services import stock
+from reserve.stock import ledger, rollup
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from tests import factories
 

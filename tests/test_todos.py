@@ -11,8 +11,8 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from dispatch.services import approval, consultation, planning, shipments
 from public_site.models import Supplier
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.warnings import notify, services as warning_services
 from reserve.warnings.models import OutboxMessage
 from tests import factories

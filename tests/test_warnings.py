@@ -14,8 +14,8 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from reserve.models import Depot, EmergencyPlan, ReserveNorm
 from reserve.reporting import services as reporting
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from reserve.warnings import notify, services
 from reserve.warnings.models import Notification, OutboxMessage, ReserveWarning, StockMinimum, WarningEvent

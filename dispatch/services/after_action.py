@@ -11,8 +11,8 @@ from core.errors import Invalid
 from core.extensions import db
 from core.timeutil import local_text, utcnow
 from reserve.models import Agency, Depot, Material, Region
-from reserve.services import ledger
-from reserve.services.ledger import LotFacts
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 
 from .. import rules
 from ..models import AfterActionRecord, Demand, DemandPoint, PlanLine, PlanVersion, Shipment

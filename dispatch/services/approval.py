@@ -18,7 +18,7 @@ from core.errors import Conflict, DomainError, Invalid, NotAllowed
 from core.extensions import db
 from core.timeutil import local_today, utcnow
 from reserve.models import Depot, StockLot, TransportCapacity
-from reserve.services import ledger
+from reserve.stock import ledger
 
 from .. import rules
 from ..models import PLAN_STATUS_LABELS, LineAllocation, PlanVersion, Shipment

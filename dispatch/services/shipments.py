@@ -13,7 +13,7 @@ from core.scoping import can_write
 from core.extensions import db
 from core.timeutil import utcnow
 from reserve.rules import quantity_problem
-from reserve.services import ledger
+from reserve.stock import ledger
 from reserve.services.access import agency_path
 
 from .. import rules

@@ -8,7 +8,8 @@ from core.timeutil import local_today
 from ..schemas import (AdjustmentSchema, CountSchema, ExportQuerySchema, LotSchema, MovementSchema, QuantitySchema,
                        ReceiptSchema, ReservationSchema, ReversalSchema, StockQuerySchema, StockRowSchema,
                        TotalRowSchema, TotalsQuerySchema, TransferSchema, WithinQuerySchema, WithinRowSchema)
-from ..services import ledger, stock as queries
+from ..services import stock as queries
+from ..stock import ledger
 
 stock = Blueprint("stock", __name__, url_prefix="/api/v1/stock", description="Stock queries, statistics and receipts")
 lots = Blueprint("lots", __name__, url_prefix="/api/v1", description="Stock lots and their ledger (库存批次与变动)")

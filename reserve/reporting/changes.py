@@ -14,14 +14,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 
 from core.extensions import db
 from core.timeutil import utcnow
 
-from ..models import Depot, EmergencyPlan, Material, Movement, MovementKind, ReserveNorm, StockLot, TransportCapacity
+from ..models import Depot, EmergencyPlan, Material, MovementKind, ReserveNorm, StockLot, TransportCapacity
 from ..rules import N_
-from ..services import bulk, rollup
+from ..stock import ledger, rollup
 from .standard import FULL, KINDS, Problem
 from .validation import CellError, Context
 
@@ -33,8 +33,8 @@ TRANSPORT_ATTRS = ("count", "payload_t", "volume_m3", "base")
 SAMPLE = 2000  # changes kept on the submission for display
 
 
-class StaleState(Exception):
-    """The stock moved between reading and writing; the caller rolls back and asks to re-validate."""
+# The stock moved between reading and writing; the caller rolls back and asks to re-validate.
+StaleState = ledger.StaleBalance
 
 
 @dataclass
@@ -176,11 +176,21 @@ def _quantity_error(record, reserved):
 
 
 def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
+    """The report's lots through the ledger's one door: new lots opened with their receipts,
+    every other change a count to the reported quantity (ledger.book_batch)."""
     now = utcnow()
     current = _current_lots(ctx)
-    movements, contributions = _insert_new_lots([c for c in changeset.changes if c.action == "new"], ctx, now,
-                                                reference, user_id)
-    guarded, attr_updates = [], []
+    new = [c for c in changeset.changes if c.action == "new"]
+    opened = [{"depot_id": ctx.depots[c.key[0]].id, "material_id": c.key[1], "lot_no": c.key[2],
+               "owner_agency_id": ctx.agency_id, "on_hand": c.after["quantity"], "reserved": 0, "created_at": now,
+               "contract_valid_from": None, **{k: v for k, v in c.after.items() if k != "quantity"}} for c in new]
+    ids = ledger.open_lots(opened)
+    movements, shares = [], []
+    for change, lot in zip(new, opened):
+        lot_id = ids[(lot["depot_id"], change.key[1], change.key[2])]
+        movements.append(ledger.movement_row(lot_id, MovementKind.RECEIPT, lot["on_hand"], now, reference, user_id))
+        shares.append(ledger.lot_share(lot, +1))
+    balances, attr_updates = [], []
     for change in changeset.changes:
         if change.action == "new":
             continue
@@ -190,9 +200,10 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
         new_quantity = change.after["quantity"]
         delta = new_quantity - lot["on_hand"]
         if delta:
-            guarded.append({"b_id": lot["id"], "b_old": lot["on_hand"], "b_new": new_quantity})
-            movements.append(_movement(lot["id"], MovementKind.COUNT, delta, now, reference, user_id,
-                                       reason="absent from the full report" if change.action == "closed" else None))
+            balances.append({"lot_id": lot["id"], "old": lot["on_hand"], "new": new_quantity})
+            movements.append(ledger.movement_row(
+                lot["id"], MovementKind.COUNT, delta, now, reference, user_id,
+                reason="absent from the full report" if change.action == "closed" else None))
         if change.action == "changed":
             attrs = {k: v for k, v in change.after.items() if k != "quantity"}
             if any(attrs[k] != lot[k] for k in attrs):
@@ -200,89 +211,14 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
             after = {**lot, **attrs, "on_hand": new_quantity}
         else:
             after = {**lot, "on_hand": new_quantity}
-        contributions.append(_contribution(ctx, change.key, lot, -1))
-        contributions.append(_contribution(ctx, change.key, after, +1))
-    if guarded:
-        result = db.session.execute(
-            update(StockLot.__table__)
-            .where(StockLot.id == bindparam("b_id"), StockLot.on_hand == bindparam("b_old"),
-                   StockLot.reserved <= bindparam("b_new"))
-            .values(on_hand=bindparam("b_new")), guarded)
-        if result.rowcount != len(guarded):
-            raise StaleState()
-        _date_counts_after_later_movements(movements, now)
-    if attr_updates:
-        names = [k for k in attr_updates[0] if k != "b_id"]
-        db.session.execute(update(StockLot.__table__).where(StockLot.id == bindparam("b_id"))
-                           .values({n[2:]: bindparam(n) for n in names}), attr_updates)
-    bulk.insert_rows(Movement.__table__, movements)   # the change log records the lots through these
-    _add_to_rollups(contributions)
+        shares += [ledger.lot_share(_owned(ctx, change.key, lot), -1), ledger.lot_share(_owned(ctx, change.key, after), +1)]
+    ledger.set_lot_terms(attr_updates)
+    ledger.book_batch(balances, movements, shares)
 
 
-def _date_counts_after_later_movements(movements: list[dict], now) -> None:
-    """A report's row is a count of the lot as it is when applied, booked as the difference to
-    its balance now. A lot may hold movements dated a few minutes ahead (the ledger's clock
-    tolerance); its count is then dated at the latest of them, so the balance it is booked
-    against is the balance of its moment and a replay in time order agrees."""
-    counts = {m["lot_id"]: m for m in movements if m["kind"] == MovementKind.COUNT.value}
-    ids = list(counts)
-    for start in range(0, len(ids), 1000):
-        for lot_id, latest in db.session.execute(
-                select(Movement.lot_id, func.max(Movement.occurred_at))
-                .where(Movement.lot_id.in_(ids[start:start + 1000]), Movement.occurred_at > now)
-                .group_by(Movement.lot_id)):
-            counts[lot_id]["occurred_at"] = latest
-
-
-def _insert_new_lots(new: list[Change], ctx: Context, now, reference, user_id) -> tuple[list[dict], list[dict]]:
-    """Insert the new lots (COPY on PostgreSQL); their receipt movements and rollup contributions."""
-    movements, contributions = [], []
-    if not new:
-        return movements, contributions
-    values = [{"depot_id": ctx.depots[c.key[0]].id, "material_id": c.key[1], "lot_no": c.key[2],
-               "owner_agency_id": ctx.agency_id, "on_hand": c.after["quantity"], "reserved": 0, "created_at": now,
-               "contract_valid_from": None, **{k: v for k, v in c.after.items() if k != "quantity"}} for c in new]
-    bulk.insert_rows(StockLot.__table__, values)
-    ids = _lot_ids({row["depot_id"] for row in values})
-    for change, row in zip(new, values):
-        lot_id = ids[(row["depot_id"], change.key[1], change.key[2])]
-        movements.append(_movement(lot_id, MovementKind.RECEIPT, row["on_hand"], now, reference, user_id))
-        contributions.append(_contribution(ctx, change.key, row, +1))
-    return movements, contributions
-
-
-def _lot_ids(depot_ids: set[int]) -> dict[tuple, int]:
-    """(depot id, material id, lot no) -> id of the lots in these depots: the ids of lots just
-    inserted without RETURNING (the key is unique)."""
-    rows = db.session.execute(select(StockLot.depot_id, StockLot.material_id, StockLot.lot_no, StockLot.id)
-                              .where(StockLot.depot_id.in_(depot_ids)))
-    return {(depot_id, material_id, lot_no): lot_id for depot_id, material_id, lot_no, lot_id in rows}
-
-
-def _movement(lot_id, kind, delta, now, reference, user_id, reason=None) -> dict:
-    return {"lot_id": lot_id, "kind": kind.value, "on_hand_delta": delta, "reserved_delta": 0, "occurred_at": now,
-            "recorded_at": now, "reason": reason, "reference": reference, "reverses_id": None, "user_id": user_id}
-
-
-def _contribution(ctx, key, lot: dict, sign: int) -> dict:
-    depot = ctx.depots[key[0]]
-    return {"depot_id": depot.id, "material_id": key[1], "reserve_type": lot["reserve_type"],
-            "classification": lot["classification"], "owner_agency_id": ctx.agency_id,
-            "lots": sign * int(lot["on_hand"] > 0), "on_hand": sign * lot["on_hand"],
-            "reserved": sign * lot.get("reserved", 0)}
-
-
-def _add_to_rollups(contributions: list[dict]) -> None:
-    if not contributions:
-        return
-    depot_ids = {c["depot_id"] for c in contributions}
-    regions = dict(db.session.execute(select(Depot.id, Depot.region_code).where(Depot.id.in_(depot_ids))).all())
-    material_ids = {c["material_id"] for c in contributions}
-    weights = dict(db.session.execute(select(Material.id, Material.unit_weight_kg)
-                                      .where(Material.id.in_(material_ids))).all())
-    rollup.add_contributions({**c, "city_code": rollup.city_of(regions.get(c["depot_id"])),
-                              "weight_kg": c["on_hand"] * (weights.get(c["material_id"]) or 0)}
-                             for c in contributions)
+def _owned(ctx: Context, key: tuple, lot: dict) -> dict:
+    """A current lot's row with what lot_share needs beside it: its depot and owner."""
+    return {**lot, "depot_id": ctx.depots[key[0]].id, "material_id": key[1], "owner_agency_id": ctx.agency_id}
 
 
 # --- depots ------------------------------------------------------------------------------------
@@ -484,43 +420,8 @@ _KINDS = {
 
 
 def undo_movements(reference: str, *, reason: str, user_id: int | None) -> int:
-    """Reverse every ledger movement a submission made (newest state back to the one before it):
-    appends opposite movements, guarded like any other; raises StaleState if a lot no longer
-    holds what the reversal would take out."""
-    now = utcnow()
-    originals = db.session.execute(
-        select(Movement.id, Movement.lot_id, Movement.on_hand_delta, Movement.reserved_delta)
-        .where(Movement.reference == reference, Movement.kind != MovementKind.REVERSAL.value)).all()
-    if not originals:
-        return 0
-    lots = {r["id"]: dict(r) for r in db.session.execute(
-        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.on_hand, StockLot.reserved,
-               StockLot.reserve_type, StockLot.classification, StockLot.owner_agency_id)
-        .where(StockLot.id.in_({o.lot_id for o in originals}))).mappings()}
-    guarded, movements, contributions = [], [], []
-    for original in originals:
-        lot = lots[original.lot_id]
-        new_on_hand = lot["on_hand"] - original.on_hand_delta
-        guarded.append({"b_id": lot["id"], "b_old": lot["on_hand"], "b_new": new_on_hand})
-        movements.append({**_movement(lot["id"], MovementKind.REVERSAL, -original.on_hand_delta, now, reference,
-                                      user_id, reason=reason), "reverses_id": original.id})
-        for sign, on_hand in ((-1, lot["on_hand"]), (+1, new_on_hand)):
-            contributions.append({**lot, "lots": sign * int(on_hand > 0), "on_hand": sign * on_hand,
-                                  "reserved": sign * lot["reserved"]})
-        lot["on_hand"] = new_on_hand
-    if any(g["b_new"] < 0 for g in guarded):
-        raise StaleState()
-    result = db.session.execute(
-        update(StockLot.__table__)
-        .where(StockLot.id == bindparam("b_id"), StockLot.on_hand == bindparam("b_old"),
-               StockLot.reserved <= bindparam("b_new"))
-        .values(on_hand=bindparam("b_new")), guarded)
-    if result.rowcount != len(guarded):
-        raise StaleState()
-    bulk.insert_rows(Movement.__table__, movements)
-    _add_to_rollups(contributions)
-    return len(movements)
-
+    """Reverse every ledger movement a submission made (ledger.reverse_reference)."""
+    return ledger.reverse_reference(reference, reason=reason, user_id=user_id)
 
 
 # --- the current state as report rows (prefilled templates) -------------------------------------

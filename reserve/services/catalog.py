@@ -10,7 +10,7 @@ from core.search import contains, starts_with
 
 from .. import rules
 from ..models import Category, Material, MaterialAlias
-from . import rollup
+from ..stock import rollup
 from .access import require_write
 
 MATERIAL_FIELDS = ("code", "name", "spec", "unit", "unit_weight_kg", "unit_volume_m3", "shelf_life_days", "category_code")

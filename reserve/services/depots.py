@@ -10,7 +10,7 @@ from core.search import contains
 
 from .. import rules
 from ..models import Agency, Depot, Region, StockLot
-from . import rollup
+from ..stock import rollup
 from .access import readable, require_write, writable
 
 DEPOT_FIELDS = ("code", "name", "address", "region_code", "lat", "lon", "capacity_m3", "capacity_t",

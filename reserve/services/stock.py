@@ -130,7 +130,7 @@ def reads_restricted_subtree(user) -> bool:
 # Groupings that follow from the material (its category, its unit weight) aggregate by
 # material and derive the rest for a few hundred groups; the others join only the small
 # material table for weights. Whole-province totals for command staff, viewers and
-# administrators come from the rollups the ledger keeps (services/rollup.py).
+# administrators come from the rollups the ledger keeps (reserve/stock/rollup.py).
 BY_MATERIAL = {"material", "category", "reserve_type"}
 ROLLUP_FILTERS = {"material_id", "category_code", "q", "reserve_type", "region_code"}
 

@@ -2,7 +2,7 @@
 
 ORM changes are seen after each flush; the ledger and the reporting apply also write with Core
 statements (movements, guarded stock updates), which are seen as they execute, and on
-PostgreSQL the reporting apply COPYs its lots and movements (`services.bulk`), which is
+PostgreSQL the reporting apply COPYs its lots and movements (`stock.bulk`), which is
 announced on `bulk.rows_copied`. A lot is recorded through its movements (every new lot gets its
 receipt movement in the same transaction) and through updates of it. Either way the record's row
 in `shared_change` is replaced by a new one with a higher `seq`, under the audit log's lock
@@ -19,7 +19,7 @@ from core.timeutil import utcnow
 
 from ..models import Depot, EmergencyPlan, Movement, ReserveNorm, StockLot, TransportCapacity
 from ..reporting.models import Submission
-from ..services import bulk
+from ..stock import bulk
 from ..warnings.models import ReserveWarning
 from .models import SharedChange
 from .resources import RESOURCES

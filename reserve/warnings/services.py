@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, func, insert, literal, or_, select, true
+from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User

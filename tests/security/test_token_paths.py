@@ -24,7 +24,7 @@ from core import tokens
 from core.auth import ADMIN
 from core.extensions import db as _db
 from reserve.models import Movement
-from reserve.services import ledger
+from reserve.stock import ledger
 from reserve.sharing import clients as sharing_clients
 from tests import factories
 

@@ -19,8 +19,9 @@ from dispatch.services import approval, consultation, incidents, planning
 from public_site.services import board, feedback, notices
 from reserve.models import MaterialAlias, TransportCapacity
 from reserve.reporting import services as reporting
-from reserve.services import ledger, plans
-from reserve.services.ledger import LotFacts
+from reserve.services import plans
+from reserve.stock import ledger
+from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from reserve.sharing import clients as sharing_clients
 from reserve.sharing import services as sharing

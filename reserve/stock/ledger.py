@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 
 from core.audit import serialise_writes
 from core.auth import COMMANDER
@@ -20,8 +20,8 @@ from core.timeutil import utcnow
 
 from .. import rules
 from ..models import Depot, Material, Movement, MovementKind, ReserveType, StockLot
-from . import rollup
-from .access import readable, require_write
+from ..services.access import readable, require_write
+from . import bulk, rollup
 
 
 class InsufficientStock(Conflict):
@@ -353,3 +353,149 @@ def depot_movements(user, depot_id: int, limit: int = 50) -> list[Movement]:
     return db.session.execute(
         select(Movement).join(StockLot, Movement.lot_id == StockLot.id).where(StockLot.depot_id == depot_id)
         .order_by(Movement.recorded_at.desc(), Movement.id.desc()).limit(limit)).scalars().all()
+
+
+# --- many lots at once: a report's counts and new lots, a submission's reversal ------------------
+# The same invariant as _guarded_update, stated for a batch: each lot must still hold the balance
+# it was read with, and its reserved units must fit under the new one; otherwise StaleBalance and
+# nothing of the batch may be kept (the caller rolls back).
+
+class StaleBalance(Exception):
+    """A lot moved between reading and writing a batch; the caller rolls back."""
+
+
+def movement_row(lot_id: int, kind: MovementKind, on_hand_delta: int, at: datetime, reference: str | None,
+                 user_id: int | None, reason: str | None = None, reverses_id: int | None = None) -> dict:
+    """A movement as a row for book_batch."""
+    return {"lot_id": lot_id, "kind": kind.value, "on_hand_delta": on_hand_delta, "reserved_delta": 0,
+            "occurred_at": at, "recorded_at": at, "reason": reason, "reference": reference,
+            "reverses_id": reverses_id, "user_id": user_id}
+
+
+def lot_share(lot: dict, sign: int) -> dict:
+    """What a lot (depot_id, material_id, reserve_type, classification, owner_agency_id,
+    on_hand, reserved) adds to the rollups (sign +1), or takes away (-1)."""
+    return {"depot_id": lot["depot_id"], "material_id": lot["material_id"], "reserve_type": lot["reserve_type"],
+            "classification": lot["classification"], "owner_agency_id": lot["owner_agency_id"],
+            "lots": sign * int(lot["on_hand"] > 0), "on_hand": sign * lot["on_hand"],
+            "reserved": sign * lot.get("reserved", 0)}
+
+
+def open_lots(lots: list[dict]) -> dict[tuple, int]:
+    """Insert new lots holding their first balance (COPY on PostgreSQL); their ids by (depot id,
+    material id, lot no). book_batch then appends their receipts and adds them to the rollups."""
+    if not lots:
+        return {}
+    bulk.insert_rows(StockLot.__table__, lots)
+    rows = db.session.execute(select(StockLot.depot_id, StockLot.material_id, StockLot.lot_no, StockLot.id)
+                              .where(StockLot.depot_id.in_({lot["depot_id"] for lot in lots})))
+    return {(depot_id, material_id, lot_no): lot_id for depot_id, material_id, lot_no, lot_id in rows}
+
+
+def set_lot_terms(rows: list[dict]) -> None:
+    """Change lots' terms (expiry, reserve type, classification ...) in one statement, never
+    their balances: rows of {"b_id": lot id, "b_<column>": value}, the same columns in each."""
+    if not rows:
+        return
+    names = [k for k in rows[0] if k != "b_id"]
+    if {"b_on_hand", "b_reserved"} & set(names):
+        raise ValueError("a lot's balances change only through movements")
+    db.session.execute(update(StockLot.__table__).where(StockLot.id == bindparam("b_id"))
+                       .values({n[2:]: bindparam(n) for n in names}), rows)
+
+
+def load_opening_lots(batches, *, occurred_at: datetime, reason: str, reference: str) -> tuple[int, int]:
+    """A register loaded in bulk (the demo's generator): each batch of lot rows, holding their
+    opening balances, is inserted as it comes; then one receipt for every lot that holds units
+    and has no movement yet, so each balance equals the sum of its movements. Returns (lots,
+    receipts). The rollups are rebuilt by the caller once everything is loaded."""
+    lots = 0
+    for batch in batches:
+        if batch:
+            bulk.insert_rows(StockLot.__table__, batch)
+            lots += len(batch)
+    has_movement = select(Movement.id).where(Movement.lot_id == StockLot.id).exists()
+    receipts = db.session.execute(
+        Movement.__table__.insert().from_select(
+            ["lot_id", "kind", "on_hand_delta", "reserved_delta", "occurred_at", "recorded_at", "reason", "reference"],
+            select(StockLot.id, literal(MovementKind.RECEIPT.value), StockLot.on_hand, literal(0),
+                   literal(occurred_at), literal(utcnow()), literal(reason), literal(reference))
+            .where(StockLot.on_hand > 0, ~has_movement)))
+    return lots, receipts.rowcount
+
+
+def book_batch(balances: list[dict], movements: list[dict], shares: list[dict]) -> None:
+    """Write many lots' new balances ({"lot_id", "old", "new"}: one guarded UPDATE), append their
+    movements (one bulk insert) and move the rollups by `shares` (lot_share rows), in the
+    caller's transaction. StaleBalance when a lot no longer holds `old` or its reserved units do
+    not fit under `new`."""
+    if any(b["new"] < 0 or b["new"] > rules.MAX_QUANTITY for b in balances):
+        raise StaleBalance()
+    if balances:
+        result = db.session.execute(
+            update(StockLot.__table__)
+            .where(StockLot.id == bindparam("b_id"), StockLot.on_hand == bindparam("b_old"),
+                   StockLot.reserved <= bindparam("b_new"))
+            .values(on_hand=bindparam("b_new")),
+            [{"b_id": b["lot_id"], "b_old": b["old"], "b_new": b["new"]} for b in balances])
+        if result.rowcount != len(balances):
+            raise StaleBalance()
+        _date_counts_after_later_movements(movements)
+    bulk.insert_rows(Movement.__table__, movements)   # the change log records the lots through these
+    _add_to_rollups(shares)
+
+
+def _date_counts_after_later_movements(movements: list[dict]) -> None:
+    """A report's row is a count of the lot as it is when applied, booked as the difference to
+    its balance now. A lot may hold movements dated a few minutes ahead (the ledger's clock
+    tolerance); its count is then dated at the latest of them, so the balance it is booked
+    against is the balance of its moment and a replay in time order agrees."""
+    counts = {m["lot_id"]: m for m in movements if m["kind"] == MovementKind.COUNT.value}
+    ids = list(counts)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        earliest = min(counts[lot_id]["occurred_at"] for lot_id in chunk)
+        for lot_id, latest in db.session.execute(
+                select(Movement.lot_id, func.max(Movement.occurred_at))
+                .where(Movement.lot_id.in_(chunk), Movement.occurred_at > earliest)
+                .group_by(Movement.lot_id)):
+            if latest > counts[lot_id]["occurred_at"]:
+                counts[lot_id]["occurred_at"] = latest
+
+
+def _add_to_rollups(shares: list[dict]) -> None:
+    if not shares:
+        return
+    depot_ids = {s["depot_id"] for s in shares}
+    regions = dict(db.session.execute(select(Depot.id, Depot.region_code).where(Depot.id.in_(depot_ids))).all())
+    weights = dict(db.session.execute(select(Material.id, Material.unit_weight_kg)
+                                      .where(Material.id.in_({s["material_id"] for s in shares}))).all())
+    rollup.add_contributions({**s, "city_code": rollup.city_of(regions.get(s["depot_id"])),
+                              "weight_kg": s["on_hand"] * (weights.get(s["material_id"]) or 0)} for s in shares)
+
+
+def reverse_reference(reference: str, *, reason: str, user_id: int | None) -> int:
+    """Reverse every movement booked under `reference` (a submission's `SUB-{id}`), newest state
+    back to the one before it: opposite movements, guarded like any other batch (StaleBalance if
+    a lot no longer holds what the reversal would take out). Returns the movements appended."""
+    now = utcnow()
+    originals = db.session.execute(
+        select(Movement.id, Movement.lot_id, Movement.on_hand_delta)
+        .where(Movement.reference == reference, Movement.kind != MovementKind.REVERSAL.value)).all()
+    if not originals:
+        return 0
+    lots = {r["id"]: dict(r) for r in db.session.execute(
+        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.on_hand, StockLot.reserved,
+               StockLot.reserve_type, StockLot.classification, StockLot.owner_agency_id)
+        .where(StockLot.id.in_({o.lot_id for o in originals}))).mappings()}
+    balances, movements, shares = [], [], []
+    for original in originals:
+        lot = lots[original.lot_id]
+        new_on_hand = lot["on_hand"] - original.on_hand_delta
+        balances.append({"lot_id": lot["id"], "old": lot["on_hand"], "new": new_on_hand})
+        movements.append(movement_row(lot["id"], MovementKind.REVERSAL, -original.on_hand_delta, now, reference,
+                                      user_id, reason=reason, reverses_id=original.id))
+        shares += [lot_share(lot, -1), lot_share({**lot, "on_hand": new_on_hand}, +1)]
+        lot["on_hand"] = new_on_hand
+    book_batch(balances, movements, shares)
+    return len(movements)
