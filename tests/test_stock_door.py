@@ -73,3 +73,15 @@ total.add(lot.on_hand)
 '''
     lines = [int(f.split(":")[1].split()[0]) for f in findings(sample, "sample")]
     assert sorted(lines) == [2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_dispatch_and_the_portal_import_no_ledger_model():
+    """Dispatch draws on stock through reserve.stock (availability to read, ledger to write); the
+    portal through reserve's aggregates. Neither imports the lot or movement model itself."""
+    found = []
+    for package in ("dispatch", "public_site"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and MODELS & {alias.name for alias in node.names}:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []

@@ -88,7 +88,6 @@ def _compare(data, ours, greedy) -> dict:
     om, gm = ours.metrics, greedy.metrics
     return {
         "arcs": ours.timings["arcs"],
-        "rounds": om.get("pricing_rounds"),
         "demands": sum(len(p["demands"]) for p in data["points"]),
         "engine": om.get("engine"),
         "status": ours.status,

@@ -129,30 +129,6 @@ class StagedLP:
         self.row_lb[rows], self.row_ub[rows] = lbs, ubs
         self.var_ub[cols[order]] = ubs_x
 
-    def add_columns(self, ub: np.ndarray, objective: np.ndarray, rows, cols, vals) -> None:
-        """Append len(ub) variables in [0, ub] with matrix entries (rows, cols, vals), `cols`
-        counted from 0 for the first new variable. GLOP keeps its basis: new columns start
-        at their lower bound."""
-        first = self.num_vars
-        update = model_update_pb2.ModelUpdateProto()
-        new = update.new_variables
-        new.ids.extend(_listed(np.arange(first, first + ub.size, dtype=np.int64)))
-        new.lower_bounds.extend(_listed(np.zeros(ub.size)))
-        new.upper_bounds.extend(_listed(np.asarray(ub, float)))
-        new.integers.extend(_listed(np.zeros(ub.size, bool)))
-        nz = np.flatnonzero(objective)
-        _fill_sparse(update.objective_updates.linear_coefficients, first + nz, objective[nz])
-        order = np.lexsort((cols, rows))
-        mat = update.linear_constraint_matrix_updates
-        mat.row_ids.extend(_listed(np.asarray(rows, np.int64)[order]))
-        mat.column_ids.extend(_listed(first + np.asarray(cols, np.int64)[order]))
-        mat.coefficients.extend(_listed(np.asarray(vals, float)[order]))
-        self._apply(update)
-        self.num_vars += ub.size
-        self._objective = np.concatenate([self._objective, np.asarray(objective, float)])
-        self.var_lb = np.concatenate([self.var_lb, np.zeros(ub.size)])
-        self.var_ub = np.concatenate([self.var_ub, np.asarray(ub, float)])
-
     def set_row_bounds(self, row: int, lb: float, ub: float) -> None:
         self.set_bounds(rows=np.array([row]), row_lb=np.array([lb]), row_ub=np.array([ub]))
 

@@ -3,8 +3,7 @@
 Variables, one column each:
   u[d]        units of demand d left unmet, 0 <= u <= asked (so a shortage is an answer)
   z[m]        equity: the lowest fill rate among demands for material m, 0 <= z <= 1
-  x[a]        units shipped on reachable arc a (source -> demand), 0 <= x <= min(stock, asked);
-              for every reachable arc, or a subset grown by pricing (pricing.py)
+  x[a]        units shipped on reachable arc a (source -> demand), 0 <= x <= min(stock, asked)
 Rows:
   demand      sum_a x[a] + u[d] == asked[d]                  (never more than asked)
   stock       sum_a x[a] over (s, m) <= stock[s, m]          (only rows that can bind)
@@ -96,10 +95,8 @@ class AllocationLP:
         arcs: Arcs,
         with_equity: bool,
         all_rows: bool = False,
-        row_arcs: Arcs | None = None,
     ):
-        """Columns for `arcs`; rows for every stock and tonnage limit `row_arcs` (default
-        `arcs`) could reach, so that arcs from `row_arcs` can be added later."""
+        """Columns for `arcs`; rows for every stock and tonnage limit they could reach."""
         self.problem, self.arcs = problem, arcs
         asked = problem.demand_qty.astype(float)
         d = np.arange(asked.size)
@@ -109,7 +106,7 @@ class AllocationLP:
         )
         self.x0 = self.num_demands + self.z_materials.size
         self.index, row_lb, row_ub = _row_index(
-            problem, arcs if row_arcs is None else row_arcs, self.num_demands, all_rows
+            problem, arcs, self.num_demands, all_rows
         )
         self.rows = self._arc_rows(arcs)
         self.equity_row0 = self.num_demands + row_lb.size
@@ -157,33 +154,6 @@ class AllocationLP:
         c = np.concatenate([k, k[stock], k[tonnage]])
         v = np.concatenate([np.ones(k.size), np.ones(int(stock.sum())), rows.weight[tonnage]])
         return r, c, v
-
-    def add_arcs(self, new: Arcs) -> None:
-        """Append columns for `new` arcs (from `row_arcs`); only before any stage is capped."""
-        if self.stages:
-            raise ValueError("arcs can only be added before the first stage is capped")
-        rows = self._arc_rows(new)
-        r, c, v = self._arc_entries(rows, new.demand, first_col=0)
-        self.lp.add_columns(rows.x_ub, np.zeros(len(new)), r, c, v)
-        self.base_var = (self.lp.var_lb.copy(), self.lp.var_ub.copy())
-        self.arcs = Arcs(
-            *(
-                np.concatenate([a, b])
-                for a, b in zip(
-                    (self.arcs.source, self.arcs.demand, self.arcs.arrival_h, self.arcs.km),
-                    (new.source, new.demand, new.arrival_h, new.km),
-                )
-            )
-        )
-        self.rows = ArcRows(
-            *(
-                np.concatenate([a, b])
-                for a, b in zip(
-                    (self.rows.x_ub, self.rows.weight, self.rows.stock_row, self.rows.tonnage_row),
-                    (rows.x_ub, rows.weight, rows.stock_row, rows.tonnage_row),
-                )
-            )
-        )
 
     def minimise(
         self, name: str, cost: StageCost, deadline: float | None, first: bool = True, *, start=STORED

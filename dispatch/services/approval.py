@@ -17,8 +17,8 @@ from core.auth import ADMIN, COMMANDER
 from core.errors import Conflict, DomainError, Invalid, NotAllowed
 from core.extensions import db
 from core.timeutil import local_today, utcnow
-from reserve.models import Depot, StockLot, TransportCapacity
-from reserve.stock import ledger
+from reserve.models import Depot, TransportCapacity
+from reserve.stock import availability, ledger
 
 from .. import rules
 from ..models import PLAN_STATUS_LABELS, LineAllocation, PlanVersion, Shipment
@@ -27,14 +27,8 @@ from .planning import get_plan
 
 
 def _lots_for(line) -> list[tuple[int, int, object]]:
-    kind = "physical" if line.source_kind == "physical" else line.source_kind
-    stmt = (select(StockLot.id, StockLot.on_hand - StockLot.reserved, StockLot.expiry_date)
-            .where(StockLot.depot_id == line.depot_id, StockLot.material_id == line.material_id,
-                   StockLot.reserve_type == kind, StockLot.on_hand > StockLot.reserved,
-                   (StockLot.expiry_date.is_(None)) | (StockLot.expiry_date >= local_today())))
-    if kind != "physical":
-        stmt = stmt.where(func.coalesce(StockLot.lead_time_h, 0) == line.lead_time_h)
-    return [(lot_id, int(available), expiry) for lot_id, available, expiry in db.session.execute(stmt)]
+    return availability.lots_to_reserve(line.depot_id, line.material_id, line.source_kind, line.lead_time_h,
+                                        local_today())
 
 
 def approval_obstacle(user, plan: PlanVersion) -> DomainError | None:

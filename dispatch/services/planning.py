@@ -25,17 +25,17 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.scoping import scoped
 from core.timeutil import local_today, utcnow
 from dispatch.planning import ProblemError, check_plan, plan_allocation
-from reserve.models import Depot, Material, Region, StockLot, TransportCapacity
+from reserve.models import Depot, Material, Region, ReserveType, TransportCapacity
 from reserve.rules import MAX_QUANTITY, LotSupply, available_within, quantity_problem
+from reserve.stock import availability
 
 from .. import rules
 from ..models import Demand, PlanLine, PlanVersion
 from .incidents import get_incident, require_command
 
-PHYSICAL = "physical"
+PHYSICAL = ReserveType.PHYSICAL.value
 
 
 def _weight(severity: int, priority: int) -> int:
@@ -133,38 +133,30 @@ def _depot_capacity(depot_ids: set[int], agency_of: dict[int, int]) -> dict[int,
 
 def _stock_sources(user, material_ids, horizon, index: Index) -> list[dict]:
     today = local_today()
-    stmt = scoped(
-        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.reserve_type,
-               StockLot.on_hand - StockLot.reserved,
-               StockLot.lead_time_h, StockLot.units_per_day, StockLot.contract_valid_to, Depot.agency_id, Depot.lat,
-               Depot.lon, Region.lat, Region.lon)
-        .join(Depot, StockLot.depot_id == Depot.id).outerjoin(Region, Depot.region_code == Region.code)
-        .where(StockLot.material_id.in_(material_ids), StockLot.on_hand > StockLot.reserved,
-               Depot.status == "active",
-               (StockLot.expiry_date.is_(None)) | (StockLot.expiry_date >= today)),
-        user, StockLot.owner_agency_id, StockLot.classification)
     sources: dict[str, dict] = {}
     agency_of = {}
-    for lot_id, depot_id, material_id, reserve_type, available, lead, per_day, valid_to, agency_id, lat, lon, rlat, \
-            rlon in db.session.execute(stmt):
-        if quantity_problem(available) or (per_day is not None and quantity_problem(per_day)):
-            index.leave_out("lot", lot_id, available, "quantity out of range")
+    for lot in availability.drawable_lots(user, material_ids, today):
+        available = lot.available
+        if quantity_problem(available) or (lot.units_per_day is not None and quantity_problem(lot.units_per_day)):
+            index.leave_out("lot", lot.lot_id, available, "quantity out of range")
             continue
-        lat, lon = (lat, lon) if lat is not None else (rlat, rlon)
-        if lat is None:
+        if lot.lat is None:
             continue  # a depot without a location cannot be routed
-        lead = float(lead or 0) if reserve_type != PHYSICAL else 0.0
-        units = available_within(LotSupply(reserve_type, int(available), lead, per_day, valid_to),
-                                 horizon[material_id], today) if reserve_type != PHYSICAL else int(available)
+        physical = lot.reserve_type == PHYSICAL
+        lead = 0.0 if physical else float(lot.lead_time_h or 0)
+        units = int(available) if physical else available_within(
+            LotSupply(lot.reserve_type, int(available), lead, lot.units_per_day, lot.contract_valid_to),
+            horizon[lot.material_id], today)
         if units <= 0:
             continue
-        key = f"D{depot_id}" if reserve_type == PHYSICAL else f"D{depot_id}-{reserve_type[0].upper()}{int(lead)}"
-        source = sources.setdefault(key, {"id": key, "lat": lat, "lon": lon, "lead_time_h": lead,
+        depot_id, material_id = lot.depot_id, lot.material_id
+        key = f"D{depot_id}" if physical else f"D{depot_id}-{lot.reserve_type[0].upper()}{int(lead)}"
+        source = sources.setdefault(key, {"id": key, "lat": lot.lat, "lon": lot.lon, "lead_time_h": lead,
                                           "transport_capacity_t": 0.0, "stock": {}})
         source["stock"][str(material_id)] = source["stock"].get(str(material_id), 0) + units
-        agency_of[depot_id] = agency_id
-        index.sources[key] = {"kind": reserve_type, "depot_id": depot_id, "agency_id": agency_id, "offer_id": None,
-                              "lead_time_h": lead}
+        agency_of[depot_id] = lot.agency_id
+        index.sources[key] = {"kind": lot.reserve_type, "depot_id": depot_id, "agency_id": lot.agency_id,
+                              "offer_id": None, "lead_time_h": lead}
     capacity = _depot_capacity(set(agency_of), agency_of)
     for key, source in sources.items():
         source["transport_capacity_t"] = capacity[index.sources[key]["depot_id"]]
