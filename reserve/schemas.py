@@ -196,7 +196,7 @@ class ReceiptSchema(QuantitySchema):
     lot_no = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     production_date = fields.Date(load_default=None)
     expiry_date = fields.Date(load_default=None)
-    reserve_type = fields.Str(load_default="physical", validate=validate.OneOf([r.value for r in ReserveType]))
+    reserve_type = fields.Str(load_default=ReserveType.PHYSICAL.value, validate=validate.OneOf([r.value for r in ReserveType]))
     classification = fields.Str(load_default=None, validate=validate.OneOf(CLASSIFICATIONS),
                                 metadata={"description": "defaults to the depot's classification"})
     enterprise_name = fields.Str(load_default=None, validate=validate.Length(max=200))

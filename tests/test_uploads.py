@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import scheduler
 from core.auth import ADMIN, OPERATOR, User
@@ -391,3 +391,35 @@ def test_the_catalog_and_demand_imports_refuse_more_text_than_their_largest_file
                            data={"file": (io.BytesIO(over), "d.xlsx")})
     assert response.status_code == 400 and "最多接受 2 MB" in response.json["detail"], response.text
     assert parsed == []
+
+
+def test_the_catalog_and_demand_imports_refuse_a_wrong_header_before_reading_the_rows(
+        app, client, make_agency, make_user, monkeypatch):
+    """A file without the import's columns (a hostile sheet of 40 unnamed columns, a wrong table)
+    is refused on its header row: the reader is never asked for the rest."""
+    reads = []
+    real_read = files.read_table
+
+    def reading(data, **kwargs):
+        reads.append(kwargs.get("head"))
+        return real_read(data, **kwargs)
+
+    monkeypatch.setattr(files, "read_table", reading)
+    wide = "\n".join(",".join(f"c{c}" if n == 0 else str(n) for c in range(40)) for n in range(3000)).encode()
+    admin = _token(app, make_user, ADMIN, make_agency("UP-ROOT", kind="provincial_department"))
+    response = client.post("/api/v1/categories/import", data={"file": (io.BytesIO(wide), "c.csv")}, headers=admin)
+    assert response.status_code == 422 and "code, name" in response.json["detail"], response.text
+
+    commander = _token(app, make_user, "commander")
+    with app.app_context():
+        load_regions()
+    incident = client.post("/api/v1/incidents", headers=commander, json={
+        "title": "导入", "incident_type": "accident", "level": "IV", "region_code": "140100"}).json["id"]
+    response = client.post(f"/api/v1/incidents/{incident}/demands/import", headers=commander,
+                           data={"file": (io.BytesIO(wide), "d.csv")})
+    assert response.status_code == 422 and "point" in response.json["detail"], response.text
+    assert reads == [1, 1]
+    with app.app_context():
+        from reserve.models import Category
+
+        assert _db.session.scalar(select(func.count(Category.code))) == 0

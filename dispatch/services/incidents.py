@@ -302,20 +302,29 @@ def import_demand_file(user, incident_id: int, data: bytes) -> list[Demand]:
 
     _open_incident(user, incident_id)
     release_read_transaction()
+    # The header first: a file without the needed columns is refused before its rows are read.
+    _demand_header([cells for _number, cells in read_table(data, head=1, max_rows=MAX_DEMAND_ROWS,
+                                                             max_text=MAX_DEMAND_TEXT).rows][:1])
     rows = [cells for _number, cells in read_table(data, max_rows=MAX_DEMAND_ROWS, max_text=MAX_DEMAND_TEXT).rows]
     return import_demands(user, incident_id, rows)
 
 
-def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
-    """Demand lines from a spreadsheet (header: 点位/point, 物资编码/material_code, 数量/quantity,
-    优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""
-    incident = _open_incident(user, incident_id)
+def _demand_header(rows: list[list]) -> list[str | None]:
+    """The column keys of the header row, or Invalid naming the columns it lacks."""
     if not rows:
         raise Invalid(_("The file is empty."))
     header = [DEMAND_COLUMNS.get(str(h or "").strip()) for h in rows[0]]
     missing = {"point", "material_code", "quantity", "hours"} - set(header)
     if missing:
         raise Invalid(_("Missing columns: %(cols)s", cols=", ".join(sorted(missing))))
+    return header
+
+
+def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
+    """Demand lines from a spreadsheet (header: 点位/point, 物资编码/material_code, 数量/quantity,
+    优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""
+    incident = _open_incident(user, incident_id)
+    header = _demand_header(rows)
     points = {p.name: p for p in db.session.execute(select(DemandPoint).filter_by(incident_id=incident.id)).scalars()}
     materials = dict(db.session.execute(select(Material.code, Material.id)).all())
     # (point, material) -> the row that holds it: one active demand per point and material

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.timeutil import utcnow
 
-from ..models import Depot, EmergencyPlan, Material, MovementKind, ReserveNorm, StockLot, TransportCapacity
+from ..models import Depot, EmergencyPlan, Material, MovementKind, ReserveNorm, ReserveType, StockLot, TransportCapacity
 from ..rules import N_
 from ..stock import ledger, rollup
 from .standard import FULL, KINDS, Problem
@@ -139,7 +139,7 @@ def _stock_diff(records, ctx: Context, full: bool) -> ChangeSet:
                 result.unchanged += 1
                 continue
             depot = ctx.depots[record["depot_code"]]
-            after = {"quantity": quantity, "reserve_type": record["reserve_type"] or "physical",
+            after = {"quantity": quantity, "reserve_type": record["reserve_type"] or ReserveType.PHYSICAL.value,
                      "classification": record["classification"] or depot.classification, **attrs}
             result.changes.append(Change("new", key[0], key, record["_row"], None, after))
             continue

@@ -85,8 +85,15 @@ def read_category_rows(filename: str, data: bytes) -> list[dict]:
     The format is taken from the content; `filename` is only shown back."""
     from reserve.reporting.files import read_table
 
+    def header_of(table) -> list[str]:
+        return [str(h).strip() if h is not None else "" for h in table.rows[0][1]] if table.rows else []
+
+    # The header first: a file without the two columns is refused before its rows are read.
+    if missing := {"code", "name"} - set(header_of(read_table(data, head=1, max_rows=MAX_CATEGORY_ROWS,
+                                                                 max_text=MAX_CATEGORY_TEXT))):
+        raise Invalid(_("Missing columns: %(cols)s", cols=", ".join(sorted(missing))))
     table = read_table(data, max_rows=MAX_CATEGORY_ROWS, max_text=MAX_CATEGORY_TEXT)
-    header = [str(h).strip() if h is not None else "" for h in table.rows[0][1]]
+    header = header_of(table)
     return [{header[i]: ("" if v is None else v) for i, v in enumerate(cells) if i < len(header) and header[i]}
             for _number, cells in table.rows[1:]]
 

@@ -20,7 +20,7 @@ from core.extensions import db
 from core.timeutil import to_local
 
 from .. import rules as reserve_rules
-from ..models import Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot, StockRollupCity
+from ..models import Depot, EmergencyPlan, Material, Region, ReserveNorm, ReserveType, StockLot, StockRollupCity
 from . import rules
 from .models import ExpiryPolicyOverride, ReserveWarning, StockMinimum, WarningCandidate, WarningEvent, WarningScan
 
@@ -119,7 +119,7 @@ def _lot_candidates(result: ScanResult, agency_id) -> None:
                        StockLot.depot_id, StockLot.id, StockLot.material_id, Depot.region_code,
                        StockLot.classification)
                 .join(Depot, StockLot.depot_id == Depot.id)
-                .where(StockLot.on_hand > 0, StockLot.reserve_type == "physical", Depot.status == "active",
+                .where(StockLot.on_hand > 0, StockLot.reserve_type == ReserveType.PHYSICAL, Depot.status == "active",
                        StockLot.expiry_date.is_not(None), StockLot.expiry_date <= cut["rotation"]))
         if material_ids is not None:
             stmt = stmt.where(StockLot.material_id.in_(material_ids))
@@ -159,7 +159,7 @@ def _capacity_candidates(result: ScanResult, agency_id) -> None:
                    Depot.capacity_t, func.sum(StockLot.on_hand * Material.unit_volume_m3),
                    func.sum(StockLot.on_hand * Material.unit_weight_kg) / 1000.0)
             .join(StockLot, StockLot.depot_id == Depot.id).join(Material, StockLot.material_id == Material.id)
-            .where(Depot.status == "active", StockLot.reserve_type == "physical", StockLot.on_hand > 0,
+            .where(Depot.status == "active", StockLot.reserve_type == ReserveType.PHYSICAL, StockLot.on_hand > 0,
                    or_(Depot.capacity_m3 > 0, Depot.capacity_t > 0))
             .group_by(Depot.id, Depot.agency_id, Depot.region_code, Depot.classification, Depot.capacity_m3,
                       Depot.capacity_t))
@@ -180,7 +180,7 @@ def _capacity_candidates(result: ScanResult, agency_id) -> None:
 def _minimum_candidates(result: ScanResult, agency_id) -> None:
     available = (select(func.coalesce(func.sum(StockLot.on_hand - StockLot.reserved), 0))
                  .where(StockLot.depot_id == StockMinimum.depot_id, StockLot.material_id == StockMinimum.material_id,
-                        StockLot.reserve_type == "physical").scalar_subquery())
+                        StockLot.reserve_type == ReserveType.PHYSICAL).scalar_subquery())
     stmt = (select(StockMinimum.depot_id, StockMinimum.material_id, StockMinimum.minimum, available, Depot.agency_id,
                    Depot.region_code, Depot.classification)
             .join(Depot, StockMinimum.depot_id == Depot.id).where(Depot.status == "active"))
@@ -232,7 +232,7 @@ def norm_status() -> list[dict]:
     for city, material_id, available in db.session.execute(
             select(StockRollupCity.city_code, StockRollupCity.material_id,
                    func.sum(StockRollupCity.on_hand - StockRollupCity.reserved))
-            .where(StockRollupCity.reserve_type == "physical", StockRollupCity.material_id.in_(material_ids))
+            .where(StockRollupCity.reserve_type == ReserveType.PHYSICAL, StockRollupCity.material_id.in_(material_ids))
             .group_by(StockRollupCity.city_code, StockRollupCity.material_id)):
         by_city[(city, material_id)] = int(available or 0)
     counties = {n[2] for n in norms if len(reserve_rules.region_prefix(n[2])) == 6}
@@ -241,7 +241,7 @@ def norm_status() -> list[dict]:
         for county, material_id, available in db.session.execute(
                 select(Depot.region_code, StockLot.material_id, func.sum(StockLot.on_hand - StockLot.reserved))
                 .join(Depot, StockLot.depot_id == Depot.id)
-                .where(Depot.region_code.in_(counties), Depot.status == "active", StockLot.reserve_type == "physical",
+                .where(Depot.region_code.in_(counties), Depot.status == "active", StockLot.reserve_type == ReserveType.PHYSICAL,
                        StockLot.material_id.in_(material_ids))
                 .group_by(Depot.region_code, StockLot.material_id)):
             by_county[(county, material_id)] = int(available or 0)
