@@ -185,11 +185,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port, workers=1):
+def start_server(port, workers=1, config=None):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{DB_PATH}", "SECRET_KEY": SECRET, "APP_ENV": "development",
            "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-k", "gthread",  # nosec B603
-                                "--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "300", "core:create_app()"],
+    settings = ["-c", str(config)] if config else []
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), *settings, "-w", str(workers),  # nosec B603
+                                "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "300", "core:create_app()"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import requests
 
@@ -370,6 +371,8 @@ def main():
     parser.add_argument("--only", default="", help="cases whose name contains this")
     parser.add_argument("--rows", type=int, default=None, help="rows of the largest report (default MAX_ROWS)")
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument("--config", help="a gunicorn settings file (e.g. deploy/gunicorn.conf.py); the command "
+                                         "line's workers, threads, bind and timeout override it")
     parser.add_argument("--workers", type=int, default=1,
                         help="gunicorn workers (1: uploads and health checks share a process, the worst case; "
                              "deploy/gunicorn.conf.py runs 4); RSS is the sum of every worker's")
@@ -380,7 +383,7 @@ def main():
     print(f"load average {load:.2f}, pure-Python loop {loop:.3f} s", flush=True)
     ctx = prepare()
     port = free_port()
-    servers, pids = start_server(port, args.workers)
+    servers, pids = start_server(port, args.workers, args.config)
     results = []
     try:
         demand = demand_path(port, ctx)
