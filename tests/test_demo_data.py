@@ -35,6 +35,7 @@ def test_province_demo_has_the_earlier_platforms_shape_and_is_deterministic(app,
             assert (_count(Agency), _count(Depot), _count(StockLot), _count(TransportCapacity), _count(Category)) == \
                 (27, 232, 1522, 1111, 756)
             assert counts.plans >= 3 and counts.norms > 0
+            assert counts.lots == counts.movements == _count(Movement) == 1522  # one opening receipt per lot
             digests.append(_digest())
             _db.session.remove()  # end the session's own savepoint before dropping ours
             savepoint.rollback()

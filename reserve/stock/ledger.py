@@ -415,13 +415,15 @@ def load_opening_lots(batches, *, occurred_at: datetime, reason: str, reference:
             bulk.insert_rows(StockLot.__table__, batch)
             lots += len(batch)
     has_movement = select(Movement.id).where(Movement.lot_id == StockLot.id).exists()
-    receipts = db.session.execute(
+    unopened = (StockLot.on_hand > 0, ~has_movement)
+    receipts = db.session.scalar(select(func.count()).select_from(StockLot).where(*unopened))
+    db.session.execute(
         Movement.__table__.insert().from_select(
             ["lot_id", "kind", "on_hand_delta", "reserved_delta", "occurred_at", "recorded_at", "reason", "reference"],
             select(StockLot.id, literal(MovementKind.RECEIPT.value), StockLot.on_hand, literal(0),
                    literal(occurred_at), literal(utcnow()), literal(reason), literal(reference))
-            .where(StockLot.on_hand > 0, ~has_movement)))
-    return lots, receipts.rowcount
+            .where(*unopened)))
+    return lots, receipts
 
 
 def book_batch(balances: list[dict], movements: list[dict], shares: list[dict]) -> None:
