@@ -1,6 +1,7 @@
 """Wartime response (专项应急处置): incidents, demand points and demands (versioned), plan
 versions with their lines and lot reservations, consultation, shipments, after-action records."""
 
+import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -10,9 +11,35 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from core.extensions import db
 from core.timeutil import utcnow
 
-INCIDENT_STATUSES = ("reported", "responding", "recovery", "closed")
-PLAN_STATUSES = ("draft", "approved", "cancelled", "superseded")
-SHIPMENT_STATUSES = ("ready", "departed", "arrived", "received")
+class IncidentStatus(enum.StrEnum):
+    REPORTED = "reported"
+    RESPONDING = "responding"   # set by the first demand or plan
+    RECOVERY = "recovery"
+    CLOSED = "closed"
+
+
+class PlanStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"       # its lines' stock reserved
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"   # a newer draft replaced it
+
+
+class ShipmentStatus(enum.StrEnum):
+    READY = "ready"
+    DEPARTED = "departed"
+    ARRIVED = "arrived"
+    RECEIVED = "received"
+
+
+class DemandStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"     # replaced by a new version or withdrawn
+
+
+INCIDENT_STATUSES = tuple(IncidentStatus)
+PLAN_STATUSES = tuple(PlanStatus)
+SHIPMENT_STATUSES = tuple(ShipmentStatus)
 POSITIONS = ("agree", "cannot_supply", "partial")
 
 STATUS_LABELS = {"reported": _l("Reported"), "responding": _l("Responding"), "recovery": _l("Recovery"),

@@ -23,7 +23,8 @@ from reserve.models import LABELS
 from reserve.services import catalog, depots
 from reserve.services import plans as reserve_plans
 
-from .models import LEVEL_LABELS, METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS, SUBTYPES
+from .models import (LEVEL_LABELS, METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS,
+                     SUBTYPES, PlanStatus)
 from . import rules
 from .services import after_action, approval, consultation, incidents, planning, shipments
 
@@ -109,8 +110,8 @@ def incident_create():
 def board(incident_id):
     incident = incidents.get_incident(current_user, incident_id)
     plans = planning.list_plans(current_user, incident_id)
-    current = next((p for p in plans if p.status == "approved"), None) or next(
-        (p for p in plans if p.status == "draft"), None)
+    current = next((p for p in plans if p.status == PlanStatus.APPROVED), None) or next(
+        (p for p in plans if p.status == PlanStatus.DRAFT), None)
     lines = planning.visible_lines(current_user, current) if current else []
     positions = consultation.positions(current_user, current.id) if current else {}
     compared = planning.compare(current_user, current.id) if current else None

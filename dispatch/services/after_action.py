@@ -15,7 +15,8 @@ from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 
 from .. import rules
-from ..models import AfterActionRecord, Demand, DemandPoint, PlanLine, PlanVersion, Shipment
+from ..models import (AfterActionRecord, Demand, DemandPoint, DemandStatus, PlanLine, PlanStatus, PlanVersion, Shipment,
+                      ShipmentStatus)
 from .incidents import get_incident, require_command
 
 
@@ -88,8 +89,8 @@ def report(user, incident_id: int) -> dict:
     consumption, and what must be replenished to restore the plan's norms."""
     incident = get_incident(user, incident_id)
     demands = db.session.execute(select(Demand).where(Demand.incident_id == incident.id)).scalars().all()
-    approved = db.session.execute(select(PlanVersion).where(PlanVersion.incident_id == incident.id,
-                                                            PlanVersion.status == "approved")).scalar_one_or_none()
+    approved = db.session.execute(select(PlanVersion).where(
+        PlanVersion.incident_id == incident.id, PlanVersion.status == PlanStatus.APPROVED)).scalar_one_or_none()
     first_plan = db.session.scalar(select(func.min(PlanVersion.created_at)).where(PlanVersion.incident_id == incident.id))
     shipments = db.session.execute(select(Shipment).where(Shipment.incident_id == incident.id)).scalars().all()
     departures = [s.departed_at for s in shipments if s.departed_at]
@@ -98,8 +99,8 @@ def report(user, incident_id: int) -> dict:
                   "approved_at": approved.approved_at if approved else None,
                   "first_departure_at": min(departures, default=None), "last_arrival_at": max(arrivals, default=None)}
     deliveries = [{"demand_id": s.line.demand_id, "quantity_received": s.quantity_received, "arrived_at": s.arrived_at}
-                  for s in shipments if s.status == "received"]
-    active = [d for d in demands if d.status == "active"]
+                  for s in shipments if s.status == ShipmentStatus.RECEIVED]
+    active = [d for d in demands if d.status == DemandStatus.ACTIVE]
     rows = rules.fill_and_on_time([{"id": d.id, "quantity": d.quantity, "needed_by": d.needed_by} for d in active],
                                   deliveries)
     by_id = {d.id: d for d in active}
@@ -129,7 +130,7 @@ def report(user, incident_id: int) -> dict:
         "discrepancies": [{"batch_no": s.batch_no, "shipped": s.quantity, "received": s.quantity_received,
                            "reason": s.discrepancy_reason, "material": s.line.material.name,
                            "unit": s.line.material.unit, "point": s.line.point.name} for s in shipments
-                          if s.status == "received" and s.quantity_received != s.quantity],
+                          if s.status == ShipmentStatus.RECEIVED and s.quantity_received != s.quantity],
         "drawn": [{"agency": agencies.get(a, a), "quantity": v["quantity"], "weight_t": round(v["weight_t"], 2)}
                   for a, v in sorted(drawn.items())],
         "returned": [{"material": r.material.name, "unit": r.material.unit, "quantity": r.quantity, "note": r.note,

@@ -21,7 +21,8 @@ from reserve.models import Depot, TransportCapacity
 from reserve.stock import availability, ledger
 
 from .. import rules
-from ..models import PLAN_STATUS_LABELS, LineAllocation, PlanVersion, Shipment
+from ..models import (PLAN_STATUS_LABELS, IncidentStatus, LineAllocation, PlanStatus, PlanVersion, Shipment,
+                      ShipmentStatus)
 from .incidents import require_command
 from .planning import get_plan
 
@@ -36,15 +37,15 @@ def approval_obstacle(user, plan: PlanVersion) -> DomainError | None:
     and the approval itself (four eyes: the plan's author never approves it)."""
     if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
         return NotAllowed(_("Only command staff manage incidents, demands and plans."))
-    if plan.status != "draft":
+    if plan.status != PlanStatus.DRAFT:
         return Conflict(_("Only a draft plan can be approved (this one is %(s)s).",
                           s=str(PLAN_STATUS_LABELS.get(plan.status, plan.status))))
-    if plan.incident.status == "closed":
+    if plan.incident.status == IncidentStatus.CLOSED:
         return Conflict(_("The incident is closed."))
     if current_app.config["DISPATCH_FOUR_EYES"] and plan.author_id == user.id:
         return NotAllowed(_("A plan is approved by a commander other than its author."))
     if db.session.execute(select(PlanVersion.id).where(PlanVersion.incident_id == plan.incident_id,
-                                                       PlanVersion.status == "approved")).first():
+                                                       PlanVersion.status == PlanStatus.APPROVED)).first():
         return Conflict(_("The incident already has an approved plan; cancel it first."))
     return None
 
@@ -99,7 +100,7 @@ def _create_shipments(plan: PlanVersion) -> None:
         db.session.add(Shipment(batch_no=rules.batch_number(plan.incident.number, n), line_id=line.id,
                                 incident_id=plan.incident_id, agency_id=line.agency_id, quantity=line.quantity,
                                 vehicles=rules.vehicles_needed(line.weight_t, _payload_of(line.depot_id)),
-                                status="ready"))
+                                status=ShipmentStatus.READY))
 
 
 def _shipments_of(plan: PlanVersion) -> dict[int, Shipment]:
@@ -112,11 +113,11 @@ def cancel_obstacle(user, plan: PlanVersion, shipments=None) -> DomainError | No
     cancellation (once a shipment has left, receipts and returns take over)."""
     if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
         return NotAllowed(_("Only command staff manage incidents, demands and plans."))
-    if plan.status not in ("approved", "draft"):
+    if plan.status not in (PlanStatus.APPROVED, PlanStatus.DRAFT):
         return Conflict(_("Only a draft or approved plan can be cancelled."))
     if shipments is None:
         shipments = _shipments_of(plan).values()
-    if any(s.status != "ready" for s in shipments):
+    if any(s.status != ShipmentStatus.READY for s in shipments):
         return Conflict(_("Some shipments have left; record their receipt or return instead of cancelling the plan."))
     return None
 

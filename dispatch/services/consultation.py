@@ -10,7 +10,7 @@ from core.extensions import db
 from core.scoping import can_write
 from reserve.services.access import agency_path
 
-from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine
+from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine, PlanStatus
 from .incidents import get_incident, require_command
 from .planning import get_plan, visible_lines
 
@@ -51,7 +51,7 @@ def position_obstacle(user, line: PlanLine, plan) -> DomainError | None:
     it), and only while the plan is a draft: once approved or cancelled it is decided."""
     if line.agency_id is None or not can_write(user, agency_path(line.agency_id)):
         return NotAllowed(_("Positions are stated by the supplying agency's staff."))
-    if plan.status != "draft":
+    if plan.status != PlanStatus.DRAFT:
         return Conflict(_("The plan is no longer a draft: positions are stated before approval."))
     return None
 

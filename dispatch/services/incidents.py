@@ -15,7 +15,7 @@ from reserve.models import EmergencyPlan, IncidentType, Material, Region, Reserv
 from reserve.rules import MAX_QUANTITY, quantity_problem
 
 from .. import rules
-from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, Incident
+from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, DemandStatus, Incident, IncidentStatus
 
 
 def require_command(user) -> None:
@@ -86,7 +86,7 @@ def create_incident(user, *, title: str, incident_type: str, level: str, region_
                         title=title.strip(), incident_type=incident_type, subtype=subtype, level=level,
                         region_code=region.code, lat=lat if lat is not None else region.lat,
                         lon=lon if lon is not None else region.lon, started_at=started_at, drill=drill,
-                        plan_id=plan_id, description=description, created_by_id=user.id, status="reported")
+                        plan_id=plan_id, description=description, created_by_id=user.id, status=IncidentStatus.REPORTED)
     db.session.add(incident)
     db.session.commit()
     return incident
@@ -98,7 +98,7 @@ def move_incident(user, incident_id: int, status: str) -> Incident:
     if not rules.can_move_incident(incident.status, status):
         raise Conflict(_("An incident goes reported → responding → recovery → closed."))
     incident.status = status
-    if status == "closed":
+    if status == IncidentStatus.CLOSED:
         incident.closed_at = utcnow()
     db.session.commit()
     return incident
@@ -107,7 +107,7 @@ def move_incident(user, incident_id: int, status: str) -> Incident:
 def _open_incident(user, incident_id: int) -> Incident:
     require_command(user)
     incident = get_incident(user, incident_id)
-    if incident.status == "closed":
+    if incident.status == IncidentStatus.CLOSED:
         raise Conflict(_("The incident is closed."))
     return incident
 
@@ -191,7 +191,7 @@ def add_demand(user, incident_id: int, *, point_id: int, material_id: int, quant
     point = _point(incident, point_id)
     _check_line(material_id, quantity, priority, needed_by, utcnow())
     if db.session.execute(select(Demand.id).filter_by(incident_id=incident.id, point_id=point.id,
-                                                      material_id=material_id, status="active")).first():
+                                                      material_id=material_id, status=DemandStatus.ACTIVE)).first():
         raise Conflict(_("This point already has an active demand for this material; revise it instead."))
     sequence = 1 + (db.session.scalar(select(func.count()).select_from(Demand)
                                       .where(Demand.incident_id == incident.id)) or 0)
@@ -199,8 +199,8 @@ def add_demand(user, incident_id: int, *, point_id: int, material_id: int, quant
                     point_id=point.id, material_id=material_id, quantity=quantity, priority=priority,
                     needed_by=needed_by, source=source, created_by_id=user.id)
     db.session.add(demand)
-    if incident.status == "reported":
-        incident.status = "responding"
+    if incident.status == IncidentStatus.REPORTED:
+        incident.status = IncidentStatus.RESPONDING
     if commit:
         db.session.commit()
     return demand
@@ -211,7 +211,7 @@ def _demand(user, demand_id: int) -> Demand:
     demand = db.session.get(Demand, demand_id)
     if demand is None:
         raise NotFound(_("Demand %(id)s not found.", id=demand_id))
-    if demand.status != "active":
+    if demand.status != DemandStatus.ACTIVE:
         raise Conflict(_("The demand was cancelled."))
     return demand
 
@@ -254,7 +254,7 @@ def list_demands(user, incident_id: int, *, include_cancelled=False) -> list[Dem
     get_incident(user, incident_id)
     stmt = select(Demand).where(Demand.incident_id == incident_id)
     if not include_cancelled:
-        stmt = stmt.where(Demand.status == "active")
+        stmt = stmt.where(Demand.status == DemandStatus.ACTIVE)
     return db.session.execute(stmt.order_by(Demand.point_id, Demand.id)).scalars().all()
 
 
@@ -330,7 +330,7 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     # (point, material) -> the row that holds it: one active demand per point and material
     taken = {pair: None for pair in db.session.execute(
         select(Demand.point_id, Demand.material_id).where(Demand.incident_id == incident.id,
-                                                          Demand.status == "active")).tuples()}
+                                                          Demand.status == DemandStatus.ACTIVE)).tuples()}
     now, parsed, errors = utcnow(), [], {}
     for number, cells in enumerate(rows[1:], start=2):
         if len(errors) >= MAX_IMPORT_ERRORS:
@@ -370,14 +370,14 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     # All rows in one INSERT, audited as one event (add_demand line by line: 10,000 lines took 101 s).
     sequence = db.session.scalar(select(func.count()).select_from(Demand).where(Demand.incident_id == incident.id)) or 0
     lines = [{"number": rules.demand_number(incident.number, sequence + n), "incident_id": incident.id, "point_id": p,
-              "material_id": m, "quantity": q, "priority": pr, "needed_by": nb, "status": "active", "version": 1,
-              "source": "sheet", "created_by_id": user.id, "created_at": now}
+              "material_id": m, "quantity": q, "priority": pr, "needed_by": nb, "status": DemandStatus.ACTIVE.value,
+              "version": 1, "source": "sheet", "created_by_id": user.id, "created_at": now}
              for n, (p, m, q, pr, nb) in enumerate(parsed, start=1)]
     db.session.execute(insert(Demand), lines)
     record_event("demand.imported", "incident", {"lines": len(lines), "first": lines[0]["number"],
                                                  "last": lines[-1]["number"]}, str(incident.id))
-    if incident.status == "reported":
-        incident.status = "responding"
+    if incident.status == IncidentStatus.REPORTED:
+        incident.status = IncidentStatus.RESPONDING
     db.session.commit()
     return list(db.session.scalars(select(Demand).where(Demand.incident_id == incident.id,
                                                         Demand.number.in_([line["number"] for line in lines]))

@@ -32,7 +32,7 @@ from reserve.rules import MAX_QUANTITY, LotSupply, available_within, quantity_pr
 from reserve.stock import availability
 
 from .. import rules
-from ..models import Demand, PlanLine, PlanVersion
+from ..models import Demand, DemandStatus, IncidentStatus, PlanLine, PlanStatus, PlanVersion
 from .incidents import get_incident, require_command
 
 PHYSICAL = ReserveType.PHYSICAL.value
@@ -61,8 +61,8 @@ class Index:
 def build_problem(user, incident, options: dict | None = None, now=None) -> tuple[dict, Index]:
     options = options or {}
     now = now or utcnow()
-    demands = db.session.execute(select(Demand).where(Demand.incident_id == incident.id, Demand.status == "active")
-                                 ).scalars().all()
+    demands = db.session.execute(select(Demand).where(Demand.incident_id == incident.id,
+                                                      Demand.status == DemandStatus.ACTIVE)).scalars().all()
     if not demands:
         raise Invalid(_("The incident has no active demand to plan for."))
     index = Index()
@@ -209,7 +209,7 @@ def _plan(user, incident_id: int, *, options: dict | None, greedy: bool, report=
     background job, is told before solving and before saving."""
     require_command(user)
     incident = get_incident(user, incident_id)
-    if incident.status == "closed":
+    if incident.status == IncidentStatus.CLOSED:
         raise Conflict(_("The incident is closed."))
     started = time.perf_counter()
     problem, index = build_problem(user, incident, options)
@@ -299,7 +299,7 @@ def _save(user, incident, problem, index: Index, lines, unmet, method, options, 
     if not checked.ok:
         raise Invalid(_("The plan breaks a constraint; nothing was saved."), errors={"plan": checked.errors[:20]})
     previous = db.session.scalar(select(func.max(PlanVersion.version)).where(PlanVersion.incident_id == incident.id))
-    version = PlanVersion(incident_id=incident.id, version=(previous or 0) + 1, status="draft", method=method,
+    version = PlanVersion(incident_id=incident.id, version=(previous or 0) + 1, status=PlanStatus.DRAFT, method=method,
                           options=options or None, problem=problem, metrics=metrics or checked.metrics,
                           author_id=user.id, based_on_id=based_on.id if based_on else None,
                           unmet=[{**u, **_point_facts(index, u["point"]), "material_id": int(u["material"]),
@@ -333,9 +333,9 @@ def _line(version, index: Index, line: dict) -> PlanLine:
 
 def _supersede_drafts(incident_id: int, keep_id: int) -> None:
     for draft in db.session.execute(select(PlanVersion).where(PlanVersion.incident_id == incident_id,
-                                                              PlanVersion.status == "draft",
+                                                              PlanVersion.status == PlanStatus.DRAFT,
                                                               PlanVersion.id != keep_id)).scalars():
-        draft.status = "superseded"
+        draft.status = PlanStatus.SUPERSEDED
 
 
 def index_from_problem(problem: dict, version: PlanVersion) -> Index:
@@ -359,7 +359,7 @@ def index_from_problem(problem: dict, version: PlanVersion) -> Index:
         point_id, weight = point["id"][1:].split("-")
         index.points[point["id"]] = (int(point_id), int(weight))
     for demand in db.session.execute(select(Demand).where(Demand.incident_id == version.incident_id,
-                                                          Demand.status == "active")).scalars():
+                                                          Demand.status == DemandStatus.ACTIVE)).scalars():
         index.demands[(demand.point_id, demand.material_id)] = demand.id
     for material in problem["materials"]:
         index.weights[int(material["id"])] = material["unit_weight_t"]
@@ -379,7 +379,7 @@ def edit_plan(user, plan_id: int, changes: list[dict]) -> PlanVersion:
     validated against the base version's problem with check_plan (422 naming what breaks)."""
     require_command(user)
     base = get_plan(user, plan_id)
-    if base.status not in ("draft", "approved"):
+    if base.status not in (PlanStatus.DRAFT, PlanStatus.APPROVED):
         raise Conflict(_("Only the current draft or an approved plan can be edited into a new version."))
     wanted = {int(c["line_id"]): int(c["quantity"]) for c in changes}
     known = {line.id for line in base.lines}
@@ -471,7 +471,7 @@ def plan_in_background(user, incident_id: int, options: dict | None = None, gree
 
     require_command(user)
     incident = get_incident(user, incident_id)
-    if incident.status == "closed":
+    if incident.status == IncidentStatus.CLOSED:
         raise Conflict(_("The incident is closed."))
     return background.enqueue(user, "plan", subject=("incident", incident.id),
                               params={"options": options or {}, "greedy": bool(greedy)})

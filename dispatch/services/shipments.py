@@ -17,7 +17,7 @@ from reserve.stock import ledger
 from reserve.services.access import agency_path
 
 from .. import rules
-from ..models import SHIPMENT_LABELS, LineAllocation, PlanVersion, Shipment
+from ..models import SHIPMENT_LABELS, LineAllocation, PlanStatus, PlanVersion, Shipment, ShipmentStatus
 from .incidents import get_incident
 
 
@@ -48,7 +48,7 @@ def move_obstacle(user, shipment: Shipment) -> DomainError | None:
             return NotAllowed(_("Only command staff update shipments from suppliers."))
         if not can_write(user, agency_path(shipment.agency_id)):
             return NotAllowed(_("You may only change data of your own agency and the agencies below it."))
-    if db.session.get(PlanVersion, shipment.line.plan_id).status != "approved":
+    if db.session.get(PlanVersion, shipment.line.plan_id).status != PlanStatus.APPROVED:
         return Conflict(_("Only shipments of an approved plan move."))
     return None
 
@@ -75,7 +75,7 @@ def advance(user, shipment_id: int, status: str, *, quantity_received: int | Non
                          s=str(SHIPMENT_LABELS.get(shipment.status, shipment.status))))
     now = utcnow()
     line = shipment.line
-    if status == "departed":
+    if status == ShipmentStatus.DEPARTED:
         if vehicles is not None:
             if vehicles < 1:
                 raise Invalid(_("At least one vehicle."), errors={"vehicles": [_("invalid")]})
@@ -83,9 +83,9 @@ def advance(user, shipment_id: int, status: str, *, quantity_received: int | Non
         _issue(user, shipment)
         shipment.departed_at = now
         shipment.eta = now + timedelta(hours=max(line.arrival_h - line.lead_time_h, 0))
-    elif status == "arrived":
+    elif status == ShipmentStatus.ARRIVED:
         shipment.arrived_at = now
-    elif status == "received":
+    elif status == ShipmentStatus.RECEIVED:
         if quantity_received is None or quantity_problem(quantity_received):
             raise Invalid(_("Record the quantity received."), errors={"quantity_received": [_("required")]})
         if quantity_received != shipment.quantity and not (discrepancy_reason or "").strip():
@@ -113,4 +113,5 @@ def _issue(user, shipment: Shipment) -> None:
 def late_shipments(incident_id: int, now=None) -> list[Shipment]:
     now = now or utcnow()
     return db.session.execute(select(Shipment).where(Shipment.incident_id == incident_id,
-                                                     Shipment.status == "departed", Shipment.eta < now)).scalars().all()
+                                                     Shipment.status == ShipmentStatus.DEPARTED,
+                                                     Shipment.eta < now)).scalars().all()
