@@ -64,6 +64,7 @@ class Export:
     scope: str           # the scope an external client needs: "read:stock", "read:{kind}"
     inline: str          # endpoint of the inline export (the web page goes there below the limit)
     appendix: str | None = None  # "module:function"(filters) -> (title, header, rows): XLSX's second sheet
+    caption: str | None = None   # "module:function"(filters) -> what the pages name beside the label
 
 
 # Every export that may run in the background, by name. A new one gets one entry here.
@@ -73,7 +74,8 @@ EXPORTS = {
                     "stock.export_stock"),
     "sharing": Export("sharing", _l("Shared data"), "reserve.sharing.feeds:export_table",
                       "reserve.sharing.feeds:export_size", "reserve.sharing.schemas:ExportFilterSchema", "{kind}",
-                      "read:{kind}", "sharing_feeds.export", "reserve.sharing.feeds:dictionary_sheet"),
+                      "read:{kind}", "sharing_feeds.export", "reserve.sharing.feeds:dictionary_sheet",
+                      "reserve.sharing.feeds:export_caption"),
 }
 
 
@@ -205,7 +207,10 @@ def describe(job: BackgroundJob, file: ExportFile | None, now: datetime | None =
     params = job.params or {}
     export = EXPORTS.get(params.get("export"))
     available = job.status == "done" and file is not None and file.expires_at > now
-    return {**background.as_dict(job), "export": params.get("export"), "label": str(export.label) if export else "",
+    label = str(export.label) if export else ""
+    if export and export.caption:
+        label += " · " + resolve(export.caption)(params.get("filters") or {})
+    return {**background.as_dict(job), "export": params.get("export"), "label": label,
             "format": params.get("format"), "filters": params.get("filters") or {},
             "expected_rows": params.get("expected_rows"), "rows": file.rows if file else None,
             "size": file.size if file else None, "filename": file.filename if file else None,

@@ -162,6 +162,7 @@ def test_a_sharing_export_job_equals_the_inline_one_with_its_dictionary(app, sit
     assert _run_worker(app) == 1
     done = _job(app, site, started.json["id"]).json
     assert done["status"] == "done", done
+    assert done["label"].startswith("共享数据 · ") and done["label"] != "共享数据 · "   # the kind by its title
     file = _client(app).get(done["download_url"], headers=site["tokens"]["operator"])
     monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX_ROWS", 1000)
     inline = _client(app).get(f"/api/v1/sharing/exports/stock?format=xlsx&agency_id={site['A']}",

@@ -137,6 +137,12 @@ def export_table(user, filters: dict, today: date) -> tuple[list[str], list[list
     return export_rows(user, filters["kind"], today=today, agency_id=filters.get("agency_id"))
 
 
+def export_caption(filters: dict) -> str:
+    """The exported kind's title, beside the export's label on the pages (共享数据 · 库存)."""
+    resource = RESOURCES.get(filters.get("kind"))
+    return str(resource.title) if resource else ""
+
+
 def dictionary_sheet(filters: dict) -> tuple[str, list[str], list[list]]:
     """The XLSX's second sheet: the data dictionary of the exported kind."""
     return "dictionary", [_("Field"), _("Type"), _("Meaning")], \

@@ -12,7 +12,7 @@
           if (j.status !== box.dataset.status) { window.location.reload(); return; }
           bar.value = j.progress;
           box.querySelector('[data-job="percent"]').textContent = j.progress + "%";
-          box.querySelector('[data-job="step"]').textContent = j.step || "";
+          box.querySelector('[data-job="step"]').textContent = j.step && j.step !== box.dataset.label ? j.step : "";
           window.setTimeout(tick, 2000);
         })
         .catch(function () { window.setTimeout(tick, 5000); });
