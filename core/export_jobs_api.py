@@ -28,7 +28,8 @@ def list_exports(page, per_page):
 @auth_required("token", "session")
 @blp.arguments(ExportJobRequestSchema)
 @blp.alt_response(202, schema=ExportJobSchema, description="Queued; follow the job at `Location`")
-@blp.doc(responses={"429": {"description": "EXPORT_JOBS_PER_USER exports already queued or running"}})
+@blp.doc(responses={"429": {"description": "EXPORT_JOBS_PER_USER exports already queued or running"}},
+         **{"x-client-scope": "the export's: read:stock, or read:{kind} of a sharing export"})
 def start(data):
     """Queue an export of any size for the worker, under the caller's access (the same rows as
     the inline export); the file is kept EXPORT_FILE_HOURS for the caller only. External clients

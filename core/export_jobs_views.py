@@ -24,7 +24,8 @@ def _flash_error(exc: DomainError) -> None:
 
 def _back() -> str:
     target = request.form.get("back") or ""
-    return target if target.startswith("/") and not target.startswith("//") else url_for("exports.export_list")
+    same_site = target.startswith("/") and not target.startswith("//") and "\\" not in target  # no open redirect
+    return target if same_site else url_for("exports.export_list")
 
 
 @bp.route("/exports")

@@ -351,6 +351,11 @@ def test_the_stock_page_downloads_a_small_export_and_starts_a_job_for_a_large_on
     bad = client.post("/exports", data={"csrf_token": token, "export": "stock", "format": "csv",
                                         "expiring_within_days": "-3", "back": "/stock"})
     assert bad.status_code == 303 and bad.headers["Location"].endswith("/stock") and _jobs(app) == 1
+    for away in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        sent = client.post("/exports", data={"csrf_token": token, "export": "stock", "format": "csv",
+                                             "expiring_within_days": "-3", "back": away})
+        assert sent.headers["Location"].endswith("/exports"), away
+    assert client.post("/exports", data={"csrf_token": token, "export": "passwords", "format": "csv"}).status_code == 400
     _run_worker(app)
     listing = client.get("/exports")
     assert listing.status_code == 200 and "库存批次" in listing.text and "下载" in listing.text

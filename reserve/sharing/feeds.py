@@ -9,7 +9,7 @@ Reads through a grant are logged (access.log_grant_reads)."""
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import NotFound
 from core.extensions import db
@@ -103,8 +103,6 @@ def _export_select(user, resource: Resource, r: Reach, agency_id: int | None):
 def export_size(user, filters: dict, today: date) -> int:
     """At most how many rows the export would hold (records in scope, before each one's fields
     are decided), counted without reading them."""
-    from sqlalchemy import func
-
     resource = resource_of(filters["kind"])
     stmt = _export_select(user, resource, reach(user, filters["kind"], today), filters.get("agency_id"))
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
