@@ -172,6 +172,40 @@ def test_a_sharing_export_job_equals_the_inline_one_with_its_dictionary(app, sit
     assert set(_sheets(file.data)) == {"stock", "dictionary"} and len(_sheets(file.data)["stock"]) == LOTS + 3
 
 
+def test_a_start_sent_twice_with_one_idempotency_key_queues_one_export(app, site):
+    headers = {**site["tokens"]["operator"], "Idempotency-Key": "export-once-1"}
+    body = {"export": "stock", "format": "csv", "filters": {"agency_id": site["A"]}}
+    first = _client(app).post("/api/v1/export-jobs", json=body, headers=headers)
+    again = _client(app).post("/api/v1/export-jobs", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 202) and again.json["id"] == first.json["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true" and _jobs(app) == 1
+
+
+def test_a_sharing_export_job_reads_through_a_grant_with_its_fields_and_logs_it(app, site):
+    from core.timeutil import local_today
+
+    owner, grantee = site["tokens"]["operator"], site["tokens"]["stranger"]
+    made = _client(app).put(f"/api/v1/sharing/resources/{site['A']}/stock", json={"attribute": "conditional"},
+                            headers=owner)
+    assert made.status_code == 200, made.text
+    asked = _client(app).post("/api/v1/sharing/grants", headers=grantee, json={
+        "owner_agency_id": site["A"], "kind": "stock", "purpose": "汛期联合调度", "fields": ["lot_no", "on_hand"],
+        "requested_from": local_today().isoformat(), "requested_to": (local_today() + timedelta(days=7)).isoformat()})
+    assert asked.status_code == 201, asked.text
+    approved = _client(app).post(f"/api/v1/sharing/grants/{asked.json['id']}/approve", json={}, headers=owner)
+    assert approved.status_code == 200, approved.text
+    started = _start(app, site, who="stranger", export="sharing", filters={"kind": "stock", "agency_id": site["A"]})
+    assert started.status_code == 202, started.text
+    assert _run_worker(app) == 1
+    done = _job(app, site, started.json["id"], who="stranger").json
+    rows = _csv_rows(_client(app).get(done["download_url"], headers=grantee).data)
+    header = rows[0]
+    assert done["rows"] == LOTS + 2 and {r[header.index("lot_no")] for r in rows[1:]} >= {"EX-L000", "EX-S1"}
+    assert all(r[header.index("depot_code")] == "" for r in rows[1:])   # a field the grant does not give
+    log = _client(app).get("/api/v1/sharing/access-log", headers=owner).json["items"]
+    assert [(e["channel"], e["rows"]) for e in log] == [("export", LOTS + 2)]
+
+
 def test_cancel_a_queued_export_then_retry_it(app, site):
     job_id = _start(app, site).json["id"]
     cancelled = _client(app).post(f"/api/v1/export-jobs/{job_id}/cancel", headers=site["tokens"]["operator"])
