@@ -1,5 +1,5 @@
-"""Durable background jobs: long work (a plan of a large problem, later large report applies,
-exports, re-plans) stored as rows of `background_job` and run by the worker process
+"""Durable background jobs: long work (a plan of a large problem, large report checks and applies,
+large exports, re-plans) stored as rows of `background_job` and run by the worker process
 (`flask worker run`, core/worker.py), never inside a web worker.
 
 Why a table of our own and not a queue library: docs/operations.md ("Background jobs").
@@ -88,6 +88,7 @@ KINDS = {
                          "reserve.reporting.services:check_submission_job"),
     "report-apply": Kind("report-apply", "reserve.reporting.services:run_apply_job",
                          "reserve.reporting.services:check_submission_job"),
+    "export": Kind("export", "core.export_jobs:run_export_job", "core.export_jobs:check_export_job"),
 }
 
 

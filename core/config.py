@@ -156,6 +156,12 @@ class Config:
     # report of more than REPORT_INLINE_APPLY_ROWS rows is applied by it; smaller ones at once.
     REPORT_INLINE_MAX_BYTES = 1_000_000
     REPORT_INLINE_APPLY_ROWS = 5_000
+    # Exports (core/export_jobs.py): more rows than EXPORT_INLINE_MAX_ROWS are written by the worker
+    # (the inline export refuses them with the way there); its file is kept EXPORT_FILE_HOURS; a
+    # user has at most EXPORT_JOBS_PER_USER exports queued or running.
+    EXPORT_INLINE_MAX_ROWS = 20_000
+    EXPORT_FILE_HOURS = 24
+    EXPORT_JOBS_PER_USER = 3
 
     # Logging (core/logs.py): level, and "text" or "json" (one JSON object per line).
     LOG_LEVEL = "INFO"
@@ -244,6 +250,9 @@ ENVIRONMENT = {
     "JOB_HOLD_FILE": ("JOB_HOLD_FILE", str),
     "REPORT_INLINE_MAX_BYTES": ("REPORT_INLINE_MAX_BYTES", int),
     "REPORT_INLINE_APPLY_ROWS": ("REPORT_INLINE_APPLY_ROWS", int),
+    "EXPORT_INLINE_MAX_ROWS": ("EXPORT_INLINE_MAX_ROWS", int),
+    "EXPORT_FILE_HOURS": ("EXPORT_FILE_HOURS", int),
+    "EXPORT_JOBS_PER_USER": ("EXPORT_JOBS_PER_USER", int),
     "LOG_LEVEL": ("LOG_LEVEL", str),
     "LOG_FORMAT": ("LOG_FORMAT", str),
     "FLASK_DEBUG": ("DEBUG", _flag),

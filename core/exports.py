@@ -29,3 +29,34 @@ def csv_bytes(header: list[str], rows) -> bytes:
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIMETYPES = {"csv": "text/csv", "xlsx": XLSX}
+
+
+def xlsx_bytes(sheets, on_row=None) -> bytes:
+    """A workbook of (title, header, rows) sheets, written row by row (openpyxl's write-only mode);
+    `on_row(n)` is called every 10,000 rows of the first sheet (a job's progress)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    for index, (title, header, rows) in enumerate(sheets):
+        sheet = workbook.create_sheet(title[:31])
+        sheet.append(header)
+        for n, row in enumerate(rows, 1):
+            sheet.append([safe_cell(v) for v in row])
+            if on_row is not None and index == 0 and n % 10_000 == 0:
+                on_row(n)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def file_bytes(file_format: str, sheets, on_row=None) -> tuple[bytes, str]:
+    """The export's file and its media type: CSV holds the first sheet, XLSX every sheet. Every
+    export, in the request or in the worker, is written here, so both give the same file."""
+    if file_format == "xlsx":
+        return xlsx_bytes(sheets, on_row), XLSX
+    _title, header, rows = sheets[0]
+    return csv_bytes(header, rows), MIMETYPES["csv"]

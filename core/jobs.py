@@ -22,6 +22,13 @@ def sweep_jobs(now: datetime) -> dict:
     return {"reclaimed": background.reclaim_stale(now)}
 
 
+def prune_exports(now: datetime) -> dict:
+    """Export files past EXPORT_FILE_HOURS are deleted (core/export_jobs.py)."""
+    from .export_jobs import prune_expired
+
+    return {"deleted": prune_expired(now)}
+
+
 def verify_audit(now: datetime) -> dict:
     """`flask audit verify`, daily: the audit log's hash chain."""
     from .audit import verify_chain

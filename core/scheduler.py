@@ -48,6 +48,7 @@ def jobs(config) -> tuple[Job, ...]:
             {"hour": 4, "minute": 15, "timezone": zone}),
         Job("scheduler-heartbeat", "core.jobs:scheduler_heartbeat", "interval", {"seconds": 30}, quiet=True),
         Job("background-jobs-sweep", "core.jobs:sweep_jobs", "interval", {"minutes": 1}),
+        Job("exports-prune", "core.jobs:prune_exports", "interval", {"minutes": 30}),
         Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": zone}),
         Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": zone}),
         Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": zone}),

@@ -71,7 +71,7 @@ def navigation() -> Nav:
                  (_("Plans"), url_for("reserve.plan_list")), (_("Reporting"), url_for("reporting.index"))]
         # transport under "More": the 待办 link with its count takes its place in the bar
         more += [(_("Transport"), url_for("reserve.transport_list")), (_("Data sharing"), url_for("sharing.catalog")),
-                 (_("Agencies"), url_for("core.agencies"))]
+                 (_("Agencies"), url_for("core.agencies")), (_("My exports"), url_for("exports.export_list"))]
     more.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if roles & {ADMIN, AGENCY_ADMIN}:
         more.append((_("User management"), url_for("accounts.user_list")))

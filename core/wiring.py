@@ -13,7 +13,7 @@ from flask_security.views import default_render_json
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
-from . import audit, auth, background, errors, gate, hardening, idempotency, metrics, tokens  # noqa: F401 (background: its tables)
+from . import audit, auth, background, errors, export_jobs, gate, hardening, idempotency, metrics, tokens  # noqa: F401 (background, export_jobs: their tables)
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -179,13 +179,15 @@ def register_blueprints(app):
     from dispatch import views as dispatch_views
     from dispatch.api import BLUEPRINTS as dispatch_api
 
-    from . import accounts_api, accounts_views
+    from . import accounts_api, accounts_views, export_jobs_api, export_jobs_views
     from . import api as core_api
     from . import views
 
     api.register_blueprint(core_api.blp)
     api.register_blueprint(accounts_api.blp)
     app.register_blueprint(accounts_views.bp)
+    api.register_blueprint(export_jobs_api.blp)
+    app.register_blueprint(export_jobs_views.bp)
     for blueprint in reserve_api + reporting_api + warning_api + dispatch_api:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)

@@ -11,6 +11,7 @@ from .rules import MAX_QUANTITY
 
 CLASSIFICATIONS = [c.value for c in Classification]
 REGION_CODE = validate.Regexp(r"^\d{6}$", error="a GB/T 2260 code has 6 digits")
+ID_MAX = 2**63 - 1  # the largest id SQLite and PostgreSQL store (a larger one is a 422, not a 500)
 PHONE = validate.Regexp(r"^[0-9+\-() ]{5,30}$")
 
 
@@ -234,11 +235,11 @@ class ReversalSchema(Schema):
 
 
 class StockQuerySchema(Schema):
-    material_id = fields.Int(load_default=None)
+    material_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=ID_MAX))
     category_code = fields.Str(load_default=None, validate=validate.Regexp(r"^\d{1,7}$"))
     region_code = fields.Str(load_default=None, validate=REGION_CODE)
-    agency_id = fields.Int(load_default=None)
-    depot_id = fields.Int(load_default=None)
+    agency_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=ID_MAX))
+    depot_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=ID_MAX))
     reserve_type = fields.Str(load_default=None, validate=validate.OneOf([r.value for r in ReserveType]))
     expiring_within_days = fields.Int(load_default=None, validate=validate.Range(min=0, max=36500))
     q = fields.Str(load_default=None, validate=validate.Length(max=100))

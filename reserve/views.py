@@ -92,7 +92,7 @@ def stock_query():
     query = {k: v for k, v in request.args.items() if k not in ("page",) and v}
     return render_template("reserve/stock.html", totals=totals[:500], rows=rows, group_by=group_by, groups=GROUPS,
                            args=args, query=query, errors=errors, cities=_cities(),
-                           export_query={k: v for k, v in query.items() if k != "group_by"})
+                           export_query={k: v for k, v in args.items() if v is not None and v is not False})
 
 
 @bp.route("/transport")

@@ -53,13 +53,17 @@ def available_within(query):
 @stock.route("/export")
 @auth_required("token", "session")
 @stock.arguments(ExportQuerySchema, location="query")
-@stock.doc(responses={"200": {"description": "The file", "content": {
+@stock.doc(responses={"422": {"description": "Invalid filters, or more rows than EXPORT_INLINE_MAX_ROWS "
+                                              "(`export-too-large`: use /api/v1/export-jobs)"},
+                      "200": {"description": "The file", "content": {
     "text/csv": {"schema": {"type": "string"}},
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
                                                                                       "format": "binary"}}}}})
 def export_stock(query):
-    """The filtered lot list as CSV (UTF-8 with BOM) or XLSX; cells cannot start a formula."""
-    body, mimetype = queries.export_stock(current_user, _filter(query), local_today(), query["format"])
+    """The filtered lot list as CSV (UTF-8 with BOM) or XLSX; cells cannot start a formula. More
+    than EXPORT_INLINE_MAX_ROWS lots (20,000) answer 422 `export-too-large`: export them with
+    `POST /api/v1/export-jobs` (`{"export": "stock", ...}`), written by the background worker."""
+    body, mimetype = queries.export_stock(current_user, query, local_today(), query["format"])
     filename = f"stock-{local_today():%Y%m%d}.{query['format']}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
 

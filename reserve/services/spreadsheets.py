@@ -1,19 +1,9 @@
 """Writing CSV/XLSX exports. Uploads are read by reserve.reporting.files, the one hardened
 reader of every upload path."""
 
-import io
-
-from core.exports import safe_cell
+from core import exports
 
 
 def xlsx_bytes(sheet_title: str, header: list[str], rows) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title[:31])
-    sheet.append(header)
-    for row in rows:
-        sheet.append([safe_cell(v) for v in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    """A one-sheet workbook (core.exports writes every export's workbook)."""
+    return exports.xlsx_bytes([(sheet_title, header, rows)])

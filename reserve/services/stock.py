@@ -383,16 +383,30 @@ def _live_within(user, f: StockFilter, hours: float, today: date, physical: bool
 
 
 EXPORT_LIMIT = 200_000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def export_stock(user, f: StockFilter, today: date, file_format: str) -> tuple[bytes, str]:
-    """The filtered lot list (at most EXPORT_LIMIT rows) as CSV or XLSX bytes and its media type."""
-    from core.exports import csv_bytes
+def export_filter(filters: dict) -> StockFilter:
+    """The StockFilter of an export's filters (the query of /api/v1/stock/export, or a job's)."""
+    return StockFilter(**{k: v for k, v in filters.items() if k in StockFilter.__dataclass_fields__})
 
-    from .spreadsheets import xlsx_bytes
 
-    rows = db.session.execute(stock_rows(user, f, today).limit(EXPORT_LIMIT))
-    if file_format == "xlsx":
-        return xlsx_bytes("stock", STOCK_HEADER, rows), XLSX
-    return csv_bytes(STOCK_HEADER, rows), "text/csv"
+def export_size(user, filters: dict, today: date) -> int:
+    """How many rows the export would hold (at most EXPORT_LIMIT), counted without reading them."""
+    return min(db.session.scalar(stock_count(user, export_filter(filters), today)) or 0, EXPORT_LIMIT)
+
+
+def export_table(user, filters: dict, today: date) -> tuple[list[str], list]:
+    """The `stock` export (core/export_jobs.py EXPORTS): the filtered lot list, at most EXPORT_LIMIT
+    rows, scoped like the lots the user reads."""
+    rows = db.session.execute(stock_rows(user, export_filter(filters), today).limit(EXPORT_LIMIT)).all()
+    return STOCK_HEADER, rows
+
+
+def export_stock(user, filters: dict, today: date, file_format: str) -> tuple[bytes, str]:
+    """The export written in the request, as CSV or XLSX bytes and its media type; more than
+    EXPORT_INLINE_MAX_ROWS rows are refused with the way to the background export."""
+    from core import export_jobs, exports
+
+    export_jobs.check_inline(export_size(user, filters, today))
+    header, rows = export_table(user, filters, today)
+    return exports.file_bytes(file_format, [("stock", header, rows)])

@@ -6,11 +6,10 @@ deleted record, or one the caller may no longer read (say, it became restricted)
 `delete`. A follower that applies the pages in order holds exactly what an export would give.
 Reads through a grant are logged (access.log_grant_reads)."""
 
-import io
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import NotFound
 from core.extensions import db
@@ -23,7 +22,6 @@ from .resources import RESOURCES, Resource
 
 MAX_PAGE = 1000
 EXPORT_LIMIT = 200_000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def resource_of(kind: str) -> Resource:
@@ -93,17 +91,31 @@ def read_feed(user, kind: str, *, cursor: int, limit: int, today: date, agency_i
             "has_more": has_more, "items": items}
 
 
+def _export_select(user, resource: Resource, r: Reach, agency_id: int | None):
+    model = resource.model
+    stmt = select(model)
+    if agency_id is not None:
+        stmt = stmt.where(getattr(model, resource.owner_attr) == agency_id)
+    classification = model.classification if resource.classified else None
+    return scoped(stmt, user, getattr(model, resource.owner_attr), classification, shared=r.shared)
+
+
+def export_size(user, filters: dict, today: date) -> int:
+    """At most how many rows the export would hold (records in scope, before each one's fields
+    are decided), counted without reading them."""
+    resource = resource_of(filters["kind"])
+    stmt = _export_select(user, resource, reach(user, filters["kind"], today), filters.get("agency_id"))
+    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return min(count, EXPORT_LIMIT)
+
+
 def export_rows(user, kind: str, *, today: date, agency_id: int | None = None) -> tuple[list[str], list[list]]:
     """Every record of `kind` the caller may read, as rows under the dictionary's keys (fields
     it may not read are empty)."""
     resource = resource_of(kind)
     r = reach(user, kind, today)
     model = resource.model
-    stmt = select(model)
-    if agency_id is not None:
-        stmt = stmt.where(getattr(model, resource.owner_attr) == agency_id)
-    classification = model.classification if resource.classified else None
-    stmt = scoped(stmt, user, getattr(model, resource.owner_attr), classification, shared=r.shared)
+    stmt = _export_select(user, resource, r, agency_id)
     records = db.session.execute(stmt.order_by(model.id).limit(EXPORT_LIMIT)).unique().scalars().all()
     reads = _Reads()
     keys = resource.field_keys
@@ -116,6 +128,23 @@ def export_rows(user, kind: str, *, today: date, agency_id: int | None = None) -
     log_grant_reads(user, kind, "export", reads.by_grant)
     db.session.commit()
     return keys, rows
+
+
+def export_table(user, filters: dict, today: date) -> tuple[list[str], list[list]]:
+    """The `sharing` export (core/export_jobs.py EXPORTS): export_rows of `filters["kind"]`."""
+    return export_rows(user, filters["kind"], today=today, agency_id=filters.get("agency_id"))
+
+
+def export_caption(filters: dict) -> str:
+    """The exported kind's title, beside the export's label on the pages (共享数据 · 库存)."""
+    resource = RESOURCES.get(filters.get("kind"))
+    return str(resource.title) if resource else ""
+
+
+def dictionary_sheet(filters: dict) -> tuple[str, list[str], list[list]]:
+    """The XLSX's second sheet: the data dictionary of the exported kind."""
+    return "dictionary", [_("Field"), _("Type"), _("Meaning")], \
+        [[e["key"], e["type"], e["label"]] for e in dictionary(filters["kind"])]
 
 
 def _cell(value):
@@ -132,26 +161,15 @@ def dictionary(kind: str) -> list[dict]:
 
 
 def export_file(user, kind: str, file_format: str, *, today: date, agency_id: int | None = None) -> tuple[bytes, str]:
-    """CSV (UTF-8 with BOM) or XLSX with a second sheet holding the data dictionary."""
-    from core.exports import csv_bytes, safe_cell
+    """CSV (UTF-8 with BOM) or XLSX with a second sheet holding the data dictionary, written in
+    the request; more than EXPORT_INLINE_MAX_ROWS rows are refused with the way to the
+    background export (core/export_jobs.py)."""
+    from core import export_jobs, exports
 
-    header, rows = export_rows(user, kind, today=today, agency_id=agency_id)
-    if file_format == "csv":
-        return csv_bytes(header, rows), "text/csv"
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    data = workbook.create_sheet(kind)
-    data.append(header)
-    for row in rows:
-        data.append([safe_cell(v) for v in row])
-    sheet = workbook.create_sheet("dictionary")
-    sheet.append([_("Field"), _("Type"), _("Meaning")])
-    for entry in dictionary(kind):
-        sheet.append([entry["key"], entry["type"], entry["label"]])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue(), XLSX
+    filters = {"kind": kind, "agency_id": agency_id}
+    export_jobs.check_inline(export_size(user, filters, today))
+    header, rows = export_table(user, filters, today)
+    return exports.file_bytes(file_format, [(kind, header, rows), dictionary_sheet(filters)])
 
 
 def dictionary_csv(kind: str) -> bytes:

@@ -87,6 +87,11 @@ CLIENT_ROUTES = (
     ("POST", r"/api/v1/submissions/\d+/(confirm|discard)$", "push:submissions"),
     ("GET", r"/api/v1/submissions(/\d+)?$", "push:submissions"),
     ("GET", r"/api/v1/report-templates/[a-z]+$", "push:submissions"),
+    # background exports: the scope is the export's (read:stock, read:{kind}), checked by
+    # core/export_jobs.py from the body; a client sees only its own jobs
+    ("POST", r"/api/v1/export-jobs$", None),
+    ("GET", r"/api/v1/export-jobs(/\d+(/file)?)?$", None),
+    ("POST", r"/api/v1/export-jobs/\d+/(cancel|retry)$", None),
 )
 DENIED = "denied"
 

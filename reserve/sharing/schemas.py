@@ -85,6 +85,12 @@ class ExportQuerySchema(Schema):
     agency_id = ma.Int(load_default=None)
 
 
+class ExportFilterSchema(Schema):
+    """The filters of a `sharing` export job (core/export_jobs.py): those of /exports/{kind}."""
+    kind = ma.Str(required=True, validate=KIND)
+    agency_id = ma.Int(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+
+
 class DictionaryEntrySchema(Schema):
     key = ma.Str()
     type = ma.Str()

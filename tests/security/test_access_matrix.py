@@ -45,6 +45,8 @@ POLICIES = {
     "staff_writer": (STAFF - {VIEWER}, STAFF - {VIEWER}),              # viewers only read
     "supplier": (set(SUPPLIERS), set(SUPPLIERS)),
     "account_manager": ({ADMIN, AGENCY_ADMIN}, {ADMIN}),                # agency admins: their subtree's accounts
+    "registry_user": (SIGNED_IN - set(SUPPLIERS), SIGNED_IN - set(SUPPLIERS)),  # any account of the registry
+    "export_owner": ({OPERATOR}, set()),                                # A's export job is its operator's
 }
 
 WRITE_POLICY = {
@@ -115,6 +117,10 @@ WRITE_POLICY = {
     "users.reset_password": "account_manager", "accounts.user_new": "account_manager",
     "accounts.user_edit": "account_manager", "accounts.user_status": "account_manager",
     "accounts.user_password": "account_manager",
+    # h-exports: anyone of the registry starts exports of what they read; a job is its owner's alone
+    "export_jobs.start": "registry_user", "exports.start": "registry_user",
+    "export_jobs.cancel": "export_owner", "export_jobs.retry": "export_owner",
+    "exports.cancel": "export_owner", "exports.retry": "export_owner",
     "security.forgot_password": "public", "security.reset_password": "public", "security.change_password": "signed_in",
 }
 
@@ -164,7 +170,9 @@ def path_values(world: dict, side: str) -> dict:
         "submission_id": mine["submission"], "warning_id": mine["warning"], "grant_id": mine["grant"],
         "client_id": mine["client"], "line_id": mine["line"], "shipment_id": mine["shipment"],
         "material_id": world["tent"], "incident_id": world["incident"], "point_id": world["point"],
-        "notification_id": world["notification"], "job_id": world["job"], "supplier_id": world["supplier"],
+        "notification_id": world["notification"], "job_id": world["job"],
+        "export_jobs.job_id": mine["export_job"], "exports.job_id": mine["export_job"],
+        "supplier_id": world["supplier"],
         "feedback_id": world["feedback"], "notice_id": world["notice"], "document_id": world["document"],
         "code": "140100", "kind": "stock", "action": "approve", "filename": "x",
         "user_id": mine["user"], "token": "not-a-token",
@@ -200,7 +208,7 @@ def body_for(world: dict, side: str) -> dict:
         "to_depot_id": mine["internal"]["depot"], "material_id": world["tent"], "point_id": world["point"],
         "quantity": 1, "delta": 1, "counted": 90, "minimum": 5, "reason": "probe", "note": "probe",
         "body": "probe", "text": "probe", "title": "probe", "name": "probe", "code": "PROBE-1", "lot_no": "PROBE",
-        "kind": "stock", "mode": "incremental", "attribute": "unconditional", "purpose": "probe",
+        "kind": "stock", "mode": "incremental", "export": "stock", "attribute": "unconditional", "purpose": "probe",
         "fields": ["lot_no"], "requested_from": "2026-01-01", "requested_to": "2026-02-01",
         "position": "agree", "decision": "match", "answer": "probe", "action": "approve", "scopes": ["read:stock"],
         "period": "monthly", "category_prefix": "1", "blue_days": 90, "yellow_days": 60, "orange_days": 30,
@@ -356,6 +364,7 @@ def test_access_matrix(app, world, role, via):
 
 REGISTRY_READS = ["/api/v1/depots", "/api/v1/stock", "/api/v1/warnings", "/api/v1/transport", "/api/v1/agencies",
                   "/api/v1/sharing/exports/stock", "/api/v1/sharing/feeds/stock", "/api/v1/stock/export",
+                  "/api/v1/export-jobs", "/exports",
                   "/depots", "/stock", "/warnings", "/sharing", "/agencies", "/reporting"]
 
 
@@ -489,6 +498,45 @@ def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
             assert response.status_code == 400, (caller, response.text)
             continue
         assert response.status_code == 200 and response.json["status"] == "queued", (caller, response.text)
+
+
+# --- h-exports: an export job and its file are their owner's alone, by every channel --------------------
+
+EXPORT_ROUTES = (("GET", "/api/v1/export-jobs/{job}"), ("GET", "/api/v1/export-jobs/{job}/file"),
+                 ("POST", "/api/v1/export-jobs/{job}/cancel"), ("POST", "/api/v1/export-jobs/{job}/retry"),
+                 ("GET", "/exports/{job}"), ("POST", "/exports/{job}/cancel"), ("POST", "/exports/{job}/retry"))
+
+
+@pytest.mark.parametrize("channel", ["session", "header", "query"])
+def test_export_jobs_are_their_owners_alone(app, world, channel):
+    """Every role of A but its owner (A's operator), and an external client of A, get 401/403/404
+    on A's export job, its file, cancel and retry; nobody of A reads B's; the owner reads A's."""
+    from core.auth import User
+    from reserve.sharing.clients import register_client
+
+    with app.app_context():
+        setup = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
+        _client, client_token = register_client(setup, name="export probe", agency_id=world["A"],
+                                                 scopes=["read:stock", "read:depots"])
+    before = snapshot(app)
+    for job, callers in ((world["a"]["export_job"], [r for r in ROLES if r != OPERATOR]),
+                         (world["b"]["export_job"], list(ROLES))):
+        for caller in callers + ["sharing_client"]:
+            client, headers, query = _caller(app, world, caller, channel, client_token)
+            for method, url in EXPORT_ROUTES:
+                response = client.open(url.format(job=job) + query, method=method, headers=headers)
+                to_login = response.status_code == 302 and "/login" in response.headers["Location"]
+                refused = (400,) if query else (401, 403, 404)
+                assert response.status_code in refused or (to_login and not url.startswith("/api/")), (
+                    caller, channel, method, url, response.status_code)
+                assert "CANARY" not in response.get_data(as_text=True), (caller, url)
+    assert snapshot(app) == before
+    client, headers, query = _caller(app, world, OPERATOR, channel, client_token)  # the control: the owner
+    response = client.get(f"/api/v1/export-jobs/{world['a']['export_job']}/file{query}", headers=headers)
+    if channel == "query":
+        assert response.status_code == 400
+    else:
+        assert response.status_code == 200 and CANARIES[("A", "restricted")] in response.get_data(as_text=True)
 
 
 # --- accounts (h-accounts): every user-management route x every kind of caller x token path -----

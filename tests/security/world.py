@@ -114,6 +114,7 @@ def build_world(app, client, make_agency, make_user) -> dict:
         _sharing(world, helpers)
         _warnings(world)
         _dispatch(world, emails, helpers, tent)
+        _exports(world, emails, helpers)
         _portal(world, admin, tent)
     _supplier(app, world, app.test_client())
     _approved_supplier(app, world, app.test_client(), helpers)
@@ -148,6 +149,29 @@ def _warnings(world):
         world[side]["warning"] = db.session.scalar(
             db.select(ReserveWarning.id).filter_by(agency_id=agency).order_by(ReserveWarning.id))
     world["notification"] = db.session.scalar(db.select(Notification.id).order_by(Notification.id))
+
+
+def _exports(world, emails, helpers):
+    """h-exports: a finished export of each side, with its file: A's by the operator of A (A's
+    restricted canary inside), B's by B's operator (B's internal and restricted canaries)."""
+    from core.background import BackgroundJob
+    from core.export_jobs import ExportFile
+
+    owners = {"a": db.session.execute(db.select(User).filter_by(email=emails[OPERATOR])).scalar_one().id,
+              "b": helpers["b_operator"]["id"]}
+    for side, owner in owners.items():
+        marks = [CANARIES[(side.upper(), "restricted")]] + ([CANARIES[("B", "internal")]] if side == "b" else [])
+        job = BackgroundJob(kind="export", status="done", user_id=owner, progress=100, step="Done", attempts=1,
+                            cancel_requested=False, result={}, finished_at=utcnow(),
+                            params={"export": "stock", "format": "csv", "filters": {}, "today": "2026-01-01"})
+        db.session.add(job)
+        db.session.flush()
+        body = ("lot_no\n" + "\n".join(f"{mark}-LOT" for mark in marks) + "\n").encode()
+        db.session.add(ExportFile(job_id=job.id, user_id=owner, filename="stock-20260101.csv", mimetype="text/csv",
+                                  size=len(body), rows=len(marks), content=body, created_at=utcnow(),
+                                  expires_at=utcnow() + timedelta(hours=24)))
+        db.session.commit()
+        world[side]["export_job"] = job.id
 
 
 def _dispatch(world, emails, helpers, tent):
