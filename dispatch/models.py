@@ -25,6 +25,9 @@ METHOD_LABELS = {"planner": _l("optimised"), "greedy": _l("greedy"), "manual": _
 LEVEL_LABELS = {"I": _l("Level I (especially serious)"), "II": _l("Level II (serious)"),
                 "III": _l("Level III (relatively serious)"), "IV": _l("Level IV (general)")}
 POSITION_LABELS = {"agree": _l("Agree"), "cannot_supply": _l("Cannot supply"), "partial": _l("Partial")}
+DEMAND_STATUS_LABELS = {"active": _l("In force"), "cancelled": _l("Cancelled")}
+RECORD_KIND_LABELS = {"returned": _l("Returned"), "consumed": _l("Consumed")}        # after-action records
+MESSAGE_KIND_LABELS = {"message": _l("Message"), "decision": _l("Decision")}
 SUBTYPES = {
     "natural_disaster": {"earthquake": _l("Earthquake"), "flood": _l("Flood"), "drought": _l("Drought"),
                          "snowstorm": _l("Snow and ice"), "geological": _l("Landslide / debris flow"),

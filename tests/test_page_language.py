@@ -24,6 +24,8 @@ ENGLISH_WORDS = re.compile(r"\b(draft|approved|open|pending|update|create|delete
                            r"applied|active|closed|cancelled|superseded|resolved|acknowledged|rejected|physical|"
                            r"internal|public|restricted|per minute|per hour|per day|true|false|None)\b")
 UTC = re.compile(r"UTC|\d{4}-\d\d-\d\dT\d\d:\d\d")
+# Any other lowercase English word (a coded value such as `receipt`, `transport`, `anonymous`).
+LOWERCASE_WORD = re.compile(r"(?<![\w.@:/-])[a-z]{3,}\b(?![.:/-]\w)")
 # A record called by its kind and a number where it has a name ("批次 159", "储备库 41", "供货信息 6").
 RECORD_BY_NUMBER = re.compile(r"(?<![\u4e00-\u9fff])(?:批次|储备库|报送|供货信息|供货响应|储备定额|方案明细|库存分配|善后记录|会商消息|共享资源|"
                               r"报送周期|调拨方案|库存变动|变动类型|留言|用户|物资|单位|来源) ?\d+(?![\d,.%-])")
@@ -66,14 +68,14 @@ def visible_text(html: str) -> str:
     parser.feed(html)
     text = " ".join(parser.parts)
     text = re.sub(r"\S+@\S+\.\w+", " ", text)                   # e-mail addresses
-    return re.sub(r"https?://\S+|/[a-z][\w/.-]*", " ", text)       # URLs and paths shown as such
+    return re.sub(r"https?://\S+|(?:\b[a-z][\w.-]*)?/[a-z][\w/.-]*", " ", text)   # URLs and paths shown as such
 
 
 def problems_of(html: str) -> list[str]:
     text = visible_text(html)
     found = []
     for name, pattern in (("raw field", RAW_FIELD), ("internal id", INTERNAL_ID), ("English word", ENGLISH_WORDS),
-                          ("UTC time", UTC)):
+                          ("UTC time", UTC), ("English word", LOWERCASE_WORD), ("internal id", RECORD_BY_NUMBER)):
         found += [f"{name}: {m.group(0)!r} in …{text[max(m.start() - 40, 0):m.end() + 40]!r}…"
                   for m in pattern.finditer(text)]
     return found
@@ -107,6 +109,7 @@ def _journey(app) -> dict:
 
     from sqlalchemy import select
 
+    from core.audit import AuditLog
     from core.auth import User
     from core.extensions import db
     from core.timeutil import utcnow
@@ -150,7 +153,8 @@ def _journey(app) -> dict:
     return {"incident": incident.id, "depot": depot.id, "submission": submission.id, "preview": preview.id,
             "warnings": [w for w in (lot_warning, other_warning) if w],
             "plan": db.session.scalar(select(Submission.id).limit(1)) and _first_plan(),
-            "supplier": _first_supplier(), "agency": operator.agency_id}
+            "supplier": _first_supplier(), "agency": operator.agency_id,
+            "audited": sorted(db.session.scalars(select(AuditLog.entity).distinct()))}
 
 
 def _first_plan():
@@ -178,7 +182,8 @@ def _pages(ids) -> dict[str, list[str]]:
               "/incidents", board, f"{board}/report", "/sharing", "/sharing/grants", "/sharing/access-log",
               "/sharing/quality", "/reporting", "/reporting/scoreboard"]
     return {
-        "admin@example.org": common + ["/admin/audit", "/sharing/clients", "/portal/admin/suppliers",
+        "admin@example.org": common + ["/admin/audit", *[f"/admin/audit?entity={e}" for e in ids["audited"]],
+                                       "/sharing/clients", "/portal/admin/suppliers",
                                        f"/portal/admin/suppliers/{ids['supplier']}", "/portal/admin/notices",
                                        "/portal/admin/board", "/portal/admin/feedback"],
         "operator@example.org": common + [f"/reporting/submissions/{ids['submission']}",
@@ -219,3 +224,19 @@ def test_data_quality_findings_name_their_records(demo_app):
     findings = text[text.index("问题清单"):]
     assert not RECORD_BY_NUMBER.findall(findings)
     assert re.search(r"批次 \S+ · \w+", findings) and re.search(r"↔\s+储备库 \S+储备库（\d+号）", findings)
+
+
+def test_the_audit_log_names_who_and_what_changed(demo_app):
+    """Region codes as region names, a supplier's offer by enterprise and material, a lot's
+    movement by lot number and kind, the demo loader and a change with no one signed in in words."""
+    app, _ids = demo_app
+    client = _signed_in(app, "admin@example.org")
+    suppliers = visible_text(client.get("/admin/audit?entity=supplier").text)
+    assert "行政区划：吕梁市" in suppliers and "行政区划：141100" not in suppliers
+    assert "命令行" in suppliers and "cli:demo init" not in suppliers
+    offers = visible_text(client.get("/admin/audit?entity=supplier_offer").text)
+    assert "供货信息 吕梁市北方帐篷厂 · 单帐篷" in offers
+    movements = visible_text(client.get("/admin/audit?entity=movement").text)
+    assert "库存变动 " in movements and "类型：出库" in movements and "访客（未登录）" in movements
+    plans = visible_text(client.get("/admin/audit?entity=plan_version").text)
+    assert "调拨方案 演示：阳曲县地震 · 第 1 版" in plans and "批准人：— → 值班指挥长" in plans
