@@ -180,7 +180,8 @@ def _pages(ids) -> dict[str, list[str]]:
     common = ["/", "/agencies", "/depots", f"/depots/{ids['depot']}", "/catalog", "/stock", "/transport", "/plans",
               f"/plans/{ids['plan']}", "/warnings", *[f"/warnings/{w}" for w in ids["warnings"]], "/notifications",
               "/incidents", board, f"{board}/report", "/sharing", "/sharing/grants", "/sharing/access-log",
-              "/sharing/quality", "/reporting", "/reporting/scoreboard"]
+              "/sharing/quality", "/reporting", "/reporting/scoreboard",
+              "/stock?expiring_within_days=soon&reserve_type=stockpile&include_empty=maybe"]
     return {
         "admin@example.org": common + ["/admin/audit", *[f"/admin/audit?entity={e}" for e in ids["audited"]],
                                        "/sharing/clients", "/portal/admin/suppliers",
@@ -240,3 +241,10 @@ def test_the_audit_log_names_who_and_what_changed(demo_app):
     assert "库存变动 " in movements and "类型：出库" in movements and "访客（未登录）" in movements
     plans = visible_text(client.get("/admin/audit?entity=plan_version").text)
     assert "调拨方案 演示：阳曲县地震 · 第 1 版" in plans and "批准人：— → 值班指挥长" in plans
+
+
+def test_the_stock_query_heads_its_lot_list_and_names_refused_filters(demo_app):
+    app, _ids = demo_app
+    page = _signed_in(app, "operator@example.org").get("/stock?expiring_within_days=soon").text
+    assert re.search(r"<h2>库存批次 <span", page) and "<h2>批次数" not in page
+    assert "部分筛选条件无效，已忽略：多少天内到期" in page
