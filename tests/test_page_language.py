@@ -19,7 +19,8 @@ from tests.conftest import csrf_token
 ROOT = Path(__file__).resolve().parent.parent
 
 RAW_FIELD = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b[a-z_]+=\S")          # agency_id, reserve_type=physical
-INTERNAL_ID = re.compile(r"\b[a-z_]+ ?#\d+|批次 ?#\d+|库存批次 ?#\d+")     # supplier#6, 批次 #1512
+INTERNAL_ID = re.compile(r"\b[a-z_]+ ?#\d+|批次 ?#\d+|库存批次 ?#\d+"        # supplier#6, 批次 #1512
+                         r"|(?<![\w-])[DS]\d+(?:-[AC]\d+)?\b")              # a planner's source key: D12, D40-A24
 ENGLISH_WORDS = re.compile(r"\b(draft|approved|open|pending|update|create|delete|ready|departed|arrived|received|"
                            r"applied|active|closed|cancelled|superseded|resolved|acknowledged|rejected|physical|"
                            r"internal|public|restricted|per minute|per hour|per day|true|false|None)\b")
@@ -84,6 +85,8 @@ def problems_of(html: str) -> list[str]:
 def test_the_checker_catches_each_kind_of_leak():
     assert problems_of("<td>quantity=800 reserve_type=physical</td>")
     assert problems_of("<td>agency_id</td>") and problems_of("<td>supplier#6</td>") and problems_of("<p>批次 #1512</p>")
+    assert problems_of('<input name="exclude" placeholder="D12, D40-A24">') and problems_of("<td>储备库 41</td>")
+    assert problems_of("<td>类型：receipt</td>") and not problems_of("<td>储备库</td><td>27</td>")
     assert problems_of("<td>draft</td>") and problems_of("<th>时间（UTC）</th>") and problems_of("<td>60 per minute</td>")
     assert not problems_of('<td class="mono"><code>reserve_type</code></td><input name="agency_id">'
                            '<script>var draft = 1;</script><td>admin@example.org</td><td>调拨方案 草稿</td>')
