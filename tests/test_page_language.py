@@ -179,12 +179,15 @@ def _first_supplier():
 
 
 def _pages(ids) -> dict[str, list[str]]:
+    from reserve.sharing.resources import RESOURCES
+
     board = f"/incidents/{ids['incident']}"
     common = ["/", "/agencies", "/depots", f"/depots/{ids['depot']}", "/catalog", "/stock", "/transport", "/plans",
               f"/plans/{ids['plan']}", "/warnings", *[f"/warnings/{w}" for w in ids["warnings"]], "/notifications",
               "/incidents", board, f"{board}/report", "/sharing", "/sharing/grants", "/sharing/access-log",
               "/sharing/quality", "/reporting", "/reporting/scoreboard",
-              "/stock?expiring_within_days=soon&reserve_type=stockpile&include_empty=maybe"]
+              "/stock?expiring_within_days=soon&reserve_type=stockpile&include_empty=maybe", "/todos",
+              *[f"/sharing/request/{ids['agency']}/{kind}" for kind in RESOURCES]]
     return {
         "admin@example.org": common + ["/admin/audit", *[f"/admin/audit?entity={e}" for e in ids["audited"]],
                                        "/sharing/clients", "/portal/admin/suppliers",

@@ -155,7 +155,8 @@ def request_access(agency_id, kind):
             flash(exc.detail, "error")
     owner = service._agency(agency_id)
     return render_template("sharing/request.html", resource=resource, owner=owner, today=local_today(),
-                           until=local_today() + timedelta(days=90))
+                           until=local_today() + timedelta(days=90),
+                           field_label=lambda key: field_names(resource.kind, [key]))
 
 
 @bp.route("/sharing/grants")
