@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from reserve import services as reserve_services
 from reserve.models import AGENCY_KIND_LABELS
+from reserve.services.reference import region_names
 
 from . import audit_service, dashboard, todos
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
@@ -120,7 +121,8 @@ def agencies():
     q = (request.args.get("q") or "").strip()[:100] or None
     page = request.args.get("page", 1, type=int)
     result = paginate(reserve_services.list_agencies(current_user, q=q), page, PER_PAGE)
-    return render_template("core/agencies.html", result=result, q=q or "")
+    return render_template("core/agencies.html", result=result, q=q or "",
+                           region_names=region_names(a.region_code for a in result.items))
 
 
 @bp.route("/admin/audit")

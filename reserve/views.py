@@ -13,7 +13,7 @@ from core.timeutil import local_today
 
 from .models import AGENCY_KIND_LABELS, LABELS, Depot, TransportMode
 from .schemas import StockQuerySchema
-from .services import catalog, depots, plans, stock, transport
+from .services import catalog, depots, plans, reference, stock, transport
 from .stock import ledger
 
 bp = Blueprint("reserve", __name__, template_folder="templates", static_folder="static",
@@ -116,7 +116,8 @@ def transport_list():
 @auth_required("session")
 def plan_list():
     result = paginate(plans.list_plans(current_user), _page(), PER_PAGE)
-    return render_template("reserve/plans.html", result=result)
+    return render_template("reserve/plans.html", result=result,
+                           region_names=reference.region_names(p.region_code for p in result.items))
 
 
 @bp.route("/plans/<int:plan_id>")

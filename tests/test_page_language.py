@@ -25,6 +25,9 @@ ENGLISH_WORDS = re.compile(r"\b(draft|approved|open|pending|update|create|delete
                            r"applied|active|closed|cancelled|superseded|resolved|acknowledged|rejected|physical|"
                            r"internal|public|restricted|per minute|per hour|per day|true|false|None)\b")
 UTC = re.compile(r"UTC|\d{4}-\d\d-\d\dT\d\d:\d\d")
+# An English abbreviation or version tag (ETA, km, v1); a response level in Roman numerals or a
+# GB/T 2260 region code standing for the level's or the region's name (alone in a cell, or a value).
+ABBREVIATION = re.compile(r"(?<![\w-])(?:ETA|km|v\d+)(?![\w-])|(?:\|\s*|：)(?:I{1,3}|IV|[1-6]\d{5})(?![\w-])")
 # Any other lowercase English word (a coded value such as `receipt`, `transport`, `anonymous`).
 LOWERCASE_WORD = re.compile(r"(?<![\w.@:/-])[a-z]{3,}\b(?![.:/-]\w)")
 # A record called by its kind and a number where it has a name ("批次 159", "储备库 41", "供货信息 6").
@@ -76,7 +79,8 @@ def problems_of(html: str) -> list[str]:
     text = visible_text(html)
     found = []
     for name, pattern in (("raw field", RAW_FIELD), ("internal id", INTERNAL_ID), ("English word", ENGLISH_WORDS),
-                          ("UTC time", UTC), ("English word", LOWERCASE_WORD), ("internal id", RECORD_BY_NUMBER)):
+                          ("UTC time", UTC), ("English word", LOWERCASE_WORD), ("internal id", RECORD_BY_NUMBER),
+                          ("abbreviation or code", ABBREVIATION)):
         found += [f"{name}: {m.group(0)!r} in …{text[max(m.start() - 40, 0):m.end() + 40]!r}…"
                   for m in pattern.finditer(text)]
     return found
@@ -87,6 +91,8 @@ def test_the_checker_catches_each_kind_of_leak():
     assert problems_of("<td>agency_id</td>") and problems_of("<td>supplier#6</td>") and problems_of("<p>批次 #1512</p>")
     assert problems_of('<input name="exclude" placeholder="D12, D40-A24">') and problems_of("<td>储备库 41</td>")
     assert problems_of("<td>类型：receipt</td>") and not problems_of("<td>储备库</td><td>27</td>")
+    assert problems_of("<th>ETA</th>") and problems_of("<td>III</td>") and problems_of("<td>行政区划：141100</td>")
+    assert not problems_of("<td>长子县 (140428)</td><td>口服补液盐散（III 5.125g×6袋/盒）</td>")
     assert problems_of("<td>draft</td>") and problems_of("<th>时间（UTC）</th>") and problems_of("<td>60 per minute</td>")
     assert not problems_of('<td class="mono"><code>reserve_type</code></td><input name="agency_id">'
                            '<script>var draft = 1;</script><td>admin@example.org</td><td>调拨方案 草稿</td>')
