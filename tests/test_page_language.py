@@ -25,9 +25,9 @@ ENGLISH_WORDS = re.compile(r"\b(draft|approved|open|pending|update|create|delete
                            r"applied|active|closed|cancelled|superseded|resolved|acknowledged|rejected|physical|"
                            r"internal|public|restricted|per minute|per hour|per day|true|false|None)\b")
 UTC = re.compile(r"UTC|\d{4}-\d\d-\d\dT\d\d:\d\d")
-# An English abbreviation or version tag (ETA, km, v1); a response level in Roman numerals or a
+# An English abbreviation or version tag (ETA, km, v1, a column headed v); a response level in Roman numerals or a
 # GB/T 2260 region code standing for the level's or the region's name (alone in a cell, or a value).
-ABBREVIATION = re.compile(r"(?<![\w-])(?:ETA|km|v\d+)(?![\w-])|(?:\|\s*|：)(?:I{1,3}|IV|[1-6]\d{5})(?![\w-])")
+ABBREVIATION = re.compile(r"(?<![\w-])(?:ETA|km|v\d*)(?![\w-])|(?:\|\s*|：)(?:I{1,3}|IV|[1-6]\d{5})(?![\w-])")
 # Any other lowercase English word (a coded value such as `receipt`, `transport`, `anonymous`).
 LOWERCASE_WORD = re.compile(r"(?<![\w.@:/-])[a-z]{3,}\b(?![.:/-]\w)")
 # A record called by its kind and a number where it has a name ("批次 159", "储备库 41", "供货信息 6").
