@@ -260,3 +260,11 @@ def test_the_stock_query_heads_its_lot_list_and_names_refused_filters(demo_app):
     page = _signed_in(app, "operator@example.org").get("/stock?expiring_within_days=soon").text
     assert re.search(r"<h2>库存批次 <span", page) and "<h2>批次数" not in page
     assert "部分筛选条件无效，已忽略：多少天内到期" in page
+
+
+def test_a_warnings_history_says_what_happened(demo_app):
+    """The first event reads 产生预警 (it read 产生时间, the heading of the time it was raised)."""
+    app, ids = demo_app
+    text = visible_text(_signed_in(app, "commander@example.org").get(f"/warnings/{ids['warnings'][0]}").text)
+    history = text[text.index("处理记录"):]
+    assert "产生预警" in history and "产生时间" not in history
