@@ -13,7 +13,7 @@ from reserve import services as reserve_services
 from reserve.models import AGENCY_KIND_LABELS
 from reserve.services.reference import region_names
 
-from . import audit_service, dashboard, todos
+from . import audit_reading, audit_service, dashboard, todos
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
 from .extensions import db
@@ -134,8 +134,8 @@ def audit_log():
     result = paginate(stmt, page, PER_PAGE)
     report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
     return render_template("core/audit.html", result=result, entity=entity or "", report=report,
-                           readable_entries=audit_service.readable_entries,
-                           entity_labels={k: str(v) for k, v in audit_service.ENTITY_LABELS.items()})
+                           readable_entries=audit_reading.readable_entries,
+                           entity_labels={k: str(v) for k, v in audit_reading.ENTITY_LABELS.items()})
 
 
 @bp.route("/admin/audit.csv")

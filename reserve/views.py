@@ -100,7 +100,8 @@ def stock_query():
     query = {k: v for k, v in request.args.items() if k not in ("page",) and v}
     return render_template("reserve/stock.html", totals=totals[:500], rows=rows, group_by=group_by, groups=GROUPS,
                            args=args, query=query, cities=_cities(),
-                           refused_filters="、".join(str(STOCK_FILTER_LABELS[f]) for f in errors if f in STOCK_FILTER_LABELS),
+                           refused_filters="、".join(str(STOCK_FILTER_LABELS[f]) for f in errors
+                                                    if f in STOCK_FILTER_LABELS),
                            export_query={k: v for k, v in query.items() if k != "group_by"})
 
 
