@@ -268,7 +268,7 @@ def quality_page():
     shown = _page_of(issues, request.args.get("page", 1, type=int))
     materials = _material_names(shown.items)
     return render_template("sharing/quality.html", report=report, agency_id=agency_id, dimension=dimension or "",
-                           issues=shown, names=names, record_names=quality.record_names(shown.items),
+                           issues=shown, names=names, record_names=quality.record_names(current_user, shown.items),
                            record_label=record_label,
                            details=[finding_text(i, materials) for i in shown.items], related_records=related_records,
                            checks={k: _(v) for k, v in CHECK_LABELS.items()}, record_url=record_url,
