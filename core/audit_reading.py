@@ -228,6 +228,8 @@ def actor_label(entry, namer: _Namer) -> tuple[str, str | None]:
         return _("Command line"), f"flask {what}"
     if kind == "scheduler":
         return _("Scheduled job: %(job)s", job=str(SCHEDULED_JOB_LABELS.get(what, what))), None
+    if kind == "worker":       # a background job that nobody started (its starter is named above)
+        return _("Background job"), None
     if actor == "anonymous":
         return _("Visitor (not signed in)"), None
     if actor == "system":

@@ -141,3 +141,16 @@ def test_the_audit_page_names_records_and_what_they_refer_to(app, client, make_a
     assert "库存变动 AU-LOT-1 · 入库" in movements and "类型：入库" in movements
     depots = visible_text(client.get("/admin/audit?entity=depot").text)
     assert "行政区划：小店区" in depots and "140105" not in depots
+
+
+@pytest.mark.parametrize("actor, shown", [
+    ("cli:demo init", ("命令行", "flask demo init")), ("scheduler:warnings-scan", ("定时任务：预警扫描", None)),
+    ("worker:plan#7", ("后台任务", None)), ("anonymous", ("访客（未登录）", None)), ("system", ("系统", None)),
+])
+def test_who_acted_is_said_in_words(app, actor, shown):
+    from types import SimpleNamespace
+
+    from core.audit_reading import actor_label
+
+    with app.test_request_context():
+        assert actor_label(SimpleNamespace(actor=actor, user_id=None), None) == shown
