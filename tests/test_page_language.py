@@ -268,3 +268,10 @@ def test_a_warnings_history_says_what_happened(demo_app):
     text = visible_text(_signed_in(app, "commander@example.org").get(f"/warnings/{ids['warnings'][0]}").text)
     history = text[text.index("处理记录"):]
     assert "产生预警" in history and "产生时间" not in history
+
+
+def test_after_action_records_read_as_returned_to_stock_or_consumed(demo_app):
+    """A returned after-action record went back into a depot: 已回收入库 (it read 已退回, "sent back")."""
+    app, _ids = demo_app
+    text = visible_text(_signed_in(app, "admin@example.org").get("/admin/audit?entity=after_action_record").text)
+    assert "类型：已回收入库" in text and "类型：已消耗" in text and "已退回" not in text
