@@ -11,8 +11,9 @@ from sqlalchemy import text
 
 from reserve import services as reserve_services
 from reserve.models import AGENCY_KIND_LABELS
+from reserve.services.reference import region_names
 
-from . import audit_service, dashboard, todos
+from . import audit_reading, audit_service, dashboard, todos
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
 from .extensions import db
@@ -120,7 +121,8 @@ def agencies():
     q = (request.args.get("q") or "").strip()[:100] or None
     page = request.args.get("page", 1, type=int)
     result = paginate(reserve_services.list_agencies(current_user, q=q), page, PER_PAGE)
-    return render_template("core/agencies.html", result=result, q=q or "")
+    return render_template("core/agencies.html", result=result, q=q or "",
+                           region_names=region_names(a.region_code for a in result.items))
 
 
 @bp.route("/admin/audit")
@@ -132,8 +134,8 @@ def audit_log():
     result = paginate(stmt, page, PER_PAGE)
     report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
     return render_template("core/audit.html", result=result, entity=entity or "", report=report,
-                           readable_entries=audit_service.readable_entries,
-                           entity_labels={k: str(v) for k, v in audit_service.ENTITY_LABELS.items()})
+                           readable_entries=audit_reading.readable_entries,
+                           entity_labels={k: str(v) for k, v in audit_reading.ENTITY_LABELS.items()})
 
 
 @bp.route("/admin/audit.csv")

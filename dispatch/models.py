@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from core.extensions import db
 from core.timeutil import utcnow
+from reserve.models import LABELS as RESERVE_LABELS
 
 class IncidentStatus(enum.StrEnum):
     REPORTED = "reported"
@@ -49,9 +50,11 @@ PLAN_STATUS_LABELS = {"draft": _l("Draft"), "approved": _l("Approved"), "cancell
 SHIPMENT_LABELS = {"ready": _l("Ready"), "departed": _l("Departed"), "arrived": _l("Arrived"),
                    "received": _l("Received")}
 METHOD_LABELS = {"planner": _l("optimised"), "greedy": _l("greedy"), "manual": _l("edited by hand")}
-LEVEL_LABELS = {"I": _l("Level I (especially serious)"), "II": _l("Level II (serious)"),
-                "III": _l("Level III (relatively serious)"), "IV": _l("Level IV (general)")}
+LEVEL_LABELS = RESERVE_LABELS["level"]
 POSITION_LABELS = {"agree": _l("Agree"), "cannot_supply": _l("Cannot supply"), "partial": _l("Partial")}
+DEMAND_STATUS_LABELS = {"active": _l("In force"), "cancelled": _l("Cancelled")}
+RECORD_KIND_LABELS = {"returned": _l("Returned"), "consumed": _l("Consumed")}        # after-action records
+MESSAGE_KIND_LABELS = {"message": _l("Message"), "decision": _l("Decision")}
 SUBTYPES = {
     "natural_disaster": {"earthquake": _l("Earthquake"), "flood": _l("Flood"), "drought": _l("Drought"),
                          "snowstorm": _l("Snow and ice"), "geological": _l("Landslide / debris flow"),

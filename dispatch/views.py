@@ -129,6 +129,7 @@ def board(incident_id):
             flash(exc.detail, "error")
     return render_template(
         "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
+        sources=planning.source_names(lines),
         point_regions=incidents.point_regions(incident),
         can_approve=bool(current) and approval.can_approve(current_user, current),
         can_cancel=bool(current) and approval.can_cancel(current_user, current),
@@ -213,7 +214,8 @@ def cancel_demand(demand_id):
 def run_plan(incident_id):
     """Small problems are planned now; a large one becomes a job the board shows with a
     progress bar (board.js polls it and comes back to the plan when it is done)."""
-    exclude = [s.strip() for s in (request.form.get("exclude") or "").replace("，", ",").split(",") if s.strip()]
+    exclude = [key.strip() for value in request.form.getlist("exclude") for key in value.replace("，", ",").split(",")
+               if key.strip()]
     try:
         outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": exclude, "pin": []},
                                          greedy=request.form.get("greedy") == "on")

@@ -294,6 +294,9 @@ LABELS = {
     "group": {"material": _l("Material"), "category": _l("Category"), "region": _l("City"), "agency": _l("Agency"),
               "reserve_type": _l("Reserve type")},
     "status": {"active": _l("Active"), "closed": _l("Closed")},
+    # An emergency plan's response level, an incident's too.
+    "level": {"I": _l("Level I (especially serious)"), "II": _l("Level II (serious)"),
+              "III": _l("Level III (relatively serious)"), "IV": _l("Level IV (general)")},
 }
 
 

@@ -4,6 +4,7 @@ stock query with totals and export, transport list, plans with their gap view.""
 import json
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 
 from core.extensions import db
@@ -12,7 +13,7 @@ from core.timeutil import local_today
 
 from .models import AGENCY_KIND_LABELS, LABELS, Depot, TransportMode
 from .schemas import StockQuerySchema
-from .services import catalog, depots, plans, stock, transport
+from .services import catalog, depots, plans, reference, stock, transport
 from .stock import ledger
 
 bp = Blueprint("reserve", __name__, template_folder="templates", static_folder="static",
@@ -76,6 +77,13 @@ def catalog_browser():
                            materials=materials, q=q or "")
 
 
+# The stock query's filters by the names its form gives them (a refused filter is named so).
+STOCK_FILTER_LABELS = {"q": _l("Material"), "material_id": _l("Material"), "category_code": _l("Category code"),
+                       "region_code": _l("City"), "agency_id": _l("Agency"), "depot_id": _l("Depot"),
+                       "reserve_type": _l("Reserve type"), "expiring_within_days": _l("Expiring within days"),
+                       "include_empty": _l("Including empty lots")}
+
+
 @bp.route("/stock")
 @auth_required("session")
 def stock_query():
@@ -91,7 +99,9 @@ def stock_query():
                     count=stock.stock_count(current_user, f, today))
     query = {k: v for k, v in request.args.items() if k not in ("page",) and v}
     return render_template("reserve/stock.html", totals=totals[:500], rows=rows, group_by=group_by, groups=GROUPS,
-                           args=args, query=query, errors=errors, cities=_cities(),
+                           args=args, query=query, cities=_cities(),
+                           refused_filters="、".join(str(STOCK_FILTER_LABELS[f]) for f in errors
+                                                    if f in STOCK_FILTER_LABELS),
                            export_query={k: v for k, v in args.items() if v is not None and v is not False})
 
 
@@ -107,7 +117,8 @@ def transport_list():
 @auth_required("session")
 def plan_list():
     result = paginate(plans.list_plans(current_user), _page(), PER_PAGE)
-    return render_template("reserve/plans.html", result=result)
+    return render_template("reserve/plans.html", result=result,
+                           region_names=reference.region_names(p.region_code for p in result.items))
 
 
 @bp.route("/plans/<int:plan_id>")

@@ -112,3 +112,45 @@ def test_a_login_is_recorded_as_the_users_own_change(app, client, make_user):
     entry = [e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "update"][-1]
     assert entry.actor == user["email"] and entry.user_id == user["id"]
     assert entry.after["login_count"] == 1
+
+
+def test_the_audit_page_names_records_and_what_they_refer_to(app, client, make_agency, make_user):
+    """A lot by its number and material, a movement by its lot and kind, a region code by the
+    region's name, the acting user by display name (a join on the tables' foreign keys, on both
+    databases)."""
+    from reserve.services.reference import load_regions
+    from reserve.stock import ledger
+    from reserve.stock.ledger import LotFacts
+    from tests import factories
+    from tests.conftest import log_in
+    from tests.test_page_language import visible_text
+
+    agency = make_agency("AU-NAMES")
+    admin = make_user(ADMIN)
+    with app.app_context():
+        load_regions()
+        depot = factories.depot(agency, "AU-D1", "140105")
+        tent = factories.catalog_material("001", "单帐篷")
+        _db.session.commit()
+        ledger.record_receipt(factories.user(admin["id"]), depot_id=depot.id, material_id=tent.id, quantity=10,
+                              facts=LotFacts("AU-LOT-1"))
+    log_in(client, admin["email"])
+    lots = visible_text(client.get("/admin/audit?entity=stock_lot").text)
+    assert "批次 AU-LOT-1 · 单帐篷" in lots
+    movements = visible_text(client.get("/admin/audit?entity=movement").text)
+    assert "库存变动 AU-LOT-1 · 入库" in movements and "类型：入库" in movements
+    depots = visible_text(client.get("/admin/audit?entity=depot").text)
+    assert "行政区划：小店区" in depots and "140105" not in depots
+
+
+@pytest.mark.parametrize("actor, shown", [
+    ("cli:demo init", ("命令行", "flask demo init")), ("scheduler:warnings-scan", ("定时任务：预警扫描", None)),
+    ("worker:plan#7", ("后台任务", None)), ("anonymous", ("访客（未登录）", None)), ("system", ("系统", None)),
+])
+def test_who_acted_is_said_in_words(app, actor, shown):
+    from types import SimpleNamespace
+
+    from core.audit_reading import actor_label
+
+    with app.test_request_context():
+        assert actor_label(SimpleNamespace(actor=actor, user_id=None), None) == shown

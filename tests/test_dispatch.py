@@ -162,6 +162,27 @@ def test_excluded_sources_are_not_used_and_versions_compare(app, world):
         assert diff["other"] == 1 and diff["added"] and diff["removed"]
 
 
+def test_the_board_offers_the_plans_sources_by_name_to_leave_out(app, world, client):
+    from reserve.models import Depot
+    from tests.test_page_language import problems_of
+
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=50, water=0)
+        first = planning.plan_incident(user(world, "author"), incident.id)
+        used = {line.source_key: _db.session.get(Depot, line.depot_id).name for line in first.lines}
+        incident_id = incident.id
+    log_in(client, world["emails"]["author"])
+    board = client.get(f"/incidents/{incident_id}").text
+    for key, name in used.items():
+        assert f'name="exclude" value="{key}"> {name}</label>' in board
+    assert not [p for p in problems_of(board) if "internal id" in p]
+    east = f"D{world['d_east']}"
+    client.post(f"/incidents/{incident_id}/plan", data={"exclude": [east], "csrf_token": csrf_token(board)})
+    with app.app_context():
+        latest = planning.list_plans(user(world, "author"), incident_id)[0]
+        assert latest.id != first.id and {line.source_key for line in latest.lines} == {f"D{world['d_west']}"}
+
+
 def test_hand_edits_are_checked_and_kept_as_a_new_version(app, world):
     with app.app_context():
         incident, _ = incident_with_demands(world, tents=50, water=100)

@@ -289,7 +289,7 @@ def test_the_scheduler_runs_its_declared_jobs_once(app, world, tmp_path, monkeyp
     said = []
     scheduler.run(app, once=True, echo=said.append)
     assert [line.split(":")[0] for line in said] == ["warnings-scan", "notifications-send", "warnings-digest",
-                                                     "submissions-prune", "scheduler-heartbeat", "background-jobs-sweep",
+                                                     "submissions-prune", "scheduler-heartbeat", "background-jobs-sweep", "exports-prune",
                                                      "sharing-daily", "audit-verify", "backup-verify"]
     assert not [line for line in said if line.endswith(": None")]  # none failed (a failure returns None)
     assert "'opened': " in said[0]

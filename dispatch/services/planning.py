@@ -435,6 +435,26 @@ def list_plans(user, incident_id: int) -> list[PlanVersion]:
                               .order_by(PlanVersion.version.desc())).scalars().all()
 
 
+def source_names(lines) -> dict[str, str]:
+    """source key -> what people call the source: a depot by name, its agreement or capacity
+    reserve said so; a supplier by its enterprise's name."""
+    from public_site.models import Supplier, SupplierOffer
+    from reserve.models import LABELS
+
+    offers = {line.offer_id for line in lines if line.offer_id is not None}
+    suppliers = dict(db.session.execute(select(SupplierOffer.id, Supplier.name).join(
+        Supplier, Supplier.id == SupplierOffer.supplier_id).where(SupplierOffer.id.in_(offers)))) if offers else {}
+    names = {}
+    for line in lines:
+        if line.depot is not None:
+            kind = LABELS["reserve_type"].get(line.source_kind)
+            names[line.source_key] = line.depot.name if line.source_kind == "physical" or kind is None \
+                else f"{line.depot.name}（{kind}）"
+        else:
+            names[line.source_key] = suppliers.get(line.offer_id) or _("Supplier")
+    return names
+
+
 def visible_lines(user, version: PlanVersion) -> list[PlanLine]:
     """Command staff and administrators see every line; an agency's operators only the lines
     its subtree supplies (the public summary is separate)."""

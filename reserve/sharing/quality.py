@@ -240,6 +240,35 @@ def _total_jumps(agencies, issues, today) -> None:
                                                   [material_id]), {agency_id})
 
 
+def record_names(user, issues) -> dict[tuple[str, int], str]:
+    """(record type, id) -> what people call the record behind a finding or a conflict: a depot,
+    material or agency by name, a lot by its number and material, a report by its file. Only the
+    records `user` may read are named (a conflict's other depot may be another agency's restricted one)."""
+    wanted: dict[str, set] = {}
+    for issue in issues:
+        wanted.setdefault(issue.record_type, set()).add(issue.record_id)
+        if issue.check != "total_jump":       # a total jump's related id is its material, named in the detail
+            wanted[issue.record_type].update(issue.related)
+    queries = {
+        "depot": lambda: scoped(select(Depot.id, Depot.name), user, Depot.agency_id, Depot.classification),
+        "material": lambda: select(Material.id, Material.name),
+        "agency": lambda: scoped(select(Agency.id, Agency.name), user, Agency.id),
+        "lot": lambda: scoped(select(StockLot.id, StockLot.lot_no + " · " + Material.name)
+                              .join(Material, Material.id == StockLot.material_id),
+                              user, StockLot.owner_agency_id, StockLot.classification),
+        "submission": lambda: scoped(select(Submission.id, Submission.filename), user, Submission.agency_id),
+        "transport": lambda: scoped(select(TransportCapacity.id, TransportCapacity.vehicle_type), user,
+                                    TransportCapacity.agency_id, TransportCapacity.classification),
+    }
+    names = {}
+    for kind, ids in wanted.items():
+        if kind in queries and ids:
+            stmt = queries[kind]()
+            key = stmt.selected_columns[0]
+            names.update({(kind, k): name for k, name in db.session.execute(stmt.where(key.in_(list(ids)))) if name})
+    return names
+
+
 def material_names(ids) -> dict[int, str]:
     if not ids:
         return {}

@@ -155,7 +155,8 @@ def request_access(agency_id, kind):
             flash(exc.detail, "error")
     owner = service._agency(agency_id)
     return render_template("sharing/request.html", resource=resource, owner=owner, today=local_today(),
-                           until=local_today() + timedelta(days=90))
+                           until=local_today() + timedelta(days=90),
+                           field_label=lambda key: field_names(resource.kind, [key]))
 
 
 @bp.route("/sharing/grants")
@@ -230,11 +231,16 @@ def clients_page():
 ISSUE_HEADER = ["dimension", "check", "agency_id", "record_type", "record_id", "related", "detail", "url"]
 
 
-def related_records(issue) -> list[tuple[str, str | None]]:
+def record_label(record_type: str, record_id: int, names: dict) -> str:
+    """A finding's record as people know it: its kind and name (the id only if it has none)."""
+    return f"{_(RECORD_LABELS.get(record_type, record_type))} {names.get((record_type, record_id), record_id)}"
+
+
+def related_records(issue, names: dict) -> list[tuple[str, str | None]]:
     """The other records of a conflict: (label, page), the material of a total jump being named already."""
     if issue.check == "total_jump":
         return []
-    return [(f"{_(RECORD_LABELS.get(issue.record_type, issue.record_type))} {record_id}",
+    return [(record_label(issue.record_type, record_id, names),
              record_url(SimpleNamespace(record_type=issue.record_type, record_id=record_id)))
             for record_id in issue.related]
 
@@ -262,7 +268,8 @@ def quality_page():
     shown = _page_of(issues, request.args.get("page", 1, type=int))
     materials = _material_names(shown.items)
     return render_template("sharing/quality.html", report=report, agency_id=agency_id, dimension=dimension or "",
-                           issues=shown, names=names, records={k: _(v) for k, v in RECORD_LABELS.items()},
+                           issues=shown, names=names, record_names=quality.record_names(current_user, shown.items),
+                           record_label=record_label,
                            details=[finding_text(i, materials) for i in shown.items], related_records=related_records,
                            checks={k: _(v) for k, v in CHECK_LABELS.items()}, record_url=record_url,
                            trend=[{"day": s.day.isoformat(), "score": s.score, "completeness": s.completeness,

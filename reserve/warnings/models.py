@@ -15,7 +15,7 @@ from . import rules
 
 STATUSES = ("open", "acknowledged", "resolved")
 STATUS_LABELS = {"open": _l("Not handled"), "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved")}
-EVENT_LABELS = {"opened": _l("Opened"), "severity": _l("Severity changed"), "acknowledged": _l("Acknowledged"),
+EVENT_LABELS = {"opened": _l("Warning raised"), "severity": _l("Severity changed"), "acknowledged": _l("Acknowledged"),
                 "resolved": _l("Resolved")}
 SEVERITY_LABELS = {"red": _l("Red"), "orange": _l("Orange"), "yellow": _l("Yellow"), "blue": _l("Blue")}
 KIND_LABELS = {"expired": _l("Expired"), "expires_before_use": _l("Expires before it can be rotated"),

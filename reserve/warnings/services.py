@@ -98,12 +98,6 @@ def get_warning(user, warning_id: int) -> ReserveWarning:
     return readable(user, ReserveWarning, warning_id, label=_("Warning"))
 
 
-def region_names(codes) -> dict[str, str]:
-    codes = [c for c in set(codes) if c]
-    return dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()) \
-        if codes else {}
-
-
 def last_scan() -> WarningScan | None:
     """The latest full scan (the scheduler's), or None before the first."""
     return db.session.execute(select(WarningScan).where(WarningScan.agency_id.is_(None))

@@ -12,6 +12,7 @@ from core.pagination import paginate
 from core.timeutil import local_today
 
 from ..reporting import freshness
+from ..services.reference import region_names
 from . import rules, services
 from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 
@@ -37,7 +38,7 @@ def dashboard():
                       count=services.count_warnings(current_user, f))
     figures = services.summary(current_user)
     freshness_counts = freshness.current_counts(current_user, "stock", local_today())
-    names = services.region_names(w.region_code for w in result.items)
+    names = region_names(w.region_code for w in result.items)
     chart = {"trend": figures["trend"], "by_category": figures["norms"]["by_category"],
              "by_region": figures["norms"]["by_region"],
              "labels": {"required": _("Required by norms"), "available": _("Available (up to the norm)"),
@@ -55,7 +56,7 @@ def dashboard():
 @auth_required("session")
 def detail(warning_id):
     warning = services.get_warning(current_user, warning_id)
-    region = services.region_names([warning.region_code]).get(warning.region_code)
+    region = region_names([warning.region_code]).get(warning.region_code)
     return render_template("warnings/detail.html", warning=warning, history=services.history(current_user, warning_id),
                            kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS, events=EVENT_LABELS,
                            region=region, last_scan=services.last_scan(), facts=services.warning_facts(warning),
