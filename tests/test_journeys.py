@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core.auth import ADMIN, COMMANDER, OPERATOR
+from core.auth import ADMIN, OPERATOR
 from core.timeutil import local_today
 from reserve.stock import ledger
 from reserve.sharing import quality

@@ -15,7 +15,6 @@ from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 from reserve.warnings import notify, services as warning_services
 from reserve.warnings.models import OutboxMessage
-from tests import factories
 from tests.conftest import log_in
 from tests.test_dispatch import incident_with_demands, user, world  # noqa: F401  (the fixture)
 

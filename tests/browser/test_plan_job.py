@@ -3,8 +3,6 @@ queued as a background job, the board shows a <progress> bar that board.js polls
 (run in a thread here) plans, and the page comes back to the plan by itself. No CSP violation.
 Every problem counts as large here (DISPATCH_BACKGROUND_ARCS = 0)."""
 
-import threading
-
 import pytest
 
 from core import worker

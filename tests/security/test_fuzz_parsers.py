@@ -162,7 +162,6 @@ def test_load_problem_refuses_only_with_problem_error(data):
 @pytest.fixture
 def pusher(app, db, make_agency, make_user):
     from tests import factories
-    from tests.conftest import log_in
 
     agency = make_agency("FZ-A")
     user = make_user("agency_operator", agency=agency)
