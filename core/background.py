@@ -27,13 +27,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .errors import Conflict, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
+ACTIVE = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
 RETRYABLE = ("failed", "cancelled")
 STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed"),
@@ -243,6 +244,16 @@ class Context:
         self.subject_id = job.subject_id
         self.user_id = job.user_id
         self.request_id = job.request_id
+
+    def user(self):
+        """The user who started the job, as whom it runs; Invalid (the job fails with that reason)
+        when the account is gone or disabled."""
+        from .auth import User
+
+        user = db.session.get(User, self.user_id) if self.user_id else None
+        if user is None or not user.active:
+            raise Invalid(_("The user who started the job no longer exists or is disabled."))
+        return user
 
     def progress(self, percent: int, step: str) -> None:
         """Record progress on a connection of its own (visible at once to every web worker);

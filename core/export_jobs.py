@@ -27,12 +27,10 @@ from . import background, exports
 from .background import BackgroundJob, resolve
 from .errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from .extensions import db
+from .pagination import paginate
 from .timeutil import local_today, utcnow
 
 log = logging.getLogger(__name__)
-
-ACTIVE = ("queued", "running")
-
 
 class ExportFile(db.Model):
     """The finished file of an export job, until it expires."""
@@ -130,7 +128,7 @@ def export_size(user, name: str, filters: dict, today: date) -> int:
 def _check_quota(user) -> None:
     limit = current_app.config["EXPORT_JOBS_PER_USER"]
     active = db.session.scalar(select(func.count()).select_from(BackgroundJob).where(
-        BackgroundJob.kind == "export", BackgroundJob.user_id == user.id, BackgroundJob.status.in_(ACTIVE)))
+        BackgroundJob.kind == "export", BackgroundJob.user_id == user.id, BackgroundJob.status.in_(background.ACTIVE)))
     if active >= limit:
         raise TooManyExports(_("You already have %(n)s exports queued or running (at most %(limit)s at a time). "
                                "Wait for one to finish, or cancel one under My exports.", n=active, limit=limit))
@@ -138,21 +136,24 @@ def _check_quota(user) -> None:
 
 def start_export(user, name: str, file_format: str, filters: dict) -> BackgroundJob:
     """Queue an export for the worker, whatever its size; commits."""
-    filters = load_filters(name, filters)
-    today = local_today()
-    expected = export_size(user, name, filters, today)
-    _check_quota(user)
-    return background.enqueue(user, "export", params={"export": name, "format": file_format, "filters": filters,
-                                                     "today": today.isoformat(), "expected_rows": expected})
+    filters, today = load_filters(name, filters), local_today()
+    return _queue(user, name, file_format, filters, today, export_size(user, name, filters, today))
 
 
 def start_or_inline(user, name: str, file_format: str, filters: dict) -> BackgroundJob | dict:
     """The web page's export button: a job when the export is large, else the checked filters
     (the page then downloads the inline export)."""
-    filters = load_filters(name, filters)
-    if export_size(user, name, filters, local_today()) <= current_app.config["EXPORT_INLINE_MAX_ROWS"]:
+    filters, today = load_filters(name, filters), local_today()
+    expected = export_size(user, name, filters, today)
+    if expected <= current_app.config["EXPORT_INLINE_MAX_ROWS"]:
         return filters
-    return start_export(user, name, file_format, filters)
+    return _queue(user, name, file_format, filters, today, expected)
+
+
+def _queue(user, name: str, file_format: str, filters: dict, today: date, expected: int) -> BackgroundJob:
+    _check_quota(user)
+    return background.enqueue(user, "export", params={"export": name, "format": file_format, "filters": filters,
+                                                     "today": today.isoformat(), "expected_rows": expected})
 
 
 def check_export_job(user, job: BackgroundJob) -> None:
@@ -167,17 +168,15 @@ def get_export(user, job_id: int) -> tuple[BackgroundJob, ExportFile | None]:
     return job, db.session.execute(select(ExportFile).filter_by(job_id=job.id)).scalar_one_or_none()
 
 
-def list_exports(user):
-    """Select of the user's export jobs, newest first."""
-    return select(BackgroundJob).where(BackgroundJob.kind == "export", BackgroundJob.user_id == user.id) \
-        .order_by(BackgroundJob.id.desc())
-
-
-def files_of(jobs) -> dict[int, ExportFile]:
-    """job id -> its file, for a page of jobs."""
-    ids = [job.id for job in jobs]
+def list_exports(user, page: int, per_page: int):
+    """A page of the user's export jobs, newest first, each as `describe` gives it."""
+    result = paginate(select(BackgroundJob).where(BackgroundJob.kind == "export", BackgroundJob.user_id == user.id)
+                      .order_by(BackgroundJob.id.desc()), page, per_page)
+    ids = [job.id for job in result.items]
     found = db.session.execute(select(ExportFile).where(ExportFile.job_id.in_(ids))).scalars() if ids else []
-    return {f.job_id: f for f in found}
+    files = {f.job_id: f for f in found}
+    result.items = [describe(job, files.get(job.id)) for job in result.items]
+    return result
 
 
 def download(user, job_id: int) -> ExportFile:
@@ -216,7 +215,7 @@ def describe(job: BackgroundJob, file: ExportFile | None, now: datetime | None =
             "size": file.size if file else None, "filename": file.filename if file else None,
             "expires_at": file.expires_at if file else None, "available": available,
             "expired": job.status == "done" and not available,
-            "can_cancel": job.status in ACTIVE and not job.cancel_requested,
+            "can_cancel": job.status in background.ACTIVE and not job.cancel_requested,
             "can_retry": job.status in background.RETRYABLE}
 
 
@@ -229,22 +228,13 @@ def prune_expired(now: datetime | None = None) -> int:
 
 # --- what the worker does -------------------------------------------------------------------------
 
-def _job_user(context):
-    from .auth import User
-
-    user = db.session.get(User, context.user_id) if context.user_id else None
-    if user is None or not user.active:
-        raise Invalid(_("The user who started the job no longer exists or is disabled."))
-    return user
-
-
 def run_export_job(context) -> None:
     """The worker's handler of `export`: read the rows as the user who started it, write the file,
     keep it; the file and the job's `done` commit together."""
     params = context.params
     export, filters, file_format = EXPORTS[params["export"]], params["filters"], params["format"]
     today = date.fromisoformat(params["today"])
-    user = _job_user(context)
+    user = context.user()
     _require_scope(user, export, filters)
     db.session.commit()  # nothing written yet: end the read (on SQLite, its lock) before progress
     context.progress(5, _("Reading the rows"))

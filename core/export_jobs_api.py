@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from . import export_jobs
 from .export_jobs_schemas import ExportJobRequestSchema, ExportJobSchema
-from .pagination import PageArgsSchema, page_schema, paginate
+from .pagination import PageArgsSchema, page_schema
 
 blp = Blueprint("export_jobs", __name__, url_prefix="/api/v1/export-jobs",
                 description="Large exports in the background (后台导出): start, follow, download, cancel, retry")
@@ -18,10 +18,7 @@ blp = Blueprint("export_jobs", __name__, url_prefix="/api/v1/export-jobs",
 @blp.response(200, page_schema(ExportJobSchema))
 def list_exports(page, per_page):
     """The caller's export jobs, newest first."""
-    result = paginate(export_jobs.list_exports(current_user), page, per_page)
-    files = export_jobs.files_of(result.items)
-    result.items = [export_jobs.describe(job, files.get(job.id)) for job in result.items]
-    return result
+    return export_jobs.list_exports(current_user, page, per_page)
 
 
 @blp.route("", methods=["POST"])

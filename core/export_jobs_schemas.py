@@ -4,6 +4,7 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from .export_jobs import EXPORTS
+from .schemas import JobSchema
 
 FORMATS = ("csv", "xlsx")
 
@@ -22,27 +23,17 @@ class ExportJobRequestSchema(Schema):
                                                    "include_empty); sharing: kind (required), agency_id"})
 
 
-class ExportJobSchema(Schema):
-    """An export job (core/background.py, kind `export`) and its file, the same from every web worker."""
+class ExportJobSchema(JobSchema):
+    """An export job (kind `export`) and its file."""
 
-    id = fields.Int()
     export = fields.Str()
     label = fields.Str()
     format = fields.Str()
     filters = fields.Dict()
-    status = fields.Str(metadata={"description": "queued, running, done, failed or cancelled"})
-    progress = fields.Int(metadata={"description": "percent, 0-100"})
-    step = fields.Str(allow_none=True)
-    error = fields.Str(allow_none=True, metadata={"description": "why it failed"})
-    attempts = fields.Int()
-    cancel_requested = fields.Bool()
     expected_rows = fields.Int(allow_none=True, metadata={"description": "at most this many rows (counted at start)"})
     rows = fields.Int(allow_none=True, metadata={"description": "rows in the file, once done"})
     size = fields.Int(allow_none=True, metadata={"description": "bytes of the file, once done"})
     filename = fields.Str(allow_none=True)
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
     expires_at = fields.DateTime(allow_none=True, metadata={"description": "the file is deleted then"})
     expired = fields.Bool()
     can_cancel = fields.Bool()

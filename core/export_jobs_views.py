@@ -7,12 +7,12 @@ from flask_security import auth_required, current_user
 
 from . import background, export_jobs
 from .errors import DomainError
-from .pagination import paginate
+from .export_jobs_schemas import FORMATS
+from .hardening import is_same_site_path
 
 bp = Blueprint("exports", __name__)
 
 PER_PAGE = 30
-FORMATS = ("csv", "xlsx")
 NOT_FILTERS = {"csrf_token", "export", "format", "back"}
 
 
@@ -23,17 +23,14 @@ def _flash_error(exc: DomainError) -> None:
 
 
 def _back() -> str:
-    target = request.form.get("back") or ""
-    same_site = target.startswith("/") and not target.startswith("//") and "\\" not in target  # no open redirect
-    return target if same_site else url_for("exports.export_list")
+    target = request.form.get("back")
+    return target if is_same_site_path(target) else url_for("exports.export_list")
 
 
 @bp.route("/exports")
 @auth_required("session")
 def export_list():
-    result = paginate(export_jobs.list_exports(current_user), request.args.get("page", 1, type=int), PER_PAGE)
-    files = export_jobs.files_of(result.items)
-    result.items = [export_jobs.describe(job, files.get(job.id)) for job in result.items]
+    result = export_jobs.list_exports(current_user, request.args.get("page", 1, type=int), PER_PAGE)
     return render_template("exports/list.html", result=result, statuses=background.STATUS_LABELS)
 
 

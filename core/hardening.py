@@ -22,6 +22,13 @@ from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
+def is_same_site_path(target: str | None) -> bool:
+    """A relative path of this site (never `//host`, `\\host` or `https://host`): the only
+    kind of "back" or "next" address a redirect may follow, so none is an open redirect."""
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+        and not urlsplit(target).netloc
+
+
 def _is_static(endpoint: str | None) -> bool:
     return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 

@@ -108,3 +108,20 @@ class TodoGroupSchema(Schema):
     label = fields.Str()
     count = fields.Int(metadata={"description": "All waiting items of the kind (items lists the first 20)"})
     items = fields.List(fields.Nested(TodoItemSchema))
+
+
+class JobSchema(Schema):
+    """A background job (core/background.py, `as_dict`) as every web worker reports it; each kind's
+    schema adds what its job makes."""
+
+    id = fields.Int()
+    kind = fields.Str()
+    status = fields.Str(metadata={"description": "queued, running, done, failed or cancelled"})
+    progress = fields.Int(metadata={"description": "percent, 0-100"})
+    step = fields.Str(allow_none=True)
+    error = fields.Str(allow_none=True, metadata={"description": "why it failed"})
+    attempts = fields.Int()
+    cancel_requested = fields.Bool()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)

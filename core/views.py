@@ -1,7 +1,6 @@
 """HTML pages of the shell: home per role, language switch, agencies, audit log, health."""
 
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
@@ -17,6 +16,7 @@ from . import audit_reading, audit_service, dashboard, todos
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
 from .extensions import db
+from .hardening import is_same_site_path
 from .pagination import paginate
 
 bp = Blueprint("core", __name__)
@@ -85,9 +85,7 @@ def navigation() -> Nav:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths, so the language switch cannot be an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("core.home")
+    return target if is_same_site_path(target) else url_for("core.home")
 
 
 @bp.route("/")

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from core.schemas import Units, UtcDateTime
+from core.schemas import JobSchema, Units, UtcDateTime
 
 from reserve.models import IncidentType
 
@@ -195,19 +195,8 @@ class ConsumptionSchema(Schema):
     note = fields.Str(load_default=None, validate=validate.Length(max=300))
 
 
-class PlanJobSchema(Schema):
-    """A planning job (core/background.py) as every web worker reports it."""
+class PlanJobSchema(JobSchema):
+    """A planning job."""
 
-    id = fields.Int()
-    kind = fields.Str()
-    status = fields.Str(metadata={"description": "queued, running, done, failed or cancelled"})
-    progress = fields.Int(metadata={"description": "percent, 0-100"})
-    step = fields.Str(allow_none=True)
     plan_id = fields.Int(allow_none=True, metadata={"description": "the plan version made, once done"})
-    error = fields.Str(allow_none=True, metadata={"description": "why it failed"})
     incident_id = fields.Int(allow_none=True)
-    attempts = fields.Int()
-    cancel_requested = fields.Bool()
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)

@@ -368,6 +368,16 @@ def _padded_workbook(text_bytes: int) -> bytes:
     return _replace(data, "xl/worksheets/sheet1.xml", sheet + b"<!--" + b"x" * text_bytes + b"-->")
 
 
+def _commander_and_incident(app, client, make_user) -> tuple[dict, int]:
+    """A commander's token headers and a new incident of theirs to import demands into."""
+    commander = _token(app, make_user, "commander")
+    with app.app_context():
+        load_regions()
+    incident = client.post("/api/v1/incidents", headers=commander, json={
+        "title": "导入", "incident_type": "accident", "level": "IV", "region_code": "140100"}).json["id"]
+    return commander, incident
+
+
 def test_the_catalog_and_demand_imports_refuse_more_text_than_their_largest_file_before_parsing(
         app, client, make_agency, make_user, monkeypatch):
     from dispatch.services import incidents
@@ -381,11 +391,7 @@ def test_the_catalog_and_demand_imports_refuse_more_text_than_their_largest_file
     response = client.post("/api/v1/categories/import", data={"file": (io.BytesIO(over), "c.xlsx")}, headers=admin)
     assert response.status_code == 400 and "最多接受 4 MB" in response.json["detail"], response.text
 
-    commander = _token(app, make_user, "commander")
-    with app.app_context():
-        load_regions()
-    incident = client.post("/api/v1/incidents", headers=commander, json={
-        "title": "导入", "incident_type": "accident", "level": "IV", "region_code": "140100"}).json["id"]
+    commander, incident = _commander_and_incident(app, client, make_user)
     over = _padded_workbook(incidents.MAX_DEMAND_TEXT)
     response = client.post(f"/api/v1/incidents/{incident}/demands/import", headers=commander,
                            data={"file": (io.BytesIO(over), "d.xlsx")})
@@ -410,11 +416,7 @@ def test_the_catalog_and_demand_imports_refuse_a_wrong_header_before_reading_the
     response = client.post("/api/v1/categories/import", data={"file": (io.BytesIO(wide), "c.csv")}, headers=admin)
     assert response.status_code == 422 and "code, name" in response.json["detail"], response.text
 
-    commander = _token(app, make_user, "commander")
-    with app.app_context():
-        load_regions()
-    incident = client.post("/api/v1/incidents", headers=commander, json={
-        "title": "导入", "incident_type": "accident", "level": "IV", "region_code": "140100"}).json["id"]
+    commander, incident = _commander_and_incident(app, client, make_user)
     response = client.post(f"/api/v1/incidents/{incident}/demands/import", headers=commander,
                            data={"file": (io.BytesIO(wide), "d.csv")})
     assert response.status_code == 422 and "point" in response.json["detail"], response.text

@@ -522,7 +522,7 @@ def plan_job_to_show(user, incident_id: int, job_id: int | None = None):
                                                   background.BackgroundJob.subject_id == incident_id)
     if job_id is not None:
         return db.session.execute(stmt.where(background.BackgroundJob.id == job_id)).scalar_one_or_none()
-    return db.session.execute(stmt.where(background.BackgroundJob.status.in_(("queued", "running")))
+    return db.session.execute(stmt.where(background.BackgroundJob.status.in_(background.ACTIVE))
                               .order_by(background.BackgroundJob.id.desc()).limit(1)).scalar_one_or_none()
 
 
@@ -535,15 +535,12 @@ def check_plan_job(user, job) -> None:
 def run_plan_job(context) -> None:
     """The worker's handler: plan as the user who asked. The read transaction ends before each
     progress report; the version and the job's `done` are written in one transaction."""
-    from core.auth import User
 
     def report(percent, step):
         db.session.commit()  # nothing is written yet: end the read (SQLite: its lock) before reporting
         context.progress(percent, step)
 
-    user = db.session.get(User, context.user_id)
-    if user is None or not user.active:
-        raise Invalid(_("The user who started the job no longer exists or is disabled."))
+    user = context.user()
     report(10, _("Building the problem from live stock"))
     version = _plan(user, context.subject_id, options=context.params.get("options"),
                     greedy=bool(context.params.get("greedy")), report=report)

@@ -357,17 +357,13 @@ def check_submission_job(user, job) -> None:
 def _job_submission(context, status: str):
     """(user, submission) of a report job, or (None, None) when there is nothing left to do (the
     submission was discarded meanwhile): the job then ends done with `skipped`."""
-    from core.auth import User
 
     submission = db.session.get(Submission, context.subject_id)
     if submission is None or submission.status != status:
         context.finish({"submission_id": context.subject_id, "skipped": True})
         db.session.commit()
         return None, None
-    user = db.session.get(User, context.user_id) if context.user_id else None
-    if user is None or not user.active:
-        raise Invalid(_("The user who started the job no longer exists or is disabled."))
-    return user, submission
+    return context.user(), submission
 
 
 def run_check_job(context) -> None:
