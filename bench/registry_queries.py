@@ -58,7 +58,7 @@ def make_users():
 
     from core.demo import ensure_roles
     from core.extensions import security
-    from reserve.models import Agency
+    from core.organisation import Agency
 
     ensure_roles()
     county = db.session.execute(select(Agency).where(Agency.kind == "county").order_by(Agency.id)).scalars().first()

@@ -70,7 +70,8 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
     from core.extensions import db, security
     from flask_migrate import upgrade
     from reserve import demo
-    from reserve.models import Agency, Depot, Material, Movement, StockLot
+    from core.organisation import Agency
+    from reserve.models import Depot, Material, Movement, StockLot
     from reserve.reporting import files, services
     from reserve.stock import ledger
     from reserve.stock.ledger import LotFacts

@@ -76,7 +76,7 @@ def list_users(actor, *, q: str | None = None, role: str | None = None, agency_i
     if role:
         stmt = stmt.where(User.roles.any(Role.name == role))
     if agency_id is not None:
-        from reserve.models import Agency
+        from .organisation import Agency
 
         agency = db.session.get(Agency, agency_id)
         stmt = stmt.where(User.agency_id.in_(subtree_ids(agency.path))) if agency else stmt.where(False)
@@ -114,7 +114,7 @@ def _managed(actor, user_id: int) -> User:
 
 
 def _agency(actor, agency_id: int | None, new_roles: set[str]):
-    from reserve.models import Agency
+    from .organisation import Agency
 
     roles, path = _actor_facts(actor)
     agency = db.session.get(Agency, agency_id) if agency_id is not None else None

@@ -59,7 +59,7 @@ def _value_labels() -> dict:
     """(record kind or None for any, field) -> {stored code: label}."""
     from dispatch import models as dispatch_models
     from public_site.models import LABELS as PORTAL
-    from reserve.models import AGENCY_KIND_LABELS
+    from .organisation import AGENCY_KIND_LABELS
     from reserve.models import LABELS as RESERVE
     from reserve.reporting import models as reporting
     from reserve.sharing.models import GRANT_STATUS_LABELS

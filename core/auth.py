@@ -20,6 +20,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .organisation import Agency
 from .timeutil import utcnow
 
 ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER = "admin", "agency_operator", "commander", "viewer", "supplier"
@@ -75,7 +76,7 @@ class User(db.Model, UserMixin):
     password_changed_at: Mapped[datetime | None]  # audited; the password column itself is not
 
     roles = relationship("Role", secondary=roles_users, lazy="selectin")
-    agency = relationship("Agency", lazy="joined")
+    agency = relationship(Agency, lazy="joined")
 
     @property
     def role_names(self) -> set[str]:

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from flask_security import hash_password
 from sqlalchemy import select
 
-from reserve.models import Agency
+from .organisation import Agency
 
 from . import demo
 from .audit import Actor, verify_chain

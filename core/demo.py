@@ -6,7 +6,7 @@ from flask import current_app
 from flask_security import hash_password
 from sqlalchemy import select
 
-from reserve.models import Agency
+from .organisation import Agency
 
 from .auth import ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .extensions import db, security

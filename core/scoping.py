@@ -35,6 +35,7 @@ from sqlalchemy import String, and_, false, or_, select
 from sqlalchemy.orm import mapped_column
 
 from .auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
+from .organisation import Agency
 
 STAFF = frozenset({ADMIN, OPERATOR, COMMANDER, VIEWER})  # the roles that work in the registry
 
@@ -101,8 +102,6 @@ def rule_for(user) -> ReadRule:
 
 def subtree_ids(path: str):
     """Select of the ids of the agency at `path` and all its descendants (materialised path)."""
-    from reserve.models import Agency
-
     return select(Agency.id).where(Agency.path.like(f"{path}%"))
 
 

@@ -87,7 +87,7 @@ def setup_agencies(path):
 @click.option("--name", "display_name", default="系统管理员", show_default=True)
 def setup_admin(email, agency_code, display_name):
     """Create the first administrator. The password comes from EMRESERVE_ADMIN_PASSWORD or a prompt."""
-    from reserve.models import Agency
+    from .organisation import Agency
 
     from .demo import ensure_roles
 

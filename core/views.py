@@ -9,7 +9,7 @@ from flask_security import auth_required, current_user
 from sqlalchemy import text
 
 from reserve import services as reserve_services
-from reserve.models import AGENCY_KIND_LABELS
+from .organisation import AGENCY_KIND_LABELS
 from reserve.services.reference import region_names
 
 from . import audit_reading, audit_service, dashboard, todos

@@ -105,8 +105,6 @@ def _rate_limited(login_view):
 
 
 def init_security(app):
-    from reserve.models import Agency  # noqa: F401  (the User model refers to it)
-
     # The server-side session check must run before Flask-Principal's before_request (installed
     # by Flask-Security), which loads the user from the cookie.
     auth.init_auth(app)

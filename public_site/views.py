@@ -11,7 +11,8 @@ from marshmallow import ValidationError
 from core.errors import DomainError
 from core.extensions import csrf, db
 from core.pagination import paginate
-from reserve.models import Material, Region
+from core.organisation import Region
+from reserve.models import Material
 
 from . import schemas
 from .http import limit_forms, limit_registration, public_cache

@@ -23,8 +23,8 @@ from core.extensions import db
 from core.timeutil import local_today, utcnow
 
 from .rules import region_prefix
-from .models import (Agency, AgencyKind, Depot, EmergencyPlan, Material, Region, ReserveNorm, StockLot,
-                     TransportCapacity)
+from core.organisation import Agency, AgencyKind, Region
+from .models import Depot, EmergencyPlan, Material, ReserveNorm, StockLot, TransportCapacity
 from .reporting.models import ReportCadence
 from .stock import ledger, rollup
 from .services.reference import load_reference_data

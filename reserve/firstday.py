@@ -17,7 +17,7 @@ from core.errors import Invalid, NotAllowed
 from core.extensions import db
 
 from . import rules
-from .models import Agency, AgencyKind, Region
+from core.organisation import Agency, AgencyKind, Region
 from .reporting import workbooks
 from .reporting.files import read_table
 from .reporting.standard import Column, Problem, ReportKind, read_cell

@@ -6,7 +6,8 @@ from core.schemas import Units, UtcDateTime
 
 from core.scoping import Classification
 
-from .models import AgencyKind, IncidentType, MovementKind, ReserveType, TransportMode
+from core.organisation import AgencyKind
+from .models import IncidentType, MovementKind, ReserveType, TransportMode
 from .rules import MAX_QUANTITY
 
 CLASSIFICATIONS = [c.value for c in Classification]

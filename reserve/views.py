@@ -11,7 +11,8 @@ from core.extensions import db
 from core.pagination import paginate
 from core.timeutil import local_today
 
-from .models import AGENCY_KIND_LABELS, LABELS, Depot, TransportMode
+from core.organisation import AGENCY_KIND_LABELS
+from .models import LABELS, Depot, TransportMode
 from .schemas import StockQuerySchema
 from .services import catalog, depots, plans, reference, stock, transport
 from .stock import ledger

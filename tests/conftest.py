@@ -104,7 +104,7 @@ def csrf_token(html: str) -> str:
 
 @pytest.fixture
 def make_agency(app, db):
-    from reserve.models import Agency
+    from core.organisation import Agency
 
     def make(code: str, name: str | None = None, parent=None, kind: str = "city"):
         with app.app_context():

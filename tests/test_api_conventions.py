@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core.auth import ADMIN, OPERATOR
 from core.extensions import db as _db
-from reserve.models import Agency
+from core.organisation import Agency
 
 PROBLEM_KEYS = {"type", "title", "status", "instance", "request_id"}
 

@@ -35,7 +35,7 @@ def test_api_change_is_logged_with_who_what_when_where(app, client, admin):
 def test_updates_record_before_and_after_of_changed_fields(app, make_agency):
     agency_id = make_agency("AU-2", name="旧名")
     with app.app_context():
-        from reserve.models import Agency
+        from core.organisation import Agency
 
         _db.session.get(Agency, agency_id).name = "新名"
         _db.session.commit()

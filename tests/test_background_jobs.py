@@ -22,7 +22,8 @@ from core.extensions import security
 from core.timeutil import utcnow
 from dispatch.models import PlanLine, PlanVersion
 from dispatch.services import incidents
-from reserve.models import Agency, TransportCapacity
+from core.organisation import Agency
+from reserve.models import TransportCapacity
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions

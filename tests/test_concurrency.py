@@ -45,7 +45,7 @@ def bank(app, committed):
     from flask_security import hash_password
 
     from core.extensions import security
-    from reserve.models import Agency
+    from core.organisation import Agency
 
     with app.app_context():
         load_regions()

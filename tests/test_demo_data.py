@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from core.audit import verify_chain
 from core.extensions import db as _db
 from reserve import demo
-from reserve.models import Agency, Category, Depot, Material, Movement, Region, StockLot, TransportCapacity
+from core.organisation import Agency, Region
+from reserve.models import Category, Depot, Material, Movement, StockLot, TransportCapacity
 
 AS_OF = date(2026, 11, 21)
 

@@ -276,7 +276,7 @@ def test_concurrent_approvals_of_two_incidents_never_oversell(app, committed):
     from flask_security import hash_password
 
     from core.extensions import security
-    from reserve.models import Agency
+    from core.organisation import Agency
 
     with app.app_context():
         load_regions()

@@ -19,7 +19,7 @@ from core.background import BackgroundJob
 from core.extensions import db as _db
 from core.extensions import security
 from core.timeutil import utcnow
-from reserve.models import Agency
+from core.organisation import Agency
 from reserve.stock import ledger
 from tests import factories
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from core.auth import User
 from core.extensions import db as _db
-from reserve.models import Agency, Material
+from core.organisation import Agency
+from reserve.models import Material
 
 from tests.conftest import log_in
 

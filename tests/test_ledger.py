@@ -217,7 +217,7 @@ def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed
     from flask_security import hash_password
 
     from core.extensions import security
-    from reserve.models import Agency
+    from core.organisation import Agency
 
     with app.app_context():
         agency = Agency(code="RACE", name="并发测试单位", kind="city", path="")

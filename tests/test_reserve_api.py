@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.extensions import db as _db
-from reserve.models import Category, Depot, Movement, Region, StockLot
+from core.organisation import Region
+from reserve.models import Category, Depot, Movement, StockLot
 from reserve.services.reference import load_regions
 from tests import factories
 

@@ -6,7 +6,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from core.auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
 from core.extensions import db as _db
 from core.scoping import Classification, can_read, can_write, read_rule, scoped
-from reserve.models import Agency
+from core.organisation import Agency
 from tests.conftest import csrf_token
 
 

@@ -17,7 +17,7 @@ from core.auth import ADMIN, OPERATOR, User
 from core.extensions import db as _db
 from core.idempotency import IdempotencyRecord
 from core.timeutil import utcnow
-from reserve.models import Agency
+from core.organisation import Agency
 from reserve.reporting import files, retention, services
 from reserve.reporting.files import BadFile
 from reserve.reporting.models import Submission

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from core.errors import Invalid
 from core.extensions import db
 from core.timeutil import local_text, utcnow
-from reserve.models import Agency, Depot, Material, Region
+from core.organisation import Agency, Region
+from reserve.models import Depot, Material
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 

@@ -11,7 +11,8 @@ from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
-from reserve.models import EmergencyPlan, IncidentType, Material, Region, ReserveNorm
+from core.organisation import Region
+from reserve.models import EmergencyPlan, IncidentType, Material, ReserveNorm
 from reserve.rules import MAX_QUANTITY, quantity_problem
 
 from .. import rules

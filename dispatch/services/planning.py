@@ -27,7 +27,8 @@ from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.timeutil import local_today, utcnow
 from dispatch.planning import ProblemError, check_plan, plan_allocation
-from reserve.models import Depot, Material, Region, ReserveType, TransportCapacity
+from core.organisation import Region
+from reserve.models import Depot, Material, ReserveType, TransportCapacity
 from reserve.rules import MAX_QUANTITY, LotSupply, available_within, quantity_problem
 from reserve.stock import availability
 

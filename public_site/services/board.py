@@ -8,7 +8,8 @@ from sqlalchemy import select
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.timeutil import utcnow
-from reserve.models import Material, Region
+from core.organisation import Region
+from reserve.models import Material
 
 from .. import rules
 from ..models import BoardDemand, BoardOffer, DemandStatus, OfferStatus, Supplier

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.scoping import Classification
-from reserve.models import Category, Material, Region, StockRollupCity
+from core.organisation import Region
+from reserve.models import Category, Material, StockRollupCity
 
 TOP_MATERIALS = 30
 

@@ -14,7 +14,8 @@ from core.extensions import db, security
 from core.passwords import password_problems
 from core.timeutil import utcnow
 from core.search import contains
-from reserve.models import Material, Region
+from core.organisation import Region
+from reserve.models import Material
 from reserve.rules import region_prefix
 
 from .. import rules

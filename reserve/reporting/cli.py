@@ -13,7 +13,7 @@ from core.audit import Actor
 from core.errors import DomainError
 from core.extensions import db, security
 
-from ..models import Agency
+from core.organisation import Agency
 from . import services
 from .standard import KINDS, MODES
 

@@ -26,7 +26,8 @@ from core.kept import kept
 from core.scoping import scoped
 from core.timeutil import to_local
 
-from ..models import Agency, Depot, StockLot
+from core.organisation import Agency
+from ..models import Depot, StockLot
 from .models import PERIODS, ReportCadence, Submission
 from .standard import KINDS
 

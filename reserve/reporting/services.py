@@ -20,7 +20,8 @@ from core.extensions import db
 from core.scoping import Classification, can_read, scoped
 from core.timeutil import utcnow
 
-from ..models import Agency, Depot, Material, MaterialAlias, Region
+from core.organisation import Agency, Region
+from ..models import Depot, Material, MaterialAlias
 from ..services.access import agency_path, readable, require_write
 from . import changes as change_sets
 from . import retention

@@ -6,7 +6,7 @@ from core.errors import Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.scoping import can_read, can_write
 
-from ..models import Agency
+from core.organisation import Agency
 
 
 def agency_path(agency_id: int) -> str | None:

@@ -9,7 +9,7 @@ from core.scoping import can_read, can_write, scoped
 from core.search import contains
 
 from .. import rules
-from ..models import Agency, AgencyKind, Region
+from core.organisation import Agency, AgencyKind, Region
 
 EDITABLE = ("name", "kind", "credit_code", "region_code", "contact_name", "contact_phone")
 

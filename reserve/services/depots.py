@@ -9,7 +9,8 @@ from core.scoping import scoped
 from core.search import contains
 
 from .. import rules
-from ..models import Agency, Depot, Region, StockLot
+from core.organisation import Agency, Region
+from ..models import Depot, StockLot
 from ..stock import rollup
 from .access import readable, require_write, writable
 

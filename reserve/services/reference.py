@@ -11,7 +11,8 @@ from sqlalchemy import select
 from core.extensions import db
 
 from .. import rules
-from ..models import Category, Material, Region
+from core.organisation import Region
+from ..models import Category, Material
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LEVELS = ["province", "city", "county"]

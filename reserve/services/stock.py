@@ -13,7 +13,8 @@ from core.scoping import Classification, rule_for, scoped
 from core.search import contains, starts_with
 
 from .. import rules
-from ..models import Agency, Category, Depot, Material, Movement, Region, StockLot, StockRollupAgency, StockRollupCity
+from core.organisation import Agency, Region
+from ..models import Category, Depot, Material, Movement, StockLot, StockRollupAgency, StockRollupCity
 
 STOCK_HEADER = ["lot_id", "depot_code", "depot_name", "agency", "region_code", "region", "material_code",
                 "material", "spec", "unit", "category_code", "lot_no", "expiry_date", "reserve_type",

@@ -15,7 +15,7 @@ from core.audit import current_actor
 from core.extensions import db
 from core.scoping import Classification, Shared, can_read
 
-from ..models import Agency
+from core.organisation import Agency
 from .models import CONDITIONAL, NOT_SHARED, UNCONDITIONAL, ExternalClient, SharedResource, SharingAccess, SharingGrant
 from .rules import is_grant_active
 

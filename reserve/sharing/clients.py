@@ -25,7 +25,7 @@ from core.errors import Conflict, Invalid, NotAllowed, NotFound, problem_respons
 from core.extensions import db, limiter, security
 from core.timeutil import utcnow
 
-from ..models import Agency
+from core.organisation import Agency
 from . import rules
 from .access import client_of
 from .models import ExternalClient

@@ -7,7 +7,7 @@ from core.auth import ADMIN, User
 from core.extensions import db
 from core.timeutil import local_today
 
-from ..models import Agency
+from core.organisation import Agency
 from . import clients, quality, services
 from .changes import backfill
 from .models import ExternalClient

@@ -15,7 +15,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.scoping import scoped
 
-from ..models import Agency
+from core.organisation import Agency
 from .access import Reach, log_grant_reads, reach
 from .models import SharedChange
 from .resources import RESOURCES, Resource

@@ -23,7 +23,8 @@ from core.extensions import db
 from core.scoping import scoped
 from core.timeutil import utcnow
 
-from ..models import Agency, Depot, Material, Movement, Region, StockLot, TransportCapacity
+from core.organisation import Agency, Region
+from ..models import Depot, Material, Movement, StockLot, TransportCapacity
 from ..reporting.freshness import scoreboard
 from ..reporting.models import Submission
 from ..rules import N_, credit_code_problem

@@ -13,7 +13,7 @@ from core.extensions import db
 from core.scoping import can_write, scoped
 from core.timeutil import utcnow
 
-from ..models import Agency
+from core.organisation import Agency
 from ..reporting.freshness import cadence_for
 from ..reporting.models import ReportCadence
 from ..services.access import require_write

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.scoping import scoped
 
-from ..models import Depot, Region, ReserveType, StockLot
+from core.organisation import Region
+from ..models import Depot, ReserveType, StockLot
 
 
 @dataclass(frozen=True)

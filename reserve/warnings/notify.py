@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
 from core.extensions import db
 
-from ..models import Agency
+from core.organisation import Agency
 from . import rules
 from .models import KIND_LABELS, SEVERITY_LABELS, OutboxMessage, ReserveWarning
 from .scan import local_day

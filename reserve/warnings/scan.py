@@ -20,7 +20,8 @@ from core.extensions import db
 from core.timeutil import to_local
 
 from .. import rules as reserve_rules
-from ..models import Depot, EmergencyPlan, Material, Region, ReserveNorm, ReserveType, StockLot, StockRollupCity
+from core.organisation import Region
+from ..models import Depot, EmergencyPlan, Material, ReserveNorm, ReserveType, StockLot, StockRollupCity
 from . import rules
 from .models import ExpiryPolicyOverride, ReserveWarning, StockMinimum, WarningCandidate, WarningEvent, WarningScan
 

@@ -17,7 +17,8 @@ from core.kept import kept
 from core.scoping import scoped
 from core.timeutil import utcnow
 
-from ..models import Agency, Category, Depot, Material, Region
+from core.organisation import Agency, Region
+from ..models import Category, Depot, Material
 from ..services.access import readable, require_write
 from . import rules
 from .models import ExpiryPolicyOverride, Notification, ReserveWarning, StockMinimum, WarningEvent, WarningScan
