@@ -1,18 +1,21 @@
-"""Application factory. `create_app` only wires: config, extensions, blueprints, handlers, CLI."""
+"""Application factory. `create_app` only wires: config, extensions, blueprints, handlers, CLI.
+
+Importing the package loads nothing else: pure modules under it (`core.limits`) stay usable from
+code that must not load Flask (the planner, the rules)."""
 
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask
 
-from .config import CONFIGS, ProductionConfig, from_environment
-
-
-def create_app(config=None) -> Flask:
+def create_app(config=None):
     """Build the app. `config`: None (APP_ENV picks a class, default development), a name from
     CONFIGS, or a dict of overrides applied on top of the class its "APP_ENV" key (or the
     APP_ENV variable) names. The environment
     (DATABASE_URL, SECRET_KEY, ...) overrides class defaults; an explicit dict overrides both."""
+    from flask import Flask
+
+    from .config import CONFIGS, ProductionConfig, from_environment
+
     app = Flask(__name__, instance_relative_config=True)
     if isinstance(config, str):
         name = config

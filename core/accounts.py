@@ -32,6 +32,8 @@ from flask_security.recoverable import send_reset_password_instructions
 from flask_security.utils import get_request_attr
 from sqlalchemy import or_, select, update
 
+from . import features
+from .agencies import writable_agencies
 from .audit import Actor, record_event
 from .auth import ADMIN, ROLES, LoginSession, Role, User
 from .errors import Conflict, Invalid, NotAllowed, NotFound, problem_response, wants_problem_json
@@ -57,18 +59,14 @@ def require_manager(actor) -> None:
         raise NotAllowed(_("Only administrators and agency administrators manage user accounts."))
 
 
-def _client_user_ids():
-    from reserve.sharing.models import ExternalClient
-
-    return select(ExternalClient.user_id)
-
-
 def list_users(actor, *, q: str | None = None, role: str | None = None, agency_id: int | None = None,
                status: str | None = None):
     """A select of the accounts the actor may see, filtered, by e-mail."""
     require_manager(actor)
     roles, path = _actor_facts(actor)
-    stmt = select(User).where(User.id.not_in(_client_user_ids()))
+    stmt = select(User)
+    for service_accounts in features.service_account_ids():  # external systems' accounts are managed there
+        stmt = stmt.where(User.id.not_in(service_accounts))
     if ADMIN not in roles:
         stmt = stmt.where(User.agency_id.in_(subtree_ids(path))) if path else stmt.where(False)
     if q:
@@ -90,9 +88,8 @@ def list_users(actor, *, q: str | None = None, role: str | None = None, agency_i
 
 
 def _is_client(user_id: int) -> bool:
-    from reserve.sharing.models import ExternalClient
-
-    return db.session.scalar(select(ExternalClient.id).filter_by(user_id=user_id)) is not None
+    return any(db.session.scalar(select(User.id).where(User.id == user_id, User.id.in_(ids))) is not None
+               for ids in features.service_account_ids())
 
 
 def get_user(actor, user_id: int) -> User:
@@ -241,8 +238,6 @@ def reset_password(actor, user_id: int, method: str) -> tuple[User, str | None]:
 
 def assignable(actor) -> tuple[list[str], list]:
     """The roles the actor may grant and the agencies it may place accounts in, for forms."""
-    from reserve.reporting.services import writable_agencies
-
     roles = _actor_facts(actor)[0]
     grantable = [r for r in ROLES if r in grantable_roles(roles)]
     agencies = writable_agencies(actor) if is_manager(roles) else []

@@ -123,6 +123,11 @@ class Actor:
     request_id: str | None = None
 
 
+def act_as_command(command: str) -> None:
+    """A command-line command is the actor of what it changes ("cli:demo init")."""
+    g.audit_actor = Actor(name=f"cli:{command}")
+
+
 def current_actor() -> Actor:
     """Who is acting, read only from values already loaded (never queries inside a flush)."""
     if not has_app_context():

@@ -8,8 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from . import features
 from .exports import readable_json
 from .extensions import db
+from .organisation import AGENCY_KIND_LABELS
 from .timeutil import local_text
 
 ACTION_LABELS = {"create": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
@@ -56,40 +58,8 @@ ENTITY_FIELD_LABELS = {("submission", "mode"): _l("Report mode"), ("submission",
 
 
 def _value_labels() -> dict:
-    """(record kind or None for any, field) -> {stored code: label}."""
-    from dispatch import models as dispatch_models
-    from public_site.models import LABELS as PORTAL
-    from .organisation import AGENCY_KIND_LABELS
-    from reserve.models import LABELS as RESERVE
-    from reserve.reporting import models as reporting
-    from reserve.sharing.models import GRANT_STATUS_LABELS
-    from reserve.sharing.resources import RESOURCES
-    from reserve.warnings import models as warnings
-
-    resources = {kind: r.title for kind, r in RESOURCES.items()}
-
-    return {
-        (None, "reserve_type"): RESERVE["reserve_type"], (None, "classification"): RESERVE["classification"],
-        (None, "mode"): RESERVE["mode"], (None, "status"): RESERVE["status"],
-        (None, "incident_type"): RESERVE["incident_type"], (None, "basis"): RESERVE["basis"],
-        ("submission", "status"): reporting.STATUS_LABELS, ("submission", "kind"): reporting.KIND_LABELS,
-        ("submission", "mode"): reporting.MODE_LABELS, ("supplier", "status"): PORTAL["supplier_status"],
-        ("board_demand", "status"): PORTAL["demand_status"], ("board_offer", "status"): PORTAL["offer_status"],
-        ("feedback", "category"): PORTAL["feedback_category"], ("notice", "kind"): PORTAL["notice_kind"],
-        ("incident", "status"): dispatch_models.STATUS_LABELS, ("plan_version", "status"): dispatch_models.PLAN_STATUS_LABELS,
-        ("plan_version", "method"): dispatch_models.METHOD_LABELS, ("shipment", "status"): dispatch_models.SHIPMENT_LABELS,
-        ("line_position", "position"): dispatch_models.POSITION_LABELS,
-        ("warning", "status"): warnings.STATUS_LABELS, ("warning", "severity"): warnings.SEVERITY_LABELS,
-        ("warning", "kind"): warnings.KIND_LABELS, ("sharing_grant", "status"): GRANT_STATUS_LABELS,
-        ("agency", "kind"): AGENCY_KIND_LABELS, ("movement", "kind"): RESERVE["movement"],
-        ("incident", "level"): dispatch_models.LEVEL_LABELS, ("emergency_plan", "level"): dispatch_models.LEVEL_LABELS,
-        ("demand", "status"): dispatch_models.DEMAND_STATUS_LABELS,
-        ("after_action_record", "kind"): dispatch_models.RECORD_KIND_LABELS,
-        ("consultation_message", "kind"): dispatch_models.MESSAGE_KIND_LABELS,
-        ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},
-        ("report_cadence", "kind"): reporting.KIND_LABELS, ("report_cadence", "period"): reporting.PERIOD_LABELS,
-        ("shared_resource", "kind"): resources, ("sharing_grant", "kind"): resources,
-    }
+    """(record kind or None for any, field) -> {stored code: label}: the features' (core/features.py)."""
+    return {("agency", "kind"): AGENCY_KIND_LABELS, **features.value_labels()}
 
 
 NAME_COLUMNS = ("display_name", "name", "title", "number", "batch_no", "lot_no", "alias", "email")

@@ -5,29 +5,24 @@ import secrets
 import sys
 
 import click
-from flask import current_app, g
+from flask import current_app
 from flask.cli import AppGroup
 from flask_security import hash_password
 from sqlalchemy import select
 
-from .organisation import Agency
-
-from . import demo
-from .audit import Actor, verify_chain
+from . import demo, features
+from .audit import act_as_command, verify_chain
 from .auth import ROLES, User
 from .passwords import password_problems
 from .extensions import db, security
+from .organisation import Agency
 
 demo_cli = AppGroup("demo", help="Demo data and accounts.")
 users_cli = AppGroup("users", help="User accounts and API tokens.")
 audit_cli = AppGroup("audit", help="Audit log.")
 
 
-def _as_cli(command: str) -> None:
-    g.audit_actor = Actor(name=f"cli:{command}")
-
-
-def _refuse_in_production(command: str) -> None:
+def refuse_in_production(command: str) -> None:
     """Demo data and accounts with a published password never go into a production database."""
     if current_app.config.get("APP_ENV") == "production":
         raise click.ClickException(f"{command} refuses to run with APP_ENV=production: demo data and demo accounts "
@@ -37,60 +32,25 @@ def _refuse_in_production(command: str) -> None:
 @demo_cli.command("init")
 def demo_init():
     """Load the demo province if the database is empty; make sure one demo account per role exists."""
-    from reserve import demo as reserve_demo
+    refuse_in_production("demo init")
+    act_as_command("demo init")
+    accounts = []
 
-    _refuse_in_production("demo init")
-    _as_cli("demo init")
-    if reserve_demo.is_empty():
-        counts = reserve_demo.build_demo("province")
-        click.echo("demo province loaded: " + ", ".join(f"{k} {v}" for k, v in vars(counts).items()))
-    else:
-        click.echo("database not empty: demo data left as it is")
-    accounts = demo.ensure_demo_accounts()
-    from public_site import demo as portal_demo
+    def ensure_accounts() -> str:
+        accounts.extend(demo.ensure_demo_accounts())
+        return ""
 
-    if portal_demo.is_empty():
-        counts = portal_demo.build_portal_demo()
-        click.echo("demo portal loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    from reserve.sharing import demo as sharing_demo
-
-    if sharing_demo.is_empty():
-        made = sharing_demo.build_sharing_demo()
-        click.echo("demo sharing: " + ", ".join(f"{k} {v}" for k, v in made.items()))
-    from dispatch import demo as dispatch_demo
-
-    if dispatch_demo.is_empty():
-        made = dispatch_demo.build_dispatch_demo()
-        click.echo("demo incidents: " + ", ".join(f"{k} {v}" for k, v in made.items()))
-    from reserve.warnings import services as warnings
-    from reserve.warnings.models import ReserveWarning
-
-    if db.session.execute(select(ReserveWarning.id).limit(1)).first() is None:
-        result = warnings.scan()
-        click.echo(f"warning scan: {result.opened} warnings opened in {result.seconds:.2f} s")
+    steps = [step for f in features.registered() for step in f.demo]
+    steps.append(features.DemoStep(20, lambda: True, ensure_accounts))  # the accounts need the agencies
+    for step in sorted(steps, key=lambda step: step.order):
+        if step.is_empty():
+            if message := step.build():
+                click.echo(message)
+        elif step.skipped:
+            click.echo(step.skipped)
     click.echo("demo accounts (password: %s):" % current_app.config["DEMO_PASSWORD"])
     for account in accounts:
         click.echo(f"  {account.role:<16} {account.email:<24} {account.agency_code or '-'}")
-
-
-@demo_cli.command("load")
-@click.option("--scale", type=click.Choice(["province", "national"]), default="province", show_default=True)
-@click.option("--seed", type=int, default=2026, show_default=True)
-def demo_load(scale, seed):
-    """Load demo data at a scale into an EMPTY database (national: ~1,000,000 lots, for benchmarks)."""
-    import time
-
-    from reserve import demo as reserve_demo
-
-    _refuse_in_production("demo load")
-    _as_cli(f"demo load --scale {scale}")
-    if not reserve_demo.is_empty():
-        raise click.ClickException("the database already has agencies; load demo data into an empty one")
-    started = time.perf_counter()
-    with click.progressbar(length=1, label=f"loading the {scale} demo") as bar:
-        counts = reserve_demo.build_demo(scale, seed=seed)
-        bar.update(1)
-    click.echo(", ".join(f"{k} {v}" for k, v in vars(counts).items()) + f" in {time.perf_counter() - started:.1f} s")
 
 
 @users_cli.command("create")
@@ -101,7 +61,7 @@ def demo_load(scale, seed):
 @click.password_option(prompt=True)
 def users_create(email, roles, agency_code, display_name, password):
     """Create a user account."""
-    _as_cli("users create")
+    act_as_command("users create")
     demo.ensure_roles()
     datastore = security.datastore
     if datastore.find_user(email=email) is not None:
@@ -130,7 +90,7 @@ def _user(email: str) -> User:
 @click.argument("email")
 def users_token(email):
     """Print an API token for a (system) account; send it as the Authentication-Token header."""
-    _as_cli("users token")
+    act_as_command("users token")
     user = _user(email)
     if not user.fs_token_uniquifier:
         user.fs_token_uniquifier = secrets.token_hex(32)
@@ -142,7 +102,7 @@ def users_token(email):
 @click.argument("email")
 def users_revoke_tokens(email):
     """Invalidate every API token issued to the account so far."""
-    _as_cli("users revoke-tokens")
+    act_as_command("users revoke-tokens")
     user = _user(email)
     user.fs_token_uniquifier = secrets.token_hex(32)
     db.session.commit()
@@ -161,7 +121,6 @@ def audit_verify():
 
 
 scheduler_cli = AppGroup("scheduler", help="The scheduler process (one active at a time).")
-warnings_cli = AppGroup("warnings", help="Early warnings.")
 
 
 @scheduler_cli.command("run")
@@ -190,17 +149,6 @@ def worker_run(once, poll):
     ran = worker.run(app, once=once, poll_seconds=poll or app.config["JOB_POLL_SECONDS"], echo=click.echo)
     if once:
         click.echo(f"{ran} jobs run")
-
-
-@warnings_cli.command("scan")
-def warnings_scan():
-    """Scan now and print what changed."""
-    from reserve.warnings import services
-
-    _as_cli("warnings scan")
-    result = services.scan()
-    click.echo(f"scan {result.scan_id}: {result.candidates} conditions, {result.opened} opened, {result.kept} kept, "
-               f"{result.resolved} resolved in {result.seconds:.2f} s {result.timings}")
 
 
 backup_cli = AppGroup("backup", help="Backup, restore and restore drills (docs/operations.md).")
@@ -255,10 +203,12 @@ def backup_verify(url, backup_path):
 
 
 def register(app):
-    from reserve.reporting.cli import report_cli
-
     from .setup_cli import setup_cli
 
-    app.cli.add_command(setup_cli)
-    for group in (demo_cli, users_cli, audit_cli, report_cli, scheduler_cli, worker_cli, warnings_cli, backup_cli):
+    groups = {"setup": setup_cli, "demo": demo_cli, "users": users_cli, "audit": audit_cli,
+              "scheduler": scheduler_cli, "worker": worker_cli, "backup": backup_cli}
+    for group in groups.values():
         app.cli.add_command(group)
+    for feature in features.registered(app):
+        for group in feature.cli(groups):
+            app.cli.add_command(group)

@@ -23,7 +23,7 @@ from marshmallow import ValidationError
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import background, exports
+from . import background, exports, features
 from .background import BackgroundJob, resolve
 from .errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from .extensions import db
@@ -111,11 +111,9 @@ def load_filters(name: str, filters: dict) -> dict:
 
 def _require_scope(user, export: Export, filters: dict) -> None:
     """An external client's service account exports only what its scopes let it read."""
-    from reserve.sharing.access import client_of
-
-    client = client_of(user)
+    scopes = features.token_scopes(user)
     needed = export.scope.format(**filters)
-    if client is not None and needed not in set(client.scopes or ()):
+    if scopes is not None and needed not in scopes:
         raise NotAllowed(_("This client lacks the scope %(scope)s.", scope=needed))
 
 

@@ -7,6 +7,7 @@ account's e-mail address or name (passed as known words), 0 or 1.
 
 import re
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_security import PasswordUtil
 from flask_security.utils import password_complexity_validator, password_length_validator
@@ -49,7 +50,5 @@ def is_identity_based(password: str, identity: list[str]) -> bool:
 
 def password_problems(password: str, *, email: str, name: str = "") -> list[str]:
     """What is wrong with a new password for this account; empty when it is acceptable."""
-    from .extensions import security
-
-    problems, _normalized = security._password_util.validate(password, True, email=email, display_name=name)
+    problems, _normalized = current_app.extensions["security"]._password_util.validate(password, True, email=email, display_name=name)
     return [str(p) for p in problems or []]

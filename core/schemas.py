@@ -3,7 +3,7 @@ from datetime import UTC
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from reserve.rules import MAX_QUANTITY
+from .limits import MAX_QUANTITY
 
 
 def _iso_utc(value) -> str:

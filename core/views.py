@@ -8,15 +8,13 @@ from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from sqlalchemy import text
 
-from reserve import services as reserve_services
-from .organisation import AGENCY_KIND_LABELS
-from reserve.services.reference import region_names
-
-from . import audit_reading, audit_service, dashboard, todos
+from . import audit_reading, audit_service, dashboard, features, todos
+from .agencies import list_agencies, region_names
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
 from .extensions import db
 from .hardening import is_same_site_path
+from .organisation import AGENCY_KIND_LABELS
 from .pagination import paginate
 
 bp = Blueprint("core", __name__)
@@ -62,9 +60,7 @@ def navigation() -> Nav:
         main.append((_("My enterprise"), url_for("public_site.enterprise")))
     staff = roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}
     if staff:
-        from reserve.warnings.services import unread_count
-
-        unread = unread_count(current_user)
+        unread = features.counter("unread_notifications", current_user)
         main += [(_("Incidents"), url_for("dispatch.incident_list")), (_("Warnings"), url_for("warnings_ui.dashboard")),
                  (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
                   url_for("warnings_ui.notifications")),
@@ -93,7 +89,7 @@ def home():
     if not current_user.is_authenticated:
         return render_template("core/landing.html", session_ended=g.get("session_ended"))
     roles = current_user.role_names
-    visible = paginate(reserve_services.list_agencies(current_user), 1, 1)
+    visible = paginate(list_agencies(current_user), 1, 1)
     board = dashboard.home_figures(current_user) if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER} else None
     return render_template("core/home.html", roles=roles, visible_agencies=visible.total, board=board,
                            ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER,
@@ -118,7 +114,7 @@ def set_language(code):
 def agencies():
     q = (request.args.get("q") or "").strip()[:100] or None
     page = request.args.get("page", 1, type=int)
-    result = paginate(reserve_services.list_agencies(current_user, q=q), page, PER_PAGE)
+    result = paginate(list_agencies(current_user, q=q), page, PER_PAGE)
     return render_template("core/agencies.html", result=result, q=q or "",
                            region_names=region_names(a.region_code for a in result.items))
 

@@ -13,8 +13,19 @@ from flask_security.views import default_render_json
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
-from . import audit, auth, background, errors, export_jobs, gate, hardening, idempotency, metrics, tokens  # noqa: F401 (background, export_jobs: their tables)
+from . import audit, auth, background, errors, export_jobs, gate, hardening, idempotency, metrics, outbox, tokens  # noqa: F401 (background, export_jobs, outbox: their tables)
+from . import features
 from .extensions import api, babel, csrf, db, limiter, migrate, security
+
+
+def FEATURES():  # noqa: N802  (a list, built on first use so the features load after core)
+    """The feature packages the app is made of, in registration order. The only place core
+    names them: everything else a feature adds comes through its `Feature` (core/features.py)."""
+    from dispatch.feature import FEATURE as dispatch
+    from public_site.feature import FEATURE as public_site
+    from reserve.feature import FEATURE as reserve
+
+    return (reserve, dispatch, public_site)
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) store
@@ -154,9 +165,9 @@ def init_extensions(app):
     gate.init_gate(app)  # suppliers' accounts stop here on every registry route
     api.init_app(app)
     errors.init_errors(app)  # after api: our problem+json handler replaces flask-smorest's
-    from reserve.sharing import init_sharing
-
-    init_sharing(app)  # external clients' scope and rate-limit check runs before Idempotency-Key storage
+    features.install(app, FEATURES())
+    for feature in features.registered(app):
+        feature.init(app)  # e.g. external clients' scope and rate-limit check, before Idempotency-Key storage
     idempotency.init_idempotency(app)
     app.after_request(echo_request_id)
     hardening.init_hardening(app)
@@ -166,17 +177,6 @@ def init_extensions(app):
 
 
 def register_blueprints(app):
-    from public_site import views as public_views
-    from public_site.api import BLUEPRINTS as public_api
-    from reserve import views as reserve_views
-    from reserve.api import BLUEPRINTS as reserve_api
-    from reserve.reporting import views as reporting_views
-    from reserve.reporting.api import BLUEPRINTS as reporting_api
-    from reserve.warnings import views as warning_views
-    from reserve.warnings.api import BLUEPRINTS as warning_api
-    from dispatch import views as dispatch_views
-    from dispatch.api import BLUEPRINTS as dispatch_api
-
     from . import accounts_api, accounts_views, export_jobs_api, export_jobs_views
     from . import api as core_api
     from . import views
@@ -186,19 +186,9 @@ def register_blueprints(app):
     app.register_blueprint(accounts_views.bp)
     api.register_blueprint(export_jobs_api.blp)
     app.register_blueprint(export_jobs_views.bp)
-    for blueprint in reserve_api + reporting_api + warning_api + dispatch_api:
-        api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
-    app.register_blueprint(reserve_views.bp)
-    app.register_blueprint(reporting_views.bp)
-    app.register_blueprint(warning_views.bp)
-    app.register_blueprint(dispatch_views.bp)
-    for blueprint in public_api:
-        api.register_blueprint(blueprint)
-    app.register_blueprint(public_views.bp)
-    from reserve import sharing
-
-    sharing.register(app, api)
+    for feature in features.registered(app):
+        feature.blueprints(app, api)
 
 
 def register_cli(app):

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 
+from core.agencies import region_names
 from core.extensions import db
 from core.pagination import paginate
 from core.timeutil import local_today
@@ -14,7 +15,7 @@ from core.timeutil import local_today
 from core.organisation import AGENCY_KIND_LABELS
 from .models import LABELS, Depot, TransportMode
 from .schemas import StockQuerySchema
-from .services import catalog, depots, plans, reference, stock, transport
+from .services import catalog, depots, plans, stock, transport
 from .stock import ledger
 
 bp = Blueprint("reserve", __name__, template_folder="templates", static_folder="static",
@@ -119,7 +120,7 @@ def transport_list():
 def plan_list():
     result = paginate(plans.list_plans(current_user), _page(), PER_PAGE)
     return render_template("reserve/plans.html", result=result,
-                           region_names=reference.region_names(p.region_code for p in result.items))
+                           region_names=region_names(p.region_code for p in result.items))
 
 
 @bp.route("/plans/<int:plan_id>")

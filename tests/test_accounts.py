@@ -71,7 +71,7 @@ def _token(client) -> str:
 
 
 def _outbox(app, recipient):
-    from reserve.warnings.models import OutboxMessage
+    from core.outbox import OutboxMessage
 
     with app.app_context():
         rows = _db.session.execute(select(OutboxMessage).filter_by(recipient=recipient)

@@ -14,7 +14,7 @@ from public_site.models import Supplier
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 from reserve.warnings import notify, services as warning_services
-from reserve.warnings.models import OutboxMessage
+from core.outbox import OutboxMessage
 from tests.conftest import log_in
 from tests.test_dispatch import incident_with_demands, user, world  # noqa: F401  (the fixture)
 

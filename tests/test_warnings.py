@@ -18,7 +18,8 @@ from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from reserve.warnings import notify, services
-from reserve.warnings.models import Notification, OutboxMessage, ReserveWarning, StockMinimum, WarningEvent
+from core.outbox import OutboxMessage
+from reserve.warnings.models import Notification, ReserveWarning, StockMinimum, WarningEvent
 from reserve.warnings.scan import local_day
 from tests import factories
 from tests.conftest import log_in

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reserve.rules import MAX_QUANTITY
+from core.limits import MAX_QUANTITY
 
 STAGES = ("efficacy", "equity", "speed", "cost")
 DEFAULT_ORDER = STAGES

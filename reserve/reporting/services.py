@@ -524,19 +524,6 @@ def previous_applied(submission: Submission) -> Submission | None:
         .order_by(Submission.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def writable_agencies(user) -> list[Agency]:
-    """The agencies `user` may report for (own subtree; all for administrators)."""
-    from core.auth import ADMIN
-
-    stmt = select(Agency).order_by(Agency.path)
-    if ADMIN not in getattr(user, "role_names", set()):
-        agency = getattr(user, "agency", None)
-        if agency is None:
-            return []
-        stmt = stmt.where(Agency.path.like(f"{agency.path}%"))
-    return db.session.execute(stmt).scalars().all()
-
-
 def require_submission_file(user, submission_id: int) -> Submission:
     submission = get_submission(user, submission_id)
     if submission.content is None:

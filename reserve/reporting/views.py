@@ -5,6 +5,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
+from core.agencies import writable_agencies
 from core.background import STATUS_LABELS as JOB_STATUS_LABELS
 from core.errors import DomainError
 from core.exports import csv_bytes
@@ -31,7 +32,7 @@ def _agency_id(agencies) -> int | None:
 @bp.route("/reporting")
 @auth_required("session")
 def index():
-    agencies = service.writable_agencies(current_user)
+    agencies = writable_agencies(current_user)
     agency_id = _agency_id(agencies)
     stmt = service.list_submissions(current_user, agency_id=request.args.get("filter_agency", type=int))
     result = paginate(stmt, request.args.get("page", 1, type=int), PER_PAGE)

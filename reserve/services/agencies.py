@@ -3,31 +3,15 @@
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.agencies import get_agency
+from core.errors import Conflict, Invalid, NotAllowed
 from core.extensions import db
-from core.scoping import can_read, can_write, scoped
-from core.search import contains
+from core.scoping import can_write
 
 from .. import rules
 from core.organisation import Agency, AgencyKind, Region
 
 EDITABLE = ("name", "kind", "credit_code", "region_code", "contact_name", "contact_phone")
-
-
-def list_agencies(user, *, q: str | None = None):
-    """Select of the agencies `user` may see, ordered along the tree."""
-    stmt = scoped(select(Agency), user, Agency.id)
-    if q:
-        stmt = stmt.where(contains(Agency.name, q) | contains(Agency.code, q))
-    return stmt.order_by(Agency.path)
-
-
-def get_agency(user, agency_id: int) -> Agency:
-    agency = db.session.get(Agency, agency_id)
-    # An agency outside the user's scope is reported as missing: its existence is not shared.
-    if agency is None or not can_read(user, agency.path):
-        raise NotFound(_("Agency %(id)s not found.", id=agency_id))
-    return agency
 
 
 def _check_fields(fields: dict, current: Agency | None = None) -> None:

@@ -26,13 +26,6 @@ CITY_POPULATION = {
 }
 
 
-def region_names(codes) -> dict[str, str]:
-    """code -> name of the divisions among `codes` (a page shows 太原市, not 140100)."""
-    codes = [c for c in set(codes) if c]
-    return dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()) \
-        if codes else {}
-
-
 def read_csv(name: str) -> list[dict]:
     with (DATA / name).open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

@@ -221,7 +221,7 @@ def clients_page():
         if request.method == "POST":
             return redirect(url_for("sharing.clients_page"), 303)
         return redirect(url_for("sharing.catalog"), 303)
-    from reserve.reporting.services import writable_agencies
+    from core.agencies import writable_agencies
 
     return render_template("sharing/clients.html", result=result, token=token, scopes=SCOPES,
                            agencies=writable_agencies(current_user), rate_text=rate_text, scope_label=scope_label,

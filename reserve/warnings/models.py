@@ -1,10 +1,10 @@
 """Warnings (预警), their history, agencies' minimum levels, per-category expiry policies,
-in-app notifications and the e-mail outbox."""
+in-app notifications (the e-mail outbox is core's: core/outbox.py)."""
 
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -167,22 +167,3 @@ class Notification(db.Model):
     dedupe_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
-
-
-class OutboxMessage(db.Model):
-    """An e-mail waiting to be sent. `dedupe_key` is unique: the same message is never queued
-    twice. Sending marks it `sending` (committed) before the SMTP call, so a crash mid-send
-    leaves it visible instead of sending it again (at most once)."""
-
-    __audit__ = False
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending/sending/sent/failed
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]

@@ -20,7 +20,9 @@ from core.extensions import db
 
 from core.organisation import Agency
 from . import rules
-from .models import KIND_LABELS, SEVERITY_LABELS, OutboxMessage, ReserveWarning
+from core.outbox import OutboxMessage
+
+from .models import KIND_LABELS, SEVERITY_LABELS, ReserveWarning
 from .scan import local_day
 
 MAX_ATTEMPTS = 3

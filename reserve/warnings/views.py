@@ -12,7 +12,7 @@ from core.pagination import paginate
 from core.timeutil import local_today
 
 from ..reporting import freshness
-from ..services.reference import region_names
+from core.agencies import region_names
 from . import rules, services
 from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 

@@ -29,7 +29,7 @@ def live_server(tmp_path_factory):
 
 
 def _reset_link(app) -> str:
-    from reserve.warnings.models import OutboxMessage
+    from core.outbox import OutboxMessage
 
     with app.app_context():
         bodies = db.session.execute(select(OutboxMessage.body).filter_by(recipient=OPERATOR_EMAIL)

@@ -1,0 +1,63 @@
+"""What dispatch adds to the app (core/features.py): its pages and API, the demo incidents, the
+home page's active incidents, its to-dos and its audit-log labels."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.features import DemoStep, Feature
+
+from . import demo, models, todos
+
+INCIDENTS_SHOWN = 5
+
+
+def _blueprints(app, api):
+    from . import views
+    from .api import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(views.bp)
+
+
+def _home(user) -> dict:
+    """The newest active incidents (not closed, drills included and marked) and their number."""
+    from .services.incidents import list_incidents
+
+    Incident = models.Incident
+    active = list_incidents(user).where(Incident.status != "closed")
+    # the columns shown only: whole incidents load their plan, its norms and more (47 ms)
+    incidents = db.session.execute(active.with_only_columns(Incident.id, Incident.title, Incident.drill,
+                                                            Incident.started_at).limit(INCIDENTS_SHOWN)).all()
+    count = db.session.scalar(select(func.count()).select_from(active.order_by(None).subquery())) or 0
+    return {"incidents": incidents, "incident_count": count}
+
+
+def _demo() -> str:
+    made = demo.build_dispatch_demo()
+    return "demo incidents: " + ", ".join(f"{k} {v}" for k, v in made.items())
+
+
+def _value_labels() -> dict:
+    from reserve.models import LABELS as RESERVE
+
+    return {
+        ("incident", "status"): models.STATUS_LABELS, ("plan_version", "status"): models.PLAN_STATUS_LABELS,
+        ("plan_version", "method"): models.METHOD_LABELS, ("shipment", "status"): models.SHIPMENT_LABELS,
+        ("line_position", "position"): models.POSITION_LABELS, ("incident", "level"): models.LEVEL_LABELS,
+        ("emergency_plan", "level"): models.LEVEL_LABELS, ("demand", "status"): models.DEMAND_STATUS_LABELS,
+        ("after_action_record", "kind"): models.RECORD_KIND_LABELS,
+        ("consultation_message", "kind"): models.MESSAGE_KIND_LABELS,
+        ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},
+    }
+
+
+FEATURE = Feature(
+    name="dispatch",
+    blueprints=_blueprints,
+    demo=(DemoStep(50, demo.is_empty, _demo),),
+    home=_home,
+    todos=todos.TODOS,
+    value_labels=_value_labels,
+)

@@ -1,0 +1,36 @@
+"""What the public portal adds to the app (core/features.py): its pages and API, the demo notices
+and suppliers, the supplier-review to-do and its audit-log labels."""
+
+from core.features import DemoStep, Feature
+
+from . import demo, todos
+from .models import LABELS
+
+
+def _blueprints(app, api):
+    from . import views
+    from .api import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(views.bp)
+
+
+def _demo() -> str:
+    counts = demo.build_portal_demo()
+    return "demo portal loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+def _value_labels() -> dict:
+    return {("supplier", "status"): LABELS["supplier_status"], ("board_demand", "status"): LABELS["demand_status"],
+            ("board_offer", "status"): LABELS["offer_status"], ("feedback", "category"): LABELS["feedback_category"],
+            ("notice", "kind"): LABELS["notice_kind"]}
+
+
+FEATURE = Feature(
+    name="public_site",
+    blueprints=_blueprints,
+    demo=(DemoStep(30, demo.is_empty, _demo),),
+    todos=todos.TODOS,
+    value_labels=_value_labels,
+)

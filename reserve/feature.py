@@ -1,0 +1,125 @@
+"""What the registry adds to the app (core/features.py): its pages and API (registry, reporting,
+warnings, data sharing), its commands, the demo province, the home page's red warnings and
+reporting rate, its to-dos, the unread-notification counter, its audit-log labels, and the
+external clients' service accounts and token scopes."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.audit import latest_change
+from core.extensions import db
+from core.features import DemoStep, Feature
+from core.kept import kept
+from core.timeutil import local_today
+
+from . import cli, demo, sharing, todos
+from .models import LABELS
+from .reporting import models as reporting
+from .reporting.freshness import scoreboard
+from .sharing import demo as sharing_demo
+from .sharing.access import client_of
+from .sharing.models import GRANT_STATUS_LABELS, ExternalClient
+from .sharing.resources import RESOURCES
+from .warnings import models as warnings
+from .warnings import services as warning_services
+
+
+def _blueprints(app, api):
+    from . import views
+    from .api import BLUEPRINTS as registry_api
+    from .reporting import views as reporting_views
+    from .reporting.api import BLUEPRINTS as reporting_api
+    from .warnings import views as warning_views
+    from .warnings.api import BLUEPRINTS as warning_api
+
+    for blueprint in registry_api + reporting_api + warning_api:
+        api.register_blueprint(blueprint)
+    for blueprint in (views.bp, reporting_views.bp, warning_views.bp):
+        app.register_blueprint(blueprint)
+    sharing.register(app, api)
+
+
+@dataclass
+class Reporting:
+    expected: int          # agencies in view that owe a stock report
+    reported: int          # of them, reported in the current period (on time or late)
+    previous_on_time: int  # of them, on time in the previous period
+
+    @property
+    def rate(self) -> float | None:
+        return self.reported / self.expected if self.expected else None
+
+
+def _reporting(user) -> Reporting:
+    def compute() -> Reporting:
+        rows = [r for r in scoreboard(user, "stock", local_today(), periods=2, completeness=False, scores=False)
+                if r.expected]
+        return Reporting(len(rows), sum(1 for r in rows if r.statuses[-1] in ("on_time", "late")),
+                         sum(1 for r in rows if r.statuses[0] == "on_time"))
+
+    # kept per scope until the next audited change
+    return kept("home_reporting", user, local_today(), latest_change(), compute)
+
+
+def _home(user) -> dict:
+    red = warning_services.count_warnings(user, warning_services.WarningFilter(severity="red"))
+    return {"red_warnings": red, "reporting": _reporting(user)}
+
+
+def _demo_province() -> str:
+    counts = demo.build_demo("province")
+    return "demo province loaded: " + ", ".join(f"{k} {v}" for k, v in vars(counts).items())
+
+
+def _demo_sharing() -> str:
+    made = sharing_demo.build_sharing_demo()
+    return "demo sharing: " + ", ".join(f"{k} {v}" for k, v in made.items())
+
+
+def _no_warnings() -> bool:
+    return db.session.execute(select(warnings.ReserveWarning.id).limit(1)).first() is None
+
+
+def _first_scan() -> str:
+    result = warning_services.scan()
+    return f"warning scan: {result.opened} warnings opened in {result.seconds:.2f} s"
+
+
+def _value_labels() -> dict:
+    resources = {kind: r.title for kind, r in RESOURCES.items()}
+    return {
+        (None, "reserve_type"): LABELS["reserve_type"], (None, "classification"): LABELS["classification"],
+        (None, "mode"): LABELS["mode"], (None, "status"): LABELS["status"],
+        (None, "incident_type"): LABELS["incident_type"], (None, "basis"): LABELS["basis"],
+        ("submission", "status"): reporting.STATUS_LABELS, ("submission", "kind"): reporting.KIND_LABELS,
+        ("submission", "mode"): reporting.MODE_LABELS,
+        ("warning", "status"): warnings.STATUS_LABELS, ("warning", "severity"): warnings.SEVERITY_LABELS,
+        ("warning", "kind"): warnings.KIND_LABELS, ("sharing_grant", "status"): GRANT_STATUS_LABELS,
+        ("movement", "kind"): LABELS["movement"],
+        ("report_cadence", "kind"): reporting.KIND_LABELS, ("report_cadence", "period"): reporting.PERIOD_LABELS,
+        ("shared_resource", "kind"): resources, ("sharing_grant", "kind"): resources,
+    }
+
+
+def _token_scopes(user) -> set | None:
+    client = client_of(user)
+    return set(client.scopes or ()) if client is not None else None
+
+
+FEATURE = Feature(
+    name="reserve",
+    init=sharing.init_sharing,
+    blueprints=_blueprints,
+    cli=cli.extend,
+    demo=(DemoStep(10, demo.is_empty, _demo_province, skipped="database not empty: demo data left as it is"),
+          DemoStep(40, sharing_demo.is_empty, _demo_sharing),
+          DemoStep(60, _no_warnings, _first_scan)),
+    home=_home,
+    todos=todos.TODOS,
+    todo_version=warning_services.warnings_version,
+    counters={"unread_notifications": warning_services.unread_count},
+    value_labels=_value_labels,
+    service_accounts=lambda: select(ExternalClient.user_id),
+    token_scopes=_token_scopes,
+)
