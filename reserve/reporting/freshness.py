@@ -27,7 +27,8 @@ from core.scoping import scoped
 from core.timeutil import to_local
 
 from core.organisation import Agency
-from ..models import Depot, StockLot
+from ..models import Depot
+from ..stock.queries import materials_held
 from .models import PERIODS, ReportCadence, Submission
 from .standard import KINDS
 
@@ -193,8 +194,7 @@ def _holdings(with_materials: bool = True) -> tuple[dict[int, int], dict[int, se
     held: dict[int, set[int]] = {}
     if not with_materials:
         return depot_counts, held
-    for agency_id, material_id in db.session.execute(
-            select(StockLot.owner_agency_id, StockLot.material_id).where(StockLot.on_hand > 0).distinct()):
+    for agency_id, material_id in materials_held():
         held.setdefault(agency_id, set()).add(material_id)
     return depot_counts, held
 
