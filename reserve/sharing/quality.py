@@ -285,16 +285,3 @@ def trend(user, *, agency_id: int | None, days: int, today: date) -> list[Qualit
         QualitySnapshot.day >= today - timedelta(days=days),
         QualitySnapshot.agency_id.is_(None) if agency_id is None else QualitySnapshot.agency_id == agency_id)
         .order_by(QualitySnapshot.day)).scalars().all()
-
-
-def latest_scores(agency_ids) -> dict[int, float | None]:
-    """The latest snapshot score of each agency, for the reporting scoreboard."""
-    ids = list(agency_ids)
-    if not ids:
-        return {}
-    latest = (select(QualitySnapshot.agency_id, func.max(QualitySnapshot.day).label("day"))
-              .where(QualitySnapshot.agency_id.in_(ids)).group_by(QualitySnapshot.agency_id).subquery())
-    rows = db.session.execute(select(QualitySnapshot.agency_id, QualitySnapshot.score)
-                              .join(latest, (QualitySnapshot.agency_id == latest.c.agency_id)
-                                    & (QualitySnapshot.day == latest.c.day))).all()
-    return dict(rows)
