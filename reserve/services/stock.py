@@ -1,6 +1,6 @@
-"""The stock pages' service: the reads of reserve/stock/queries.py the stock list, totals and
-"available within" pages and API call, and the stock export (CSV/XLSX, in the request or as a
-background job: core/export_jobs.py)."""
+"""The stock pages' service: the stock export (CSV/XLSX, in the request or as a background job:
+core/export_jobs.py), and the reads of reserve/stock/queries.py the stock list, totals and
+"available within" pages show."""
 
 from datetime import date
 

@@ -1,8 +1,8 @@
 """Stock reads: filtered lot lists, totals by dimension, "available within N hours", and the
 reads other packages make of lots, movements and rollups (per-depot holdings, reporting's
 current lots, data quality, the warning scan, the public aggregates). Reads scoped to a user
-are scoped like the lots they read (core.scoping). The only module besides the rest of
-reserve/stock that touches the ledger models: everything else calls it."""
+are scoped like the lots they read (core.scoping). Outside reserve/stock, every read of the
+ledger's tables is a call here (dispatch's: reserve/stock/availability.py)."""
 
 from dataclasses import astuple, dataclass
 from datetime import date, timedelta
