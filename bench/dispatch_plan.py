@@ -44,7 +44,7 @@ def main():
     from dispatch.services import incidents, planning
     from registry_queries import database_url
     from reserve import demo
-    from reserve.models import StockLot
+    from reserve.stock.models import StockLot
 
     app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.db, False)})
     with app.app_context():

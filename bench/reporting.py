@@ -71,7 +71,8 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
     from flask_migrate import upgrade
     from reserve import demo
     from core.organisation import Agency
-    from reserve.models import Depot, Material, Movement, StockLot
+    from reserve.models import Depot, Material
+    from reserve.stock.models import Movement, StockLot
     from reserve.reporting import files, services
     from reserve.stock import ledger
     from reserve.stock.ledger import LotFacts

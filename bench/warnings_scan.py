@@ -31,7 +31,7 @@ def run(kind: str, scale: str, repeat: int, reuse: bool) -> dict:
     from core import create_app
     from core.extensions import db
     from reserve.demo import build_demo, is_empty
-    from reserve.models import StockLot
+    from reserve.stock.models import StockLot
     from reserve.warnings import services
     from reserve.warnings.models import ReserveWarning
 

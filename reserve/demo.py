@@ -24,9 +24,9 @@ from core.timeutil import local_today, utcnow
 
 from .rules import region_prefix
 from core.organisation import Agency, AgencyKind, Region
-from .models import Depot, EmergencyPlan, Material, ReserveNorm, StockLot, TransportCapacity
+from .models import Depot, EmergencyPlan, Material, ReserveNorm, TransportCapacity
 from .reporting.models import ReportCadence
-from .stock import ledger, rollup
+from .stock import ledger, queries, rollup
 from .services.reference import load_reference_data
 
 
@@ -322,6 +322,5 @@ def _bulk(model, rows: list[dict]) -> None:
 
 
 def lots_near_expiry(as_of: date, days: int = 90) -> int:
-    return db.session.scalar(select(func.count(StockLot.id)).where(
-        StockLot.expiry_date.is_not(None), StockLot.expiry_date <= as_of + timedelta(days=days)))
+    return queries.lots_expiring_by(as_of + timedelta(days=days))
 

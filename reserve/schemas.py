@@ -7,7 +7,8 @@ from core.schemas import Units, UtcDateTime
 from core.scoping import Classification
 
 from core.organisation import AgencyKind
-from .models import IncidentType, MovementKind, ReserveType, TransportMode
+from .models import IncidentType, ReserveType, TransportMode
+from .stock import MovementKind
 from .rules import MAX_QUANTITY
 
 CLASSIFICATIONS = [c.value for c in Classification]

@@ -23,7 +23,7 @@ from core.auth import User
 from core.demo import ensure_demo_accounts
 from core.extensions import db as _db
 from reserve import demo as reserve_demo
-from reserve.models import StockLot
+from reserve.stock.models import StockLot
 from reserve.stock import ledger
 from tests.conftest import POSTGRES_SKIP
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import exc, insert, select
 
 from core.extensions import db as _db
-from reserve.models import Movement, StockLot
+from reserve.stock.models import Movement, StockLot
 from reserve.stock import bulk
 from reserve.sharing.models import SharedChange
 from tests import factories

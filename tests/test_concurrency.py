@@ -24,7 +24,7 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from dispatch.models import PlanVersion
 from dispatch.services import approval, incidents, planning
-from reserve.models import Movement, StockLot, StockRollupAgency, StockRollupCity
+from reserve.stock.models import Movement, StockLot, StockRollupAgency, StockRollupCity
 from reserve.reporting import services as reporting
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts

@@ -9,7 +9,8 @@ from core.audit import verify_chain
 from core.extensions import db as _db
 from reserve import demo
 from core.organisation import Agency, Region
-from reserve.models import Category, Depot, Material, Movement, StockLot, TransportCapacity
+from reserve.models import Category, Depot, Material, TransportCapacity
+from reserve.stock.models import Movement, StockLot
 
 AS_OF = date(2026, 11, 21)
 

@@ -15,7 +15,8 @@ from core.timeutil import utcnow
 from dispatch import rules
 from dispatch.models import LineAllocation, PlanVersion, Shipment
 from dispatch.services import after_action, approval, consultation, incidents, planning, shipments
-from reserve.models import Movement, StockLot, TransportCapacity
+from reserve.models import TransportCapacity
+from reserve.stock.models import Movement, StockLot
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions

@@ -29,7 +29,7 @@ from core.extensions import db as _db
 from core.extensions import security
 from public_site.models import Supplier
 from core.organisation import Agency
-from reserve.models import Movement, StockLot
+from reserve.stock.models import Movement, StockLot
 from reserve.reporting.models import Submission
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts

@@ -192,7 +192,7 @@ def test_ledger_audit_and_report_show_local_time_not_utc(app, client, world, mak
     from core.audit_service import export_audit_csv
     from core.extensions import db as _db
     from core.timeutil import local_text, to_local
-    from reserve.models import Movement
+    from reserve.stock.models import Movement
 
     admin = make_user(ADMIN)
     with app.app_context():

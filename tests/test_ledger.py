@@ -12,7 +12,7 @@ from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db as _db
 from core.timeutil import utcnow
-from reserve.models import Movement, StockLot
+from reserve.stock.models import Movement, StockLot
 from reserve.stock import ledger
 from reserve.stock.ledger import InsufficientStock, LotFacts
 from tests import factories

@@ -10,8 +10,8 @@ from core.auth import ADMIN, COMMANDER, VIEWER
 from core.extensions import db as _db
 from core.timeutil import local_today, utcnow
 from reserve import models as reserve_models
-from reserve.models import StockLot
-from reserve.services import stock
+from reserve.stock.models import StockLot
+from reserve.stock import queries as stock
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions

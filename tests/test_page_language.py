@@ -123,7 +123,8 @@ def _journey(app) -> dict:
     from core.extensions import db
     from core.timeutil import utcnow
     from dispatch.services import approval, consultation, incidents, planning, shipments
-    from reserve.models import Depot, Material, StockLot
+    from reserve.models import Depot, Material
+    from reserve.stock.models import StockLot
     from reserve.reporting import services as reporting
     from reserve.reporting.models import Submission
     from reserve.warnings.models import ReserveWarning

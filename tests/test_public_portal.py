@@ -11,7 +11,8 @@ from core.auth import ADMIN, User
 from core.extensions import db as _db
 from core.timeutil import utcnow
 from public_site.models import BoardDemand, BoardOffer, Feedback, Notice, Supplier, SupplierOffer
-from reserve.models import Depot, StockLot
+from reserve.models import Depot
+from reserve.stock.models import StockLot
 from reserve.stock import rollup
 from tests.conftest import csrf_token, log_in
 from tests.portal_helpers import count, portal, post_form  # noqa: F401

@@ -14,7 +14,7 @@ from core.timeutil import utcnow
 from dispatch.planning import ProblemError
 from dispatch.planning.problem import load_problem
 from dispatch.services import incidents, planning
-from reserve.models import Movement, StockLot, StockRollupAgency, StockRollupCity
+from reserve.stock.models import Movement, StockLot, StockRollupAgency, StockRollupCity
 from reserve.reporting.standard import KINDS, read_cell
 from reserve.rules import MAX_QUANTITY
 from reserve.stock import ledger

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.extensions import db as _db
 from core.timeutil import utcnow
-from reserve.models import Movement, StockLot
+from reserve.stock.models import Movement, StockLot
 from reserve.reporting.services import SubmissionInvalid
 from reserve.stock import ledger
 from tests import factories

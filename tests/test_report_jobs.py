@@ -25,7 +25,7 @@ from core.auth import ADMIN, OPERATOR, SUPPLIER, VIEWER
 from core.extensions import db as _db
 from core.extensions import security
 from core.organisation import Agency
-from reserve.models import Movement, StockLot
+from reserve.stock.models import Movement, StockLot
 from reserve.reporting.models import Submission
 from reserve.services.reference import load_regions
 from tests import factories

@@ -13,12 +13,13 @@ from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, NotAllowed
 from core.extensions import db as _db
 from core.timeutil import local_today
-from reserve.models import Depot, EmergencyPlan, MaterialAlias, Movement, StockLot, TransportCapacity
+from reserve.models import Depot, EmergencyPlan, MaterialAlias, TransportCapacity
+from reserve.stock.models import Movement, StockLot
 from reserve.reporting import services
 from reserve.reporting.models import Submission
 from reserve.reporting.services import SubmissionInvalid
 from reserve.reporting.standard import KINDS
-from reserve.services import stock
+from reserve.stock import queries as stock
 from reserve.stock import ledger
 from reserve.services.reference import load_regions
 from reserve.sharing.models import SharedChange

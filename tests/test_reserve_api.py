@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.extensions import db as _db
 from core.organisation import Region
-from reserve.models import Category, Depot, Movement, StockLot
+from reserve.models import Category, Depot
+from reserve.stock.models import Movement, StockLot
 from reserve.services.reference import load_regions
 from tests import factories
 

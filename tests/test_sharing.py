@@ -12,7 +12,8 @@ from sqlalchemy import select
 from core.auth import ADMIN, COMMANDER, OPERATOR
 from core.extensions import db as _db
 from core.timeutil import local_today
-from reserve.models import Depot, StockLot
+from reserve.models import Depot
+from reserve.stock.models import StockLot
 from reserve.services import depots as depot_service
 from reserve.stock import ledger
 from reserve.sharing import feeds, quality, services

@@ -8,7 +8,7 @@ from core.auth import ADMIN, COMMANDER, VIEWER
 from core.errors import Conflict, Invalid
 from core.extensions import db as _db
 from core.timeutil import local_today
-from reserve.services import stock
+from reserve.stock import queries as stock
 from reserve.stock import ledger, rollup
 from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
@@ -85,7 +85,7 @@ def test_rollups_equal_live_totals_after_any_ledger_sequence(app, world, operati
 def stock_lot(depot_id, material_id, lot_no):
     from sqlalchemy import select
 
-    from reserve.models import StockLot
+    from reserve.stock.models import StockLot
 
     return _db.session.execute(select(StockLot.id).filter_by(depot_id=depot_id, material_id=material_id,
                                                              lot_no=lot_no)).scalar()

@@ -34,7 +34,8 @@ def main():
     from flask_security import hash_password
 
     from core.demo import ensure_roles
-    from reserve.models import Depot, Material, StockLot
+    from reserve.models import Depot, Material
+    from reserve.stock.models import StockLot
     from reserve.warnings.models import ReserveWarning
 
     app = create_app({"APP_ENV": "development"})

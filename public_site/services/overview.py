@@ -4,29 +4,19 @@ agency's restricted quantity or a location finer than a city's centroid."""
 
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
-from core.scoping import Classification
 from core.organisation import Region
-from reserve.models import Category, Material, StockRollupCity
+from reserve.models import Category, Material
+from reserve.stock.queries import public_on_hand_by_city
 
 TOP_MATERIALS = 30
 
 
-def _public_rows() -> list[tuple[str, int, int]]:
-    """(city code, material id, units on hand) of public stock, one row per city and material."""
-    table = StockRollupCity
-    on_hand = func.sum(table.on_hand)
-    stmt = (select(table.city_code, table.material_id, on_hand)
-            .where(table.classification == Classification.PUBLIC.value)
-            .group_by(table.city_code, table.material_id).having(on_hand > 0))
-    return [(city, material, int(units)) for city, material, units in db.session.execute(stmt).all()]
-
-
 def public_overview() -> dict:
     """Totals of public stock: overall, per level-2 category, per city, top materials."""
-    rows = _public_rows()
+    rows = public_on_hand_by_city()
     material_ids = {m for _c, m, _u in rows}
     materials = {m.id: m for m in db.session.execute(
         select(Material.id, Material.name, Material.unit, Material.category_code, Material.unit_weight_kg)

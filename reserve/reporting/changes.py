@@ -14,14 +14,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
 from core.timeutil import utcnow
 
-from ..models import Depot, EmergencyPlan, Material, MovementKind, ReserveNorm, ReserveType, StockLot, TransportCapacity
+from ..models import Depot, EmergencyPlan, Material, ReserveNorm, ReserveType, TransportCapacity
 from ..rules import N_
-from ..stock import ledger, rollup
+from ..stock import MovementKind, ledger, queries, rollup
 from .standard import FULL, KINDS, Problem
 from .validation import CellError, Context
 
@@ -116,12 +116,8 @@ def _current_lots(ctx: Context) -> dict[tuple, dict]:
     codes = {ref.id: code for code, ref in ctx.depots.items()}
     if not codes:
         return {}
-    rows = db.session.execute(
-        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.lot_no, StockLot.on_hand,
-               StockLot.reserved, StockLot.reserve_type, StockLot.classification,
-               *[getattr(StockLot, a) for a in LOT_ATTRS])
-        .join(Depot, StockLot.depot_id == Depot.id).where(Depot.agency_id == ctx.agency_id)).mappings()
-    return {(codes[r["depot_id"]], r["material_id"], r["lot_no"]): dict(r) for r in rows}
+    rows = queries.agency_lots(ctx.agency_id, LOT_ATTRS)
+    return {(codes[r["depot_id"]], r["material_id"], r["lot_no"]): r for r in rows}
 
 
 def _stock_diff(records, ctx: Context, full: bool) -> ChangeSet:
@@ -231,7 +227,7 @@ def _depot_state(depot: Depot) -> dict:
 def _depot_diff(records, ctx: Context, full: bool) -> ChangeSet:
     result = ChangeSet("depots")
     current = {d.code: d for d in db.session.execute(select(Depot).where(Depot.agency_id == ctx.agency_id)).scalars()}
-    holding = _depot_holdings(ctx.agency_id)
+    holding = queries.depot_holdings(ctx.agency_id)
     for record in records:
         depot = current.get(record["depot_code"])
         after = {**{a: record[a] for a in DEPOT_ATTRS},
@@ -258,12 +254,6 @@ def _depot_diff(records, ctx: Context, full: bool) -> ChangeSet:
             else:
                 result.changes.append(Change("closed", code, (code,), None, {"status": "active"}, {"status": "closed"}))
     return result
-
-
-def _depot_holdings(agency_id: int) -> dict[int, int]:
-    return dict(db.session.execute(
-        select(StockLot.depot_id, func.sum(StockLot.on_hand)).join(Depot, StockLot.depot_id == Depot.id)
-        .where(Depot.agency_id == agency_id, StockLot.on_hand > 0).group_by(StockLot.depot_id)).all())
 
 
 def _holding_error(row, code, units):

@@ -27,7 +27,9 @@ from core.scoping import scoped
 from core.timeutil import to_local
 
 from core.organisation import Agency
-from ..models import Depot, StockLot
+from ..models import Depot
+from ..sharing.models import QualitySnapshot
+from ..stock.queries import materials_held
 from .models import PERIODS, ReportCadence, Submission
 from .standard import KINDS
 
@@ -166,8 +168,6 @@ def scoreboard(user, kind: str, today: date, periods: int = 6, *, all_agencies: 
                              round(closed.count("on_time") / len(closed), 3) if closed else None,
                              depots_share, materials_share, expected))
     if scores:
-        from ..sharing.quality import latest_scores
-
         latest = latest_scores(row.agency_id for row in rows)
         for row in rows:
             row.quality_score = latest.get(row.agency_id)
@@ -187,14 +187,27 @@ def current_counts(user, kind: str, today: date) -> dict[str, int]:
     return kept("report_freshness", user, (kind, today), latest_change(), count)
 
 
+def latest_scores(agency_ids) -> dict[int, float | None]:
+    """The latest data-quality snapshot score of each agency, for the scoreboard. Read here, not in
+    reserve/sharing/quality.py, which takes the snapshots and itself reads the scoreboard."""
+    ids = list(agency_ids)
+    if not ids:
+        return {}
+    latest = (select(QualitySnapshot.agency_id, func.max(QualitySnapshot.day).label("day"))
+              .where(QualitySnapshot.agency_id.in_(ids)).group_by(QualitySnapshot.agency_id).subquery())
+    rows = db.session.execute(select(QualitySnapshot.agency_id, QualitySnapshot.score)
+                              .join(latest, (QualitySnapshot.agency_id == latest.c.agency_id)
+                                    & (QualitySnapshot.day == latest.c.day))).all()
+    return dict(rows)
+
+
 def _holdings(with_materials: bool = True) -> tuple[dict[int, int], dict[int, set[int]]]:
     depot_counts = dict(db.session.execute(select(Depot.agency_id, func.count()).where(Depot.status == "active")
                                            .group_by(Depot.agency_id)).all())
     held: dict[int, set[int]] = {}
     if not with_materials:
         return depot_counts, held
-    for agency_id, material_id in db.session.execute(
-            select(StockLot.owner_agency_id, StockLot.material_id).where(StockLot.on_hand > 0).distinct()):
+    for agency_id, material_id in materials_held():
         held.setdefault(agency_id, set()).add(material_id)
     return depot_counts, held
 

@@ -1,7 +1,7 @@
 """Depots (储备库) and regions."""
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
@@ -10,8 +10,9 @@ from core.search import contains
 
 from .. import rules
 from core.organisation import Agency, Region
-from ..models import Depot, StockLot
+from ..models import Depot
 from ..stock import rollup
+from ..stock.queries import depot_on_hand
 from .access import readable, require_write, writable
 
 DEPOT_FIELDS = ("code", "name", "address", "region_code", "lat", "lon", "capacity_m3", "capacity_t",
@@ -100,7 +101,7 @@ def update_depot(user, depot_id: int, **fields) -> Depot:
 def close_depot(user, depot_id: int) -> Depot:
     """Close a depot; refused while it still holds stock (transfer or issue it first)."""
     depot = writable(user, Depot, depot_id, label=_("Depot"))
-    holding = db.session.scalar(select(func.coalesce(func.sum(StockLot.on_hand), 0)).where(StockLot.depot_id == depot.id))
+    holding = depot_on_hand(depot.id)
     if holding:
         raise Conflict(_("The depot still holds %(n)s units; move them out before closing it.", n=holding))
     depot.status = "closed"

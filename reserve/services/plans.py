@@ -3,14 +3,15 @@
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.errors import Invalid
 from core.extensions import db
 from core.scoping import scoped
 
 from .. import rules
-from ..models import Depot, EmergencyPlan, IncidentType, Material, ReserveNorm, ReserveType, StockLot
+from ..models import EmergencyPlan, IncidentType, Material, ReserveNorm
+from ..stock.queries import physical_available_by_region
 from .access import readable, require_write, writable
 from .depots import check_region
 
@@ -79,13 +80,7 @@ def plan_gap(user, plan_id: int) -> list[GapRow]:
     in depots inside the norm's region."""
     plan = get_plan(user, plan_id)
     material_ids = {n.material_id for n in plan.norms}
-    stmt = scoped(select(StockLot.material_id, Depot.region_code, func.sum(StockLot.on_hand - StockLot.reserved))
-                  .join(Depot, StockLot.depot_id == Depot.id)
-                  .where(StockLot.material_id.in_(material_ids),
-                         StockLot.reserve_type == ReserveType.PHYSICAL.value, Depot.status == "active")
-                  .group_by(StockLot.material_id, Depot.region_code),
-                  user, StockLot.owner_agency_id, StockLot.classification)
-    stock = db.session.execute(stmt).all()
+    stock = physical_available_by_region(user, material_ids)
     rows = []
     for norm in sorted(plan.norms, key=lambda n: (n.region_code, n.material.code)):
         prefix = rules.region_prefix(norm.region_code)

@@ -17,16 +17,14 @@ from core.audit import AUDIT_LOCK_KEY
 from core.extensions import db
 from core.timeutil import utcnow
 
-from ..models import Depot, EmergencyPlan, Movement, ReserveNorm, StockLot, TransportCapacity
-from ..reporting.models import Submission
+from ..models import ReserveNorm
 from ..stock import bulk
-from ..warnings.models import ReserveWarning
+from ..stock.queries import moved_lot_id
 from .models import SharedChange
 from .resources import RESOURCES
 
 CHUNK = 500
-ORM_KINDS = {Depot: "depots", StockLot: "stock", TransportCapacity: "transport", EmergencyPlan: "plans",
-             Submission: "submissions", ReserveWarning: "warnings"}
+ORM_KINDS = {resource.model: kind for kind, resource in RESOURCES.items()}
 
 
 def _facts(obj) -> tuple[str, int, int | None, str] | None:
@@ -44,8 +42,8 @@ def _facts(obj) -> tuple[str, int, int | None, str] | None:
 def _after_flush(session: Session, _context) -> None:
     touched, lots, deleted = {}, set(), set()
     for obj in list(session.new) + [o for o in session.dirty if session.is_modified(o)]:
-        if isinstance(obj, Movement):
-            lots.add(obj.lot_id)
+        if (lot_id := moved_lot_id(obj)) is not None:
+            lots.add(lot_id)
         elif (facts := _facts(obj)) is not None:
             touched[facts[:2]] = facts
     for obj in session.deleted:
@@ -108,12 +106,13 @@ def record_lot_changes(conn, lot_ids) -> None:
         return
     _lock(conn)
     now = utcnow()
+    lot = RESOURCES["stock"].model
     columns = ["kind", "record_id", "agency_id", "classification", "deleted", "changed_at"]
     for among in _among(conn, ids):
         conn.execute(delete(SharedChange.__table__).where(SharedChange.kind == "stock", among(SharedChange.record_id)))
         conn.execute(insert(SharedChange.__table__).from_select(columns, select(
-            literal("stock"), StockLot.id, StockLot.owner_agency_id, func.coalesce(StockLot.classification, "internal"),
-            false(), literal(now)).where(among(StockLot.id)).order_by(StockLot.id)))
+            literal("stock"), lot.id, lot.owner_agency_id, func.coalesce(lot.classification, "internal"),
+            false(), literal(now)).where(among(lot.id)).order_by(lot.id)))
 
 
 def _among(conn, ids: list[int]) -> list:

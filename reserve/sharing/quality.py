@@ -16,7 +16,7 @@ Checks (rules.py holds the pure parts):
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.auth import COMMANDER
 from core.extensions import db
@@ -24,9 +24,10 @@ from core.scoping import scoped
 from core.timeutil import utcnow
 
 from core.organisation import Agency, Region
-from ..models import Depot, Material, Movement, StockLot, TransportCapacity
+from ..models import Depot, Material, TransportCapacity
 from ..reporting.freshness import scoreboard
 from ..reporting.models import Submission
+from ..stock import queries as stock
 from ..rules import N_, credit_code_problem
 from . import rules
 from .models import QualitySnapshot
@@ -119,7 +120,7 @@ def report(user, today: date, *, agency_id: int | None = None) -> Report:
 
 def _depots(user, agencies, issues) -> None:
     regions = set(db.session.scalars(select(Region.code).where(Region.valid_to.is_(None))))
-    stocked = set(db.session.scalars(select(StockLot.depot_id).where(StockLot.on_hand > 0).distinct()))
+    stocked = stock.stocked_depot_ids()
     stmt = scoped(select(Depot), user, Depot.agency_id, Depot.classification).where(Depot.status == "active")
     for depot in db.session.execute(stmt.where(Depot.agency_id.in_(list(agencies)))).scalars():
         q = agencies[depot.agency_id]
@@ -139,13 +140,7 @@ def _depots(user, agencies, issues) -> None:
 
 
 def _lots(user, agencies, issues, today) -> None:
-    stmt = (scoped(select(StockLot.id, StockLot.owner_agency_id, StockLot.production_date, StockLot.expiry_date,
-                          StockLot.on_hand, StockLot.reserve_type, StockLot.enterprise_name,
-                          StockLot.enterprise_credit_code, Material.shelf_life_days)
-                   .join(Material, StockLot.material_id == Material.id),
-                   user, StockLot.owner_agency_id, StockLot.classification)
-            .where(StockLot.on_hand > 0, StockLot.owner_agency_id.in_(list(agencies))))
-    for row in db.session.execute(stmt):
+    for row in stock.quality_lots(user, agencies):
         q = agencies[row.owner_agency_id]
         q.records += 1
         if row.shelf_life_days:
@@ -196,16 +191,13 @@ def _conflicts(agencies, issues, today) -> None:
     for a, b, why in rules.duplicate_depots([rules.DepotFacts(*d) for d in depots.values()]):
         _conflict(agencies, issues, Issue("conflicts", "duplicate_depot", 0, "depot", a, why, [b]),
                   {depots[a].agency_id, depots[b].agency_id})
-    lots = db.session.execute(select(StockLot.id, StockLot.owner_agency_id, StockLot.material_id, StockLot.lot_no)
-                              .where(StockLot.on_hand > 0, StockLot.reserve_type == "physical")).all()
+    lots = stock.physical_lot_numbers()
     owners = {lot.id: lot.owner_agency_id for lot in lots}
     for group in rules.duplicate_lots([tuple(lot) for lot in lots]):
         _conflict(agencies, issues, Issue("conflicts", "duplicate_lot", 0, "lot", group[0], "", group[1:]),
                   {owners[i] for i in group})
-    held = db.session.execute(select(StockLot.material_id, StockLot.owner_agency_id).where(StockLot.on_hand > 0)
-                              .distinct()).all()
     holders: dict[int, set] = {}
-    for material_id, agency_id in held:
+    for agency_id, material_id in stock.materials_held():
         holders.setdefault(material_id, set()).add(agency_id)
     materials = db.session.execute(select(Material.id, Material.name, Material.spec, Material.unit)
                                    .where(Material.id.in_(list(holders)))).all() if holders else []
@@ -225,15 +217,8 @@ def _total_jumps(agencies, issues, today) -> None:
                                                           Submission.agency_id.in_(list(agencies)))
         .order_by(Submission.id.desc()).limit(200)).all()
     for submission_id, agency_id in submissions:
-        deltas = db.session.execute(
-            select(StockLot.material_id, func.sum(Movement.on_hand_delta), func.min(Movement.id))
-            .join(StockLot, Movement.lot_id == StockLot.id)
-            .where(Movement.reference == f"SUB-{submission_id}").group_by(StockLot.material_id)).all()
-        for material_id, delta, first_id in deltas:
-            before = db.session.scalar(
-                select(func.coalesce(func.sum(Movement.on_hand_delta), 0)).join(StockLot, Movement.lot_id == StockLot.id)
-                .where(StockLot.owner_agency_id == agency_id, StockLot.material_id == material_id,
-                       Movement.id < first_id)) or 0
+        for material_id, delta, first_id in stock.deltas_of(f"SUB-{submission_id}"):
+            before = stock.on_hand_before(agency_id, material_id, first_id)
             change = rules.total_jump(int(before), int(before) + int(delta or 0))
             if change is not None:
                 _conflict(agencies, issues, Issue("conflicts", "total_jump", 0, "submission", submission_id,
@@ -254,9 +239,7 @@ def record_names(user, issues) -> dict[tuple[str, int], str]:
         "depot": lambda: scoped(select(Depot.id, Depot.name), user, Depot.agency_id, Depot.classification),
         "material": lambda: select(Material.id, Material.name),
         "agency": lambda: scoped(select(Agency.id, Agency.name), user, Agency.id),
-        "lot": lambda: scoped(select(StockLot.id, StockLot.lot_no + " · " + Material.name)
-                              .join(Material, Material.id == StockLot.material_id),
-                              user, StockLot.owner_agency_id, StockLot.classification),
+        "lot": lambda: stock.lot_names(user),
         "submission": lambda: scoped(select(Submission.id, Submission.filename), user, Submission.agency_id),
         "transport": lambda: scoped(select(TransportCapacity.id, TransportCapacity.vehicle_type), user,
                                     TransportCapacity.agency_id, TransportCapacity.classification),
@@ -302,16 +285,3 @@ def trend(user, *, agency_id: int | None, days: int, today: date) -> list[Qualit
         QualitySnapshot.day >= today - timedelta(days=days),
         QualitySnapshot.agency_id.is_(None) if agency_id is None else QualitySnapshot.agency_id == agency_id)
         .order_by(QualitySnapshot.day)).scalars().all()
-
-
-def latest_scores(agency_ids) -> dict[int, float | None]:
-    """The latest snapshot score of each agency, for the reporting scoreboard."""
-    ids = list(agency_ids)
-    if not ids:
-        return {}
-    latest = (select(QualitySnapshot.agency_id, func.max(QualitySnapshot.day).label("day"))
-              .where(QualitySnapshot.agency_id.in_(ids)).group_by(QualitySnapshot.agency_id).subquery())
-    rows = db.session.execute(select(QualitySnapshot.agency_id, QualitySnapshot.score)
-                              .join(latest, (QualitySnapshot.agency_id == latest.c.agency_id)
-                                    & (QualitySnapshot.day == latest.c.day))).all()
-    return dict(rows)

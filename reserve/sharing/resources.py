@@ -6,8 +6,9 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 
-from ..models import Depot, EmergencyPlan, StockLot, TransportCapacity
+from ..models import Depot, EmergencyPlan, TransportCapacity
 from ..reporting.models import Submission
+from ..stock.queries import lot_model
 from ..warnings.models import ReserveWarning
 
 
@@ -78,7 +79,7 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
                  _f("contact_name", "text", _l("Contact person")), _f("contact_phone", "text", _l("Contact phone")),
                  _f("status", "code", _l("Status: active or closed")), CLASSIFICATION)),
     Resource("stock", _l("Stock lots"), _l("Stock lots: depot, material, lot, expiry, reserve type, quantities."),
-             StockLot, "owner_agency_id", True, "stock", (
+             lot_model(), "owner_agency_id", True, "stock", (
                  ID, _f("owner_agency_id", "integer", _l("Owner agency id")),
                  _f("depot_id", "integer", _l("Depot id")),
                  _f("depot_code", "code", _l("Depot code"), lambda r: r.depot.code),

@@ -15,7 +15,8 @@ from core.extensions import db
 from core.scoping import scoped
 
 from core.organisation import Region
-from ..models import Depot, ReserveType, StockLot
+from ..models import Depot, ReserveType
+from .models import StockLot
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from core.extensions import db
 from core.timeutil import utcnow
 
 from .. import rules
-from ..models import Depot, Material, Movement, MovementKind, ReserveType, StockLot
+from ..models import Depot, Material, ReserveType
 from ..services.access import readable, require_write
 from . import bulk, rollup
+from .models import Movement, MovementKind, StockLot
 
 
 class InsufficientStock(Conflict):

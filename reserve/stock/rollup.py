@@ -10,7 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
 
-from ..models import Depot, Material, StockLot, StockRollupAgency, StockRollupCity
+from ..models import Depot, Material
+from .models import StockLot, StockRollupAgency, StockRollupCity
 
 
 def _upsert(model, key: dict, deltas: dict) -> None:

@@ -21,7 +21,8 @@ from core.timeutil import to_local
 
 from .. import rules as reserve_rules
 from core.organisation import Region
-from ..models import Depot, EmergencyPlan, Material, ReserveNorm, ReserveType, StockLot, StockRollupCity
+from ..models import Depot, EmergencyPlan, Material, ReserveNorm
+from ..stock import queries as stock
 from . import rules
 from .models import ExpiryPolicyOverride, ReserveWarning, StockMinimum, WarningCandidate, WarningEvent, WarningScan
 
@@ -111,41 +112,33 @@ def _lot_candidates(result: ScanResult, agency_id) -> None:
         if material_ids == []:
             continue
         cut = rules.expiry_cutoffs(result.today, policy)
-        expiry = StockLot.expiry_date
+        lots = stock.dated_lots(True, "expiry_date", cut["rotation"], material_ids=material_ids, agency_id=agency_id)
+        lot = lots.selected_columns
+        expiry = lot.expiry_date
         kind = case((expiry < cut["expired"], rules.EXPIRED), (expiry < cut["before_use"], rules.EXPIRES_BEFORE_USE),
                     (expiry <= cut["blue"], rules.NEAR_EXPIRY), else_=rules.ROTATION_DUE)
         severity = case((expiry < cut["expired"], rules.RED), (expiry <= cut["orange"], rules.ORANGE),
                         (expiry <= cut["yellow"], rules.YELLOW), else_=rules.BLUE)
-        stmt = (select(literal(result.scan_id), kind, _key("lot:", StockLot.id), severity, StockLot.owner_agency_id,
-                       StockLot.depot_id, StockLot.id, StockLot.material_id, Depot.region_code,
-                       StockLot.classification)
-                .join(Depot, StockLot.depot_id == Depot.id)
-                .where(StockLot.on_hand > 0, StockLot.reserve_type == ReserveType.PHYSICAL, Depot.status == "active",
-                       StockLot.expiry_date.is_not(None), StockLot.expiry_date <= cut["rotation"]))
-        if material_ids is not None:
-            stmt = stmt.where(StockLot.material_id.in_(material_ids))
-        _insert_from(stmt, agency_id)
+        _insert_from(lots.with_only_columns(literal(result.scan_id), kind, _key("lot:", lot.id), severity,
+                                            lot.owner_agency_id, lot.depot_id, lot.id, lot.material_id,
+                                            lot.region_code, lot.classification))
 
 
 def _contract_candidates(result: ScanResult, agency_id) -> None:
     blue, yellow, orange = rules.CONTRACT_HORIZONS
     cut = rules.expiry_cutoffs(result.today, rules.ExpiryPolicy((blue, yellow, orange), 0, blue))
-    valid_to = StockLot.contract_valid_to
+    lots = stock.dated_lots(False, "contract_valid_to", cut["blue"], agency_id=agency_id)
+    lot = lots.selected_columns
+    valid_to = lot.contract_valid_to
     severity = case((valid_to < cut["expired"], rules.RED), (valid_to <= cut["orange"], rules.ORANGE),
                     (valid_to <= cut["yellow"], rules.YELLOW), else_=rules.BLUE)
-    stmt = (select(literal(result.scan_id), literal(rules.CONTRACT_EXPIRING), _key("contract:", StockLot.id), severity,
-                   StockLot.owner_agency_id, StockLot.depot_id, StockLot.id, StockLot.material_id, Depot.region_code,
-                   StockLot.classification)
-            .join(Depot, StockLot.depot_id == Depot.id)
-            .where(StockLot.reserve_type.in_(["agreement", "capacity"]), StockLot.on_hand > 0,
-                   Depot.status == "active", valid_to.is_not(None), valid_to <= cut["blue"]))
-    _insert_from(stmt, agency_id)
+    _insert_from(lots.with_only_columns(literal(result.scan_id), literal(rules.CONTRACT_EXPIRING),
+                                        _key("contract:", lot.id), severity, lot.owner_agency_id, lot.depot_id,
+                                        lot.id, lot.material_id, lot.region_code, lot.classification))
 
 
-def _insert_from(stmt, agency_id) -> int:
+def _insert_from(stmt) -> int:
     """INSERT ... SELECT of candidates (psycopg reports no row count for it: the caller counts)."""
-    if agency_id is not None:
-        stmt = stmt.where(StockLot.owner_agency_id == agency_id)
     db.session.execute(insert(WarningCandidate.__table__).from_select(CANDIDATE_COLUMNS, stmt))
     return 0
 
@@ -156,18 +149,8 @@ def _add(result: ScanResult, rows: list[dict]) -> None:
 
 
 def _capacity_candidates(result: ScanResult, agency_id) -> None:
-    stmt = (select(Depot.id, Depot.agency_id, Depot.region_code, Depot.classification, Depot.capacity_m3,
-                   Depot.capacity_t, func.sum(StockLot.on_hand * Material.unit_volume_m3),
-                   func.sum(StockLot.on_hand * Material.unit_weight_kg) / 1000.0)
-            .join(StockLot, StockLot.depot_id == Depot.id).join(Material, StockLot.material_id == Material.id)
-            .where(Depot.status == "active", StockLot.reserve_type == ReserveType.PHYSICAL, StockLot.on_hand > 0,
-                   or_(Depot.capacity_m3 > 0, Depot.capacity_t > 0))
-            .group_by(Depot.id, Depot.agency_id, Depot.region_code, Depot.classification, Depot.capacity_m3,
-                      Depot.capacity_t))
-    if agency_id is not None:
-        stmt = stmt.where(Depot.agency_id == agency_id)
     rows = []
-    for depot_id, owner, region, classification, cap_m3, cap_t, used_m3, used_t in db.session.execute(stmt):
+    for depot_id, owner, region, classification, cap_m3, cap_t, used_m3, used_t in stock.depot_loads(agency_id):
         severity = rules.worst([rules.capacity_severity(used_m3 or 0, cap_m3), rules.capacity_severity(used_t or 0, cap_t)])
         if severity:
             rows.append({"kind": rules.OVER_CAPACITY, "object_key": f"depot:{depot_id}", "severity": severity,
@@ -179,9 +162,7 @@ def _capacity_candidates(result: ScanResult, agency_id) -> None:
 
 
 def _minimum_candidates(result: ScanResult, agency_id) -> None:
-    available = (select(func.coalesce(func.sum(StockLot.on_hand - StockLot.reserved), 0))
-                 .where(StockLot.depot_id == StockMinimum.depot_id, StockLot.material_id == StockMinimum.material_id,
-                        StockLot.reserve_type == ReserveType.PHYSICAL).scalar_subquery())
+    available = stock.physical_available_at(StockMinimum.depot_id, StockMinimum.material_id)
     stmt = (select(StockMinimum.depot_id, StockMinimum.material_id, StockMinimum.minimum, available, Depot.agency_id,
                    Depot.region_code, Depot.classification)
             .join(Depot, StockMinimum.depot_id == Depot.id).where(Depot.status == "active"))
@@ -230,21 +211,12 @@ def norm_status() -> list[dict]:
         return []
     material_ids = {n[1] for n in norms}
     by_city: dict[tuple[str, int], int] = {}
-    for city, material_id, available in db.session.execute(
-            select(StockRollupCity.city_code, StockRollupCity.material_id,
-                   func.sum(StockRollupCity.on_hand - StockRollupCity.reserved))
-            .where(StockRollupCity.reserve_type == ReserveType.PHYSICAL, StockRollupCity.material_id.in_(material_ids))
-            .group_by(StockRollupCity.city_code, StockRollupCity.material_id)):
+    for city, material_id, available in stock.physical_available_by_city(material_ids):
         by_city[(city, material_id)] = int(available or 0)
     counties = {n[2] for n in norms if len(reserve_rules.region_prefix(n[2])) == 6}
     by_county = {}
     if counties:
-        for county, material_id, available in db.session.execute(
-                select(Depot.region_code, StockLot.material_id, func.sum(StockLot.on_hand - StockLot.reserved))
-                .join(Depot, StockLot.depot_id == Depot.id)
-                .where(Depot.region_code.in_(counties), Depot.status == "active", StockLot.reserve_type == ReserveType.PHYSICAL,
-                       StockLot.material_id.in_(material_ids))
-                .group_by(Depot.region_code, StockLot.material_id)):
+        for county, material_id, available in stock.physical_available_in_counties(counties, material_ids):
             by_county[(county, material_id)] = int(available or 0)
     rows = []
     for norm_id, material_id, region, basis, quantity, population, owner, classification, plan_id, category in norms:

@@ -161,7 +161,7 @@ def summary(user, now: datetime | None = None, days: int = 30) -> dict:
     only when its warning scan changed a warning."""
     if now is not None:
         return figures(user, now, days)
-    from ..services.stock import stock_version
+    from ..stock.queries import stock_version
 
     warned = kept("warning_figures", user, days, warnings_version(), lambda: _warning_figures(user, utcnow(), days))
     return {**warned, "norms": kept("norm_chart", user, None, stock_version(), lambda: _norm_chart(user))}
@@ -337,10 +337,10 @@ def warning_facts(warning: ReserveWarning) -> list[tuple[str, str]]:
     from reserve.reporting.models import KIND_LABELS as REPORT_LABELS
 
     from core.timeutil import local_text
-    from ..models import StockLot
+    from ..stock.queries import get_lot
 
     rows = []
-    lot = db.session.get(StockLot, warning.lot_id) if warning.lot_id else None
+    lot = get_lot(warning.lot_id) if warning.lot_id else None
     if lot is not None:
         unit = lot.material.unit if lot.material else ""
         rows += [(_("Lot number"), lot.lot_no), (_("Material"), lot.material.name if lot.material else ""),

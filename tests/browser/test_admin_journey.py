@@ -32,7 +32,8 @@ def _make_findings(app) -> dict:
     from core.extensions import db
     from core.timeutil import utcnow
     from public_site.models import Supplier
-    from reserve.models import Depot, Material, Movement, StockLot, TransportCapacity
+    from reserve.models import Depot, Material, TransportCapacity
+    from reserve.stock.models import Movement, StockLot
     from reserve.reporting.models import Submission
 
     with app.app_context():

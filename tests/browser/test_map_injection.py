@@ -26,7 +26,8 @@ def hostile_server(tmp_path_factory):
 def _hostile_incident() -> int:
     from core.extensions import security
     from dispatch.services import incidents, planning
-    from reserve.models import Depot, Material, StockLot
+    from reserve.models import Depot, Material
+    from reserve.stock.models import StockLot
 
     for depot in db.session.execute(select(Depot)).scalars():
         depot.name = f"{HOSTILE}{depot.id}"

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from core import tokens
 from core.auth import ADMIN
 from core.extensions import db as _db
-from reserve.models import Movement
+from reserve.stock.models import Movement
 from reserve.stock import ledger
 from reserve.sharing import clients as sharing_clients
 from tests import factories
