@@ -14,7 +14,7 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from dispatch import rules
 from dispatch.models import LineAllocation, PlanVersion, Shipment
-from dispatch.services import after_action, approval, consultation, incidents, planning, shipments
+from dispatch.services import after_action, approval, consultation, incidents, planning, shipments, versions, visibility
 from reserve.models import Movement, StockLot, TransportCapacity
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
@@ -158,7 +158,7 @@ def test_excluded_sources_are_not_used_and_versions_compare(app, world):
         second = planning.plan_incident(user(world, "author"), incident.id, options={"exclude": [f"D{world['d_east']}"]})
         assert {line.depot_id for line in second.lines} == {world["d_west"]}
         assert _db.session.get(PlanVersion, first.id).status == "superseded"
-        diff = planning.compare(user(world, "author"), second.id)
+        diff = versions.compare(user(world, "author"), second.id)
         assert diff["other"] == 1 and diff["added"] and diff["removed"]
 
 
@@ -179,7 +179,7 @@ def test_the_board_offers_the_plans_sources_by_name_to_leave_out(app, world, cli
     east = f"D{world['d_east']}"
     client.post(f"/incidents/{incident_id}/plan", data={"exclude": [east], "csrf_token": csrf_token(board)})
     with app.app_context():
-        latest = planning.list_plans(user(world, "author"), incident_id)[0]
+        latest = versions.list_plans(user(world, "author"), incident_id)[0]
         assert latest.id != first.id and {line.source_key for line in latest.lines} == {f"D{world['d_west']}"}
 
 
@@ -189,8 +189,8 @@ def test_hand_edits_are_checked_and_kept_as_a_new_version(app, world):
         plan = planning.plan_incident(user(world, "author"), incident.id)
         water_line = next(line for line in plan.lines if line.material_id == world["water"])
         with pytest.raises(Invalid):  # more than the depot holds
-            planning.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 900}])
-        edited = planning.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 40}])
+            versions.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 900}])
+        edited = versions.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 40}])
         assert edited.version == plan.version + 1 and edited.method == "manual" and edited.based_on_id == plan.id
         assert next(line for line in edited.lines if line.material_id == world["water"]).quantity == 40
         assert any(u["quantity"] == 60 for u in edited.unmet)
@@ -251,7 +251,7 @@ def test_operators_move_only_their_own_shipments_and_see_only_their_lines(app, w
         west = next(s for s in rows if s.agency_id == world["west"])
         with pytest.raises(NotAllowed):
             shipments.advance(user(world, "east_op"), west.id, "departed")
-        assert {line.agency_id for line in planning.visible_lines(user(world, "east_op"), plan)} == {world["east"]}
+        assert {line.agency_id for line in visibility.visible_lines(user(world, "east_op"), plan)} == {world["east"]}
         assert [s.agency_id for s in shipments.list_shipments(user(world, "east_op"), incident.id)] == [world["east"]]
         with pytest.raises(NotAllowed):
             incidents.add_demand(user(world, "east_op"), incident.id, point_id=1, material_id=world["tent"],

@@ -30,7 +30,7 @@ def list_shipments(user, incident_id: int) -> list[Shipment]:
     rows = db.session.execute(stmt).scalars().all()
     if getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
         return rows
-    from .planning import visible_lines
+    from .visibility import visible_lines
 
     plans = {}
     visible = set()
