@@ -84,7 +84,7 @@ class Kind:
 
 # Every kind of background job, by name. A new kind of long work gets one line here.
 KINDS = {
-    "plan": Kind("plan", "dispatch.services.planning:run_plan_job", "dispatch.services.planning:check_plan_job"),
+    "plan": Kind("plan", "dispatch.services.plan_jobs:run_plan_job", "dispatch.services.plan_jobs:check_plan_job"),
     "report-check": Kind("report-check", "reserve.reporting.services:run_check_job",
                          "reserve.reporting.services:check_submission_job"),
     "report-apply": Kind("report-apply", "reserve.reporting.services:run_apply_job",

@@ -119,11 +119,15 @@ class Config:
     DIGEST_HOUR = 8
     SCHEDULER_LOCK_FILE = None  # SQLite: <instance>/scheduler.lock
 
-    # Dispatch planning (docs/dispatch.md): road speed estimate, loading time, the tonnage a
-    # depot without registered vehicles (or a supplier) can send, four-eyes approval, and the
-    # problem size above which the planner runs as a background job (the worker process).
+    # Dispatch planning (docs/dispatch.md): road speed estimate, road distance per great-circle
+    # km, loading time, the planner's policy (stage order, equity tolerance; docs/planner.md), the
+    # tonnage a depot without registered vehicles (or a supplier) can send, four-eyes approval, and
+    # the problem size above which the planner runs as a background job (the worker process).
     DISPATCH_SPEED_KMH = 60.0
+    DISPATCH_ROAD_FACTOR = 1.3
     DISPATCH_HANDLING_H = 1.0
+    DISPATCH_POLICY_ORDER = ("efficacy", "equity", "speed", "cost")
+    DISPATCH_EQUITY_TOLERANCE = 0.02
     DISPATCH_DEFAULT_CAPACITY_T = 20.0
     DISPATCH_SUPPLIER_CAPACITY_T = 30.0
     DISPATCH_FOUR_EYES = True

@@ -13,7 +13,7 @@ from core.pagination import PageArgsSchema, page_schema, paginate
 from .schemas import (ConsumptionSchema, DemandRevisionSchema, DemandSchema, EditSchema, IncidentSchema,
                       IncidentStatusSchema, MessageSchema, PlanJobSchema, PlanRequestSchema, DispatchPlanSchema, PointSchema, PositionSchema,
                       DispatchReasonSchema, ReturnSchema, ShipmentSchema, ShipmentUpdateSchema)
-from .services import after_action, approval, board, consultation, incidents, planning, shipments
+from .services import after_action, approval, board, consultation, incidents, plan_jobs, shipments, versions
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Wartime response (专项应急处置)")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -115,7 +115,7 @@ def cancel_demand(data, demand_id):
 @auth_required("token", "session")
 @blp.response(200, DispatchPlanSchema(many=True))
 def list_plans(incident_id):
-    return planning.list_plans(current_user, incident_id)
+    return versions.list_plans(current_user, incident_id)
 
 
 @blp.route("/incidents/<int:incident_id>/plans", methods=["POST"])
@@ -127,7 +127,7 @@ def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
     options = {"exclude": data["exclude"], "pin": data["pin"]}
-    outcome = planning.plan_or_queue(current_user, incident_id, options=options, greedy=data["greedy"],
+    outcome = plan_jobs.plan_or_queue(current_user, incident_id, options=options, greedy=data["greedy"],
                                      background=data["background"])
     if isinstance(outcome, background_jobs.BackgroundJob):  # dumped here: DispatchPlanSchema would read it as a plan
         return jsonify(PlanJobSchema().dump(background_jobs.as_dict(outcome))), 202
@@ -163,14 +163,14 @@ def retry_plan_job(job_id):
 @auth_required("token", "session")
 @blp.response(200, DispatchPlanSchema)
 def get_plan(plan_id):
-    return planning.get_plan(current_user, plan_id)
+    return versions.get_plan(current_user, plan_id)
 
 
 @blp.route("/dispatch-plans/<int:plan_id>/compare")
 @auth_required("token", "session")
 @blp.response(200)
 def compare(plan_id):
-    return planning.compare(current_user, plan_id, request.args.get("with", type=int))
+    return versions.compare(current_user, plan_id, request.args.get("with", type=int))
 
 
 @blp.route("/dispatch-plans/<int:plan_id>/edit", methods=["POST"])
@@ -179,7 +179,7 @@ def compare(plan_id):
 @blp.response(201, DispatchPlanSchema)
 def edit(data, plan_id):
     """A new version with lines' quantities changed by hand, checked with check_plan."""
-    return planning.edit_plan(current_user, plan_id, data["changes"])
+    return versions.edit_plan(current_user, plan_id, data["changes"])
 
 
 @blp.route("/dispatch-plans/<int:plan_id>/approve", methods=["POST"])

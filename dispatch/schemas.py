@@ -126,7 +126,7 @@ class DispatchPlanSchema(Schema):
         """Only the lines the caller may see (an operator: its own agency's)."""
         from flask_security import current_user
 
-        from .services.planning import visible_lines
+        from .services.visibility import visible_lines
 
         return LineSchema(many=True).dump(visible_lines(current_user, plan))
 

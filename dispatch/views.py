@@ -26,7 +26,7 @@ from reserve.services import plans as reserve_plans
 from .models import (LEVEL_LABELS, METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS,
                      SUBTYPES, PlanStatus)
 from . import rules
-from .services import after_action, approval, consultation, incidents, planning, shipments
+from .services import after_action, approval, consultation, incidents, plan_jobs, shipments, versions, visibility
 
 bp = Blueprint("dispatch", __name__, template_folder="templates", static_folder="static",
                static_url_path="/dispatch/static")
@@ -109,12 +109,12 @@ def incident_create():
 @auth_required("session")
 def board(incident_id):
     incident = incidents.get_incident(current_user, incident_id)
-    plans = planning.list_plans(current_user, incident_id)
+    plans = versions.list_plans(current_user, incident_id)
     current = next((p for p in plans if p.status == PlanStatus.APPROVED), None) or next(
         (p for p in plans if p.status == PlanStatus.DRAFT), None)
-    lines = planning.visible_lines(current_user, current) if current else []
+    lines = visibility.visible_lines(current_user, current) if current else []
     positions = consultation.positions(current_user, current.id) if current else {}
-    compared = planning.compare(current_user, current.id) if current else None
+    compared = versions.compare(current_user, current.id) if current else None
     points = incidents.list_points(current_user, incident.id)
     materials = db.session.execute(catalog.list_materials()).scalars().all()
     point_names = {p.id: p.name for p in points}
@@ -129,7 +129,7 @@ def board(incident_id):
             flash(exc.detail, "error")
     return render_template(
         "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
-        sources=planning.source_names(lines),
+        sources=visibility.source_names(lines),
         point_regions=incidents.point_regions(incident),
         can_approve=bool(current) and approval.can_approve(current_user, current),
         can_cancel=bool(current) and approval.can_cancel(current_user, current),
@@ -144,7 +144,7 @@ def board(incident_id):
         types=LABELS["incident_type"], subtypes=SUBTYPES, levels=LEVEL_LABELS, suggestions=suggestions, methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
-        plan_job=planning.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),
+        plan_job=plan_jobs.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),
         job_statuses=JOB_STATUS_LABELS,
         default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps({"incident": [incident.lat, incident.lon],
@@ -217,7 +217,7 @@ def run_plan(incident_id):
     exclude = [key.strip() for value in request.form.getlist("exclude") for key in value.replace("，", ",").split(",")
                if key.strip()]
     try:
-        outcome = planning.plan_or_queue(current_user, incident_id, options={"exclude": exclude, "pin": []},
+        outcome = plan_jobs.plan_or_queue(current_user, incident_id, options={"exclude": exclude, "pin": []},
                                          greedy=request.form.get("greedy") == "on")
     except DomainError as exc:
         _flash_error(exc)
@@ -249,7 +249,7 @@ def _job_action(action, job_id):
 @bp.route("/plans/<int:plan_id>/edit", methods=["POST"])
 @auth_required("session")
 def edit_plan(plan_id):
-    version = planning.get_plan(current_user, plan_id)
+    version = versions.get_plan(current_user, plan_id)
     changes = [{"line_id": int(key.split("-")[1]), "quantity": int(value)} for key, value in request.form.items()
                if key.startswith("line-") and value.strip().isdigit()]
     changes = [c for c in changes if any(line.id == c["line_id"] and line.quantity != c["quantity"]
@@ -257,14 +257,14 @@ def edit_plan(plan_id):
     if not changes:
         flash(_("No quantity was changed."), "error")
     else:
-        _attempt(planning.edit_plan, plan_id, changes)
+        _attempt(versions.edit_plan, plan_id, changes)
     return _back(version.incident_id, "#plan")
 
 
 @bp.route("/plans/<int:plan_id>/approve", methods=["POST"])
 @auth_required("session")
 def approve(plan_id):
-    version = planning.get_plan(current_user, plan_id)
+    version = versions.get_plan(current_user, plan_id)
     if _attempt(approval.approve, plan_id):
         flash(_("Plan approved: stock reserved and shipments created."), "info")
     return _back(version.incident_id, "#plan")
@@ -273,7 +273,7 @@ def approve(plan_id):
 @bp.route("/plans/<int:plan_id>/cancel", methods=["POST"])
 @auth_required("session")
 def cancel_plan(plan_id):
-    version = planning.get_plan(current_user, plan_id)
+    version = versions.get_plan(current_user, plan_id)
     _attempt(approval.cancel, plan_id, reason=request.form.get("reason", ""))
     return _back(version.incident_id, "#plan")
 

@@ -14,7 +14,7 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from dispatch import rules
 from dispatch.models import LineAllocation, PlanVersion, Shipment
-from dispatch.services import after_action, approval, consultation, incidents, planning, shipments
+from dispatch.services import after_action, approval, consultation, incidents, planning, shipments, versions, visibility
 from reserve.models import TransportCapacity
 from reserve.stock.models import Movement, StockLot
 from reserve.stock import ledger
@@ -159,7 +159,7 @@ def test_excluded_sources_are_not_used_and_versions_compare(app, world):
         second = planning.plan_incident(user(world, "author"), incident.id, options={"exclude": [f"D{world['d_east']}"]})
         assert {line.depot_id for line in second.lines} == {world["d_west"]}
         assert _db.session.get(PlanVersion, first.id).status == "superseded"
-        diff = planning.compare(user(world, "author"), second.id)
+        diff = versions.compare(user(world, "author"), second.id)
         assert diff["other"] == 1 and diff["added"] and diff["removed"]
 
 
@@ -180,7 +180,7 @@ def test_the_board_offers_the_plans_sources_by_name_to_leave_out(app, world, cli
     east = f"D{world['d_east']}"
     client.post(f"/incidents/{incident_id}/plan", data={"exclude": [east], "csrf_token": csrf_token(board)})
     with app.app_context():
-        latest = planning.list_plans(user(world, "author"), incident_id)[0]
+        latest = versions.list_plans(user(world, "author"), incident_id)[0]
         assert latest.id != first.id and {line.source_key for line in latest.lines} == {f"D{world['d_west']}"}
 
 
@@ -190,11 +190,99 @@ def test_hand_edits_are_checked_and_kept_as_a_new_version(app, world):
         plan = planning.plan_incident(user(world, "author"), incident.id)
         water_line = next(line for line in plan.lines if line.material_id == world["water"])
         with pytest.raises(Invalid):  # more than the depot holds
-            planning.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 900}])
-        edited = planning.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 40}])
+            versions.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 900}])
+        edited = versions.edit_plan(user(world, "author"), plan.id, [{"line_id": water_line.id, "quantity": 40}])
         assert edited.version == plan.version + 1 and edited.method == "manual" and edited.based_on_id == plan.id
         assert next(line for line in edited.lines if line.material_id == world["water"]).quantity == 40
         assert any(u["quantity"] == 60 for u in edited.unmet)
+
+
+def test_planner_ids_are_written_in_one_format_and_the_stored_ones_read_back():
+    from dispatch.services.problem import (PointKey, SourceKey, material_ident, point_ident, source_ident,
+                                           stored_material, stored_point)
+
+    keys = (SourceKey("physical", 12, 3, None, 0.0), SourceKey("agreement", 12, 3, None, 24.0),
+            SourceKey("capacity", 12, 3, None, 6.5), SourceKey("supplier", None, None, 7, 48.0))
+    assert [source_ident(k) for k in keys] == ["D12", "D12-A24", "D12-C6", "S7"]
+    assert point_ident(PointKey(5, 3)) == "P5-3" and stored_point("P5-3") == PointKey(5, 3)
+    assert material_ident(41) == "41" and stored_material("41") == 41
+
+
+def test_the_index_says_what_every_planner_id_means(app, world):
+    from dispatch.services.problem import PointKey, SourceKey, build_problem
+
+    with app.app_context():
+        incident, point = incident_with_demands(world, tents=50, water=100)
+        problem, index = build_problem(user(world, "author"), incident)
+        assert {s["id"]: index.sources[s["id"]] for s in problem["sources"]} == {
+            f"D{world['d_east']}": SourceKey("physical", world["d_east"], world["east"], None, 0.0),
+            f"D{world['d_west']}": SourceKey("physical", world["d_west"], world["west"], None, 0.0)}
+        assert {p["id"]: index.points[p["id"]] for p in problem["points"]} == {
+            f"P{point.id}-3": PointKey(point.id, 3), f"P{point.id}-2": PointKey(point.id, 2)}
+        assert {m["id"]: index.materials[m["id"]] for m in problem["materials"]} == {
+            str(world["tent"]): world["tent"], str(world["water"]): world["water"]}
+
+
+def test_a_saved_version_reads_back_into_the_index_it_was_planned_with(app, world):
+    """Versions keep the problem with the planner's string ids (rows saved before the typed
+    index have the same); an edit reads them back through the one decoder."""
+    from dispatch.services.problem import build_problem
+    from dispatch.services.versions import stored_index
+
+    with app.app_context():
+        incident, point = incident_with_demands(world, tents=50, water=100)
+        plan = planning.plan_incident(user(world, "author"), incident.id)
+        _problem, built = build_problem(user(world, "author"), incident)
+        stored = stored_index(plan)
+        assert (stored.points, stored.materials, stored.weights, stored.demands) == (
+            built.points, built.materials, built.weights, built.demands)
+        assert {key: stored.sources[key] for key in {line.source_key for line in plan.lines}} == {
+            key: built.sources[key] for key in {line.source_key for line in plan.lines}}
+        plan.problem = {**plan.problem, "sources": plan.problem["sources"] + [  # a source no line uses
+            {"id": "S999", "lat": 37.8, "lon": 112.5, "lead_time_h": 12, "transport_capacity_t": 30, "stock": {}}]}
+        _db.session.commit()
+        tent_line = next(line for line in plan.lines if line.material_id == world["tent"])
+        edited = versions.edit_plan(user(world, "author"), plan.id, [{"line_id": tent_line.id, "quantity": 20}])
+        assert {(u["point_id"], u["material_id"], u["quantity"]) for u in edited.unmet} == {
+            (point.id, world["tent"], 30)}
+
+
+def test_a_plan_builds_and_reads_its_problem_once(app, world, monkeypatch):
+    from dispatch.planning import check, planner
+    from dispatch.services import plan_jobs
+    from dispatch.services import planning as planning_service
+
+    calls = {"build": 0, "load": 0}
+    build, load = planning_service.build_problem, planner.load_problem
+
+    def counted_build(*args, **kwargs):
+        calls["build"] += 1
+        return build(*args, **kwargs)
+
+    def counted_load(data):
+        calls["load"] += isinstance(data, dict)
+        return load(data)
+
+    monkeypatch.setattr(planning_service, "build_problem", counted_build)
+    for module in (planning_service, planner, check):
+        monkeypatch.setattr(module, "load_problem", counted_load)
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=50, water=100)
+        plan = plan_jobs.plan_or_queue(user(world, "author"), incident.id, options={})
+        assert plan.lines and calls == {"build": 1, "load": 1}
+
+
+def test_road_factor_and_policy_come_from_the_configuration(app, world, monkeypatch):
+    from dispatch.services.problem import build_problem
+
+    monkeypatch.setitem(app.config, "DISPATCH_ROAD_FACTOR", 1.5)
+    monkeypatch.setitem(app.config, "DISPATCH_POLICY_ORDER", ("efficacy", "speed"))
+    monkeypatch.setitem(app.config, "DISPATCH_EQUITY_TOLERANCE", 0.1)
+    with app.app_context():
+        incident, _ = incident_with_demands(world, tents=50, water=0)
+        problem, _index = build_problem(user(world, "author"), incident)
+        assert (problem["road_factor"], problem["policy"]) == (1.5, {"order": ["efficacy", "speed"],
+                                                                     "equity_tolerance": 0.1})
 
 
 def test_cancelling_releases_the_reservation(app, world):
@@ -252,7 +340,7 @@ def test_operators_move_only_their_own_shipments_and_see_only_their_lines(app, w
         west = next(s for s in rows if s.agency_id == world["west"])
         with pytest.raises(NotAllowed):
             shipments.advance(user(world, "east_op"), west.id, "departed")
-        assert {line.agency_id for line in planning.visible_lines(user(world, "east_op"), plan)} == {world["east"]}
+        assert {line.agency_id for line in visibility.visible_lines(user(world, "east_op"), plan)} == {world["east"]}
         assert [s.agency_id for s in shipments.list_shipments(user(world, "east_op"), incident.id)] == [world["east"]]
         with pytest.raises(NotAllowed):
             incidents.add_demand(user(world, "east_op"), incident.id, point_id=1, material_id=world["tent"],

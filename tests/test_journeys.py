@@ -81,7 +81,7 @@ def test_quality_page_renders_every_finding_kind_in_chinese(app, client, make_ag
 
 # --- 8. an action is shown only where the server accepts it --------------------------------------
 
-from dispatch.services import approval, consultation, planning, shipments  # noqa: E402
+from dispatch.services import approval, consultation, planning, shipments, versions  # noqa: E402
 from tests.test_dispatch import incident_with_demands, user, world  # noqa: E402,F401  (the dispatch world)
 
 APPROVE = "批准并预留库存"
@@ -123,7 +123,7 @@ def test_cancel_disappears_once_a_shipment_has_left_and_is_refused(app, client, 
         for s in shipments.list_shipments(user(world, "author"), incident_id):
             for step, extra in (("departed", {}), ("arrived", {}), ("received", {"quantity_received": s.quantity})):
                 shipments.advance(user(world, "author"), s.id, step, **extra)
-        plan = planning.get_plan(user(world, "author"), plan_id)
+        plan = versions.get_plan(user(world, "author"), plan_id)
         assert not approval.can_cancel(user(world, "author"), plan)
         with pytest.raises(Conflict):
             approval.cancel(user(world, "author"), plan_id, reason="晚了")

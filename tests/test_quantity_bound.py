@@ -13,7 +13,7 @@ from core.extensions import db as _db
 from core.timeutil import utcnow
 from dispatch.planning import ProblemError
 from dispatch.planning.problem import load_problem
-from dispatch.services import incidents, planning
+from dispatch.services import incidents, planning, versions
 from reserve.stock.models import Movement, StockLot, StockRollupAgency, StockRollupCity
 from reserve.reporting.standard import KINDS, read_cell
 from reserve.rules import MAX_QUANTITY
@@ -193,5 +193,5 @@ def test_a_hand_edit_above_the_bound_is_refused(app, world):  # noqa: F811
         incident, _point = incident_with_demands(world, water=0)
         version = planning.plan_incident(user(world, "author"), incident.id)
         with pytest.raises(Invalid):
-            planning.edit_plan(user(world, "author"), version.id,
+            versions.edit_plan(user(world, "author"), version.id,
                                [{"line_id": version.lines[0].id, "quantity": 2**70}])

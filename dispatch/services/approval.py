@@ -24,7 +24,7 @@ from .. import rules
 from ..models import (PLAN_STATUS_LABELS, IncidentStatus, LineAllocation, PlanStatus, PlanVersion, Shipment,
                       ShipmentStatus)
 from .incidents import require_command
-from .planning import get_plan
+from .versions import get_plan
 
 
 def _lots_for(line) -> list[tuple[int, int, object]]:

@@ -8,7 +8,7 @@ from core.timeutil import utcnow
 from ..models import SHIPMENT_STATUSES, Demand, DemandPoint, DemandStatus, PlanStatus, PlanVersion, ShipmentStatus
 from .consultation import thread
 from .incidents import get_incident
-from .planning import visible_lines
+from .visibility import visible_lines
 from .shipments import list_shipments
 
 

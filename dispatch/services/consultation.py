@@ -12,7 +12,8 @@ from reserve.services.access import agency_path
 
 from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine, PlanStatus
 from .incidents import get_incident, require_command
-from .planning import get_plan, visible_lines
+from .versions import get_plan
+from .visibility import visible_lines
 
 
 def post_message(user, incident_id: int, body: str, *, plan_id: int | None = None,

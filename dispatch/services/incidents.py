@@ -240,7 +240,7 @@ def cancel_demand(user, demand_id: int, *, reason: str) -> Demand:
         raise Invalid(_("Say why the demand is cancelled."), errors={"reason": [_("required")]})
     demand = _demand(user, demand_id)
     _keep_revision(demand, user, reason.strip()[:300])
-    demand.status, demand.version = "cancelled", demand.version + 1
+    demand.status, demand.version = DemandStatus.CANCELLED, demand.version + 1
     db.session.commit()
     return demand
 

@@ -21,7 +21,8 @@ from ..models import SHIPMENT_LABELS, LineAllocation, PlanStatus, PlanVersion, S
 from .incidents import get_incident
 
 
-NEXT_STATUS = {"ready": "departed", "departed": "arrived", "arrived": "received"}
+NEXT_STATUS = {ShipmentStatus.READY: ShipmentStatus.DEPARTED, ShipmentStatus.DEPARTED: ShipmentStatus.ARRIVED,
+               ShipmentStatus.ARRIVED: ShipmentStatus.RECEIVED}
 
 
 def list_shipments(user, incident_id: int) -> list[Shipment]:
@@ -30,7 +31,7 @@ def list_shipments(user, incident_id: int) -> list[Shipment]:
     rows = db.session.execute(stmt).scalars().all()
     if getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
         return rows
-    from .planning import visible_lines
+    from .visibility import visible_lines
 
     plans = {}
     visible = set()

@@ -15,7 +15,7 @@ from datetime import timedelta
 from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db
 from core.timeutil import utcnow
-from dispatch.services import approval, consultation, incidents, planning
+from dispatch.services import approval, consultation, incidents, plan_jobs, planning
 from public_site.services import board, feedback, notices
 from reserve.models import MaterialAlias, TransportCapacity
 from reserve.reporting import services as reporting
@@ -191,7 +191,7 @@ def _dispatch(world, emails, helpers, tent):
     world.update(incident=incident.id, point=point.id, demand=demand.id, version=draft.id,
                  approved_version=approved.id)
     # h-jobs: a queued planning job (core/background.py) for /plan-jobs/{job_id}
-    world["job"] = planning.plan_in_background(author, incident.id).id
+    world["job"] = plan_jobs.plan_in_background(author, incident.id).id
     for side, agency in (("a", world["A"]), ("b", world["B"])):
         world[side]["line"] = db.session.scalar(db.select(PlanLine.id).filter_by(agency_id=agency)
                                                 .order_by(PlanLine.plan_id.desc()))
