@@ -28,9 +28,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .audit import latest_change
-from .auth import ADMIN, COMMANDER, OPERATOR
 from .extensions import db
 from .kept import kept
+from .policy import facts, todo_scope
 from .scoping import subtree_ids
 from .timeutil import local_today
 
@@ -84,21 +84,21 @@ def todo_count(user) -> int:
 
 
 def _compute(user) -> list[TodoGroup]:
-    roles = user.role_names
-    path = user.agency.path if user.agency is not None else None
+    roles, path = facts(user)
+    reach = todo_scope(roles, bool(path))
     groups = []
-    if COMMANDER in roles:
+    if reach.plan_approvals:
         groups.append(_plan_approvals(user))
-    if OPERATOR in roles and path:
+    if reach.agency_shipments:
         groups += [_shipments(path, "ready", "shipment_send"), _shipments(path, "arrived", "shipment_receive"),
                    _positions(path)]
-    elif COMMANDER in roles:
+    elif reach.all_shipments:
         groups += [_shipments(None, "ready", "shipment_send"), _shipments(None, "arrived", "shipment_receive")]
-    if ADMIN in roles:
+    if reach.supplier_reviews:
         groups.append(_supplier_reviews())
-    if OPERATOR in roles and path:
+    if reach.overdue_reports:
         groups.append(_overdue_reports(user))
-    if roles & {OPERATOR, ADMIN} and path:
+    if reach.red_warnings:
         groups.append(_red_warnings(path))
     order = list(KIND_LABELS)
     return sorted((group for group in groups if group.count), key=lambda group: order.index(group.kind))
