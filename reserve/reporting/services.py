@@ -17,7 +17,8 @@ from sqlalchemy import select
 from core.audit import record_event, serialise_writes
 from core.errors import Conflict, DomainError, Invalid, NotFound
 from core.extensions import db
-from core.scoping import Classification, can_read, scoped
+from core import policy
+from core.scoping import Classification, can_read, scoped, subtree_ids
 from core.timeutil import utcnow
 
 from core.organisation import Agency, Region
@@ -526,14 +527,12 @@ def previous_applied(submission: Submission) -> Submission | None:
 
 def writable_agencies(user) -> list[Agency]:
     """The agencies `user` may report for (own subtree; all for administrators)."""
-    from core.auth import ADMIN
-
     stmt = select(Agency).order_by(Agency.path)
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not policy.writes_everywhere(user):
         agency = getattr(user, "agency", None)
         if agency is None:
             return []
-        stmt = stmt.where(Agency.path.like(f"{agency.path}%"))
+        stmt = stmt.where(Agency.id.in_(subtree_ids(agency.path)))
     return db.session.execute(stmt).scalars().all()
 
 
