@@ -459,13 +459,11 @@ def source_names(lines) -> dict[str, str]:
 def visible_lines(user, version: PlanVersion) -> list[PlanLine]:
     """Command staff and administrators see every line; an agency's operators only the lines
     its subtree supplies (the public summary is separate)."""
-    from core.auth import ADMIN, COMMANDER, VIEWER
-    from core.scoping import is_in_subtree
+    from core.policy import is_in_subtree, sees_whole_plans
 
     from reserve.services.access import agency_path
 
-    roles = getattr(user, "role_names", set())
-    if roles & {ADMIN, COMMANDER, VIEWER}:
+    if sees_whole_plans(user):
         return list(version.lines)
     mine = getattr(getattr(user, "agency", None), "path", None)
     paths = {}
@@ -514,9 +512,9 @@ def plan_job_to_show(user, incident_id: int, job_id: int | None = None):
     """The planning job the board shows: the one named (its outcome), else the incident's
     newest unfinished one; None for users who may not see planning jobs."""
     from core import background
-    from core.auth import ADMIN, COMMANDER
+    from core.policy import may_command_incidents
 
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if not may_command_incidents(user):
         return None
     stmt = select(background.BackgroundJob).where(background.BackgroundJob.kind == "plan",
                                                   background.BackgroundJob.subject_kind == "incident",
