@@ -9,9 +9,10 @@ the registry: its own enterprise, offers and documents and the public aggregates
 portal's services (public_site), and core/gate.py refuses it every registry route before a
 service runs. Anonymous callers reach no registry route at all (each requires sign-in).
 
-`scoped()` filters in SQL; `can_read()` answers for one loaded row (`can_write()` is
-core.policy.may_write_for_agency). Both rest on the pure `read_rule()`, so the table is tested
-without a database. `subtree_ids()` is the one SQL form of "this agency and those below it".
+`scoped()` filters in SQL; `can_read()` answers for one loaded row. Both rest on the pure
+`read_rule()`, so the table is tested without a database. Who writes is the policy's too
+(`may_write_for_agency`). `subtree_ids()` is the one SQL form of "this agency and those below it":
+no other module filters by agency path.
 
 Data sharing (reserve/sharing) adds rows to this table, never removes any: `scoped(...,
 shared=Shared(...))` also lets through the rows other agencies share with the user, unconditionally
@@ -26,11 +27,8 @@ from sqlalchemy import String, and_, false, or_, select
 from sqlalchemy.orm import mapped_column
 
 from .organisation import Agency
-from .policy import ReadRule, facts, is_in_subtree, is_outside_registry, read_rule
-from .policy import may_write_for_agency as can_write
-
-__all__ = ["Classification", "ReadRule", "Shared", "can_read", "can_write", "classification_column", "is_in_subtree",
-           "is_outside_registry", "read_rule", "rule_for", "scope_key", "scoped", "subtree_ids"]
+from .policy import ReadRule, facts, is_in_subtree, read_rule
+from .policy import may_write_for_agency as can_write  # noqa: F401 (the name tests/test_scoping.py imports)
 
 
 class Classification(enum.StrEnum):

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
-from core.scoping import can_read, can_write, scoped
+from core.policy import may_write_for_agency
+from core.scoping import can_read, scoped
 from core.search import contains
 
 from .. import rules
@@ -49,7 +50,7 @@ def _check_fields(fields: dict, current: Agency | None = None) -> None:
 def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | None = None, **fields) -> Agency:
     """Create an agency under `parent_id`; operators only inside their own subtree."""
     parent = get_agency(user, parent_id) if parent_id is not None else None
-    if not can_write(user, parent.path if parent else None):
+    if not may_write_for_agency(user, parent.path if parent else None):
         raise NotAllowed(_("You may only add agencies under your own agency."))
     if db.session.execute(select(Agency.id).filter_by(code=code)).first():
         raise Conflict(_("An agency with code %(code)s already exists.", code=code))
@@ -65,7 +66,7 @@ def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | Non
 
 def update_agency(user, agency_id: int, **fields) -> Agency:
     agency = get_agency(user, agency_id)
-    if not can_write(user, agency.path):
+    if not may_write_for_agency(user, agency.path):
         raise NotAllowed(_("You may only change your own agency and the agencies below it."))
     _check_fields(fields, agency)
     for key, value in fields.items():
