@@ -35,16 +35,17 @@ from sqlalchemy import or_, select, update
 from . import features
 from .agencies import writable_agencies
 from .audit import Actor, record_event
-from .auth import ADMIN, ROLES, LoginSession, Role, User
+from .auth import ROLES, LoginSession, Role, User
 from .errors import Conflict, Invalid, NotAllowed, NotFound, problem_response, wants_problem_json
 from .exports import csv_bytes
 from .extensions import db, security
 from .passwords import password_problems
-from .scoping import is_in_subtree, subtree_ids
+from .policy import administers_every_account, is_in_subtree, may_administer_accounts
+from .scoping import subtree_ids
 from .timeutil import utcnow
 
 from .accounts_rules import (NEEDS_AGENCY, PASSWORD_METHODS, can_assign, can_manage, can_see, grantable_roles,
-                             is_manager, issue_password, status_of)
+                             issue_password, status_of)
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def _actor_facts(actor) -> tuple[set[str], str | None]:
 
 
 def require_manager(actor) -> None:
-    if not is_manager(_actor_facts(actor)[0]):
+    if not may_administer_accounts(actor):
         raise NotAllowed(_("Only administrators and agency administrators manage user accounts."))
 
 
@@ -63,11 +64,11 @@ def list_users(actor, *, q: str | None = None, role: str | None = None, agency_i
                status: str | None = None):
     """A select of the accounts the actor may see, filtered, by e-mail."""
     require_manager(actor)
-    roles, path = _actor_facts(actor)
+    path = _actor_facts(actor)[1]
     stmt = select(User)
     for service_accounts in features.service_account_ids():  # external systems' accounts are managed there
         stmt = stmt.where(User.id.not_in(service_accounts))
-    if ADMIN not in roles:
+    if not administers_every_account(actor):
         stmt = stmt.where(User.agency_id.in_(subtree_ids(path))) if path else stmt.where(False)
     if q:
         stmt = stmt.where(or_(User.email.icontains(q, autoescape=True), User.display_name.icontains(q, autoescape=True)))
@@ -113,11 +114,11 @@ def _managed(actor, user_id: int) -> User:
 def _agency(actor, agency_id: int | None, new_roles: set[str]):
     from .organisation import Agency
 
-    roles, path = _actor_facts(actor)
+    path = _actor_facts(actor)[1]
     agency = db.session.get(Agency, agency_id) if agency_id is not None else None
     if agency_id is not None and agency is None:
         raise Invalid(_("The account is not valid."), errors={"agency_id": [_("not found")]})
-    if ADMIN not in roles and (agency is None or not is_in_subtree(agency.path, path)):
+    if not administers_every_account(actor) and (agency is None or not is_in_subtree(agency.path, path)):
         raise Invalid(_("The account is not valid."),
                       errors={"agency_id": [_("choose an agency inside your own agency's subtree")]})
     if agency is None and new_roles & NEEDS_AGENCY:
@@ -240,7 +241,7 @@ def assignable(actor) -> tuple[list[str], list]:
     """The roles the actor may grant and the agencies it may place accounts in, for forms."""
     roles = _actor_facts(actor)[0]
     grantable = [r for r in ROLES if r in grantable_roles(roles)]
-    agencies = writable_agencies(actor) if is_manager(roles) else []
+    agencies = writable_agencies(actor) if may_administer_accounts(actor) else []
     return grantable, agencies
 
 

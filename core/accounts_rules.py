@@ -4,19 +4,14 @@ them; the table is in its docstring and in docs/accounts.md)."""
 import secrets
 
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, VIEWER
-from .scoping import is_in_subtree
+from .policy import is_in_subtree
 
-MANAGERS = frozenset({ADMIN, AGENCY_ADMIN})
 GRANTABLE = {ADMIN: frozenset({ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN}),
              AGENCY_ADMIN: frozenset({OPERATOR, AGENCY_ADMIN})}
 NEEDS_AGENCY = frozenset({OPERATOR, AGENCY_ADMIN})  # without one they would see and manage nothing
 STATUSES = ("active", "disabled", "must_change")
 PASSWORD_METHODS = ("issue", "link")
 ISSUED_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
-
-
-def is_manager(roles: set[str]) -> bool:
-    return bool(roles & MANAGERS)
 
 
 def grantable_roles(roles: set[str]) -> frozenset[str]:

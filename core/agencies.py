@@ -4,7 +4,7 @@ Creating and editing agencies is the registry's (reserve/services/agencies.py)."
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .auth import ADMIN
+from . import policy
 from .errors import NotFound
 from .extensions import db
 from .organisation import Agency, Region
@@ -31,7 +31,7 @@ def get_agency(user, agency_id: int) -> Agency:
 def writable_agencies(user) -> list[Agency]:
     """The agencies `user` may report for and place accounts in (own subtree; all for administrators)."""
     stmt = select(Agency).order_by(Agency.path)
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not policy.writes_everywhere(user):
         agency = getattr(user, "agency", None)
         if agency is None:
             return []

@@ -4,15 +4,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .audit import AuditLog, ChainReport, verify_chain
-from .auth import ADMIN
 from .errors import NotAllowed
 from .exports import csv_bytes, readable_json
 from .extensions import db
+from .policy import may_administer_system
 from .timeutil import to_local
 
 
 def _require_admin(user):
-    if ADMIN not in user.role_names:
+    if not may_administer_system(user):
         raise NotAllowed(_("Only administrators may read the audit log."))
 
 

@@ -1,5 +1,5 @@
 """The registry's door: which routes an account outside the registry (a supplier enterprise,
-core.scoping.is_outside_registry) may use at all. Everything else answers 403 before any view
+core.policy.is_outside_registry) may use at all. Everything else answers 403 before any view
 or service runs, so a new registry route is closed to suppliers without anyone remembering to.
 
 What a supplier keeps: the public portal and its API (public aggregates, notices, the
@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .errors import problem_response
-from .scoping import is_outside_registry
+from .policy import is_outside_registry
 
 OPEN_BLUEPRINTS = frozenset({"public_site", "public", "portal-desk", "regions", "categories", "materials",
                              "security", "api-docs"})

@@ -1,16 +1,7 @@
 """Access scoping: the one mechanism every query of agency-owned data goes through.
 
-Who reads what (rows of agency-owned data, by the owner agency and the row's classification):
-
-| role                | public      | internal    | restricted  |
-|---------------------|-------------|-------------|-------------|
-| supplier            | none        | none        | none        |
-| anonymous           | all         | none        | none        |
-| agency_operator     | own subtree | own subtree | own subtree |
-| viewer, admin       | all         | all         | own subtree |
-| commander           | all         | all         | all         |
-
-An operator works inside its subtree only, public rows of other agencies included: what other
+Who reads what is the read table of core/policy.py (`read_rule`); this module applies it. An
+operator works inside its subtree only, public rows of other agencies included: what other
 agencies publish reaches it, like everyone, through the public portal's aggregates.
 
 A supplier enterprise's account (the role `supplier` without a staff role) reads nothing of
@@ -18,9 +9,10 @@ the registry: its own enterprise, offers and documents and the public aggregates
 portal's services (public_site), and core/gate.py refuses it every registry route before a
 service runs. Anonymous callers reach no registry route at all (each requires sign-in).
 
-Operators write only inside their subtree; administrators write anywhere. Roles add up.
-`scoped()` filters in SQL; `can_read()`/`can_write()` answer for one loaded row. Both rest on
-the pure `read_rule()`, so the table above is tested without a database.
+`scoped()` filters in SQL; `can_read()` answers for one loaded row. Both rest on the pure
+`read_rule()`, so the table is tested without a database. Who writes is the policy's too
+(`may_write_for_agency`). `subtree_ids()` is the one SQL form of "this agency and those below it":
+no other module filters by agency path.
 
 Data sharing (reserve/sharing) adds rows to this table, never removes any: `scoped(...,
 shared=Shared(...))` also lets through the rows other agencies share with the user, unconditionally
@@ -34,10 +26,9 @@ from dataclasses import dataclass
 from sqlalchemy import String, and_, false, or_, select
 from sqlalchemy.orm import mapped_column
 
-from .auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
 from .organisation import Agency
-
-STAFF = frozenset({ADMIN, OPERATOR, COMMANDER, VIEWER})  # the roles that work in the registry
+from .policy import ReadRule, facts, is_in_subtree, read_rule
+from .policy import may_write_for_agency as can_write  # noqa: F401 (the name tests/test_scoping.py imports)
 
 
 class Classification(enum.StrEnum):
@@ -52,14 +43,6 @@ def classification_column(default: Classification = Classification.INTERNAL):
 
 
 @dataclass(frozen=True)
-class ReadRule:
-    everything: bool          # no filter at all
-    all_unrestricted: bool    # public + internal of every agency
-    subtree: bool             # anything inside the user's agency subtree
-    public: bool              # public rows of every agency
-
-
-@dataclass(frozen=True)
 class Shared:
     """Owner agencies (ids, or a select of ids) whose rows reach the user by sharing."""
 
@@ -67,36 +50,15 @@ class Shared:
     granted_owners: object = None       # an active grant: all their rows
 
 
-def is_outside_registry(roles: set[str]) -> bool:
-    """A supplier enterprise's account: the portal is its world, the registry is closed to it."""
-    return SUPPLIER in roles and not roles & STAFF
-
-
-def read_rule(roles: set[str], has_agency: bool) -> ReadRule:
-    return ReadRule(
-        everything=COMMANDER in roles,
-        all_unrestricted=bool(roles & {ADMIN, VIEWER}),
-        subtree=has_agency and bool(roles & {OPERATOR, ADMIN, VIEWER}),
-        public=OPERATOR not in roles and not is_outside_registry(roles),
-    )
-
-
-def _user_facts(user):
-    if user is None or not getattr(user, "is_authenticated", False):
-        return set(), None
-    agency = user.agency
-    return user.role_names, (agency.path if agency is not None else None)
-
-
 def scope_key(user) -> tuple:
     """What every read decision about `user` depends on (role names, agency path): readers with
     equal keys read the same rows. A key for answers kept per scope (core.kept)."""
-    roles, path = _user_facts(user)
+    roles, path = facts(user)
     return tuple(sorted(roles)), path
 
 
 def rule_for(user) -> ReadRule:
-    roles, path = _user_facts(user)
+    roles, path = facts(user)
     return read_rule(roles, path is not None)
 
 
@@ -108,7 +70,7 @@ def subtree_ids(path: str):
 def scoped(stmt, user, owner_col, classification_col=None, shared: Shared | None = None):
     """Restrict `stmt` to the rows `user` may read. Rows without a classification count as internal.
     `shared`: also the rows other agencies share with the user (see Shared)."""
-    roles, path = _user_facts(user)
+    roles, path = facts(user)
     rule = read_rule(roles, path is not None)
     if rule.everything:
         return stmt
@@ -139,22 +101,11 @@ def _shared_clauses(shared: Shared, owner_col, classification_col) -> list:
     return clauses
 
 
-def is_in_subtree(agency_path: str | None, user_path: str | None) -> bool:
-    return bool(agency_path and user_path and agency_path.startswith(user_path))
-
-
 def can_read(user, agency_path: str | None, classification: str = Classification.INTERNAL.value) -> bool:
-    roles, path = _user_facts(user)
+    roles, path = facts(user)
     rule = read_rule(roles, path is not None)
     if rule.everything or (rule.public and classification == Classification.PUBLIC.value):
         return True
     if rule.subtree and is_in_subtree(agency_path, path):
         return True
     return rule.all_unrestricted and classification != Classification.RESTRICTED.value
-
-
-def can_write(user, agency_path: str | None) -> bool:
-    roles, path = _user_facts(user)
-    if ADMIN in roles:
-        return True
-    return OPERATOR in roles and is_in_subtree(agency_path, path)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from sqlalchemy import text
 
-from . import audit_reading, audit_service, dashboard, features, todos
+from . import audit_reading, audit_service, dashboard, features, policy, todos
 from .agencies import list_agencies, region_names
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, ROLES, SUPPLIER, VIEWER
 from .exports import readable_json
@@ -32,12 +32,12 @@ PER_PAGE = 50
 def template_globals():
     return {"languages": current_app.config["LANGUAGES"], "current_locale": session.get("lang") or
             current_app.config["BABEL_DEFAULT_LOCALE"], "role_labels": ROLES, "nav": navigation(),
-            "agency_kind_labels": AGENCY_KIND_LABELS, "todo_badge": todo_badge}
+            "agency_kind_labels": AGENCY_KIND_LABELS, "todo_badge": todo_badge, "policy": policy}
 
 
 def todo_badge() -> int | None:
     """The menu's 待办 count (None: the user has no to-do list), asked by the template only."""
-    if not current_user.is_authenticated or not current_user.role_names & {ADMIN, OPERATOR, COMMANDER, VIEWER}:
+    if not policy.works_in_registry(current_user):
         return None
     return todos.todo_count(current_user)
 
@@ -54,11 +54,10 @@ def navigation() -> Nav:
     api_docs = (_("API docs"), url_for("api-docs.openapi_swagger_ui"))
     if not current_user.is_authenticated:
         return Nav([portal], [])
-    roles = current_user.role_names
     main, more = [(_("Home"), url_for("core.home"))], []
-    if SUPPLIER in roles:
+    if policy.is_supplier_account(current_user):
         main.append((_("My enterprise"), url_for("public_site.enterprise")))
-    staff = roles & {ADMIN, OPERATOR, COMMANDER, VIEWER}
+    staff = policy.works_in_registry(current_user)
     if staff:
         unread = features.counter("unread_notifications", current_user)
         main += [(_("Incidents"), url_for("dispatch.incident_list")), (_("Warnings"), url_for("warnings_ui.dashboard")),
@@ -70,9 +69,9 @@ def navigation() -> Nav:
         more += [(_("Transport"), url_for("reserve.transport_list")), (_("Data sharing"), url_for("sharing.catalog")),
                  (_("Agencies"), url_for("core.agencies")), (_("My exports"), url_for("exports.export_list"))]
     more.append((_("Catalog"), url_for("reserve.catalog_browser")))
-    if roles & {ADMIN, AGENCY_ADMIN}:
+    if policy.may_administer_accounts(current_user):
         more.append((_("User management"), url_for("accounts.user_list")))
-    if ADMIN in roles:
+    if policy.may_administer_system(current_user):
         more += [(_("Audit log"), url_for("core.audit_log")),
                  (_("Portal administration"), url_for("public_site.admin_suppliers"))]
     more += [portal, api_docs]
@@ -90,7 +89,7 @@ def home():
         return render_template("core/landing.html", session_ended=g.get("session_ended"))
     roles = current_user.role_names
     visible = paginate(list_agencies(current_user), 1, 1)
-    board = dashboard.home_figures(current_user) if roles & {ADMIN, OPERATOR, COMMANDER, VIEWER} else None
+    board = dashboard.home_figures(current_user) if policy.works_in_registry(current_user) else None
     return render_template("core/home.html", roles=roles, visible_agencies=visible.total, board=board,
                            ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER,
                            AGENCY_ADMIN=AGENCY_ADMIN)

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core.auth import COMMANDER, OPERATOR
 from core.features import TodoKind
+from core.policy import facts, todo_scope
 from core.scoping import subtree_ids
 from core.todos import TodoItem, group
 from reserve.models import Depot, Material
@@ -15,13 +15,14 @@ from reserve.models import Depot, Material
 from .models import Incident, LinePosition, PlanLine, PlanVersion, Shipment
 
 
-def _path(user) -> str | None:
-    return user.agency.path if user.agency is not None else None
+def _reach(user):
+    roles, path = facts(user)
+    return todo_scope(roles, bool(path)), path
 
 
 def plan_approvals(user):
     """Command staff other than the author: draft plans of open incidents (four-eyes rule)."""
-    if COMMANDER not in user.role_names:
+    if not _reach(user)[0].plan_approvals:
         return None
     stmt = (select(PlanVersion.id, PlanVersion.version, Incident.id, Incident.number, Incident.title)
             .join(Incident, Incident.id == PlanVersion.incident_id)
@@ -38,10 +39,10 @@ def plan_approvals(user):
 def _shipments(user, status: str, kind: str):
     """Shipments of approved plans of open incidents in `status`: an operator's subtree's, or the
     suppliers' ones for command staff, who move those."""
-    path = _path(user)
-    if OPERATOR in user.role_names and path:
+    reach, path = _reach(user)
+    if reach.agency_shipments:
         scope = Shipment.agency_id.in_(subtree_ids(path))
-    elif COMMANDER in user.role_names:
+    elif reach.all_shipments:
         scope = Shipment.agency_id.is_(None)
     else:
         return None
@@ -56,8 +57,8 @@ def _shipments(user, status: str, kind: str):
 
 def positions(user):
     """Operators: lines of draft plans in their subtree without the agency's position."""
-    path = _path(user)
-    if OPERATOR not in user.role_names or not path:
+    reach, path = _reach(user)
+    if not reach.agency_shipments:  # an operator's agency: its lines
         return None
     stmt = (select(PlanLine.id, PlanLine.quantity, Material.name, Material.unit, Incident.id, Incident.title, Depot.name)
             .join(PlanVersion, PlanVersion.id == PlanLine.plan_id).join(Incident, Incident.id == PlanVersion.incident_id)

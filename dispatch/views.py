@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 
 from core import background
-from core.auth import ADMIN, COMMANDER
+from core.policy import may_command_incidents
 from core.background import STATUS_LABELS as JOB_STATUS_LABELS
 from core.background import BackgroundJob
 from core.errors import DomainError
@@ -80,7 +80,7 @@ def incident_list():
     result = paginate(incidents.list_incidents(current_user), request.args.get("page", 1, type=int), 30)
     return render_template("dispatch/incidents.html", result=result, statuses=STATUS_LABELS,
                            types=LABELS["incident_type"], subtypes=SUBTYPES,
-                           can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
+                           can_command=may_command_incidents(current_user),
                            region_groups=depots.region_groups(), levels=LEVEL_LABELS,
                            now_local=format_datetime(utcnow(), "yyyy-MM-dd'T'HH:mm"),
                            plans=db.session.execute(reserve_plans.list_plans(current_user)).scalars().all())
@@ -121,7 +121,7 @@ def board(incident_id):
     material_names = {m.id: m.name for m in materials}
     shown_shipments = shipments.list_shipments(current_user, incident.id)
     suggestions = {}
-    if request.args.get("suggest", type=int) and current_user.role_names & {COMMANDER, ADMIN}:
+    if request.args.get("suggest", type=int) and may_command_incidents(current_user):
         point_id = request.args.get("suggest", type=int)
         try:
             suggestions = {point_id: incidents.suggest_demands(current_user, incident.id, point_id)}
@@ -143,7 +143,7 @@ def board(incident_id):
         left_out_kinds={"demand": _("demand"), "lot": _("stock lot"), "source": _("source")},
         types=LABELS["incident_type"], subtypes=SUBTYPES, levels=LEVEL_LABELS, suggestions=suggestions, methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
-        can_command=bool(current_user.role_names & {COMMANDER, ADMIN}),
+        can_command=may_command_incidents(current_user),
         plan_job=plan_jobs.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),
         job_statuses=JOB_STATUS_LABELS,
         default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
@@ -307,7 +307,7 @@ def set_position(line_id):
 @auth_required("session")
 def report(incident_id):
     incident = incidents.get_incident(current_user, incident_id)
-    can_record = bool(current_user.role_names & {COMMANDER, ADMIN})
+    can_record = may_command_incidents(current_user)
     return render_template(
         "dispatch/report.html", report=after_action.report(current_user, incident_id), incident=incident,
         types=LABELS["incident_type"], statuses=STATUS_LABELS, can_record=can_record,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.auth import ADMIN
+from core.policy import may_administer_system
 from core.errors import Invalid, NotAllowed
 from core.extensions import db
 
@@ -63,7 +63,7 @@ def template(fmt: str) -> bytes:
 def import_agencies_as(user, data: bytes) -> AgencyImport:
     """The same import from the web API: administrators only; a file with errors is a 422 whose
     `errors.rows` name each bad cell, and nothing is imported."""
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not may_administer_system(user):
         raise NotAllowed(_("Only administrators import agencies."))
     outcome = import_agencies(data)
     if not outcome.ok:

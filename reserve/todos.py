@@ -3,8 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core.auth import ADMIN, OPERATOR
 from core.features import TodoKind
+from core.policy import facts, todo_scope
 from core.scoping import subtree_ids
 from core.timeutil import local_today
 from core.todos import ITEMS_PER_KIND, TodoGroup, TodoItem, group
@@ -15,14 +15,15 @@ from .warnings.models import KIND_LABELS as WARNING_KINDS
 from .warnings.models import ReserveWarning
 
 
-def _path(user) -> str | None:
-    return user.agency.path if user.agency is not None else None
+def _reach(user):
+    roles, path = facts(user)
+    return todo_scope(roles, bool(path)), path
 
 
 def overdue_reports(user):
     """Operators: agencies of the subtree with an overdue stock report in the last two periods
     (the scoreboard's rule, reserve/reporting/freshness.py)."""
-    if OPERATOR not in user.role_names or not _path(user):
+    if not _reach(user)[0].overdue_reports:
         return None
     rows = [row for row in scoreboard(user, "stock", local_today(), periods=2, completeness=False, scores=False)
             if row.expected and "overdue" in row.statuses]
@@ -33,8 +34,8 @@ def overdue_reports(user):
 
 def red_warnings(user):
     """Operators and administrators with an agency: red warnings still open in the subtree."""
-    path = _path(user)
-    if not user.role_names & {OPERATOR, ADMIN} or not path:
+    reach, path = _reach(user)
+    if not reach.red_warnings:
         return None
     stmt = (select(ReserveWarning.id, ReserveWarning.kind, Depot.name, Material.name)
             .outerjoin(Depot, Depot.id == ReserveWarning.depot_id)

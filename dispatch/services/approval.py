@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core.audit import serialise_writes
-from core.auth import ADMIN, COMMANDER
 from core.errors import Conflict, DomainError, Invalid, NotAllowed
 from core.extensions import db
+from core.policy import may_command_incidents
 from core.timeutil import local_today, utcnow
 from reserve.models import Depot, TransportCapacity
 from reserve.stock import availability, ledger
@@ -27,15 +27,18 @@ from .incidents import require_command
 from .versions import get_plan
 
 
-def _lots_for(line) -> list[tuple[int, int, object]]:
-    return availability.lots_to_reserve(line.depot_id, line.material_id, line.source_kind, line.lead_time_h,
+def _lots_for(line, held: dict[int, int]) -> list[tuple[int, int, object]]:
+    """The line's lots, less the units `held` for earlier lines of the same approval."""
+    lots = availability.lots_to_reserve(line.depot_id, line.material_id, line.source_kind, line.lead_time_h,
                                         local_today())
+    return [(lot_id, units - held.get(lot_id, 0), expiry) for lot_id, units, expiry in lots
+            if units > held.get(lot_id, 0)]
 
 
 def approval_obstacle(user, plan: PlanVersion) -> DomainError | None:
     """Why `user` may not approve `plan` now, or None: the one rule behind the approve button
     and the approval itself (four eyes: the plan's author never approves it)."""
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if not may_command_incidents(user):
         return NotAllowed(_("Only command staff manage incidents, demands and plans."))
     if plan.status != PlanStatus.DRAFT:
         return Conflict(_("Only a draft plan can be approved (this one is %(s)s).",
@@ -62,10 +65,12 @@ def approve(user, plan_id: int) -> PlanVersion:
     if (obstacle := approval_obstacle(user, plan)) is not None:
         raise obstacle
     reference = f"PLAN-{plan.id}"
+    held: dict[int, int] = {}  # lot id -> units taken by earlier lines (a drill holds nothing back)
+    allocations = []
     for line in plan.lines:
         if line.source_kind == "supplier":
             continue
-        taken = rules.fefo(_lots_for(line), line.quantity)
+        taken = rules.fefo(_lots_for(line, held), line.quantity)
         if taken is None:
             db.session.rollback()
             raise Conflict(_("Depot %(depot)s no longer has %(n)s units of %(material)s available; nothing was "
@@ -73,8 +78,11 @@ def approve(user, plan_id: int) -> PlanVersion:
                              material=line.material.name))
         for lot_id, units in taken:
             if not incident.drill:
-                ledger.reserve_in_transaction(user, lot_id, units, reference=reference)
-            db.session.add(LineAllocation(line_id=line.id, lot_id=lot_id, quantity=units, released=incident.drill))
+                held[lot_id] = held.get(lot_id, 0) + units
+            allocations.append(LineAllocation(line_id=line.id, lot_id=lot_id, quantity=units, released=incident.drill))
+    if not incident.drill:  # every lot's access checked at once (one query), then reserved in plan order
+        ledger.reserve_many_in_transaction(user, [(a.lot_id, a.quantity) for a in allocations], reference=reference)
+    db.session.add_all(allocations)
     plan.status, plan.approved_by_id, plan.approved_at = "approved", user.id, utcnow()
     _create_shipments(plan)
     db.session.commit()
@@ -111,7 +119,7 @@ def _shipments_of(plan: PlanVersion) -> dict[int, Shipment]:
 def cancel_obstacle(user, plan: PlanVersion, shipments=None) -> DomainError | None:
     """Why `user` may not cancel `plan` now, or None: the rule behind the cancel button and the
     cancellation (once a shipment has left, receipts and returns take over)."""
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if not may_command_incidents(user):
         return NotAllowed(_("Only command staff manage incidents, demands and plans."))
     if plan.status not in (PlanStatus.APPROVED, PlanStatus.DRAFT):
         return Conflict(_("Only a draft or approved plan can be cancelled."))

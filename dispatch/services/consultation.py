@@ -4,10 +4,9 @@ agency's position on its own lines, and the decision log."""
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.auth import ADMIN, COMMANDER, OPERATOR
 from core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from core.extensions import db
-from core.scoping import can_write
+from core.policy import may_write_for_agency, may_write_in_consultation
 from reserve.services.access import agency_path
 
 from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine, PlanStatus
@@ -19,7 +18,7 @@ from .visibility import visible_lines
 def post_message(user, incident_id: int, body: str, *, plan_id: int | None = None,
                  decision: bool = False) -> ConsultationMessage:
     incident = get_incident(user, incident_id)
-    if not getattr(user, "role_names", set()) & {ADMIN, COMMANDER, OPERATOR}:
+    if not may_write_in_consultation(user):
         raise NotAllowed(_("Leaders and viewers read the consultation; staff of the agencies write in it."))
     if not body or not body.strip():
         raise Invalid(_("Write a message."), errors={"body": [_("required")]})
@@ -50,7 +49,7 @@ def position_obstacle(user, line: PlanLine, plan) -> DomainError | None:
     form and the service. The position is the supplying agency's: only who writes for that agency
     states it (a viewer, or command staff of another agency, sees the line but does not speak for
     it), and only while the plan is a draft: once approved or cancelled it is decided."""
-    if line.agency_id is None or not can_write(user, agency_path(line.agency_id)):
+    if line.agency_id is None or not may_write_for_agency(user, agency_path(line.agency_id)):
         return NotAllowed(_("Positions are stated by the supplying agency's staff."))
     if plan.status != PlanStatus.DRAFT:
         return Conflict(_("The plan is no longer a draft: positions are stated before approval."))

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
 
 from core.audit import record_event
-from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
+from core.policy import may_command_incidents, works_in_registry
 from core.timeutil import utcnow
 from core.organisation import Region
 from reserve.models import EmergencyPlan, IncidentType, Material, ReserveNorm
@@ -20,7 +20,7 @@ from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, DemandStatus
 
 
 def require_command(user) -> None:
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if not may_command_incidents(user):
         raise NotAllowed(_("Only command staff manage incidents, demands and plans."))
 
 
@@ -38,12 +38,9 @@ def list_incidents(user, *, status=None, drill=None):
     return stmt
 
 
-STAFF = {ADMIN, OPERATOR, COMMANDER, VIEWER}
-
-
 def is_staff(user) -> bool:
     """Incidents are internal: staff roles read them; a supplier's account is not staff."""
-    return bool(getattr(user, "role_names", set()) & STAFF)
+    return works_in_registry(user)
 
 
 def _require_staff(user) -> None:

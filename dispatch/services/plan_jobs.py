@@ -48,9 +48,9 @@ def plan_job_to_show(user, incident_id: int, job_id: int | None = None):
     """The planning job the board shows: the one named (its outcome), else the incident's
     newest unfinished one; None for users who may not see planning jobs."""
     from core import background
-    from core.auth import ADMIN, COMMANDER
+    from core.policy import may_command_incidents
 
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if not may_command_incidents(user):
         return None
     stmt = select(background.BackgroundJob).where(background.BackgroundJob.kind == "plan",
                                                   background.BackgroundJob.subject_kind == "incident",

@@ -7,9 +7,8 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.auth import ADMIN, COMMANDER
 from core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
-from core.scoping import can_write
+from core.policy import may_command_incidents, may_write_for_agency
 from core.extensions import db
 from core.timeutil import utcnow
 from reserve.rules import quantity_problem
@@ -29,7 +28,7 @@ def list_shipments(user, incident_id: int) -> list[Shipment]:
     get_incident(user, incident_id)  # staff only, and a 404 for an unknown incident
     stmt = select(Shipment).where(Shipment.incident_id == incident_id).order_by(Shipment.id)
     rows = db.session.execute(stmt).scalars().all()
-    if getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if may_command_incidents(user):
         return rows
     from .visibility import visible_lines
 
@@ -44,10 +43,10 @@ def list_shipments(user, incident_id: int) -> list[Shipment]:
 def move_obstacle(user, shipment: Shipment) -> DomainError | None:
     """Why `user` may not move `shipment` on now, or None: the rule behind the shipment's button
     and the service. Command staff move any; the sending agency's operators their own."""
-    if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:
+    if not may_command_incidents(user):
         if shipment.agency_id is None:
             return NotAllowed(_("Only command staff update shipments from suppliers."))
-        if not can_write(user, agency_path(shipment.agency_id)):
+        if not may_write_for_agency(user, agency_path(shipment.agency_id)):
             return NotAllowed(_("You may only change data of your own agency and the agencies below it."))
     if db.session.get(PlanVersion, shipment.line.plan_id).status != PlanStatus.APPROVED:
         return Conflict(_("Only shipments of an approved plan move."))

@@ -31,13 +31,11 @@ def source_names(lines) -> dict[str, str]:
 def visible_lines(user, version: PlanVersion) -> list[PlanLine]:
     """Command staff and administrators see every line; an agency's operators only the lines
     its subtree supplies (the public summary is separate)."""
-    from core.auth import ADMIN, COMMANDER, VIEWER
-    from core.scoping import is_in_subtree
+    from core.policy import is_in_subtree, sees_whole_plans
 
     from reserve.services.access import agency_path
 
-    roles = getattr(user, "role_names", set())
-    if roles & {ADMIN, COMMANDER, VIEWER}:
+    if sees_whole_plans(user):
         return list(version.lines)
     mine = getattr(getattr(user, "agency", None), "path", None)
     paths = {}

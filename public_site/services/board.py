@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
+from core.policy import is_supplier_account, require_system_administration
 from core.timeutil import utcnow
 from core.organisation import Region
 from reserve.models import Material
 
 from .. import rules
 from ..models import BoardDemand, BoardOffer, DemandStatus, OfferStatus, Supplier
-from .access import is_supplier_account, require_admin
 
 
 def list_demands(*, status: str | None = None):
@@ -36,7 +36,7 @@ def create_demand(user, *, title: str, unit: str, quantity: int, material_id: in
                   material_text: str | None = None, region_code: str | None = None, needed_by=None,
                   description: str | None = None, source_kind: str = "admin",
                   source_ref: str | None = None) -> BoardDemand:
-    require_admin(user)
+    require_system_administration(user)
     errors = {}
     if material_id is None and not material_text:
         errors["material_text"] = [_("choose a catalog material or describe it")]
@@ -75,7 +75,7 @@ def offer_supply(user, demand_id: int, *, offerer_name: str, contact: str, quant
 
 
 def list_offers(user, *, status: str | None = None):
-    require_admin(user)
+    require_system_administration(user)
     stmt = select(BoardOffer)
     if status:
         stmt = stmt.where(BoardOffer.status == status)
@@ -85,7 +85,7 @@ def list_offers(user, *, status: str | None = None):
 def decide_offer(user, offer_id: int, *, decision: str, note: str | None = None) -> BoardOffer:
     """Match an offer (taking what is offered, up to what is still needed) or decline it.
     The demand row is locked so two matches cannot overfill it."""
-    require_admin(user)
+    require_system_administration(user)
     offer = db.session.get(BoardOffer, offer_id)
     if offer is None:
         raise NotFound(_("Offer %(id)s not found.", id=offer_id))
@@ -110,7 +110,7 @@ def decide_offer(user, offer_id: int, *, decision: str, note: str | None = None)
 
 
 def close_demand(user, demand_id: int) -> BoardDemand:
-    require_admin(user)
+    require_system_administration(user)
     demand = get_demand(demand_id)
     demand.status = DemandStatus.CLOSED.value
     db.session.commit()

@@ -6,11 +6,11 @@ from sqlalchemy import select
 
 from core.errors import NotFound
 from core.extensions import db
+from core.policy import require_system_administration
 from core.timeutil import utcnow
 
 from .. import rules
 from ..models import Feedback
-from .access import require_admin
 
 
 def submit_feedback(*, category: str, text: str, contact: str | None = None,
@@ -30,7 +30,7 @@ def list_public():
 
 
 def list_feedback(user, *, unanswered: bool = False):
-    require_admin(user)
+    require_system_administration(user)
     stmt = select(Feedback)
     if unanswered:
         stmt = stmt.where(Feedback.answer.is_(None))
@@ -38,7 +38,7 @@ def list_feedback(user, *, unanswered: bool = False):
 
 
 def answer_feedback(user, feedback_id: int, *, answer: str, is_public: bool = False) -> Feedback:
-    require_admin(user)
+    require_system_administration(user)
     item = db.session.get(Feedback, feedback_id)
     if item is None:
         raise NotFound(_("Message %(id)s not found.", id=feedback_id))

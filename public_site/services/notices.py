@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from core.errors import NotFound
 from core.extensions import db
+from core.policy import require_system_administration
 from core.timeutil import utcnow
 
 from ..models import Notice
-from .access import require_admin
 
 
 def list_published(*, kind: str | None = None):
@@ -26,12 +26,12 @@ def get_published(notice_id: int) -> Notice:
 
 
 def list_all(user):
-    require_admin(user)
+    require_system_administration(user)
     return select(Notice).order_by(Notice.created_at.desc(), Notice.id.desc())
 
 
 def create_notice(user, *, kind: str, title: str, body: str, published: bool = False) -> Notice:
-    require_admin(user)
+    require_system_administration(user)
     notice = Notice(kind=kind, title=title, body=body, published=published, created_by_id=user.id,
                     published_at=utcnow() if published else None)
     db.session.add(notice)
@@ -40,7 +40,7 @@ def create_notice(user, *, kind: str, title: str, body: str, published: bool = F
 
 
 def set_published(user, notice_id: int, published: bool) -> Notice:
-    require_admin(user)
+    require_system_administration(user)
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         raise NotFound(_("Notice %(id)s not found.", id=notice_id))

@@ -8,7 +8,8 @@ from flask_security import hash_password
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.auth import COMMANDER, SUPPLIER
+from core.auth import SUPPLIER
+from core.policy import may_administer_system, may_read_planning_sources, require_system_administration
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db, security
 from core.passwords import password_problems
@@ -21,7 +22,6 @@ from reserve.rules import region_prefix
 from .. import rules
 from ..models import Supplier, SupplierDocument, SupplierOffer, SupplierStatus
 from . import uploads
-from .access import is_admin, require_admin
 
 DETAILS = ("name", "credit_code", "legal_representative", "contact_name", "contact_mobile", "address", "region_code")
 OFFER_FIELDS = ("material_id", "material_text", "unit", "quantity_in_stock", "capacity_per_day", "lead_time_h")
@@ -208,7 +208,7 @@ def resubmit_supplier(user, *, offers: list[dict], licence: Upload | None = None
 
 def list_suppliers(user, *, status: str | None = None):
     """Select of registrations for administrators, oldest waiting first."""
-    require_admin(user)
+    require_system_administration(user)
     stmt = select(Supplier)
     if status:
         stmt = stmt.where(Supplier.status == status)
@@ -218,13 +218,13 @@ def list_suppliers(user, *, status: str | None = None):
 def get_supplier(user, supplier_id: int) -> Supplier:
     """The registration, for administrators and the enterprise itself (404 for anyone else)."""
     supplier = db.session.get(Supplier, supplier_id)
-    if supplier is None or not (is_admin(user) or (user.is_authenticated and supplier.user_id == user.id)):
+    if supplier is None or not (may_administer_system(user) or (user.is_authenticated and supplier.user_id == user.id)):
         raise NotFound(_("Enterprise %(id)s not found.", id=supplier_id))
     return supplier
 
 
 def get_for_review(user, supplier_id: int) -> Supplier:
-    require_admin(user)
+    require_system_administration(user)
     return get_supplier(user, supplier_id)
 
 
@@ -244,7 +244,7 @@ def review_supplier(user, supplier_id: int, *, action: str, reason: str | None =
 
 def map_offer_material(user, offer_id: int, material_id: int) -> SupplierOffer:
     """An administrator maps an offer's free-text material to a catalog material."""
-    require_admin(user)
+    require_system_administration(user)
     offer = db.session.get(SupplierOffer, offer_id)
     if offer is None:
         raise NotFound(_("Offer %(id)s not found.", id=offer_id))
@@ -291,7 +291,7 @@ def approved_offers(*, material_ids: list[int] | None = None, region_code: str |
 
 def list_planning_sources(user) -> list[dict]:
     """`approved_offers()` for administrators and command staff."""
-    if not (is_admin(user) or COMMANDER in user.role_names):
+    if not may_read_planning_sources(user):
         raise NotAllowed(_("Only administrators and command staff read planning sources."))
     return approved_offers()
 

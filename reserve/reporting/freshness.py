@@ -19,10 +19,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, null, select
 
 from core.audit import latest_change
-from core.auth import ADMIN
 from core.errors import Invalid, NotAllowed
 from core.extensions import db
 from core.kept import kept
+from core.policy import may_administer_system
 from core.scoping import scoped
 from core.timeutil import to_local
 
@@ -231,7 +231,7 @@ def list_cadences():
 def set_cadence(user, *, agency_id: int | None, kind: str, period: str, grace_days: int,
                 starts_on: date | None = None) -> ReportCadence:
     """Create or change a cadence (administrators). No agency: the default for every agency."""
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not may_administer_system(user):
         raise NotAllowed(_("Only administrators set the reporting calendar."))
     if agency_id is not None and db.session.get(Agency, agency_id) is None:
         raise Invalid(_("Unknown agency."), errors={"agency_id": [_("not found")]})

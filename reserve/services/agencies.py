@@ -6,7 +6,7 @@ from sqlalchemy import select
 from core.agencies import get_agency
 from core.errors import Conflict, Invalid, NotAllowed
 from core.extensions import db
-from core.scoping import can_write
+from core.policy import may_write_for_agency
 
 from .. import rules
 from core.organisation import Agency, AgencyKind, Region
@@ -33,7 +33,7 @@ def _check_fields(fields: dict, current: Agency | None = None) -> None:
 def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | None = None, **fields) -> Agency:
     """Create an agency under `parent_id`; operators only inside their own subtree."""
     parent = get_agency(user, parent_id) if parent_id is not None else None
-    if not can_write(user, parent.path if parent else None):
+    if not may_write_for_agency(user, parent.path if parent else None):
         raise NotAllowed(_("You may only add agencies under your own agency."))
     if db.session.execute(select(Agency.id).filter_by(code=code)).first():
         raise Conflict(_("An agency with code %(code)s already exists.", code=code))
@@ -49,7 +49,7 @@ def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | Non
 
 def update_agency(user, agency_id: int, **fields) -> Agency:
     agency = get_agency(user, agency_id)
-    if not can_write(user, agency.path):
+    if not may_write_for_agency(user, agency.path):
         raise NotAllowed(_("You may only change your own agency and the agencies below it."))
     _check_fields(fields, agency)
     for key, value in fields.items():

@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from core.auth import ADMIN
+from core.policy import may_administer_system
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.search import contains, starts_with
@@ -17,7 +17,7 @@ MATERIAL_FIELDS = ("code", "name", "spec", "unit", "unit_weight_kg", "unit_volum
 
 
 def _require_admin(user):
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not may_administer_system(user):
         raise NotAllowed(_("Only administrators change the catalog."))
 
 

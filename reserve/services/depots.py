@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.scoping import scoped
+from core.scoping import scoped, subtree_ids
 from core.search import contains
 
 from .. import rules
@@ -50,7 +50,7 @@ def list_depots(user, *, agency_id=None, region_code=None, status=None, q=None):
     stmt = scoped(select(Depot), user, Depot.agency_id, Depot.classification)
     if agency_id:
         path = db.session.scalar(select(Agency.path).where(Agency.id == agency_id)) or "/none/"
-        stmt = stmt.where(Depot.agency_id.in_(select(Agency.id).where(Agency.path.like(f"{path}%"))))
+        stmt = stmt.where(Depot.agency_id.in_(subtree_ids(path)))
     if region_code:
         stmt = stmt.where(Depot.region_code.like(rules.region_prefix(region_code) + "%"))
     if status:

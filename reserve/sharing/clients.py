@@ -20,7 +20,8 @@ from flask_security.utils import get_request_attr
 from limits import parse_many
 from sqlalchemy import select
 
-from core.auth import ADMIN, OPERATOR
+from core.auth import OPERATOR
+from core.policy import may_administer_system
 from core.errors import Conflict, Invalid, NotAllowed, NotFound, problem_response
 from core.extensions import db, limiter, security
 from core.timeutil import utcnow
@@ -34,7 +35,7 @@ CLIENT_EMAIL_DOMAIN = "clients.invalid"   # RFC 2606: never a deliverable addres
 
 
 def _require_admin(user) -> None:
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not may_administer_system(user):
         raise NotAllowed(_("Only administrators manage external system clients."))
 
 

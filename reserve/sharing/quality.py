@@ -18,8 +18,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from core.auth import COMMANDER
 from core.extensions import db
+from core.policy import SYSTEM_READER_ROLES
 from core.scoping import scoped
 from core.timeutil import utcnow
 
@@ -88,7 +88,7 @@ class SystemReader:
     """Reads everything, for the scheduled snapshot."""
 
     is_authenticated = True
-    role_names = {COMMANDER}
+    role_names = SYSTEM_READER_ROLES
     agency = None
     agency_id = None
     id = None

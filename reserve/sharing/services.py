@@ -7,10 +7,10 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from core.auth import ADMIN
+from core.policy import may_oversee_sharing, may_write_for_agency
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
-from core.scoping import can_write, scoped
+from core.scoping import scoped, subtree_ids
 from core.timeutil import utcnow
 
 from core.organisation import Agency
@@ -22,10 +22,6 @@ from .access import client_of, reach
 from .models import (ATTRIBUTES, CONDITIONAL, NOT_SHARED, UNCONDITIONAL, SharedChange, SharedResource, SharingAccess,
                      SharingGrant)
 from .resources import RESOURCES
-
-
-def _is_admin(user) -> bool:
-    return ADMIN in getattr(user, "role_names", set())
 
 
 def _require_kind(kind: str):
@@ -110,7 +106,7 @@ def catalog(user, today: date, *, agency_id: int | None = None, kind: str | None
             resource.field_keys,
             cadence_for(owner, resource.cadence_kind, cadences)[0] if resource.cadence_kind else "on_change",
             stat["records"], stat["restricted"], stat["last"], attr, row.legal_reason if row else None,
-            can_write(user, agency.path), _my_access(user, agency, attr, reaches[k])))
+            may_write_for_agency(user, agency.path), _my_access(user, agency, attr, reaches[k])))
     return entries
 
 
@@ -156,7 +152,7 @@ def set_attribute(user, agency_id: int, kind: str, *, attribute: str, legal_reas
 def sharing_summary(user) -> dict:
     """Administrators: per agency, the attribute of each kind; per kind, the share of agencies
     (holding that kind) in each attribute."""
-    if not _is_admin(user):
+    if not may_oversee_sharing(user):
         raise NotAllowed(_("Only administrators see the sharing summary."))
     stats = _record_stats(None, None)
     declared = {(s.agency_id, s.kind): s.attribute for s in db.session.execute(select(SharedResource)).scalars()}
@@ -276,12 +272,12 @@ def _visible_grants(user):
     """Grants the caller may see: those of owners it may change (incoming), those made to its
     agency or client (outgoing); administrators see all."""
     stmt = select(SharingGrant)
-    if _is_admin(user):
+    if may_oversee_sharing(user):
         return stmt
     who = []
     agency = getattr(user, "agency", None)
     if agency is not None:
-        who.append(SharingGrant.owner_agency_id.in_(select(Agency.id).where(Agency.path.like(f"{agency.path}%"))))
+        who.append(SharingGrant.owner_agency_id.in_(subtree_ids(agency.path)))
         who.append(SharingGrant.grantee_agency_id == agency.id)
     client = client_of(user)
     if client is not None:
@@ -293,7 +289,7 @@ def list_grants(user, *, direction: str | None = None, status: str | None = None
     stmt = _visible_grants(user)
     agency = getattr(user, "agency", None)
     if direction == "incoming" and agency is not None:
-        stmt = stmt.where(SharingGrant.owner_agency_id.in_(select(Agency.id).where(Agency.path.like(f"{agency.path}%"))))
+        stmt = stmt.where(SharingGrant.owner_agency_id.in_(subtree_ids(agency.path)))
     elif direction == "outgoing":
         client = client_of(user)
         stmt = stmt.where(or_(SharingGrant.grantee_agency_id == getattr(agency, "id", -1),
@@ -315,12 +311,12 @@ def get_grant(user, grant_id: int) -> SharingGrant:
 def access_log(user, *, owner_agency_id: int | None = None, grant_id: int | None = None):
     """Reads through grants of the data the caller's agency owns (administrators: all)."""
     stmt = select(SharingAccess)
-    if not _is_admin(user):
+    if not may_oversee_sharing(user):
         agency = getattr(user, "agency", None)
         if agency is None:
             raise NotAllowed(_("Only the owner agency and administrators read the access log."))
         stmt = scoped(stmt, user, SharingAccess.owner_agency_id)
-        stmt = stmt.where(SharingAccess.owner_agency_id.in_(select(Agency.id).where(Agency.path.like(f"{agency.path}%"))))
+        stmt = stmt.where(SharingAccess.owner_agency_id.in_(subtree_ids(agency.path)))
     if owner_agency_id:
         stmt = stmt.where(SharingAccess.owner_agency_id == owner_agency_id)
     if grant_id:

@@ -13,6 +13,7 @@ from limits import parse_many
 from core.errors import DomainError, Invalid
 from core.exports import csv_bytes
 from core.pagination import Page, paginate
+from core.policy import may_oversee_sharing
 from core.timeutil import local_today
 
 from . import clients, quality
@@ -122,7 +123,7 @@ def catalog():
                "attribute": request.args.get("attribute") or None}
     filters = {k: v for k, v in filters.items() if v and (k != "kind" or v in RESOURCES)}
     entries = service.catalog(current_user, local_today(), **filters)
-    summary = service.sharing_summary(current_user) if "admin" in current_user.role_names else None
+    summary = service.sharing_summary(current_user) if may_oversee_sharing(current_user) else None
     return render_template("sharing/catalog.html", result=_page_of(entries, request.args.get("page", 1, type=int)),
                            filters=filters, kinds=_kinds(), attributes=ATTRIBUTE_LABELS, summary=summary,
                            field_names=field_names)

@@ -13,14 +13,14 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, literal, select, update
 
 from core.audit import serialise_writes
-from core.auth import COMMANDER
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
+from core.policy import may_move_stock_for_dispatch
 from core.timeutil import utcnow
 
 from .. import rules
 from ..models import Depot, Material, ReserveType
-from ..services.access import readable, require_write
+from ..services.access import readable, readable_many, require_write
 from . import bulk, rollup
 from .models import Movement, MovementKind, StockLot
 
@@ -145,12 +145,11 @@ def _lot_for_write(user, lot_id: int) -> StockLot:
     return lot
 
 
-def _lot_for_reservation(user, lot_id: int) -> StockLot:
-    """Command staff reserve across agencies for dispatch; operators within their own subtree."""
-    lot = readable(user, StockLot, lot_id, "owner_agency_id", _("Stock lot"))
-    if COMMANDER not in getattr(user, "role_names", set()):
-        require_write(user, lot.owner_agency_id)
-    return lot
+def _lots_for_reservation(user, lot_ids: list[int]) -> dict[int, StockLot]:
+    """Command staff reserve across agencies for dispatch; operators within their own subtree.
+    One query for all the lots and their owners' paths."""
+    return readable_many(user, StockLot, lot_ids, "owner_agency_id", _("Stock lot"),
+                         writing=not may_move_stock_for_dispatch(user))
 
 
 @dataclass
@@ -201,7 +200,7 @@ def record_receipt(user, *, depot_id: int, material_id: int, quantity: int, fact
     """Stock arrives at a depot: into the depot x material x lot, opened if new. Materials
     returned after an incident (`dispatch_return`) may also be booked by command staff."""
     depot = readable(user, Depot, depot_id, label=_("Depot"))
-    if not (dispatch_return and COMMANDER in getattr(user, "role_names", set())):
+    if not (dispatch_return and may_move_stock_for_dispatch(user)):
         require_write(user, depot.agency_id)
     if depot.status != "active":
         raise Conflict(_("The depot is closed."))
@@ -293,13 +292,19 @@ def release_stock(user, lot_id: int, quantity: int, *, reference: str | None = N
 # transaction back and raises, so the use case is all or nothing.
 
 def reserve_in_transaction(user, lot_id: int, quantity: int, *, reference: str | None = None) -> Movement:
-    lot = _lot_for_reservation(user, lot_id)
-    return _record(user, lot, Change(MovementKind.RESERVATION, reserved=_positive(quantity)),
-                   occurred_at=utcnow(), reference=reference)
+    return reserve_many_in_transaction(user, [(lot_id, quantity)], reference=reference)[0]
+
+
+def reserve_many_in_transaction(user, takes: list[tuple[int, int]], *, reference: str | None = None) -> list[Movement]:
+    """Reserve (lot id, units) for each of `takes`, in order; access to all the lots is checked
+    first, with one query. The caller commits."""
+    lots = _lots_for_reservation(user, [lot_id for lot_id, _units in takes])
+    return [_record(user, lots[lot_id], Change(MovementKind.RESERVATION, reserved=_positive(units)),
+                    occurred_at=utcnow(), reference=reference) for lot_id, units in takes]
 
 
 def release_in_transaction(user, lot_id: int, quantity: int, *, reference: str | None = None) -> Movement:
-    lot = _lot_for_reservation(user, lot_id)
+    lot = _lots_for_reservation(user, [lot_id])[lot_id]
     return _record(user, lot, Change(MovementKind.RELEASE, reserved=-_positive(quantity)),
                    occurred_at=utcnow(), reference=reference)
 

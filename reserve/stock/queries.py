@@ -12,7 +12,7 @@ from sqlalchemy import Float, and_, case, cast, func, or_, select
 from core.audit import latest_change
 from core.extensions import db
 from core.kept import kept
-from core.scoping import Classification, rule_for, scoped
+from core.scoping import Classification, rule_for, scoped, subtree_ids
 from core.search import contains, starts_with
 
 from .. import rules
@@ -61,7 +61,7 @@ def _filtered(stmt, user, f: StockFilter, today: date):
         conditions.append(Depot.region_code.startswith(rules.region_prefix(f.region_code)))
     if f.agency_id:
         path = db.session.scalar(select(Agency.path).where(Agency.id == f.agency_id)) or "/none/"
-        conditions.append(StockLot.owner_agency_id.in_(select(Agency.id).where(Agency.path.startswith(path))))
+        conditions.append(StockLot.owner_agency_id.in_(subtree_ids(path)))
     if f.depot_id:
         conditions.append(StockLot.depot_id == f.depot_id)
     if f.reserve_type:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
 
-from core.auth import ADMIN
+from core.policy import may_administer_system
 from core.errors import NotAllowed
 from core.pagination import PageArgsSchema, page_schema, paginate
 
@@ -44,7 +44,7 @@ def summary():
 @warnings.response(200, ScanResultSchema)
 def scan_now():
     """Run a full scan now (administrators); the scheduler does it every 15 minutes."""
-    if ADMIN not in current_user.role_names:
+    if not may_administer_system(current_user):
         raise NotAllowed(_("Only administrators start a scan."))
     return services.scan()
 

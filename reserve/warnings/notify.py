@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
+from core import policy
+from core.auth import Role, User
 from core.extensions import db
 
 from core.organisation import Agency
@@ -40,8 +41,9 @@ def queue_digests(now: datetime) -> int:
                                                              ReserveWarning.agency_id.is_not(None))
         .group_by(ReserveWarning.agency_id)).all()
     for agency_id, total in agencies:
-        recipients = db.session.execute(select(User).where(User.agency_id == agency_id, User.active.is_(True),
-                                                           User.roles.any(Role.name == OPERATOR))).scalars().all()
+        recipients = db.session.execute(select(User).where(
+            User.agency_id == agency_id, User.active.is_(True),
+            User.roles.any(Role.name.in_(policy.AGENCY_WARNING_RECIPIENTS)))).scalars().all()
         if not recipients:
             continue
         agency = db.session.get(Agency, agency_id)
@@ -78,7 +80,7 @@ def _queue_todo_digests(day, covered: set[int]) -> int:
 
     staff = db.session.execute(select(User).where(User.active.is_(True), User.id.not_in(covered or {0}),
                                                   User.email.not_like(f"%@{CLIENT_EMAIL_DOMAIN}"),
-                                                  User.roles.any(Role.name.in_((OPERATOR, ADMIN, COMMANDER))))
+                                                  User.roles.any(Role.name.in_(policy.TODO_DIGEST_RECIPIENTS)))
                                .order_by(User.id)).scalars().all()
     for user in staff:
         section = _todo_section(user)

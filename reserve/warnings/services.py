@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true
 from sqlalchemy.orm import selectinload
 
-from core.auth import ADMIN, COMMANDER, OPERATOR, Role, User
+from core import policy
+from core.auth import Role, User
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.kept import kept
@@ -41,8 +42,8 @@ def notify_opened(scan_id: int, now: datetime) -> None:
     columns = (users.c.id, w.c.id, w.c.kind, w.c.severity, literal("warning:") + cast(w.c.id, String), literal(now))
     audiences = (
         and_(w.c.severity.in_([rules.RED, rules.ORANGE]), users.c.agency_id == w.c.agency_id,
-             User.roles.any(Role.name == OPERATOR)),
-        and_(w.c.severity == rules.RED, User.roles.any(Role.name == COMMANDER)),
+             User.roles.any(Role.name.in_(policy.AGENCY_WARNING_RECIPIENTS))),
+        and_(w.c.severity == rules.RED, User.roles.any(Role.name.in_(policy.RED_WARNING_RECIPIENTS))),
     )
     for audience in audiences:
         already = select(Notification.id).where(Notification.user_id == users.c.id,  # the unique index
@@ -113,8 +114,7 @@ def history(user, warning_id: int) -> list[WarningEvent]:
 
 def _for_action(user, warning_id: int) -> ReserveWarning:
     warning = get_warning(user, warning_id)
-    roles = getattr(user, "role_names", set())
-    if COMMANDER not in roles and ADMIN not in roles:
+    if not policy.acts_on_any_warning(user):
         if warning.agency_id is None:
             raise NotAllowed(_("Only command staff act on warnings that belong to no agency."))
         require_write(user, warning.agency_id)
@@ -278,7 +278,7 @@ def list_policies():
 
 def set_policy(user, *, category_prefix: str, blue_days: int, yellow_days: int, orange_days: int,
                rotation_lead_days: int = 15, rotation_window_days: int = 180) -> ExpiryPolicyOverride:
-    if ADMIN not in getattr(user, "role_names", set()):
+    if not policy.may_administer_system(user):
         raise NotAllowed(_("Only administrators change warning thresholds."))
     try:
         rules.ExpiryPolicy((blue_days, yellow_days, orange_days), rotation_lead_days, rotation_window_days)
