@@ -25,3 +25,47 @@ def test_the_import_contracts_hold():
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_no_module_of_the_app_imports_itself_back():
+    """No import circle anywhere in the four packages (imports inside functions count too): the
+    strongly connected parts of the import graph are single modules."""
+    import grimp
+
+    graph = grimp.build_graph("core", "reserve", "dispatch", "public_site", include_external_packages=False)
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+
+    def visit(module):  # Tarjan's strongly connected components, iterative over the imports
+        work = [(module, iter(sorted(graph.find_modules_directly_imported_by(module))))]
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    part = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        part.add(member)
+                        if member == node:
+                            break
+                    if len(part) > 1:
+                        circles.append(sorted(part))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert not circles, circles

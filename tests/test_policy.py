@@ -144,11 +144,8 @@ def test_access_is_decided_by_the_policy_not_by_role_names_at_call_sites():
     policy and the scoping that applies it (tests/test_stock_door.py does the same for stock)."""
     root = Path(__file__).resolve().parent.parent
     allowed = {root / "core" / "policy.py", root / "core" / "scoping.py"}
-    # plan_job_to_show stays as it is while dispatch/services/planning.py is being split (issue 20);
-    # it becomes policy.may_command_incidents(user) in its new module
-    pending = {'dispatch/services/planning.py: if not getattr(user, "role_names", set()) & {COMMANDER, ADMIN}:'}
     files = [path for package in ("core", "reserve", "dispatch", "public_site")
              for path in sorted((root / package).rglob("*")) if path.suffix in (".py", ".html") and path not in allowed]
     offenders = [f"{path.relative_to(root)}: {line.strip()}" for path in files
                  for line in path.read_text(encoding="utf-8").splitlines() if ROLE_TESTS.search(line)]
-    assert set(offenders) <= pending
+    assert not offenders, offenders

@@ -89,6 +89,6 @@ def test_an_administrator_without_an_agency_reserves_anywhere_and_a_viewer_is_re
 def ledger_lots(world) -> list[tuple[int, int]]:
     from sqlalchemy import select
 
-    from reserve.models import StockLot
+    from reserve.stock.models import StockLot
 
     return list(_db.session.execute(select(StockLot.id, StockLot.on_hand).order_by(StockLot.id)).all())
