@@ -181,7 +181,7 @@ def administers_every_account(user) -> bool:
 
 @dataclass(frozen=True)
 class TodoScope:
-    """Which kinds of to-dos reach a user (core/todos.py)."""
+    """Which kinds of to-dos reach a user (the features' to-dos, core/todos.py)."""
 
     plan_approvals: bool       # draft plans waiting for a commander
     agency_shipments: bool     # shipments to send and receive of the user's subtree
@@ -201,3 +201,9 @@ def todo_scope(roles: set[str], has_agency: bool) -> TodoScope:
         overdue_reports=operator,
         red_warnings=bool(roles & {OPERATOR, ADMIN}) and has_agency,
     )
+
+
+def todo_reach(user) -> tuple[TodoScope, str | None]:
+    """The user's to-do scope and agency path (the subtree its to-dos are read in)."""
+    roles, path = facts(user)
+    return todo_scope(roles, bool(path)), path

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.features import TodoKind
-from core.policy import facts, todo_scope
+from core.policy import todo_reach
 from core.scoping import subtree_ids
 from core.todos import TodoItem, group
 from reserve.models import Depot, Material
@@ -15,14 +15,9 @@ from reserve.models import Depot, Material
 from .models import Incident, LinePosition, PlanLine, PlanVersion, Shipment
 
 
-def _reach(user):
-    roles, path = facts(user)
-    return todo_scope(roles, bool(path)), path
-
-
 def plan_approvals(user):
     """Command staff other than the author: draft plans of open incidents (four-eyes rule)."""
-    if not _reach(user)[0].plan_approvals:
+    if not todo_reach(user)[0].plan_approvals:
         return None
     stmt = (select(PlanVersion.id, PlanVersion.version, Incident.id, Incident.number, Incident.title)
             .join(Incident, Incident.id == PlanVersion.incident_id)
@@ -39,7 +34,7 @@ def plan_approvals(user):
 def _shipments(user, status: str, kind: str):
     """Shipments of approved plans of open incidents in `status`: an operator's subtree's, or the
     suppliers' ones for command staff, who move those."""
-    reach, path = _reach(user)
+    reach, path = todo_reach(user)
     if reach.agency_shipments:
         scope = Shipment.agency_id.in_(subtree_ids(path))
     elif reach.all_shipments:
@@ -57,7 +52,7 @@ def _shipments(user, status: str, kind: str):
 
 def positions(user):
     """Operators: lines of draft plans in their subtree without the agency's position."""
-    reach, path = _reach(user)
+    reach, path = todo_reach(user)
     if not reach.agency_shipments:  # an operator's agency: its lines
         return None
     stmt = (select(PlanLine.id, PlanLine.quantity, Material.name, Material.unit, Incident.id, Incident.title, Depot.name)

@@ -4,15 +4,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.features import TodoKind
-from core.policy import facts, todo_scope
+from core.policy import todo_reach
 from core.todos import TodoItem, group
 
 from .models import Supplier
 
 
 def supplier_reviews(user):
-    roles, path = facts(user)
-    if not todo_scope(roles, bool(path)).supplier_reviews:
+    if not todo_reach(user)[0].supplier_reviews:
         return None
     stmt = (select(Supplier.id, Supplier.name).where(Supplier.status == "pending")
             .order_by(Supplier.submitted_at, Supplier.id))

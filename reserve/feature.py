@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.audit import latest_change
-from core.extensions import db
 from core.features import DemoStep, Feature
 from core.kept import kept
 from core.timeutil import local_today
@@ -77,10 +76,6 @@ def _demo_sharing() -> str:
     return "demo sharing: " + ", ".join(f"{k} {v}" for k, v in made.items())
 
 
-def _no_warnings() -> bool:
-    return db.session.execute(select(warnings.ReserveWarning.id).limit(1)).first() is None
-
-
 def _first_scan() -> str:
     result = warning_services.scan()
     return f"warning scan: {result.opened} warnings opened in {result.seconds:.2f} s"
@@ -114,7 +109,7 @@ FEATURE = Feature(
     cli=cli.extend,
     demo=(DemoStep(10, demo.is_empty, _demo_province, skipped="database not empty: demo data left as it is"),
           DemoStep(40, sharing_demo.is_empty, _demo_sharing),
-          DemoStep(60, _no_warnings, _first_scan)),
+          DemoStep(60, warning_services.never_scanned, _first_scan)),
     home=_home,
     todos=todos.TODOS,
     todo_version=warning_services.warnings_version,

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.features import TodoKind
-from core.policy import facts, todo_scope
+from core.policy import todo_reach
 from core.scoping import subtree_ids
 from core.timeutil import local_today
 from core.todos import ITEMS_PER_KIND, TodoGroup, TodoItem, group
@@ -15,15 +15,10 @@ from .warnings.models import KIND_LABELS as WARNING_KINDS
 from .warnings.models import ReserveWarning
 
 
-def _reach(user):
-    roles, path = facts(user)
-    return todo_scope(roles, bool(path)), path
-
-
 def overdue_reports(user):
     """Operators: agencies of the subtree with an overdue stock report in the last two periods
     (the scoreboard's rule, reserve/reporting/freshness.py)."""
-    if not _reach(user)[0].overdue_reports:
+    if not todo_reach(user)[0].overdue_reports:
         return None
     rows = [row for row in scoreboard(user, "stock", local_today(), periods=2, completeness=False, scores=False)
             if row.expected and "overdue" in row.statuses]
@@ -34,7 +29,7 @@ def overdue_reports(user):
 
 def red_warnings(user):
     """Operators and administrators with an agency: red warnings still open in the subtree."""
-    reach, path = _reach(user)
+    reach, path = todo_reach(user)
     if not reach.red_warnings:
         return None
     stmt = (select(ReserveWarning.id, ReserveWarning.kind, Depot.name, Material.name)

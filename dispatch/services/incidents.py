@@ -38,6 +38,17 @@ def list_incidents(user, *, status=None, drill=None):
     return stmt
 
 
+def active_incidents(user, limit: int) -> tuple[list, int]:
+    """The newest `limit` incidents not closed (drills included; id, title, drill, start) and
+    how many there are: the home page's figures."""
+    active = list_incidents(user).where(Incident.status != IncidentStatus.CLOSED)
+    # the columns shown only: whole incidents load their plan, its norms and more (47 ms)
+    rows = db.session.execute(active.with_only_columns(Incident.id, Incident.title, Incident.drill,
+                                                       Incident.started_at).limit(limit)).all()
+    count = db.session.scalar(select(func.count()).select_from(active.order_by(None).subquery())) or 0
+    return rows, count
+
+
 def is_staff(user) -> bool:
     """Incidents are internal: staff roles read them; a supplier's account is not staff."""
     return works_in_registry(user)

@@ -91,6 +91,11 @@ def count_warnings(user, f: WarningFilter) -> int:
                 lambda: db.session.scalar(select(func.count()).select_from(stmt.subquery())))
 
 
+def never_scanned() -> bool:
+    """No warning was ever opened (a new database: the demo runs its first scan)."""
+    return db.session.execute(select(ReserveWarning.id).limit(1)).first() is None
+
+
 def warnings_version() -> int:
     """The newest history row: scans, acknowledgements and resolutions all append one."""
     return db.session.scalar(select(func.max(WarningEvent.id))) or 0
