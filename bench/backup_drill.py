@@ -43,8 +43,11 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--scale", choices=["province", "national"], default="province")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, \
-            scratch_database(args.backend, Path(folder)) as source, scratch_database(args.backend, Path(folder)) as target:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        scratch_database(args.backend, Path(folder)) as source,
+        scratch_database(args.backend, Path(folder)) as target,
+    ):
         loaded = load(source, args.scale)
         file = Path(folder) / "backup"
         manifest = backup.create_backup(source, file)
@@ -52,14 +55,18 @@ def main() -> int:
         report = backup.verify(target, manifest.tables)
         rows = sum(t.rows for t in manifest.tables.values())
         size = file.stat().st_size / 1e6
-        print(f"loaded the {args.scale} demo in {loaded:.1f} s; {rows} rows in {len(manifest.tables)} tables, "
-              f"backup file {size:.1f} MB")
+        print(
+            f"loaded the {args.scale} demo in {loaded:.1f} s; {rows} rows in {len(manifest.tables)} tables, "
+            f"backup file {size:.1f} MB"
+        )
         for problem in report.mismatches + report.ledger_problems + [report.audit_problem or ""]:
             if problem:
                 print("PROBLEM", problem)
-        print(f"RESULT: {args.backend} {args.scale} ({rows} rows, {size:.1f} MB): backup {manifest.seconds:.2f} s, "
-              f"restore {restored:.2f} s, verify {report.seconds:.2f} s; "
-              + ("content, ledger and audit chain OK" if report.ok else "FAILED"))
+        print(
+            f"RESULT: {args.backend} {args.scale} ({rows} rows, {size:.1f} MB): backup {manifest.seconds:.2f} s, "
+            f"restore {restored:.2f} s, verify {report.seconds:.2f} s; "
+            + ("content, ledger and audit chain OK" if report.ok else "FAILED")
+        )
         return 0 if report.ok else 1
 
 

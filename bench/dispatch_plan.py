@@ -46,31 +46,63 @@ def main():
     from reserve import demo
     from reserve.stock.models import StockLot
 
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.db, False)})
+    app = create_app(
+        {"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url(args.db, False)}
+    )
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         demo.build_demo("province")
         ensure_roles()
-        commander = security.datastore.create_user(email="bench-cmd@example.org", roles=[COMMANDER],
-                                                   password=hash_password("x-Y-1234567"))
+        commander = security.datastore.create_user(
+            email="bench-cmd@example.org", roles=[COMMANDER], password=hash_password("x-Y-1234567")
+        )
         db.session.commit()
-        top = [m for m, in db.session.execute(
-            select(StockLot.material_id).where(StockLot.reserve_type == "physical").group_by(StockLot.material_id)
-            .order_by(func.sum(StockLot.on_hand).desc()).limit(args.materials))]
-        incident = incidents.create_incident(commander, title="基准地震", incident_type="natural_disaster", level="I",
-                                             region_code="140100")
+        top = [
+            m
+            for (m,) in db.session.execute(
+                select(StockLot.material_id)
+                .where(StockLot.reserve_type == "physical")
+                .group_by(StockLot.material_id)
+                .order_by(func.sum(StockLot.on_hand).desc())
+                .limit(args.materials)
+            )
+        ]
+        incident = incidents.create_incident(
+            commander,
+            title="基准地震",
+            incident_type="natural_disaster",
+            level="I",
+            region_code="140100",
+        )
         rng = random.Random(5)
-        totals = dict(db.session.execute(select(StockLot.material_id, func.sum(StockLot.on_hand))
-                                         .where(StockLot.material_id.in_(top)).group_by(StockLot.material_id)).all())
+        totals = dict(
+            db.session.execute(
+                select(StockLot.material_id, func.sum(StockLot.on_hand))
+                .where(StockLot.material_id.in_(top))
+                .group_by(StockLot.material_id)
+            ).all()
+        )
         for n in range(args.points):
-            point = incidents.add_point(commander, incident.id, name=f"安置点{n + 1}", lat=37.5 + rng.random() * 0.8,
-                                        lon=112.2 + rng.random() * 0.8, population=rng.randint(1000, 20000),
-                                        severity=rng.randint(1, 3))
+            point = incidents.add_point(
+                commander,
+                incident.id,
+                name=f"安置点{n + 1}",
+                lat=37.5 + rng.random() * 0.8,
+                lon=112.2 + rng.random() * 0.8,
+                population=rng.randint(1000, 20000),
+                severity=rng.randint(1, 3),
+            )
             for material_id in top:
                 quantity = max(1, int(totals[material_id] * rng.uniform(0.02, 0.15)))
-                incidents.add_demand(commander, incident.id, point_id=point.id, material_id=material_id,
-                                     quantity=quantity, priority=rng.randint(1, 3),
-                                     needed_by=utcnow() + timedelta(hours=rng.choice([12, 24, 48])))
+                incidents.add_demand(
+                    commander,
+                    incident.id,
+                    point_id=point.id,
+                    material_id=material_id,
+                    quantity=quantity,
+                    priority=rng.randint(1, 3),
+                    needed_by=utcnow() + timedelta(hours=rng.choice([12, 24, 48])),
+                )
         runs, solver_only = [], []
         for _ in range(args.runs):
             version = planning.plan_incident(commander, incident.id)
@@ -79,14 +111,21 @@ def main():
             plan_allocation(version.problem)
             solver_only.append(time.perf_counter() - started)
         last = db.session.get(type(version), version.id)
-        print(f"| database | points × materials | sources | lines | build s | solve s | save s | **total s (median of {args.runs})** "
-              "| planner alone s | unmet t |")
+        print(
+            f"| database | points × materials | sources | lines | build s | solve s | save s | **total s (median of {args.runs})** "
+            "| planner alone s | unmet t |"
+        )
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        med = {k: statistics.median(r[k] for r in runs) for k in ("build_s", "solve_s", "save_s", "total_s")}
-        print(f"| {args.db} | {args.points} × {args.materials} | {len(last.problem['sources'])} | {len(last.lines)} "
-              f"| {med['build_s']:.3f} | {med['solve_s']:.3f} | {med['save_s']:.3f} | **{med['total_s']:.3f}** "
-              f"(max {max(r['total_s'] for r in runs):.3f}) | {statistics.median(solver_only):.3f} "
-              f"| {last.metrics.get('unmet_t', 0):.1f} |")
+        med = {
+            k: statistics.median(r[k] for r in runs)
+            for k in ("build_s", "solve_s", "save_s", "total_s")
+        }
+        print(
+            f"| {args.db} | {args.points} × {args.materials} | {len(last.problem['sources'])} | {len(last.lines)} "
+            f"| {med['build_s']:.3f} | {med['solve_s']:.3f} | {med['save_s']:.3f} | **{med['total_s']:.3f}** "
+            f"(max {max(r['total_s'] for r in runs):.3f}) | {statistics.median(solver_only):.3f} "
+            f"| {last.metrics.get('unmet_t', 0):.1f} |"
+        )
 
 
 if __name__ == "__main__":

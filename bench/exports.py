@@ -65,7 +65,10 @@ def database_url(kind: str) -> str:
 def prepare(kind: str, lots: int):
     """The app on a fresh database with `lots` demo lots and a commander's API token."""
     url = database_url(kind)
-    os.environ["DATABASE_URL"], os.environ["SECRET_KEY"] = url, "bench-exports-secret-key-0123456789abcdef"
+    os.environ["DATABASE_URL"], os.environ["SECRET_KEY"] = (
+        url,
+        "bench-exports-secret-key-0123456789abcdef",
+    )
     from flask_migrate import upgrade
     from flask_security import hash_password
 
@@ -75,8 +78,14 @@ def prepare(kind: str, lots: int):
     from core.extensions import db, security
     from reserve import demo
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
-                      "EXPORT_JOBS_PER_USER": 100, "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "EXPORT_JOBS_PER_USER": 100,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     with app.app_context():
         upgrade()
         ensure_roles()
@@ -84,8 +93,12 @@ def prepare(kind: str, lots: int):
         started = time.perf_counter()
         demo.build_demo("bench")
         print(f"loaded {lots:,} lots in {time.perf_counter() - started:.0f} s", flush=True)
-        user = security.datastore.create_user(email="bench-exports@example.org", password=hash_password("Bench-9-long"),
-                                              roles=[COMMANDER], display_name="导出压测")
+        user = security.datastore.create_user(
+            email="bench-exports@example.org",
+            password=hash_password("Bench-9-long"),
+            roles=[COMMANDER],
+            display_name="导出压测",
+        )
         db.session.commit()
         token = user.get_auth_token()
     return app, {"Authentication-Token": token}
@@ -108,8 +121,11 @@ def background(app, headers, file_format: str) -> dict:
     where = machine()
     client = app.test_client()
     started = time.perf_counter()
-    queued = client.post("/api/v1/export-jobs", json={"export": "stock", "format": file_format, "filters": {}},
-                         headers=headers)
+    queued = client.post(
+        "/api/v1/export-jobs",
+        json={"export": "stock", "format": file_format, "filters": {}},
+        headers=headers,
+    )
     request_seconds = time.perf_counter() - started
     assert queued.status_code == 202, queued.text[:300]
     worker_where = machine()
@@ -118,12 +134,20 @@ def background(app, headers, file_format: str) -> dict:
     worker_seconds = time.perf_counter() - started
     done = client.get(queued.headers["Location"], headers=headers).json
     assert done["status"] == "done", done
-    return {"request": request_seconds, "worker": worker_seconds, "rows": done["rows"], "bytes": done["size"],
-            "machine": where, "worker_machine": worker_where}
+    return {
+        "request": request_seconds,
+        "worker": worker_seconds,
+        "rows": done["rows"],
+        "bytes": done["size"],
+        "machine": where,
+        "worker_machine": worker_where,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lots", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=2)
@@ -136,15 +160,25 @@ def main() -> None:
         best_inline = min(inlines, key=lambda r: r["seconds"])
         best_job = min(jobs, key=lambda r: r["worker"])
         for r in inlines:
-            print(f"{file_format} inline: {r['seconds']:.2f} s, {r['bytes']:,} B ({r['machine']})", flush=True)
+            print(
+                f"{file_format} inline: {r['seconds']:.2f} s, {r['bytes']:,} B ({r['machine']})",
+                flush=True,
+            )
         for r in jobs:
-            print(f"{file_format} job: request {r['request'] * 1000:.0f} ms ({r['machine']}), worker {r['worker']:.2f} s "
-                  f"({r['worker_machine']}), {r['rows']:,} rows, {r['bytes']:,} B", flush=True)
-        table.append(f"| {args.db} | {file_format.upper()} | {best_job['rows']:,} | {best_inline['seconds']:.1f} s "
-                     f"({best_inline['machine']}) | {statistics.median(j['request'] for j in jobs) * 1000:.0f} ms "
-                     f"({best_job['machine']}) | {best_job['worker']:.1f} s ({best_job['worker_machine']}) | "
-                     f"{best_job['bytes'] / 1e6:.1f} MB |")
-    print("\n| database | format | rows | inline request (web worker held) | job request (202) | worker writes the file | file |")
+            print(
+                f"{file_format} job: request {r['request'] * 1000:.0f} ms ({r['machine']}), worker {r['worker']:.2f} s "
+                f"({r['worker_machine']}), {r['rows']:,} rows, {r['bytes']:,} B",
+                flush=True,
+            )
+        table.append(
+            f"| {args.db} | {file_format.upper()} | {best_job['rows']:,} | {best_inline['seconds']:.1f} s "
+            f"({best_inline['machine']}) | {statistics.median(j['request'] for j in jobs) * 1000:.0f} ms "
+            f"({best_job['machine']}) | {best_job['worker']:.1f} s ({best_job['worker_machine']}) | "
+            f"{best_job['bytes'] / 1e6:.1f} MB |"
+        )
+    print(
+        "\n| database | format | rows | inline request (web worker held) | job request (202) | worker writes the file | file |"
+    )
     print("|---|---|---|---|---|---|---|")
     print("\n".join(table))
 

@@ -48,8 +48,10 @@ def database_url(kind: str, reuse: bool) -> str:
 
 
 def bench_users():
-    found = [db.session.execute(select(User.id).filter_by(email=email)).scalar()
-             for email in ("bench-commander@example.org", "bench-operator@example.org")]
+    found = [
+        db.session.execute(select(User.id).filter_by(email=email)).scalar()
+        for email in ("bench-commander@example.org", "bench-operator@example.org")
+    ]
     return found if all(found) else make_users()
 
 
@@ -61,11 +63,22 @@ def make_users():
     from core.organisation import Agency
 
     ensure_roles()
-    county = db.session.execute(select(Agency).where(Agency.kind == "county").order_by(Agency.id)).scalars().first()
-    commander = security.datastore.create_user(email="bench-commander@example.org", password=hash_password("x-Y-1234567"),
-                                               roles=[COMMANDER])
-    operator = security.datastore.create_user(email="bench-operator@example.org", password=hash_password("x-Y-1234567"),
-                                              roles=[OPERATOR], agency=county)
+    county = (
+        db.session.execute(select(Agency).where(Agency.kind == "county").order_by(Agency.id))
+        .scalars()
+        .first()
+    )
+    commander = security.datastore.create_user(
+        email="bench-commander@example.org",
+        password=hash_password("x-Y-1234567"),
+        roles=[COMMANDER],
+    )
+    operator = security.datastore.create_user(
+        email="bench-operator@example.org",
+        password=hash_password("x-Y-1234567"),
+        roles=[OPERATOR],
+        agency=county,
+    )
     db.session.commit()
     return commander.id, operator.id
 
@@ -77,20 +90,33 @@ def queries(today):
         return paginate(stmt, 1, 50, rows=rows, count=count)
 
     def lots(user, f):
-        return page(stock.stock_rows(user, f, today), rows=True, count=stock.stock_count(user, f, today))
+        return page(
+            stock.stock_rows(user, f, today), rows=True, count=stock.stock_count(user, f, today)
+        )
 
     return {
         "stock list, page 1 (/stock)": lambda u: lots(u, stock.StockFilter()),
-        "stock list, one city + material name": lambda u: lots(u, stock.StockFilter(region_code="140100", q="帐篷")),
-        "stock expiring within 30 days": lambda u: lots(u, stock.StockFilter(expiring_within_days=30)),
+        "stock list, one city + material name": lambda u: lots(
+            u, stock.StockFilter(region_code="140100", q="帐篷")
+        ),
+        "stock expiring within 30 days": lambda u: lots(
+            u, stock.StockFilter(expiring_within_days=30)
+        ),
         "totals by city": lambda u: stock.stock_totals(u, stock.StockFilter(), "region", today),
-        "totals by material": lambda u: stock.stock_totals(u, stock.StockFilter(), "material", today),
-        "totals by category": lambda u: stock.stock_totals(u, stock.StockFilter(), "category", today),
+        "totals by material": lambda u: stock.stock_totals(
+            u, stock.StockFilter(), "material", today
+        ),
+        "totals by category": lambda u: stock.stock_totals(
+            u, stock.StockFilter(), "category", today
+        ),
         "totals by agency": lambda u: stock.stock_totals(u, stock.StockFilter(), "agency", today),
-        "available within 48 h (tents)": lambda u: stock.available_within(u, stock.StockFilter(q="帐篷"), 48, today),
+        "available within 48 h (tents)": lambda u: stock.available_within(
+            u, stock.StockFilter(q="帐篷"), 48, today
+        ),
         "depot list, page 1 (/depots)": lambda u: page(depots.list_depots(u)),
         "depot detail lots (/depots/<id>)": lambda u: lots(
-            u, stock.StockFilter(depot_id=_first_depot(u), include_empty=True)),
+            u, stock.StockFilter(depot_id=_first_depot(u), include_empty=True)
+        ),
         "plan gap (/plans/1)": lambda u: plans.plan_gap(u, 1) if _can_see_plan(u) else [],
     }
 
@@ -103,7 +129,9 @@ def _first_depot(user):
 
     key = user.id
     if key not in _depot_cache:
-        _depot_cache[key] = db.session.execute(depots.list_depots(user).limit(1)).scalars().first().id
+        _depot_cache[key] = (
+            db.session.execute(depots.list_depots(user).limit(1)).scalars().first().id
+        )
     return _depot_cache[key]
 
 
@@ -151,16 +179,23 @@ def run(kind: str, scale: str, repeat: int, reuse: bool = False) -> dict:
                 user = db.session.get(User, user_id)
                 row[role] = measure(fn, user, repeat)
             result["queries"][label] = row
-            print(f"  {kind:<10} {label:<40} commander {row['commander'][0]:7.1f} / {row['commander'][1]:7.1f} ms"
-                  f"   operator {row['operator'][0]:7.1f} / {row['operator'][1]:7.1f} ms", flush=True)
+            print(
+                f"  {kind:<10} {label:<40} commander {row['commander'][0]:7.1f} / {row['commander'][1]:7.1f} ms"
+                f"   operator {row['operator'][0]:7.1f} / {row['operator'][1]:7.1f} ms",
+                flush=True,
+            )
         db.session.remove()
         db.engine.dispose()
     return result
 
 
 def table(results: list[dict], repeat: int) -> str:
-    lines = ["| query | " + " | ".join(f"{r['db']} commander | {r['db']} operator" for r in results) + " |",
-             "|---|" + "---:|---:|" * len(results)]
+    lines = [
+        "| query | "
+        + " | ".join(f"{r['db']} commander | {r['db']} operator" for r in results)
+        + " |",
+        "|---|" + "---:|---:|" * len(results),
+    ]
     for label in results[0]["queries"]:
         cells = []
         for r in results:
@@ -170,8 +205,10 @@ def table(results: list[dict], repeat: int) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     loads = "; ".join(f"{r['db']}: {r['load_s']:.0f} s" for r in results)
     counts = results[0]["counts"]
-    head = (f"Load ({', '.join(f'{k} {v:,}' for k, v in counts.items())}): {loads}.\n"
-            f"Latency in ms, median / p95 of {repeat} runs after a warm-up.\n\n")
+    head = (
+        f"Load ({', '.join(f'{k} {v:,}' for k, v in counts.items())}): {loads}.\n"
+        f"Latency in ms, median / p95 of {repeat} runs after a warm-up.\n\n"
+    )
     return head + "\n".join(lines)
 
 
@@ -180,9 +217,14 @@ def main():
     parser.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--scale", default="national", choices=["province", "national"])
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--reuse", action="store_true", help="query the database a previous run loaded")
+    parser.add_argument(
+        "--reuse", action="store_true", help="query the database a previous run loaded"
+    )
     args = parser.parse_args()
-    results = [run(kind, args.scale, args.repeat, args.reuse) for kind in (args.db or ["sqlite", "postgresql"])]
+    results = [
+        run(kind, args.scale, args.repeat, args.reuse)
+        for kind in (args.db or ["sqlite", "postgresql"])
+    ]
     print()
     print(table(results, args.repeat))
 

@@ -46,7 +46,11 @@ def database_url(kind: str) -> str:
         conn.execute(text('DROP DATABASE IF EXISTS "emreserve_bench_reporting" WITH (FORCE)'))
         conn.execute(text('CREATE DATABASE "emreserve_bench_reporting"'))
     admin.dispose()
-    return make_url(base).set(database="emreserve_bench_reporting").render_as_string(hide_password=False)
+    return (
+        make_url(base)
+        .set(database="emreserve_bench_reporting")
+        .render_as_string(hide_password=False)
+    )
 
 
 def make_file(fmt: str, depots: list[str], materials: list[str], rows: int) -> bytes:
@@ -54,9 +58,17 @@ def make_file(fmt: str, depots: list[str], materials: list[str], rows: int) -> b
     from reserve.reporting.standard import KINDS
 
     rng = random.Random(7)
-    records = [{"depot_code": rng.choice(depots), "material_code": rng.choice(materials), "lot_no": f"B{n:07d}",
-                "quantity": rng.randint(1, 5000), "reserve_type": "physical", "classification": None}
-               for n in range(rows)]
+    records = [
+        {
+            "depot_code": rng.choice(depots),
+            "material_code": rng.choice(materials),
+            "lot_no": f"B{n:07d}",
+            "quantity": rng.randint(1, 5000),
+            "reserve_type": "physical",
+            "classification": None,
+        }
+        for n in range(rows)
+    ]
     kind = KINDS["stock"]
     return (workbooks.template_xlsx if fmt == "xlsx" else workbooks.template_csv)(kind, records)
 
@@ -83,10 +95,19 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
         upgrade(directory=str(ROOT / "migrations"))
         demo.build_demo("province")
         ensure_roles()
-        agency = db.session.execute(select(Agency).join(Depot, Depot.agency_id == Agency.id)
-                                    .group_by(Agency.id).order_by(func.count().desc()).limit(1)).scalar_one()
-        user = security.datastore.create_user(email="bench@example.org", password=hash_password("x-Y-1234567"),
-                                              roles=[OPERATOR], agency=agency)
+        agency = db.session.execute(
+            select(Agency)
+            .join(Depot, Depot.agency_id == Agency.id)
+            .group_by(Agency.id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar_one()
+        user = security.datastore.create_user(
+            email="bench@example.org",
+            password=hash_password("x-Y-1234567"),
+            roles=[OPERATOR],
+            agency=agency,
+        )
         db.session.commit()
         depots = list(db.session.scalars(select(Depot.code).where(Depot.agency_id == agency.id)))
         depot_ids = list(db.session.scalars(select(Depot.id).where(Depot.agency_id == agency.id)))
@@ -100,8 +121,15 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
         result["read_only_s"] = round(time.perf_counter() - started, 2)
 
         started = time.perf_counter()
-        submission = services.submit_file(user, agency_id=agency.id, kind="stock", mode="incremental",
-                                          filename=f"bench.{fmt}", data=data, channel="cli")
+        submission = services.submit_file(
+            user,
+            agency_id=agency.id,
+            kind="stock",
+            mode="incremental",
+            filename=f"bench.{fmt}",
+            data=data,
+            channel="cli",
+        )
         result["upload_s"] = round(time.perf_counter() - started, 2)
         assert submission.preview["counts"]["new"] == rows, submission.preview["counts"]
         started = time.perf_counter()
@@ -110,19 +138,34 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
         result["total_s"] = round(result["upload_s"] + result["confirm_s"], 2)
         result["rows_per_s"] = round(rows / result["total_s"])
         reference = f"SUB-{submission.id}"
-        result["movements"] = db.session.scalar(select(func.count()).select_from(Movement)
-                                                .where(Movement.reference == reference))
+        result["movements"] = db.session.scalar(
+            select(func.count()).select_from(Movement).where(Movement.reference == reference)
+        )
         started = time.perf_counter()
-        again = services.submit_file(user, agency_id=agency.id, kind="stock", mode="incremental",
-                                     filename=f"bench.{fmt}", data=data, channel="cli")
+        again = services.submit_file(
+            user,
+            agency_id=agency.id,
+            kind="stock",
+            mode="incremental",
+            filename=f"bench.{fmt}",
+            data=data,
+            channel="cli",
+        )
         result["reupload_s"] = round(time.perf_counter() - started, 2)
-        result["reupload_changes"] = again.preview["counts"]["new"] + again.preview["counts"]["changed"]
+        result["reupload_changes"] = (
+            again.preview["counts"]["new"] + again.preview["counts"]["changed"]
+        )
 
         rng, sample = random.Random(3), 300
         started = time.perf_counter()
         for n in range(sample):
-            ledger.record_receipt(user, depot_id=rng.choice(depot_ids), material_id=rng.choice(material_ids),
-                                  quantity=10, facts=LotFacts(f"R{n:06d}"))
+            ledger.record_receipt(
+                user,
+                depot_id=rng.choice(depot_ids),
+                material_id=rng.choice(material_ids),
+                quantity=10,
+                facts=LotFacts(f"R{n:06d}"),
+            )
         result["per_row_api_rows_per_s"] = round(sample / (time.perf_counter() - started))
         result["lots"] = db.session.scalar(select(func.count()).select_from(StockLot))
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -130,14 +173,18 @@ def run_case(db_kind: str, fmt: str, rows: int) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| database | file | rows | file MB | read only s | upload (validate + preview) s | confirm (re-validate + apply) s "
-             "| total s | rows/s | per-row ledger API rows/s | speed-up | re-upload s (changes) | peak RSS MB |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| database | file | rows | file MB | read only s | upload (validate + preview) s | confirm (re-validate + apply) s "
+        "| total s | rows/s | per-row ledger API rows/s | speed-up | re-upload s (changes) | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
-        lines.append(f"| {r['db']} | {r['format']} | {r['rows']:,} | {r['file_mb']} | {r['read_only_s']} | {r['upload_s']} "
-                     f"| {r['confirm_s']} | **{r['total_s']}** | {r['rows_per_s']:,} | {r['per_row_api_rows_per_s']:,} "
-                     f"| {r['rows_per_s'] / r['per_row_api_rows_per_s']:.0f}× | {r['reupload_s']} ({r['reupload_changes']}) "
-                     f"| {r['peak_rss_mb']} |")
+        lines.append(
+            f"| {r['db']} | {r['format']} | {r['rows']:,} | {r['file_mb']} | {r['read_only_s']} | {r['upload_s']} "
+            f"| {r['confirm_s']} | **{r['total_s']}** | {r['rows_per_s']:,} | {r['per_row_api_rows_per_s']:,} "
+            f"| {r['rows_per_s'] / r['per_row_api_rows_per_s']:.0f}× | {r['reupload_s']} ({r['reupload_changes']}) "
+            f"| {r['peak_rss_mb']} |"
+        )
     return "\n".join(lines)
 
 
@@ -155,8 +202,12 @@ def main():
     results = []
     for db_kind in args.db or ["sqlite", "postgresql"]:
         for fmt in args.format or ["xlsx", "csv"]:
-            out = subprocess.run([sys.executable, __file__, "--case", f"{db_kind}:{fmt}", "--rows", str(args.rows)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--case", f"{db_kind}:{fmt}", "--rows", str(args.rows)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"{db_kind} {fmt}: {results[-1]}", file=sys.stderr)
     print(table(results))

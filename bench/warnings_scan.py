@@ -35,7 +35,9 @@ def run(kind: str, scale: str, repeat: int, reuse: bool) -> dict:
     from reserve.warnings import services
     from reserve.warnings.models import ReserveWarning
 
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url(kind, reuse)})
+    app = create_app(
+        {"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url(kind, reuse)}
+    )
     row = {"db": kind}
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -48,8 +50,11 @@ def run(kind: str, scale: str, repeat: int, reuse: bool) -> dict:
             db.session.commit()
         row["lots"] = db.session.scalar(select(func.count()).select_from(StockLot))
         started = time.perf_counter()
-        db.session.scalar(select(func.count()).select_from(StockLot)
-                          .where(StockLot.on_hand > 0, StockLot.expiry_date.is_not(None)))
+        db.session.scalar(
+            select(func.count())
+            .select_from(StockLot)
+            .where(StockLot.on_hand > 0, StockLot.expiry_date.is_not(None))
+        )
         row["baseline_s"] = round(time.perf_counter() - started, 3)
         runs = []
         for _ in range(repeat):
@@ -60,8 +65,11 @@ def run(kind: str, scale: str, repeat: int, reuse: bool) -> dict:
         steady = [r.seconds for r in runs[1:]] or [runs[0].seconds]
         row["median_s"] = round(statistics.median(steady), 2)
         row["max_s"] = round(max(steady), 2)
-        row["active"] = db.session.scalar(select(func.count()).select_from(ReserveWarning)
-                                          .where(ReserveWarning.status != "resolved"))
+        row["active"] = db.session.scalar(
+            select(func.count())
+            .select_from(ReserveWarning)
+            .where(ReserveWarning.status != "resolved")
+        )
         row["steps"] = runs[-1].timings
         row["later_opened"] = sum(r.opened for r in runs[1:])
     return row
@@ -78,13 +86,17 @@ def main():
     for kind in args.db or ["sqlite", "postgresql"]:
         rows.append(run(kind, args.scale, args.repeat, args.reuse))
         print(rows[-1], file=sys.stderr)
-    print("| database | lots | warnings | first scan s (opens all) | steady scan s, median (max) | one pass over the lots s "
-          "| ratio | per step, last scan (s) |")
+    print(
+        "| database | lots | warnings | first scan s (opens all) | steady scan s, median (max) | one pass over the lots s "
+        "| ratio | per step, last scan (s) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         steps = ", ".join(f"{k} {v}" for k, v in r["steps"].items())
-        print(f"| {r['db']} | {r['lots']:,} | {r['active']:,} | {r['first_s']} | **{r['median_s']}** ({r['max_s']}) "
-              f"| {r['baseline_s']} | {r['median_s'] / max(r['baseline_s'], 1e-3):.1f}× | {steps} |")
+        print(
+            f"| {r['db']} | {r['lots']:,} | {r['active']:,} | {r['first_s']} | **{r['median_s']}** ({r['max_s']}) "
+            f"| {r['baseline_s']} | {r['median_s'] / max(r['baseline_s'], 1e-3):.1f}× | {steps} |"
+        )
 
 
 if __name__ == "__main__":

@@ -34,13 +34,17 @@ def create_app(config=None):
     try:  # one clock: Babel's zone is the display zone; an unknown zone stops the start
         ZoneInfo(app.config["DISPLAY_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise RuntimeError(f"DISPLAY_TIMEZONE={app.config['DISPLAY_TIMEZONE']!r} is not a known time zone") from exc
+        raise RuntimeError(
+            f"DISPLAY_TIMEZONE={app.config['DISPLAY_TIMEZONE']!r} is not a known time zone"
+        ) from exc
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         if name == "production":
             raise RuntimeError("DATABASE_URL must be set in production")
         os.makedirs(app.instance_path, exist_ok=True)
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "emreserve.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "emreserve.db"
+        )
     if name == "production" and (problems := ProductionConfig.problems(app.config)):
         raise RuntimeError("refusing to start: " + "; ".join(problems))
 

@@ -4,12 +4,22 @@ from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
 
 from . import accounts
-from .accounts_schemas import (PasswordResetSchema, UserCreateSchema, UserPasswordSchema, UserQuerySchema,
-                               UserSchema, UserUpdateSchema)
+from .accounts_schemas import (
+    PasswordResetSchema,
+    UserCreateSchema,
+    UserPasswordSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
 from .pagination import PageArgsSchema, page_schema, paginate
 
-blp = Blueprint("users", __name__, url_prefix="/api/v1/users",
-                description="User accounts (用户管理): create, edit, disable, reset passwords")
+blp = Blueprint(
+    "users",
+    __name__,
+    url_prefix="/api/v1/users",
+    description="User accounts (用户管理): create, edit, disable, reset passwords",
+)
 
 
 @blp.route("")
@@ -46,9 +56,14 @@ def get_user(user_id):
 @blp.response(200, UserSchema)
 def update_user(data, user_id):
     """Name, roles, agency (`agency_id: null` removes it). Nobody changes their own roles or agency."""
-    return accounts.update_user(current_user, user_id, display_name=data.get("display_name"),
-                                roles=data.get("roles"), agency_id=data.get("agency_id"),
-                                agency_given="agency_id" in data)
+    return accounts.update_user(
+        current_user,
+        user_id,
+        display_name=data.get("display_name"),
+        roles=data.get("roles"),
+        agency_id=data.get("agency_id"),
+        agency_given="agency_id" in data,
+    )
 
 
 @blp.route("/<int:user_id>/disable", methods=["POST"])

@@ -6,8 +6,10 @@ import secrets
 from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, VIEWER
 from .policy import is_in_subtree
 
-GRANTABLE = {ADMIN: frozenset({ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN}),
-             AGENCY_ADMIN: frozenset({OPERATOR, AGENCY_ADMIN})}
+GRANTABLE = {
+    ADMIN: frozenset({ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN}),
+    AGENCY_ADMIN: frozenset({OPERATOR, AGENCY_ADMIN}),
+}
 NEEDS_AGENCY = frozenset({OPERATOR, AGENCY_ADMIN})  # without one they would see and manage nothing
 STATUSES = ("active", "disabled", "must_change")
 PASSWORD_METHODS = ("issue", "link")
@@ -23,7 +25,9 @@ def can_see(roles: set[str], actor_path: str | None, target_path: str | None) ->
     return ADMIN in roles or (AGENCY_ADMIN in roles and is_in_subtree(target_path, actor_path))
 
 
-def can_manage(roles: set[str], actor_path: str | None, target_path: str | None, target_roles: set[str]) -> bool:
+def can_manage(
+    roles: set[str], actor_path: str | None, target_path: str | None, target_roles: set[str]
+) -> bool:
     """Visible, and holding no role the actor could not grant (supplier accounts: admins only)."""
     if not can_see(roles, actor_path, target_path):
         return False

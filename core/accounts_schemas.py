@@ -30,10 +30,15 @@ class UserSchema(Schema):
 
 
 class UserQuerySchema(Schema):
-    q = fields.Str(load_default=None, validate=validate.Length(max=100),
-                   metadata={"description": "part of the e-mail address or the name"})
+    q = fields.Str(
+        load_default=None,
+        validate=validate.Length(max=100),
+        metadata={"description": "part of the e-mail address or the name"},
+    )
     role = fields.Str(load_default=None, validate=validate.OneOf(list(ROLES)))
-    agency_id = fields.Int(load_default=None, metadata={"description": "this agency and the agencies below it"})
+    agency_id = fields.Int(
+        load_default=None, metadata={"description": "this agency and the agencies below it"}
+    )
     status = fields.Str(load_default=None, validate=validate.OneOf(STATUSES))
 
 
@@ -42,9 +47,14 @@ class UserCreateSchema(Schema):
     display_name = fields.Str(load_default="", validate=validate.Length(max=100))
     roles = fields.List(ROLE, required=True, validate=validate.Length(min=1, max=len(ROLES)))
     agency_id = fields.Int(load_default=None, allow_none=True)
-    password_method = fields.Str(load_default="issue", validate=validate.OneOf(PASSWORD_METHODS), metadata={
-        "description": "issue: a one-time password, returned once, to be changed at the first login; "
-                       "link: a link to set the password is e-mailed (through the outbox)"})
+    password_method = fields.Str(
+        load_default="issue",
+        validate=validate.OneOf(PASSWORD_METHODS),
+        metadata={
+            "description": "issue: a one-time password, returned once, to be changed at the first login; "
+            "link: a link to set the password is e-mailed (through the outbox)"
+        },
+    )
 
 
 class UserUpdateSchema(Schema):
@@ -59,5 +69,9 @@ class PasswordResetSchema(Schema):
 
 class UserPasswordSchema(Schema):
     user = fields.Nested(UserSchema)
-    issued_password = fields.Str(allow_none=True, metadata={
-        "description": "the one-time password (method issue), returned this once; null when a link was sent"})
+    issued_password = fields.Str(
+        allow_none=True,
+        metadata={
+            "description": "the one-time password (method issue), returned this once; null when a link was sent"
+        },
+    )

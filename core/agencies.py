@@ -42,5 +42,10 @@ def writable_agencies(user) -> list[Agency]:
 def region_names(codes) -> dict[str, str]:
     """code -> name of the divisions among `codes` (a page shows 太原市, not 140100)."""
     codes = [c for c in set(codes) if c]
-    return dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()) \
-        if codes else {}
+    return (
+        dict(
+            db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()
+        )
+        if codes
+        else {}
+    )

@@ -3,7 +3,13 @@ from flask_smorest import Blueprint
 
 from . import audit_service, todos
 from .pagination import PageArgsSchema, page_schema, paginate
-from .schemas import AuditEntrySchema, AuditQuerySchema, ChainReportSchema, MeSchema, TodoGroupSchema
+from .schemas import (
+    AuditEntrySchema,
+    AuditQuerySchema,
+    ChainReportSchema,
+    MeSchema,
+    TodoGroupSchema,
+)
 
 blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Identity and audit")
 

@@ -46,8 +46,19 @@ class AuditLog(db.Model):
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-HASHED_FIELDS = ("at", "user_id", "agency_id", "actor", "action", "entity", "entity_id",
-                 "before", "after", "ip", "request_id")
+HASHED_FIELDS = (
+    "at",
+    "user_id",
+    "agency_id",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "ip",
+    "request_id",
+)
 
 
 def canonical_json(value) -> str:
@@ -156,9 +167,16 @@ def _pending_entries(session: Session) -> list[dict]:
 
 
 def _append(session: Session, flush_context) -> None:
-    entries = [{"action": action, "entity": inspect(obj).mapper.local_table.name, "entity_id": _entity_id(obj),
-                "before": before, "after": after}
-               for action, obj, before, after in _pending_entries(session)]
+    entries = [
+        {
+            "action": action,
+            "entity": inspect(obj).mapper.local_table.name,
+            "entity_id": _entity_id(obj),
+            "before": before,
+            "after": after,
+        }
+        for action, obj, before, after in _pending_entries(session)
+    ]
     if entries:
         _append_rows(session.connection(), entries)
 
@@ -167,12 +185,22 @@ def _append_rows(conn, entries: list[dict]) -> None:
     """Extend the chain by `entries` (action, entity, entity_id, before, after)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    prev = conn.execute(select(AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).scalar() or GENESIS
+    prev = (
+        conn.execute(select(AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).scalar()
+        or GENESIS
+    )
     actor, now = current_actor(), utcnow()
     rows = []
     for entry in entries:
-        row = {"at": now, "user_id": actor.user_id, "agency_id": actor.agency_id, "actor": actor.name,
-               "ip": actor.ip, "request_id": actor.request_id, **entry}
+        row = {
+            "at": now,
+            "user_id": actor.user_id,
+            "agency_id": actor.agency_id,
+            "actor": actor.name,
+            "ip": actor.ip,
+            "request_id": actor.request_id,
+            **entry,
+        }
         row["prev_hash"] = prev
         row["row_hash"] = prev = row_hash(prev, row)
         rows.append(row)
@@ -200,8 +228,18 @@ def latest_change() -> int:
 
 def record_event(action: str, entity: str, after: dict, entity_id: str | None = None) -> None:
     """Audit a change made outside the ORM (bulk loads), in the current transaction."""
-    _append_rows(db.session.connection(), [{"action": action, "entity": entity, "entity_id": entity_id,
-                                            "before": None, "after": {k: _plain(v) for k, v in after.items()}}])
+    _append_rows(
+        db.session.connection(),
+        [
+            {
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "before": None,
+                "after": {k: _plain(v) for k, v in after.items()},
+            }
+        ],
+    )
 
 
 def _refuse_change(mapper, connection, target):
@@ -234,17 +272,29 @@ def verify_chain(batch: int = 1000, session: Session | None = None) -> ChainRepo
         session = db.session
     prev, count, last_id = GENESIS, 0, 0
     while True:
-        rows = session.execute(
-            select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return ChainReport(rows=count)
         for entry in rows:
             count += 1
             if entry.prev_hash != prev:
-                return ChainReport(count, entry.id, "prev_hash does not match the previous row (a row was removed or reordered)")
+                return ChainReport(
+                    count,
+                    entry.id,
+                    "prev_hash does not match the previous row (a row was removed or reordered)",
+                )
             expected = row_hash(prev, {k: getattr(entry, k) for k in HASHED_FIELDS})
             if entry.row_hash != expected:
-                return ChainReport(count, entry.id, "row_hash does not match the row's content (the row was edited)")
+                return ChainReport(
+                    count,
+                    entry.id,
+                    "row_hash does not match the row's content (the row was edited)",
+                )
             prev, last_id = entry.row_hash, entry.id
         session.expunge_all()

@@ -28,18 +28,44 @@ def list_audit_entries(user, *, entity=None, entity_id=None, user_id=None):
     return stmt.order_by(AuditLog.id.desc())
 
 
-AUDIT_CSV_HEADER = ["id", "at_utc", "actor", "action", "entity", "entity_id", "before", "after", "ip",
-                    "request_id", "row_hash"]
+AUDIT_CSV_HEADER = [
+    "id",
+    "at_utc",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "ip",
+    "request_id",
+    "row_hash",
+]
 
 
 def export_audit_csv(user, *, entity=None, limit: int = 100_000) -> bytes:
     """The audit entries (newest first, at most `limit`) as CSV, changes as readable JSON, times in the
     province's zone with their offset (unambiguous evidence that a person reads)."""
     rows = db.session.execute(list_audit_entries(user, entity=entity).limit(limit)).scalars()
-    return csv_bytes(AUDIT_CSV_HEADER, (
-        [r.id, to_local(r.at).isoformat(), r.actor, r.action, r.entity, r.entity_id, readable_json(r.before) if r.before else None,
-         readable_json(r.after) if r.after else None, r.ip,
-         r.request_id, r.row_hash] for r in rows))
+    return csv_bytes(
+        AUDIT_CSV_HEADER,
+        (
+            [
+                r.id,
+                to_local(r.at).isoformat(),
+                r.actor,
+                r.action,
+                r.entity,
+                r.entity_id,
+                readable_json(r.before) if r.before else None,
+                readable_json(r.after) if r.after else None,
+                r.ip,
+                r.request_id,
+                r.row_hash,
+            ]
+            for r in rows
+        ),
+    )
 
 
 def check_audit_chain(user) -> ChainReport:

@@ -23,7 +23,13 @@ from .extensions import db
 from .organisation import Agency
 from .timeutil import utcnow
 
-ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER = "admin", "agency_operator", "commander", "viewer", "supplier"
+ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER = (
+    "admin",
+    "agency_operator",
+    "commander",
+    "viewer",
+    "supplier",
+)
 AGENCY_ADMIN = "agency_admin"  # manages the accounts of its agency subtree (core/accounts.py)
 ROLES = {
     ADMIN: _l("Administrator"),
@@ -113,7 +119,9 @@ def open_login_session(sender, user, **_extra):
     """On every successful login, start a server-side session and put its id in the cookie."""
     from .audit import Actor
 
-    g.audit_actor = Actor(user.id, user.agency_id, user.email)  # the login's own changes are the user's
+    g.audit_actor = Actor(
+        user.id, user.agency_id, user.email
+    )  # the login's own changes are the user's
     sid = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(
@@ -139,7 +147,9 @@ def close_login_session(sender, user, **_extra):
 
 
 def revoke_login_session(sid: str) -> None:
-    row = db.session.execute(db.select(LoginSession).filter_by(sid_hash=_hash_sid(sid))).scalar_one_or_none()
+    row = db.session.execute(
+        db.select(LoginSession).filter_by(sid_hash=_hash_sid(sid))
+    ).scalar_one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.commit()
@@ -161,7 +171,9 @@ def enforce_login_session():
     sid = session.get("sid")
     row = None
     if sid:
-        row = db.session.execute(db.select(LoginSession).filter_by(sid_hash=_hash_sid(sid))).scalar_one_or_none()
+        row = db.session.execute(
+            db.select(LoginSession).filter_by(sid_hash=_hash_sid(sid))
+        ).scalar_one_or_none()
     now = utcnow()
     if not is_login_session_valid(row, now, current_app.config["SESSION_IDLE_TIMEOUT"]):
         session.clear()

@@ -37,8 +37,13 @@ STATUSES = ("queued", "running", "done", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
 RETRYABLE = ("failed", "cancelled")
-STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed"),
-                 "cancelled": _l("Cancelled")}
+STATUS_LABELS = {
+    "queued": _l("Queued"),
+    "running": _l("Running"),
+    "done": _l("Done"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+}
 
 
 class BackgroundJob(db.Model):
@@ -46,8 +51,9 @@ class BackgroundJob(db.Model):
 
     __tablename__ = "background_job"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'cancelled')",
-                        name="status_known"),
+        CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status_known"
+        ),
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_percent"),
         Index("ix_background_job_status_id", "status", "id"),
         Index("ix_background_job_subject", "subject_kind", "subject_id"),
@@ -55,20 +61,22 @@ class BackgroundJob(db.Model):
     __audit_exclude__ = {"params", "heartbeat_at", "progress", "step"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))                    # a name in KINDS
+    kind: Mapped[str] = mapped_column(String(40))  # a name in KINDS
     status: Mapped[str] = mapped_column(String(12), default="queued")
-    subject_kind: Mapped[str | None] = mapped_column(String(30))     # what it works on: "incident" ...
+    subject_kind: Mapped[str | None] = mapped_column(String(30))  # what it works on: "incident" ...
     subject_id: Mapped[int | None]
     params: Mapped[dict | None] = mapped_column(JSON)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # who started it; it runs as them
-    progress: Mapped[int] = mapped_column(default=0)                 # percent
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id")
+    )  # who started it; it runs as them
+    progress: Mapped[int] = mapped_column(default=0)  # percent
     step: Mapped[str | None] = mapped_column(String(200))
-    result: Mapped[dict | None] = mapped_column(JSON)                # a reference: {"plan_id": 7}
+    result: Mapped[dict | None] = mapped_column(JSON)  # a reference: {"plan_id": 7}
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
-    worker: Mapped[str | None] = mapped_column(String(100))          # host:pid of the worker running it
-    request_id: Mapped[str | None] = mapped_column(String(64))       # the request that started it (logs)
+    worker: Mapped[str | None] = mapped_column(String(100))  # host:pid of the worker running it
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the request that started it (logs)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
@@ -78,18 +86,30 @@ class BackgroundJob(db.Model):
 @dataclass(frozen=True)
 class Kind:
     name: str
-    run: str          # "module:function", called as function(job, context) inside an app context
-    can_see: str      # "module:function", called as function(user, job); raises NotFound / NotAllowed
+    run: str  # "module:function", called as function(job, context) inside an app context
+    can_see: str  # "module:function", called as function(user, job); raises NotFound / NotAllowed
 
 
 # Every kind of background job, by name. A new kind of long work gets one line here.
 KINDS = {
-    "plan": Kind("plan", "dispatch.services.plan_jobs:run_plan_job", "dispatch.services.plan_jobs:check_plan_job"),
-    "report-check": Kind("report-check", "reserve.reporting.services:run_check_job",
-                         "reserve.reporting.services:check_submission_job"),
-    "report-apply": Kind("report-apply", "reserve.reporting.services:run_apply_job",
-                         "reserve.reporting.services:check_submission_job"),
-    "export": Kind("export", "core.export_jobs:run_export_job", "core.export_jobs:check_export_job"),
+    "plan": Kind(
+        "plan",
+        "dispatch.services.plan_jobs:run_plan_job",
+        "dispatch.services.plan_jobs:check_plan_job",
+    ),
+    "report-check": Kind(
+        "report-check",
+        "reserve.reporting.services:run_check_job",
+        "reserve.reporting.services:check_submission_job",
+    ),
+    "report-apply": Kind(
+        "report-apply",
+        "reserve.reporting.services:run_apply_job",
+        "reserve.reporting.services:check_submission_job",
+    ),
+    "export": Kind(
+        "export", "core.export_jobs:run_export_job", "core.export_jobs:check_export_job"
+    ),
 }
 
 
@@ -109,14 +129,26 @@ class JobLost(Exception):
 
 # --- what users do ------------------------------------------------------------------------------
 
-def enqueue(user, kind: str, *, subject: tuple[str, int] | None = None, params: dict | None = None) -> BackgroundJob:
+
+def enqueue(
+    user, kind: str, *, subject: tuple[str, int] | None = None, params: dict | None = None
+) -> BackgroundJob:
     """Queue a job (the caller has checked the user may start it); commits."""
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
-    job = BackgroundJob(kind=kind, status="queued", subject_kind=subject[0] if subject else None,
-                        subject_id=subject[1] if subject else None, params=params, user_id=getattr(user, "id", None),
-                        step=_("Queued"), progress=0, attempts=0, cancel_requested=False,
-                        request_id=g.get("request_id") if has_request_context() else None)
+    job = BackgroundJob(
+        kind=kind,
+        status="queued",
+        subject_kind=subject[0] if subject else None,
+        subject_id=subject[1] if subject else None,
+        params=params,
+        user_id=getattr(user, "id", None),
+        step=_("Queued"),
+        progress=0,
+        attempts=0,
+        cancel_requested=False,
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
     db.session.add(job)
     db.session.commit()
     log.info("job %s (%s) queued for %s %s", job.id, kind, job.subject_kind, job.subject_id)
@@ -138,7 +170,9 @@ def cancel(user, job_id: int, kind: str | None = None) -> BackgroundJob:
     plan: before it is saved). Finished jobs cannot be cancelled (409)."""
     job = get_job(user, job_id, kind)
     if job.status in FINISHED:
-        raise Conflict(_("The job has finished already (%(status)s).", status=STATUS_LABELS[job.status]))
+        raise Conflict(
+            _("The job has finished already (%(status)s).", status=STATUS_LABELS[job.status])
+        )
     if job.status == "queued":
         job.status, job.step, job.finished_at = "cancelled", _("Cancelled"), utcnow()
     else:
@@ -155,7 +189,13 @@ def retry(user, job_id: int, kind: str | None = None) -> BackgroundJob:
     if job.status not in RETRYABLE:
         raise Conflict(_("Only a failed or cancelled job can be retried."))
     job.status, job.progress, job.step, job.error, job.result = "queued", 0, _("Queued"), None, None
-    job.cancel_requested, job.worker, job.started_at, job.finished_at, job.heartbeat_at = False, None, None, None, None
+    job.cancel_requested, job.worker, job.started_at, job.finished_at, job.heartbeat_at = (
+        False,
+        None,
+        None,
+        None,
+        None,
+    )
     job.request_id = g.get("request_id") if has_request_context() else job.request_id
     job.user_id = getattr(user, "id", job.user_id)  # it runs again as the user who asked
     db.session.commit()
@@ -165,14 +205,26 @@ def retry(user, job_id: int, kind: str | None = None) -> BackgroundJob:
 
 def as_dict(job: BackgroundJob) -> dict:
     """The job's JSON, the same from every web worker."""
-    return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress, "step": job.step,
-            "plan_id": (job.result or {}).get("plan_id"), "result": job.result, "error": job.error,
-            "incident_id": job.subject_id if job.subject_kind == "incident" else None,
-            "attempts": job.attempts, "cancel_requested": job.cancel_requested,
-            "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "step": job.step,
+        "plan_id": (job.result or {}).get("plan_id"),
+        "result": job.result,
+        "error": job.error,
+        "incident_id": job.subject_id if job.subject_kind == "incident" else None,
+        "attempts": job.attempts,
+        "cancel_requested": job.cancel_requested,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
 
 
 # --- what the worker does -------------------------------------------------------------------------
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:100]
@@ -187,15 +239,29 @@ def claim(worker: str, now: datetime | None = None) -> int | None:
     LOCKED, so workers never wait for each other's claims; SQLite: the transaction's BEGIN
     IMMEDIATE serialises them. The guarded UPDATE makes a double claim impossible on both."""
     now = now or utcnow()
-    job_id = db.session.execute(select(BackgroundJob.id).where(BackgroundJob.status == "queued")
-                                .order_by(BackgroundJob.id).limit(1).with_for_update(skip_locked=True)).scalar()
+    job_id = db.session.execute(
+        select(BackgroundJob.id)
+        .where(BackgroundJob.status == "queued")
+        .order_by(BackgroundJob.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).scalar()
     if job_id is None:
         db.session.rollback()
         return None
     taken = db.session.execute(
-        update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "queued")
-        .values(status="running", worker=worker, started_at=now, heartbeat_at=now, progress=0,
-                step=_("Started"), attempts=BackgroundJob.attempts + 1)).rowcount
+        update(BackgroundJob)
+        .where(BackgroundJob.id == job_id, BackgroundJob.status == "queued")
+        .values(
+            status="running",
+            worker=worker,
+            started_at=now,
+            heartbeat_at=now,
+            progress=0,
+            step=_("Started"),
+            attempts=BackgroundJob.attempts + 1,
+        )
+    ).rowcount
     db.session.commit()
     return job_id if taken else None
 
@@ -203,9 +269,15 @@ def claim(worker: str, now: datetime | None = None) -> int | None:
 def beat(job_id: int, worker: str, now: datetime | None = None) -> bool:
     """Refresh the running job's heartbeat (called from the heartbeat thread, whose app
     context has a session of its own); False when the job is no longer this worker's."""
-    done = db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
-                                                          BackgroundJob.worker == worker)
-                              .values(heartbeat_at=now or utcnow())).rowcount
+    done = db.session.execute(
+        update(BackgroundJob)
+        .where(
+            BackgroundJob.id == job_id,
+            BackgroundJob.status == "running",
+            BackgroundJob.worker == worker,
+        )
+        .values(heartbeat_at=now or utcnow())
+    ).rowcount
     db.session.commit()
     return bool(done)
 
@@ -214,15 +286,34 @@ def reclaim_stale(now: datetime | None = None) -> int:
     """Mark failed every running job whose heartbeat is older than the lease: its worker died
     (its transaction died with it, so nothing of its work was applied). Safe to run twice."""
     now = now or utcnow()
-    stale = db.session.execute(select(BackgroundJob.id).where(
-        BackgroundJob.status == "running", BackgroundJob.heartbeat_at < now - lease())).scalars().all()
+    stale = (
+        db.session.execute(
+            select(BackgroundJob.id).where(
+                BackgroundJob.status == "running", BackgroundJob.heartbeat_at < now - lease()
+            )
+        )
+        .scalars()
+        .all()
+    )
     for job_id in stale:
-        db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
-                                                       BackgroundJob.heartbeat_at < now - lease())
-                           .values(status="failed", finished_at=now, step=_("Failed"),
-                                   error=_("The worker running the job stopped (no heartbeat for %(s)s s); "
-                                           "nothing of it was applied. Retry the job.",
-                                           s=int(lease().total_seconds()))))
+        db.session.execute(
+            update(BackgroundJob)
+            .where(
+                BackgroundJob.id == job_id,
+                BackgroundJob.status == "running",
+                BackgroundJob.heartbeat_at < now - lease(),
+            )
+            .values(
+                status="failed",
+                finished_at=now,
+                step=_("Failed"),
+                error=_(
+                    "The worker running the job stopped (no heartbeat for %(s)s s); "
+                    "nothing of it was applied. Retry the job.",
+                    s=int(lease().total_seconds()),
+                ),
+            )
+        )
         log.warning("job %s reclaimed: its worker stopped beating", job_id)
     db.session.commit()
     return len(stale)
@@ -230,7 +321,11 @@ def reclaim_stale(now: datetime | None = None) -> int:
 
 def counts() -> dict[str, int]:
     """Jobs per status (for /metrics)."""
-    found = dict(db.session.execute(select(BackgroundJob.status, func.count()).group_by(BackgroundJob.status)).all())
+    found = dict(
+        db.session.execute(
+            select(BackgroundJob.status, func.count()).group_by(BackgroundJob.status)
+        ).all()
+    )
     return {status: found.get(status, 0) for status in STATUSES}
 
 
@@ -259,10 +354,16 @@ class Context:
         """Record progress on a connection of its own (visible at once to every web worker);
         raise JobCancelled when cancellation was asked for. Call it outside a write transaction."""
         with db.engine.connect() as conn:
-            conn.execute(update(BackgroundJob).where(BackgroundJob.id == self.job_id)
-                         .values(progress=max(0, min(100, int(percent))), step=step[:200], heartbeat_at=utcnow()))
-            cancelled = conn.execute(select(BackgroundJob.cancel_requested)
-                                     .where(BackgroundJob.id == self.job_id)).scalar()
+            conn.execute(
+                update(BackgroundJob)
+                .where(BackgroundJob.id == self.job_id)
+                .values(
+                    progress=max(0, min(100, int(percent))), step=step[:200], heartbeat_at=utcnow()
+                )
+            )
+            cancelled = conn.execute(
+                select(BackgroundJob.cancel_requested).where(BackgroundJob.id == self.job_id)
+            ).scalar()
             conn.commit()
         if cancelled:
             raise JobCancelled()
@@ -286,11 +387,22 @@ class Context:
     def finish(self, result: dict) -> None:
         """Mark the job done in the handler's transaction: its work and its `done` commit together
         (JobLost, and nothing committed, when the job was taken from this worker meanwhile)."""
-        done = db.session.execute(update(BackgroundJob).where(BackgroundJob.id == self.job_id,
-                                                              BackgroundJob.status == "running",
-                                                              BackgroundJob.worker == self.worker)
-                                  .values(status="done", progress=100, step=_("Done"), result=result, error=None,
-                                          finished_at=utcnow())).rowcount
+        done = db.session.execute(
+            update(BackgroundJob)
+            .where(
+                BackgroundJob.id == self.job_id,
+                BackgroundJob.status == "running",
+                BackgroundJob.worker == self.worker,
+            )
+            .values(
+                status="done",
+                progress=100,
+                step=_("Done"),
+                result=result,
+                error=None,
+                finished_at=utcnow(),
+            )
+        ).rowcount
         if not done:
             raise JobLost()
 
@@ -298,10 +410,20 @@ class Context:
 def record_outcome(job_id: int, worker: str, status: str, error: str | None = None) -> None:
     """Failed or cancelled: recorded after the handler's transaction was rolled back (only
     while the job is still this worker's)."""
-    db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id, BackgroundJob.status == "running",
-                                                   BackgroundJob.worker == worker)
-                       .values(status=status, error=error[:2000] if error else None, finished_at=utcnow(),
-                               step=str(STATUS_LABELS[status])))
+    db.session.execute(
+        update(BackgroundJob)
+        .where(
+            BackgroundJob.id == job_id,
+            BackgroundJob.status == "running",
+            BackgroundJob.worker == worker,
+        )
+        .values(
+            status=status,
+            error=error[:2000] if error else None,
+            finished_at=utcnow(),
+            step=str(STATUS_LABELS[status]),
+        )
+    )
     db.session.commit()
 
 
@@ -311,8 +433,8 @@ class ProcessHeartbeat(db.Model):
     __tablename__ = "process_heartbeat"
     __audit__ = False
 
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)   # host:pid
-    role: Mapped[str] = mapped_column(String(20))                      # worker / scheduler
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid
+    role: Mapped[str] = mapped_column(String(20))  # worker / scheduler
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     beat_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -321,7 +443,9 @@ def record_heartbeat(role: str, name: str, now: datetime | None = None) -> None:
     """Upsert this process's heartbeat; forget processes silent for a day. Commits."""
     now = now or utcnow()
     table = ProcessHeartbeat.__table__
-    if not db.session.execute(update(table).where(table.c.name == name).values(beat_at=now, role=role)).rowcount:
+    if not db.session.execute(
+        update(table).where(table.c.name == name).values(beat_at=now, role=role)
+    ).rowcount:
         db.session.execute(table.insert().values(name=name, role=role, started_at=now, beat_at=now))
     db.session.execute(table.delete().where(table.c.beat_at < now - timedelta(days=1)))
     db.session.commit()
@@ -333,7 +457,10 @@ def heartbeats() -> dict[str, tuple[datetime | None, int]]:
     found = {}
     for role in ("worker", "scheduler"):
         newest, alive = db.session.execute(
-            select(func.max(ProcessHeartbeat.beat_at),
-                   func.count().filter(ProcessHeartbeat.beat_at >= horizon)).where(ProcessHeartbeat.role == role)).one()
+            select(
+                func.max(ProcessHeartbeat.beat_at),
+                func.count().filter(ProcessHeartbeat.beat_at >= horizon),
+            ).where(ProcessHeartbeat.role == role)
+        ).one()
         found[role] = (newest, alive or 0)
     return found

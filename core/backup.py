@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sqlite3
+
 # pg_dump and pg_restore run from an argument list, never through a shell.
 import subprocess  # nosec B404
 import time
@@ -73,6 +74,7 @@ class DrillReport:
 
 # Fingerprints ---------------------------------------------------------------------------------
 
+
 def _plain(value):
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
@@ -93,7 +95,9 @@ def fingerprint(conn: Connection) -> dict[str, TableSum]:
         digest, rows = hashlib.sha256(), 0
         result = conn.execution_options(yield_per=5000).execute(select(table).order_by(*order))
         for row in result:
-            digest.update(json.dumps(list(row), default=_plain, sort_keys=True, ensure_ascii=False).encode())
+            digest.update(
+                json.dumps(list(row), default=_plain, sort_keys=True, ensure_ascii=False).encode()
+            )
             digest.update(b"\n")
             rows += 1
         sums[table.name] = TableSum(rows, digest.hexdigest())
@@ -114,8 +118,11 @@ LEDGER_CHECK = text("""
 def ledger_problems(conn: Connection, limit: int = 20) -> list[str]:
     """Lots whose balances differ from the sum of their movements, or are negative."""
     found = conn.execute(LEDGER_CHECK).fetchmany(limit)
-    return [f"lot {r.id}: on_hand {r.on_hand} / reserved {r.reserved}, movements say {r.moved_on_hand} / "
-            f"{r.moved_reserved}" for r in found]
+    return [
+        f"lot {r.id}: on_hand {r.on_hand} / reserved {r.reserved}, movements say {r.moved_on_hand} / "
+        f"{r.moved_reserved}"
+        for r in found
+    ]
 
 
 def compare(expected: dict[str, TableSum], actual: dict[str, TableSum]) -> list[str]:
@@ -143,13 +150,18 @@ def verify(url: str, expected: dict[str, TableSum] | None = None) -> DrillReport
             chain = verify_chain(session=session)
     finally:
         engine.dispose()
-    return DrillReport(seconds=time.perf_counter() - started, tables=tables,
-                       mismatches=compare(expected, tables) if expected is not None else [],
-                       ledger_problems=ledger, audit_rows=chain.rows,
-                       audit_problem=None if chain.ok else f"row {chain.broken_id}: {chain.reason}")
+    return DrillReport(
+        seconds=time.perf_counter() - started,
+        tables=tables,
+        mismatches=compare(expected, tables) if expected is not None else [],
+        ledger_problems=ledger,
+        audit_rows=chain.rows,
+        audit_problem=None if chain.ok else f"row {chain.broken_id}: {chain.reason}",
+    )
 
 
 # Backup and restore ---------------------------------------------------------------------------
+
 
 def _sqlite_file(url) -> str:
     database = make_url(url).database
@@ -162,8 +174,12 @@ def _libpq(url) -> tuple[dict, str]:
     """Environment for pg_dump / pg_restore (the password never appears on a command line)."""
     parsed = make_url(url)
     env = dict(os.environ)
-    for name, value in (("PGHOST", parsed.host), ("PGPORT", parsed.port), ("PGUSER", parsed.username),
-                        ("PGPASSWORD", parsed.password)):
+    for name, value in (
+        ("PGHOST", parsed.host),
+        ("PGPORT", parsed.port),
+        ("PGUSER", parsed.username),
+        ("PGPASSWORD", parsed.password),
+    ):
         if value is not None:
             env[name] = str(value)
     return env, parsed.database
@@ -197,7 +213,12 @@ def create_backup(url: str, path: str | Path) -> Manifest:
         tables, seconds = _dump_postgresql(url, path, started)
     else:
         raise ValueError(f"no backup method for {backend}")
-    manifest = Manifest(backend, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), round(seconds, 3), tables)
+    manifest = Manifest(
+        backend,
+        dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        round(seconds, 3),
+        tables,
+    )
     manifest.write(path)
     return manifest
 
@@ -210,8 +231,18 @@ def _dump_postgresql(url: str, path: Path, started: float) -> tuple[dict[str, Ta
     try:
         with engine.connect() as conn:
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
-            _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                  f"--file={path}", f"--dbname={database}"], env)
+            _run(
+                [
+                    "pg_dump",
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    f"--file={path}",
+                    f"--dbname={database}",
+                ],
+                env,
+            )
             seconds = time.perf_counter() - started
             tables = fingerprint(conn)
             conn.rollback()
@@ -248,8 +279,18 @@ def restore_backup(path: str | Path, into_url: str) -> float:
             source.close()
     elif backend == "postgresql":
         env, database = _libpq(into_url)
-        _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-              f"--dbname={database}", str(path)], env)
+        _run(
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                f"--dbname={database}",
+                str(path),
+            ],
+            env,
+        )
         engine = create_engine(into_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text("ANALYZE"))  # planner statistics are not part of a dump
@@ -257,4 +298,3 @@ def restore_backup(path: str | Path, into_url: str) -> float:
     else:
         raise ValueError(f"no restore method for {backend}")
     return time.perf_counter() - started
-

@@ -25,8 +25,10 @@ audit_cli = AppGroup("audit", help="Audit log.")
 def refuse_in_production(command: str) -> None:
     """Demo data and accounts with a published password never go into a production database."""
     if current_app.config.get("APP_ENV") == "production":
-        raise click.ClickException(f"{command} refuses to run with APP_ENV=production: demo data and demo accounts "
-                                   "have no place there; follow docs/operations.md (flask setup ...) instead")
+        raise click.ClickException(
+            f"{command} refuses to run with APP_ENV=production: demo data and demo accounts "
+            "have no place there; follow docs/operations.md (flask setup ...) instead"
+        )
 
 
 @demo_cli.command("init")
@@ -41,7 +43,9 @@ def demo_init():
         return ""
 
     steps = [step for f in features.registered() for step in f.demo]
-    steps.append(features.DemoStep(20, lambda: True, ensure_accounts))  # the accounts need the agencies
+    steps.append(
+        features.DemoStep(20, lambda: True, ensure_accounts)
+    )  # the accounts need the agencies
     for step in sorted(steps, key=lambda step: step.order):
         if step.is_empty():
             if message := step.build():
@@ -73,8 +77,13 @@ def users_create(email, roles, agency_code, display_name, password):
         agency = db.session.execute(select(Agency).filter_by(code=agency_code)).scalar_one_or_none()
         if agency is None:
             raise click.ClickException(f"no agency with code {agency_code}")
-    datastore.create_user(email=email, password=hash_password(password), roles=list(roles), agency=agency,
-                          display_name=display_name)
+    datastore.create_user(
+        email=email,
+        password=hash_password(password),
+        roles=list(roles),
+        agency=agency,
+        display_name=display_name,
+    )
     db.session.commit()
     click.echo(f"created {email}")
 
@@ -124,8 +133,12 @@ scheduler_cli = AppGroup("scheduler", help="The scheduler process (one active at
 
 
 @scheduler_cli.command("run")
-@click.option("--once", is_flag=True, help="run every job one time and exit (if no other scheduler is active)")
-@click.option("--poll", default=10.0, show_default=True, help="standby: seconds between attempts to take over")
+@click.option(
+    "--once", is_flag=True, help="run every job one time and exit (if no other scheduler is active)"
+)
+@click.option(
+    "--poll", default=10.0, show_default=True, help="standby: seconds between attempts to take over"
+)
 def scheduler_run(once, poll):
     """Run the scheduled jobs (warning scan, notification sender, daily digest). A second
     scheduler waits as a standby until the active one stops."""
@@ -139,14 +152,21 @@ worker_cli = AppGroup("worker", help="The background job worker (any number may 
 
 @worker_cli.command("run")
 @click.option("--once", is_flag=True, help="run the queued jobs, then exit")
-@click.option("--poll", default=None, type=float, help="seconds between looks for queued jobs [JOB_POLL_SECONDS]")
+@click.option(
+    "--poll",
+    default=None,
+    type=float,
+    help="seconds between looks for queued jobs [JOB_POLL_SECONDS]",
+)
 def worker_run(once, poll):
     """Run background jobs (large plans) from the database queue until stopped; SIGTERM stops
     after the running job."""
     from . import worker
 
     app = current_app._get_current_object()
-    ran = worker.run(app, once=once, poll_seconds=poll or app.config["JOB_POLL_SECONDS"], echo=click.echo)
+    ran = worker.run(
+        app, once=once, poll_seconds=poll or app.config["JOB_POLL_SECONDS"], echo=click.echo
+    )
     if once:
         click.echo(f"{ran} jobs run")
 
@@ -156,14 +176,23 @@ backup_cli = AppGroup("backup", help="Backup, restore and restore drills (docs/o
 
 def _echo_report(report, compared: bool) -> None:
     rows = sum(t.rows for t in report.tables.values())
-    click.echo(f"{len(report.tables)} tables, {rows} rows checked in {report.seconds:.2f} s; "
-               f"audit chain {report.audit_rows} rows {'intact' if report.audit_problem is None else 'BROKEN'}")
-    for problem in report.mismatches + report.ledger_problems + ([report.audit_problem] if report.audit_problem else []):
+    click.echo(
+        f"{len(report.tables)} tables, {rows} rows checked in {report.seconds:.2f} s; "
+        f"audit chain {report.audit_rows} rows {'intact' if report.audit_problem is None else 'BROKEN'}"
+    )
+    for problem in (
+        report.mismatches
+        + report.ledger_problems
+        + ([report.audit_problem] if report.audit_problem else [])
+    ):
         click.echo(f"  PROBLEM {problem}", err=True)
     if not report.ok:
         sys.exit(1)
-    click.echo("OK: " + ("content equals the backup's manifest, " if compared else "")
-               + "ledger balances equal their movements, audit chain intact")
+    click.echo(
+        "OK: "
+        + ("content equals the backup's manifest, " if compared else "")
+        + "ledger balances equal their movements, audit chain intact"
+    )
 
 
 @backup_cli.command("create")
@@ -174,13 +203,17 @@ def backup_create(path):
 
     manifest = backup.create_backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
     rows = sum(t.rows for t in manifest.tables.values())
-    click.echo(f"{manifest.dialect} backup written to {path} in {manifest.seconds:.2f} s: "
-               f"{len(manifest.tables)} tables, {rows} rows; manifest {path}{backup.MANIFEST_SUFFIX}")
+    click.echo(
+        f"{manifest.dialect} backup written to {path} in {manifest.seconds:.2f} s: "
+        f"{len(manifest.tables)} tables, {rows} rows; manifest {path}{backup.MANIFEST_SUFFIX}"
+    )
 
 
 @backup_cli.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--into", "into_url", required=True, help="URL of an EMPTY database (created beforehand).")
+@click.option(
+    "--into", "into_url", required=True, help="URL of an EMPTY database (created beforehand)."
+)
 def backup_restore(path, into_url):
     """Restore PATH into an empty database, then check it against the manifest (exit 1 on a difference)."""
     from . import backup
@@ -192,21 +225,36 @@ def backup_restore(path, into_url):
 
 @backup_cli.command("verify")
 @click.option("--url", default=None, help="Database to check (default: the app's).")
-@click.option("--manifest", "backup_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="A backup whose manifest the content must equal.")
+@click.option(
+    "--manifest",
+    "backup_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A backup whose manifest the content must equal.",
+)
 def backup_verify(url, backup_path):
     """Check a database: ledger invariants and audit chain, and optionally equality with a backup."""
     from . import backup
 
     expected = backup.Manifest.read(backup_path).tables if backup_path else None
-    _echo_report(backup.verify(url or current_app.config["SQLALCHEMY_DATABASE_URI"], expected), compared=bool(expected))
+    _echo_report(
+        backup.verify(url or current_app.config["SQLALCHEMY_DATABASE_URI"], expected),
+        compared=bool(expected),
+    )
 
 
 def register(app):
     from .setup_cli import setup_cli
 
-    groups = {"setup": setup_cli, "demo": demo_cli, "users": users_cli, "audit": audit_cli,
-              "scheduler": scheduler_cli, "worker": worker_cli, "backup": backup_cli}
+    groups = {
+        "setup": setup_cli,
+        "demo": demo_cli,
+        "users": users_cli,
+        "audit": audit_cli,
+        "scheduler": scheduler_cli,
+        "worker": worker_cli,
+        "backup": backup_cli,
+    }
     for group in groups.values():
         app.cli.add_command(group)
     for feature in features.registered(app):

@@ -98,8 +98,10 @@ class Config:
     # Public portal: uploads live outside the web root (None: <instance>/uploads); public forms are rate-limited.
     PORTAL_UPLOAD_DIR = None
     PORTAL_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"          # registrations that went through
-    PORTAL_REGISTER_FAILURE_RATE_LIMIT = "20 per minute;100 per hour"  # refused tries: a person correcting the form
+    PORTAL_REGISTER_RATE_LIMIT = "3 per minute;20 per hour"  # registrations that went through
+    PORTAL_REGISTER_FAILURE_RATE_LIMIT = (
+        "20 per minute;100 per hour"  # refused tries: a person correcting the form
+    )
     PORTAL_FORM_RATE_LIMIT = "5 per minute;30 per hour"
     # Anonymous portal answers kept in each worker (seconds, at most their max-age); 0: off.
     PUBLIC_CACHE_SECONDS = 60
@@ -135,10 +137,12 @@ class Config:
 
     # Response headers (core/hardening.py). Scripts and styles only from our origin: no inline
     # <script>, no on*= handlers, no style attributes in templates. HSTS only where TLS is certain.
-    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data: blob:; font-src 'self'; "
-                               "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'")
+    CONTENT_SECURITY_POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data: blob:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
     REFERRER_POLICY = "same-origin"
     # A base map under the offline boundaries (off by default: no request leaves the machine):
     # a tile URL template with its key, e.g. a provincial map service's
@@ -278,8 +282,10 @@ def from_environment(environ=os.environ) -> dict:
             continue
         value = environ[name]
         if not any(word in name for word in _FREE_TEXT) and re.search(r"(^|\s)#", value):
-            problems.append(f"{name}={value!r} has an inline comment: environment files keep it as part of "
-                            "the value; put comments on lines of their own")
+            problems.append(
+                f"{name}={value!r} has an inline comment: environment files keep it as part of "
+                "the value; put comments on lines of their own"
+            )
             continue
         try:
             config[key] = convert(value)
@@ -299,7 +305,11 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     SECURITY_PASSWORD_SALT = "test-salt"
     # Cheap hashes keep the suite fast; argon2 is still the scheme under test.
-    SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512, "argon2__parallelism": 1}
+    SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {
+        "argon2__rounds": 1,
+        "argon2__memory_cost": 512,
+        "argon2__parallelism": 1,
+    }
     RATELIMIT_ENABLED = True
     PUBLIC_CACHE_SECONDS = 0  # tests see each change at once (the cache has its own test)
     SCOPED_CACHE_SECONDS = 0  # likewise (tests/test_load_paths.py turns it on)
@@ -319,7 +329,9 @@ class ProductionConfig(Config):
         for key in ("SECRET_KEY", "SECURITY_PASSWORD_SALT"):
             value = config.get(key)
             if not value or value == DEFAULT_SECRET or len(value) < 32:
-                found.append(f"{key} is missing, the development default, or shorter than 32 characters")
+                found.append(
+                    f"{key} is missing, the development default, or shorter than 32 characters"
+                )
         if config.get("DEBUG"):
             found.append("DEBUG must be off in production")
         if not config.get("SQLALCHEMY_DATABASE_URI"):

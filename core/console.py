@@ -7,5 +7,6 @@ from . import create_app
 
 
 def main() -> None:
-    FlaskGroup(name="emreserve", create_app=lambda: create_app(), help=__doc__.split("\n\n")[0]).main(
-        prog_name="emreserve")
+    FlaskGroup(
+        name="emreserve", create_app=lambda: create_app(), help=__doc__.split("\n\n")[0]
+    ).main(prog_name="emreserve")

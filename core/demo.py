@@ -49,8 +49,15 @@ def ensure_demo_accounts(password: str | None = None) -> list[DemoAccount]:
             continue
         agency = None
         if account.agency_code:
-            agency = db.session.execute(select(Agency).filter_by(code=account.agency_code)).scalar_one_or_none()
-        datastore.create_user(email=account.email, password=hash_password(password), display_name=account.display_name,
-                              roles=[account.role], agency=agency)
+            agency = db.session.execute(
+                select(Agency).filter_by(code=account.agency_code)
+            ).scalar_one_or_none()
+        datastore.create_user(
+            email=account.email,
+            password=hash_password(password),
+            display_name=account.display_name,
+            roles=[account.role],
+            agency=agency,
+        )
     db.session.commit()
     return DEMO_ACCOUNTS

@@ -70,8 +70,14 @@ def wants_problem_json() -> bool:
     return best in ("application/json", PROBLEM_JSON)
 
 
-def problem_response(status: int, *, detail: str | None = None, code: str | None = None,
-                     errors: dict | None = None, headers: dict | None = None):
+def problem_response(
+    status: int,
+    *,
+    detail: str | None = None,
+    code: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+):
     title = str(TITLES.get(status, _l("Error")))
     if wants_problem_json():
         body = {
@@ -88,7 +94,9 @@ def problem_response(status: int, *, detail: str | None = None, code: str | None
         response = jsonify(body)
         response.mimetype = PROBLEM_JSON
     else:
-        response = make_response(render_template("core/error.html", status=status, title=title, detail=detail))
+        response = make_response(
+            render_template("core/error.html", status=status, title=title, detail=detail)
+        )
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -96,7 +104,9 @@ def problem_response(status: int, *, detail: str | None = None, code: str | None
 
 
 def handle_http_exception(exc: HTTPException):
-    if exc.code == 429 and exc.response is not None:  # a limit's own answer (e.g. the form again, as typed)
+    if (
+        exc.code == 429 and exc.response is not None
+    ):  # a limit's own answer (e.g. the form again, as typed)
         return exc.response
     data = getattr(exc, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
@@ -111,7 +121,10 @@ def _detail_for(exc: HTTPException) -> str | None:
     if exc.code == 422:
         return _("The request did not pass validation; see errors.")
     if exc.code == 405:
-        return _("Allowed methods: %(allowed)s", allowed=", ".join(getattr(exc, "valid_methods", None) or []))
+        return _(
+            "Allowed methods: %(allowed)s",
+            allowed=", ".join(getattr(exc, "valid_methods", None) or []),
+        )
     if exc.code == 429:
         return _("Too many attempts; wait and try again.")
     if exc.code == 413:
@@ -124,30 +137,48 @@ def handle_domain_error(exc: DomainError):
 
 
 def handle_validation_error(exc: ValidationError):
-    return problem_response(422, detail=_("The request did not pass validation; see errors."),
-                            code="invalid", errors=exc.normalized_messages())
+    return problem_response(
+        422,
+        detail=_("The request did not pass validation; see errors."),
+        code="invalid",
+        errors=exc.normalized_messages(),
+    )
 
 
 def handle_out_of_range(exc: Exception):
     """A number (or text) the database cannot hold came from the request: SQLite's driver raises
     OverflowError past 64 bits, PostgreSQL DataError past a column's type. The client's error."""
-    return problem_response(422, detail=_("The request did not pass validation; see errors."), code="invalid")
+    return problem_response(
+        422, detail=_("The request did not pass validation; see errors."), code="invalid"
+    )
 
 
 def handle_database_unavailable(exc: Exception):
     """The database went away, refused the connection, is locked or full: nothing was committed
     (the session is rolled back when the request ends); the client may retry."""
-    log.error("database unavailable (request %s): %s", g.get("request_id"), str(exc).splitlines()[0][:300])
-    return problem_response(503, detail=_("The database is unavailable; nothing was changed. Try again shortly."),
-                            code="database-unavailable", headers={"Retry-After": "5"})
+    log.error(
+        "database unavailable (request %s): %s", g.get("request_id"), str(exc).splitlines()[0][:300]
+    )
+    return problem_response(
+        503,
+        detail=_("The database is unavailable; nothing was changed. Try again shortly."),
+        code="database-unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 def handle_storage_full(exc: OSError):
     if exc.errno != errno.ENOSPC:
         return handle_unexpected(exc)
     log.error("no space left on device (request %s): %s", g.get("request_id"), exc)
-    return problem_response(503, detail=_("The server has no space left to store this; nothing was changed. "
-                                          "Try again later."), code="storage-full", headers={"Retry-After": "60"})
+    return problem_response(
+        503,
+        detail=_(
+            "The server has no space left to store this; nothing was changed. Try again later."
+        ),
+        code="storage-full",
+        headers={"Retry-After": "60"},
+    )
 
 
 def handle_unexpected(exc: Exception):

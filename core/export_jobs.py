@@ -32,6 +32,7 @@ from .timeutil import local_today, utcnow
 
 log = logging.getLogger(__name__)
 
+
 class ExportFile(db.Model):
     """The finished file of an export job, until it expires."""
 
@@ -40,12 +41,16 @@ class ExportFile(db.Model):
     __audit__ = False  # the job that wrote it is audited; the file's bytes are no audit trail
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("background_job.id", ondelete="CASCADE"), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)  # owner
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("background_job.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )  # owner
     filename: Mapped[str] = mapped_column(String(120))
     mimetype: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int]                                                 # bytes
-    rows: Mapped[int]                                                 # data rows, header aside
+    size: Mapped[int]  # bytes
+    rows: Mapped[int]  # data rows, header aside
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # read only to download it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -55,25 +60,42 @@ class ExportFile(db.Model):
 class Export:
     name: str
     label: str
-    rows: str            # "module:function"(user, filters, today) -> (header, rows), scoped to the user
-    size: str            # "module:function"(user, filters, today) -> at most how many rows, not reading them
-    filters: str         # "module:Schema" of its filters (the inline export's query, `format` aside)
-    title: str           # sheet and file name; may name a filter: "{kind}"
-    scope: str           # the scope an external client needs: "read:stock", "read:{kind}"
-    inline: str          # endpoint of the inline export (the web page goes there below the limit)
-    appendix: str | None = None  # "module:function"(filters) -> (title, header, rows): XLSX's second sheet
-    caption: str | None = None   # "module:function"(filters) -> what the pages name beside the label
+    rows: str  # "module:function"(user, filters, today) -> (header, rows), scoped to the user
+    size: str  # "module:function"(user, filters, today) -> at most how many rows, not reading them
+    filters: str  # "module:Schema" of its filters (the inline export's query, `format` aside)
+    title: str  # sheet and file name; may name a filter: "{kind}"
+    scope: str  # the scope an external client needs: "read:stock", "read:{kind}"
+    inline: str  # endpoint of the inline export (the web page goes there below the limit)
+    appendix: str | None = (
+        None  # "module:function"(filters) -> (title, header, rows): XLSX's second sheet
+    )
+    caption: str | None = None  # "module:function"(filters) -> what the pages name beside the label
 
 
 # Every export that may run in the background, by name. A new one gets one entry here.
 EXPORTS = {
-    "stock": Export("stock", _l("Stock lots"), "reserve.services.stock:export_table",
-                    "reserve.services.stock:export_size", "reserve.schemas:StockQuerySchema", "stock", "read:stock",
-                    "stock.export_stock"),
-    "sharing": Export("sharing", _l("Shared data"), "reserve.sharing.feeds:export_table",
-                      "reserve.sharing.feeds:export_size", "reserve.sharing.schemas:ExportFilterSchema", "{kind}",
-                      "read:{kind}", "sharing_feeds.export", "reserve.sharing.feeds:dictionary_sheet",
-                      "reserve.sharing.feeds:export_caption"),
+    "stock": Export(
+        "stock",
+        _l("Stock lots"),
+        "reserve.services.stock:export_table",
+        "reserve.services.stock:export_size",
+        "reserve.schemas:StockQuerySchema",
+        "stock",
+        "read:stock",
+        "stock.export_stock",
+    ),
+    "sharing": Export(
+        "sharing",
+        _l("Shared data"),
+        "reserve.sharing.feeds:export_table",
+        "reserve.sharing.feeds:export_size",
+        "reserve.sharing.schemas:ExportFilterSchema",
+        "{kind}",
+        "read:{kind}",
+        "sharing_feeds.export",
+        "reserve.sharing.feeds:dictionary_sheet",
+        "reserve.sharing.feeds:export_caption",
+    ),
 }
 
 
@@ -93,20 +115,30 @@ def check_inline(rows: int) -> None:
     """Refuse to write in the request an export of more than EXPORT_INLINE_MAX_ROWS rows."""
     limit = current_app.config["EXPORT_INLINE_MAX_ROWS"]
     if rows > limit:
-        raise TooLargeForInline(_("This export holds %(n)s rows, more than the %(limit)s written at once. Export "
-                                  "it in the background: POST /api/v1/export-jobs, or the export button of the "
-                                  "page (My exports follows it).", n=format(rows, ","), limit=format(limit, ",")))
+        raise TooLargeForInline(
+            _(
+                "This export holds %(n)s rows, more than the %(limit)s written at once. Export "
+                "it in the background: POST /api/v1/export-jobs, or the export button of the "
+                "page (My exports follows it).",
+                n=format(rows, ","),
+                limit=format(limit, ","),
+            )
+        )
 
 
 def load_filters(name: str, filters: dict) -> dict:
     """The export's filters, checked by the schema of its inline export (422 with each field's error)."""
     if name not in EXPORTS:
-        raise Invalid(_("There is no export named %(name)s.", name=name), errors={"export": [_("unknown")]})
+        raise Invalid(
+            _("There is no export named %(name)s.", name=name), errors={"export": [_("unknown")]}
+        )
     try:
         return resolve(EXPORTS[name].filters)().load(filters or {})
     except ValidationError as exc:
-        raise Invalid(_("The export's filters are not valid; see errors."),
-                      errors={"filters": exc.normalized_messages()}) from exc
+        raise Invalid(
+            _("The export's filters are not valid; see errors."),
+            errors={"filters": exc.normalized_messages()},
+        ) from exc
 
 
 def _require_scope(user, export: Export, filters: dict) -> None:
@@ -125,11 +157,24 @@ def export_size(user, name: str, filters: dict, today: date) -> int:
 
 def _check_quota(user) -> None:
     limit = current_app.config["EXPORT_JOBS_PER_USER"]
-    active = db.session.scalar(select(func.count()).select_from(BackgroundJob).where(
-        BackgroundJob.kind == "export", BackgroundJob.user_id == user.id, BackgroundJob.status.in_(background.ACTIVE)))
+    active = db.session.scalar(
+        select(func.count())
+        .select_from(BackgroundJob)
+        .where(
+            BackgroundJob.kind == "export",
+            BackgroundJob.user_id == user.id,
+            BackgroundJob.status.in_(background.ACTIVE),
+        )
+    )
     if active >= limit:
-        raise TooManyExports(_("You already have %(n)s exports queued or running (at most %(limit)s at a time). "
-                               "Wait for one to finish, or cancel one under My exports.", n=active, limit=limit))
+        raise TooManyExports(
+            _(
+                "You already have %(n)s exports queued or running (at most %(limit)s at a time). "
+                "Wait for one to finish, or cancel one under My exports.",
+                n=active,
+                limit=limit,
+            )
+        )
 
 
 def start_export(user, name: str, file_format: str, filters: dict) -> BackgroundJob:
@@ -148,10 +193,21 @@ def start_or_inline(user, name: str, file_format: str, filters: dict) -> Backgro
     return _queue(user, name, file_format, filters, today, expected)
 
 
-def _queue(user, name: str, file_format: str, filters: dict, today: date, expected: int) -> BackgroundJob:
+def _queue(
+    user, name: str, file_format: str, filters: dict, today: date, expected: int
+) -> BackgroundJob:
     _check_quota(user)
-    return background.enqueue(user, "export", params={"export": name, "format": file_format, "filters": filters,
-                                                     "today": today.isoformat(), "expected_rows": expected})
+    return background.enqueue(
+        user,
+        "export",
+        params={
+            "export": name,
+            "format": file_format,
+            "filters": filters,
+            "today": today.isoformat(),
+            "expected_rows": expected,
+        },
+    )
 
 
 def check_export_job(user, job: BackgroundJob) -> None:
@@ -168,10 +224,19 @@ def get_export(user, job_id: int) -> tuple[BackgroundJob, ExportFile | None]:
 
 def list_exports(user, page: int, per_page: int):
     """A page of the user's export jobs, newest first, each as `describe` gives it."""
-    result = paginate(select(BackgroundJob).where(BackgroundJob.kind == "export", BackgroundJob.user_id == user.id)
-                      .order_by(BackgroundJob.id.desc()), page, per_page)
+    result = paginate(
+        select(BackgroundJob)
+        .where(BackgroundJob.kind == "export", BackgroundJob.user_id == user.id)
+        .order_by(BackgroundJob.id.desc()),
+        page,
+        per_page,
+    )
     ids = [job.id for job in result.items]
-    found = db.session.execute(select(ExportFile).where(ExportFile.job_id.in_(ids))).scalars() if ids else []
+    found = (
+        db.session.execute(select(ExportFile).where(ExportFile.job_id.in_(ids))).scalars()
+        if ids
+        else []
+    )
     files = {f.job_id: f for f in found}
     result.items = [describe(job, files.get(job.id)) for job in result.items]
     return result
@@ -181,7 +246,12 @@ def download(user, job_id: int) -> ExportFile:
     """The finished file (409 while the job is not done, 410 once it expired)."""
     job, file = get_export(user, job_id)
     if job.status != "done":
-        raise Conflict(_("The export is not finished (%(status)s).", status=background.STATUS_LABELS[job.status]))
+        raise Conflict(
+            _(
+                "The export is not finished (%(status)s).",
+                status=background.STATUS_LABELS[job.status],
+            )
+        )
     if file is None or file.expires_at <= utcnow():
         raise ExportExpired(_("The export's file expired and was deleted; start the export again."))
     return file
@@ -207,24 +277,35 @@ def describe(job: BackgroundJob, file: ExportFile | None, now: datetime | None =
     label = str(export.label) if export else ""
     if export and export.caption:
         label += " · " + resolve(export.caption)(params.get("filters") or {})
-    return {**background.as_dict(job), "export": params.get("export"), "label": label,
-            "format": params.get("format"), "filters": params.get("filters") or {},
-            "expected_rows": params.get("expected_rows"), "rows": file.rows if file else None,
-            "size": file.size if file else None, "filename": file.filename if file else None,
-            "expires_at": file.expires_at if file else None, "available": available,
-            "expired": job.status == "done" and not available,
-            "can_cancel": job.status in background.ACTIVE and not job.cancel_requested,
-            "can_retry": job.status in background.RETRYABLE}
+    return {
+        **background.as_dict(job),
+        "export": params.get("export"),
+        "label": label,
+        "format": params.get("format"),
+        "filters": params.get("filters") or {},
+        "expected_rows": params.get("expected_rows"),
+        "rows": file.rows if file else None,
+        "size": file.size if file else None,
+        "filename": file.filename if file else None,
+        "expires_at": file.expires_at if file else None,
+        "available": available,
+        "expired": job.status == "done" and not available,
+        "can_cancel": job.status in background.ACTIVE and not job.cancel_requested,
+        "can_retry": job.status in background.RETRYABLE,
+    }
 
 
 def prune_expired(now: datetime | None = None) -> int:
     """Delete every file past its expiry (their jobs stay, marked expired on the pages). Safe to run twice."""
-    gone = db.session.execute(delete(ExportFile).where(ExportFile.expires_at <= (now or utcnow()))).rowcount
+    gone = db.session.execute(
+        delete(ExportFile).where(ExportFile.expires_at <= (now or utcnow()))
+    ).rowcount
     db.session.commit()
     return gone
 
 
 # --- what the worker does -------------------------------------------------------------------------
+
 
 def run_export_job(context) -> None:
     """The worker's handler of `export`: read the rows as the user who started it, write the file,
@@ -242,21 +323,43 @@ def run_export_job(context) -> None:
     total = len(rows)
     context.progress(40, _("Writing the file (%(n)s rows)", n=format(total, ",")))
     title = export.title.format(**filters)
-    sheets = [(title, header, rows)] + ([resolve(export.appendix)(filters)] if export.appendix else [])
+    sheets = [(title, header, rows)] + (
+        [resolve(export.appendix)(filters)] if export.appendix else []
+    )
 
     def written(n: int) -> None:
-        context.progress(40 + 55 * n // max(total, 1), _("Writing the file: %(n)s of %(total)s rows",
-                                                           n=format(n, ","), total=format(total, ",")))
+        context.progress(
+            40 + 55 * n // max(total, 1),
+            _(
+                "Writing the file: %(n)s of %(total)s rows",
+                n=format(n, ","),
+                total=format(total, ","),
+            ),
+        )
 
     body, mimetype = exports.file_bytes(file_format, sheets, on_row=written)
     context.checkpoint("export-written")
     now = utcnow()
-    file = ExportFile(job_id=context.job_id, user_id=user.id, filename=f"{title}-{today:%Y%m%d}.{file_format}",
-                      mimetype=mimetype, size=len(body), rows=total, content=body, created_at=now,
-                      expires_at=now + timedelta(hours=current_app.config["EXPORT_FILE_HOURS"]))
+    file = ExportFile(
+        job_id=context.job_id,
+        user_id=user.id,
+        filename=f"{title}-{today:%Y%m%d}.{file_format}",
+        mimetype=mimetype,
+        size=len(body),
+        rows=total,
+        content=body,
+        created_at=now,
+        expires_at=now + timedelta(hours=current_app.config["EXPORT_FILE_HOURS"]),
+    )
     db.session.add(file)
     db.session.flush()
     context.finish({"export_file_id": file.id, "rows": total})
     db.session.commit()
-    log.info("export %s (%s, %s rows, %s bytes) written for user %s", context.job_id, export.name, total,
-             len(body), user.id)
+    log.info(
+        "export %s (%s, %s rows, %s bytes) written for user %s",
+        context.job_id,
+        export.name,
+        total,
+        len(body),
+        user.id,
+    )

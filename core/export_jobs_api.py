@@ -8,8 +8,12 @@ from . import export_jobs
 from .export_jobs_schemas import ExportJobRequestSchema, ExportJobSchema
 from .pagination import PageArgsSchema, page_schema
 
-blp = Blueprint("export_jobs", __name__, url_prefix="/api/v1/export-jobs",
-                description="Large exports in the background (后台导出): start, follow, download, cancel, retry")
+blp = Blueprint(
+    "export_jobs",
+    __name__,
+    url_prefix="/api/v1/export-jobs",
+    description="Large exports in the background (后台导出): start, follow, download, cancel, retry",
+)
 
 
 @blp.route("")
@@ -25,8 +29,10 @@ def list_exports(page, per_page):
 @auth_required("token", "session")
 @blp.arguments(ExportJobRequestSchema)
 @blp.alt_response(202, schema=ExportJobSchema, description="Queued; follow the job at `Location`")
-@blp.doc(responses={"429": {"description": "EXPORT_JOBS_PER_USER exports already queued or running"}},
-         **{"x-client-scope": "the export's: read:stock, or read:{kind} of a sharing export"})
+@blp.doc(
+    responses={"429": {"description": "EXPORT_JOBS_PER_USER exports already queued or running"}},
+    **{"x-client-scope": "the export's: read:stock, or read:{kind} of a sharing export"},
+)
 def start(data):
     """Queue an export of any size for the worker, under the caller's access (the same rows as
     the inline export); the file is kept EXPORT_FILE_HOURS for the caller only. External clients
@@ -48,12 +54,20 @@ def get_export(job_id):
 
 @blp.route("/<int:job_id>/file")
 @auth_required("token", "session")
-@blp.doc(responses={"200": {"description": "The file (CSV or XLSX)"}, "409": {"description": "Not done yet"},
-                    "410": {"description": "The file expired"}})
+@blp.doc(
+    responses={
+        "200": {"description": "The file (CSV or XLSX)"},
+        "409": {"description": "Not done yet"},
+        "410": {"description": "The file expired"},
+    }
+)
 def export_file(job_id):
     """The finished file."""
     file = export_jobs.download(current_user, job_id)
-    headers = {"Content-Disposition": f"attachment; filename={file.filename}", "Cache-Control": "no-store"}
+    headers = {
+        "Content-Disposition": f"attachment; filename={file.filename}",
+        "Cache-Control": "no-store",
+    }
     return Response(file.content, mimetype=file.mimetype, headers=headers)
 
 

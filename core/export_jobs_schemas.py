@@ -10,17 +10,28 @@ FORMATS = ("csv", "xlsx")
 
 
 class ExportJobRequestSchema(Schema):
-    export = fields.Str(required=True, validate=validate.OneOf(list(EXPORTS)),
-                        metadata={"description": "stock: the lot list of /api/v1/stock/export; sharing: a shared "
-                                                 "kind of /api/v1/sharing/exports/{kind}"})
+    export = fields.Str(
+        required=True,
+        validate=validate.OneOf(list(EXPORTS)),
+        metadata={
+            "description": "stock: the lot list of /api/v1/stock/export; sharing: a shared "
+            "kind of /api/v1/sharing/exports/{kind}"
+        },
+    )
     format = fields.Str(load_default="csv", validate=validate.OneOf(FORMATS))
-    filters = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=40)), values=fields.Raw(allow_none=True),
-                          load_default=dict, validate=validate.Length(max=20),
-                          metadata={"description": "the inline export's query parameters (at most 20), checked "
-                                                   "by its schema: stock as /api/v1/stock (material_id, "
-                                                   "category_code, region_code, agency_id, depot_id, reserve_type, "
-                                                   "expiring_within_days ≤ 36500, q ≤ 100 characters, "
-                                                   "include_empty); sharing: kind (required), agency_id"})
+    filters = fields.Dict(
+        keys=fields.Str(validate=validate.Length(min=1, max=40)),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "the inline export's query parameters (at most 20), checked "
+            "by its schema: stock as /api/v1/stock (material_id, "
+            "category_code, region_code, agency_id, depot_id, reserve_type, "
+            "expiring_within_days ≤ 36500, q ≤ 100 characters, "
+            "include_empty); sharing: kind (required), agency_id"
+        },
+    )
 
 
 class ExportJobSchema(JobSchema):
@@ -30,11 +41,15 @@ class ExportJobSchema(JobSchema):
     label = fields.Str()
     format = fields.Str()
     filters = fields.Dict()
-    expected_rows = fields.Int(allow_none=True, metadata={"description": "at most this many rows (counted at start)"})
+    expected_rows = fields.Int(
+        allow_none=True, metadata={"description": "at most this many rows (counted at start)"}
+    )
     rows = fields.Int(allow_none=True, metadata={"description": "rows in the file, once done"})
     size = fields.Int(allow_none=True, metadata={"description": "bytes of the file, once done"})
     filename = fields.Str(allow_none=True)
-    expires_at = fields.DateTime(allow_none=True, metadata={"description": "the file is deleted then"})
+    expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "the file is deleted then"}
+    )
     expired = fields.Bool()
     can_cancel = fields.Bool()
     can_retry = fields.Bool()

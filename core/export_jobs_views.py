@@ -56,7 +56,9 @@ def start():
         _flash_error(exc)
         return redirect(_back(), 303)
     if isinstance(outcome, background.BackgroundJob):
-        flash(_("The export is large: the background worker writes it; this page follows it."), "info")
+        flash(
+            _("The export is large: the background worker writes it; this page follows it."), "info"
+        )
         return redirect(url_for("exports.export_page", job_id=outcome.id), 303)
     query = {k: v for k, v in outcome.items() if v is not None and v is not False}
     return redirect(url_for(export_jobs.EXPORTS[name].inline, format=file_format, **query), 303)
@@ -81,4 +83,6 @@ def _act(action, job_id):
         if exc.status == 404:
             raise
         _flash_error(exc)
-    return redirect(_back() if request.form.get("back") else url_for("exports.export_page", job_id=job_id), 303)
+    return redirect(
+        _back() if request.form.get("back") else url_for("exports.export_page", job_id=job_id), 303
+    )

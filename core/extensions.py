@@ -38,7 +38,10 @@ class ProblemApi(Api):
 
     def _register_responses(self):
         """flask-smorest's error responses, under the media type they really have."""
-        default, self.DEFAULT_RESPONSE_CONTENT_TYPE = self.DEFAULT_RESPONSE_CONTENT_TYPE, "application/problem+json"
+        default, self.DEFAULT_RESPONSE_CONTENT_TYPE = (
+            self.DEFAULT_RESPONSE_CONTENT_TYPE,
+            "application/problem+json",
+        )
         try:
             super()._register_responses()
         finally:

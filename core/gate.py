@@ -16,10 +16,28 @@ from flask_login import current_user
 from .errors import problem_response
 from .policy import is_outside_registry
 
-OPEN_BLUEPRINTS = frozenset({"public_site", "public", "portal-desk", "regions", "categories", "materials",
-                             "security", "api-docs"})
-OPEN_ENDPOINTS = frozenset({"core.home", "core.set_language", "core.healthz", "metrics.metrics", "identity.me",
-                            "reserve.catalog_browser"})
+OPEN_BLUEPRINTS = frozenset(
+    {
+        "public_site",
+        "public",
+        "portal-desk",
+        "regions",
+        "categories",
+        "materials",
+        "security",
+        "api-docs",
+    }
+)
+OPEN_ENDPOINTS = frozenset(
+    {
+        "core.home",
+        "core.set_language",
+        "core.healthz",
+        "metrics.metrics",
+        "identity.me",
+        "reserve.catalog_browser",
+    }
+)
 
 
 def is_open_to_outsiders(endpoint: str | None) -> bool:
@@ -36,8 +54,14 @@ def refuse_outsiders():
         return None
     if not is_outside_registry(current_user.role_names):
         return None
-    return problem_response(403, detail=_("A supplier account uses the public portal and its own enterprise "
-                                          "pages only; the reserve registry is closed to it."), code="registry-closed")
+    return problem_response(
+        403,
+        detail=_(
+            "A supplier account uses the public portal and its own enterprise "
+            "pages only; the reserve registry is closed to it."
+        ),
+        code="registry-closed",
+    )
 
 
 def init_gate(app) -> None:

@@ -25,8 +25,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 def is_same_site_path(target: str | None) -> bool:
     """A relative path of this site (never `//host`, `\\host` or `https://host`): the only
     kind of "back" or "next" address a redirect may follow, so none is an open redirect."""
-    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+    return (
+        bool(target)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
         and not urlsplit(target).netloc
+    )
 
 
 def _is_static(endpoint: str | None) -> bool:
@@ -60,9 +65,13 @@ def add_security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers without CSP 2
     headers.setdefault("Referrer-Policy", config["REFERRER_POLICY"])
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+    headers.setdefault(
+        "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    )
     if config.get("HSTS_SECONDS"):
-        headers.setdefault("Strict-Transport-Security", f"max-age={int(config['HSTS_SECONDS'])}; includeSubDomains")
+        headers.setdefault(
+            "Strict-Transport-Security", f"max-age={int(config['HSTS_SECONDS'])}; includeSubDomains"
+        )
     if "Cache-Control" not in headers and not _is_static(request.endpoint):
         headers["Cache-Control"] = "no-store"
     return response

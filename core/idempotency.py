@@ -65,7 +65,9 @@ def _fingerprint() -> str:
 def _digest_multipart(digest) -> None:
     for name, value in sorted(request.form.items(multi=True)):
         digest.update(b"F" + repr((name, value)).encode() + b"\0")
-    for name, upload in sorted(request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")):
+    for name, upload in sorted(
+        request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")
+    ):
         digest.update(b"U" + repr((name, upload.filename)).encode() + b"\0")
         upload.stream.seek(0)
         while chunk := upload.stream.read(1 << 20):
@@ -76,13 +78,21 @@ def _digest_multipart(digest) -> None:
 
 def _in_progress():
     seconds = current_app.config["IDEMPOTENCY_PENDING_SECONDS"]
-    return problem_response(409, detail=_("A request with this Idempotency-Key is still being processed; "
-                                          "retry in a few seconds to get its answer."),
-                            code="idempotency-in-progress", headers={"Retry-After": str(min(5, seconds))})
+    return problem_response(
+        409,
+        detail=_(
+            "A request with this Idempotency-Key is still being processed; "
+            "retry in a few seconds to get its answer."
+        ),
+        code="idempotency-in-progress",
+        headers={"Retry-After": str(min(5, seconds))},
+    )
 
 
 def _find(scope: str, key: str) -> IdempotencyRecord | None:
-    return db.session.execute(select(IdempotencyRecord).filter_by(scope=scope, key=key)).scalar_one_or_none()
+    return db.session.execute(
+        select(IdempotencyRecord).filter_by(scope=scope, key=key)
+    ).scalar_one_or_none()
 
 
 def _replay(record: IdempotencyRecord):
@@ -98,7 +108,9 @@ def before_request():
     if key is None or request.method != "POST" or not request.path.startswith("/api/"):
         return None
     if not 1 <= len(key) <= 200:
-        return problem_response(400, detail=_("Idempotency-Key must be 1 to 200 characters."), code="idempotency-key")
+        return problem_response(
+            400, detail=_("Idempotency-Key must be 1 to 200 characters."), code="idempotency-key"
+        )
     scope, fingerprint, now = _client_scope(), _fingerprint(), utcnow()
     record = _find(scope, key)
     if record is not None and now - record.created_at > current_app.config["IDEMPOTENCY_TTL"]:
@@ -120,11 +132,16 @@ def before_request():
 
 def _existing(record: IdempotencyRecord, fingerprint: str, now: datetime):
     if record.fingerprint != fingerprint:
-        return problem_response(422, detail=_("This Idempotency-Key was already used for a different request."),
-                                code="idempotency-key-reused")
+        return problem_response(
+            422,
+            detail=_("This Idempotency-Key was already used for a different request."),
+            code="idempotency-key-reused",
+        )
     if record.status_code is not None:
         return _replay(record)
-    if now - record.created_at < timedelta(seconds=current_app.config["IDEMPOTENCY_PENDING_SECONDS"]):
+    if now - record.created_at < timedelta(
+        seconds=current_app.config["IDEMPOTENCY_PENDING_SECONDS"]
+    ):
         return _in_progress()
     # The first attempt died without answering: let this one run.
     record.created_at = now
@@ -145,8 +162,9 @@ def after_request(response):
         record = db.session.get(IdempotencyRecord, record_id)
         record.status_code = response.status_code
         record.response_body = body if len(body) <= MAX_STORED_BODY else ""
-        record.response_headers = {k: v for k, v in response.headers.items()
-                                   if k.lower() in ("content-type", "location")}
+        record.response_headers = {
+            k: v for k, v in response.headers.items() if k.lower() in ("content-type", "location")
+        }
     db.session.commit()
     return response
 

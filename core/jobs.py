@@ -47,5 +47,9 @@ def verify_database(now: datetime) -> dict:
     problems = report.ledger_problems + ([report.audit_problem] if report.audit_problem else [])
     for problem in problems:
         log.error("database check: %s", problem)
-    return {"ok": report.ok, "tables": len(report.tables), "problems": len(problems),
-            "seconds": round(report.seconds, 2)}
+    return {
+        "ok": report.ok,
+        "tables": len(report.tables),
+        "problems": len(problems),
+        "seconds": round(report.seconds, 2),
+    }

@@ -40,7 +40,9 @@ def kept(name: str, user, arguments: Hashable, version: Hashable, compute: Calla
     if entry is not None and entry[0] > time.monotonic():
         return entry[1]
     with _computing:
-        lock = current_app.extensions.setdefault("kept_figures_locks", {}).setdefault(key, threading.Lock())
+        lock = current_app.extensions.setdefault("kept_figures_locks", {}).setdefault(
+            key, threading.Lock()
+        )
     with lock:
         entry = store.get(key)
         if entry is not None and entry[0] > time.monotonic():

@@ -44,9 +44,13 @@ class ContextFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record):
-        entry = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage(),
-                 "request_id": getattr(record, "request_id", "-")}
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
         if getattr(record, "job_id", None):
             entry["job_id"] = record.job_id
         if record.exc_info:
@@ -64,8 +68,11 @@ def init_logging(app, stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name("emreserve")
     handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonFormatter() if str(app.config.get("LOG_FORMAT", "text")).lower() == "json"
-                         else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(
+        JsonFormatter()
+        if str(app.config.get("LOG_FORMAT", "text")).lower() == "json"
+        else logging.Formatter(TEXT_FORMAT)
+    )
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "emreserve"]:
         root.removeHandler(old)

@@ -26,9 +26,15 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 
-REQUESTS = Counter("emreserve_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
-LATENCY = Histogram("emreserve_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "endpoint"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+REQUESTS = Counter(
+    "emreserve_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
+)
+LATENCY = Histogram(
+    "emreserve_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 bp = Blueprint("metrics", __name__)
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -64,8 +70,14 @@ def metrics():
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    encode, content_type = choose_encoder(request.headers.get("Accept"))  # text format, or OpenMetrics if asked
-    return Response(encode(_WithDatabase(registry)), content_type=content_type, headers={"Cache-Control": "no-store"})
+    encode, content_type = choose_encoder(
+        request.headers.get("Accept")
+    )  # text format, or OpenMetrics if asked
+    return Response(
+        encode(_WithDatabase(registry)),
+        content_type=content_type,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 class _WithDatabase:
@@ -89,14 +101,22 @@ class _WithDatabase:
 def _database_gauges():
     from . import background
 
-    jobs = GaugeMetricFamily("emreserve_background_jobs", "Background jobs by status", labels=["status"])
+    jobs = GaugeMetricFamily(
+        "emreserve_background_jobs", "Background jobs by status", labels=["status"]
+    )
     for status, count in background.counts().items():
         jobs.add_metric([status], count)
-    beat = GaugeMetricFamily("emreserve_process_heartbeat_timestamp_seconds",
-                             "Unix time of the newest heartbeat of a worker or scheduler process", labels=["process"])
-    alive = GaugeMetricFamily("emreserve_processes_alive",
-                              "Worker or scheduler processes whose heartbeat is recent (within the job lease, "
-                              "at least 2 minutes)", labels=["process"])
+    beat = GaugeMetricFamily(
+        "emreserve_process_heartbeat_timestamp_seconds",
+        "Unix time of the newest heartbeat of a worker or scheduler process",
+        labels=["process"],
+    )
+    alive = GaugeMetricFamily(
+        "emreserve_processes_alive",
+        "Worker or scheduler processes whose heartbeat is recent (within the job lease, "
+        "at least 2 minutes)",
+        labels=["process"],
+    )
     for role, (newest, count) in background.heartbeats().items():
         beat.add_metric([role], newest.replace(tzinfo=UTC).timestamp() if newest else 0)
         alive.add_metric([role], count)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .extensions import db
 from .timeutil import utcnow
 
+
 class OutboxMessage(db.Model):
     """An e-mail waiting to be sent. `dedupe_key` is unique: the same message is never queued
     twice. Sending marks it `sending` (committed) before the SMTP call, so a crash mid-send
@@ -22,7 +23,9 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending/sending/sent/failed
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending", index=True
+    )  # pending/sending/sent/failed
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

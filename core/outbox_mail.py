@@ -18,6 +18,12 @@ class OutboxMailUtil(MailUtil):
         sqlalchemy = current_app.extensions["sqlalchemy"]
         user = kwargs.get("user")
         key = f"account:{template}:{getattr(user, 'id', '')}:{uuid.uuid4().hex}"
-        sqlalchemy.session.execute(insert(sqlalchemy.metadata.tables[TABLE]).values(
-            dedupe_key=key[:120], recipient=str(recipient), subject=str(subject)[:300], body=body or ""))
+        sqlalchemy.session.execute(
+            insert(sqlalchemy.metadata.tables[TABLE]).values(
+                dedupe_key=key[:120],
+                recipient=str(recipient),
+                subject=str(subject)[:300],
+                body=body or "",
+            )
+        )
         sqlalchemy.session.commit()  # Flask-Security's forgot-password view does not commit

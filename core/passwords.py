@@ -21,10 +21,15 @@ class PasswordPolicy(PasswordUtil):
         too_short = password_length_validator(normalized)
         if too_short:
             return too_short, normalized
-        if is_identity_based(normalized, _identity(is_register, kwargs)) or \
-                password_complexity_validator(normalized, is_register, **kwargs):
-            return [_("This password is too easy to guess: avoid common passwords, your e-mail address and "
-                      "your name; a few unrelated words make a strong one.")], normalized
+        if is_identity_based(
+            normalized, _identity(is_register, kwargs)
+        ) or password_complexity_validator(normalized, is_register, **kwargs):
+            return [
+                _(
+                    "This password is too easy to guess: avoid common passwords, your e-mail address and "
+                    "your name; a few unrelated words make a strong one."
+                )
+            ], normalized
         return None, normalized
 
 
@@ -50,5 +55,7 @@ def is_identity_based(password: str, identity: list[str]) -> bool:
 
 def password_problems(password: str, *, email: str, name: str = "") -> list[str]:
     """What is wrong with a new password for this account; empty when it is acceptable."""
-    problems, _normalized = current_app.extensions["security"]._password_util.validate(password, True, email=email, display_name=name)
+    problems, _normalized = current_app.extensions["security"]._password_util.validate(
+        password, True, email=email, display_name=name
+    )
     return [str(p) for p in problems or []]

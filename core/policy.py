@@ -31,16 +31,17 @@ from .auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
 from .errors import NotAllowed
 
 STAFF = frozenset({ADMIN, OPERATOR, COMMANDER, VIEWER})  # the roles that work in the registry
-COMMAND = frozenset({COMMANDER, ADMIN})                  # run incidents, plans and shipments
-SYSTEM_READER_ROLES = frozenset({COMMANDER})             # a scheduled job that reads every row
+COMMAND = frozenset({COMMANDER, ADMIN})  # run incidents, plans and shipments
+SYSTEM_READER_ROLES = frozenset({COMMANDER})  # a scheduled job that reads every row
 
 # Who is told, by role (role names for SQL filters over accounts: `Role.name.in_(...)`).
-AGENCY_WARNING_RECIPIENTS = (OPERATOR,)                  # orange and red warnings of their agency
-RED_WARNING_RECIPIENTS = (COMMANDER,)                    # every red warning
-TODO_DIGEST_RECIPIENTS = (OPERATOR, ADMIN, COMMANDER)    # a daily digest of their to-dos
+AGENCY_WARNING_RECIPIENTS = (OPERATOR,)  # orange and red warnings of their agency
+RED_WARNING_RECIPIENTS = (COMMANDER,)  # every red warning
+TODO_DIGEST_RECIPIENTS = (OPERATOR, ADMIN, COMMANDER)  # a daily digest of their to-dos
 
 
 # --- the facts every decision rests on ---------------------------------------------------------
+
 
 def facts(user) -> tuple[set[str], str | None]:
     """(role names, agency path) of `user`; anonymous callers and None have neither."""
@@ -62,12 +63,13 @@ def is_in_subtree(agency_path: str | None, user_path: str | None) -> bool:
 
 # --- reading ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ReadRule:
-    everything: bool          # no filter at all
-    all_unrestricted: bool    # public + internal of every agency
-    subtree: bool             # anything inside the user's agency subtree
-    public: bool              # public rows of every agency
+    everything: bool  # no filter at all
+    all_unrestricted: bool  # public + internal of every agency
+    subtree: bool  # anything inside the user's agency subtree
+    public: bool  # public rows of every agency
 
 
 def is_outside_registry(roles: set[str]) -> bool:
@@ -107,6 +109,7 @@ def may_read_planning_sources(user) -> bool:
 
 # --- writing ----------------------------------------------------------------------------------
 
+
 def writes_everywhere(user) -> bool:
     """Data of every agency (administrators); operators only inside their subtree."""
     return ADMIN in _roles(user)
@@ -128,6 +131,7 @@ def may_move_stock_for_dispatch(user) -> bool:
 
 # --- dispatch ---------------------------------------------------------------------------------
 
+
 def may_command_incidents(user) -> bool:
     """Incidents, demands, plans (approve, cancel), every shipment, the after-action report."""
     return bool(_roles(user) & COMMAND)
@@ -144,6 +148,7 @@ def acts_on_any_warning(user) -> bool:
 
 
 # --- administration ---------------------------------------------------------------------------
+
 
 def may_administer_system(user) -> bool:
     """The catalog, reporting calendar, warning thresholds and scans, agency imports, external
@@ -179,16 +184,17 @@ def administers_every_account(user) -> bool:
 
 # --- the to-do list ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TodoScope:
     """Which kinds of to-dos reach a user (the features' to-dos, core/todos.py)."""
 
-    plan_approvals: bool       # draft plans waiting for a commander
-    agency_shipments: bool     # shipments to send and receive of the user's subtree
-    all_shipments: bool        # every shipment (command staff without an operator's agency)
-    supplier_reviews: bool     # registrations waiting for review
-    overdue_reports: bool      # the subtree's reports past their due date
-    red_warnings: bool         # the subtree's open red warnings
+    plan_approvals: bool  # draft plans waiting for a commander
+    agency_shipments: bool  # shipments to send and receive of the user's subtree
+    all_shipments: bool  # every shipment (command staff without an operator's agency)
+    supplier_reviews: bool  # registrations waiting for review
+    overdue_reports: bool  # the subtree's reports past their due date
+    red_warnings: bool  # the subtree's open red warnings
 
 
 def todo_scope(roles: set[str], has_agency: bool) -> TodoScope:

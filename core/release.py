@@ -52,5 +52,9 @@ def database_revision() -> str | None:
 
 def describe() -> dict:
     head, current = migration_head(), database_revision()
-    return {"version": app_version(), "migration_head": head, "database_revision": current,
-            "migrations_current": head is not None and head == current}
+    return {
+        "version": app_version(),
+        "migration_head": head,
+        "database_revision": current,
+        "migrations_current": head is not None and head == current,
+    }

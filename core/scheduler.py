@@ -30,28 +30,67 @@ LOCK_KEY = 7_406_221_003
 @dataclass(frozen=True)
 class Job:
     id: str
-    target: str                   # "package.module:function", called as function(now)
-    trigger: str                  # "interval" or "cron"
+    target: str  # "package.module:function", called as function(now)
+    trigger: str  # "interval" or "cron"
     schedule: dict = field(default_factory=dict)
-    quiet: bool = False           # its outcome at DEBUG (a heartbeat every 30 s would fill the log)
+    quiet: bool = False  # its outcome at DEBUG (a heartbeat every 30 s would fill the log)
 
 
 def jobs(config) -> tuple[Job, ...]:
     """Daily jobs run at their hour of the province's local time (DISPLAY_TIMEZONE)."""
     zone = config.get("DISPLAY_TIMEZONE") or DEFAULT_ZONE
     return (
-        Job("warnings-scan", "reserve.warnings.jobs:scan", "interval", {"minutes": config["WARNING_SCAN_MINUTES"]}),
-        Job("notifications-send", "reserve.warnings.jobs:send_notifications", "interval", {"minutes": 1}),
-        Job("warnings-digest", "reserve.warnings.jobs:queue_digests", "cron",
-            {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": zone}),
-        Job("submissions-prune", "reserve.reporting.jobs:prune_refused_files", "cron",
-            {"hour": 4, "minute": 15, "timezone": zone}),
-        Job("scheduler-heartbeat", "core.jobs:scheduler_heartbeat", "interval", {"seconds": 30}, quiet=True),
+        Job(
+            "warnings-scan",
+            "reserve.warnings.jobs:scan",
+            "interval",
+            {"minutes": config["WARNING_SCAN_MINUTES"]},
+        ),
+        Job(
+            "notifications-send",
+            "reserve.warnings.jobs:send_notifications",
+            "interval",
+            {"minutes": 1},
+        ),
+        Job(
+            "warnings-digest",
+            "reserve.warnings.jobs:queue_digests",
+            "cron",
+            {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": zone},
+        ),
+        Job(
+            "submissions-prune",
+            "reserve.reporting.jobs:prune_refused_files",
+            "cron",
+            {"hour": 4, "minute": 15, "timezone": zone},
+        ),
+        Job(
+            "scheduler-heartbeat",
+            "core.jobs:scheduler_heartbeat",
+            "interval",
+            {"seconds": 30},
+            quiet=True,
+        ),
         Job("background-jobs-sweep", "core.jobs:sweep_jobs", "interval", {"minutes": 1}),
         Job("exports-prune", "core.jobs:prune_exports", "interval", {"minutes": 30}),
-        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30, "timezone": zone}),
-        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30, "timezone": zone}),
-        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30, "timezone": zone}),
+        Job(
+            "sharing-daily",
+            "reserve.sharing.jobs:daily",
+            "cron",
+            {"hour": 1, "minute": 30, "timezone": zone},
+        ),
+        Job(
+            "audit-verify",
+            "core.jobs:verify_audit",
+            "cron",
+            {"hour": 2, "minute": 30, "timezone": zone},
+        ),
+        Job(
+            "backup-verify",
+            "core.jobs:verify_database",
+            "cron",
+            {"hour": 3, "minute": 30, "timezone": zone},
+        ),
     )
 
 
@@ -71,8 +110,13 @@ def run_job(app, job: Job):
         started = time.perf_counter()
         try:
             outcome = resolve(job.target)(utcnow())
-            log.log(logging.DEBUG if job.quiet else logging.INFO, "job %s done in %.2f s: %s", job.id,
-                    time.perf_counter() - started, outcome)
+            log.log(
+                logging.DEBUG if job.quiet else logging.INFO,
+                "job %s done in %.2f s: %s",
+                job.id,
+                time.perf_counter() - started,
+                outcome,
+            )
             return outcome
         except Exception:
             db.session.rollback()
@@ -94,7 +138,9 @@ class SingletonLock:
             # A connection of its own, outside any pool: the lock lives exactly as long as it.
             engine = create_engine(url, poolclass=NullPool)
             connection = engine.connect()
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+            ).scalar()
             connection.commit()
             if got:
                 self._connection, self._engine = connection, engine
@@ -102,7 +148,9 @@ class SingletonLock:
                 connection.close()
                 engine.dispose()
             return bool(got)
-        path = self.app.config.get("SCHEDULER_LOCK_FILE") or os.path.join(self.app.instance_path, "scheduler.lock")
+        path = self.app.config.get("SCHEDULER_LOCK_FILE") or os.path.join(
+            self.app.instance_path, "scheduler.lock"
+        )
         os.makedirs(os.path.dirname(path), exist_ok=True)
         handle = open(path, "a+")
         try:
@@ -156,9 +204,20 @@ def run(app, *, once: bool = False, poll_seconds: float = 10.0, echo=print) -> N
             # Interval jobs run at once when this scheduler becomes active: after a takeover the
             # scan the dead scheduler owed does not wait another interval (jobs are safe to repeat).
             first = {"next_run_time": datetime.now(UTC)} if job.trigger == "interval" else {}
-            scheduler.add_job(run_job, job.trigger, args=[app, job], id=job.id, coalesce=True, max_instances=1,
-                              misfire_grace_time=300, **first, **job.schedule)
-        echo("scheduler active: " + ", ".join(f"{j.id} ({j.trigger} {j.schedule})" for j in declared))
+            scheduler.add_job(
+                run_job,
+                job.trigger,
+                args=[app, job],
+                id=job.id,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=300,
+                **first,
+                **job.schedule,
+            )
+        echo(
+            "scheduler active: " + ", ".join(f"{j.id} ({j.trigger} {j.schedule})" for j in declared)
+        )
         scheduler.start()
     finally:
         lock.release()

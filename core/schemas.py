@@ -13,7 +13,11 @@ def _iso_utc(value) -> str:
 
 
 # Every DateTime field of every schema dumps with its offset (marshmallow's one table of formats).
-fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc, "iso8601": _iso_utc}
+fields.DateTime.SERIALIZATION_FUNCS = {
+    **fields.DateTime.SERIALIZATION_FUNCS,
+    "iso": _iso_utc,
+    "iso8601": _iso_utc,
+}
 
 
 class UtcDateTime(fields.DateTime):
@@ -31,19 +35,27 @@ class Units(fields.Int):
     a fact, e.g. a count) to MAX_QUANTITY, the one bound of every quantity (docs/registry.md)."""
 
     def __init__(self, *, minimum: int = 1, **kwargs):
-        super().__init__(validate=validate.Range(min=minimum, max=MAX_QUANTITY, error=_l("Between {min} and {max}.")),
-                         **kwargs)
+        super().__init__(
+            validate=validate.Range(
+                min=minimum, max=MAX_QUANTITY, error=_l("Between {min} and {max}.")
+            ),
+            **kwargs,
+        )
 
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details, the body of every error response (application/problem+json)."""
 
-    type = fields.Str(metadata={"description": "URI naming the problem type; about:blank for plain HTTP errors"})
+    type = fields.Str(
+        metadata={"description": "URI naming the problem type; about:blank for plain HTTP errors"}
+    )
     title = fields.Str(metadata={"description": "Short summary in the caller's language"})
     status = fields.Int()
     detail = fields.Str(metadata={"description": "What went wrong with this request"})
     instance = fields.Str(metadata={"description": "The request path"})
-    request_id = fields.Str(metadata={"description": "Also sent as the X-Request-ID header; quote it when reporting"})
+    request_id = fields.Str(
+        metadata={"description": "Also sent as the X-Request-ID header; quote it when reporting"}
+    )
     errors = fields.Dict(metadata={"description": "Field errors, by location and field name"})
 
 
@@ -93,7 +105,9 @@ class ChainReportSchema(Schema):
 
 class TodoItemSchema(Schema):
     title = fields.Str()
-    url = fields.Function(lambda item: _todo_url(item), metadata={"description": "The page where the work is done"})
+    url = fields.Function(
+        lambda item: _todo_url(item), metadata={"description": "The page where the work is done"}
+    )
 
 
 def _todo_url(item) -> str:
@@ -103,10 +117,16 @@ def _todo_url(item) -> str:
 
 
 class TodoGroupSchema(Schema):
-    kind = fields.Str(metadata={"description": "plan_approval, shipment_send, shipment_receive, position, "
-                                               "supplier_review, report_overdue or red_warning"})
+    kind = fields.Str(
+        metadata={
+            "description": "plan_approval, shipment_send, shipment_receive, position, "
+            "supplier_review, report_overdue or red_warning"
+        }
+    )
     label = fields.Str()
-    count = fields.Int(metadata={"description": "All waiting items of the kind (items lists the first 20)"})
+    count = fields.Int(
+        metadata={"description": "All waiting items of the kind (items lists the first 20)"}
+    )
     items = fields.List(fields.Nested(TodoItemSchema))
 
 

@@ -39,7 +39,9 @@ class Classification(enum.StrEnum):
 
 def classification_column(default: Classification = Classification.INTERNAL):
     """The classification every agency-owned model carries (stored as its text value)."""
-    return mapped_column(String(12), default=default.value, server_default=default.value, index=True)
+    return mapped_column(
+        String(12), default=default.value, server_default=default.value, index=True
+    )
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Shared:
     """Owner agencies (ids, or a select of ids) whose rows reach the user by sharing."""
 
     unrestricted_owners: object = None  # unconditional sharing: their public and internal rows
-    granted_owners: object = None       # an active grant: all their rows
+    granted_owners: object = None  # an active grant: all their rows
 
 
 def scope_key(user) -> tuple:
@@ -101,7 +103,9 @@ def _shared_clauses(shared: Shared, owner_col, classification_col) -> list:
     return clauses
 
 
-def can_read(user, agency_path: str | None, classification: str = Classification.INTERNAL.value) -> bool:
+def can_read(
+    user, agency_path: str | None, classification: str = Classification.INTERNAL.value
+) -> bool:
     roles, path = facts(user)
     rule = read_rule(roles, path is not None)
     if rule.everything or (rule.public and classification == Classification.PUBLIC.value):

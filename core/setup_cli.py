@@ -31,7 +31,12 @@ PASSWORD_VARIABLE = "EMRESERVE_ADMIN_PASSWORD"
 
 @setup_cli.command("admin")
 @click.argument("email")
-@click.option("--agency", "agency_code", required=True, help="Code of the administrator's agency (the province's).")
+@click.option(
+    "--agency",
+    "agency_code",
+    required=True,
+    help="Code of the administrator's agency (the province's).",
+)
 @click.option("--name", "display_name", default="系统管理员", show_default=True)
 def setup_admin(email, agency_code, display_name):
     """Create the first administrator. The password comes from EMRESERVE_ADMIN_PASSWORD or a prompt."""
@@ -41,18 +46,28 @@ def setup_admin(email, agency_code, display_name):
     ensure_roles()
     admins = db.session.scalar(select(func.count(User.id)).where(User.roles.any(name=ADMIN)))
     if admins:
-        raise click.ClickException(f"{admins} administrator(s) exist already: create further accounts with "
-                                   "`users create` or in the web app")
+        raise click.ClickException(
+            f"{admins} administrator(s) exist already: create further accounts with "
+            "`users create` or in the web app"
+        )
     agency = db.session.execute(select(Agency).filter_by(code=agency_code)).scalar_one_or_none()
     if agency is None:
-        raise click.ClickException(f"no agency with code {agency_code}: import the agencies first (setup agencies)")
+        raise click.ClickException(
+            f"no agency with code {agency_code}: import the agencies first (setup agencies)"
+        )
     if security.datastore.find_user(email=email) is not None:
         raise click.ClickException(f"user {email} already exists")
     password = os.environ.get(PASSWORD_VARIABLE) or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+        "Password", hide_input=True, confirmation_prompt=True
+    )
     if problems := password_problems(password, email=email, name=display_name):
         raise click.ClickException(" ".join(problems))
-    security.datastore.create_user(email=email, password=hash_password(password), roles=[ADMIN], agency=agency,
-                                   display_name=display_name)
+    security.datastore.create_user(
+        email=email,
+        password=hash_password(password),
+        roles=[ADMIN],
+        agency=agency,
+        display_name=display_name,
+    )
     db.session.commit()
     click.echo(f"administrator {email} created for {agency.name}")

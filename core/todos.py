@@ -34,10 +34,11 @@ from .timeutil import local_today
 
 ITEMS_PER_KIND = 20
 
+
 @dataclass
 class TodoItem:
-    title: str                   # user text (escaped by the templates)
-    endpoint: str                # where the work is done: url_for(endpoint, **params)
+    title: str  # user text (escaped by the templates)
+    endpoint: str  # where the work is done: url_for(endpoint, **params)
     params: dict = field(default_factory=dict)
 
 
@@ -56,11 +57,15 @@ def todo_list(user) -> list[TodoGroup]:
     """The user's non-empty to-do groups, in the kinds' order."""
     if not getattr(user, "is_authenticated", False):
         return []
-    memo = g.setdefault("todo_lists", {}) if has_request_context() else {}  # the menu and the page ask twice
+    memo = (
+        g.setdefault("todo_lists", {}) if has_request_context() else {}
+    )  # the menu and the page ask twice
     if user.id not in memo:
         version = (latest_change(), features.todo_version(), local_today())
         # the titles are translated: kept per user and language
-        memo[user.id] = kept("todos", user, (user.id, str(get_locale())), version, lambda: _compute(user))
+        memo[user.id] = kept(
+            "todos", user, (user.id, str(get_locale())), version, lambda: _compute(user)
+        )
     return memo[user.id]
 
 

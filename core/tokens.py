@@ -84,8 +84,15 @@ def refuse_misplaced_token():
     if not is_misplaced_token(_token_key()):
         return None
     header = current_app.config["SECURITY_TOKEN_AUTHENTICATION_HEADER"]
-    return problem_response(400, detail=_("Send the API token in the %(header)s header only, never in the URL "
-                                          "or the request body.", header=header), code="token-not-in-header")
+    return problem_response(
+        400,
+        detail=_(
+            "Send the API token in the %(header)s header only, never in the URL "
+            "or the request body.",
+            header=header,
+        ),
+        code="token-not-in-header",
+    )
 
 
 class RedactingFilter(logging.Filter):
@@ -105,8 +112,9 @@ class RedactingFilter(logging.Filter):
 
 def init_tokens(app) -> None:
     """Call before any other before_request is registered, so the refusal runs first."""
-    app.wsgi_app = TokenRedactingMiddleware(app.wsgi_app, app.config.get("SECURITY_TOKEN_AUTHENTICATION_KEY")
-                                            or DEFAULT_KEY)
+    app.wsgi_app = TokenRedactingMiddleware(
+        app.wsgi_app, app.config.get("SECURITY_TOKEN_AUTHENTICATION_KEY") or DEFAULT_KEY
+    )
     app.before_request(refuse_misplaced_token)
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
         logger = logging.getLogger(name)

@@ -2,7 +2,17 @@
 
 from typing import NamedTuple
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
@@ -26,13 +36,20 @@ def local_time(value, pattern: str = "yyyy-MM-dd HH:mm") -> str:
     """A stored naive-UTC time in the province's zone (config DISPLAY_TIMEZONE): the one clock of every page."""
     return format_datetime(value, pattern) if value else ""
 
+
 PER_PAGE = 50
 
 
 def template_globals():
-    return {"languages": current_app.config["LANGUAGES"], "current_locale": session.get("lang") or
-            current_app.config["BABEL_DEFAULT_LOCALE"], "role_labels": ROLES, "nav": navigation(),
-            "agency_kind_labels": AGENCY_KIND_LABELS, "todo_badge": todo_badge, "policy": policy}
+    return {
+        "languages": current_app.config["LANGUAGES"],
+        "current_locale": session.get("lang") or current_app.config["BABEL_DEFAULT_LOCALE"],
+        "role_labels": ROLES,
+        "nav": navigation(),
+        "agency_kind_labels": AGENCY_KIND_LABELS,
+        "todo_badge": todo_badge,
+        "policy": policy,
+    }
 
 
 def todo_badge() -> int | None:
@@ -44,6 +61,7 @@ def todo_badge() -> int | None:
 
 class Nav(NamedTuple):
     """The menu: daily work in the bar, the rest under "More" (one row at 1280 px)."""
+
     main: list[tuple[str, str]]
     more: list[tuple[str, str]]
 
@@ -60,22 +78,37 @@ def navigation() -> Nav:
     staff = policy.works_in_registry(current_user)
     if staff:
         unread = features.counter("unread_notifications", current_user)
-        main += [(_("Incidents"), url_for("dispatch.incident_list")), (_("Warnings"), url_for("warnings_ui.dashboard")),
-                 (_("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
-                  url_for("warnings_ui.notifications")),
-                 (_("Depots"), url_for("reserve.depot_list")), (_("Stock"), url_for("reserve.stock_query")),
-                 (_("Plans"), url_for("reserve.plan_list")), (_("Reporting"), url_for("reporting.index"))]
+        main += [
+            (_("Incidents"), url_for("dispatch.incident_list")),
+            (_("Warnings"), url_for("warnings_ui.dashboard")),
+            (
+                _("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
+                url_for("warnings_ui.notifications"),
+            ),
+            (_("Depots"), url_for("reserve.depot_list")),
+            (_("Stock"), url_for("reserve.stock_query")),
+            (_("Plans"), url_for("reserve.plan_list")),
+            (_("Reporting"), url_for("reporting.index")),
+        ]
         # transport under "More": the 待办 link with its count takes its place in the bar
-        more += [(_("Transport"), url_for("reserve.transport_list")), (_("Data sharing"), url_for("sharing.catalog")),
-                 (_("Agencies"), url_for("core.agencies")), (_("My exports"), url_for("exports.export_list"))]
+        more += [
+            (_("Transport"), url_for("reserve.transport_list")),
+            (_("Data sharing"), url_for("sharing.catalog")),
+            (_("Agencies"), url_for("core.agencies")),
+            (_("My exports"), url_for("exports.export_list")),
+        ]
     more.append((_("Catalog"), url_for("reserve.catalog_browser")))
     if policy.may_administer_accounts(current_user):
         more.append((_("User management"), url_for("accounts.user_list")))
     if policy.may_administer_system(current_user):
-        more += [(_("Audit log"), url_for("core.audit_log")),
-                 (_("Portal administration"), url_for("public_site.admin_suppliers"))]
+        more += [
+            (_("Audit log"), url_for("core.audit_log")),
+            (_("Portal administration"), url_for("public_site.admin_suppliers")),
+        ]
     more += [portal, api_docs]
-    return Nav(main, more) if staff else Nav(main + more, [])  # a supplier's few pages fit in the bar
+    return (
+        Nav(main, more) if staff else Nav(main + more, [])
+    )  # a supplier's few pages fit in the bar
 
 
 def _safe_next(target: str | None) -> str:
@@ -90,9 +123,18 @@ def home():
     roles = current_user.role_names
     visible = paginate(list_agencies(current_user), 1, 1)
     board = dashboard.home_figures(current_user) if policy.works_in_registry(current_user) else None
-    return render_template("core/home.html", roles=roles, visible_agencies=visible.total, board=board,
-                           ADMIN=ADMIN, OPERATOR=OPERATOR, COMMANDER=COMMANDER, VIEWER=VIEWER, SUPPLIER=SUPPLIER,
-                           AGENCY_ADMIN=AGENCY_ADMIN)
+    return render_template(
+        "core/home.html",
+        roles=roles,
+        visible_agencies=visible.total,
+        board=board,
+        ADMIN=ADMIN,
+        OPERATOR=OPERATOR,
+        COMMANDER=COMMANDER,
+        VIEWER=VIEWER,
+        SUPPLIER=SUPPLIER,
+        AGENCY_ADMIN=AGENCY_ADMIN,
+    )
 
 
 @bp.route("/todos")
@@ -114,8 +156,12 @@ def agencies():
     q = (request.args.get("q") or "").strip()[:100] or None
     page = request.args.get("page", 1, type=int)
     result = paginate(list_agencies(current_user, q=q), page, PER_PAGE)
-    return render_template("core/agencies.html", result=result, q=q or "",
-                           region_names=region_names(a.region_code for a in result.items))
+    return render_template(
+        "core/agencies.html",
+        result=result,
+        q=q or "",
+        region_names=region_names(a.region_code for a in result.items),
+    )
 
 
 @bp.route("/admin/audit")
@@ -126,16 +172,25 @@ def audit_log():
     stmt = audit_service.list_audit_entries(current_user, entity=entity)
     result = paginate(stmt, page, PER_PAGE)
     report = audit_service.check_audit_chain(current_user) if request.args.get("verify") else None
-    return render_template("core/audit.html", result=result, entity=entity or "", report=report,
-                           readable_entries=audit_reading.readable_entries,
-                           entity_labels={k: str(v) for k, v in audit_reading.ENTITY_LABELS.items()})
+    return render_template(
+        "core/audit.html",
+        result=result,
+        entity=entity or "",
+        report=report,
+        readable_entries=audit_reading.readable_entries,
+        entity_labels={k: str(v) for k, v in audit_reading.ENTITY_LABELS.items()},
+    )
 
 
 @bp.route("/admin/audit.csv")
 @auth_required("session")
 def audit_csv():
     body = audit_service.export_audit_csv(current_user, entity=request.args.get("entity") or None)
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )
 
 
 @bp.route("/healthz")
@@ -143,7 +198,9 @@ def healthz():
     """The database answers. Read on a connection of its own that never waits for a writer
     (on SQLite the session's transactions take the write lock, so a report being applied would
     hold the health check until it commits)."""
-    engine = db.engine.engine  # a Connection's engine when the tests bind one; the Engine's own otherwise
+    engine = (
+        db.engine.engine
+    )  # a Connection's engine when the tests bind one; the Engine's own otherwise
     with engine.connect().execution_options(read_only=True) as connection:
         connection.execute(text("SELECT 1"))
     return {"status": "ok"}

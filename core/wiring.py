@@ -13,7 +13,8 @@ from flask_security.views import default_render_json
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
-from . import audit, auth, background, errors, export_jobs, gate, hardening, idempotency, metrics, outbox, tokens  # noqa: F401 (background, export_jobs, outbox: their tables)
+from . import audit, auth, errors, gate, hardening, idempotency, metrics, tokens  # noqa: F401
+from . import background, export_jobs, outbox  # noqa: F401 (their tables)
 from . import features
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
@@ -26,6 +27,7 @@ def FEATURES():  # noqa: N802  (a list, built on first use so the features load 
     from reserve.feature import FEATURE as reserve
 
     return (reserve, dispatch, public_site)
+
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) store
@@ -66,7 +68,13 @@ def init_database(app):
 
     # The folder of the installed package, not ./migrations: `flask db upgrade` works from any
     # directory and from a wheel.
-    migrate.init_app(app, db, directory=os.path.dirname(migrations.__file__), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.dirname(migrations.__file__),
+        render_as_batch=True,
+        compare_type=True,
+    )
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
@@ -104,15 +112,18 @@ def _render_security_json(payload, code, headers, user):
         return default_render_json(payload, code, headers, user)
     messages = [str(m) for m in payload.get("errors") or []]
     extra = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
-    return errors.problem_response(code, detail=" ".join(messages) or None, errors=payload.get("field_errors"),
-                                   headers=extra)
+    return errors.problem_response(
+        code, detail=" ".join(messages) or None, errors=payload.get("field_errors"), headers=extra
+    )
 
 
 @functools.cache
 def _rate_limited(login_view):
     """The login view under LOGIN_RATE_LIMIT. Cached: Flask-Limiter registers limits by view
     name, so wrapping the same view again for a second app would count every attempt twice."""
-    return limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(login_view)
+    return limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(
+        login_view
+    )
 
 
 def init_security(app):
@@ -167,7 +178,9 @@ def init_extensions(app):
     errors.init_errors(app)  # after api: our problem+json handler replaces flask-smorest's
     features.install(app, FEATURES())
     for feature in features.registered(app):
-        feature.init(app)  # e.g. external clients' scope and rate-limit check, before Idempotency-Key storage
+        feature.init(
+            app
+        )  # e.g. external clients' scope and rate-limit check, before Idempotency-Key storage
     idempotency.init_idempotency(app)
     app.after_request(echo_request_id)
     hardening.init_hardening(app)

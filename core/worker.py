@@ -51,9 +51,15 @@ def run_job(app, job_id: int, worker: str) -> str:
         kind = background.KINDS[job.kind]
         context = background.Context(job, worker)
         user = db.session.get(_user_model(), job.user_id) if job.user_id else None
-        g.audit_actor = Actor(user_id=job.user_id, agency_id=getattr(user, "agency_id", None),
-                              name=f"worker:{job.kind}#{job.id}", request_id=job.request_id)
-        description = f"job {job.id} ({job.kind} {job.subject_kind} {job.subject_id}, attempt {job.attempts})"
+        g.audit_actor = Actor(
+            user_id=job.user_id,
+            agency_id=getattr(user, "agency_id", None),
+            name=f"worker:{job.kind}#{job.id}",
+            request_id=job.request_id,
+        )
+        description = (
+            f"job {job.id} ({job.kind} {job.subject_kind} {job.subject_id}, attempt {job.attempts})"
+        )
         db.session.commit()  # end the read transaction (on SQLite it would hold the write lock)
         heartbeat = _Heartbeat(app, job_id, worker)
         heartbeat.start()
@@ -66,7 +72,10 @@ def run_job(app, job_id: int, worker: str) -> str:
                 return "done"
             except background.JobLost:
                 db.session.rollback()
-                log.warning("%s was taken from this worker (its lease ran out); its work is dropped", description)
+                log.warning(
+                    "%s was taken from this worker (its lease ran out); its work is dropped",
+                    description,
+                )
                 return "lost"
             except background.JobCancelled:
                 db.session.rollback()
@@ -77,12 +86,16 @@ def run_job(app, job_id: int, worker: str) -> str:
                 db.session.rollback()
                 reason = exc.detail + ("" if not exc.errors else " " + str(exc.errors)[:500])
                 background.record_outcome(job_id, worker, "failed", reason)
-                log.info("%s failed after %.1f s: %s", description, time.perf_counter() - started, reason)
+                log.info(
+                    "%s failed after %.1f s: %s", description, time.perf_counter() - started, reason
+                )
                 return "failed"
             except Exception as exc:  # noqa: BLE001 - the job records it; the worker goes on
                 db.session.rollback()
-                reason = _("Unexpected error (%(error)s); the worker's log has the details.",
-                           error=type(exc).__name__)
+                reason = _(
+                    "Unexpected error (%(error)s); the worker's log has the details.",
+                    error=type(exc).__name__,
+                )
                 background.record_outcome(job_id, worker, "failed", reason)
                 log.exception("%s failed after %.1f s", description, time.perf_counter() - started)
                 return "failed"
@@ -111,7 +124,9 @@ def run(app, *, once: bool = False, poll_seconds: float = 2.0, echo=print) -> in
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
     with app.app_context():
-        echo(f"worker {worker} running (lease {background.lease().total_seconds():.0f} s, poll {poll_seconds:g} s)")
+        echo(
+            f"worker {worker} running (lease {background.lease().total_seconds():.0f} s, poll {poll_seconds:g} s)"
+        )
     ran = 0
     while not stopping.is_set():
         with app.app_context():

@@ -10,14 +10,18 @@ import os
 import shutil
 
 # nginx reaches the loopback address; add the host's internal address for Prometheus (§8).
-bind = [address.strip() for address in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",") if address.strip()]
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))   # about 2 per core
+bind = [
+    address.strip()
+    for address in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
+    if address.strip()
+]
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))  # about 2 per core
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Long work (planning large problems) runs in the worker process, not in a request.
 timeout = 120
 graceful_timeout = 30
-max_requests = 2000              # recycle workers now and then
+max_requests = 2000  # recycle workers now and then
 max_requests_jitter = 200
 # gunicorn >= 25.1 opens a control socket under $HOME by default; the service user has no home
 # (ProtectHome=) and systemd already manages the process (reload: HUP, stop: TERM).

@@ -10,12 +10,38 @@ from core import background as background_jobs
 from core.errors import Invalid
 from core.pagination import PageArgsSchema, page_schema, paginate
 
-from .schemas import (ConsumptionSchema, DemandRevisionSchema, DemandSchema, EditSchema, IncidentSchema,
-                      IncidentStatusSchema, MessageSchema, PlanJobSchema, PlanRequestSchema, DispatchPlanSchema, PointSchema, PositionSchema,
-                      DispatchReasonSchema, ReturnSchema, ShipmentSchema, ShipmentUpdateSchema)
-from .services import after_action, approval, board, consultation, incidents, plan_jobs, shipments, versions
+from .schemas import (
+    ConsumptionSchema,
+    DemandRevisionSchema,
+    DemandSchema,
+    EditSchema,
+    IncidentSchema,
+    IncidentStatusSchema,
+    MessageSchema,
+    PlanJobSchema,
+    PlanRequestSchema,
+    DispatchPlanSchema,
+    PointSchema,
+    PositionSchema,
+    DispatchReasonSchema,
+    ReturnSchema,
+    ShipmentSchema,
+    ShipmentUpdateSchema,
+)
+from .services import (
+    after_action,
+    approval,
+    board,
+    consultation,
+    incidents,
+    plan_jobs,
+    shipments,
+    versions,
+)
 
-blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Wartime response (专项应急处置)")
+blp = Blueprint(
+    "incidents", __name__, url_prefix="/api/v1", description="Wartime response (专项应急处置)"
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -72,7 +98,9 @@ def suggestions(incident_id, point_id):
 @auth_required("token", "session")
 @blp.response(200, DemandSchema(many=True))
 def list_demands(incident_id):
-    return incidents.list_demands(current_user, incident_id, include_cancelled=request.args.get("all") == "1")
+    return incidents.list_demands(
+        current_user, incident_id, include_cancelled=request.args.get("all") == "1"
+    )
 
 
 @blp.route("/incidents/<int:incident_id>/demands", methods=["POST"])
@@ -122,14 +150,23 @@ def list_plans(incident_id):
 @auth_required("token", "session")
 @blp.arguments(PlanRequestSchema)
 @blp.response(201, DispatchPlanSchema)
-@blp.alt_response(202, schema=PlanJobSchema, description="A large problem: a background job to poll")
+@blp.alt_response(
+    202, schema=PlanJobSchema, description="A large problem: a background job to poll"
+)
 def plan(data, incident_id):
     """Plan from live stock now; keeps a new draft version. Large problems (or
     `background: true`) run in the background: 202 with a job to poll."""
     options = {"exclude": data["exclude"], "pin": data["pin"]}
-    outcome = plan_jobs.plan_or_queue(current_user, incident_id, options=options, greedy=data["greedy"],
-                                     background=data["background"])
-    if isinstance(outcome, background_jobs.BackgroundJob):  # dumped here: DispatchPlanSchema would read it as a plan
+    outcome = plan_jobs.plan_or_queue(
+        current_user,
+        incident_id,
+        options=options,
+        greedy=data["greedy"],
+        background=data["background"],
+    )
+    if isinstance(
+        outcome, background_jobs.BackgroundJob
+    ):  # dumped here: DispatchPlanSchema would read it as a plan
         return jsonify(PlanJobSchema().dump(background_jobs.as_dict(outcome))), 202
     return outcome
 
@@ -217,8 +254,12 @@ def set_position(data, line_id):
 @auth_required("token", "session")
 @blp.response(200, MessageSchema(many=True))
 def messages(incident_id):
-    return consultation.thread(current_user, incident_id, plan_id=request.args.get("plan_id", type=int),
-                               decisions_only=request.args.get("decisions") == "1")
+    return consultation.thread(
+        current_user,
+        incident_id,
+        plan_id=request.args.get("plan_id", type=int),
+        decisions_only=request.args.get("decisions") == "1",
+    )
 
 
 @blp.route("/incidents/<int:incident_id>/messages", methods=["POST"])
@@ -226,8 +267,9 @@ def messages(incident_id):
 @blp.arguments(MessageSchema)
 @blp.response(201, MessageSchema)
 def post_message(data, incident_id):
-    return consultation.post_message(current_user, incident_id, data["body"], plan_id=data["plan_id"],
-                                     decision=data["decision"])
+    return consultation.post_message(
+        current_user, incident_id, data["body"], plan_id=data["plan_id"], decision=data["decision"]
+    )
 
 
 @blp.route("/incidents/<int:incident_id>/shipments")
@@ -270,8 +312,13 @@ def record_consumption(data, incident_id):
 def report(incident_id):
     """The after-action report (JSON; `?format=xlsx` for the spreadsheet)."""
     if request.args.get("format") == "xlsx":
-        return Response(after_action.report_xlsx(current_user, incident_id), mimetype=XLSX,
-                        headers={"Content-Disposition": f"attachment; filename=incident-{incident_id}-report.xlsx"})
+        return Response(
+            after_action.report_xlsx(current_user, incident_id),
+            mimetype=XLSX,
+            headers={
+                "Content-Disposition": f"attachment; filename=incident-{incident_id}-report.xlsx"
+            },
+        )
     return after_action.report(current_user, incident_id)
 
 

@@ -20,20 +20,28 @@ from reserve.models import EmergencyPlan
 from .models import Incident
 from .services import after_action, approval, incidents, planning, shipments
 
-DRILL_POINTS = [("小店区体育馆安置点", 37.7396, 112.5651, "140105", 1800, 3),
-                ("晋源区晋祠镇中学安置点", 37.7097, 112.4719, "140110", 1200, 2)]
-OPEN_POINTS = [("阳曲县黄寨镇安置点", 38.0619, 112.6733, "140122", 2500, 3),
-               ("阳曲县东黄水镇安置点", 38.0925, 112.8172, "140122", 900, 2)]
+DRILL_POINTS = [
+    ("小店区体育馆安置点", 37.7396, 112.5651, "140105", 1800, 3),
+    ("晋源区晋祠镇中学安置点", 37.7097, 112.4719, "140110", 1200, 2),
+]
+OPEN_POINTS = [
+    ("阳曲县黄寨镇安置点", 38.0619, 112.6733, "140122", 2500, 3),
+    ("阳曲县东黄水镇安置点", 38.0925, 112.8172, "140122", 900, 2),
+]
 
 
 def is_empty() -> bool:
     return not db.session.scalar(select(func.count(Incident.id)))
 
 
-def build_dispatch_demo(author_email: str = "admin@example.org", approver_email: str = "commander@example.org") -> dict:
+def build_dispatch_demo(
+    author_email: str = "admin@example.org", approver_email: str = "commander@example.org"
+) -> dict:
     """Load the two incidents; the demo accounts and the reserve demo must exist."""
-    author, approver = (db.session.execute(select(User).filter_by(email=e)).scalar_one() for e in
-                        (author_email, approver_email))
+    author, approver = (
+        db.session.execute(select(User).filter_by(email=e)).scalar_one()
+        for e in (author_email, approver_email)
+    )
     plans = {p.name: p.id for p in db.session.execute(select(EmergencyPlan)).scalars()}
     drill = _drill(author, approver, plans.get("太原市地震应急预案（Ⅱ级响应）"))
     incident = _open_incident(author, plans.get("山西省自然灾害救助应急预案（Ⅰ级响应）"))
@@ -43,19 +51,41 @@ def build_dispatch_demo(author_email: str = "admin@example.org", approver_email:
 def _with_points(author, incident, points) -> None:
     needed_by = utcnow() + timedelta(hours=24)
     for name, lat, lon, region, population, severity in points:
-        point = incidents.add_point(author, incident.id, name=name, lat=lat, lon=lon, region_code=region,
-                                    population=population, severity=severity)
+        point = incidents.add_point(
+            author,
+            incident.id,
+            name=name,
+            lat=lat,
+            lon=lon,
+            region_code=region,
+            population=population,
+            severity=severity,
+        )
         for suggestion in incidents.suggest_demands(author, incident.id, point.id):
-            incidents.add_demand(author, incident.id, point_id=point.id, material_id=suggestion["material_id"],
-                                 quantity=suggestion["quantity"], needed_by=needed_by,
-                                 priority=suggestion["priority"])
+            incidents.add_demand(
+                author,
+                incident.id,
+                point_id=point.id,
+                material_id=suggestion["material_id"],
+                quantity=suggestion["quantity"],
+                needed_by=needed_by,
+                priority=suggestion["priority"],
+            )
 
 
 def _drill(author, approver, plan_id) -> Incident:
-    drill = incidents.create_incident(author, title="太原市地震应急演练", incident_type="natural_disaster",
-                                      subtype="earthquake", level="II", region_code="140100", drill=True,
-                                      plan_id=plan_id, started_at=utcnow() - timedelta(days=2),
-                                      description="年度综合演练：小店区、晋源区两处安置点的物资保障。")
+    drill = incidents.create_incident(
+        author,
+        title="太原市地震应急演练",
+        incident_type="natural_disaster",
+        subtype="earthquake",
+        level="II",
+        region_code="140100",
+        drill=True,
+        plan_id=plan_id,
+        started_at=utcnow() - timedelta(days=2),
+        description="年度综合演练：小店区、晋源区两处安置点的物资保障。",
+    )
     incidents.move_incident(author, drill.id, "responding")
     _with_points(author, drill, DRILL_POINTS)
     plan = planning.plan_incident(author, drill.id)
@@ -66,21 +96,39 @@ def _drill(author, approver, plan_id) -> Incident:
         shipments.advance(approver, shipment.id, "received", quantity_received=shipment.quantity)
         point_id = shipment.line.point_id
         used = shipment.quantity * 4 // 5  # a fifth goes back to its depot after the drill
-        after_action.record_consumption(author, drill.id, point_id=point_id, material_id=shipment.line.material_id,
-                                        quantity=used, note="演练中发放")
+        after_action.record_consumption(
+            author,
+            drill.id,
+            point_id=point_id,
+            material_id=shipment.line.material_id,
+            quantity=used,
+            note="演练中发放",
+        )
         if shipment.line.depot_id and shipment.quantity - used:
-            after_action.record_return(author, drill.id, depot_id=shipment.line.depot_id,
-                                       material_id=shipment.line.material_id, quantity=shipment.quantity - used,
-                                       note="演练结束后归还")
+            after_action.record_return(
+                author,
+                drill.id,
+                depot_id=shipment.line.depot_id,
+                material_id=shipment.line.material_id,
+                quantity=shipment.quantity - used,
+                note="演练结束后归还",
+            )
     incidents.move_incident(author, drill.id, "recovery")
     return incidents.move_incident(author, drill.id, "closed")
 
 
 def _open_incident(author, plan_id) -> Incident:
-    incident = incidents.create_incident(author, title="阳曲县暴雨洪涝灾害", incident_type="natural_disaster",
-                                         subtype="flood", level="III", region_code="140122", plan_id=plan_id,
-                                         started_at=utcnow() - timedelta(hours=6),
-                                         description="连续强降雨致两镇多村受淹，需紧急转移安置群众约3400人。")
+    incident = incidents.create_incident(
+        author,
+        title="阳曲县暴雨洪涝灾害",
+        incident_type="natural_disaster",
+        subtype="flood",
+        level="III",
+        region_code="140122",
+        plan_id=plan_id,
+        started_at=utcnow() - timedelta(hours=6),
+        description="连续强降雨致两镇多村受淹，需紧急转移安置群众约3400人。",
+    )
     incidents.move_incident(author, incident.id, "responding")
     _with_points(author, incident, OPEN_POINTS)
     planning.plan_incident(author, incident.id)  # a draft: the commander approves it (four eyes)

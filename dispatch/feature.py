@@ -34,10 +34,14 @@ def _value_labels() -> dict:
     from reserve.models import LABELS as RESERVE
 
     return {
-        ("incident", "status"): models.STATUS_LABELS, ("plan_version", "status"): models.PLAN_STATUS_LABELS,
-        ("plan_version", "method"): models.METHOD_LABELS, ("shipment", "status"): models.SHIPMENT_LABELS,
-        ("line_position", "position"): models.POSITION_LABELS, ("incident", "level"): models.LEVEL_LABELS,
-        ("emergency_plan", "level"): models.LEVEL_LABELS, ("demand", "status"): models.DEMAND_STATUS_LABELS,
+        ("incident", "status"): models.STATUS_LABELS,
+        ("plan_version", "status"): models.PLAN_STATUS_LABELS,
+        ("plan_version", "method"): models.METHOD_LABELS,
+        ("shipment", "status"): models.SHIPMENT_LABELS,
+        ("line_position", "position"): models.POSITION_LABELS,
+        ("incident", "level"): models.LEVEL_LABELS,
+        ("emergency_plan", "level"): models.LEVEL_LABELS,
+        ("demand", "status"): models.DEMAND_STATUS_LABELS,
         ("after_action_record", "kind"): models.RECORD_KIND_LABELS,
         ("consultation_message", "kind"): models.MESSAGE_KIND_LABELS,
         ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},

@@ -5,25 +5,36 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from core.extensions import db
 from core.timeutil import utcnow
 from reserve.models import LABELS as RESERVE_LABELS
 
+
 class IncidentStatus(enum.StrEnum):
     REPORTED = "reported"
-    RESPONDING = "responding"   # set by the first demand or plan
+    RESPONDING = "responding"  # set by the first demand or plan
     RECOVERY = "recovery"
     CLOSED = "closed"
 
 
 class PlanStatus(enum.StrEnum):
     DRAFT = "draft"
-    APPROVED = "approved"       # its lines' stock reserved
+    APPROVED = "approved"  # its lines' stock reserved
     CANCELLED = "cancelled"
-    SUPERSEDED = "superseded"   # a newer draft replaced it
+    SUPERSEDED = "superseded"  # a newer draft replaced it
 
 
 class ShipmentStatus(enum.StrEnum):
@@ -35,7 +46,7 @@ class ShipmentStatus(enum.StrEnum):
 
 class DemandStatus(enum.StrEnum):
     ACTIVE = "active"
-    CANCELLED = "cancelled"     # replaced by a new version or withdrawn
+    CANCELLED = "cancelled"  # replaced by a new version or withdrawn
 
 
 INCIDENT_STATUSES = tuple(IncidentStatus)
@@ -43,24 +54,52 @@ PLAN_STATUSES = tuple(PlanStatus)
 SHIPMENT_STATUSES = tuple(ShipmentStatus)
 POSITIONS = ("agree", "cannot_supply", "partial")
 
-STATUS_LABELS = {"reported": _l("Reported"), "responding": _l("Responding"), "recovery": _l("Recovery"),
-                 "closed": _l("Closed")}
-PLAN_STATUS_LABELS = {"draft": _l("Draft"), "approved": _l("Approved"), "cancelled": _l("Cancelled"),
-                      "superseded": _l("Superseded")}
-SHIPMENT_LABELS = {"ready": _l("Ready"), "departed": _l("Departed"), "arrived": _l("Arrived"),
-                   "received": _l("Received")}
+STATUS_LABELS = {
+    "reported": _l("Reported"),
+    "responding": _l("Responding"),
+    "recovery": _l("Recovery"),
+    "closed": _l("Closed"),
+}
+PLAN_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "approved": _l("Approved"),
+    "cancelled": _l("Cancelled"),
+    "superseded": _l("Superseded"),
+}
+SHIPMENT_LABELS = {
+    "ready": _l("Ready"),
+    "departed": _l("Departed"),
+    "arrived": _l("Arrived"),
+    "received": _l("Received"),
+}
 METHOD_LABELS = {"planner": _l("optimised"), "greedy": _l("greedy"), "manual": _l("edited by hand")}
 LEVEL_LABELS = RESERVE_LABELS["level"]
-POSITION_LABELS = {"agree": _l("Agree"), "cannot_supply": _l("Cannot supply"), "partial": _l("Partial")}
+POSITION_LABELS = {
+    "agree": _l("Agree"),
+    "cannot_supply": _l("Cannot supply"),
+    "partial": _l("Partial"),
+}
 DEMAND_STATUS_LABELS = {"active": _l("In force"), "cancelled": _l("Cancelled")}
-RECORD_KIND_LABELS = {"returned": _l("Returned"), "consumed": _l("Consumed")}        # after-action records
+RECORD_KIND_LABELS = {
+    "returned": _l("Returned"),
+    "consumed": _l("Consumed"),
+}  # after-action records
 MESSAGE_KIND_LABELS = {"message": _l("Message"), "decision": _l("Decision")}
 SUBTYPES = {
-    "natural_disaster": {"earthquake": _l("Earthquake"), "flood": _l("Flood"), "drought": _l("Drought"),
-                         "snowstorm": _l("Snow and ice"), "geological": _l("Landslide / debris flow"),
-                         "forest_fire": _l("Forest fire")},
-    "accident": {"mine": _l("Mine accident"), "hazardous_chemicals": _l("Hazardous chemicals"),
-                 "traffic": _l("Traffic accident"), "fire": _l("Building fire")},
+    "natural_disaster": {
+        "earthquake": _l("Earthquake"),
+        "flood": _l("Flood"),
+        "drought": _l("Drought"),
+        "snowstorm": _l("Snow and ice"),
+        "geological": _l("Landslide / debris flow"),
+        "forest_fire": _l("Forest fire"),
+    },
+    "accident": {
+        "mine": _l("Mine accident"),
+        "hazardous_chemicals": _l("Hazardous chemicals"),
+        "traffic": _l("Traffic accident"),
+        "fire": _l("Building fire"),
+    },
     "public_health": {"epidemic": _l("Epidemic"), "food_poisoning": _l("Food poisoning")},
     "social_security": {"mass_event": _l("Mass event"), "terrorism": _l("Terrorist attack")},
 }
@@ -72,13 +111,13 @@ class Incident(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     incident_type: Mapped[str] = mapped_column(String(20))
     subtype: Mapped[str | None] = mapped_column(String(30))
-    level: Mapped[str] = mapped_column(String(3))            # I (most severe) .. IV
+    level: Mapped[str] = mapped_column(String(3))  # I (most severe) .. IV
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default="reported", index=True)
-    drill: Mapped[bool] = mapped_column(default=False)       # exercises never touch real stock
+    drill: Mapped[bool] = mapped_column(default=False)  # exercises never touch real stock
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("emergency_plan.id"))
     description: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -98,16 +137,18 @@ class DemandPoint(db.Model):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
-    population: Mapped[int | None]                            # people affected
-    severity: Mapped[int] = mapped_column(default=2)          # 1..3, the planner's point severity
+    population: Mapped[int | None]  # people affected
+    severity: Mapped[int] = mapped_column(default=2)  # 1..3, the planner's point severity
 
 
 class Demand(db.Model):
     """One demand line (需求): a material and quantity needed at a point by a time. Revisions
     keep the earlier versions in DemandRevision; cancelling keeps the row."""
 
-    __table_args__ = (Index("ix_demand_incident_status", "incident_id", "status"),
-                      CheckConstraint("quantity BETWEEN 1 AND 1000000000", name="quantity_within_bound"))  # MAX_QUANTITY
+    __table_args__ = (
+        Index("ix_demand_incident_status", "incident_id", "status"),
+        CheckConstraint("quantity BETWEEN 1 AND 1000000000", name="quantity_within_bound"),
+    )  # MAX_QUANTITY
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(50), unique=True)
@@ -115,11 +156,11 @@ class Demand(db.Model):
     point_id: Mapped[int] = mapped_column(ForeignKey("demand_point.id"))
     material_id: Mapped[int] = mapped_column(ForeignKey("material.id"))
     quantity: Mapped[int]
-    priority: Mapped[int] = mapped_column(default=2)          # 1..3: the material's criticality here
+    priority: Mapped[int] = mapped_column(default=2)  # 1..3: the material's criticality here
     needed_by: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(10), default="active")   # active / cancelled
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active / cancelled
     version: Mapped[int] = mapped_column(default=1)
-    source: Mapped[str] = mapped_column(String(10), default="form")     # form / api / sheet / norm
+    source: Mapped[str] = mapped_column(String(10), default="form")  # form / api / sheet / norm
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -146,16 +187,18 @@ class PlanVersion(db.Model):
     """One version of an incident's dispatch plan (调拨方案). Versions are never edited after
     approval; a change is a new version."""
 
-    __table_args__ = (UniqueConstraint("incident_id", "version", name="uq_plan_version_incident_version"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "version", name="uq_plan_version_incident_version"),
+    )
     __audit_exclude__ = {"problem", "result"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
     version: Mapped[int]
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
-    method: Mapped[str] = mapped_column(String(12))            # planner / greedy / manual edit
+    method: Mapped[str] = mapped_column(String(12))  # planner / greedy / manual edit
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("plan_version.id"))
-    options: Mapped[dict | None] = mapped_column(JSON)         # pinned / excluded sources
+    options: Mapped[dict | None] = mapped_column(JSON)  # pinned / excluded sources
     problem: Mapped[dict | None] = deferred(mapped_column(JSON))
     metrics: Mapped[dict | None] = mapped_column(JSON)
     unmet: Mapped[list | None] = mapped_column(JSON)
@@ -169,8 +212,13 @@ class PlanVersion(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
 
     incident = relationship("Incident", lazy="joined")
-    lines = relationship("PlanLine", back_populates="plan", lazy="selectin", order_by="PlanLine.id",
-                         cascade="all, delete-orphan")
+    lines = relationship(
+        "PlanLine",
+        back_populates="plan",
+        lazy="selectin",
+        order_by="PlanLine.id",
+        cascade="all, delete-orphan",
+    )
 
 
 class PlanLine(db.Model):
@@ -180,8 +228,10 @@ class PlanLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan_version.id"), index=True)
-    source_key: Mapped[str] = mapped_column(String(40))        # the planner's source id
-    source_kind: Mapped[str] = mapped_column(String(12))       # physical / agreement / capacity / supplier
+    source_key: Mapped[str] = mapped_column(String(40))  # the planner's source id
+    source_kind: Mapped[str] = mapped_column(
+        String(12)
+    )  # physical / agreement / capacity / supplier
     depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"), index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     offer_id: Mapped[int | None] = mapped_column(Integer)
@@ -223,7 +273,7 @@ class ConsultationMessage(db.Model):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan_version.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    kind: Mapped[str] = mapped_column(String(10), default="message")   # message / decision
+    kind: Mapped[str] = mapped_column(String(10), default="message")  # message / decision
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -274,7 +324,7 @@ class AfterActionRecord(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))             # returned / consumed
+    kind: Mapped[str] = mapped_column(String(10))  # returned / consumed
     material_id: Mapped[int] = mapped_column(ForeignKey("material.id"))
     quantity: Mapped[int]
     depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))

@@ -4,15 +4,31 @@ lot choice, and the after-action figures. No Flask, no database."""
 import math
 from datetime import datetime, timedelta
 
-TYPE_LETTERS = {"natural_disaster": "N", "accident": "A", "public_health": "H", "social_security": "S"}
+TYPE_LETTERS = {
+    "natural_disaster": "N",
+    "accident": "A",
+    "public_health": "H",
+    "social_security": "S",
+}
 LEVELS = ("I", "II", "III", "IV")
 
-INCIDENT_NEXT = {"reported": {"responding", "closed"}, "responding": {"recovery"}, "recovery": {"closed"},
-                 "closed": set()}
-SHIPMENT_NEXT = {"ready": {"departed"}, "departed": {"arrived"}, "arrived": {"received"}, "received": set()}
+INCIDENT_NEXT = {
+    "reported": {"responding", "closed"},
+    "responding": {"recovery"},
+    "recovery": {"closed"},
+    "closed": set(),
+}
+SHIPMENT_NEXT = {
+    "ready": {"departed"},
+    "departed": {"arrived"},
+    "arrived": {"received"},
+    "received": set(),
+}
 
 
-def incident_number(region_code: str, year: int, incident_type: str, sequence: int, drill: bool) -> str:
+def incident_number(
+    region_code: str, year: int, incident_type: str, sequence: int, drill: bool
+) -> str:
     """`140000-2026-N003`: region, year, type letter (N natural, A accident, H public health,
     S social security) and the year's sequence; drills are prefixed `DRILL-`."""
     number = f"{region_code}-{year}-{TYPE_LETTERS[incident_type]}{sequence:03d}"
@@ -97,18 +113,29 @@ def fill_and_on_time(demands: list[dict], deliveries: list[dict]) -> list[dict]:
         got = by_demand.get(demand["id"], [])
         received = sum(d["quantity_received"] or 0 for d in got)
         arrived = [d["arrived_at"] for d in got if d["arrived_at"] is not None]
-        rows.append({**demand, "received": received,
-                     "fill_rate": round(min(received / demand["quantity"], 1.0), 3) if demand["quantity"] else None,
-                     "on_time": bool(arrived) and max(arrived) <= demand["needed_by"]})
+        rows.append(
+            {
+                **demand,
+                "received": received,
+                "fill_rate": round(min(received / demand["quantity"], 1.0), 3)
+                if demand["quantity"]
+                else None,
+                "on_time": bool(arrived) and max(arrived) <= demand["needed_by"],
+            }
+        )
     return rows
 
 
 def stage_times(demanded_at, planned_at, approved_at, departed_at, arrived_at) -> dict:
     """Hours between the response's milestones (None where a milestone is missing)."""
+
     def hours(start, end):
         return round((end - start).total_seconds() / 3600, 2) if start and end else None
 
-    return {"demand_to_plan_h": hours(demanded_at, planned_at), "plan_to_approval_h": hours(planned_at, approved_at),
-            "approval_to_departure_h": hours(approved_at, departed_at),
-            "departure_to_arrival_h": hours(departed_at, arrived_at), "demand_to_arrival_h": hours(demanded_at, arrived_at)}
-
+    return {
+        "demand_to_plan_h": hours(demanded_at, planned_at),
+        "plan_to_approval_h": hours(planned_at, approved_at),
+        "approval_to_departure_h": hours(approved_at, departed_at),
+        "departure_to_arrival_h": hours(departed_at, arrived_at),
+        "demand_to_arrival_h": hours(demanded_at, arrived_at),
+    }

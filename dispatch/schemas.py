@@ -14,7 +14,9 @@ class IncidentSchema(Schema):
     id = fields.Int(dump_only=True)
     number = fields.Str(dump_only=True)
     title = fields.Str(required=True, validate=validate.Length(min=2, max=200))
-    incident_type = fields.Str(required=True, validate=validate.OneOf([t.value for t in IncidentType]))
+    incident_type = fields.Str(
+        required=True, validate=validate.OneOf([t.value for t in IncidentType])
+    )
     subtype = fields.Str(load_default=None, allow_none=True)
     level = fields.Str(required=True, validate=validate.OneOf(LEVELS))
     region_code = fields.Str(required=True, validate=validate.Regexp(r"^\d{6}$"))
@@ -38,7 +40,9 @@ class PointSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
-    region_code = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
+    region_code = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$")
+    )
     population = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
     severity = fields.Int(load_default=2, validate=validate.Range(1, 3))
 
@@ -168,7 +172,9 @@ class MessageSchema(Schema):
     plan_id = fields.Int(load_default=None, allow_none=True)
     decision = fields.Bool(load_default=False, load_only=True)
     kind = fields.Str(dump_only=True)
-    author = fields.Function(lambda m: m.author.display_name or m.author.email if m.author else None, dump_only=True)
+    author = fields.Function(
+        lambda m: m.author.display_name or m.author.email if m.author else None, dump_only=True
+    )
     agency = fields.Function(lambda m: m.agency.name if m.agency else None, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -198,5 +204,7 @@ class ConsumptionSchema(Schema):
 class PlanJobSchema(JobSchema):
     """A planning job."""
 
-    plan_id = fields.Int(allow_none=True, metadata={"description": "the plan version made, once done"})
+    plan_id = fields.Int(
+        allow_none=True, metadata={"description": "the plan version made, once done"}
+    )
     incident_id = fields.Int(allow_none=True)

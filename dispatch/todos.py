@@ -19,16 +19,24 @@ def plan_approvals(user):
     """Command staff other than the author: draft plans of open incidents (four-eyes rule)."""
     if not todo_reach(user)[0].plan_approvals:
         return None
-    stmt = (select(PlanVersion.id, PlanVersion.version, Incident.id, Incident.number, Incident.title)
-            .join(Incident, Incident.id == PlanVersion.incident_id)
-            .where(PlanVersion.status == "draft", Incident.status != "closed")
-            .order_by(PlanVersion.created_at, PlanVersion.id))
+    stmt = (
+        select(PlanVersion.id, PlanVersion.version, Incident.id, Incident.number, Incident.title)
+        .join(Incident, Incident.id == PlanVersion.incident_id)
+        .where(PlanVersion.status == "draft", Incident.status != "closed")
+        .order_by(PlanVersion.created_at, PlanVersion.id)
+    )
     if current_app.config.get("DISPATCH_FOUR_EYES"):
         stmt = stmt.where((PlanVersion.author_id.is_(None)) | (PlanVersion.author_id != user.id))
     # The version's words outside the f-string: Babel's extractor does not look inside one.
-    return group("plan_approval", stmt, lambda r: TodoItem(
-        f"{r[4]}（{r[3]}）· " + _("plan version %(n)s", n=r[1]), "dispatch.board", {"incident_id": r[2],
-                                                                                   "_anchor": "plan"}))
+    return group(
+        "plan_approval",
+        stmt,
+        lambda r: TodoItem(
+            f"{r[4]}（{r[3]}）· " + _("plan version %(n)s", n=r[1]),
+            "dispatch.board",
+            {"incident_id": r[2], "_anchor": "plan"},
+        ),
+    )
 
 
 def _shipments(user, status: str, kind: str):
@@ -41,13 +49,36 @@ def _shipments(user, status: str, kind: str):
         scope = Shipment.agency_id.is_(None)
     else:
         return None
-    stmt = (select(Shipment.batch_no, Shipment.quantity, Material.name, Material.unit, Incident.id, Incident.title)
-            .join(PlanLine, PlanLine.id == Shipment.line_id).join(PlanVersion, PlanVersion.id == PlanLine.plan_id)
-            .join(Incident, Incident.id == Shipment.incident_id).join(Material, Material.id == PlanLine.material_id)
-            .where(Shipment.status == status, PlanVersion.status == "approved", Incident.status != "closed", scope)
-            .order_by(Shipment.id))
-    return group(kind, stmt, lambda r: TodoItem(f"{r[5]} · {r[0]} · {r[2]} {r[1]} {r[3] or ''}".rstrip(),
-                                                "dispatch.board", {"incident_id": r[4], "_anchor": "shipments"}))
+    stmt = (
+        select(
+            Shipment.batch_no,
+            Shipment.quantity,
+            Material.name,
+            Material.unit,
+            Incident.id,
+            Incident.title,
+        )
+        .join(PlanLine, PlanLine.id == Shipment.line_id)
+        .join(PlanVersion, PlanVersion.id == PlanLine.plan_id)
+        .join(Incident, Incident.id == Shipment.incident_id)
+        .join(Material, Material.id == PlanLine.material_id)
+        .where(
+            Shipment.status == status,
+            PlanVersion.status == "approved",
+            Incident.status != "closed",
+            scope,
+        )
+        .order_by(Shipment.id)
+    )
+    return group(
+        kind,
+        stmt,
+        lambda r: TodoItem(
+            f"{r[5]} · {r[0]} · {r[2]} {r[1]} {r[3] or ''}".rstrip(),
+            "dispatch.board",
+            {"incident_id": r[4], "_anchor": "shipments"},
+        ),
+    )
 
 
 def positions(user):
@@ -55,22 +86,55 @@ def positions(user):
     reach, path = todo_reach(user)
     if not reach.agency_shipments:  # an operator's agency: its lines
         return None
-    stmt = (select(PlanLine.id, PlanLine.quantity, Material.name, Material.unit, Incident.id, Incident.title, Depot.name)
-            .join(PlanVersion, PlanVersion.id == PlanLine.plan_id).join(Incident, Incident.id == PlanVersion.incident_id)
-            .join(Material, Material.id == PlanLine.material_id).outerjoin(Depot, Depot.id == PlanLine.depot_id)
-            .outerjoin(LinePosition, LinePosition.line_id == PlanLine.id)
-            .where(PlanVersion.status == "draft", Incident.status != "closed", LinePosition.id.is_(None),
-                   PlanLine.agency_id.in_(subtree_ids(path)))
-            .order_by(PlanLine.id))
-    return group("position", stmt, lambda r: TodoItem(" · ".join(str(part) for part in (
-        r[5], r[6], f"{r[2]} {r[1]} {r[3] or ''}".rstrip()) if part),
-                                                      "dispatch.board", {"incident_id": r[4], "_anchor": "plan"}))
+    stmt = (
+        select(
+            PlanLine.id,
+            PlanLine.quantity,
+            Material.name,
+            Material.unit,
+            Incident.id,
+            Incident.title,
+            Depot.name,
+        )
+        .join(PlanVersion, PlanVersion.id == PlanLine.plan_id)
+        .join(Incident, Incident.id == PlanVersion.incident_id)
+        .join(Material, Material.id == PlanLine.material_id)
+        .outerjoin(Depot, Depot.id == PlanLine.depot_id)
+        .outerjoin(LinePosition, LinePosition.line_id == PlanLine.id)
+        .where(
+            PlanVersion.status == "draft",
+            Incident.status != "closed",
+            LinePosition.id.is_(None),
+            PlanLine.agency_id.in_(subtree_ids(path)),
+        )
+        .order_by(PlanLine.id)
+    )
+    return group(
+        "position",
+        stmt,
+        lambda r: TodoItem(
+            " · ".join(
+                str(part) for part in (r[5], r[6], f"{r[2]} {r[1]} {r[3] or ''}".rstrip()) if part
+            ),
+            "dispatch.board",
+            {"incident_id": r[4], "_anchor": "plan"},
+        ),
+    )
 
 
 TODOS = (
     TodoKind("plan_approval", _l("Plans awaiting approval"), 10, plan_approvals),
-    TodoKind("shipment_send", _l("Shipments to send"), 20, lambda user: _shipments(user, "ready", "shipment_send")),
-    TodoKind("shipment_receive", _l("Shipments to receive"), 30,
-             lambda user: _shipments(user, "arrived", "shipment_receive")),
+    TodoKind(
+        "shipment_send",
+        _l("Shipments to send"),
+        20,
+        lambda user: _shipments(user, "ready", "shipment_send"),
+    ),
+    TodoKind(
+        "shipment_receive",
+        _l("Shipments to receive"),
+        30,
+        lambda user: _shipments(user, "arrived", "shipment_receive"),
+    ),
     TodoKind("position", _l("Positions awaited from your agency"), 40, positions),
 )

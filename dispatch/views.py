@@ -23,14 +23,38 @@ from reserve.models import LABELS
 from reserve.services import catalog, depots
 from reserve.services import plans as reserve_plans
 
-from .models import (LEVEL_LABELS, METHOD_LABELS, PLAN_STATUS_LABELS, POSITION_LABELS, SHIPMENT_LABELS, STATUS_LABELS,
-                     SUBTYPES, PlanStatus)
+from .models import (
+    LEVEL_LABELS,
+    METHOD_LABELS,
+    PLAN_STATUS_LABELS,
+    POSITION_LABELS,
+    SHIPMENT_LABELS,
+    STATUS_LABELS,
+    SUBTYPES,
+    PlanStatus,
+)
 from . import rules
-from .services import after_action, approval, consultation, incidents, plan_jobs, shipments, versions, visibility
+from .services import (
+    after_action,
+    approval,
+    consultation,
+    incidents,
+    plan_jobs,
+    shipments,
+    versions,
+    visibility,
+)
 
-bp = Blueprint("dispatch", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/dispatch/static")
-bp.add_app_template_filter(datetime.fromisoformat, "from_iso")  # the report's ISO times, then |local_time
+bp = Blueprint(
+    "dispatch",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/dispatch/static",
+)
+bp.add_app_template_filter(
+    datetime.fromisoformat, "from_iso"
+)  # the report's ISO times, then |local_time
 
 
 def _back(incident_id, anchor=""):
@@ -38,13 +62,29 @@ def _back(incident_id, anchor=""):
 
 
 # The form fields a refusal may name, as the form labels them.
-FIELD_LABELS = {"name": _l("Name"), "lat": _l("Latitude"), "lon": _l("Longitude"), "population": _l("People affected"),
-                "severity": _l("Severity"), "region_code": _l("Region"), "point_id": _l("Point"),
-                "material_id": _l("Material"), "depot_id": _l("Depot"), "quantity": _l("Quantity"),
-                "priority": _l("Priority"), "needed_by": _l("Needed by"), "reason": _l("reason"),
-                "quantity_received": _l("Quantity received"), "discrepancy_reason": _l("Reason for the difference"),
-                "vehicles": _l("Vehicles"), "position": _l("Position"), "body": _l("Message"), "note": _l("Note"),
-                "plan_id": _l("Dispatch plan"), "status": _l("Status")}
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "lat": _l("Latitude"),
+    "lon": _l("Longitude"),
+    "population": _l("People affected"),
+    "severity": _l("Severity"),
+    "region_code": _l("Region"),
+    "point_id": _l("Point"),
+    "material_id": _l("Material"),
+    "depot_id": _l("Depot"),
+    "quantity": _l("Quantity"),
+    "priority": _l("Priority"),
+    "needed_by": _l("Needed by"),
+    "reason": _l("reason"),
+    "quantity_received": _l("Quantity received"),
+    "discrepancy_reason": _l("Reason for the difference"),
+    "vehicles": _l("Vehicles"),
+    "position": _l("Position"),
+    "body": _l("Message"),
+    "note": _l("Note"),
+    "plan_id": _l("Dispatch plan"),
+    "status": _l("Status"),
+}
 
 
 def field_errors_text(errors: dict | None) -> str:
@@ -55,8 +95,11 @@ def field_errors_text(errors: dict | None) -> str:
             messages = "、".join(str(m) for m in messages if isinstance(m, str))
         elif not isinstance(messages, str):
             messages = ""
-        parts.append(f"{FIELD_LABELS[field]}：{messages}" if field in FIELD_LABELS and messages
-                     else str(FIELD_LABELS.get(field, "")) or messages)
+        parts.append(
+            f"{FIELD_LABELS[field]}：{messages}"
+            if field in FIELD_LABELS and messages
+            else str(FIELD_LABELS.get(field, "")) or messages
+        )
     return "；".join(p for p in parts if p)[:400]
 
 
@@ -77,13 +120,21 @@ def _flash_error(exc: DomainError) -> None:
 @bp.route("/incidents")
 @auth_required("session")
 def incident_list():
-    result = paginate(incidents.list_incidents(current_user), request.args.get("page", 1, type=int), 30)
-    return render_template("dispatch/incidents.html", result=result, statuses=STATUS_LABELS,
-                           types=LABELS["incident_type"], subtypes=SUBTYPES,
-                           can_command=may_command_incidents(current_user),
-                           region_groups=depots.region_groups(), levels=LEVEL_LABELS,
-                           now_local=format_datetime(utcnow(), "yyyy-MM-dd'T'HH:mm"),
-                           plans=db.session.execute(reserve_plans.list_plans(current_user)).scalars().all())
+    result = paginate(
+        incidents.list_incidents(current_user), request.args.get("page", 1, type=int), 30
+    )
+    return render_template(
+        "dispatch/incidents.html",
+        result=result,
+        statuses=STATUS_LABELS,
+        types=LABELS["incident_type"],
+        subtypes=SUBTYPES,
+        can_command=may_command_incidents(current_user),
+        region_groups=depots.region_groups(),
+        levels=LEVEL_LABELS,
+        now_local=format_datetime(utcnow(), "yyyy-MM-dd'T'HH:mm"),
+        plans=db.session.execute(reserve_plans.list_plans(current_user)).scalars().all(),
+    )
 
 
 @bp.route("/incidents", methods=["POST"])
@@ -95,10 +146,17 @@ def incident_create():
         return redirect(url_for("dispatch.incident_list"), 303)
     try:
         incident = incidents.create_incident(
-            current_user, title=form.get("title", ""), incident_type=form.get("incident_type", ""),
-            subtype=form.get("subtype") or None, level=form.get("level", ""), region_code=form.get("region_code", ""),
-            drill=form.get("drill") == "on", plan_id=form.get("plan_id", type=int), description=form.get("description"),
-            started_at=_local_to_utc(form.get("started_at")))
+            current_user,
+            title=form.get("title", ""),
+            incident_type=form.get("incident_type", ""),
+            subtype=form.get("subtype") or None,
+            level=form.get("level", ""),
+            region_code=form.get("region_code", ""),
+            drill=form.get("drill") == "on",
+            plan_id=form.get("plan_id", type=int),
+            description=form.get("description"),
+            started_at=_local_to_utc(form.get("started_at")),
+        )
     except DomainError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("dispatch.incident_list"), 303)
@@ -111,7 +169,8 @@ def board(incident_id):
     incident = incidents.get_incident(current_user, incident_id)
     plans = versions.list_plans(current_user, incident_id)
     current = next((p for p in plans if p.status == PlanStatus.APPROVED), None) or next(
-        (p for p in plans if p.status == PlanStatus.DRAFT), None)
+        (p for p in plans if p.status == PlanStatus.DRAFT), None
+    )
     lines = visibility.visible_lines(current_user, current) if current else []
     positions = consultation.positions(current_user, current.id) if current else {}
     compared = versions.compare(current_user, current.id) if current else None
@@ -128,32 +187,62 @@ def board(incident_id):
         except DomainError as exc:
             flash(exc.detail, "error")
     return render_template(
-        "dispatch/board.html", incident=incident, plans=plans, current=current, lines=lines, positions=positions,
+        "dispatch/board.html",
+        incident=incident,
+        plans=plans,
+        current=current,
+        lines=lines,
+        positions=positions,
         sources=visibility.source_names(lines),
         point_regions=incidents.point_regions(incident),
         can_approve=bool(current) and approval.can_approve(current_user, current),
         can_cancel=bool(current) and approval.can_cancel(current_user, current),
         lines_to_state=consultation.lines_to_state(current_user, current, lines) if current else [],
-        compared=compared, points=points, materials=materials, point_names=point_names,
-        material_names=material_names, demands=incidents.list_demands(current_user, incident.id),
-        shipments=shown_shipments, movable=shipments.movable(current_user, shown_shipments),
+        compared=compared,
+        points=points,
+        materials=materials,
+        point_names=point_names,
+        material_names=material_names,
+        demands=incidents.list_demands(current_user, incident.id),
+        shipments=shown_shipments,
+        movable=shipments.movable(current_user, shown_shipments),
         next_status=shipments.NEXT_STATUS,
-        messages=consultation.thread(current_user, incident.id), statuses=STATUS_LABELS,
-        plan_statuses=PLAN_STATUS_LABELS, shipment_labels=SHIPMENT_LABELS, position_labels=POSITION_LABELS,
+        messages=consultation.thread(current_user, incident.id),
+        statuses=STATUS_LABELS,
+        plan_statuses=PLAN_STATUS_LABELS,
+        shipment_labels=SHIPMENT_LABELS,
+        position_labels=POSITION_LABELS,
         left_out_kinds={"demand": _("demand"), "lot": _("stock lot"), "source": _("source")},
-        types=LABELS["incident_type"], subtypes=SUBTYPES, levels=LEVEL_LABELS, suggestions=suggestions, methods=METHOD_LABELS,
+        types=LABELS["incident_type"],
+        subtypes=SUBTYPES,
+        levels=LEVEL_LABELS,
+        suggestions=suggestions,
+        methods=METHOD_LABELS,
         next_statuses=sorted(rules.INCIDENT_NEXT[incident.status], key=list(STATUS_LABELS).index),
         can_command=may_command_incidents(current_user),
-        plan_job=plan_jobs.plan_job_to_show(current_user, incident.id, request.args.get("job", type=int)),
+        plan_job=plan_jobs.plan_job_to_show(
+            current_user, incident.id, request.args.get("job", type=int)
+        ),
         job_statuses=JOB_STATUS_LABELS,
         default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
-        map_data=json.dumps({"incident": [incident.lat, incident.lon],
-                             "points": [{"name": p.name, "lat": p.lat, "lon": p.lon} for p in points],
-                             "routes": [{"from": [line.depot.lat, line.depot.lon], "to": [line.point.lat, line.point.lon],
-                                         "label": f"{line.depot.name} → {line.point.name}: {line.material.name} "
-                                                  f"{line.quantity}"} for line in lines
-                                        if line.depot is not None and line.depot.lat is not None]},
-                            ensure_ascii=False))
+        map_data=json.dumps(
+            {
+                "incident": [incident.lat, incident.lon],
+                "points": [{"name": p.name, "lat": p.lat, "lon": p.lon} for p in points],
+                "routes": [
+                    {
+                        "from": [line.depot.lat, line.depot.lon],
+                        "to": [line.point.lat, line.point.lon],
+                        "label": f"{line.depot.name} → {line.point.name}: {line.material.name} "
+                        f"{line.quantity}",
+                    }
+                    for line in lines
+                    if line.depot is not None and line.depot.lat is not None
+                ],
+            },
+            ensure_ascii=False,
+        ),
+    )
 
 
 @bp.route("/incidents/<int:incident_id>/status", methods=["POST"])
@@ -167,9 +256,16 @@ def incident_status(incident_id):
 @auth_required("session")
 def add_point(incident_id):
     form = request.form
-    _attempt(incidents.add_point, incident_id, name=form.get("name", ""), lat=_degrees(form.get("lat")),
-             lon=_degrees(form.get("lon")), population=form.get("population", type=int),
-             region_code=form.get("region_code") or None, severity=form.get("severity", 2, type=int))
+    _attempt(
+        incidents.add_point,
+        incident_id,
+        name=form.get("name", ""),
+        lat=_degrees(form.get("lat")),
+        lon=_degrees(form.get("lon")),
+        population=form.get("population", type=int),
+        region_code=form.get("region_code") or None,
+        severity=form.get("severity", 2, type=int),
+    )
     return _back(incident_id, "#demands")
 
 
@@ -196,9 +292,15 @@ def _local_to_utc(text: str | None):
 @auth_required("session")
 def add_demand(incident_id):
     form = request.form
-    _attempt(incidents.add_demand, incident_id, point_id=form.get("point_id", type=int) or 0,
-             material_id=form.get("material_id", type=int) or 0, quantity=form.get("quantity", type=int) or 0,
-             priority=form.get("priority", 2, type=int), needed_by=_local_to_utc(form.get("needed_by")))
+    _attempt(
+        incidents.add_demand,
+        incident_id,
+        point_id=form.get("point_id", type=int) or 0,
+        material_id=form.get("material_id", type=int) or 0,
+        quantity=form.get("quantity", type=int) or 0,
+        priority=form.get("priority", 2, type=int),
+        needed_by=_local_to_utc(form.get("needed_by")),
+    )
     return _back(incident_id, "#demands")
 
 
@@ -214,16 +316,26 @@ def cancel_demand(demand_id):
 def run_plan(incident_id):
     """Small problems are planned now; a large one becomes a job the board shows with a
     progress bar (board.js polls it and comes back to the plan when it is done)."""
-    exclude = [key.strip() for value in request.form.getlist("exclude") for key in value.replace("，", ",").split(",")
-               if key.strip()]
+    exclude = [
+        key.strip()
+        for value in request.form.getlist("exclude")
+        for key in value.replace("，", ",").split(",")
+        if key.strip()
+    ]
     try:
-        outcome = plan_jobs.plan_or_queue(current_user, incident_id, options={"exclude": exclude, "pin": []},
-                                         greedy=request.form.get("greedy") == "on")
+        outcome = plan_jobs.plan_or_queue(
+            current_user,
+            incident_id,
+            options={"exclude": exclude, "pin": []},
+            greedy=request.form.get("greedy") == "on",
+        )
     except DomainError as exc:
         _flash_error(exc)
         return _back(incident_id, "#plan")
     if isinstance(outcome, BackgroundJob):
-        return redirect(url_for("dispatch.board", incident_id=incident_id, job=outcome.id) + "#plan", 303)
+        return redirect(
+            url_for("dispatch.board", incident_id=incident_id, job=outcome.id) + "#plan", 303
+        )
     return _back(incident_id, "#plan")
 
 
@@ -250,10 +362,16 @@ def _job_action(action, job_id):
 @auth_required("session")
 def edit_plan(plan_id):
     version = versions.get_plan(current_user, plan_id)
-    changes = [{"line_id": int(key.split("-")[1]), "quantity": int(value)} for key, value in request.form.items()
-               if key.startswith("line-") and value.strip().isdigit()]
-    changes = [c for c in changes if any(line.id == c["line_id"] and line.quantity != c["quantity"]
-                                         for line in version.lines)]
+    changes = [
+        {"line_id": int(key.split("-")[1]), "quantity": int(value)}
+        for key, value in request.form.items()
+        if key.startswith("line-") and value.strip().isdigit()
+    ]
+    changes = [
+        c
+        for c in changes
+        if any(line.id == c["line_id"] and line.quantity != c["quantity"] for line in version.lines)
+    ]
     if not changes:
         flash(_("No quantity was changed."), "error")
     else:
@@ -281,25 +399,39 @@ def cancel_plan(plan_id):
 @bp.route("/shipments/<int:shipment_id>", methods=["POST"])
 @auth_required("session")
 def update_shipment(shipment_id):
-    _attempt(shipments.advance, shipment_id, request.form.get("status", ""),
-             quantity_received=request.form.get("quantity_received", type=int),
-             discrepancy_reason=request.form.get("discrepancy_reason"))
+    _attempt(
+        shipments.advance,
+        shipment_id,
+        request.form.get("status", ""),
+        quantity_received=request.form.get("quantity_received", type=int),
+        discrepancy_reason=request.form.get("discrepancy_reason"),
+    )
     return _back(request.form.get("incident_id", 0, type=int), "#shipments")
 
 
 @bp.route("/incidents/<int:incident_id>/messages", methods=["POST"])
 @auth_required("session")
 def post_message(incident_id):
-    _attempt(consultation.post_message, incident_id, request.form.get("body", ""),
-             plan_id=request.form.get("plan_id", type=int), decision=request.form.get("decision") == "on")
+    _attempt(
+        consultation.post_message,
+        incident_id,
+        request.form.get("body", ""),
+        plan_id=request.form.get("plan_id", type=int),
+        decision=request.form.get("decision") == "on",
+    )
     return _back(incident_id, "#consultation")
 
 
 @bp.route("/plan-lines/<int:line_id>/position", methods=["POST"])
 @auth_required("session")
 def set_position(line_id):
-    _attempt(consultation.set_position, line_id, position=request.form.get("position", ""),
-             quantity=request.form.get("quantity", type=int), reason=request.form.get("reason"))
+    _attempt(
+        consultation.set_position,
+        line_id,
+        position=request.form.get("position", ""),
+        quantity=request.form.get("quantity", type=int),
+        reason=request.form.get("reason"),
+    )
     return _back(request.form.get("incident_id", 0, type=int), "#plan")
 
 
@@ -309,18 +441,30 @@ def report(incident_id):
     incident = incidents.get_incident(current_user, incident_id)
     can_record = may_command_incidents(current_user)
     return render_template(
-        "dispatch/report.html", report=after_action.report(current_user, incident_id), incident=incident,
-        types=LABELS["incident_type"], statuses=STATUS_LABELS, can_record=can_record,
+        "dispatch/report.html",
+        report=after_action.report(current_user, incident_id),
+        incident=incident,
+        types=LABELS["incident_type"],
+        statuses=STATUS_LABELS,
+        can_record=can_record,
         points=incidents.list_points(current_user, incident.id) if can_record else [],
         depots=after_action.return_depots(current_user, incident.id) if can_record else [],
         materials=after_action.incident_materials(incident.id) if can_record else [],
-        max_quantity=after_action.MAX_RECORD_QUANTITY, max_note=after_action.MAX_NOTE)
+        max_quantity=after_action.MAX_RECORD_QUANTITY,
+        max_note=after_action.MAX_NOTE,
+    )
 
 
 def _record(action, incident_id, **where):
     form = request.form
-    if _attempt(action, incident_id, material_id=form.get("material_id", type=int) or 0,
-                quantity=form.get("quantity", type=int), note=(form.get("note") or "").strip() or None, **where):
+    if _attempt(
+        action,
+        incident_id,
+        material_id=form.get("material_id", type=int) or 0,
+        quantity=form.get("quantity", type=int),
+        note=(form.get("note") or "").strip() or None,
+        **where,
+    ):
         flash(_("Recorded."), "success")
     return redirect(url_for("dispatch.report", incident_id=incident_id) + "#records", 303)
 
@@ -328,10 +472,18 @@ def _record(action, incident_id, **where):
 @bp.route("/incidents/<int:incident_id>/returns", methods=["POST"])
 @auth_required("session")
 def record_return(incident_id):
-    return _record(after_action.record_return, incident_id, depot_id=request.form.get("depot_id", type=int) or 0)
+    return _record(
+        after_action.record_return,
+        incident_id,
+        depot_id=request.form.get("depot_id", type=int) or 0,
+    )
 
 
 @bp.route("/incidents/<int:incident_id>/consumption", methods=["POST"])
 @auth_required("session")
 def record_consumption(incident_id):
-    return _record(after_action.record_consumption, incident_id, point_id=request.form.get("point_id", type=int) or 0)
+    return _record(
+        after_action.record_consumption,
+        incident_id,
+        point_id=request.form.get("point_id", type=int) or 0,
+    )

@@ -10,11 +10,19 @@ from . import schemas
 from .http import limit_forms, public_cache
 from .services import board, feedback, notices, overview, suppliers
 
-public = Blueprint("public", __name__, url_prefix="/api/v1/public",
-                   description="Public information: aggregates of public reserves, notices, approved suppliers, "
-                               "the supply/demand board, answered feedback (no login)")
-desk = Blueprint("portal-desk", __name__, url_prefix="/api/v1/portal",
-                 description="Portal administration: supplier review, notices, board, feedback; planning sources")
+public = Blueprint(
+    "public",
+    __name__,
+    url_prefix="/api/v1/public",
+    description="Public information: aggregates of public reserves, notices, approved suppliers, "
+    "the supply/demand board, answered feedback (no login)",
+)
+desk = Blueprint(
+    "portal-desk",
+    __name__,
+    url_prefix="/api/v1/portal",
+    description="Portal administration: supplier review, notices, board, feedback; planning sources",
+)
 
 
 @public.route("/overview")

@@ -22,9 +22,13 @@ def _demo() -> str:
 
 
 def _value_labels() -> dict:
-    return {("supplier", "status"): LABELS["supplier_status"], ("board_demand", "status"): LABELS["demand_status"],
-            ("board_offer", "status"): LABELS["offer_status"], ("feedback", "category"): LABELS["feedback_category"],
-            ("notice", "kind"): LABELS["notice_kind"]}
+    return {
+        ("supplier", "status"): LABELS["supplier_status"],
+        ("board_demand", "status"): LABELS["demand_status"],
+        ("board_offer", "status"): LABELS["offer_status"],
+        ("feedback", "category"): LABELS["feedback_category"],
+        ("notice", "kind"): LABELS["notice_kind"],
+    }
 
 
 FEATURE = Feature(

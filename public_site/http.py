@@ -46,15 +46,25 @@ def public_cache(max_age: int = 60):
             if response.status_code != 200:
                 return response
             personal = current_user.is_authenticated or session.modified
-            response.headers["Cache-Control"] = "private, no-cache" if personal else f"public, max-age={max_age}"
+            response.headers["Cache-Control"] = (
+                "private, no-cache" if personal else f"public, max-age={max_age}"
+            )
             response.vary.update(("Cookie", "Accept-Language"))
             response.add_etag()
-            if key is not None and not personal and not response.is_streamed and "Set-Cookie" not in response.headers:
+            if (
+                key is not None
+                and not personal
+                and not response.is_streamed
+                and "Set-Cookie" not in response.headers
+            ):
                 cache = _page_cache()
                 if len(cache) >= MAX_CACHED_PAGES:
                     cache.clear()
-                cache[key] = (time.monotonic() + min(seconds, max_age), response.get_data(),
-                              list(response.headers.items()))
+                cache[key] = (
+                    time.monotonic() + min(seconds, max_age),
+                    response.get_data(),
+                    list(response.headers.items()),
+                )
             return response.make_conditional(request.environ)
 
         return wrapped
@@ -67,7 +77,9 @@ def registration_limit():
 
 
 def registration_failure_limit():
-    return current_app.config.get("PORTAL_REGISTER_FAILURE_RATE_LIMIT", "20 per minute;100 per hour")
+    return current_app.config.get(
+        "PORTAL_REGISTER_FAILURE_RATE_LIMIT", "20 per minute;100 per hour"
+    )
 
 
 def form_limit():
@@ -78,10 +90,18 @@ def limit_registration(on_breach):
     """Registrations that went through count against PORTAL_REGISTER_RATE_LIMIT; refused tries
     (a person correcting the form) against the higher PORTAL_REGISTER_FAILURE_RATE_LIMIT. Over
     either, `on_breach(limit)` answers (the form again, as it was typed)."""
-    succeeded = limiter.limit(registration_limit, methods=["POST"], on_breach=on_breach,
-                              deduct_when=lambda response: response.status_code < 400)
-    failed = limiter.limit(registration_failure_limit, methods=["POST"], on_breach=on_breach,
-                           deduct_when=lambda response: response.status_code >= 400)
+    succeeded = limiter.limit(
+        registration_limit,
+        methods=["POST"],
+        on_breach=on_breach,
+        deduct_when=lambda response: response.status_code < 400,
+    )
+    failed = limiter.limit(
+        registration_failure_limit,
+        methods=["POST"],
+        on_breach=on_breach,
+        deduct_when=lambda response: response.status_code >= 400,
+    )
     return lambda view: succeeded(failed(view))
 
 

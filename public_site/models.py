@@ -19,9 +19,9 @@ from .rules import Progress, demand_progress
 
 
 class NoticeKind(enum.StrEnum):
-    NOTICE = "notice"        # 通知公告
-    NEWS = "news"            # 新闻动态
-    INCIDENT = "incident"    # 突发事件信息
+    NOTICE = "notice"  # 通知公告
+    NEWS = "news"  # 新闻动态
+    INCIDENT = "incident"  # 突发事件信息
 
 
 class Notice(db.Model):
@@ -39,7 +39,7 @@ class Notice(db.Model):
 
 
 class SupplierStatus(enum.StrEnum):
-    PENDING = "pending"                      # waiting for review
+    PENDING = "pending"  # waiting for review
     CHANGES_REQUESTED = "changes_requested"  # the enterprise must correct and resubmit
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -49,7 +49,9 @@ class Supplier(db.Model):
     """A registered supplier enterprise (供应企业), verified by its unified social credit code."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)  # the enterprise's account
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), unique=True
+    )  # the enterprise's account
     name: Mapped[str] = mapped_column(String(200), index=True)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     legal_representative: Mapped[str] = mapped_column(String(50))
@@ -57,7 +59,9 @@ class Supplier(db.Model):
     contact_mobile: Mapped[str] = mapped_column(String(11))
     address: Mapped[str] = mapped_column(String(300))
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=SupplierStatus.PENDING.value, index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default=SupplierStatus.PENDING.value, index=True
+    )
     review_reason: Mapped[str | None] = mapped_column(String(500))
     reviewed_at: Mapped[datetime | None]
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -65,10 +69,19 @@ class Supplier(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     region = relationship("Region", lazy="joined")
-    offers = relationship("SupplierOffer", back_populates="supplier", lazy="selectin", cascade="all, delete-orphan",
-                          order_by="SupplierOffer.id")
-    documents = relationship("SupplierDocument", back_populates="supplier", lazy="selectin",
-                             order_by="SupplierDocument.id")
+    offers = relationship(
+        "SupplierOffer",
+        back_populates="supplier",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="SupplierOffer.id",
+    )
+    documents = relationship(
+        "SupplierDocument",
+        back_populates="supplier",
+        lazy="selectin",
+        order_by="SupplierDocument.id",
+    )
 
     @property
     def is_approved(self) -> bool:
@@ -91,14 +104,18 @@ class SupplierOffer(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("supplier.id", ondelete="CASCADE"), index=True
+    )
     material_id: Mapped[int | None] = mapped_column(ForeignKey("material.id"), index=True)
     material_text: Mapped[str | None] = mapped_column(String(200))  # the enterprise's own words
     unit: Mapped[str | None] = mapped_column(String(20))
     quantity_in_stock: Mapped[int] = mapped_column(Integer, default=0)
     capacity_per_day: Mapped[int] = mapped_column(Integer, default=0)
     lead_time_h: Mapped[float] = mapped_column(Float, default=0)
-    service_regions: Mapped[str] = mapped_column(String(500), default="")  # GB/T 2260 codes, comma-separated
+    service_regions: Mapped[str] = mapped_column(
+        String(500), default=""
+    )  # GB/T 2260 codes, comma-separated
 
     supplier = relationship("Supplier", back_populates="offers")
     material = relationship("Material", lazy="joined")
@@ -117,7 +134,9 @@ class SupplierDocument(db.Model):
     name the server chose; `original_name` is only shown, never used as a path."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("supplier.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(30), default="business_licence")
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
     original_name: Mapped[str] = mapped_column(String(200))
@@ -159,11 +178,15 @@ class BoardDemand(db.Model):
 
     material = relationship("Material", lazy="joined")
     region = relationship("Region", lazy="joined")
-    offers = relationship("BoardOffer", back_populates="demand", lazy="selectin", order_by="BoardOffer.id")
+    offers = relationship(
+        "BoardOffer", back_populates="demand", lazy="selectin", order_by="BoardOffer.id"
+    )
 
     @property
     def progress(self) -> Progress:
-        return demand_progress(self.quantity, [(o.status, o.quantity, o.matched_quantity) for o in self.offers])
+        return demand_progress(
+            self.quantity, [(o.status, o.quantity, o.matched_quantity) for o in self.offers]
+        )
 
 
 class OfferStatus(enum.StrEnum):
@@ -175,8 +198,10 @@ class OfferStatus(enum.StrEnum):
 class BoardOffer(db.Model):
     """An offer to supply against a board demand, by a registered enterprise or anyone."""
 
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),
-                      CheckConstraint("matched_quantity >= 0", name="matched_quantity_not_negative"))
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("matched_quantity >= 0", name="matched_quantity_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(ForeignKey("board_demand.id"), index=True)
@@ -219,11 +244,27 @@ class Feedback(db.Model):
 
 LABELS = {
     "notice_kind": {"notice": _l("Notice"), "news": _l("News"), "incident": _l("Incident notice")},
-    "supplier_status": {"pending": _l("Pending review"), "changes_requested": _l("Changes requested"),
-                        "approved": _l("Approved"), "rejected": _l("Rejected")},
+    "supplier_status": {
+        "pending": _l("Pending review"),
+        "changes_requested": _l("Changes requested"),
+        "approved": _l("Approved"),
+        "rejected": _l("Rejected"),
+    },
     "demand_status": {"open": _l("Open"), "fulfilled": _l("Fulfilled"), "closed": _l("Closed")},
-    "offer_status": {"pending": _l("Pending"), "matched": _l("Matched"), "declined": _l("Declined")},
-    "feedback_category": {"suggestion": _l("Suggestion"), "question": _l("Question"), "complaint": _l("Complaint"),
-                          "report": _l("Report of wrongdoing")},
-    "review_action": {"approve": _l("Approve"), "reject": _l("Reject"), "request_changes": _l("Ask for changes")},
+    "offer_status": {
+        "pending": _l("Pending"),
+        "matched": _l("Matched"),
+        "declined": _l("Declined"),
+    },
+    "feedback_category": {
+        "suggestion": _l("Suggestion"),
+        "question": _l("Question"),
+        "complaint": _l("Complaint"),
+        "report": _l("Report of wrongdoing"),
+    },
+    "review_action": {
+        "approve": _l("Approve"),
+        "reject": _l("Reject"),
+        "request_changes": _l("Ask for changes"),
+    },
 }

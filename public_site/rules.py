@@ -16,7 +16,7 @@ def normalise_mobile(text: str) -> str:
     digits = re.sub(r"[\s\-()]", "", text or "")
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
     return digits
 
 
@@ -82,6 +82,7 @@ def can_resubmit(status: str) -> bool:
 
 # --- supply/demand board ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Progress:
     quantity: int
@@ -110,6 +111,7 @@ def match_quantity(offered: int, remaining: int) -> int:
 
 
 # --- abuse resistance ------------------------------------------------------------------
+
 
 def is_bot_submission(honeypot_value: str | None) -> bool:
     """A person never fills the hidden field; a form-filling robot usually does."""

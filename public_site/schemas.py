@@ -54,8 +54,11 @@ class FormSchema(Schema):
             data = self.from_form(data)
         if not isinstance(data, dict):
             return data
-        return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()
-                if not (isinstance(v, str) and not v.strip())}
+        return {
+            k: (v.strip() if isinstance(v, str) else v)
+            for k, v in data.items()
+            if not (isinstance(v, str) and not v.strip())
+        }
 
     def from_form(self, form) -> dict:
         return _plain(form)
@@ -64,29 +67,48 @@ class FormSchema(Schema):
 def _plain(data) -> dict:
     """A dict from a MultiDict (lists for repeated keys) or a dict."""
     if hasattr(data, "getlist"):
-        return {k: (data.getlist(k) if len(data.getlist(k)) > 1 else data.get(k)) for k in data.keys()}
+        return {
+            k: (data.getlist(k) if len(data.getlist(k)) > 1 else data.get(k)) for k in data.keys()
+        }
     return dict(data)
 
 
 def string(max_length: int, *, required: bool = True, min_length: int = 1, **kwargs):
-    return fields.Str(required=required, validate=validate.Length(
-        min=min_length, max=max_length, error=N_("Between {min} and {max} characters.")), **kwargs)
+    return fields.Str(
+        required=required,
+        validate=validate.Length(
+            min=min_length, max=max_length, error=N_("Between {min} and {max} characters.")
+        ),
+        **kwargs,
+    )
 
 
 def count(*, required: bool = True, maximum: int = MAX_QUANTITY, minimum: int = 0, **kwargs):
-    return fields.Int(required=required, strict=False, validate=validate.Range(
-        min=minimum, max=maximum, error=N_("Between {min} and {max}.")), **kwargs)
+    return fields.Int(
+        required=required,
+        strict=False,
+        validate=validate.Range(min=minimum, max=maximum, error=N_("Between {min} and {max}.")),
+        **kwargs,
+    )
 
 
 def choice(values, **kwargs):
-    return fields.Str(validate=validate.OneOf(list(values), error=N_("Choose one of the listed values.")), **kwargs)
+    return fields.Str(
+        validate=validate.OneOf(list(values), error=N_("Choose one of the listed values.")),
+        **kwargs,
+    )
 
 
 REGION_CODE = validate.Regexp(r"^\d{6}$", error=N_("A region code has 6 digits."))
-HONEYPOT = {"load_default": None, "allow_none": True, "metadata": {"description": "Leave empty (robots fill it)."}}
+HONEYPOT = {
+    "load_default": None,
+    "allow_none": True,
+    "metadata": {"description": "Leave empty (robots fill it)."},
+}
 
 
 # --- suppliers -------------------------------------------------------------------------
+
 
 class OfferInSchema(FormSchema):
     material_id = fields.Int(load_default=None, allow_none=True)
@@ -94,21 +116,28 @@ class OfferInSchema(FormSchema):
     unit = string(20, required=False, load_default=None)
     quantity_in_stock = count(required=False, load_default=0)
     capacity_per_day = count(required=False, load_default=0)
-    lead_time_h = fields.Float(load_default=0, validate=validate.Range(
-        min=0, max=24 * 90, error=N_("Between {min} and {max}.")))
+    lead_time_h = fields.Float(
+        load_default=0,
+        validate=validate.Range(min=0, max=24 * 90, error=N_("Between {min} and {max}.")),
+    )
     service_regions = fields.List(fields.Str(validate=REGION_CODE), load_default=list)
 
 
 class SupplierDetailsSchema(FormSchema):
     name = string(200, min_length=4)
-    credit_code = string(60)  # the exact length is checked after spaces are removed, with its own message
+    credit_code = string(
+        60
+    )  # the exact length is checked after spaces are removed, with its own message
     legal_representative = string(50)
     contact_name = string(50)
     contact_mobile = string(20, min_length=11)
     address = string(300, min_length=4)
     region_code = fields.Str(required=True, validate=REGION_CODE)
-    offers = fields.List(fields.Nested(OfferInSchema), required=True,
-                         validate=validate.Length(min=1, max=20, error=N_("Name between {min} and {max} offers.")))
+    offers = fields.List(
+        fields.Nested(OfferInSchema),
+        required=True,
+        validate=validate.Length(min=1, max=20, error=N_("Name between {min} and {max} offers.")),
+    )
     website = fields.Str(**HONEYPOT)
 
     def from_form(self, form) -> dict:
@@ -123,12 +152,16 @@ class SupplierDetailsSchema(FormSchema):
                 if values:
                     many = parts[2] == "service_regions"
                     rows.setdefault(int(parts[1]), {})[parts[2]] = values if many else values[0]
-        flat["offers"] = [rows[i] for i in sorted(rows) if set(rows[i]) - {"service_regions", "lead_time_h"}]
+        flat["offers"] = [
+            rows[i] for i in sorted(rows) if set(rows[i]) - {"service_regions", "lead_time_h"}
+        ]
         return flat
 
 
 class SupplierRegistrationSchema(SupplierDetailsSchema):
-    email = fields.Email(required=True, error_messages={"invalid": N_("Not a valid email address.")})
+    email = fields.Email(
+        required=True, error_messages={"invalid": N_("Not a valid email address.")}
+    )
     password = string(128, min_length=10)
     password_confirm = fields.Str(required=True)
 
@@ -221,7 +254,9 @@ class PlanningSourceSchema(Schema):
     material_id = fields.Int()
     material_code = fields.Str()
     unit = fields.Str()
-    reserve_type = fields.Str(metadata={"description": "agreement (stock on hand) or capacity (production only)"})
+    reserve_type = fields.Str(
+        metadata={"description": "agreement (stock on hand) or capacity (production only)"}
+    )
     quantity_in_stock = fields.Int()
     capacity_per_day = fields.Int()
     lead_time_h = fields.Float()
@@ -230,11 +265,14 @@ class PlanningSourceSchema(Schema):
 
 # --- notices ---------------------------------------------------------------------------
 
+
 class NoticeInSchema(FormSchema):
     kind = choice([k.value for k in NoticeKind], required=True)
     title = string(200)
     body = string(20_000)
-    published = fields.Bool(load_default=False, truthy={"on", "1", "true", "y", True}, falsy={"", "0", "false", False})
+    published = fields.Bool(
+        load_default=False, truthy={"on", "1", "true", "y", True}, falsy={"", "0", "false", False}
+    )
 
 
 class PublicNoticeSchema(Schema):
@@ -255,6 +293,7 @@ class NoticeQuerySchema(FormSchema):
 
 
 # --- the supply/demand board -----------------------------------------------------------
+
 
 class DemandInSchema(FormSchema):
     title = string(200)
@@ -330,6 +369,7 @@ class DemandQuerySchema(FormSchema):
 
 # --- feedback --------------------------------------------------------------------------
 
+
 class FeedbackInSchema(FormSchema):
     category = choice([c.value for c in FeedbackCategory], required=True)
     text = string(2000, min_length=5)
@@ -339,7 +379,9 @@ class FeedbackInSchema(FormSchema):
 
 class AnswerSchema(FormSchema):
     answer = string(5000)
-    is_public = fields.Bool(load_default=False, truthy={"on", "1", "true", "y", True}, falsy={"", "0", "false", False})
+    is_public = fields.Bool(
+        load_default=False, truthy={"on", "1", "true", "y", True}, falsy={"", "0", "false", False}
+    )
 
 
 class PublicFeedbackSchema(Schema):
@@ -362,6 +404,7 @@ class FeedbackReceiptSchema(Schema):
 
 # --- public aggregates -----------------------------------------------------------------
 
+
 class PublicTotalSchema(Schema):
     key = fields.Str()
     label = fields.Str()
@@ -369,7 +412,9 @@ class PublicTotalSchema(Schema):
     quantity = fields.Int(metadata={"description": "units on hand (for a material)"})
     weight_t = fields.Float()
     materials = fields.Int(metadata={"description": "kinds of material"})
-    lat = fields.Float(allow_none=True, metadata={"description": "the city's centroid, never a depot's location"})
+    lat = fields.Float(
+        allow_none=True, metadata={"description": "the city's centroid, never a depot's location"}
+    )
     lon = fields.Float(allow_none=True)
 
 

@@ -3,7 +3,16 @@ the enterprise's own page, the supply/demand board, feedback, and the administra
 
 import json
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from marshmallow import ValidationError
@@ -19,8 +28,14 @@ from .http import limit_forms, limit_registration, public_cache
 from .models import LABELS, FeedbackCategory, NoticeKind
 from .services import board, feedback, notices, overview, suppliers, uploads
 
-bp = Blueprint("public_site", __name__, url_prefix="/portal", template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint(
+    "public_site",
+    __name__,
+    url_prefix="/portal",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 PER_PAGE = 20
 OFFER_ROWS = 3
 
@@ -37,15 +52,27 @@ def _page() -> int:
 def _form_failure(template: str, error, status: int = 422, **context):
     """Re-render a form with its field errors (from a schema or a domain rule); nothing was saved."""
     if isinstance(error, ValidationError):
-        errors, detail = error.normalized_messages(), _("Some fields are missing or not valid; see below.")
+        errors, detail = (
+            error.normalized_messages(),
+            _("Some fields are missing or not valid; see below."),
+        )
     else:
         errors, detail, status = error.errors or {}, error.detail, error.status
-    return render_template(template, errors=errors, detail=detail, form=request.form, **context), status
+    return render_template(
+        template, errors=errors, detail=detail, form=request.form, **context
+    ), status
 
 
 def _cities():
-    return db.session.execute(db.select(Region).where(Region.level == "city", Region.valid_to.is_(None))
-                              .order_by(Region.code)).scalars().all()
+    return (
+        db.session.execute(
+            db.select(Region)
+            .where(Region.level == "city", Region.valid_to.is_(None))
+            .order_by(Region.code)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _region_names() -> dict:
@@ -53,11 +80,13 @@ def _region_names() -> dict:
 
 
 def _materials():
-    return db.session.execute(db.select(Material.id, Material.name, Material.spec, Material.unit)
-                              .order_by(Material.code)).all()
+    return db.session.execute(
+        db.select(Material.id, Material.name, Material.spec, Material.unit).order_by(Material.code)
+    ).all()
 
 
 # --- public information ----------------------------------------------------------------
+
 
 @bp.route("/")
 @public_cache()
@@ -65,17 +94,31 @@ def index():
     data = overview.public_overview()
     latest = paginate(notices.list_published(), 1, 5).items
     demands = paginate(board.list_demands(status="open"), 1, 5).items
-    chart = {"categories": [{"name": r["label"], "value": r["weight_t"]} for r in data["by_category"]],
-             "cities": [{"name": r["label"], "lat": r["lat"], "lon": r["lon"], "value": r["weight_t"]}
-                        for r in data["by_city"] if r["lat"] is not None]}
-    return render_template("public_site/index.html", data=data, latest=latest, demands=demands,
-                           chart=json.dumps(chart, ensure_ascii=False))
+    chart = {
+        "categories": [{"name": r["label"], "value": r["weight_t"]} for r in data["by_category"]],
+        "cities": [
+            {"name": r["label"], "lat": r["lat"], "lon": r["lon"], "value": r["weight_t"]}
+            for r in data["by_city"]
+            if r["lat"] is not None
+        ],
+    }
+    return render_template(
+        "public_site/index.html",
+        data=data,
+        latest=latest,
+        demands=demands,
+        chart=json.dumps(chart, ensure_ascii=False),
+    )
 
 
 @bp.route("/notices")
 @public_cache()
 def notice_list():
-    kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in NoticeKind} else None
+    kind = (
+        request.args.get("kind")
+        if request.args.get("kind") in {k.value for k in NoticeKind}
+        else None
+    )
     result = paginate(notices.list_published(kind=kind), _page(), PER_PAGE)
     return render_template("public_site/notices.html", result=result, kind=kind)
 
@@ -91,7 +134,9 @@ def notice_detail(notice_id):
 def supplier_list():
     q = (request.args.get("q") or "").strip()[:100] or None
     result = paginate(suppliers.list_approved_suppliers(q=q), _page(), PER_PAGE)
-    return render_template("public_site/suppliers.html", result=result, q=q or "", region_names=_region_names())
+    return render_template(
+        "public_site/suppliers.html", result=result, q=q or "", region_names=_region_names()
+    )
 
 
 @bp.route("/board")
@@ -119,7 +164,9 @@ def demand_offer(demand_id):
         board.offer_supply(current_user, demand_id, **data)
     except (ValidationError, DomainError) as error:
         return _form_failure("public_site/offer_form.html", error, demand=demand)
-    flash(_("Thank you: your offer has reached the administrators, who will contact you."), "success")
+    flash(
+        _("Thank you: your offer has reached the administrators, who will contact you."), "success"
+    )
     return redirect(url_for("public_site.demand_detail", demand_id=demand_id))
 
 
@@ -135,17 +182,23 @@ def feedback_list():
 def feedback_new():
     categories = [c.value for c in FeedbackCategory]
     if request.method == "GET":
-        return render_template("public_site/feedback_form.html", categories=categories, errors={}, form={})
+        return render_template(
+            "public_site/feedback_form.html", categories=categories, errors={}, form={}
+        )
     csrf.protect()
     try:
         feedback.submit_feedback(**schemas.FeedbackInSchema().load(request.form))
     except (ValidationError, DomainError) as error:
         return _form_failure("public_site/feedback_form.html", error, categories=categories)
-    flash(_("Thank you: your message has been received. Answers made public appear on this page."), "success")
+    flash(
+        _("Thank you: your message has been received. Answers made public appear on this page."),
+        "success",
+    )
     return redirect(url_for("public_site.feedback_list"))
 
 
 # --- supplier registration and the enterprise's own page -----------------------------------
+
 
 def _licence():
     upload = request.files.get("licence")
@@ -174,46 +227,73 @@ def _keep_licence(licence, token, errors: dict) -> dict:
     """Keep an accepted licence for the next try: the form gets its token and its name."""
     if licence is None or "licence" in errors:
         return {}
-    return {"licence_token": token or uploads.hold_pending(licence.filename, licence.data),
-            "licence_name": licence.filename}
+    return {
+        "licence_token": token or uploads.hold_pending(licence.filename, licence.data),
+        "licence_name": licence.filename,
+    }
 
 
 def _registration_limited(_limit):
     """Over the limit: the form comes back as typed (licence kept), with a message; nothing is saved."""
     licence, token = _licence_kept()
     kept = _keep_licence(licence, token, {}) if licence is not None and licence.data else {}
-    detail = _("Too many registrations from your network just now. Wait a minute and send the form again: "
-               "what you typed is kept below.")
-    return make_response(render_template("public_site/register.html", errors={}, detail=detail, form=request.form,
-                                         **kept, **_supplier_form_context()), 429)
+    detail = _(
+        "Too many registrations from your network just now. Wait a minute and send the form again: "
+        "what you typed is kept below."
+    )
+    return make_response(
+        render_template(
+            "public_site/register.html",
+            errors={},
+            detail=detail,
+            form=request.form,
+            **kept,
+            **_supplier_form_context(),
+        ),
+        429,
+    )
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limit_registration(_registration_limited)
 def register():
     if request.method == "GET":
-        return render_template("public_site/register.html", errors={}, form={}, **_supplier_form_context())
+        return render_template(
+            "public_site/register.html", errors={}, form={}, **_supplier_form_context()
+        )
     csrf.protect()
     licence, token = _licence_kept()
     try:
         try:
             data, form_errors = schemas.SupplierRegistrationSchema().load(request.form), None
-        except ValidationError as refused:  # every problem at once: the rules check what the form let through
+        except (
+            ValidationError
+        ) as refused:  # every problem at once: the rules check what the form let through
             data, form_errors = refused.valid_data or {}, refused.normalized_messages()
         suppliers.register_supplier(licence=licence, form_errors=form_errors, **data)
     except DomainError as error:
-        return _form_failure("public_site/register.html", error, **_keep_licence(licence, token, error.errors or {}),
-                             **_supplier_form_context())
+        return _form_failure(
+            "public_site/register.html",
+            error,
+            **_keep_licence(licence, token, error.errors or {}),
+            **_supplier_form_context(),
+        )
     uploads.drop_pending(token)
-    flash(_("Registration received. Log in with your email and password to follow the review."), "success")
+    flash(
+        _("Registration received. Log in with your email and password to follow the review."),
+        "success",
+    )
     return redirect(url_for("security.login"))
 
 
 @bp.route("/enterprise")
 @auth_required("session")
 def enterprise():
-    return render_template("public_site/enterprise.html", supplier=suppliers.own_supplier(current_user),
-                           region_names=_region_names())
+    return render_template(
+        "public_site/enterprise.html",
+        supplier=suppliers.own_supplier(current_user),
+        region_names=_region_names(),
+    )
 
 
 @bp.route("/enterprise/edit", methods=["GET", "POST"])
@@ -221,14 +301,21 @@ def enterprise():
 def enterprise_edit():
     supplier = suppliers.own_supplier(current_user)
     if request.method == "GET":
-        return render_template("public_site/register.html", errors={}, form=_as_form(supplier), supplier=supplier,
-                               **_supplier_form_context())
+        return render_template(
+            "public_site/register.html",
+            errors={},
+            form=_as_form(supplier),
+            supplier=supplier,
+            **_supplier_form_context(),
+        )
     csrf.protect()
     try:
         data = schemas.SupplierDetailsSchema().load(request.form)
         suppliers.resubmit_supplier(current_user, licence=_licence(), **data)
     except (ValidationError, DomainError) as error:
-        return _form_failure("public_site/register.html", error, supplier=supplier, **_supplier_form_context())
+        return _form_failure(
+            "public_site/register.html", error, supplier=supplier, **_supplier_form_context()
+        )
     flash(_("Your corrected registration is back in the review queue."), "success")
     return redirect(url_for("public_site.enterprise"))
 
@@ -246,7 +333,9 @@ def _as_form(supplier) -> dict:
 @auth_required("session")
 def document(document_id):
     path, media_type, name = suppliers.document_file(current_user, document_id)
-    response = send_file(path, mimetype=media_type, as_attachment=True, download_name=name, max_age=0)
+    response = send_file(
+        path, mimetype=media_type, as_attachment=True, download_name=name, max_age=0
+    )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -254,6 +343,7 @@ def document(document_id):
 
 
 # --- the administrators' desk --------------------------------------------------------------
+
 
 @bp.route("/admin/suppliers")
 @auth_required("session")
@@ -268,8 +358,14 @@ def admin_suppliers():
 @auth_required("session")
 def admin_supplier(supplier_id):
     supplier = suppliers.get_for_review(current_user, supplier_id)
-    return render_template("public_site/admin_supplier.html", supplier=supplier, errors={}, form={},
-                           materials=_materials(), region_names=_region_names())
+    return render_template(
+        "public_site/admin_supplier.html",
+        supplier=supplier,
+        errors={},
+        form={},
+        materials=_materials(),
+        region_names=_region_names(),
+    )
 
 
 @bp.route("/admin/suppliers/<int:supplier_id>/review", methods=["POST"])
@@ -277,12 +373,21 @@ def admin_supplier(supplier_id):
 def admin_review(supplier_id):
     csrf.protect()
     try:
-        supplier = suppliers.review_supplier(current_user, supplier_id, **schemas.ReviewSchema().load(request.form))
+        supplier = suppliers.review_supplier(
+            current_user, supplier_id, **schemas.ReviewSchema().load(request.form)
+        )
     except (ValidationError, DomainError) as error:
-        return _form_failure("public_site/admin_supplier.html", error,
-                             supplier=suppliers.get_for_review(current_user, supplier_id), materials=_materials(),
-                             region_names=_region_names())
-    flash(_("Review recorded: %(status)s.", status=LABELS["supplier_status"][supplier.status]), "success")
+        return _form_failure(
+            "public_site/admin_supplier.html",
+            error,
+            supplier=suppliers.get_for_review(current_user, supplier_id),
+            materials=_materials(),
+            region_names=_region_names(),
+        )
+    flash(
+        _("Review recorded: %(status)s.", status=LABELS["supplier_status"][supplier.status]),
+        "success",
+    )
     return redirect(url_for("public_site.admin_suppliers"))
 
 
@@ -340,7 +445,9 @@ def admin_board():
 @auth_required("session")
 def admin_decide_offer(offer_id):
     csrf.protect()
-    offer = board.decide_offer(current_user, offer_id, **schemas.DecisionSchema().load(request.form))
+    offer = board.decide_offer(
+        current_user, offer_id, **schemas.DecisionSchema().load(request.form)
+    )
     flash(_("Offer %(status)s.", status=LABELS["offer_status"][offer.status]), "success")
     return redirect(url_for("public_site.admin_board"))
 
@@ -365,7 +472,9 @@ def admin_feedback():
 def admin_answer_feedback(feedback_id):
     csrf.protect()
     try:
-        feedback.answer_feedback(current_user, feedback_id, **schemas.AnswerSchema().load(request.form))
+        feedback.answer_feedback(
+            current_user, feedback_id, **schemas.AnswerSchema().load(request.form)
+        )
     except (ValidationError, DomainError) as error:
         result = paginate(feedback.list_feedback(current_user), _page(), PER_PAGE)
         return _form_failure("public_site/admin_feedback.html", error, result=result)

@@ -33,9 +33,16 @@ def setup_reference():
 
 @click.command("agencies-template")
 @with_appcontext
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="file to write (default: agencies-template.FORMAT)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="file to write (default: agencies-template.FORMAT)",
+)
 def setup_agencies_template(fmt, output):
     """Write the blank agencies template (Chinese headers, instructions sheet)."""
     path = Path(output or f"agencies-template.{fmt}")
@@ -58,27 +65,39 @@ def setup_agencies(path):
         raise click.ClickException(exc.detail) from None
     if not outcome.ok:
         for error in outcome.errors[:500]:
-            click.echo(f"{error['cell'] or '-':>8}  {error['header'] or '':<10} {error['message']}", err=True)
-        click.echo(f"{len(outcome.errors)} errors in {outcome.rows} rows: nothing imported", err=True)
+            click.echo(
+                f"{error['cell'] or '-':>8}  {error['header'] or '':<10} {error['message']}",
+                err=True,
+            )
+        click.echo(
+            f"{len(outcome.errors)} errors in {outcome.rows} rows: nothing imported", err=True
+        )
         sys.exit(1)
     click.echo(f"{len(outcome.created)} agencies imported")
 
 
 @click.command("load")
 @with_appcontext
-@click.option("--scale", type=click.Choice(["province", "national"]), default="province", show_default=True)
+@click.option(
+    "--scale", type=click.Choice(["province", "national"]), default="province", show_default=True
+)
 @click.option("--seed", type=int, default=2026, show_default=True)
 def demo_load(scale, seed):
     """Load demo data at a scale into an EMPTY database (national: ~1,000,000 lots, for benchmarks)."""
     refuse_in_production("demo load")
     act_as_command(f"demo load --scale {scale}")
     if not demo.is_empty():
-        raise click.ClickException("the database already has agencies; load demo data into an empty one")
+        raise click.ClickException(
+            "the database already has agencies; load demo data into an empty one"
+        )
     started = time.perf_counter()
     with click.progressbar(length=1, label=f"loading the {scale} demo") as bar:
         counts = demo.build_demo(scale, seed=seed)
         bar.update(1)
-    click.echo(", ".join(f"{k} {v}" for k, v in vars(counts).items()) + f" in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        ", ".join(f"{k} {v}" for k, v in vars(counts).items())
+        + f" in {time.perf_counter() - started:.1f} s"
+    )
 
 
 @warnings_cli.command("scan")
@@ -86,8 +105,10 @@ def warnings_scan():
     """Scan now and print what changed."""
     act_as_command("warnings scan")
     result = warning_services.scan()
-    click.echo(f"scan {result.scan_id}: {result.candidates} conditions, {result.opened} opened, {result.kept} kept, "
-               f"{result.resolved} resolved in {result.seconds:.2f} s {result.timings}")
+    click.echo(
+        f"scan {result.scan_id}: {result.candidates} conditions, {result.opened} opened, {result.kept} kept, "
+        f"{result.resolved} resolved in {result.seconds:.2f} s {result.timings}"
+    )
 
 
 def extend(groups) -> tuple:

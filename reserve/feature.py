@@ -41,8 +41,8 @@ def _blueprints(app, api):
 
 @dataclass
 class Reporting:
-    expected: int          # agencies in view that owe a stock report
-    reported: int          # of them, reported in the current period (on time or late)
+    expected: int  # agencies in view that owe a stock report
+    reported: int  # of them, reported in the current period (on time or late)
     previous_on_time: int  # of them, on time in the previous period
 
     @property
@@ -52,10 +52,18 @@ class Reporting:
 
 def _reporting(user) -> Reporting:
     def compute() -> Reporting:
-        rows = [r for r in scoreboard(user, "stock", local_today(), periods=2, completeness=False, scores=False)
-                if r.expected]
-        return Reporting(len(rows), sum(1 for r in rows if r.statuses[-1] in ("on_time", "late")),
-                         sum(1 for r in rows if r.statuses[0] == "on_time"))
+        rows = [
+            r
+            for r in scoreboard(
+                user, "stock", local_today(), periods=2, completeness=False, scores=False
+            )
+            if r.expected
+        ]
+        return Reporting(
+            len(rows),
+            sum(1 for r in rows if r.statuses[-1] in ("on_time", "late")),
+            sum(1 for r in rows if r.statuses[0] == "on_time"),
+        )
 
     # kept per scope until the next audited change
     return kept("home_reporting", user, local_today(), latest_change(), compute)
@@ -84,16 +92,24 @@ def _first_scan() -> str:
 def _value_labels() -> dict:
     resources = {kind: r.title for kind, r in RESOURCES.items()}
     return {
-        (None, "reserve_type"): LABELS["reserve_type"], (None, "classification"): LABELS["classification"],
-        (None, "mode"): LABELS["mode"], (None, "status"): LABELS["status"],
-        (None, "incident_type"): LABELS["incident_type"], (None, "basis"): LABELS["basis"],
-        ("submission", "status"): reporting.STATUS_LABELS, ("submission", "kind"): reporting.KIND_LABELS,
+        (None, "reserve_type"): LABELS["reserve_type"],
+        (None, "classification"): LABELS["classification"],
+        (None, "mode"): LABELS["mode"],
+        (None, "status"): LABELS["status"],
+        (None, "incident_type"): LABELS["incident_type"],
+        (None, "basis"): LABELS["basis"],
+        ("submission", "status"): reporting.STATUS_LABELS,
+        ("submission", "kind"): reporting.KIND_LABELS,
         ("submission", "mode"): reporting.MODE_LABELS,
-        ("warning", "status"): warnings.STATUS_LABELS, ("warning", "severity"): warnings.SEVERITY_LABELS,
-        ("warning", "kind"): warnings.KIND_LABELS, ("sharing_grant", "status"): GRANT_STATUS_LABELS,
+        ("warning", "status"): warnings.STATUS_LABELS,
+        ("warning", "severity"): warnings.SEVERITY_LABELS,
+        ("warning", "kind"): warnings.KIND_LABELS,
+        ("sharing_grant", "status"): GRANT_STATUS_LABELS,
         ("movement", "kind"): LABELS["movement"],
-        ("report_cadence", "kind"): reporting.KIND_LABELS, ("report_cadence", "period"): reporting.PERIOD_LABELS,
-        ("shared_resource", "kind"): resources, ("sharing_grant", "kind"): resources,
+        ("report_cadence", "kind"): reporting.KIND_LABELS,
+        ("report_cadence", "period"): reporting.PERIOD_LABELS,
+        ("shared_resource", "kind"): resources,
+        ("sharing_grant", "kind"): resources,
     }
 
 
@@ -107,9 +123,13 @@ FEATURE = Feature(
     init=sharing.init_sharing,
     blueprints=_blueprints,
     cli=cli.extend,
-    demo=(DemoStep(10, demo.is_empty, _demo_province, skipped="database not empty: demo data left as it is"),
-          DemoStep(40, sharing_demo.is_empty, _demo_sharing),
-          DemoStep(60, warning_services.never_scanned, _first_scan)),
+    demo=(
+        DemoStep(
+            10, demo.is_empty, _demo_province, skipped="database not empty: demo data left as it is"
+        ),
+        DemoStep(40, sharing_demo.is_empty, _demo_sharing),
+        DemoStep(60, warning_services.never_scanned, _first_scan),
+    ),
     home=_home,
     todos=todos.TODOS,
     todo_version=warning_services.warnings_version,

@@ -64,7 +64,9 @@ class Material(db.Model):
 class MaterialAlias(db.Model):
     """An agency's own name for a catalog material, so its reports keep its own words."""
 
-    __table_args__ = (UniqueConstraint("agency_id", "alias", name="uq_material_alias_agency_alias"),)
+    __table_args__ = (
+        UniqueConstraint("agency_id", "alias", name="uq_material_alias_agency_alias"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
@@ -75,9 +77,9 @@ class MaterialAlias(db.Model):
 
 
 class ReserveType(enum.StrEnum):
-    PHYSICAL = "physical"      # 实物储备
-    AGREEMENT = "agreement"    # 协议储备 with an enterprise
-    CAPACITY = "capacity"      # 产能储备
+    PHYSICAL = "physical"  # 实物储备
+    AGREEMENT = "agreement"  # 协议储备 with an enterprise
+    CAPACITY = "capacity"  # 产能储备
 
 
 class TransportMode(enum.StrEnum):
@@ -121,7 +123,9 @@ class EmergencyPlan(db.Model):
     classification: Mapped[str] = classification_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    norms = relationship("ReserveNorm", back_populates="plan", lazy="selectin", cascade="all, delete-orphan")
+    norms = relationship(
+        "ReserveNorm", back_populates="plan", lazy="selectin", cascade="all, delete-orphan"
+    )
 
 
 class ReserveNorm(db.Model):
@@ -146,20 +150,52 @@ class ReserveNorm(db.Model):
 
 # Labels people read, for every coded value the pages show.
 LABELS = {
-    "reserve_type": {"physical": _l("Physical"), "agreement": _l("Agreement"), "capacity": _l("Production capacity")},
-    "movement": {"receipt": _l("Receipt"), "issue": _l("Issue"), "adjustment": _l("Adjustment"),
-                 "transfer_out": _l("Transfer out"), "transfer_in": _l("Transfer in"), "reservation": _l("Reservation"),
-                 "release": _l("Release"), "count": _l("Stock count"), "reversal": _l("Reversal")},
+    "reserve_type": {
+        "physical": _l("Physical"),
+        "agreement": _l("Agreement"),
+        "capacity": _l("Production capacity"),
+    },
+    "movement": {
+        "receipt": _l("Receipt"),
+        "issue": _l("Issue"),
+        "adjustment": _l("Adjustment"),
+        "transfer_out": _l("Transfer out"),
+        "transfer_in": _l("Transfer in"),
+        "reservation": _l("Reservation"),
+        "release": _l("Release"),
+        "count": _l("Stock count"),
+        "reversal": _l("Reversal"),
+    },
     "mode": {"road": _l("Road"), "rail": _l("Rail"), "air": _l("Air"), "water": _l("Water")},
-    "classification": {"public": _l("Public"), "internal": _l("Internal"), "restricted": _l("Restricted")},
-    "incident_type": {"natural_disaster": _l("Natural disaster"), "accident": _l("Accident"),
-                      "public_health": _l("Public health"), "social_security": _l("Social security")},
-    "basis": {"per_region": _l("per region"), "per_10k_people": _l("per 10,000 people"),
-              "per_10k_affected": _l("per 10,000 affected people")},
-    "group": {"material": _l("Material"), "category": _l("Category"), "region": _l("City"), "agency": _l("Agency"),
-              "reserve_type": _l("Reserve type")},
+    "classification": {
+        "public": _l("Public"),
+        "internal": _l("Internal"),
+        "restricted": _l("Restricted"),
+    },
+    "incident_type": {
+        "natural_disaster": _l("Natural disaster"),
+        "accident": _l("Accident"),
+        "public_health": _l("Public health"),
+        "social_security": _l("Social security"),
+    },
+    "basis": {
+        "per_region": _l("per region"),
+        "per_10k_people": _l("per 10,000 people"),
+        "per_10k_affected": _l("per 10,000 affected people"),
+    },
+    "group": {
+        "material": _l("Material"),
+        "category": _l("Category"),
+        "region": _l("City"),
+        "agency": _l("Agency"),
+        "reserve_type": _l("Reserve type"),
+    },
     "status": {"active": _l("Active"), "closed": _l("Closed")},
     # An emergency plan's response level, an incident's too.
-    "level": {"I": _l("Level I (especially serious)"), "II": _l("Level II (serious)"),
-              "III": _l("Level III (relatively serious)"), "IV": _l("Level IV (general)")},
+    "level": {
+        "I": _l("Level I (especially serious)"),
+        "II": _l("Level II (serious)"),
+        "III": _l("Level III (relatively serious)"),
+        "IV": _l("Level IV (general)"),
+    },
 }

@@ -8,11 +8,10 @@ from stdnum.cn.uscc import calc_check_digit
 
 from core.limits import MAX_QUANTITY  # the one bound of every quantity (core/limits.py)
 
+
 def N_(message: str) -> str:
     """Marks a message for translation without importing Flask: services translate it."""
     return message
-
-
 
 
 def quantity_problem(value, *, minimum: int = 0) -> str | None:
@@ -36,12 +35,14 @@ def category_problem(code: str) -> str | None:
 
     Only the structure is checked here; that the parent exists is the service's business."""
     if not isinstance(code, str) or not code.isascii() or not code.isdigit():
-        return N_("a category code has digits only (a code read from a number cell arrives as 1010101.0)")
+        return N_(
+            "a category code has digits only (a code read from a number cell arrives as 1010101.0)"
+        )
     if len(code) not in _CATEGORY_LENGTHS:
         return N_("a category code has length 1, 3, 5 or 7 (levels 1 to 4)")
     if code[0] not in TOP_CLASSES:
         return N_("the top class must be 1, 2 or 3")
-    segments = [code[i:i + 2] for i in range(1, len(code), 2)]
+    segments = [code[i : i + 2] for i in range(1, len(code), 2)]
     if "00" in segments:
         return N_("a level segment is 01 to 99, never 00")
     return None
@@ -68,7 +69,9 @@ def credit_code_problem(code: str) -> str | None:
     if not isinstance(code, str) or len(code) != 18:
         return N_("a unified social credit code has 18 characters")
     if not _USCC.match(code):
-        return N_("a unified social credit code uses digits and capital letters except I, O, S, V, Z (invalid character)")
+        return N_(
+            "a unified social credit code uses digits and capital letters except I, O, S, V, Z (invalid character)"
+        )
     if code[0] not in _AUTHORITIES:
         return N_("the first character (registration authority) must be 1-9, A, N or Y")
     if not code[2:8].isdigit():

@@ -199,9 +199,15 @@ class ReceiptSchema(QuantitySchema):
     lot_no = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     production_date = fields.Date(load_default=None)
     expiry_date = fields.Date(load_default=None)
-    reserve_type = fields.Str(load_default=ReserveType.PHYSICAL.value, validate=validate.OneOf([r.value for r in ReserveType]))
-    classification = fields.Str(load_default=None, validate=validate.OneOf(CLASSIFICATIONS),
-                                metadata={"description": "defaults to the depot's classification"})
+    reserve_type = fields.Str(
+        load_default=ReserveType.PHYSICAL.value,
+        validate=validate.OneOf([r.value for r in ReserveType]),
+    )
+    classification = fields.Str(
+        load_default=None,
+        validate=validate.OneOf(CLASSIFICATIONS),
+        metadata={"description": "defaults to the depot's classification"},
+    )
     enterprise_name = fields.Str(load_default=None, validate=validate.Length(max=200))
     enterprise_credit_code = fields.Str(load_default=None)
     units_per_day = Units(load_default=None)
@@ -211,7 +217,9 @@ class ReceiptSchema(QuantitySchema):
 
 
 class AdjustmentSchema(Schema):
-    delta = fields.Int(required=True, strict=True, validate=validate.Range(min=-MAX_QUANTITY, max=MAX_QUANTITY))
+    delta = fields.Int(
+        required=True, strict=True, validate=validate.Range(min=-MAX_QUANTITY, max=MAX_QUANTITY)
+    )
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
     occurred_at = UtcDateTime(load_default=None)
     reference = fields.Str(load_default=None, validate=validate.Length(max=100))
@@ -242,7 +250,9 @@ class StockQuerySchema(Schema):
     region_code = fields.Str(load_default=None, validate=REGION_CODE)
     agency_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=ID_MAX))
     depot_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=ID_MAX))
-    reserve_type = fields.Str(load_default=None, validate=validate.OneOf([r.value for r in ReserveType]))
+    reserve_type = fields.Str(
+        load_default=None, validate=validate.OneOf([r.value for r in ReserveType])
+    )
     expiring_within_days = fields.Int(load_default=None, validate=validate.Range(min=0, max=36500))
     q = fields.Str(load_default=None, validate=validate.Length(max=100))
     include_empty = fields.Bool(load_default=False)
@@ -270,8 +280,10 @@ class StockRowSchema(Schema):
 
 
 class TotalsQuerySchema(StockQuerySchema):
-    group_by = fields.Str(load_default="material",
-                          validate=validate.OneOf(["material", "category", "region", "agency", "reserve_type"]))
+    group_by = fields.Str(
+        load_default="material",
+        validate=validate.OneOf(["material", "category", "region", "agency", "reserve_type"]),
+    )
 
 
 class TotalRowSchema(Schema):
@@ -339,7 +351,9 @@ class NormSchema(Schema):
     id = fields.Int(dump_only=True)
     material_id = fields.Int(required=True)
     region_code = fields.Str(required=True, validate=REGION_CODE)
-    basis = fields.Str(required=True, validate=validate.OneOf(["per_region", "per_10k_people", "per_10k_affected"]))
+    basis = fields.Str(
+        required=True, validate=validate.OneOf(["per_region", "per_10k_people", "per_10k_affected"])
+    )
     quantity = fields.Float(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
 
 
@@ -347,7 +361,9 @@ class PlanSchema(Schema):
     id = fields.Int(dump_only=True)
     agency_id = fields.Int(required=True)
     name = fields.Str(required=True, validate=validate.Length(min=2, max=200))
-    incident_type = fields.Str(required=True, validate=validate.OneOf([t.value for t in IncidentType]))
+    incident_type = fields.Str(
+        required=True, validate=validate.OneOf([t.value for t in IncidentType])
+    )
     level = fields.Str(required=True, validate=validate.OneOf(["I", "II", "III", "IV"]))
     region_code = fields.Str(required=True, validate=REGION_CODE)
     classification = fields.Str(load_default="internal", validate=validate.OneOf(CLASSIFICATIONS))
@@ -355,7 +371,9 @@ class PlanSchema(Schema):
 
 
 class PlanQuerySchema(Schema):
-    incident_type = fields.Str(load_default=None, validate=validate.OneOf([t.value for t in IncidentType]))
+    incident_type = fields.Str(
+        load_default=None, validate=validate.OneOf([t.value for t in IncidentType])
+    )
     level = fields.Str(load_default=None, validate=validate.OneOf(["I", "II", "III", "IV"]))
 
 

@@ -20,10 +20,17 @@ def overdue_reports(user):
     (the scoreboard's rule, reserve/reporting/freshness.py)."""
     if not todo_reach(user)[0].overdue_reports:
         return None
-    rows = [row for row in scoreboard(user, "stock", local_today(), periods=2, completeness=False, scores=False)
-            if row.expected and "overdue" in row.statuses]
-    items = [TodoItem(row.agency_name, "reporting.index", {"agency_id": row.agency_id})
-             for row in rows[:ITEMS_PER_KIND]]
+    rows = [
+        row
+        for row in scoreboard(
+            user, "stock", local_today(), periods=2, completeness=False, scores=False
+        )
+        if row.expected and "overdue" in row.statuses
+    ]
+    items = [
+        TodoItem(row.agency_name, "reporting.index", {"agency_id": row.agency_id})
+        for row in rows[:ITEMS_PER_KIND]
+    ]
     return TodoGroup("report_overdue", len(rows), items)
 
 
@@ -32,15 +39,26 @@ def red_warnings(user):
     reach, path = todo_reach(user)
     if not reach.red_warnings:
         return None
-    stmt = (select(ReserveWarning.id, ReserveWarning.kind, Depot.name, Material.name)
-            .outerjoin(Depot, Depot.id == ReserveWarning.depot_id)
-            .outerjoin(Material, Material.id == ReserveWarning.material_id)
-            .where(ReserveWarning.severity == "red", ReserveWarning.status == "open",
-                   ReserveWarning.agency_id.in_(subtree_ids(path)))
-            .order_by(ReserveWarning.opened_at.desc(), ReserveWarning.id.desc()))
-    return group("red_warning", stmt, lambda r: TodoItem(
-        " · ".join(str(part) for part in (WARNING_KINDS.get(r[1], r[1]), r[2], r[3]) if part),
-        "warnings_ui.detail", {"warning_id": r[0]}))
+    stmt = (
+        select(ReserveWarning.id, ReserveWarning.kind, Depot.name, Material.name)
+        .outerjoin(Depot, Depot.id == ReserveWarning.depot_id)
+        .outerjoin(Material, Material.id == ReserveWarning.material_id)
+        .where(
+            ReserveWarning.severity == "red",
+            ReserveWarning.status == "open",
+            ReserveWarning.agency_id.in_(subtree_ids(path)),
+        )
+        .order_by(ReserveWarning.opened_at.desc(), ReserveWarning.id.desc())
+    )
+    return group(
+        "red_warning",
+        stmt,
+        lambda r: TodoItem(
+            " · ".join(str(part) for part in (WARNING_KINDS.get(r[1], r[1]), r[2], r[3]) if part),
+            "warnings_ui.detail",
+            {"warning_id": r[0]},
+        ),
+    )
 
 
 TODOS = (

@@ -27,8 +27,10 @@ def decode_geometry(geometry: dict) -> dict:
     if geometry["type"] == "Polygon":
         rings = [decode_ring(r, o) for r, o in zip(geometry["coordinates"], offsets, strict=True)]
         return {"type": "Polygon", "coordinates": rings}
-    polygons = [[decode_ring(r, o) for r, o in zip(poly, poly_offsets, strict=True)]
-                for poly, poly_offsets in zip(geometry["coordinates"], offsets, strict=True)]
+    polygons = [
+        [decode_ring(r, o) for r, o in zip(poly, poly_offsets, strict=True)]
+        for poly, poly_offsets in zip(geometry["coordinates"], offsets, strict=True)
+    ]
     return {"type": "MultiPolygon", "coordinates": polygons}
 
 
@@ -36,9 +38,19 @@ def main(source: str, target: str, note: str) -> None:
     data = json.load(open(source, encoding="utf-8"))
     features = []
     for feature in data["features"]:
-        geometry = decode_geometry(feature["geometry"]) if data.get("UTF8Encoding") else feature["geometry"]
-        features.append({"type": "Feature", "id": feature.get("id"),
-                         "properties": {"name": feature["properties"]["name"]}, "geometry": geometry})
+        geometry = (
+            decode_geometry(feature["geometry"])
+            if data.get("UTF8Encoding")
+            else feature["geometry"]
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "id": feature.get("id"),
+                "properties": {"name": feature["properties"]["name"]},
+                "geometry": geometry,
+            }
+        )
     out = {"type": "FeatureCollection", "source": note, "features": features}
     with open(target, "w", encoding="utf-8") as handle:
         json.dump(out, handle, ensure_ascii=False, separators=(",", ":"))

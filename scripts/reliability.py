@@ -27,9 +27,14 @@ PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 
 def summarise(output: str, status: int, seconds: float) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    result = next((line[len("RESULT:"):].strip() for line in reversed(lines) if line.startswith("RESULT:")), None)
+    result = next(
+        (line[len("RESULT:") :].strip() for line in reversed(lines) if line.startswith("RESULT:")),
+        None,
+    )
     if result is None:
-        result = next((m.group(1) for line in reversed(lines) if (m := PYTEST_SUMMARY.match(line))), None)
+        result = next(
+            (m.group(1) for line in reversed(lines) if (m := PYTEST_SUMMARY.match(line))), None
+        )
     result = (result or f"exit status {status}").replace("|", "/")
     stamp = dt.date.today().isoformat()
     return f"{stamp}: {'FAILED, ' if status else ''}{result} ({seconds:.0f} s)"
@@ -52,7 +57,9 @@ def main(selector: str = "") -> int:
         print(f"running: {row['test']}: {row['command']}", flush=True)
         status, output, seconds = run(row["command"])
         failures += status != 0
-        lines[index] = f"| {row['test']} | `{row['command']}` | {summarise(output, status, seconds)} |"
+        lines[index] = (
+            f"| {row['test']} | `{row['command']}` | {summarise(output, status, seconds)} |"
+        )
         print("   ", lines[index].rsplit("|", 2)[-2].strip(), flush=True)
         DOC.write_text("\n".join(lines) + "\n")  # after each row: a long run keeps what it measured
     return 1 if failures else 0

@@ -16,8 +16,10 @@ from core.extensions import db as _db
 from core.extensions import limiter, security
 
 PASSWORD = "Correct-Horse-9"
-POSTGRES_SKIP = ("PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it; locally: "
-                 "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test)")
+POSTGRES_SKIP = (
+    "PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it; locally: "
+    "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test)"
+)
 
 
 _OUTCOMES: dict[str, dict[str, int]] = {}
@@ -39,7 +41,9 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("tests per database")
     for backend, counts in sorted(_OUTCOMES.items()):
-        terminalreporter.write_line(f"{backend:<12} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        terminalreporter.write_line(
+            f"{backend:<12} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        )
 
 
 def database_url(backend: str, tmp_path_factory) -> str:
@@ -53,8 +57,13 @@ def database_url(backend: str, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def app(request, tmp_path_factory):
-    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url(request.param, tmp_path_factory),
-                      "LOGIN_RATE_LIMIT": "10000 per minute"})
+    app = create_app(
+        {
+            "APP_ENV": "test",
+            "SQLALCHEMY_DATABASE_URI": database_url(request.param, tmp_path_factory),
+            "LOGIN_RATE_LIMIT": "10000 per minute",
+        }
+    )
     with app.app_context():
         _db.drop_all()
         _db.create_all()
@@ -96,8 +105,9 @@ def client(app, db):
 
 
 def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
     assert match, "no CSRF token in the page"
     return match.group(1)
 
@@ -126,8 +136,9 @@ def make_user(app, db):
     def make(*roles: str, agency: int | None = None, email: str | None = None) -> dict:
         email = email or f"user{next(counter)}-{'-'.join(roles) or 'none'}@example.org"
         with app.app_context():
-            user = security.datastore.create_user(email=email, password=hash_password(PASSWORD),
-                                                  roles=list(roles), agency_id=agency)
+            user = security.datastore.create_user(
+                email=email, password=hash_password(PASSWORD), roles=list(roles), agency_id=agency
+            )
             _db.session.commit()
             return {"id": user.id, "email": email}
 
@@ -136,7 +147,9 @@ def make_user(app, db):
 
 def log_in(client, email: str, password: str = PASSWORD):
     page = client.get("/login")
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(page.text)})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(page.text)}
+    )
 
 
 @pytest.fixture

@@ -38,11 +38,21 @@ def portal(app, db, tmp_path, monkeypatch):
 def registration(portal, **overrides) -> dict:
     """The fields of a complete registration form, one offer of tents to Taiyuan."""
     form = {
-        "email": "ent@example.org", "password": "Long-enough-9", "password_confirm": "Long-enough-9",
-        "name": "华为技术有限公司", "credit_code": "914403001922038216", "legal_representative": "赵明",
-        "contact_name": "钱经理", "contact_mobile": "139 0351 0001", "address": "太原市小店区坞城路1号",
-        "region_code": "140100", "offers-0-material_id": str(portal["tent"]), "offers-0-quantity_in_stock": "300",
-        "offers-0-capacity_per_day": "40", "offers-0-lead_time_h": "12", "offers-0-service_regions": ["140100"],
+        "email": "ent@example.org",
+        "password": "Long-enough-9",
+        "password_confirm": "Long-enough-9",
+        "name": "华为技术有限公司",
+        "credit_code": "914403001922038216",
+        "legal_representative": "赵明",
+        "contact_name": "钱经理",
+        "contact_mobile": "139 0351 0001",
+        "address": "太原市小店区坞城路1号",
+        "region_code": "140100",
+        "offers-0-material_id": str(portal["tent"]),
+        "offers-0-quantity_in_stock": "300",
+        "offers-0-capacity_per_day": "40",
+        "offers-0-lead_time_h": "12",
+        "offers-0-service_regions": ["140100"],
     }
     form.update(overrides)
     return form

@@ -45,7 +45,9 @@ def test_no_two_routes_answer_the_same_path_and_method(app):
     for rule in app.url_map.iter_rules():
         shape = re.sub(r"<[^>]*>", "<>", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert (shape, method) not in seen, f"{method} {rule.rule}: {seen[(shape, method)]} and {rule.endpoint}"
+            assert (shape, method) not in seen, (
+                f"{method} {rule.rule}: {seen[(shape, method)]} and {rule.endpoint}"
+            )
             seen[(shape, method)] = rule.endpoint
 
 
@@ -64,7 +66,9 @@ def test_unknown_api_path_is_a_404_problem(client):
 
 
 def test_problem_title_follows_accept_language(client):
-    problem = assert_problem(client.get("/api/v1/nothing-here", headers={"Accept-Language": "en"}), 404)
+    problem = assert_problem(
+        client.get("/api/v1/nothing-here", headers={"Accept-Language": "en"}), 404
+    )
     assert problem["title"] == "Not found"
 
 
@@ -75,14 +79,18 @@ def test_405_keeps_the_allow_header(client):
 
 
 def test_validation_errors_are_422_with_field_errors(client, admin_token):
-    response = client.post("/api/v1/agencies", json={"code": "!", "kind": "planet"}, headers=admin_token)
+    response = client.post(
+        "/api/v1/agencies", json={"code": "!", "kind": "planet"}, headers=admin_token
+    )
     problem = assert_problem(response, 422)
     fields = problem["errors"]["json"]
     assert {"code", "kind", "name"} <= set(fields)
 
 
 def test_malformed_json_is_a_400_problem(client, admin_token):
-    response = client.post("/api/v1/agencies", data="{not json", content_type="application/json", headers=admin_token)
+    response = client.post(
+        "/api/v1/agencies", data="{not json", content_type="application/json", headers=admin_token
+    )
     assert response.status_code in (400, 422)
     assert response.mimetype == "application/problem+json"
 
@@ -151,22 +159,42 @@ def test_idempotent_replay_creates_once(app, client, admin_token):
 
 def test_same_key_with_another_body_is_422_and_changes_nothing(app, client, admin_token):
     headers = {**admin_token, "Idempotency-Key": "k-2"}
-    assert client.post("/api/v1/agencies", json={"code": "IK-2", "name": "甲单位", "kind": "city"},
-                       headers=headers).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/agencies",
+            json={"code": "IK-2", "name": "甲单位", "kind": "city"},
+            headers=headers,
+        ).status_code
+        == 201
+    )
     before = _agency_count(app)
-    problem = assert_problem(client.post("/api/v1/agencies", json={"code": "IK-3", "name": "乙单位", "kind": "city"},
-                                         headers=headers), 422)
+    problem = assert_problem(
+        client.post(
+            "/api/v1/agencies",
+            json={"code": "IK-3", "name": "乙单位", "kind": "city"},
+            headers=headers,
+        ),
+        422,
+    )
     assert problem["type"].endswith("idempotency-key-reused")
     assert _agency_count(app) == before
 
 
 def test_keys_are_scoped_per_client(app, client, make_user, admin_token):
     other = make_user(ADMIN)
-    other_token = app.test_cli_runner().invoke(args=["users", "token", other["email"]]).output.strip()
-    mine = client.post("/api/v1/agencies", json={"code": "IK-4", "name": "甲单位", "kind": "city"},
-                       headers={**admin_token, "Idempotency-Key": "shared"})
-    theirs = client.post("/api/v1/agencies", json={"code": "IK-5", "name": "乙单位", "kind": "city"},
-                         headers={"Authentication-Token": other_token, "Idempotency-Key": "shared"})
+    other_token = (
+        app.test_cli_runner().invoke(args=["users", "token", other["email"]]).output.strip()
+    )
+    mine = client.post(
+        "/api/v1/agencies",
+        json={"code": "IK-4", "name": "甲单位", "kind": "city"},
+        headers={**admin_token, "Idempotency-Key": "shared"},
+    )
+    theirs = client.post(
+        "/api/v1/agencies",
+        json={"code": "IK-5", "name": "乙单位", "kind": "city"},
+        headers={"Authentication-Token": other_token, "Idempotency-Key": "shared"},
+    )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json["code"] != theirs.json["code"]
 
@@ -185,13 +213,20 @@ def test_refused_request_is_replayed_as_refused(app, client, make_user, make_age
 
 
 def test_overlong_idempotency_key_is_400(client, admin_token):
-    response = client.post("/api/v1/agencies", json={}, headers={**admin_token, "Idempotency-Key": "k" * 201})
+    response = client.post(
+        "/api/v1/agencies", json={}, headers={**admin_token, "Idempotency-Key": "k" * 201}
+    )
     assert_problem(response, 400)
 
 
 def test_request_id_is_echoed_or_made(client):
-    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
-    generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers[
+        "X-Request-ID"
+    ]
     assert generated and " " not in generated
 
 

@@ -17,12 +17,22 @@ def admin(app, make_user):
 
 def _entries(app, entity):
     with app.app_context():
-        return _db.session.execute(select(AuditLog).where(AuditLog.entity == entity).order_by(AuditLog.id)).scalars().all()
+        return (
+            _db.session.execute(
+                select(AuditLog).where(AuditLog.entity == entity).order_by(AuditLog.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def test_api_change_is_logged_with_who_what_when_where(app, client, admin):
-    response = client.post("/api/v1/agencies", json={"code": "AU-1", "name": "审计单位", "kind": "city"},
-                           headers=admin["headers"], environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    response = client.post(
+        "/api/v1/agencies",
+        json={"code": "AU-1", "name": "审计单位", "kind": "city"},
+        headers=admin["headers"],
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert response.status_code == 201
     entry = [e for e in _entries(app, "agency") if e.entity_id == str(response.json["id"])][0]
     assert entry.action == "create"
@@ -39,13 +49,17 @@ def test_updates_record_before_and_after_of_changed_fields(app, make_agency):
 
         _db.session.get(Agency, agency_id).name = "新名"
         _db.session.commit()
-    update_entry = [e for e in _entries(app, "agency") if e.action == "update" and e.entity_id == str(agency_id)][-1]
+    update_entry = [
+        e for e in _entries(app, "agency") if e.action == "update" and e.entity_id == str(agency_id)
+    ][-1]
     assert update_entry.before == {"name": "旧名"} and update_entry.after == {"name": "新名"}
 
 
 def test_role_grants_are_logged_and_secrets_are_not(app, make_user):
     user = make_user(ADMIN)
-    entry = [e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "create"][0]
+    entry = [
+        e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "create"
+    ][0]
     assert entry.after["roles"] == [ADMIN]
     assert "password" not in entry.after and "fs_uniquifier" not in entry.after
 
@@ -69,7 +83,9 @@ def test_edited_row_is_named_by_verify(app, make_agency):
     for code in ("AU-4", "AU-5", "AU-6"):
         make_agency(code)
     victim = _entries(app, "agency")[1]
-    _tamper(app, update(AuditLog.__table__).where(AuditLog.id == victim.id).values(actor="someone else"))
+    _tamper(
+        app, update(AuditLog.__table__).where(AuditLog.id == victim.id).values(actor="someone else")
+    )
     with app.app_context():
         report = verify_chain()
     assert report.broken_id == victim.id and "edited" in report.reason
@@ -109,7 +125,9 @@ def test_a_login_is_recorded_as_the_users_own_change(app, client, make_user):
 
     user = make_user(ADMIN)
     log_in(client, user["email"])
-    entry = [e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "update"][-1]
+    entry = [
+        e for e in _entries(app, "user") if e.entity_id == str(user["id"]) and e.action == "update"
+    ][-1]
     assert entry.actor == user["email"] and entry.user_id == user["id"]
     assert entry.after["login_count"] == 1
 
@@ -132,8 +150,13 @@ def test_the_audit_page_names_records_and_what_they_refer_to(app, client, make_a
         depot = factories.depot(agency, "AU-D1", "140105")
         tent = factories.catalog_material("001", "单帐篷")
         _db.session.commit()
-        ledger.record_receipt(factories.user(admin["id"]), depot_id=depot.id, material_id=tent.id, quantity=10,
-                              facts=LotFacts("AU-LOT-1"))
+        ledger.record_receipt(
+            factories.user(admin["id"]),
+            depot_id=depot.id,
+            material_id=tent.id,
+            quantity=10,
+            facts=LotFacts("AU-LOT-1"),
+        )
     log_in(client, admin["email"])
     lots = visible_text(client.get("/admin/audit?entity=stock_lot").text)
     assert "批次 AU-LOT-1 · 单帐篷" in lots
@@ -143,10 +166,16 @@ def test_the_audit_page_names_records_and_what_they_refer_to(app, client, make_a
     assert "行政区划：小店区" in depots and "140105" not in depots
 
 
-@pytest.mark.parametrize("actor, shown", [
-    ("cli:demo init", ("命令行", "flask demo init")), ("scheduler:warnings-scan", ("定时任务：预警扫描", None)),
-    ("worker:plan#7", ("后台任务", None)), ("anonymous", ("访客（未登录）", None)), ("system", ("系统", None)),
-])
+@pytest.mark.parametrize(
+    "actor, shown",
+    [
+        ("cli:demo init", ("命令行", "flask demo init")),
+        ("scheduler:warnings-scan", ("定时任务：预警扫描", None)),
+        ("worker:plan#7", ("后台任务", None)),
+        ("anonymous", ("访客（未登录）", None)),
+        ("system", ("系统", None)),
+    ],
+)
 def test_who_acted_is_said_in_words(app, actor, shown):
     from types import SimpleNamespace
 

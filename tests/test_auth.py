@@ -66,7 +66,11 @@ def test_idle_session_expires(app, client, make_user):
 def test_session_cookie_flags(app, client, make_user):
     user = make_user(VIEWER)
     response = log_in(client, user["email"])
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(app.config["SESSION_COOKIE_NAME"]))
+    cookie = next(
+        c
+        for c in response.headers.getlist("Set-Cookie")
+        if c.startswith(app.config["SESSION_COOKIE_NAME"])
+    )
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
@@ -81,7 +85,10 @@ def test_session_json_post_needs_csrf_header(client, login_as):
     assert refused.status_code == 400
     assert refused.mimetype == "application/problem+json"
     token = csrf_token(client.get("/").text)
-    assert client.post("/api/v1/agencies", json=body, headers={"X-CSRF-Token": token}).status_code == 201
+    assert (
+        client.post("/api/v1/agencies", json=body, headers={"X-CSRF-Token": token}).status_code
+        == 201
+    )
 
 
 def test_api_token_authenticates_without_csrf_and_can_be_revoked(app, client, make_user):
@@ -90,7 +97,11 @@ def test_api_token_authenticates_without_csrf_and_can_be_revoked(app, client, ma
     token = runner.invoke(args=["users", "token", user["email"]]).output.strip()
     headers = {"Authentication-Token": token}
     assert client.get("/api/v1/me", headers=headers).json["email"] == user["email"]
-    created = client.post("/api/v1/agencies", json={"code": "T-1", "name": "令牌创建", "kind": "city"}, headers=headers)
+    created = client.post(
+        "/api/v1/agencies",
+        json={"code": "T-1", "name": "令牌创建", "kind": "city"},
+        headers=headers,
+    )
     assert created.status_code == 201
 
     assert runner.invoke(args=["users", "revoke-tokens", user["email"]]).exit_code == 0
@@ -100,14 +111,19 @@ def test_api_token_authenticates_without_csrf_and_can_be_revoked(app, client, ma
 def test_login_is_rate_limited(app, client, make_user, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
     user = make_user(VIEWER)
-    statuses = [log_in(client, user["email"], password="wrong-password-1").status_code for _ in range(4)]
+    statuses = [
+        log_in(client, user["email"], password="wrong-password-1").status_code for _ in range(4)
+    ]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3] == 429
     # even the right password is refused while the limit holds
     assert log_in(client, user["email"]).status_code == 429
 
 
-@pytest.mark.parametrize("role, status", [(ADMIN, 200), (OPERATOR, 403), (COMMANDER, 403), (VIEWER, 403), (SUPPLIER, 403)])
+@pytest.mark.parametrize(
+    "role, status",
+    [(ADMIN, 200), (OPERATOR, 403), (COMMANDER, 403), (VIEWER, 403), (SUPPLIER, 403)],
+)
 def test_only_administrators_read_the_audit_log(client, login_as, role, status):
     login_as(role)
     response = client.get("/api/v1/audit")

@@ -35,8 +35,12 @@ PASSWORD = "Jobs-Horse-9-long"
 
 
 def _account(email, role, agency_id=None):
-    user = security.datastore.create_user(email=email, password=hash_password(PASSWORD), roles=[role] if role else [],
-                                          agency_id=agency_id)
+    user = security.datastore.create_user(
+        email=email,
+        password=hash_password(PASSWORD),
+        roles=[role] if role else [],
+        agency_id=agency_id,
+    )
     _db.session.flush()
     return user
 
@@ -51,31 +55,66 @@ def site(app, committed):
         _db.session.add(agency)
         _db.session.flush()
         agency.path = f"/{agency.id}/"
-        people = {role: _account(f"jobs-{role}@example.org", role, agency.id if role == OPERATOR else None)
-                  for role in (COMMANDER, ADMIN, VIEWER, OPERATOR, SUPPLIER)}
+        people = {
+            role: _account(
+                f"jobs-{role}@example.org", role, agency.id if role == OPERATOR else None
+            )
+            for role in (COMMANDER, ADMIN, VIEWER, OPERATOR, SUPPLIER)
+        }
         _db.session.commit()
         tent = factories.catalog_material("001", "单帐篷", weight_kg=30)
         depot = factories.depot(agency.id, "JOBS-D1", "140105")
         depot.lat, depot.lon = 37.86, 112.55
-        _db.session.add(TransportCapacity(agency_id=agency.id, depot_id=depot.id, mode="road", vehicle_type="货车",
-                                          count=5, payload_t=10.0))
+        _db.session.add(
+            TransportCapacity(
+                agency_id=agency.id,
+                depot_id=depot.id,
+                mode="road",
+                vehicle_type="货车",
+                count=5,
+                payload_t=10.0,
+            )
+        )
         _db.session.commit()
-        ledger.record_receipt(people[OPERATOR], depot_id=depot.id, material_id=tent.id, quantity=100,
-                              facts=LotFacts("JOB-T1"))
+        ledger.record_receipt(
+            people[OPERATOR],
+            depot_id=depot.id,
+            material_id=tent.id,
+            quantity=100,
+            facts=LotFacts("JOB-T1"),
+        )
         commander = people[COMMANDER]
-        incident = incidents.create_incident(commander, title="作业测试地震", incident_type="natural_disaster",
-                                             level="II", region_code="140100")
-        point = incidents.add_point(commander, incident.id, name="安置点", lat=37.74, lon=112.56, population=5000)
-        incidents.add_demand(commander, incident.id, point_id=point.id, material_id=tent.id, quantity=80,
-                             needed_by=utcnow() + timedelta(hours=24))
-        tokens = {role: {"Authentication-Token": user.get_auth_token()} for role, user in people.items()}
+        incident = incidents.create_incident(
+            commander,
+            title="作业测试地震",
+            incident_type="natural_disaster",
+            level="II",
+            region_code="140100",
+        )
+        point = incidents.add_point(
+            commander, incident.id, name="安置点", lat=37.74, lon=112.56, population=5000
+        )
+        incidents.add_demand(
+            commander,
+            incident.id,
+            point_id=point.id,
+            material_id=tent.id,
+            quantity=80,
+            needed_by=utcnow() + timedelta(hours=24),
+        )
+        tokens = {
+            role: {"Authentication-Token": user.get_auth_token()} for role, user in people.items()
+        }
         _db.session.commit()
         return {"incident": incident.id, "tokens": tokens, "commander": commander.id}
 
 
 def _start(app, site, **body):
-    response = app.test_client().post(f"/api/v1/incidents/{site['incident']}/plans", json={"background": True, **body},
-                                      headers=site["tokens"][COMMANDER])
+    response = app.test_client().post(
+        f"/api/v1/incidents/{site['incident']}/plans",
+        json={"background": True, **body},
+        headers=site["tokens"][COMMANDER],
+    )
     assert response.status_code == 202, response.text
     return response.json
 
@@ -90,24 +129,38 @@ def _plans(app):
 
 def test_every_app_instance_answers_the_same_status_and_the_plan(app, site):
     job = _start(app, site)
-    assert job["status"] == "queued" and job["progress"] == 0 and job["plan_id"] is None and job["error"] is None
-    others = [create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
-              for _ in range(3)]
+    assert (
+        job["status"] == "queued"
+        and job["progress"] == 0
+        and job["plan_id"] is None
+        and job["error"] is None
+    )
+    others = [
+        create_app(
+            {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+        )
+        for _ in range(3)
+    ]
     instances = [app, *others]
     headers = site["tokens"][COMMANDER]
     try:
-        polls = [instances[n % 4].test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=headers)
-                 for n in range(10)]
+        polls = [
+            instances[n % 4].test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=headers)
+            for n in range(10)
+        ]
         assert [p.status_code for p in polls] == [200] * 10
         assert {p.json["status"] for p in polls} == {"queued"}
 
         assert worker.run(app, once=True, echo=lambda _line: None) == 1
 
-        polls = [instances[n % 4].test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=headers)
-                 for n in range(10)]
+        polls = [
+            instances[n % 4].test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=headers)
+            for n in range(10)
+        ]
         assert [p.status_code for p in polls] == [200] * 10
         assert {(p.json["status"], p.json["progress"], p.json["plan_id"]) for p in polls} == {
-            ("done", 100, polls[0].json["plan_id"])}
+            ("done", 100, polls[0].json["plan_id"])
+        }
         plan_id = polls[0].json["plan_id"]
         for instance in instances:
             plan = instance.test_client().get(f"/api/v1/dispatch-plans/{plan_id}", headers=headers)
@@ -125,16 +178,38 @@ def test_only_command_staff_see_cancel_and_retry_jobs(app, site):
     client = app.test_client()
     for role in (VIEWER, OPERATOR, SUPPLIER):
         headers = site["tokens"][role]
-        assert client.get(f"/api/v1/plan-jobs/{job['id']}", headers=headers).status_code == 403, role
-        assert client.post(f"/api/v1/plan-jobs/{job['id']}/cancel", headers=headers).status_code == 403, role
-        assert client.post(f"/api/v1/plan-jobs/{job['id']}/retry", headers=headers).status_code == 403, role
-        assert client.post(f"/api/v1/incidents/{site['incident']}/plans", json={"background": True},
-                           headers=headers).status_code == 403, role
+        assert client.get(f"/api/v1/plan-jobs/{job['id']}", headers=headers).status_code == 403, (
+            role
+        )
+        assert (
+            client.post(f"/api/v1/plan-jobs/{job['id']}/cancel", headers=headers).status_code == 403
+        ), role
+        assert (
+            client.post(f"/api/v1/plan-jobs/{job['id']}/retry", headers=headers).status_code == 403
+        ), role
+        assert (
+            client.post(
+                f"/api/v1/incidents/{site['incident']}/plans",
+                json={"background": True},
+                headers=headers,
+            ).status_code
+            == 403
+        ), role
     assert client.get(f"/api/v1/plan-jobs/{job['id']}").status_code == 401
-    assert client.get(f"/api/v1/plan-jobs/{job['id'] + 1000}", headers=site["tokens"][ADMIN]).status_code == 404
-    assert client.get(f"/api/v1/plan-jobs/{job['id']}", headers=site["tokens"][ADMIN]).json["status"] == "queued"
+    assert (
+        client.get(
+            f"/api/v1/plan-jobs/{job['id'] + 1000}", headers=site["tokens"][ADMIN]
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/plan-jobs/{job['id']}", headers=site["tokens"][ADMIN]).json["status"]
+        == "queued"
+    )
     with app.app_context():
-        assert _db.session.get(background.BackgroundJob, job["id"]).status == "queued"  # nothing changed
+        assert (
+            _db.session.get(background.BackgroundJob, job["id"]).status == "queued"
+        )  # nothing changed
 
 
 def test_a_sharing_client_token_cannot_read_a_job(app, site):
@@ -142,12 +217,20 @@ def test_a_sharing_client_token_cannot_read_a_job(app, site):
 
     job = _start(app, site)
     with app.app_context():
-        admin = _db.session.execute(select(security.datastore.user_model).filter_by(
-            email=f"jobs-{ADMIN}@example.org")).scalar_one()
-        _client, token = register_client(admin, name="外部系统", agency_id=None, scopes=["read:incidents"])
-    for method, url in (("GET", f"/api/v1/plan-jobs/{job['id']}"), ("POST", f"/api/v1/plan-jobs/{job['id']}/cancel"),
-                        ("POST", f"/api/v1/plan-jobs/{job['id']}/retry")):
-        response = app.test_client().open(url, method=method, headers={"Authentication-Token": token})
+        admin = _db.session.execute(
+            select(security.datastore.user_model).filter_by(email=f"jobs-{ADMIN}@example.org")
+        ).scalar_one()
+        _client, token = register_client(
+            admin, name="外部系统", agency_id=None, scopes=["read:incidents"]
+        )
+    for method, url in (
+        ("GET", f"/api/v1/plan-jobs/{job['id']}"),
+        ("POST", f"/api/v1/plan-jobs/{job['id']}/cancel"),
+        ("POST", f"/api/v1/plan-jobs/{job['id']}/retry"),
+    ):
+        response = app.test_client().open(
+            url, method=method, headers={"Authentication-Token": token}
+        )
         assert response.status_code in (403, 404), (url, response.status_code)
         assert "queued" not in response.text
 
@@ -188,7 +271,11 @@ def test_a_job_that_cannot_plan_fails_with_its_reason(app, site):
         _db.session.commit()
     job = _start(app, site)
     worker.run(app, once=True, echo=lambda _line: None)
-    failed = app.test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=site["tokens"][COMMANDER]).json
+    failed = (
+        app.test_client()
+        .get(f"/api/v1/plan-jobs/{job['id']}", headers=site["tokens"][COMMANDER])
+        .json
+    )
     assert failed["status"] == "failed" and failed["error"] and failed["plan_id"] is None
     assert _plans(app) == (0, 0)
 
@@ -207,9 +294,17 @@ def test_a_stale_running_job_is_reclaimed_as_failed(app, site):
 
 # --- a worker process killed with SIGKILL while it saves the plan -------------------------------------
 
+
 def _worker_env(app, **extra) -> dict:
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "APP_ENV": "development",
-           "PYTHONUNBUFFERED": "1", "JOB_LEASE_SECONDS": "1", "JOB_POLL_SECONDS": "0.1", **extra}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "APP_ENV": "development",
+        "PYTHONUNBUFFERED": "1",
+        "JOB_LEASE_SECONDS": "1",
+        "JOB_POLL_SECONDS": "0.1",
+        **extra,
+    }
     env.pop("FLASK_DEBUG", None)
     return env
 
@@ -220,11 +315,18 @@ WORKER = [sys.executable, "-m", "flask", "--app", "core:create_app", "worker", "
 @pytest.mark.slow
 def test_worker_killed_while_saving_leaves_nothing_and_the_retry_succeeds(app, site, tmp_path):
     hold = tmp_path / "hold"
-    hold.write_text("plan-saved")  # the job waits after flushing its version and lines, before committing
+    hold.write_text(
+        "plan-saved"
+    )  # the job waits after flushing its version and lines, before committing
     reached = Path(str(hold) + ".reached")
     job = _start(app, site)
-    child = subprocess.Popen(WORKER, env=_worker_env(app, JOB_HOLD_FILE=str(hold)), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        WORKER,
+        env=_worker_env(app, JOB_HOLD_FILE=str(hold)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + DEADLINE
     try:
         while not reached.exists() and child.poll() is None and time.monotonic() < deadline:
@@ -239,8 +341,14 @@ def test_worker_killed_while_saving_leaves_nothing_and_the_retry_succeeds(app, s
     hold.unlink()
     time.sleep(1.5)  # the lease (1 s) runs out
 
-    nxt = subprocess.run([*WORKER, "--once"], env=_worker_env(app), cwd=ROOT, capture_output=True, text=True,
-                         timeout=DEADLINE)
+    nxt = subprocess.run(
+        [*WORKER, "--once"],
+        env=_worker_env(app),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
     assert nxt.returncode == 0, nxt.stdout + nxt.stderr
     headers = site["tokens"][COMMANDER]
     failed = app.test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=headers).json
@@ -249,8 +357,14 @@ def test_worker_killed_while_saving_leaves_nothing_and_the_retry_succeeds(app, s
 
     retried = app.test_client().post(f"/api/v1/plan-jobs/{job['id']}/retry", headers=headers)
     assert retried.status_code == 200 and retried.json["status"] == "queued"
-    last = subprocess.run([*WORKER, "--once"], env=_worker_env(app), cwd=ROOT, capture_output=True, text=True,
-                          timeout=DEADLINE)
+    last = subprocess.run(
+        [*WORKER, "--once"],
+        env=_worker_env(app),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
     assert last.returncode == 0 and "1 jobs run" in last.stdout, last.stdout + last.stderr
     done = app.test_client().get(f"/api/v1/plan-jobs/{job['id']}", headers=headers).json
     assert done["status"] == "done" and done["attempts"] == 2 and done["error"] is None
@@ -278,12 +392,16 @@ def test_the_board_plans_a_large_problem_as_a_job_with_a_progress_bar(app, site,
     assert f'data-url="/api/v1/plan-jobs/{job_id}"' in shown and 'data-status="queued"' in shown
     assert re.search(r'<progress id="plan-job-progress"[^>]* max="100" value="0"', shown)
     assert " style=" not in shown and "<script>" not in shown  # CSP: no inline styles or scripts
-    assert client.get(board).text.count('id="plan-job"') == 1  # an unfinished job shows without ?job= too
+    assert (
+        client.get(board).text.count('id="plan-job"') == 1
+    )  # an unfinished job shows without ?job= too
 
     worker.run(app, once=True, echo=lambda _line: None)
     done = client.get(sent.headers["Location"]).text
     assert 'data-status="done"' in done and 'value="100"' in done and _plans(app)[0] == 1
-    assert 'id="plan-job"' not in client.get(board).text  # finished: the board shows the plan itself
+    assert (
+        'id="plan-job"' not in client.get(board).text
+    )  # finished: the board shows the plan itself
 
 
 def test_a_worker_whose_job_was_taken_away_applies_nothing(app, site):
@@ -294,8 +412,11 @@ def test_a_worker_whose_job_was_taken_away_applies_nothing(app, site):
     job = _start(app, site)
     with app.app_context():
         assert background.claim("stalled:1") == job["id"]
-        _db.session.execute(update(background.BackgroundJob).where(background.BackgroundJob.id == job["id"])
-                            .values(worker="other:2"))
+        _db.session.execute(
+            update(background.BackgroundJob)
+            .where(background.BackgroundJob.id == job["id"])
+            .values(worker="other:2")
+        )
         _db.session.commit()
     assert worker.run_job(app, job["id"], "stalled:1") == "lost"
     assert _plans(app) == (0, 0)

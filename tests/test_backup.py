@@ -59,7 +59,9 @@ def load_source(url: str) -> None:
         reserve_demo.build_demo("province")
         ensure_demo_accounts()
         admin = _db.session.scalar(select(User).filter_by(email="admin@example.org"))
-        lots = _db.session.scalars(select(StockLot).where(StockLot.on_hand >= 10).order_by(StockLot.id).limit(20)).all()
+        lots = _db.session.scalars(
+            select(StockLot).where(StockLot.on_hand >= 10).order_by(StockLot.id).limit(20)
+        ).all()
         for lot in lots:
             ledger.record_issue(admin, lot.id, 3, reason="drill")
             ledger.reserve_stock(admin, lot.id, 2, reference="drill")
@@ -92,7 +94,10 @@ def execute(url: str, sql: str) -> None:
 
 def test_restored_database_equals_the_backup_and_keeps_every_invariant(drill):
     manifest = backup.create_backup(drill["source"], drill["file"])
-    assert manifest.tables["stock_lot"].rows >= 1500 and manifest.tables["movement"].rows > manifest.tables["stock_lot"].rows
+    assert (
+        manifest.tables["stock_lot"].rows >= 1500
+        and manifest.tables["movement"].rows > manifest.tables["stock_lot"].rows
+    )
     assert manifest.tables["audit_log"].rows > 0 and manifest.tables["alembic_version"].rows == 1
 
     seconds = backup.restore_backup(drill["file"], drill["target"])
@@ -100,16 +105,26 @@ def test_restored_database_equals_the_backup_and_keeps_every_invariant(drill):
 
     assert report.mismatches == [] and report.ledger_problems == [] and report.audit_problem is None
     assert report.audit_rows == manifest.tables["audit_log"].rows
-    assert {n: t.rows for n, t in report.tables.items()} == {n: t.rows for n, t in manifest.tables.items()}
+    assert {n: t.rows for n, t in report.tables.items()} == {
+        n: t.rows for n, t in manifest.tables.items()
+    }
     assert seconds < 60
 
 
 def test_drill_detects_changed_balances_lost_rows_and_edited_audit_entries(drill):
     backup.create_backup(drill["source"], drill["file"])
     backup.restore_backup(drill["file"], drill["target"])
-    execute(drill["target"], "UPDATE stock_lot SET on_hand = on_hand + 1 WHERE id = (SELECT MIN(id) FROM stock_lot)")
-    execute(drill["target"], "DELETE FROM reserve_norm WHERE id = (SELECT MIN(id) FROM reserve_norm)")
-    execute(drill["target"], "UPDATE audit_log SET actor = 'someone else' WHERE id = (SELECT MAX(id) FROM audit_log)")
+    execute(
+        drill["target"],
+        "UPDATE stock_lot SET on_hand = on_hand + 1 WHERE id = (SELECT MIN(id) FROM stock_lot)",
+    )
+    execute(
+        drill["target"], "DELETE FROM reserve_norm WHERE id = (SELECT MIN(id) FROM reserve_norm)"
+    )
+    execute(
+        drill["target"],
+        "UPDATE audit_log SET actor = 'someone else' WHERE id = (SELECT MAX(id) FROM audit_log)",
+    )
 
     report = backup.verify(drill["target"], backup.Manifest.read(drill["file"]).tables)
 
@@ -133,9 +148,14 @@ def test_cli_creates_restores_and_verifies(drill):
     runner = app.test_cli_runner()
     created = runner.invoke(args=["backup", "create", str(drill["file"])])
     assert created.exit_code == 0, created.output
-    restored = runner.invoke(args=["backup", "restore", str(drill["file"]), "--into", drill["target"]])
+    restored = runner.invoke(
+        args=["backup", "restore", str(drill["file"]), "--into", drill["target"]]
+    )
     assert restored.exit_code == 0, restored.output
     assert "OK: content equals the backup's manifest" in restored.output
-    execute(drill["target"], "UPDATE stock_lot SET reserved = reserved + 1 WHERE id = (SELECT MIN(id) FROM stock_lot)")
+    execute(
+        drill["target"],
+        "UPDATE stock_lot SET reserved = reserved + 1 WHERE id = (SELECT MIN(id) FROM stock_lot)",
+    )
     checked = runner.invoke(args=["backup", "verify", "--url", drill["target"]])
     assert checked.exit_code == 1 and "PROBLEM lot" in checked.output

@@ -53,42 +53,85 @@ def bank(app, committed):
         _db.session.add(agency)
         _db.session.flush()
         agency.path = f"/{agency.id}/"
-        people = {name: security.datastore.create_user(email=f"{name}@bank.example.org", roles=[role],
-                                                       password=hash_password("x-Y-123456"),
-                                                       agency_id=agency.id if role == OPERATOR else None)
-                  for name, role in (("operator", OPERATOR), ("author", COMMANDER), ("approver", COMMANDER),
-                                     ("admin", ADMIN))}
+        people = {
+            name: security.datastore.create_user(
+                email=f"{name}@bank.example.org",
+                roles=[role],
+                password=hash_password("x-Y-123456"),
+                agency_id=agency.id if role == OPERATOR else None,
+            )
+            for name, role in (
+                ("operator", OPERATOR),
+                ("author", COMMANDER),
+                ("approver", COMMANDER),
+                ("admin", ADMIN),
+            )
+        }
         _db.session.commit()
         tent = factories.catalog_material("001", "单帐篷", weight_kg=30)
-        depots = [factories.depot(agency.id, code, region) for code, region in (("BANK-D1", "140105"),
-                                                                                 ("BANK-D2", "140202"))]
+        depots = [
+            factories.depot(agency.id, code, region)
+            for code, region in (("BANK-D1", "140105"), ("BANK-D2", "140202"))
+        ]
         for depot, (lat, lon) in zip(depots, ((37.86, 112.55), (40.08, 113.30))):
             depot.lat, depot.lon = lat, lon
         _db.session.commit()
         for depot in depots:
             for lot_no in LOT_NOS:
-                ledger.record_receipt(people["admin"], depot_id=depot.id, material_id=tent.id, quantity=200,
-                                      facts=LotFacts(lot_no))
+                ledger.record_receipt(
+                    people["admin"],
+                    depot_id=depot.id,
+                    material_id=tent.id,
+                    quantity=200,
+                    facts=LotFacts(lot_no),
+                )
         plans = []
         for n in range(6):
-            incident = incidents.create_incident(people["author"], title=f"并发演练{n}", incident_type="natural_disaster",
-                                                 level="II", region_code="140100")
-            point = incidents.add_point(people["author"], incident.id, name="安置点", lat=37.7, lon=112.6,
-                                        population=100)
-            incidents.add_demand(people["author"], incident.id, point_id=point.id, material_id=tent.id, quantity=120,
-                                 needed_by=utcnow() + timedelta(hours=24))
+            incident = incidents.create_incident(
+                people["author"],
+                title=f"并发演练{n}",
+                incident_type="natural_disaster",
+                level="II",
+                region_code="140100",
+            )
+            point = incidents.add_point(
+                people["author"], incident.id, name="安置点", lat=37.7, lon=112.6, population=100
+            )
+            incidents.add_demand(
+                people["author"],
+                incident.id,
+                point_id=point.id,
+                material_id=tent.id,
+                quantity=120,
+                needed_by=utcnow() + timedelta(hours=24),
+            )
             plans.append(planning.plan_incident(people["author"], incident.id).id)
         token = security.datastore.find_user(email="operator@bank.example.org").get_auth_token()
         _db.session.commit()
-        return {"agency": agency.id, "tent": tent.id, "depots": [d.id for d in depots], "plans": plans,
-                "token": token, **{name: user.id for name, user in people.items()}}
+        return {
+            "agency": agency.id,
+            "tent": tent.id,
+            "depots": [d.id for d in depots],
+            "plans": plans,
+            "token": token,
+            **{name: user.id for name, user in people.items()},
+        }
 
 
 def _stock_report(quantity: int) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["depot_code", "material_code", "material_name", "lot_no", "quantity", "expiry_date",
-                     "production_date"])
+    writer.writerow(
+        [
+            "depot_code",
+            "material_code",
+            "material_name",
+            "lot_no",
+            "quantity",
+            "expiry_date",
+            "production_date",
+        ]
+    )
     writer.writerow(["BANK-D1", "1010101001", "", "R", str(quantity), "", ""])
     return out.getvalue().encode()
 
@@ -124,13 +167,20 @@ def _operation(app, bank, tally, rng, thread_no, step):
     operator, approver = factories.user(bank["operator"]), factories.user(bank["approver"])
     depot, other = rng.sample(bank["depots"], 2)
     quantity = rng.randint(1, 25)
-    kind = rng.choices(["receipt", "issue", "transfer", "reserve", "release", "approve", "cancel", "api"],
-                       weights=[3, 3, 3, 2, 2, 1, 1, 2])[0]
+    kind = rng.choices(
+        ["receipt", "issue", "transfer", "reserve", "release", "approve", "cancel", "api"],
+        weights=[3, 3, 3, 2, 2, 1, 1, 2],
+    )[0]
     try:
         if kind == "receipt":
             lot_no = rng.choice(LOT_NOS + NEW_LOT_NOS)
-            ledger.record_receipt(operator, depot_id=depot, material_id=bank["tent"], quantity=quantity,
-                                  facts=LotFacts(lot_no))
+            ledger.record_receipt(
+                operator,
+                depot_id=depot,
+                material_id=bank["tent"],
+                quantity=quantity,
+                facts=LotFacts(lot_no),
+            )
             tally.count(kind, "ok", received=quantity)
             return
         lot_id = _lot_id(depot, rng.choice(LOT_NOS + NEW_LOT_NOS)) or _lot_id(depot, "A")
@@ -152,7 +202,10 @@ def _operation(app, bank, tally, rng, thread_no, step):
             _api_receipt(app, bank, tally, depot, quantity, f"t{thread_no}-{step}")
             return
         tally.count(kind, "ok")
-    except (Conflict, Invalid) as exc:  # refused whole: the invariants below check that it changed nothing
+    except (
+        Conflict,
+        Invalid,
+    ) as exc:  # refused whole: the invariants below check that it changed nothing
         tally.count(kind, type(exc).__name__)
     finally:
         _db.session.rollback()  # end the read: on SQLite an open transaction holds the write lock
@@ -162,8 +215,17 @@ def _api_receipt(app, bank, tally, depot, quantity, key):
     """POST the same receipt twice with one Idempotency-Key: the second is a replay."""
     client = app.test_client()
     headers = {"Authentication-Token": bank["token"], "Idempotency-Key": key}
-    body = {"depot_id": depot, "material_id": bank["tent"], "lot_no": "A", "quantity": quantity, "reference": key}
-    statuses = [client.post("/api/v1/stock/receipts", json=body, headers=headers).status_code for _ in range(2)]
+    body = {
+        "depot_id": depot,
+        "material_id": bank["tent"],
+        "lot_no": "A",
+        "quantity": quantity,
+        "reference": key,
+    }
+    statuses = [
+        client.post("/api/v1/stock/receipts", json=body, headers=headers).status_code
+        for _ in range(2)
+    ]
     if statuses != [201, 201]:
         tally.fail(f"API receipt {key}: {statuses}")
         return
@@ -177,8 +239,13 @@ def _same_key_at_once(app, bank, tally, barrier):
     409 (still in progress) or the replay; the receipt is booked once."""
     client = app.test_client()
     headers = {"Authentication-Token": bank["token"], "Idempotency-Key": "shared-key"}
-    body = {"depot_id": bank["depots"][0], "material_id": bank["tent"], "lot_no": "B", "quantity": 7,
-            "reference": "shared-key"}
+    body = {
+        "depot_id": bank["depots"][0],
+        "material_id": bank["tent"],
+        "lot_no": "B",
+        "quantity": 7,
+        "reference": "shared-key",
+    }
     barrier.wait()
     status = client.post("/api/v1/stock/receipts", json=body, headers=headers).status_code
     tally.count("same key at once", str(status))
@@ -205,8 +272,14 @@ def _same_report_twice(app, bank, tally, barrier):
     _db.session.commit()
     barrier.wait()
     try:
-        submission = reporting.submit_file(operator, agency_id=bank["agency"], kind="stock", mode="incremental",
-                                           filename="bank.csv", data=_stock_report(150))
+        submission = reporting.submit_file(
+            operator,
+            agency_id=bank["agency"],
+            kind="stock",
+            mode="incremental",
+            filename="bank.csv",
+            data=_stock_report(150),
+        )
         reporting.confirm_submission(operator, submission.id, fingerprint=submission.fingerprint)
         tally.count("same report", "applied")
     except Conflict:
@@ -237,14 +310,20 @@ def test_mixed_workload_from_many_threads_keeps_the_ledger_exact(app, bank):
             finally:
                 _db.session.remove()
 
-    pair_plan, pair_key, pair_report = threading.Barrier(2), threading.Barrier(2), threading.Barrier(2)
+    pair_plan, pair_key, pair_report = (
+        threading.Barrier(2),
+        threading.Barrier(2),
+        threading.Barrier(2),
+    )
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=240)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    print("operations by outcome:", dict(sorted(tally.outcomes.items())))  # shown with -s (docs/reliability.md)
+    print(
+        "operations by outcome:", dict(sorted(tally.outcomes.items()))
+    )  # shown with -s (docs/reliability.md)
     assert tally.failures == [], "\n".join(tally.failures)
     assert sum(tally.outcomes.values()) == THREADS * OPERATIONS_PER_THREAD + 6
 
@@ -252,13 +331,21 @@ def test_mixed_workload_from_many_threads_keeps_the_ledger_exact(app, bank):
         lots = _db.session.execute(select(StockLot)).scalars().all()
         for lot in lots:
             on_hand, reserved = _db.session.execute(
-                select(func.coalesce(func.sum(Movement.on_hand_delta), 0),
-                       func.coalesce(func.sum(Movement.reserved_delta), 0)).where(Movement.lot_id == lot.id)).one()
+                select(
+                    func.coalesce(func.sum(Movement.on_hand_delta), 0),
+                    func.coalesce(func.sum(Movement.reserved_delta), 0),
+                ).where(Movement.lot_id == lot.id)
+            ).one()
             assert (lot.on_hand, lot.reserved) == (on_hand, reserved), (lot.depot_id, lot.lot_no)
             assert 0 <= lot.reserved <= lot.on_hand, (lot.depot_id, lot.lot_no)
         for model in (StockRollupCity, StockRollupAgency):
-            kept = _db.session.execute(select(func.sum(model.on_hand), func.sum(model.reserved))).one()
-            assert tuple(kept) == (sum(lot.on_hand for lot in lots), sum(lot.reserved for lot in lots)), model
+            kept = _db.session.execute(
+                select(func.sum(model.on_hand), func.sum(model.reserved))
+            ).one()
+            assert tuple(kept) == (
+                sum(lot.on_hand for lot in lots),
+                sum(lot.reserved for lot in lots),
+            ), model
 
         # Units are conserved: 1,200 at the start, plus what succeeded in coming in, minus
         # what succeeded in going out (transfers move units, reservations only set them aside);
@@ -270,11 +357,16 @@ def test_mixed_workload_from_many_threads_keeps_the_ledger_exact(app, bank):
 
         # Each API key was booked once, the shared one too; a plan is approved at most once.
         for key in tally.api_keys + ["shared-key"]:
-            booked = _db.session.scalar(select(func.count()).select_from(Movement).where(Movement.reference == key))
+            booked = _db.session.scalar(
+                select(func.count()).select_from(Movement).where(Movement.reference == key)
+            )
             assert booked == 1, key
         for plan_id in bank["plans"]:
-            reserved = _db.session.scalar(select(func.coalesce(func.sum(Movement.reserved_delta), 0))
-                                          .where(Movement.reference == f"PLAN-{plan_id}"))
+            reserved = _db.session.scalar(
+                select(func.coalesce(func.sum(Movement.reserved_delta), 0)).where(
+                    Movement.reference == f"PLAN-{plan_id}"
+                )
+            )
             status = _db.session.get(PlanVersion, plan_id).status
             assert reserved == (120 if status == "approved" else 0), (plan_id, status, reserved)
     assert tally.outcomes.get("same plan at once approved") == 1

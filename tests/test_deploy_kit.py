@@ -33,7 +33,9 @@ def systemd_environment_file(text: str) -> dict[str, str]:
 def test_the_environment_example_is_read_as_written():
     values = systemd_environment_file((DEPLOY / "env.example").read_text())
     assert values["APP_ENV"] == "production"
-    assert set(values) <= set(ENVIRONMENT) | PROCESS_VARIABLES, set(values) - set(ENVIRONMENT) - PROCESS_VARIABLES
+    assert set(values) <= set(ENVIRONMENT) | PROCESS_VARIABLES, (
+        set(values) - set(ENVIRONMENT) - PROCESS_VARIABLES
+    )
     assert [name for name, value in values.items() if "#" in value or value != value.strip()] == []
     config = from_environment(values)  # raises on anything unreadable, naming it
     assert config["TRUSTED_PROXIES"] == 1
@@ -81,7 +83,10 @@ def test_gunicorn_settings_load_with_four_workers(monkeypatch):
     settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert settings["workers"] == 4 and settings["bind"] == ["127.0.0.1:8000"]
     monkeypatch.setenv("GUNICORN_BIND", "127.0.0.1:9000, 10.0.0.11:8000")
-    assert runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["bind"] == ["127.0.0.1:9000", "10.0.0.11:8000"]
+    assert runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["bind"] == [
+        "127.0.0.1:9000",
+        "10.0.0.11:8000",
+    ]
 
 
 def test_the_image_copies_every_package_and_the_lock():

@@ -52,28 +52,44 @@ def store(app, committed):
         _db.session.add(agency)
         _db.session.flush()
         agency.path = f"/{agency.id}/"
-        operator = security.datastore.create_user(email="fault-op@example.org", password=hash_password("x-Y-123456"),
-                                                  roles=[OPERATOR], agency_id=agency.id)
+        operator = security.datastore.create_user(
+            email="fault-op@example.org",
+            password=hash_password("x-Y-123456"),
+            roles=[OPERATOR],
+            agency_id=agency.id,
+        )
         _db.session.commit()
         material = factories.catalog_material("001", "单帐篷")
         depot = factories.depot(agency.id, "FAULT-D1", "140105")
-        lot_id = ledger.record_receipt(operator, depot_id=depot.id, material_id=material.id, quantity=100,
-                                       facts=LotFacts("F1")).lot_id
+        lot_id = ledger.record_receipt(
+            operator, depot_id=depot.id, material_id=material.id, quantity=100, facts=LotFacts("F1")
+        ).lot_id
         token = operator.get_auth_token()
         _db.session.commit()
-        return {"agency": agency.id, "depot": depot.id, "material": material.id, "lot": lot_id,
-                "operator": operator.id, "email": operator.email, "headers": {"Authentication-Token": token}}
+        return {
+            "agency": agency.id,
+            "depot": depot.id,
+            "material": material.id,
+            "lot": lot_id,
+            "operator": operator.id,
+            "email": operator.email,
+            "headers": {"Authentication-Token": token},
+        }
 
 
 def _lot(app, lot_id):
     with app.app_context():
         lot = _db.session.get(StockLot, lot_id)
-        moved = _db.session.scalar(select(func.coalesce(func.sum(Movement.on_hand_delta), 0))
-                                   .where(Movement.lot_id == lot_id))
+        moved = _db.session.scalar(
+            select(func.coalesce(func.sum(Movement.on_hand_delta), 0)).where(
+                Movement.lot_id == lot_id
+            )
+        )
         return lot.on_hand, moved
 
 
 # --- the database connection killed mid-request ---------------------------------------------
+
 
 def _kill_on_movement_insert(app):
     """Arm a hook that kills the request's own database connection just before it inserts the
@@ -104,24 +120,35 @@ def _kill_on_movement_insert(app):
     return state, lambda: event.remove(engine, "before_cursor_execute", before)
 
 
-def test_connection_killed_mid_request_answers_503_changes_nothing_and_the_retry_counts_once(app, store):
+def test_connection_killed_mid_request_answers_503_changes_nothing_and_the_retry_counts_once(
+    app, store
+):
     client = app.test_client()
     headers = {**store["headers"], "Idempotency-Key": "killed-1"}
     state, disarm = _kill_on_movement_insert(app)
     try:
-        response = client.post(f"/api/v1/lots/{store['lot']}/issues", json={"quantity": 10}, headers=headers)
+        response = client.post(
+            f"/api/v1/lots/{store['lot']}/issues", json={"quantity": 10}, headers=headers
+        )
     finally:
         disarm()
     assert state["killed"] == 1
     assert response.status_code == 503, response.text
     assert response.mimetype == "application/problem+json" and response.headers["Retry-After"]
     assert response.json["type"] == "urn:emreserve:problem:database-unavailable"
-    assert _lot(app, store["lot"]) == (100, 100)  # the guarded UPDATE before the kill was rolled back
+    assert _lot(app, store["lot"]) == (
+        100,
+        100,
+    )  # the guarded UPDATE before the kill was rolled back
 
     assert client.get("/healthz").status_code == 200
-    retried = client.post(f"/api/v1/lots/{store['lot']}/issues", json={"quantity": 10}, headers=headers)
+    retried = client.post(
+        f"/api/v1/lots/{store['lot']}/issues", json={"quantity": 10}, headers=headers
+    )
     assert retried.status_code == 201, retried.text  # a 5xx is not stored: the retry runs
-    replayed = client.post(f"/api/v1/lots/{store['lot']}/issues", json={"quantity": 10}, headers=headers)
+    replayed = client.post(
+        f"/api/v1/lots/{store['lot']}/issues", json={"quantity": 10}, headers=headers
+    )
     assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
     assert _lot(app, store["lot"]) == (90, 90)
 
@@ -134,23 +161,51 @@ ROWS = 20_000
 def _big_report(path: Path) -> None:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["depot_code", "material_code", "material_name", "lot_no", "quantity", "expiry_date",
-                     "production_date"])
+    writer.writerow(
+        [
+            "depot_code",
+            "material_code",
+            "material_name",
+            "lot_no",
+            "quantity",
+            "expiry_date",
+            "production_date",
+        ]
+    )
     for n in range(ROWS):
         writer.writerow(["FAULT-D1", "1010101001", "", f"K{n:06d}", str(1 + n % 500), "", ""])
     path.write_bytes(out.getvalue().encode())
 
 
 def _cli_env(app) -> dict:
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "APP_ENV": "development",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "APP_ENV": "development",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("FLASK_DEBUG", None)
     return env
 
 
 def _submit_command(path: Path, store) -> list[str]:
-    return [sys.executable, "-m", "flask", "--app", "core:create_app", "report", "submit", str(path),
-            "--agency", "FAULT", "--kind", "stock", "--as", store["email"], "--yes"]
+    return [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "core:create_app",
+        "report",
+        "submit",
+        str(path),
+        "--agency",
+        "FAULT",
+        "--kind",
+        "stock",
+        "--as",
+        store["email"],
+        "--yes",
+    ]
 
 
 def _submitted(app, database: Path | None) -> bool:
@@ -185,23 +240,36 @@ IMPORT_APP_NAME = "fault-import"  # the killed import's PostgreSQL sessions carr
 def _pg_import_blocked_after_writing(conn) -> bool:
     """Is the import's session waiting for a lock while it holds write locks on the lots and the
     movements, i.e. has it written the change set and not committed?"""
-    return bool(conn.execute(text(
-        "SELECT count(*) FROM pg_stat_activity a WHERE a.application_name = :name AND a.wait_event_type = 'Lock' "
-        "AND (SELECT count(DISTINCT l.relation) FROM pg_locks l WHERE l.pid = a.pid AND l.granted "
-        "     AND l.mode = 'RowExclusiveLock' AND l.relation IN ('stock_lot'::regclass, 'movement'::regclass)) = 2"),
-        {"name": IMPORT_APP_NAME}).scalar())
+    return bool(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity a WHERE a.application_name = :name AND a.wait_event_type = 'Lock' "
+                "AND (SELECT count(DISTINCT l.relation) FROM pg_locks l WHERE l.pid = a.pid AND l.granted "
+                "     AND l.mode = 'RowExclusiveLock' AND l.relation IN ('stock_lot'::regclass, 'movement'::regclass)) = 2"
+            ),
+            {"name": IMPORT_APP_NAME},
+        ).scalar()
+    )
 
 
 def _pg_import_sessions(conn) -> int:
-    return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
-                        {"name": IMPORT_APP_NAME}).scalar()
+    return conn.execute(
+        text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+        {"name": IMPORT_APP_NAME},
+    ).scalar()
 
 
 def _state(app):
     with app.app_context():
-        lots = _db.session.scalar(select(func.count()).select_from(StockLot).where(StockLot.lot_no.like("K%")))
-        movements = _db.session.scalar(select(func.count()).select_from(Movement).where(Movement.reference.like("SUB-%")))
-        submissions = _db.session.execute(select(Submission.id, Submission.status).order_by(Submission.id)).all()
+        lots = _db.session.scalar(
+            select(func.count()).select_from(StockLot).where(StockLot.lot_no.like("K%"))
+        )
+        movements = _db.session.scalar(
+            select(func.count()).select_from(Movement).where(Movement.reference.like("SUB-%"))
+        )
+        submissions = _db.session.execute(
+            select(Submission.id, Submission.status).order_by(Submission.id)
+        ).all()
         return lots, movements, [tuple(s) for s in submissions]
 
 
@@ -220,20 +288,34 @@ def test_import_killed_while_applying_leaves_nothing_and_a_rerun_applies_once(ap
     assert [status for _id, status in submissions] == ["ready"]  # validated, never applied
     assert _lot(app, store["lot"]) == (100, 100)
 
-    rerun = subprocess.run(_submit_command(report, store), env=_cli_env(app), cwd=ROOT, capture_output=True,
-                           text=True, timeout=DEADLINE)
+    rerun = subprocess.run(
+        _submit_command(report, store),
+        env=_cli_env(app),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{ROWS} new" in rerun.stdout
     lots, movements, submissions = _state(app)
     assert (lots, movements) == (ROWS, ROWS)
     assert [status for _id, status in submissions] == ["ready", "applied"]
 
-    again = subprocess.run(_submit_command(report, store), env=_cli_env(app), cwd=ROOT, capture_output=True,
-                           text=True, timeout=DEADLINE)
+    again = subprocess.run(
+        _submit_command(report, store),
+        env=_cli_env(app),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
     assert again.returncode == 0 and "0 new, 0 changed" in again.stdout, again.stdout + again.stderr
     assert _state(app)[:2] == (ROWS, ROWS)  # the same file again: applied once
     with app.app_context():
-        total = _db.session.scalar(select(func.sum(StockLot.on_hand)).where(StockLot.lot_no.like("K%")))
+        total = _db.session.scalar(
+            select(func.sum(StockLot.on_hand)).where(StockLot.lot_no.like("K%"))
+        )
         assert total == sum(1 + n % 500 for n in range(ROWS))
 
 
@@ -242,18 +324,31 @@ def _kill_sqlite_import(app, store, report: Path, database: Path) -> None:
     file again (about as long as the upload took), then writes; the kill comes half-way through
     the validation time so it is surely still inside."""
     started = time.monotonic()
-    child = subprocess.Popen(_submit_command(report, store), env=_cli_env(app), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        _submit_command(report, store),
+        env=_cli_env(app),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = started + DEADLINE
     try:
-        while not _submitted(app, database) and child.poll() is None and time.monotonic() < deadline:
+        while (
+            not _submitted(app, database) and child.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         validating = time.monotonic() - started
-        while not _sqlite_confirming(database) and child.poll() is None and time.monotonic() < deadline:
+        while (
+            not _sqlite_confirming(database)
+            and child.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         time.sleep(min(max(validating / 20, 0.1), 1.0))
-        assert child.poll() is None, (f"the import finished before it could be killed (ready after {validating:.1f} s, "
-                                      f"now {time.monotonic() - started:.1f} s): " + child.stdout.read().decode())
+        assert child.poll() is None, (
+            f"the import finished before it could be killed (ready after {validating:.1f} s, "
+            f"now {time.monotonic() - started:.1f} s): " + child.stdout.read().decode()
+        )
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.kill()
@@ -266,24 +361,36 @@ def _kill_postgresql_import(app, store, report: Path) -> None:
     confirmation writes the lots, the movements and the rollups, then waits for that lock to
     mark the submission applied; it is killed while it waits, holding everything uncommitted."""
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    child = subprocess.Popen(_submit_command(report, store), env={**_cli_env(app), "PGAPPNAME": IMPORT_APP_NAME},
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        _submit_command(report, store),
+        env={**_cli_env(app), "PGAPPNAME": IMPORT_APP_NAME},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + DEADLINE
     try:
         with engine.connect() as holder:
             locked = None
             while locked is None and child.poll() is None and time.monotonic() < deadline:
-                locked = holder.execute(text("SELECT id FROM submission ORDER BY id LIMIT 1 FOR UPDATE")).scalar()
+                locked = holder.execute(
+                    text("SELECT id FROM submission ORDER BY id LIMIT 1 FOR UPDATE")
+                ).scalar()
                 if locked is None:
                     holder.rollback()
                     time.sleep(0.02)
             with engine.connect() as probe:
-                while (not _pg_import_blocked_after_writing(probe) and child.poll() is None
-                       and time.monotonic() < deadline):
+                while (
+                    not _pg_import_blocked_after_writing(probe)
+                    and child.poll() is None
+                    and time.monotonic() < deadline
+                ):
                     probe.rollback()
                     time.sleep(0.05)
                 assert child.poll() is None and _pg_import_blocked_after_writing(probe), (
-                    "the import did not stop at the submission's lock: " + child.stdout.read().decode())
+                    "the import did not stop at the submission's lock: "
+                    + child.stdout.read().decode()
+                )
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=30)
             holder.rollback()  # the orphaned server session goes on, finds its client gone, rolls back
@@ -291,7 +398,9 @@ def _kill_postgresql_import(app, store, report: Path) -> None:
             while _pg_import_sessions(probe) and time.monotonic() < deadline:
                 probe.rollback()
                 time.sleep(0.05)
-            assert _pg_import_sessions(probe) == 0, "the killed import's server session is still there"
+            assert _pg_import_sessions(probe) == 0, (
+                "the killed import's server session is still there"
+            )
     finally:
         child.kill()
         child.wait(timeout=30)
@@ -301,7 +410,10 @@ def _kill_postgresql_import(app, store, report: Path) -> None:
 
 # --- disk full ------------------------------------------------------------------------------
 
-def test_disk_full_while_storing_an_upload_is_refused_cleanly_and_then_works(app, db, portal, monkeypatch):
+
+def test_disk_full_while_storing_an_upload_is_refused_cleanly_and_then_works(
+    app, db, portal, monkeypatch
+):
     """The licence file hits ENOSPC half-way: 503, no partial file, no enterprise, no account;
     once there is space again the same registration goes through."""
     import builtins
@@ -355,7 +467,9 @@ def test_database_full_is_refused_cleanly_and_writes_resume_when_space_returns(a
         pytest.skip("filling PostgreSQL's disk needs root; the SQLite file is limited instead")
     with app.app_context():
         engine = _db.engine
-    raw = sqlite3.connect(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database, isolation_level=None)
+    raw = sqlite3.connect(
+        make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database, isolation_level=None
+    )
     raw.execute("VACUUM")  # no free pages left inside the file: the next write must grow it
     raw.close()
 
@@ -368,12 +482,23 @@ def test_database_full_is_refused_cleanly_and_writes_resume_when_space_returns(a
 
     client = app.test_client()
     rows = "\n".join(f"FAULT-D1,1010101001,,Z{n:05d},{n + 1},," for n in range(3000))
-    body = ("depot_code,material_code,material_name,lot_no,quantity,expiry_date,production_date\n" + rows).encode()
+    body = (
+        "depot_code,material_code,material_name,lot_no,quantity,expiry_date,production_date\n"
+        + rows
+    ).encode()
 
     def upload():
-        return client.post("/api/v1/submissions", headers=store["headers"], content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(body), "full.csv"), "agency_id": str(store["agency"]),
-                                 "kind": "stock", "mode": "incremental"})
+        return client.post(
+            "/api/v1/submissions",
+            headers=store["headers"],
+            content_type="multipart/form-data",
+            data={
+                "file": (io.BytesIO(body), "full.csv"),
+                "agency_id": str(store["agency"]),
+                "kind": "stock",
+                "mode": "incremental",
+            },
+        )
 
     try:
         event.listen(engine, "begin", no_growth)
@@ -400,6 +525,7 @@ def test_database_full_is_refused_cleanly_and_writes_resume_when_space_returns(a
 
 # --- the scheduler killed -------------------------------------------------------------------
 
+
 def _scans(app) -> int:
     with app.app_context():
         return _db.session.scalar(select(func.count()).select_from(WarningScan))
@@ -420,17 +546,30 @@ def _wait_for_line(child, needle: str, deadline: float) -> str:
 @pytest.mark.slow
 def test_killed_scheduler_is_replaced_by_the_standby(app, store, tmp_path):
     env = {**_cli_env(app), "SCHEDULER_LOCK_FILE": str(tmp_path / "scheduler.lock")}
-    command = [sys.executable, "-m", "flask", "--app", "core:create_app", "scheduler", "run", "--poll", "0.5"]
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "core:create_app",
+        "scheduler",
+        "run",
+        "--poll",
+        "0.5",
+    ]
     deadline = time.monotonic() + DEADLINE
-    active = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    active = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     standby = None
     try:
         _wait_for_line(active, "scheduler active", deadline)
         while _scans(app) < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _scans(app) == 1  # the active one scanned at once
-        standby = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+        standby = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         _wait_for_line(standby, "standby", deadline)
         assert _scans(app) == 1  # the standby runs nothing
 

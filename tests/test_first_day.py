@@ -23,7 +23,9 @@ HEADER = "单位编码,单位名称,上级单位编码,行政区划代码,单位
 
 def counts(app) -> tuple[int, int]:
     with app.app_context():
-        return _db.session.scalar(select(func.count(Agency.id))), _db.session.scalar(select(func.count(User.id)))
+        return _db.session.scalar(select(func.count(Agency.id))), _db.session.scalar(
+            select(func.count(User.id))
+        )
 
 
 @pytest.fixture
@@ -50,8 +52,18 @@ def test_the_documented_sequence_makes_a_working_system(app, runner, client, mon
     result = runner.invoke(args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"])
     assert result.exit_code == 0, result.output
     # The README's example works after the first-day steps.
-    result = runner.invoke(args=["users", "create", "ops@province.example", "--role", "agency_operator",
-                                 "--agency", "SX-YJT"], input=f"{STRONG}x\n{STRONG}x\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "ops@province.example",
+            "--role",
+            "agency_operator",
+            "--agency",
+            "SX-YJT",
+        ],
+        input=f"{STRONG}x\n{STRONG}x\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         city = _db.session.execute(select(Agency).filter_by(code="TY-XD-YJJ")).scalar_one()
@@ -63,22 +75,28 @@ def test_the_documented_sequence_makes_a_working_system(app, runner, client, mon
 
 def test_a_file_with_bad_rows_imports_nothing_and_names_each_cell_in_chinese(app, runner, tmp_path):
     before = counts(app)
-    path = write(tmp_path, HEADER + "A1,甲局,,140000,市级单位\n"
-                                    "A2,乙局,ZZ,140100,县级单位\n"       # unknown parent
-                                    "A3,丙局,A1,999999,县级单位\n"       # unknown region
-                                    "A4,丁局,A1,140100,区级\n"           # unknown kind
-                                    "A1,戊局,,140000,市级单位\n")        # duplicate code
+    path = write(
+        tmp_path,
+        HEADER + "A1,甲局,,140000,市级单位\n"
+        "A2,乙局,ZZ,140100,县级单位\n"  # unknown parent
+        "A3,丙局,A1,999999,县级单位\n"  # unknown region
+        "A4,丁局,A1,140100,区级\n"  # unknown kind
+        "A1,戊局,,140000,市级单位\n",
+    )  # duplicate code
     result = runner.invoke(args=["setup", "agencies", path])
     assert result.exit_code == 1
     assert counts(app) == before
-    assert "E5" in result.output and "须为以下之一" in result.output   # the kind cell, in Chinese
+    assert "E5" in result.output and "须为以下之一" in result.output  # the kind cell, in Chinese
     assert "A6" in result.output and "第 2 行" in result.output
     assert "nothing imported" in result.output
 
 
 def test_reference_errors_are_reported_per_row(app, runner, tmp_path):
-    path = write(tmp_path, HEADER + "B1,甲局,ZZ,140100,县级单位\nB2,乙局,,999999,县级单位\n"
-                                    "B3,丙局,B4,140100,县级单位\nB4,丁局,B3,140100,县级单位\n")
+    path = write(
+        tmp_path,
+        HEADER + "B1,甲局,ZZ,140100,县级单位\nB2,乙局,,999999,县级单位\n"
+        "B3,丙局,B4,140100,县级单位\nB4,丁局,B3,140100,县级单位\n",
+    )
     result = runner.invoke(args=["setup", "agencies", path])
     assert result.exit_code == 1
     assert "没有编码为 ZZ 的单位" in result.output
@@ -104,7 +122,13 @@ def test_the_xlsx_template_filled_in_imports_and_a_numeric_code_is_refused(app, 
     assert runner.invoke(args=["setup", "agencies-template", "-o", str(template)]).exit_code == 0
     workbook = load_workbook(template)
     sheet = workbook["数据"]
-    assert [c.value for c in sheet[1]][:5] == ["单位编码*", "单位名称*", "上级单位编码", "行政区划代码*", "单位类型*"]
+    assert [c.value for c in sheet[1]][:5] == [
+        "单位编码*",
+        "单位名称*",
+        "上级单位编码",
+        "行政区划代码*",
+        "单位类型*",
+    ]
     sheet.append(["X1", "某市应急管理局", None, "140100", "市级单位"])
     sheet.append(["X2", "某县应急管理局", "X1", 140105, "县级单位"])  # the region typed as a number
     workbook.save(template)
@@ -119,7 +143,12 @@ def test_the_xlsx_template_filled_in_imports_and_a_numeric_code_is_refused(app, 
 
 def test_an_unreadable_or_empty_file_is_refused(app, runner, tmp_path):
     blank = tmp_path / "blank.csv"
-    assert runner.invoke(args=["setup", "agencies-template", "--format", "csv", "-o", str(blank)]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["setup", "agencies-template", "--format", "csv", "-o", str(blank)]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(args=["setup", "agencies", str(blank)])
     assert result.exit_code == 1 and "没有单位数据行" in result.output
     binary = tmp_path / "x.csv"
@@ -132,16 +161,24 @@ def test_the_first_administrator_never_gets_a_default_password(app, runner, monk
     assert runner.invoke(args=["setup", "agencies", str(EXAMPLE)]).exit_code == 0
     monkeypatch.delenv("EMRESERVE_ADMIN_PASSWORD", raising=False)
     before = counts(app)
-    no_input = runner.invoke(args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"], input="")
+    no_input = runner.invoke(
+        args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"], input=""
+    )
     assert no_input.exit_code != 0 and counts(app) == before
-    weak = runner.invoke(args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"],
-                         input="password1\npassword1\n")
+    weak = runner.invoke(
+        args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"],
+        input="password1\npassword1\n",
+    )
     assert weak.exit_code != 0 and counts(app) == before
-    prompted = runner.invoke(args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"],
-                             input=f"{STRONG}\n{STRONG}\n")
+    prompted = runner.invoke(
+        args=["setup", "admin", "root@province.example", "--agency", "SX-YJT"],
+        input=f"{STRONG}\n{STRONG}\n",
+    )
     assert prompted.exit_code == 0, prompted.output
-    second = runner.invoke(args=["setup", "admin", "other@province.example", "--agency", "SX-YJT"],
-                           input=f"{STRONG}\n{STRONG}\n")
+    second = runner.invoke(
+        args=["setup", "admin", "other@province.example", "--agency", "SX-YJT"],
+        input=f"{STRONG}\n{STRONG}\n",
+    )
     assert second.exit_code != 0 and "exist already" in second.output
 
 
@@ -157,27 +194,41 @@ def test_demo_commands_refuse_production_and_change_nothing(app, db, monkeypatch
         assert _db.session.scalar(select(func.count(Material.id))) == 0
 
 
-def test_the_template_downloads_and_an_administrator_imports_through_the_api(app, runner, client, login_as):
+def test_the_template_downloads_and_an_administrator_imports_through_the_api(
+    app, runner, client, login_as
+):
     login_as("agency_operator")
     page = client.get("/api/v1/agencies/template?format=csv")
     assert page.status_code == 200 and "单位编码" in page.data.decode("utf-8-sig")
     assert client.get("/api/v1/agencies/template").data[:2] == b"PK"
-    refused = client.post("/api/v1/agencies/import", data={"file": (io.BytesIO(EXAMPLE.read_bytes()), "a.csv")},
-                          headers={"X-CSRF-Token": _csrf(client)})
+    refused = client.post(
+        "/api/v1/agencies/import",
+        data={"file": (io.BytesIO(EXAMPLE.read_bytes()), "a.csv")},
+        headers={"X-CSRF-Token": _csrf(client)},
+    )
     assert refused.status_code == 403 and counts(app)[0] == 0
 
 
 def test_an_api_import_with_errors_answers_422_per_cell_in_chinese(app, runner, client, login_as):
     login_as("admin")
     bad = (HEADER + "D1,甲局,,140000,市级单位\nD2,乙局,D9,140100,县级单位\n").encode()
-    answer = client.post("/api/v1/agencies/import", data={"file": (io.BytesIO(bad), "a.csv")},
-                         headers={"X-CSRF-Token": _csrf(client)})
+    answer = client.post(
+        "/api/v1/agencies/import",
+        data={"file": (io.BytesIO(bad), "a.csv")},
+        headers={"X-CSRF-Token": _csrf(client)},
+    )
     assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
     assert "未导入" in answer.json["detail"]
-    assert answer.json["errors"]["rows"][0]["cell"] == "C3" and "D9" in answer.json["errors"]["rows"][0]["message"]
+    assert (
+        answer.json["errors"]["rows"][0]["cell"] == "C3"
+        and "D9" in answer.json["errors"]["rows"][0]["message"]
+    )
     assert counts(app)[0] == 0
-    good = client.post("/api/v1/agencies/import", data={"file": (io.BytesIO(EXAMPLE.read_bytes()), "a.csv")},
-                       headers={"X-CSRF-Token": _csrf(client)})
+    good = client.post(
+        "/api/v1/agencies/import",
+        data={"file": (io.BytesIO(EXAMPLE.read_bytes()), "a.csv")},
+        headers={"X-CSRF-Token": _csrf(client)},
+    )
     assert good.status_code == 201 and len(good.json["created"]) == 27
 
 

@@ -16,12 +16,18 @@ from tests.conftest import log_in
 from tests.portal_helpers import portal, register  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD_PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "SECURITY_PASSWORD_SALT": "t" * 40}
+GOOD_PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "SECURITY_PASSWORD_SALT": "t" * 40,
+}
 
 
 def csp_directives(response) -> dict[str, list[str]]:
     policy = response.headers["Content-Security-Policy"]
-    return {part.split()[0]: part.split()[1:] for part in (p.strip() for p in policy.split(";")) if part}
+    return {
+        part.split()[0]: part.split()[1:] for part in (p.strip() for p in policy.split(";")) if part
+    }
 
 
 def assert_security_headers(response):
@@ -36,28 +42,48 @@ def assert_security_headers(response):
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/portal/", "/api/openapi.json", "/api/docs", "/healthz",
-                                  "/static/css/app.css", "/no-such-page", "/api/v1/no-such-thing"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/login",
+        "/portal/",
+        "/api/openapi.json",
+        "/api/docs",
+        "/healthz",
+        "/static/css/app.css",
+        "/no-such-page",
+        "/api/v1/no-such-thing",
+    ],
+)
 def test_every_answer_carries_the_security_headers(client, path):
     assert_security_headers(client.get(path))
 
 
 def test_errors_and_refusals_carry_them_too(client):
-    assert_security_headers(client.get("/api/v1/me"))        # 401 problem+json
-    assert_security_headers(client.post("/healthz"))         # 405
+    assert_security_headers(client.get("/api/v1/me"))  # 401 problem+json
+    assert_security_headers(client.post("/healthz"))  # 405
 
 
 def test_hsts_only_in_production(client, tmp_path):
     assert "Strict-Transport-Security" not in client.get("/").headers
-    app = create_app({**GOOD_PRODUCTION, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    app = create_app(
+        {**GOOD_PRODUCTION, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
+    )
     with app.app_context():
         _db.create_all()
-    hsts = app.test_client().get("/healthz", base_url="https://localhost").headers["Strict-Transport-Security"]
+    hsts = (
+        app.test_client()
+        .get("/healthz", base_url="https://localhost")
+        .headers["Strict-Transport-Security"]
+    )
     assert re.fullmatch(r"max-age=(\d+); includeSubDomains", hsts)
     assert int(hsts.split("=")[1].split(";")[0]) >= 180 * 24 * 3600
 
 
-@pytest.mark.parametrize("path", ["/", "/agencies", "/admin/audit", "/api/v1/me", "/api/v1/agencies"])
+@pytest.mark.parametrize(
+    "path", ["/", "/agencies", "/admin/audit", "/api/v1/me", "/api/v1/agencies"]
+)
 def test_pages_and_api_answers_with_agency_data_are_not_stored(client, login_as, path):
     login_as(ADMIN)
     response = client.get(path)
@@ -101,8 +127,12 @@ def templates() -> list[Path]:
 
 def test_no_template_has_an_inline_script_event_handler_or_style():
     assert len(templates()) > 30
-    offenders = [(str(p.relative_to(ROOT)), pattern.pattern) for p in templates()
-                 for pattern in (INLINE_SCRIPT, HANDLER, JS_URL, STYLE) if pattern.search(p.read_text())]
+    offenders = [
+        (str(p.relative_to(ROOT)), pattern.pattern)
+        for p in templates()
+        for pattern in (INLINE_SCRIPT, HANDLER, JS_URL, STYLE)
+        if pattern.search(p.read_text())
+    ]
     assert offenders == []
 
 
@@ -115,11 +145,23 @@ def test_api_docs_start_swagger_ui_from_a_static_script(client):
 
 def test_forwarded_headers_are_believed_only_from_configured_proxies(tmp_path):
     def client_address(trusted: int) -> str:
-        app = create_app({"APP_ENV": "development", "TRUSTED_PROXIES": trusted,
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'{trusted}.db'}"})
+        app = create_app(
+            {
+                "APP_ENV": "development",
+                "TRUSTED_PROXIES": trusted,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'{trusted}.db'}",
+            }
+        )
         app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
-        return app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
-                                     environ_base={"REMOTE_ADDR": "10.0.0.2"}).text
+        return (
+            app.test_client()
+            .get(
+                "/whoami",
+                headers={"X-Forwarded-For": "203.0.113.7"},
+                environ_base={"REMOTE_ADDR": "10.0.0.2"},
+            )
+            .text
+        )
 
     assert client_address(0) == "10.0.0.2"
     assert client_address(1) == "203.0.113.7"
@@ -127,8 +169,10 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(tmp_path):
 
 # Password policy -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("password", ["password123", "1234567890", "qwertyuiop", "Ent@Example.org",
-                                      "ent-example-org"])
+
+@pytest.mark.parametrize(
+    "password", ["password123", "1234567890", "qwertyuiop", "Ent@Example.org", "ent-example-org"]
+)
 def test_common_or_email_based_passwords_are_refused_at_registration(client, app, portal, password):  # noqa: F811
     response = register(client, portal, password=password, password_confirm=password)
     assert response.status_code == 422
@@ -139,7 +183,12 @@ def test_common_or_email_based_passwords_are_refused_at_registration(client, app
 
 def test_short_password_is_refused_and_a_strong_one_accepted(client, app, portal):  # noqa: F811
     assert register(client, portal, password="Sh0rt!", password_confirm="Sh0rt!").status_code == 422
-    assert register(client, portal, password="Tarmac-Violin-Harbor", password_confirm="Tarmac-Violin-Harbor").status_code == 302
+    assert (
+        register(
+            client, portal, password="Tarmac-Violin-Harbor", password_confirm="Tarmac-Violin-Harbor"
+        ).status_code
+        == 302
+    )
 
 
 def test_policy_names_length_and_guessability(app):
@@ -154,14 +203,17 @@ def test_policy_names_length_and_guessability(app):
 
 def test_users_create_refuses_a_weak_password(app, db):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "weak@example.org", "--role", "viewer"],
-                           input="password123\npassword123\n")
+    result = runner.invoke(
+        args=["users", "create", "weak@example.org", "--role", "viewer"],
+        input="password123\npassword123\n",
+    )
     assert result.exit_code != 0
     with app.app_context():
         assert _db.session.scalar(select(User).filter_by(email="weak@example.org")) is None
 
 
 # Sessions -------------------------------------------------------------------------------------
+
 
 def test_session_ends_at_its_absolute_lifetime_even_when_active(app, client, make_user):
     user = make_user(COMMANDER)
@@ -196,9 +248,12 @@ def test_activity_keeps_a_session_alive_within_its_lifetime(app, client, make_us
 
 # Error pages ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def failing_app(tmp_path):
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e.db'}"})
+    app = create_app(
+        {"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e.db'}"}
+    )
     with app.app_context():
         _db.create_all()
 

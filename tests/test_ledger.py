@@ -29,22 +29,38 @@ def world(app, make_agency, make_user):
         depot = factories.depot(mine, "D-MINE")
         depot2 = factories.depot(mine, "D-MINE-2")
         foreign = factories.depot(other, "D-OTHER")
-        return {"agency": mine, "other": other, "operator": operator["id"], "material": material.id,
-                "depot": depot.id, "depot2": depot2.id, "foreign": foreign.id}
+        return {
+            "agency": mine,
+            "other": other,
+            "operator": operator["id"],
+            "material": material.id,
+            "depot": depot.id,
+            "depot2": depot2.id,
+            "foreign": foreign.id,
+        }
 
 
 def receive(world, quantity, lot_no="L1", when=None, user_id=None):
     who = factories.user(user_id or world["operator"])
-    return ledger.record_receipt(who, depot_id=world["depot"], material_id=world["material"], quantity=quantity,
-                                 facts=LotFacts(lot_no), occurred_at=when)
+    return ledger.record_receipt(
+        who,
+        depot_id=world["depot"],
+        material_id=world["material"],
+        quantity=quantity,
+        facts=LotFacts(lot_no),
+        occurred_at=when,
+    )
 
 
 def balances(lot_id):
     _db.session.expire_all()
     lot = _db.session.get(StockLot, lot_id)
-    sums = _db.session.execute(select(func.coalesce(func.sum(Movement.on_hand_delta), 0),
-                                      func.coalesce(func.sum(Movement.reserved_delta), 0))
-                               .where(Movement.lot_id == lot_id)).one()
+    sums = _db.session.execute(
+        select(
+            func.coalesce(func.sum(Movement.on_hand_delta), 0),
+            func.coalesce(func.sum(Movement.reserved_delta), 0),
+        ).where(Movement.lot_id == lot_id)
+    ).one()
     return lot.on_hand, lot.reserved, sums[0], sums[1]
 
 
@@ -61,7 +77,10 @@ def test_issue_beyond_available_is_refused_and_changes_nothing(app, world):
         with pytest.raises(InsufficientStock):
             ledger.record_issue(factories.user(world["operator"]), lot_id, 11)
         assert balances(lot_id) == (10, 0, 10, 0)
-        assert _db.session.scalar(select(func.count(Movement.id)).where(Movement.lot_id == lot_id)) == 1
+        assert (
+            _db.session.scalar(select(func.count(Movement.id)).where(Movement.lot_id == lot_id))
+            == 1
+        )
 
 
 def test_reserved_units_stay_on_hand_but_cannot_be_issued(app, world):
@@ -133,7 +152,9 @@ def test_back_dated_issue_that_would_dip_below_zero_is_refused(app, world):
         with pytest.raises(Invalid):  # before the receipt there was nothing to issue
             ledger.record_issue(operator, lot_id, 5, occurred_at=now - timedelta(days=3))
         assert balances(lot_id) == (10, 0, 10, 0)
-        ledger.record_issue(operator, lot_id, 5, occurred_at=now - timedelta(hours=12))  # after it: fine
+        ledger.record_issue(
+            operator, lot_id, 5, occurred_at=now - timedelta(hours=12)
+        )  # after it: fine
         receive(world, 3, when=now - timedelta(days=5))  # back-dated receipts are always fine
         assert balances(lot_id) == (8, 0, 8, 0)
 
@@ -147,13 +168,27 @@ def test_movements_in_the_future_are_refused(app, world):
 def test_lot_facts_are_checked_when_a_lot_opens(app, world):
     with app.app_context():
         operator = factories.user(world["operator"])
-        bad_dates = LotFacts("L9", production_date=datetime(2026, 5, 1).date(), expiry_date=datetime(2026, 1, 1).date())
+        bad_dates = LotFacts(
+            "L9",
+            production_date=datetime(2026, 5, 1).date(),
+            expiry_date=datetime(2026, 1, 1).date(),
+        )
         with pytest.raises(Invalid):
-            ledger.record_receipt(operator, depot_id=world["depot"], material_id=world["material"], quantity=1,
-                                  facts=bad_dates)
+            ledger.record_receipt(
+                operator,
+                depot_id=world["depot"],
+                material_id=world["material"],
+                quantity=1,
+                facts=bad_dates,
+            )
         with pytest.raises(Invalid):
-            ledger.record_receipt(operator, depot_id=world["depot"], material_id=world["material"], quantity=1,
-                                  facts=LotFacts("A1", reserve_type="agreement"))
+            ledger.record_receipt(
+                operator,
+                depot_id=world["depot"],
+                material_id=world["material"],
+                quantity=1,
+                facts=LotFacts("A1", reserve_type="agreement"),
+            )
 
 
 def test_other_agencies_cannot_touch_the_lot(app, world, make_user):
@@ -165,21 +200,36 @@ def test_other_agencies_cannot_touch_the_lot(app, world, make_user):
         with pytest.raises(NotFound):
             ledger.record_issue(factories.user(stranger["id"]), lot_id, 1)
         with pytest.raises(NotFound):
-            ledger.record_receipt(factories.user(stranger["id"]), depot_id=world["depot"],
-                                  material_id=world["material"], quantity=1, facts=LotFacts("X"))
+            ledger.record_receipt(
+                factories.user(stranger["id"]),
+                depot_id=world["depot"],
+                material_id=world["material"],
+                quantity=1,
+                facts=LotFacts("X"),
+            )
         with pytest.raises(NotAllowed):
             ledger.record_issue(factories.user(viewer["id"]), lot_id, 1)
         with pytest.raises(NotAllowed):
             ledger.record_issue(factories.user(commander["id"]), lot_id, 1)
-        ledger.reserve_stock(factories.user(commander["id"]), lot_id, 4)  # commanders reserve for dispatch
+        ledger.reserve_stock(
+            factories.user(commander["id"]), lot_id, 4
+        )  # commanders reserve for dispatch
         assert balances(lot_id) == (10, 4, 10, 4)
 
 
-OPERATIONS = st.lists(st.tuples(st.sampled_from(["receipt", "issue", "reserve", "release", "adjust", "count",
-                                                 "reverse"]), st.integers(1, 40)), min_size=1, max_size=25)
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["receipt", "issue", "reserve", "release", "adjust", "count", "reverse"]),
+        st.integers(1, 40),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(operations=OPERATIONS)
 def test_any_sequence_keeps_balances_equal_to_the_ledger_and_never_negative(app, world, operations):
     with app.app_context():
@@ -224,15 +274,22 @@ def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed
         _db.session.add(agency)
         _db.session.flush()
         agency.path = f"/{agency.id}/"
-        commander = security.datastore.create_user(email="race@example.org", password=hash_password("x-Y-123456"),
-                                                   roles=[COMMANDER])
-        admin = security.datastore.create_user(email="race-admin@example.org", password=hash_password("x-Y-123456"),
-                                               roles=[ADMIN])
+        commander = security.datastore.create_user(
+            email="race@example.org", password=hash_password("x-Y-123456"), roles=[COMMANDER]
+        )
+        admin = security.datastore.create_user(
+            email="race-admin@example.org", password=hash_password("x-Y-123456"), roles=[ADMIN]
+        )
         _db.session.commit()
         material = factories.catalog_material()
         depot = factories.depot(agency.id, "RACE-D")
-        lot_id = ledger.record_receipt(admin, depot_id=depot.id, material_id=material.id, quantity=100,
-                                       facts=LotFacts("RACE-LOT")).lot_id
+        lot_id = ledger.record_receipt(
+            admin,
+            depot_id=depot.id,
+            material_id=material.id,
+            quantity=100,
+            facts=LotFacts("RACE-LOT"),
+        ).lot_id
         commander_id = commander.id
 
     granted, refused, failed = [], [], []
@@ -262,7 +319,9 @@ def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed
     assert failed == []
     with app.app_context():
         lot = _db.session.get(StockLot, lot_id)
-        ledger_reserved = _db.session.scalar(select(func.sum(Movement.reserved_delta)).where(Movement.lot_id == lot_id))
+        ledger_reserved = _db.session.scalar(
+            select(func.sum(Movement.reserved_delta)).where(Movement.lot_id == lot_id)
+        )
     assert sum(granted) == lot.reserved == ledger_reserved
     assert lot.reserved <= 100
     # demand (50 threads x 1..4 = 125 units) exceeds the lot: some are refused, and each only
@@ -274,6 +333,7 @@ def test_fifty_threads_reserving_from_a_lot_of_100_never_oversell(app, committed
 
 # --- back-dated stock counts (issue 15, item 3) -------------------------------------------------
 
+
 def test_a_back_dated_count_books_against_the_balance_of_its_moment(app, world):
     with app.app_context():
         operator = factories.user(world["operator"])
@@ -282,10 +342,16 @@ def test_a_back_dated_count_books_against_the_balance_of_its_moment(app, world):
         ledger.record_issue(operator, lot_id, 90, occurred_at=now - timedelta(days=2))
         receive(world, 100, when=now - timedelta(days=1))
         assert balances(lot_id)[0] == 110
-        count = ledger.record_count(operator, lot_id, 100, occurred_at=now - timedelta(days=2, hours=12))
-        assert count.on_hand_delta == 0  # 100 on the shelf then, as the ledger said (the issue came later)
+        count = ledger.record_count(
+            operator, lot_id, 100, occurred_at=now - timedelta(days=2, hours=12)
+        )
+        assert (
+            count.on_hand_delta == 0
+        )  # 100 on the shelf then, as the ledger said (the issue came later)
         assert balances(lot_id) == (110, 0, 110, 0)
-        later = ledger.record_count(operator, lot_id, 30, occurred_at=now - timedelta(days=1, hours=12))
+        later = ledger.record_count(
+            operator, lot_id, 30, occurred_at=now - timedelta(days=1, hours=12)
+        )
         assert later.on_hand_delta == 20  # 30 found where the ledger said 10
         assert balances(lot_id) == (130, 0, 130, 0)  # the receipt after the count still counts
 
@@ -302,7 +368,9 @@ def test_a_movement_dated_before_a_later_count_is_refused_and_changes_nothing(ap
         with pytest.raises(Invalid):
             ledger.record_count(operator, lot_id, 7, occurred_at=now - timedelta(days=2))
         assert balances(lot_id) == (40, 0, 40, 0)
-        ledger.record_issue(operator, lot_id, 5, occurred_at=now - timedelta(hours=1))  # after the count: fine
+        ledger.record_issue(
+            operator, lot_id, 5, occurred_at=now - timedelta(hours=1)
+        )  # after the count: fine
         assert balances(lot_id) == (35, 0, 35, 0)
 
 
@@ -315,11 +383,20 @@ def replay(accepted):
     return balance
 
 
-BACK_DATED = st.lists(st.tuples(st.sampled_from(["receipt", "issue", "adjust", "count"]), st.integers(0, 40),
-                                st.integers(0, 96)), min_size=1, max_size=20)
+BACK_DATED = st.lists(
+    st.tuples(
+        st.sampled_from(["receipt", "issue", "adjust", "count"]),
+        st.integers(0, 40),
+        st.integers(0, 96),
+    ),
+    min_size=1,
+    max_size=20,
+)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(operations=BACK_DATED)
 def test_back_dated_ledgers_agree_with_a_replay_in_time_order(app, world, operations):
     with app.app_context():

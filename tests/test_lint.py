@@ -1,5 +1,6 @@
 """Guards that keep the layout honest (issue 20; CI runs this file with the rest of the suite):
-ruff finds no unused import, undefined name or syntax error, and the import contracts of
+ruff finds no unused import, undefined name or syntax error, every file is as ruff format writes
+it (pyproject.toml [tool.ruff], 100 columns), and the import contracts of
 pyproject.toml ([tool.importlinter], docs/architecture.md) hold."""
 
 import shutil
@@ -8,6 +9,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LINTED = [
+    "core",
+    "reserve",
+    "dispatch",
+    "public_site",
+    "migrations",
+    "bench",
+    "tests",
+    "scripts",
+    "deploy",
+]
 
 
 def _tool(name: str) -> str:
@@ -15,14 +27,31 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_finds_nothing():
-    result = subprocess.run([_tool("ruff"), "check", "--no-cache", "core", "reserve", "dispatch", "public_site",
-                             "migrations", "bench", "tests"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [_tool("ruff"), "check", "--no-cache", *LINTED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_every_file_is_formatted():
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", "--no-cache", *LINTED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, "run `ruff format .`\n" + result.stdout + result.stderr
+
+
 def test_the_import_contracts_hold():
-    result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [_tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
@@ -32,7 +61,9 @@ def test_no_module_of_the_app_imports_itself_back():
     strongly connected parts of the import graph are single modules."""
     import grimp
 
-    graph = grimp.build_graph("core", "reserve", "dispatch", "public_site", include_external_packages=False)
+    graph = grimp.build_graph(
+        "core", "reserve", "dispatch", "public_site", include_external_packages=False
+    )
     index, low, stack, on_stack, circles = {}, {}, [], set(), []
 
     def visit(module):  # Tarjan's strongly connected components, iterative over the imports

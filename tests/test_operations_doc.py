@@ -20,12 +20,21 @@ def reference_rows() -> dict[str, str]:
 
 
 def config_keys() -> set[str]:
-    return {key for cls in CONFIGS.values() for klass in cls.__mro__ for key in vars(klass)
-            if key.isupper() and klass.__module__ == "core.config"}
+    return {
+        key
+        for cls in CONFIGS.values()
+        for klass in cls.__mro__
+        for key in vars(klass)
+        if key.isupper() and klass.__module__ == "core.config"
+    }
 
 
 def test_every_config_key_is_in_the_reference():
-    missing = sorted(config_keys() - set(reference_rows()) - {"SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS", "RATELIMIT_ENABLED"})
+    missing = sorted(
+        config_keys()
+        - set(reference_rows())
+        - {"SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS", "RATELIMIT_ENABLED"}
+    )
     assert missing == []
 
 

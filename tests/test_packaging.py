@@ -54,8 +54,11 @@ def test_the_lock_satisfies_every_requirement_of_pyproject():
 
 
 def test_every_dependency_has_an_upper_bound():
-    assert [str(r) for r in declared(("redis",)) if not any(s.operator in ("<", "<=", "==", "~=")
-                                                            for s in r.specifier)] == []
+    assert [
+        str(r)
+        for r in declared(("redis",))
+        if not any(s.operator in ("<", "<=", "==", "~=") for s in r.specifier)
+    ] == []
 
 
 def imported_top_level_names() -> set[str]:
@@ -74,18 +77,28 @@ def test_every_imported_package_is_declared():
     """`limits` or `flask_login` arriving only as someone else's dependency is an accident."""
     declared_names = {canonicalize_name(r.name) for r in declared(())}
     distributions = packages_distributions()
-    missing = sorted(f"{name} ({', '.join(distributions.get(name, ['not installed']))})"
-                     for name in imported_top_level_names()
-                     if not {canonicalize_name(d) for d in distributions.get(name, [])} & declared_names)
+    missing = sorted(
+        f"{name} ({', '.join(distributions.get(name, ['not installed']))})"
+        for name in imported_top_level_names()
+        if not {canonicalize_name(d) for d in distributions.get(name, [])} & declared_names
+    )
     assert missing == []
 
 
 def test_licence_files_are_declared_and_present():
     assert PROJECT["license"] == "Apache-2.0"
-    assert "Apache License" in (ROOT / "LICENSE").read_text() and "Version 2.0" in (ROOT / "LICENSE").read_text()
+    assert (
+        "Apache License" in (ROOT / "LICENSE").read_text()
+        and "Version 2.0" in (ROOT / "LICENSE").read_text()
+    )
     notice = (ROOT / "NOTICE").read_text()
-    for vendored in ("echarts/NOTICE", "echarts/LICENSE", "swagger-ui/NOTICE", "swagger-ui/LICENSE",
-                     "leaflet/LICENSE"):
+    for vendored in (
+        "echarts/NOTICE",
+        "echarts/LICENSE",
+        "swagger-ui/NOTICE",
+        "swagger-ui/LICENSE",
+        "leaflet/LICENSE",
+    ):
         assert (ROOT / "core/static/vendor" / vendored).is_file()
         assert "core/static/vendor/" + vendored in notice
 
@@ -99,9 +112,25 @@ def test_an_installed_wheel_migrates_from_anywhere(tmp_path):
     for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE"):
         shutil.copy2(ROOT / name, source / name)
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(source)],
-                   check=True, timeout=300, cwd=tmp_path)
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     wheel = next(dist.glob("emreserve-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "migrations/versions/0001_foundation.py" in names and "migrations/alembic.ini" in names
@@ -110,18 +139,42 @@ def test_an_installed_wheel_migrates_from_anywhere(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     site = next((venv / "lib").glob("python*/site-packages"))
     (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
+        check=True,
+        timeout=300,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "PYTHONPATH")}
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "APP_ENV": "development"}
-    upgrade = subprocess.run([str(venv / "bin/emreserve"), "db", "upgrade"], cwd=elsewhere, env=env,
-                             capture_output=True, text=True, timeout=300)
+    upgrade = subprocess.run(
+        [str(venv / "bin/emreserve"), "db", "upgrade"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert upgrade.returncode == 0, upgrade.stderr[-2000:]
-    current = subprocess.run([str(venv / "bin/emreserve"), "db", "current"], cwd=elsewhere, env=env,
-                             capture_output=True, text=True, timeout=120)
+    current = subprocess.run(
+        [str(venv / "bin/emreserve"), "db", "current"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "(head)" in current.stdout, current.stdout + current.stderr[-2000:]
-    where = subprocess.run([str(venv / "bin/python"), "-c", "import core, migrations; print(core.__file__, "
-                            "migrations.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True)
+    where = subprocess.run(
+        [
+            str(venv / "bin/python"),
+            "-c",
+            "import core, migrations; print(core.__file__, migrations.__file__)",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert str(site) in where.stdout and str(ROOT) not in where.stdout

@@ -24,9 +24,12 @@ def test_compiled_catalog_matches_po_and_is_complete(domain):
     mo = read_mo((folder / f"{domain}.mo").open("rb"))
     untranslated = [m.id for m in po if m.id and not m.string]
     assert untranslated == []
-    assert [m.id for m in po if m.fuzzy] == [], "fuzzy entries are guesses: translate them and drop the flag"
-    assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}, \
+    assert [m.id for m in po if m.fuzzy] == [], (
+        "fuzzy entries are guesses: translate them and drop the flag"
+    )
+    assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}, (
         "messages.mo is stale: run `make translations`"
+    )
 
 
 def test_no_message_is_in_the_catalog_twice():
@@ -48,10 +51,16 @@ def test_no_message_hides_inside_an_f_string():
     """`pybabel extract` does not look inside an f-string's braces: a `_("...")` there is never in
     the catalog and shows in English (a commander's to-do once read "plan version 1")."""
     root = TRANSLATIONS.parent.parent
-    hidden = re.compile(r"""\bf(["'])[^"'\n]*\{\s*(?:_|_l|gettext|lazy_gettext|ngettext)\(\s*["']""")
-    found = [f"{path.relative_to(root)}:{number}" for package in ("core", "dispatch", "reserve", "public_site")
-             for path in (root / package).rglob("*.py")
-             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if hidden.search(line)]
+    hidden = re.compile(
+        r"""\bf(["'])[^"'\n]*\{\s*(?:_|_l|gettext|lazy_gettext|ngettext)\(\s*["']"""
+    )
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for package in ("core", "dispatch", "reserve", "public_site")
+        for path in (root / package).rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if hidden.search(line)
+    ]
     assert found == []
 
 
@@ -103,12 +112,20 @@ def test_a_page_under_more_marks_the_menu_as_current(client, login_as, make_agen
     page = client.get("/agencies").text
     assert '<summary class="current">更多</summary>' in page
     assert 'aria-current="page">节点单位</a>' in page
-    assert '<summary>更多</summary>' in client.get("/").text
+    assert "<summary>更多</summary>" in client.get("/").text
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("普通", "普通"), (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("普通", "普通"),
+        (None, ""),
+    ],
+)
 def test_csv_cells_cannot_start_a_formula(value, expected):
     from core.exports import safe_cell
 

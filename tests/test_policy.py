@@ -75,7 +75,9 @@ WRITES = [
 
 
 @pytest.mark.parametrize("role, mine, theirs, allowed", WRITES)
-def test_operators_write_inside_their_subtree_and_administrators_anywhere(role, mine, theirs, allowed):
+def test_operators_write_inside_their_subtree_and_administrators_anywhere(
+    role, mine, theirs, allowed
+):
     assert policy.may_write_for_agency(person(role, path=mine), theirs) is allowed
 
 
@@ -83,21 +85,38 @@ def test_an_anonymous_caller_writes_nowhere():
     assert not policy.may_write_for_agency(ANONYMOUS, "/1/")
 
 
-@pytest.mark.parametrize("role, mine, owner, allowed", [
-    (ADMIN, None, "/9/", True),
-    (OPERATOR, "/1/", "/1/3/", True),
-    (VIEWER, "/1/", "/1/3/", True),    # the owner's staff see the button; the service asks may_write_for_agency
-    (OPERATOR, "/1/3/", "/1/", False),
-    (COMMANDER, None, "/1/", False),
-])
-def test_grants_are_decided_in_the_owners_subtree_or_by_whoever_oversees_sharing(role, mine, owner, allowed):
+@pytest.mark.parametrize(
+    "role, mine, owner, allowed",
+    [
+        (ADMIN, None, "/9/", True),
+        (OPERATOR, "/1/", "/1/3/", True),
+        (
+            VIEWER,
+            "/1/",
+            "/1/3/",
+            True,
+        ),  # the owner's staff see the button; the service asks may_write_for_agency
+        (OPERATOR, "/1/3/", "/1/", False),
+        (COMMANDER, None, "/1/", False),
+    ],
+)
+def test_grants_are_decided_in_the_owners_subtree_or_by_whoever_oversees_sharing(
+    role, mine, owner, allowed
+):
     assert policy.may_decide_grant(person(role, path=mine), owner) is allowed
 
 
-@pytest.mark.parametrize("path, user_path, inside", [
-    ("/1/2/", "/1/", True), ("/1/", "/1/", True), ("/1/", "/1/2/", False), ("/12/", "/1/", False),
-    (None, "/1/", False), ("/1/", None, False),
-])
+@pytest.mark.parametrize(
+    "path, user_path, inside",
+    [
+        ("/1/2/", "/1/", True),
+        ("/1/", "/1/", True),
+        ("/1/", "/1/2/", False),
+        ("/12/", "/1/", False),
+        (None, "/1/", False),
+        ("/1/", None, False),
+    ],
+)
 def test_a_subtree_is_the_agency_and_those_below_it(path, user_path, inside):
     assert policy.is_in_subtree(path, user_path) is inside
 
@@ -108,21 +127,30 @@ def test_a_supplier_alone_is_outside_the_registry_and_a_staff_role_brings_it_in(
     assert not policy.is_outside_registry(set())
 
 
-@pytest.mark.parametrize("roles, has_agency, expected", [
-    # plan approvals, agency shipments, all shipments, supplier reviews, overdue reports, red warnings
-    ({COMMANDER}, False, (True, False, True, False, False, False)),
-    ({OPERATOR}, True, (False, True, False, False, True, True)),
-    ({OPERATOR}, False, (False, False, False, False, False, False)),
-    ({OPERATOR, COMMANDER}, True, (True, True, False, False, True, True)),
-    ({ADMIN}, True, (False, False, False, True, False, True)),
-    ({ADMIN}, False, (False, False, False, True, False, False)),
-    ({VIEWER}, True, (False,) * 6),
-    ({SUPPLIER}, False, (False,) * 6),
-])
+@pytest.mark.parametrize(
+    "roles, has_agency, expected",
+    [
+        # plan approvals, agency shipments, all shipments, supplier reviews, overdue reports, red warnings
+        ({COMMANDER}, False, (True, False, True, False, False, False)),
+        ({OPERATOR}, True, (False, True, False, False, True, True)),
+        ({OPERATOR}, False, (False, False, False, False, False, False)),
+        ({OPERATOR, COMMANDER}, True, (True, True, False, False, True, True)),
+        ({ADMIN}, True, (False, False, False, True, False, True)),
+        ({ADMIN}, False, (False, False, False, True, False, False)),
+        ({VIEWER}, True, (False,) * 6),
+        ({SUPPLIER}, False, (False,) * 6),
+    ],
+)
 def test_each_role_is_given_its_own_kinds_of_todos(roles, has_agency, expected):
     scope = policy.todo_scope(roles, has_agency)
-    assert (scope.plan_approvals, scope.agency_shipments, scope.all_shipments, scope.supplier_reviews,
-            scope.overdue_reports, scope.red_warnings) == expected
+    assert (
+        scope.plan_approvals,
+        scope.agency_shipments,
+        scope.all_shipments,
+        scope.supplier_reviews,
+        scope.overdue_reports,
+        scope.red_warnings,
+    ) == expected
 
 
 def test_the_system_reader_reads_everything():
@@ -135,8 +163,10 @@ def test_administration_is_refused_with_a_403_to_everyone_else():
         policy.require_system_administration(person(COMMANDER), "Only administrators.")
 
 
-ROLE_TESTS = re.compile(r"""(?:\b[A-Z_]{3,}|["']\w+["'])\s+(?:not\s+)?in\s+[\w.()", ]*role_names"""
-                        r"|role_names\s*&|Agency\.path\.(?:like|startswith)")
+ROLE_TESTS = re.compile(
+    r"""(?:\b[A-Z_]{3,}|["']\w+["'])\s+(?:not\s+)?in\s+[\w.()", ]*role_names"""
+    r"|role_names\s*&|Agency\.path\.(?:like|startswith)"
+)
 
 
 def test_access_is_decided_by_the_policy_not_by_role_names_at_call_sites():
@@ -144,8 +174,16 @@ def test_access_is_decided_by_the_policy_not_by_role_names_at_call_sites():
     policy and the scoping that applies it (tests/test_stock_door.py does the same for stock)."""
     root = Path(__file__).resolve().parent.parent
     allowed = {root / "core" / "policy.py", root / "core" / "scoping.py"}
-    files = [path for package in ("core", "reserve", "dispatch", "public_site")
-             for path in sorted((root / package).rglob("*")) if path.suffix in (".py", ".html") and path not in allowed]
-    offenders = [f"{path.relative_to(root)}: {line.strip()}" for path in files
-                 for line in path.read_text(encoding="utf-8").splitlines() if ROLE_TESTS.search(line)]
+    files = [
+        path
+        for package in ("core", "reserve", "dispatch", "public_site")
+        for path in sorted((root / package).rglob("*"))
+        if path.suffix in (".py", ".html") and path not in allowed
+    ]
+    offenders = [
+        f"{path.relative_to(root)}: {line.strip()}"
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if ROLE_TESTS.search(line)
+    ]
     assert not offenders, offenders

@@ -19,8 +19,18 @@ from tests.portal_helpers import count, portal, post_form  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("portal")
 
-CANARIES = ["CANARY", "绝密储备库", "987654", "987,654", "876543", "876,543", "37.987654", "112.123456",
-            "13912345678", "canary@example.org"]
+CANARIES = [
+    "CANARY",
+    "绝密储备库",
+    "987654",
+    "987,654",
+    "876543",
+    "876,543",
+    "37.987654",
+    "112.123456",
+    "13912345678",
+    "canary@example.org",
+]
 
 
 @pytest.fixture
@@ -29,49 +39,144 @@ def seeded(app, portal, make_agency):
     agency = make_agency("CANARY-AG", name="金丝雀单位")
     with app.app_context():
         depots = {}
-        for classification, name, lat, lon in (("public", "公开储备库", 37.87, 112.55),
-                                               ("internal", "CANARY内部储备库", 37.9, 112.5),
-                                               ("restricted", "CANARY绝密储备库", 37.987654, 112.123456)):
-            depot = Depot(agency_id=agency, code=f"CAN-{classification}", name=name, region_code="140105", lat=lat,
-                          lon=lon, classification=classification, status="active", address="CANARY路1号")
+        for classification, name, lat, lon in (
+            ("public", "公开储备库", 37.87, 112.55),
+            ("internal", "CANARY内部储备库", 37.9, 112.5),
+            ("restricted", "CANARY绝密储备库", 37.987654, 112.123456),
+        ):
+            depot = Depot(
+                agency_id=agency,
+                code=f"CAN-{classification}",
+                name=name,
+                region_code="140105",
+                lat=lat,
+                lon=lon,
+                classification=classification,
+                status="active",
+                address="CANARY路1号",
+            )
             _db.session.add(depot)
             depots[classification] = depot
         _db.session.flush()
-        for classification, quantity in (("public", 1234), ("internal", 876543), ("restricted", 987654)):
-            _db.session.add(StockLot(depot_id=depots[classification].id, material_id=portal["tent"],
-                                     lot_no=f"CANARY-LOT-{classification}", owner_agency_id=agency,
-                                     classification=classification, on_hand=quantity, reserved=0))
+        for classification, quantity in (
+            ("public", 1234),
+            ("internal", 876543),
+            ("restricted", 987654),
+        ):
+            _db.session.add(
+                StockLot(
+                    depot_id=depots[classification].id,
+                    material_id=portal["tent"],
+                    lot_no=f"CANARY-LOT-{classification}",
+                    owner_agency_id=agency,
+                    classification=classification,
+                    on_hand=quantity,
+                    reserved=0,
+                )
+            )
         rollup.rebuild()
-        approved = Supplier(name="公开供应企业", credit_code="914403001922038216", legal_representative="CANARY法人",
-                            contact_name="CANARY联系人", contact_mobile="13912345678", address="CANARY地址",
-                            region_code="140100", status="approved",
-                            offers=[SupplierOffer(material_id=portal["tent"], quantity_in_stock=987654,
-                                                  capacity_per_day=876543, lead_time_h=6, service_regions="140100")])
-        pending = Supplier(name="CANARY待审企业", credit_code="9144030071526726XG", legal_representative="某",
-                           contact_name="某", contact_mobile="13900000000", address="某地", region_code="140100",
-                           status="pending")
-        demand = BoardDemand(title="安置点需要帐篷", material_id=portal["tent"], unit="顶", quantity=100,
-                             region_code="140100", source_kind="admin")
-        demand.offers.append(BoardOffer(offerer_name="CANARY供方", contact="canary@example.org", quantity=40,
-                                        note="CANARY备注", status="matched", matched_quantity=40))
-        _db.session.add_all([
-            approved, pending, demand,
-            Notice(kind="notice", title="公开通知", body="正文", published=True, published_at=utcnow()),
-            Notice(kind="news", title="CANARY草稿", body="CANARY", published=False),
-            Feedback(category="question", text="公开的问题", contact="canary@example.org", answer="公开的答复",
-                     answered_at=utcnow(), is_public=True),
-            Feedback(category="report", text="CANARY未公开留言", contact="13912345678"),
-            Feedback(category="report", text="CANARY已答未公开", answer="CANARY答复", answered_at=utcnow()),
-        ])
+        approved = Supplier(
+            name="公开供应企业",
+            credit_code="914403001922038216",
+            legal_representative="CANARY法人",
+            contact_name="CANARY联系人",
+            contact_mobile="13912345678",
+            address="CANARY地址",
+            region_code="140100",
+            status="approved",
+            offers=[
+                SupplierOffer(
+                    material_id=portal["tent"],
+                    quantity_in_stock=987654,
+                    capacity_per_day=876543,
+                    lead_time_h=6,
+                    service_regions="140100",
+                )
+            ],
+        )
+        pending = Supplier(
+            name="CANARY待审企业",
+            credit_code="9144030071526726XG",
+            legal_representative="某",
+            contact_name="某",
+            contact_mobile="13900000000",
+            address="某地",
+            region_code="140100",
+            status="pending",
+        )
+        demand = BoardDemand(
+            title="安置点需要帐篷",
+            material_id=portal["tent"],
+            unit="顶",
+            quantity=100,
+            region_code="140100",
+            source_kind="admin",
+        )
+        demand.offers.append(
+            BoardOffer(
+                offerer_name="CANARY供方",
+                contact="canary@example.org",
+                quantity=40,
+                note="CANARY备注",
+                status="matched",
+                matched_quantity=40,
+            )
+        )
+        _db.session.add_all(
+            [
+                approved,
+                pending,
+                demand,
+                Notice(
+                    kind="notice",
+                    title="公开通知",
+                    body="正文",
+                    published=True,
+                    published_at=utcnow(),
+                ),
+                Notice(kind="news", title="CANARY草稿", body="CANARY", published=False),
+                Feedback(
+                    category="question",
+                    text="公开的问题",
+                    contact="canary@example.org",
+                    answer="公开的答复",
+                    answered_at=utcnow(),
+                    is_public=True,
+                ),
+                Feedback(category="report", text="CANARY未公开留言", contact="13912345678"),
+                Feedback(
+                    category="report",
+                    text="CANARY已答未公开",
+                    answer="CANARY答复",
+                    answered_at=utcnow(),
+                ),
+            ]
+        )
         _db.session.commit()
         return {"demand": demand.id}
 
 
-PUBLIC_START = ["/", "/portal/", "/api/v1/public/overview", "/api/v1/public/notices", "/api/v1/public/suppliers",
-                "/api/v1/public/demands", "/api/v1/public/feedback", "/api/v1/regions?level=city"]
+PUBLIC_START = [
+    "/",
+    "/portal/",
+    "/api/v1/public/overview",
+    "/api/v1/public/notices",
+    "/api/v1/public/suppliers",
+    "/api/v1/public/demands",
+    "/api/v1/public/feedback",
+    "/api/v1/regions?level=city",
+]
 WITH_DETAIL = {"/api/v1/public/notices", "/api/v1/public/demands"}
-NOT_PUBLIC = ("/portal/admin", "/portal/documents", "/portal/enterprise", "/login", "/lang/", "/api/docs",
-              "/static", "/portal/static")
+NOT_PUBLIC = (
+    "/portal/admin",
+    "/portal/documents",
+    "/portal/enterprise",
+    "/login",
+    "/lang/",
+    "/api/docs",
+    "/static",
+    "/portal/static",
+)
 
 
 def _links(response) -> list[str]:
@@ -102,8 +207,15 @@ def crawl(client) -> dict[str, str]:
 def test_public_crawl_finds_no_restricted_canary(client, seeded):
     pages = crawl(client)
     visited = set(pages)
-    assert {"/portal/suppliers", "/portal/board", f"/portal/board/{seeded['demand']}", "/portal/feedback",
-            "/portal/notices", f"/api/v1/public/demands/{seeded['demand']}", "/portal/register"} <= visited
+    assert {
+        "/portal/suppliers",
+        "/portal/board",
+        f"/portal/board/{seeded['demand']}",
+        "/portal/feedback",
+        "/portal/notices",
+        f"/api/v1/public/demands/{seeded['demand']}",
+        "/portal/register",
+    } <= visited
     assert any(url.startswith("/portal/notices/") for url in visited)
     assert any(url.startswith("/api/v1/public/notices/") for url in visited)
     leaks = [(url, canary) for url, body in pages.items() for canary in CANARIES if canary in body]
@@ -117,8 +229,14 @@ def test_public_crawl_finds_no_restricted_canary(client, seeded):
 
 
 def test_public_pages_are_cacheable_with_etags(client, seeded):
-    for url in ("/portal/", "/portal/suppliers", "/portal/board", f"/portal/board/{seeded['demand']}",
-                "/api/v1/public/overview", "/api/v1/public/suppliers"):
+    for url in (
+        "/portal/",
+        "/portal/suppliers",
+        "/portal/board",
+        f"/portal/board/{seeded['demand']}",
+        "/api/v1/public/overview",
+        "/api/v1/public/suppliers",
+    ):
         first = client.get(url)
         assert first.headers["Cache-Control"] == "public, max-age=60", url
         assert "Cookie" in first.headers["Vary"]
@@ -131,7 +249,11 @@ def test_public_pages_are_cacheable_with_etags(client, seeded):
 def test_etag_changes_when_the_content_changes(client, app, seeded):
     etag = client.get("/portal/notices").headers["ETag"]
     with app.app_context():
-        _db.session.add(Notice(kind="news", title="新的动态", body="正文", published=True, published_at=utcnow()))
+        _db.session.add(
+            Notice(
+                kind="news", title="新的动态", body="正文", published=True, published_at=utcnow()
+            )
+        )
         _db.session.commit()
     response = client.get("/portal/notices", headers={"If-None-Match": etag})
     assert response.status_code == 200 and "新的动态" in response.text
@@ -144,8 +266,12 @@ def test_pages_of_a_signed_in_user_are_private(client, make_user, seeded):
 
 
 def _feedback(client, **fields):
-    return post_form(client, "/portal/feedback/new", "/portal/feedback/new",
-                     {"category": "suggestion", "text": "建议增加储备点", **fields})
+    return post_form(
+        client,
+        "/portal/feedback/new",
+        "/portal/feedback/new",
+        {"category": "suggestion", "text": "建议增加储备点", **fields},
+    )
 
 
 def test_feedback_form_is_rate_limited(client, app, monkeypatch):
@@ -156,16 +282,29 @@ def test_feedback_form_is_rate_limited(client, app, monkeypatch):
     assert count(app, Feedback) == 3
 
 
-def test_refused_registrations_have_their_own_higher_limit_and_keep_the_form(client, app, monkeypatch):
+def test_refused_registrations_have_their_own_higher_limit_and_keep_the_form(
+    client, app, monkeypatch
+):
     """Tries that fail count against PORTAL_REGISTER_FAILURE_RATE_LIMIT only; over it the form
     comes back as typed, with a Chinese message (not a bare 429 page)."""
     monkeypatch.setitem(app.config, "PORTAL_REGISTER_RATE_LIMIT", "1 per minute")
     monkeypatch.setitem(app.config, "PORTAL_REGISTER_FAILURE_RATE_LIMIT", "3 per minute")
     page = client.get("/portal/register")
-    statuses = [client.post("/portal/register", data={"csrf_token": csrf_token(page.text), "name": "晋中物资公司"})
-                .status_code for _ in range(4)]
-    assert statuses == [422, 422, 422, 429]  # three corrections pass although only one registration may
-    limited = client.post("/portal/register", data={"csrf_token": csrf_token(page.text), "name": "晋中物资公司"})
+    statuses = [
+        client.post(
+            "/portal/register", data={"csrf_token": csrf_token(page.text), "name": "晋中物资公司"}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [
+        422,
+        422,
+        422,
+        429,
+    ]  # three corrections pass although only one registration may
+    limited = client.post(
+        "/portal/register", data={"csrf_token": csrf_token(page.text), "name": "晋中物资公司"}
+    )
     assert limited.status_code == 429 and "请稍等一分钟后再次提交" in limited.text
     assert 'value="晋中物资公司"' in limited.text and 'name="credit_code"' in limited.text
 
@@ -181,16 +320,25 @@ def test_public_api_forms_are_rate_limited(client, app, monkeypatch, seeded):
 
 def test_honeypot_submissions_look_accepted_and_store_nothing(client, app, seeded):
     assert _feedback(client, website="http://spam.example").status_code == 302
-    assert client.post("/api/v1/public/feedback", json={"category": "question", "text": "buy cheap pills",
-                                                        "website": "x"}).status_code == 202
-    offer = client.post(f"/api/v1/public/demands/{seeded['demand']}/offers",
-                        json={"offerer_name": "Bot", "contact": "bot@example.org", "quantity": 5, "website": "y"})
+    assert (
+        client.post(
+            "/api/v1/public/feedback",
+            json={"category": "question", "text": "buy cheap pills", "website": "x"},
+        ).status_code
+        == 202
+    )
+    offer = client.post(
+        f"/api/v1/public/demands/{seeded['demand']}/offers",
+        json={"offerer_name": "Bot", "contact": "bot@example.org", "quantity": 5, "website": "y"},
+    )
     assert offer.status_code == 202
     assert count(app, Feedback) == 3 and count(app, BoardOffer) == 1  # only the seeded ones
 
 
 def test_forms_without_csrf_token_are_refused(client, app):
-    response = client.post("/portal/feedback/new", data={"category": "suggestion", "text": "没有令牌的留言"})
+    response = client.post(
+        "/portal/feedback/new", data={"category": "suggestion", "text": "没有令牌的留言"}
+    )
     assert response.status_code == 400
     assert client.post("/portal/register", data={"name": "x"}).status_code == 400
     assert count(app, Feedback) == 0
@@ -207,19 +355,29 @@ def test_bad_feedback_answers_422_in_chinese_and_stores_nothing(client, app):
 
 
 def test_feedback_is_answered_published_and_escaped(client, app, make_user):
-    assert _feedback(client, text="<script>alert('x')</script> 储备点在哪里？", contact="13800001111").status_code == 302
+    assert (
+        _feedback(
+            client, text="<script>alert('x')</script> 储备点在哪里？", contact="13800001111"
+        ).status_code
+        == 302
+    )
     assert "储备点在哪里" not in client.get("/portal/feedback").text  # not answered: not public
     log_in(client, make_user(ADMIN)["email"])
     with app.app_context():
         item_id = _db.session.scalar(_db.select(Feedback.id))
     desk = client.get("/portal/admin/feedback")
     assert "13800001111" in desk.text  # the administrators see the contact
-    answered = client.post(f"/portal/admin/feedback/{item_id}/answer",
-                           data={"answer": "见首页地图", "is_public": "1", "csrf_token": csrf_token(desk.text)})
+    answered = client.post(
+        f"/portal/admin/feedback/{item_id}/answer",
+        data={"answer": "见首页地图", "is_public": "1", "csrf_token": csrf_token(desk.text)},
+    )
     assert answered.status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/").text)})
     public = client.get("/portal/feedback").text
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in public and "<script>alert" not in public
+    assert (
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in public
+        and "<script>alert" not in public
+    )
     assert "见首页地图" in public and "13800001111" not in public
 
 
@@ -227,8 +385,15 @@ def test_notices_appear_once_published(client, app, make_user):
     admin = make_user(ADMIN)
     log_in(client, admin["email"])
     page = client.get("/portal/admin/notices")
-    created = client.post("/portal/admin/notices", data={"kind": "incident", "title": "关于暴雨灾害的通报",
-                                                          "body": "第一段\n\n第二段", "csrf_token": csrf_token(page.text)})
+    created = client.post(
+        "/portal/admin/notices",
+        data={
+            "kind": "incident",
+            "title": "关于暴雨灾害的通报",
+            "body": "第一段\n\n第二段",
+            "csrf_token": csrf_token(page.text),
+        },
+    )
     assert created.status_code == 302
     with app.app_context():
         notice_id = _db.session.scalar(_db.select(Notice.id).filter_by(title="关于暴雨灾害的通报"))
@@ -236,47 +401,95 @@ def test_notices_appear_once_published(client, app, make_user):
     assert client.get(f"/portal/notices/{notice_id}").status_code == 404
     log_in(client, admin["email"])
     page = client.get("/portal/admin/notices")
-    client.post(f"/portal/admin/notices/{notice_id}/publish",
-                data={"published": "1", "csrf_token": csrf_token(page.text)})
+    client.post(
+        f"/portal/admin/notices/{notice_id}/publish",
+        data={"published": "1", "csrf_token": csrf_token(page.text)},
+    )
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/").text)})
     shown = client.get(f"/portal/notices/{notice_id}")
-    assert shown.status_code == 200 and "<p>第一段</p>" in shown.text and "突发事件信息" in shown.text
-    assert client.get("/api/v1/public/notices?kind=incident").json["items"][0]["title"] == "关于暴雨灾害的通报"
+    assert (
+        shown.status_code == 200 and "<p>第一段</p>" in shown.text and "突发事件信息" in shown.text
+    )
+    assert (
+        client.get("/api/v1/public/notices?kind=incident").json["items"][0]["title"]
+        == "关于暴雨灾害的通报"
+    )
 
 
 def test_board_offers_matched_and_declined_show_progress(client, app, make_user, portal):
     admin = make_user(ADMIN)
     token = app.test_cli_runner().invoke(args=["users", "token", admin["email"]]).output.strip()
     headers = {"Authentication-Token": token}
-    created = client.post("/api/v1/portal/demands", headers=headers, json={
-        "title": "转移安置需要棉被", "material_id": portal["quilt"], "unit": "床", "quantity": 500,
-        "region_code": "141100", "needed_by": "2026-12-01"})
+    created = client.post(
+        "/api/v1/portal/demands",
+        headers=headers,
+        json={
+            "title": "转移安置需要棉被",
+            "material_id": portal["quilt"],
+            "unit": "床",
+            "quantity": 500,
+            "region_code": "141100",
+            "needed_by": "2026-12-01",
+        },
+    )
     assert created.status_code == 201 and created.json["progress"]["remaining"] == 500
     demand_id = created.json["id"]
-    page_offer = post_form(client, f"/portal/board/{demand_id}/offer", f"/portal/board/{demand_id}/offer",
-                           {"offerer_name": "热心市民", "contact": "13800002222", "quantity": "300"})
+    page_offer = post_form(
+        client,
+        f"/portal/board/{demand_id}/offer",
+        f"/portal/board/{demand_id}/offer",
+        {"offerer_name": "热心市民", "contact": "13800002222", "quantity": "300"},
+    )
     assert page_offer.status_code == 302
     for quantity in (400, 50):
-        assert client.post(f"/api/v1/public/demands/{demand_id}/offers", json={
-            "offerer_name": "某企业", "contact": "qiye@example.org", "quantity": quantity}).status_code == 202
+        assert (
+            client.post(
+                f"/api/v1/public/demands/{demand_id}/offers",
+                json={
+                    "offerer_name": "某企业",
+                    "contact": "qiye@example.org",
+                    "quantity": quantity,
+                },
+            ).status_code
+            == 202
+        )
     assert client.get(f"/api/v1/public/demands/{demand_id}").json["progress"]["offered"] == 750
 
     offers = client.get("/api/v1/portal/board-offers", headers=headers).json["items"]
     by_quantity = {o["quantity"]: o["id"] for o in offers}
-    decide = lambda offer, decision: client.post(f"/api/v1/portal/board-offers/{offer}/decision",  # noqa: E731
-                                                 headers=headers, json={"decision": decision})
+
+    def decide(offer, decision):
+        return client.post(
+            f"/api/v1/portal/board-offers/{offer}/decision",
+            headers=headers,
+            json={"decision": decision},
+        )
+
     assert decide(by_quantity[300], "match").json["matched_quantity"] == 300
     assert decide(by_quantity[50], "decline").json["status"] == "declined"
-    assert decide(by_quantity[400], "match").json["matched_quantity"] == 200  # only what was still needed
+    assert (
+        decide(by_quantity[400], "match").json["matched_quantity"] == 200
+    )  # only what was still needed
     again = decide(by_quantity[400], "match")
     assert again.status_code == 409 and again.json["detail"] == "该供应意向已处理。"
 
     demand = client.get(f"/api/v1/public/demands/{demand_id}").json
     assert demand["status"] == "fulfilled"
-    assert demand["progress"] == {"quantity": 500, "matched": 500, "offered": 0, "remaining": 0, "percent": 100}
-    assert "contact" not in str(demand) and "13800002222" not in client.get(f"/portal/board/{demand_id}").text
-    late = client.post(f"/api/v1/public/demands/{demand_id}/offers",
-                       json={"offerer_name": "迟到者", "contact": "13800003333", "quantity": 1})
+    assert demand["progress"] == {
+        "quantity": 500,
+        "matched": 500,
+        "offered": 0,
+        "remaining": 0,
+        "percent": 100,
+    }
+    assert (
+        "contact" not in str(demand)
+        and "13800002222" not in client.get(f"/portal/board/{demand_id}").text
+    )
+    late = client.post(
+        f"/api/v1/public/demands/{demand_id}/offers",
+        json={"offerer_name": "迟到者", "contact": "13800003333", "quantity": 1},
+    )
     assert late.status_code == 409 and late.json["detail"] == "该需求已不再征集供应。"
 
 
@@ -286,16 +499,33 @@ def test_a_demand_can_name_its_source(app, make_user, portal):
 
     with app.app_context():
         admin = _db.session.get(User, make_user(ADMIN)["id"])
-        demand = board.create_demand(admin, title="事件需求", unit="顶", quantity=10, material_id=portal["tent"],
-                                     source_kind="incident", source_ref="INC-2026-001")
+        demand = board.create_demand(
+            admin,
+            title="事件需求",
+            unit="顶",
+            quantity=10,
+            material_id=portal["tent"],
+            source_kind="incident",
+            source_ref="INC-2026-001",
+        )
         assert (demand.source_kind, demand.source_ref) == ("incident", "INC-2026-001")
 
 
 def test_admin_pages_need_an_administrator(client, make_user):
-    for url in ("/portal/admin/suppliers", "/portal/admin/notices", "/portal/admin/board", "/portal/admin/feedback"):
+    for url in (
+        "/portal/admin/suppliers",
+        "/portal/admin/notices",
+        "/portal/admin/board",
+        "/portal/admin/feedback",
+    ):
         assert client.get(url).status_code in (302, 401), url
     log_in(client, make_user("supplier")["email"])
-    for url in ("/portal/admin/suppliers", "/portal/admin/notices", "/portal/admin/board", "/portal/admin/feedback"):
+    for url in (
+        "/portal/admin/suppliers",
+        "/portal/admin/notices",
+        "/portal/admin/board",
+        "/portal/admin/feedback",
+    ):
         assert client.get(url).status_code == 403, url
 
 
@@ -303,7 +533,9 @@ def test_the_portal_is_chinese_first_and_english_on_request(client):
     assert "应急物资储备信息网" in client.get("/portal/").text
     client.get("/lang/en")
     page = client.get("/portal/").text
-    assert "Emergency Materials Reserve Information Portal" in page and "Supplier registration" in page
+    assert (
+        "Emergency Materials Reserve Information Portal" in page and "Supplier registration" in page
+    )
 
 
 def test_demo_portal_is_alive_after_demo_init(app, client):

@@ -42,21 +42,45 @@ def materials():
 REGION_COLUMNS = ["code", "name", "level", "parent_code", "lat", "lon", "valid_from", "valid_to"]
 
 SHANXI_CITIES = {
-    "140100": "太原市", "140200": "大同市", "140300": "阳泉市", "140400": "长治市",
-    "140500": "晋城市", "140600": "朔州市", "140700": "晋中市", "140800": "运城市",
-    "140900": "忻州市", "141000": "临汾市", "141100": "吕梁市",
+    "140100": "太原市",
+    "140200": "大同市",
+    "140300": "阳泉市",
+    "140400": "长治市",
+    "140500": "晋城市",
+    "140600": "朔州市",
+    "140700": "晋中市",
+    "140800": "运城市",
+    "140900": "忻州市",
+    "141000": "临汾市",
+    "141100": "吕梁市",
 }
 
 # 2018-2019 changes (python-stdnum cn/loc.dat): divisions now in force ...
 CURRENT_DIVISIONS = {
-    "140213": "平城区", "140214": "云冈区", "140215": "云州区",
-    "140403": "潞州区", "140404": "上党区", "140405": "屯留区", "140406": "潞城区",
-    "140681": "怀仁市", "140703": "太谷区",
+    "140213": "平城区",
+    "140214": "云冈区",
+    "140215": "云州区",
+    "140403": "潞州区",
+    "140404": "上党区",
+    "140405": "屯留区",
+    "140406": "潞城区",
+    "140681": "怀仁市",
+    "140703": "太谷区",
 }
 # ... and the codes they replaced, kept for old records.
-REPLACED_DIVISIONS = ["140202", "140203", "140211", "140227",
-                      "140402", "140411", "140421", "140424", "140481",
-                      "140624", "140726"]
+REPLACED_DIVISIONS = [
+    "140202",
+    "140203",
+    "140211",
+    "140227",
+    "140402",
+    "140411",
+    "140421",
+    "140424",
+    "140481",
+    "140624",
+    "140726",
+]
 
 
 def iso_date(value):
@@ -146,12 +170,12 @@ def test_regions_replaced_divisions_ended(regions):
 
 def test_regions_every_city_has_divisions_in_force(regions):
     for city in SHANXI_CITIES:
-        in_force = [r["code"] for r in regions
-                    if r["parent_code"] == city and r["valid_to"] == ""]
+        in_force = [r["code"] for r in regions if r["parent_code"] == city and r["valid_to"] == ""]
         assert in_force, city
 
 
 # --- catalog_categories.csv ---------------------------------------------------------
+
 
 def test_catalog_header():
     with (DATA / "catalog_categories.csv").open(encoding="utf-8", newline="") as fh:
@@ -209,8 +233,16 @@ def test_catalog_other_semantics(categories):
 
 # --- materials.csv ------------------------------------------------------------------
 
-MATERIAL_COLUMNS = ["code", "name", "spec", "unit", "unit_weight_kg", "unit_volume_m3",
-                    "shelf_life_days", "category_code"]
+MATERIAL_COLUMNS = [
+    "code",
+    "name",
+    "spec",
+    "unit",
+    "unit_weight_kg",
+    "unit_volume_m3",
+    "shelf_life_days",
+    "category_code",
+]
 
 
 def test_materials_header():

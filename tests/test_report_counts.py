@@ -23,8 +23,13 @@ def test_a_report_count_is_dated_after_a_movement_booked_minutes_ahead(app, worl
         ahead = utcnow() + timedelta(minutes=3)
         ledger.record_issue(factories.user(world["operator"]), lot_id, 30, occurred_at=ahead)
         apply(world, stock_csv([["RP-D1", "1010101001", "", "L1", "50", "", ""]]))
-        count = _db.session.execute(select(Movement).where(Movement.lot_id == lot_id)
-                                    .order_by(Movement.id.desc())).scalars().first()
+        count = (
+            _db.session.execute(
+                select(Movement).where(Movement.lot_id == lot_id).order_by(Movement.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         assert (count.kind, count.on_hand_delta) == ("count", -20)
         assert count.occurred_at >= ahead
         assert on_hand(world["depot"], "L1") == 50
@@ -34,8 +39,15 @@ def test_a_report_count_is_dated_after_a_movement_booked_minutes_ahead(app, worl
 def test_a_report_row_above_the_quantity_bound_is_a_cell_error(app, world):  # noqa: F811
     with app.app_context():
         with pytest.raises(SubmissionInvalid) as refused:
-            submit(world, stock_csv([["RP-D1", "1010101001", "", "L1", "1000000001", "", ""],
-                                     ["RP-D1", "1010101001", "", "L2", str(2**62), "", ""]]))
+            submit(
+                world,
+                stock_csv(
+                    [
+                        ["RP-D1", "1010101001", "", "L1", "1000000001", "", ""],
+                        ["RP-D1", "1010101001", "", "L2", str(2**62), "", ""],
+                    ]
+                ),
+            )
         cells = refused.value.errors["cells"]
         assert len(cells) == 2 and all("1000000000" in str(cell) for cell in cells), cells
         assert on_hand(world["depot"], "L1") is None

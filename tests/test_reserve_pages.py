@@ -19,10 +19,20 @@ def pages(app, make_agency, make_user, login_as):
         my_depot = factories.depot(mine, "PG-D1", region_code="140105")
         other_depot = factories.depot(other, "PG-D2", region_code="140213")
         material = factories.catalog_material(code_suffix="999", name="测试帐篷")
-        ledger.record_receipt(admin, depot_id=my_depot.id, material_id=material.id, quantity=12,
-                              facts=ledger.LotFacts("PG-LOT-1"))
-        ledger.record_receipt(admin, depot_id=other_depot.id, material_id=material.id, quantity=99,
-                              facts=ledger.LotFacts("PG-LOT-2"))
+        ledger.record_receipt(
+            admin,
+            depot_id=my_depot.id,
+            material_id=material.id,
+            quantity=12,
+            facts=ledger.LotFacts("PG-LOT-1"),
+        )
+        ledger.record_receipt(
+            admin,
+            depot_id=other_depot.id,
+            material_id=material.id,
+            quantity=99,
+            facts=ledger.LotFacts("PG-LOT-2"),
+        )
         ids = {"my_depot": my_depot.id, "other_depot": other_depot.id}
     login_as(OPERATOR, agency=mine)
     return ids
@@ -53,7 +63,9 @@ def test_stock_page_ignores_bad_filters_with_a_message(client, pages):
     response = client.get("/stock?region_code=abc&expiring_within_days=-3&group_by=agency")
     assert response.status_code == 200 and "部分筛选条件无效" in response.text
     assert "group_by" not in response.text.split("部分筛选条件无效")[1].split("</div>")[0]
-    assert "部分筛选条件无效" not in client.get("/stock?group_by=region&expiring_within_days=30").text
+    assert (
+        "部分筛选条件无效" not in client.get("/stock?group_by=region&expiring_within_days=30").text
+    )
 
 
 def test_catalog_browser_walks_the_tree_and_searches(client, pages):

@@ -10,17 +10,31 @@ from stdnum.cn import uscc as stdnum_uscc
 from reserve import rules
 
 
-@pytest.mark.parametrize("code, level, parent", [("1", 1, None), ("101", 2, "1"), ("10199", 3, "101"), ("1019901", 4, "10199")])
+@pytest.mark.parametrize(
+    "code, level, parent",
+    [("1", 1, None), ("101", 2, "1"), ("10199", 3, "101"), ("1019901", 4, "10199")],
+)
 def test_category_code_levels(code, level, parent):
     assert rules.category_problem(code) is None
     assert rules.category_level(code) == level
     assert rules.category_parent(code) == parent
 
 
-@pytest.mark.parametrize("code, why", [
-    ("", "digits"), ("1a1", "digits"), ("10", "length"), ("12345678", "length"), ("4", "top"),
-    ("0", "top"), ("100", "00"), ("10100", "00"), (" 101", "digits"), ("1.01", "digits"),
-])
+@pytest.mark.parametrize(
+    "code, why",
+    [
+        ("", "digits"),
+        ("1a1", "digits"),
+        ("10", "length"),
+        ("12345678", "length"),
+        ("4", "top"),
+        ("0", "top"),
+        ("100", "00"),
+        ("10100", "00"),
+        (" 101", "digits"),
+        ("1.01", "digits"),
+    ],
+)
 def test_bad_category_codes_are_named(code, why):
     problem = rules.category_problem(code)
     assert problem is not None and why in problem
@@ -34,17 +48,22 @@ def _valid_uscc(body17: str) -> str:
     return body17 + stdnum_uscc.calc_check_digit(body17)
 
 
-@pytest.mark.parametrize("body", ["91110108551385082", "A1110108551385082", "N1110108551385082", "Y1110108551385082"])
+@pytest.mark.parametrize(
+    "body", ["91110108551385082", "A1110108551385082", "N1110108551385082", "Y1110108551385082"]
+)
 def test_valid_credit_codes_pass_including_a_n_y_authorities(body):
     assert rules.credit_code_problem(_valid_uscc(body)) is None
 
 
-@pytest.mark.parametrize("code, why", [
-    ("91110108551385082", "18"),
-    ("9111O108551385082A", "character"),  # letter O is not used
-    ("B1110108551385082Q", "authority"),
-    ("911101085.13850820", "character"),
-])
+@pytest.mark.parametrize(
+    "code, why",
+    [
+        ("91110108551385082", "18"),
+        ("9111O108551385082A", "character"),  # letter O is not used
+        ("B1110108551385082Q", "authority"),
+        ("911101085.13850820", "character"),
+    ],
+)
 def test_bad_credit_codes_are_named(code, why):
     problem = rules.credit_code_problem(code)
     assert problem is not None and why in problem
@@ -75,17 +94,30 @@ def test_first_negative_balance_agrees_with_running_sums(deltas):
 
 
 def test_available_within_hours():
-    physical = rules.LotSupply("physical", available=100, lead_time_h=None, units_per_day=None, contract_valid_to=None)
+    physical = rules.LotSupply(
+        "physical", available=100, lead_time_h=None, units_per_day=None, contract_valid_to=None
+    )
     assert rules.available_within(physical, hours=0, today=date(2026, 1, 1)) == 100
-    agreement = rules.LotSupply("agreement", available=500, lead_time_h=24, units_per_day=None,
-                                contract_valid_to=date(2026, 12, 31))
+    agreement = rules.LotSupply(
+        "agreement",
+        available=500,
+        lead_time_h=24,
+        units_per_day=None,
+        contract_valid_to=date(2026, 12, 31),
+    )
     assert rules.available_within(agreement, hours=12, today=date(2026, 1, 1)) == 0
     assert rules.available_within(agreement, hours=24, today=date(2026, 1, 1)) == 500
-    assert rules.available_within(agreement, hours=48, today=date(2027, 1, 1)) == 0  # contract expired
-    capacity = rules.LotSupply("capacity", available=10_000, lead_time_h=12, units_per_day=240, contract_valid_to=None)
+    assert (
+        rules.available_within(agreement, hours=48, today=date(2027, 1, 1)) == 0
+    )  # contract expired
+    capacity = rules.LotSupply(
+        "capacity", available=10_000, lead_time_h=12, units_per_day=240, contract_valid_to=None
+    )
     assert rules.available_within(capacity, hours=12, today=date(2026, 1, 1)) == 0
     assert rules.available_within(capacity, hours=36, today=date(2026, 1, 1)) == 240
-    assert rules.available_within(capacity, hours=10_000, today=date(2026, 1, 1)) == 10_000  # capped
+    assert (
+        rules.available_within(capacity, hours=10_000, today=date(2026, 1, 1)) == 10_000
+    )  # capped
 
 
 def test_region_prefix():

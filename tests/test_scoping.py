@@ -32,20 +32,23 @@ class FakeUser:
         self.agency = type("A", (), {"path": path})() if path else None
 
 
-@pytest.mark.parametrize("roles, path, classification, expected", [
-    ({OPERATOR}, "/1/2/", "restricted", True),       # own agency
-    ({OPERATOR}, "/1/", "restricted", True),         # ancestor sees descendant
-    ({OPERATOR}, "/1/3/", "internal", False),        # sibling
-    ({OPERATOR}, "/1/3/", "public", False),        # a sibling's public rows too
-    ({OPERATOR, VIEWER}, "/1/3/", "public", True),
-    ({VIEWER}, None, "internal", True),
-    ({VIEWER}, None, "restricted", False),
-    ({VIEWER}, "/1/2/", "restricted", True),
-    ({ADMIN}, "/9/", "restricted", False),
-    ({COMMANDER}, None, "restricted", True),
-    ({SUPPLIER}, None, "internal", False),
-    ({SUPPLIER}, None, "public", False),             # suppliers read nothing of the registry
-])
+@pytest.mark.parametrize(
+    "roles, path, classification, expected",
+    [
+        ({OPERATOR}, "/1/2/", "restricted", True),  # own agency
+        ({OPERATOR}, "/1/", "restricted", True),  # ancestor sees descendant
+        ({OPERATOR}, "/1/3/", "internal", False),  # sibling
+        ({OPERATOR}, "/1/3/", "public", False),  # a sibling's public rows too
+        ({OPERATOR, VIEWER}, "/1/3/", "public", True),
+        ({VIEWER}, None, "internal", True),
+        ({VIEWER}, None, "restricted", False),
+        ({VIEWER}, "/1/2/", "restricted", True),
+        ({ADMIN}, "/9/", "restricted", False),
+        ({COMMANDER}, None, "restricted", True),
+        ({SUPPLIER}, None, "internal", False),
+        ({SUPPLIER}, None, "public", False),  # suppliers read nothing of the registry
+    ],
+)
 def test_can_read_a_row_of_agency_1_2(roles, path, classification, expected):
     assert can_read(FakeUser(roles, path), "/1/2/", classification) is expected
 
@@ -53,13 +56,20 @@ def test_can_read_a_row_of_agency_1_2(roles, path, classification, expected):
 def test_can_write_only_inside_own_subtree_or_as_admin():
     assert can_write(FakeUser({OPERATOR}, "/1/"), "/1/2/")
     assert not can_write(FakeUser({OPERATOR}, "/1/2/"), "/1/")
-    assert not can_write(FakeUser({OPERATOR}, "/1/2/"), "/1/22/")  # prefix of digits is not ancestry
+    assert not can_write(
+        FakeUser({OPERATOR}, "/1/2/"), "/1/22/"
+    )  # prefix of digits is not ancestry
     assert not can_write(FakeUser({VIEWER, COMMANDER}, "/1/"), "/1/2/")
     assert can_write(FakeUser({ADMIN}, None), "/5/")
 
 
-PROBE = Table("scoping_probe", MetaData(), Column("id", Integer, primary_key=True),
-              Column("agency_id", Integer), Column("classification", String(12)))
+PROBE = Table(
+    "scoping_probe",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer),
+    Column("classification", String(12)),
+)
 
 
 @pytest.fixture
@@ -75,7 +85,9 @@ def probe(app, db, make_agency):
         PROBE.create(_db.session.connection())
         for agency_id in agencies.values():
             for level in Classification:
-                _db.session.execute(insert(PROBE).values(agency_id=agency_id, classification=level.value))
+                _db.session.execute(
+                    insert(PROBE).values(agency_id=agency_id, classification=level.value)
+                )
         _db.session.commit()
     return agencies
 
@@ -84,7 +96,12 @@ def _visible(app, roles, agency_id):
     with app.app_context():
         agency = _db.session.get(Agency, agency_id) if agency_id else None
         user = FakeUser(roles, agency.path if agency else None)
-        stmt = scoped(select(PROBE.c.agency_id, PROBE.c.classification), user, PROBE.c.agency_id, PROBE.c.classification)
+        stmt = scoped(
+            select(PROBE.c.agency_id, PROBE.c.classification),
+            user,
+            PROBE.c.agency_id,
+            PROBE.c.classification,
+        )
         return {(a, c) for a, c in _db.session.execute(stmt).all()}
 
 
@@ -108,8 +125,15 @@ def test_commander_sees_all_rows(app, probe):
 def test_supplier_sees_no_rows_and_anonymous_public_rows_only(app, probe):
     assert _visible(app, {SUPPLIER}, None) == set()
     with app.app_context():
-        rows = _db.session.execute(scoped(select(PROBE.c.classification), None, PROBE.c.agency_id,
-                                          PROBE.c.classification)).scalars().all()
+        rows = (
+            _db.session.execute(
+                scoped(
+                    select(PROBE.c.classification), None, PROBE.c.agency_id, PROBE.c.classification
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert set(rows) == {"public"}
 
 
@@ -132,16 +156,25 @@ def test_operator_cannot_read_or_create_under_another_agency(app, client, login_
     token = csrf_token(client.get("/").text)
     with app.app_context():
         before = _db.session.scalar(select(func.count(Agency.id)))
-    refused = client.post("/api/v1/agencies", json={"code": "Q-2-X", "name": "越权", "kind": "county", "parent_id": other},
-                          headers={"X-CSRF-Token": token})
+    refused = client.post(
+        "/api/v1/agencies",
+        json={"code": "Q-2-X", "name": "越权", "kind": "county", "parent_id": other},
+        headers={"X-CSRF-Token": token},
+    )
     assert refused.status_code == 404
-    refused_root = client.post("/api/v1/agencies", json={"code": "Q-X", "name": "越权", "kind": "city"},
-                               headers={"X-CSRF-Token": token})
+    refused_root = client.post(
+        "/api/v1/agencies",
+        json={"code": "Q-X", "name": "越权", "kind": "city"},
+        headers={"X-CSRF-Token": token},
+    )
     assert refused_root.status_code == 403
     with app.app_context():
         assert _db.session.scalar(select(func.count(Agency.id))) == before
-    allowed = client.post("/api/v1/agencies", json={"code": "Q-1-X", "name": "下级", "kind": "county", "parent_id": mine},
-                          headers={"X-CSRF-Token": token})
+    allowed = client.post(
+        "/api/v1/agencies",
+        json={"code": "Q-1-X", "name": "下级", "kind": "county", "parent_id": mine},
+        headers={"X-CSRF-Token": token},
+    )
     assert allowed.status_code == 201
     assert allowed.json["path"].startswith(client.get(f"/api/v1/agencies/{mine}").json["path"])
 

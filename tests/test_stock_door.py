@@ -15,7 +15,9 @@ MODELS = {"StockLot", "Movement"}
 LEDGER_MODELS = MODELS | {"StockRollupCity", "StockRollupAgency"}
 BALANCES = {"on_hand", "reserved"}
 WRITING_CALLS = re.compile(r"insert|update|bulk|copy|merge|upsert", re.I)
-RAW_SQL = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+\"?(movement|stock_lot)\b", re.I)
+RAW_SQL = re.compile(
+    r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+\"?(movement|stock_lot)\b", re.I
+)
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -24,7 +26,13 @@ def _names(node: ast.AST) -> set[str]:
 
 def _callee(call: ast.Call) -> str:
     func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
 
 
 def findings(source: str, where: str) -> list[str]:
@@ -40,10 +48,17 @@ def findings(source: str, where: str) -> list[str]:
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                if (isinstance(target, ast.Attribute) and target.attr in BALANCES
-                        and not (isinstance(target.value, ast.Name) and target.value.id == "self")):
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr in BALANCES
+                    and not (isinstance(target.value, ast.Name) and target.value.id == "self")
+                ):
                     found.append(f"{line} assigns .{target.attr}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and RAW_SQL.search(node.value):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and RAW_SQL.search(node.value)
+        ):
             found.append(f"{line} writes the table in SQL")
     return found
 
@@ -60,7 +75,7 @@ def test_nothing_outside_reserve_stock_writes_balances_or_movements():
 
 def test_the_check_sees_each_way_of_writing():
     """The scan is not blind: each pattern it guards against is found in a sample."""
-    sample = '''
+    sample = """
 lot.on_hand += 5
 lot.reserved = 0
 db.session.add(Movement(lot_id=1, kind="receipt"))
@@ -71,7 +86,7 @@ db.session.execute(text("UPDATE stock_lot SET on_hand = 0"))
 db.session.execute(text("insert into movement (lot_id) values (1)"))
 self.on_hand += 1
 total.add(lot.on_hand)
-'''
+"""
     lines = [int(f.split(":")[1].split()[0]) for f in findings(sample, "sample")]
     assert sorted(lines) == [2, 3, 4, 5, 6, 7, 8, 9]
 
@@ -86,6 +101,8 @@ def test_nothing_outside_reserve_stock_imports_a_ledger_model():
             if DOOR in path.parents:
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ImportFrom) and LEDGER_MODELS & {alias.name for alias in node.names}:
+                if isinstance(node, ast.ImportFrom) and LEDGER_MODELS & {
+                    alias.name for alias in node.names
+                }:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []

@@ -102,17 +102,31 @@ def _report(environment, **_):
     elapsed = time.monotonic() - (STARTED["at"] or time.monotonic())
     rows = {}
     for kind, values in sorted(TIMES.items()):
-        rows[kind] = {"requests": len(values), "rps": round(len(values) / elapsed, 1) if elapsed else 0,
-                      "p50_ms": round(_percentile(values, 0.50)), "p95_ms": round(_percentile(values, 0.95)),
-                      "p99_ms": round(_percentile(values, 0.99)), "mean_ms": round(statistics.fmean(values)),
-                      "errors": ERRORS.get(kind, 0)}
-    result = {"seconds": round(elapsed, 1), "loadavg_before": STARTED["loadavg"], "loadavg_after": os.getloadavg(),
-              "kinds": rows, "failures": FAILURES}
-    print(f"\n{'kind':<11} {'requests':>8} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>6}   "
-          f"({elapsed:.0f} s after ramp-up; load average before {STARTED['loadavg']}, after {os.getloadavg()})")
+        rows[kind] = {
+            "requests": len(values),
+            "rps": round(len(values) / elapsed, 1) if elapsed else 0,
+            "p50_ms": round(_percentile(values, 0.50)),
+            "p95_ms": round(_percentile(values, 0.95)),
+            "p99_ms": round(_percentile(values, 0.99)),
+            "mean_ms": round(statistics.fmean(values)),
+            "errors": ERRORS.get(kind, 0),
+        }
+    result = {
+        "seconds": round(elapsed, 1),
+        "loadavg_before": STARTED["loadavg"],
+        "loadavg_after": os.getloadavg(),
+        "kinds": rows,
+        "failures": FAILURES,
+    }
+    print(
+        f"\n{'kind':<11} {'requests':>8} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>6}   "
+        f"({elapsed:.0f} s after ramp-up; load average before {STARTED['loadavg']}, after {os.getloadavg()})"
+    )
     for kind, row in rows.items():
-        print(f"{kind:<11} {row['requests']:>8} {row['rps']:>7} {row['p50_ms']:>6} {row['p95_ms']:>6} "
-              f"{row['p99_ms']:>6} {row['errors']:>6}")
+        print(
+            f"{kind:<11} {row['requests']:>8} {row['rps']:>7} {row['p50_ms']:>6} {row['p95_ms']:>6} "
+            f"{row['p99_ms']:>6} {row['errors']:>6}"
+        )
     for key, n in sorted(FAILURES.items(), key=lambda kv: -kv[1])[:10]:
         print(f"  {n} x {key}")
     if os.environ.get("LOAD_RESULT"):
@@ -186,7 +200,10 @@ class StaffApi(FastHttpUser):
 
     @task(2)
     def stock_filtered(self):
-        self._api("/api/v1/stock?region_code", f"/api/v1/stock?region_code={random.choice(CONFIG['regions'])}")
+        self._api(
+            "/api/v1/stock?region_code",
+            f"/api/v1/stock?region_code={random.choice(CONFIG['regions'])}",
+        )
 
     @task(2)
     def totals(self):
@@ -225,9 +242,15 @@ class StaffPages(FastHttpUser):
 
         page = self.client.get("/login", name="staff-page:/login")
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-        self.client.post("/login", name="staff-page:/login POST",
-                         data={"email": CONFIG["emails"]["commander"], "password": CONFIG["password"],
-                               "csrf_token": token})
+        self.client.post(
+            "/login",
+            name="staff-page:/login POST",
+            data={
+                "email": CONFIG["emails"]["commander"],
+                "password": CONFIG["password"],
+                "csrf_token": token,
+            },
+        )
 
     @task(3)
     def stock(self):
@@ -253,25 +276,40 @@ class Uploader(FastHttpUser):
     wait_time = between(2, 4)
 
     def on_start(self):
-        self.headers = {"Authentication-Token": CONFIG["tokens"]["operator"], "Accept": "application/json"}
+        self.headers = {
+            "Authentication-Token": CONFIG["tokens"]["operator"],
+            "Accept": "application/json",
+        }
 
     @task
     def upload(self):
-        lines = ["depot_code,material_code,material_name,lot_no,quantity,expiry_date,production_date"]
+        lines = [
+            "depot_code,material_code,material_name,lot_no,quantity,expiry_date,production_date"
+        ]
         for n in range(20):
-            lines.append(f"{CONFIG['depots'][n % len(CONFIG['depots'])]},{CONFIG['materials'][n % len(CONFIG['materials'])]},"
-                         f",LOAD-{n:03d},{random.randint(1, 1000)},,")
+            lines.append(
+                f"{CONFIG['depots'][n % len(CONFIG['depots'])]},{CONFIG['materials'][n % len(CONFIG['materials'])]},"
+                f",LOAD-{n:03d},{random.randint(1, 1000)},,"
+            )
         body = ("\n".join(lines) + "\n").encode()
-        with self.client.post("/api/v1/submissions", name="upload:/api/v1/submissions", headers=self.headers,
-                              files={"file": ("load.csv", body, "text/csv")},
-                              data={"agency_id": str(CONFIG["agency_id"]), "kind": "stock", "mode": "incremental"},
-                              catch_response=True) as response:
+        with self.client.post(
+            "/api/v1/submissions",
+            name="upload:/api/v1/submissions",
+            headers=self.headers,
+            files={"file": ("load.csv", body, "text/csv")},
+            data={"agency_id": str(CONFIG["agency_id"]), "kind": "stock", "mode": "incremental"},
+            catch_response=True,
+        ) as response:
             if response.status_code != 201:
                 response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
                 return
             submission = response.json()
-        with self.client.post(f"/api/v1/submissions/{submission['id']}/confirm", name="upload:/confirm",
-                              headers=self.headers, json={"fingerprint": submission.get("fingerprint")},
-                              catch_response=True) as response:
+        with self.client.post(
+            f"/api/v1/submissions/{submission['id']}/confirm",
+            name="upload:/confirm",
+            headers=self.headers,
+            json={"fingerprint": submission.get("fingerprint")},
+            catch_response=True,
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}: {response.text[:200]}")

@@ -23,8 +23,11 @@ from core.auth import COMMANDER, OPERATOR, VIEWER  # noqa: E402
 from core.extensions import db, security  # noqa: E402
 
 PASSWORD = "Load-test-2026!"
-ACCOUNTS = {"commander": ("load-commander@example.org", COMMANDER), "viewer": ("load-viewer@example.org", VIEWER),
-            "operator": ("load-operator@example.org", OPERATOR)}
+ACCOUNTS = {
+    "commander": ("load-commander@example.org", COMMANDER),
+    "viewer": ("load-viewer@example.org", VIEWER),
+    "operator": ("load-operator@example.org", OPERATOR),
+}
 
 
 def main():
@@ -41,26 +44,59 @@ def main():
     app = create_app({"APP_ENV": "development"})
     with app.app_context():
         ensure_roles()
-        agency_id = db.session.execute(select(Depot.agency_id).group_by(Depot.agency_id)
-                                       .order_by(func.count().desc(), Depot.agency_id).limit(1)).scalar()
+        agency_id = db.session.execute(
+            select(Depot.agency_id)
+            .group_by(Depot.agency_id)
+            .order_by(func.count().desc(), Depot.agency_id)
+            .limit(1)
+        ).scalar()
         out = {"password": PASSWORD, "agency_id": agency_id, "tokens": {}, "emails": {}}
         for name, (email, role) in ACCOUNTS.items():
             user = security.datastore.find_user(email=email)
             if user is None:
-                user = security.datastore.create_user(email=email, password=hash_password(PASSWORD), roles=[role],
-                                                      agency_id=agency_id if role == OPERATOR else None)
+                user = security.datastore.create_user(
+                    email=email,
+                    password=hash_password(PASSWORD),
+                    roles=[role],
+                    agency_id=agency_id if role == OPERATOR else None,
+                )
                 db.session.commit()
             out["tokens"][name] = user.get_auth_token()
             out["emails"][name] = email
         db.session.commit()
-        depots = db.session.execute(select(Depot.code).where(Depot.agency_id == agency_id, Depot.status == "active")
-                                    .order_by(Depot.code).limit(5)).scalars().all()
+        depots = (
+            db.session.execute(
+                select(Depot.code)
+                .where(Depot.agency_id == agency_id, Depot.status == "active")
+                .order_by(Depot.code)
+                .limit(5)
+            )
+            .scalars()
+            .all()
+        )
         out["depots"] = depots
-        out["materials"] = db.session.execute(select(Material.code).order_by(Material.code).limit(20)).scalars().all()
-        out["lots"] = db.session.execute(select(StockLot.id).where(StockLot.classification != "restricted")
-                                         .order_by(StockLot.id).limit(200)).scalars().all()  # the viewer reads them
-        out["warnings"] = db.session.execute(select(ReserveWarning.id).order_by(ReserveWarning.id.desc())
-                                             .limit(50)).scalars().all()
+        out["materials"] = (
+            db.session.execute(select(Material.code).order_by(Material.code).limit(20))
+            .scalars()
+            .all()
+        )
+        out["lots"] = (
+            db.session.execute(
+                select(StockLot.id)
+                .where(StockLot.classification != "restricted")
+                .order_by(StockLot.id)
+                .limit(200)
+            )
+            .scalars()
+            .all()
+        )  # the viewer reads them
+        out["warnings"] = (
+            db.session.execute(
+                select(ReserveWarning.id).order_by(ReserveWarning.id.desc()).limit(50)
+            )
+            .scalars()
+            .all()
+        )
         out["regions"] = ["140100", "140200", "110100", "440100", "510100"]
     Path(args.output).write_text(json.dumps(out, indent=1))
     print(f"wrote {args.output}: agency {agency_id}, {len(depots)} depots, {len(out['lots'])} lots")

@@ -30,14 +30,28 @@ from core.extensions import db  # noqa: E402
 def requests(config: dict) -> list[tuple[str, str, str]]:
     """(name, who, path) for each kind of request the StaffApi and StaffPages users make."""
     lot, region = config["lots"][0], config["regions"][0]
-    api = [("stock", "/api/v1/stock?page=7&per_page=50"), ("stock?region_code", f"/api/v1/stock?region_code={region}")]
-    api += [(f"totals?group_by={g}", f"/api/v1/stock/totals?group_by={g}")
-            for g in ("material", "category", "region", "agency", "reserve_type")]
-    api += [("available-within", "/api/v1/stock/available-within?hours=48"), ("lot", f"/api/v1/lots/{lot}"),
-            ("warnings", "/api/v1/warnings?page=3"), ("warnings/summary", "/api/v1/warnings/summary"),
-            ("incidents", "/api/v1/incidents")]
-    rows = [(f"api {name} ({who})", who, path) for who in ("commander", "viewer") for name, path in api]
-    rows += [(f"page {path}", "session", path) for path in ("/stock", "/warnings", "/incidents", "/depots")]
+    api = [
+        ("stock", "/api/v1/stock?page=7&per_page=50"),
+        ("stock?region_code", f"/api/v1/stock?region_code={region}"),
+    ]
+    api += [
+        (f"totals?group_by={g}", f"/api/v1/stock/totals?group_by={g}")
+        for g in ("material", "category", "region", "agency", "reserve_type")
+    ]
+    api += [
+        ("available-within", "/api/v1/stock/available-within?hours=48"),
+        ("lot", f"/api/v1/lots/{lot}"),
+        ("warnings", "/api/v1/warnings?page=3"),
+        ("warnings/summary", "/api/v1/warnings/summary"),
+        ("incidents", "/api/v1/incidents"),
+    ]
+    rows = [
+        (f"api {name} ({who})", who, path) for who in ("commander", "viewer") for name, path in api
+    ]
+    rows += [
+        (f"page {path}", "session", path)
+        for path in ("/stock", "/warnings", "/incidents", "/depots")
+    ]
     return rows
 
 
@@ -53,21 +67,35 @@ def main():
     statements = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
-    api, client = app.test_client(), app.test_client()  # API callers send a token, no session cookie
+    api, client = (
+        app.test_client(),
+        app.test_client(),
+    )  # API callers send a token, no session cookie
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/login", data={"email": config["emails"]["commander"], "password": config["password"],
-                                "csrf_token": token})
+    client.post(
+        "/login",
+        data={
+            "email": config["emails"]["commander"],
+            "password": config["password"],
+            "csrf_token": token,
+        },
+    )
     print(f"{'request':<48} {'median ms':>9} {'max ms':>7} {'SQL':>4}")
     for name, who, path in requests(config):
         if args.only not in name:
             continue
-        headers = {} if who == "session" else {"Authentication-Token": config["tokens"][who],
-                                                 "Accept": "application/json"}
+        headers = (
+            {}
+            if who == "session"
+            else {"Authentication-Token": config["tokens"][who], "Accept": "application/json"}
+        )
         times = []
         for n in range(args.n + 1):  # the first warms the worker's caches, as in a running server
             statements.clear()
-            profile = cProfile.Profile() if args.profile and args.profile in name and n == 1 else None
+            profile = (
+                cProfile.Profile() if args.profile and args.profile in name and n == 1 else None
+            )
             started = time.perf_counter()
             if profile:
                 profile.enable()
@@ -75,12 +103,18 @@ def main():
             if profile:
                 profile.disable()
             elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, (path, response.status_code, response.get_data(as_text=True)[:300])
+            assert response.status_code == 200, (
+                path,
+                response.status_code,
+                response.get_data(as_text=True)[:300],
+            )
             if n:
                 times.append(elapsed)
             if profile:
                 pstats.Stats(profile).sort_stats("cumulative").print_stats(35)
-        print(f"{name:<48} {statistics.median(times):>9.1f} {max(times):>7.1f} {len(statements):>4}")
+        print(
+            f"{name:<48} {statistics.median(times):>9.1f} {max(times):>7.1f} {len(statements):>4}"
+        )
 
 
 if __name__ == "__main__":

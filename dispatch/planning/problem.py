@@ -174,7 +174,9 @@ def reachable_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return source, demand
 
 
-def sorted_arcs(problem: Problem, source: np.ndarray, demand: np.ndarray) -> tuple[Arcs, np.ndarray]:
+def sorted_arcs(
+    problem: Problem, source: np.ndarray, demand: np.ndarray
+) -> tuple[Arcs, np.ndarray]:
     """The arcs source[i] -> demand[i], by demand, then arrival, then source; and the order
     (arcs[k] is pair order[k]) for values that come with the pairs."""
     point = problem.demand_point[demand]

@@ -105,9 +105,7 @@ class AllocationLP:
             np.unique(problem.demand_material) if with_equity else np.zeros(0, np.int64)
         )
         self.x0 = self.num_demands + self.z_materials.size
-        self.index, row_lb, row_ub = _row_index(
-            problem, arcs, self.num_demands, all_rows
-        )
+        self.index, row_lb, row_ub = _row_index(problem, arcs, self.num_demands, all_rows)
         self.rows = self._arc_rows(arcs)
         self.equity_row0 = self.num_demands + row_lb.size
         equity = _equity_rows(problem, self.z_materials, asked, self.equity_row0)
@@ -156,7 +154,13 @@ class AllocationLP:
         return r, c, v
 
     def minimise(
-        self, name: str, cost: StageCost, deadline: float | None, first: bool = True, *, start=STORED
+        self,
+        name: str,
+        cost: StageCost,
+        deadline: float | None,
+        first: bool = True,
+        *,
+        start=STORED,
     ) -> np.ndarray:
         """Column values at the optimum of `cost` under the current caps.
 
@@ -176,7 +180,9 @@ class AllocationLP:
         x, self._basis = self.lp.minimise(self._objective(cost), remaining, start, scaled=first)
         return x
 
-    def fix(self, name: str, cost: StageCost, x: np.ndarray, rel: float, pull_back: bool = True) -> None:
+    def fix(
+        self, name: str, cost: StageCost, x: np.ndarray, rel: float, pull_back: bool = True
+    ) -> None:
         """Cap this stage's objective at its value in x (+ rel); pull earlier caps to x
         (unless not `pull_back`: then they keep the slack they had)."""
         if pull_back:
@@ -204,7 +210,9 @@ class AllocationLP:
         self.fix("equity", costs["equity"], x, 0.0, pull_back=False)
         # The first time from equity's optimum, where GLOP stopped (0.13 s on a province
         # instance); in a re-plan from where this solve ended last time.
-        x = self.minimise("efficacy", costs["efficacy"], deadline, first=False, start=self._settled_basis)
+        x = self.minimise(
+            "efficacy", costs["efficacy"], deadline, first=False, start=self._settled_basis
+        )
         self._settled_basis = self._basis
         # A re-plan's equity stage restarts from equity's own optimum: from the basis above,
         # a province re-plan's equity stage took 2.2 s instead of 0.03 s.

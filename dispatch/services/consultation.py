@@ -15,26 +15,38 @@ from .versions import get_plan
 from .visibility import visible_lines
 
 
-def post_message(user, incident_id: int, body: str, *, plan_id: int | None = None,
-                 decision: bool = False) -> ConsultationMessage:
+def post_message(
+    user, incident_id: int, body: str, *, plan_id: int | None = None, decision: bool = False
+) -> ConsultationMessage:
     incident = get_incident(user, incident_id)
     if not may_write_in_consultation(user):
-        raise NotAllowed(_("Leaders and viewers read the consultation; staff of the agencies write in it."))
+        raise NotAllowed(
+            _("Leaders and viewers read the consultation; staff of the agencies write in it.")
+        )
     if not body or not body.strip():
         raise Invalid(_("Write a message."), errors={"body": [_("required")]})
     if decision:
         require_command(user)
     if plan_id is not None and get_plan(user, plan_id).incident_id != incident.id:
-        raise Invalid(_("The plan belongs to another incident."), errors={"plan_id": [_("invalid")]})
-    message = ConsultationMessage(incident_id=incident.id, plan_id=plan_id, author_id=user.id,
-                                  agency_id=getattr(user, "agency_id", None), body=body.strip()[:4000],
-                                  kind="decision" if decision else "message")
+        raise Invalid(
+            _("The plan belongs to another incident."), errors={"plan_id": [_("invalid")]}
+        )
+    message = ConsultationMessage(
+        incident_id=incident.id,
+        plan_id=plan_id,
+        author_id=user.id,
+        agency_id=getattr(user, "agency_id", None),
+        body=body.strip()[:4000],
+        kind="decision" if decision else "message",
+    )
     db.session.add(message)
     db.session.commit()
     return message
 
 
-def thread(user, incident_id: int, *, plan_id: int | None = None, decisions_only=False) -> list[ConsultationMessage]:
+def thread(
+    user, incident_id: int, *, plan_id: int | None = None, decisions_only=False
+) -> list[ConsultationMessage]:
     get_incident(user, incident_id)
     stmt = select(ConsultationMessage).where(ConsultationMessage.incident_id == incident_id)
     if plan_id is not None:
@@ -61,25 +73,34 @@ def lines_to_state(user, plan, lines) -> list[PlanLine]:
     return [line for line in lines if position_obstacle(user, line, plan) is None]
 
 
-def set_position(user, line_id: int, *, position: str, quantity: int | None = None,
-                 reason: str | None = None) -> LinePosition:
+def set_position(
+    user, line_id: int, *, position: str, quantity: int | None = None, reason: str | None = None
+) -> LinePosition:
     """An agency states its position on a line it supplies (only on lines it can see)."""
     line = db.session.get(PlanLine, line_id)
     if line is None:
         raise NotFound(_("Plan line %(id)s not found.", id=line_id))
     plan = get_plan(user, line.plan_id)
-    if line.id not in {visible.id for visible in visible_lines(user, plan)} or line.agency_id is None:
+    if (
+        line.id not in {visible.id for visible in visible_lines(user, plan)}
+        or line.agency_id is None
+    ):
         raise NotFound(_("Plan line %(id)s not found.", id=line_id))
     if (obstacle := position_obstacle(user, line, plan)) is not None:
         raise obstacle
     agency_id = line.agency_id
     if position not in POSITIONS:
-        raise Invalid(_("A position is agree, cannot_supply or partial."), errors={"position": list(POSITIONS)})
+        raise Invalid(
+            _("A position is agree, cannot_supply or partial."),
+            errors={"position": list(POSITIONS)},
+        )
     if position != "agree" and not (reason or "").strip():
         raise Invalid(_("Say why."), errors={"reason": [_("required")]})
     if position == "partial" and (quantity is None or not 0 < quantity < line.quantity):
-        raise Invalid(_("A partial supply names a quantity between zero and the line's quantity."),
-                      errors={"quantity": [_("invalid")]})
+        raise Invalid(
+            _("A partial supply names a quantity between zero and the line's quantity."),
+            errors={"quantity": [_("invalid")]},
+        )
     row = db.session.execute(select(LinePosition).filter_by(line_id=line.id)).scalar_one_or_none()
     if row is None:
         row = LinePosition(line_id=line.id, agency_id=agency_id)
@@ -94,4 +115,9 @@ def set_position(user, line_id: int, *, position: str, quantity: int | None = No
 def positions(user, plan_id: int) -> dict[int, LinePosition]:
     plan = get_plan(user, plan_id)
     ids = [line.id for line in visible_lines(user, plan)]
-    return {p.line_id: p for p in db.session.execute(select(LinePosition).where(LinePosition.line_id.in_(ids))).scalars()}
+    return {
+        p.line_id: p
+        for p in db.session.execute(
+            select(LinePosition).where(LinePosition.line_id.in_(ids))
+        ).scalars()
+    }

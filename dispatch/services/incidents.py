@@ -16,14 +16,20 @@ from reserve.models import EmergencyPlan, IncidentType, Material, ReserveNorm
 from reserve.rules import MAX_QUANTITY, quantity_problem
 
 from .. import rules
-from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, DemandStatus, Incident, IncidentStatus
+from ..models import (
+    SUBTYPES,
+    Demand,
+    DemandPoint,
+    DemandRevision,
+    DemandStatus,
+    Incident,
+    IncidentStatus,
+)
 
 
 def require_command(user) -> None:
     if not may_command_incidents(user):
         raise NotAllowed(_("Only command staff manage incidents, demands and plans."))
-
-
 
 
 def list_incidents(user, *, status=None, drill=None):
@@ -43,9 +49,14 @@ def active_incidents(user, limit: int) -> tuple[list, int]:
     how many there are: the home page's figures."""
     active = list_incidents(user).where(Incident.status != IncidentStatus.CLOSED)
     # the columns shown only: whole incidents load their plan, its norms and more (47 ms)
-    rows = db.session.execute(active.with_only_columns(Incident.id, Incident.title, Incident.drill,
-                                                       Incident.started_at).limit(limit)).all()
-    count = db.session.scalar(select(func.count()).select_from(active.order_by(None).subquery())) or 0
+    rows = db.session.execute(
+        active.with_only_columns(
+            Incident.id, Incident.title, Incident.drill, Incident.started_at
+        ).limit(limit)
+    ).all()
+    count = (
+        db.session.scalar(select(func.count()).select_from(active.order_by(None).subquery())) or 0
+    )
     return rows, count
 
 
@@ -67,8 +78,21 @@ def get_incident(user, incident_id: int) -> Incident:
     return incident
 
 
-def create_incident(user, *, title: str, incident_type: str, level: str, region_code: str, started_at=None,
-                    subtype=None, lat=None, lon=None, drill=False, plan_id=None, description=None) -> Incident:
+def create_incident(
+    user,
+    *,
+    title: str,
+    incident_type: str,
+    level: str,
+    region_code: str,
+    started_at=None,
+    subtype=None,
+    lat=None,
+    lon=None,
+    drill=False,
+    plan_id=None,
+    description=None,
+) -> Incident:
     require_command(user)
     errors = {}
     if incident_type not in {t.value for t in IncidentType}:
@@ -88,14 +112,36 @@ def create_incident(user, *, title: str, incident_type: str, level: str, region_
         raise Invalid(_("The incident is not valid."), errors=errors)
     started_at = started_at or utcnow()
     year = started_at.year
-    sequence = 1 + (db.session.scalar(select(func.count()).select_from(Incident).where(
-        Incident.incident_type == incident_type, Incident.drill.is_(drill),
-        Incident.number.like(f"%-{year}-%"))) or 0)
-    incident = Incident(number=rules.incident_number(region.code[:2] + "0000", year, incident_type, sequence, drill),
-                        title=title.strip(), incident_type=incident_type, subtype=subtype, level=level,
-                        region_code=region.code, lat=lat if lat is not None else region.lat,
-                        lon=lon if lon is not None else region.lon, started_at=started_at, drill=drill,
-                        plan_id=plan_id, description=description, created_by_id=user.id, status=IncidentStatus.REPORTED)
+    sequence = 1 + (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Incident)
+            .where(
+                Incident.incident_type == incident_type,
+                Incident.drill.is_(drill),
+                Incident.number.like(f"%-{year}-%"),
+            )
+        )
+        or 0
+    )
+    incident = Incident(
+        number=rules.incident_number(
+            region.code[:2] + "0000", year, incident_type, sequence, drill
+        ),
+        title=title.strip(),
+        incident_type=incident_type,
+        subtype=subtype,
+        level=level,
+        region_code=region.code,
+        lat=lat if lat is not None else region.lat,
+        lon=lon if lon is not None else region.lon,
+        started_at=started_at,
+        drill=drill,
+        plan_id=plan_id,
+        description=description,
+        created_by_id=user.id,
+        status=IncidentStatus.REPORTED,
+    )
     db.session.add(incident)
     db.session.commit()
     return incident
@@ -124,7 +170,9 @@ def _open_incident(user, incident_id: int) -> Incident:
 MAX_POPULATION = 200_000_000
 
 
-def point_problems(name: str | None, lat: float | None, lon: float | None, population: int | None) -> dict:
+def point_problems(
+    name: str | None, lat: float | None, lon: float | None, population: int | None
+) -> dict:
     """Field errors of a demand point (the form's and the API's one rule): a name of 1-200
     characters, a position on the globe (WGS-84 degrees, any number of decimals), people 0-200 M."""
     errors = {}
@@ -143,24 +191,55 @@ def point_regions(incident: Incident) -> list[Region]:
     """The divisions a demand point of `incident` may lie in (those under the incident's region,
     itself included), for the form's region picker that centres the map."""
     prefix = incident.region_code.rstrip("0")
-    prefix = prefix + "0" * (len(prefix) % 2)   # whole GB/T 2260 levels: 14, 1401, 140105
-    return db.session.execute(select(Region).where(Region.code.startswith(prefix), Region.valid_to.is_(None),
-                                                   Region.lat.is_not(None)).order_by(Region.code).limit(500)
-                              ).scalars().all()
+    prefix = prefix + "0" * (len(prefix) % 2)  # whole GB/T 2260 levels: 14, 1401, 140105
+    return (
+        db.session.execute(
+            select(Region)
+            .where(
+                Region.code.startswith(prefix), Region.valid_to.is_(None), Region.lat.is_not(None)
+            )
+            .order_by(Region.code)
+            .limit(500)
+        )
+        .scalars()
+        .all()
+    )
 
 
-def add_point(user, incident_id: int, *, name: str, lat: float | None, lon: float | None, region_code=None,
-              population=None, severity: int = 2) -> DemandPoint:
+def add_point(
+    user,
+    incident_id: int,
+    *,
+    name: str,
+    lat: float | None,
+    lon: float | None,
+    region_code=None,
+    population=None,
+    severity: int = 2,
+) -> DemandPoint:
     incident = _open_incident(user, incident_id)
     if errors := point_problems(name, lat, lon, population):
-        raise Invalid(_("The demand point needs a name and a position (click the map or type its coordinates)."),
-                      errors=errors)
+        raise Invalid(
+            _(
+                "The demand point needs a name and a position (click the map or type its coordinates)."
+            ),
+            errors=errors,
+        )
     if not 1 <= severity <= 3:
         raise Invalid(_("Severity is 1, 2 or 3."), errors={"severity": [_("invalid")]})
     if region_code and db.session.get(Region, region_code) is None:
-        raise Invalid(_("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]})
-    point = DemandPoint(incident_id=incident.id, name=name.strip(), lat=lat, lon=lon, region_code=region_code,
-                        population=population, severity=severity)
+        raise Invalid(
+            _("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]}
+        )
+    point = DemandPoint(
+        incident_id=incident.id,
+        name=name.strip(),
+        lat=lat,
+        lon=lon,
+        region_code=region_code,
+        population=population,
+        severity=severity,
+    )
     db.session.add(point)
     db.session.commit()
     return point
@@ -168,14 +247,23 @@ def add_point(user, incident_id: int, *, name: str, lat: float | None, lon: floa
 
 def list_points(user, incident_id: int) -> list[DemandPoint]:
     get_incident(user, incident_id)
-    return db.session.execute(select(DemandPoint).where(DemandPoint.incident_id == incident_id)
-                              .order_by(DemandPoint.id)).scalars().all()
+    return (
+        db.session.execute(
+            select(DemandPoint)
+            .where(DemandPoint.incident_id == incident_id)
+            .order_by(DemandPoint.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _point(incident: Incident, point_id: int) -> DemandPoint:
     point = db.session.get(DemandPoint, point_id)
     if point is None or point.incident_id != incident.id:
-        raise Invalid(_("The demand point is not part of this incident."), errors={"point_id": [_("invalid")]})
+        raise Invalid(
+            _("The demand point is not part of this incident."), errors={"point_id": [_("invalid")]}
+        )
     return point
 
 
@@ -193,20 +281,50 @@ def _check_line(material_id, quantity, priority, needed_by, now) -> None:
         raise Invalid(_("The demand is not valid."), errors=errors)
 
 
-def add_demand(user, incident_id: int, *, point_id: int, material_id: int, quantity: int, needed_by: datetime,
-               priority: int = 2, source: str = "form", commit: bool = True) -> Demand:
+def add_demand(
+    user,
+    incident_id: int,
+    *,
+    point_id: int,
+    material_id: int,
+    quantity: int,
+    needed_by: datetime,
+    priority: int = 2,
+    source: str = "form",
+    commit: bool = True,
+) -> Demand:
     """One active demand per point and material: a second one is a revision of the first."""
     incident = _open_incident(user, incident_id)
     point = _point(incident, point_id)
     _check_line(material_id, quantity, priority, needed_by, utcnow())
-    if db.session.execute(select(Demand.id).filter_by(incident_id=incident.id, point_id=point.id,
-                                                      material_id=material_id, status=DemandStatus.ACTIVE)).first():
-        raise Conflict(_("This point already has an active demand for this material; revise it instead."))
-    sequence = 1 + (db.session.scalar(select(func.count()).select_from(Demand)
-                                      .where(Demand.incident_id == incident.id)) or 0)
-    demand = Demand(number=rules.demand_number(incident.number, sequence), incident_id=incident.id,
-                    point_id=point.id, material_id=material_id, quantity=quantity, priority=priority,
-                    needed_by=needed_by, source=source, created_by_id=user.id)
+    if db.session.execute(
+        select(Demand.id).filter_by(
+            incident_id=incident.id,
+            point_id=point.id,
+            material_id=material_id,
+            status=DemandStatus.ACTIVE,
+        )
+    ).first():
+        raise Conflict(
+            _("This point already has an active demand for this material; revise it instead.")
+        )
+    sequence = 1 + (
+        db.session.scalar(
+            select(func.count()).select_from(Demand).where(Demand.incident_id == incident.id)
+        )
+        or 0
+    )
+    demand = Demand(
+        number=rules.demand_number(incident.number, sequence),
+        incident_id=incident.id,
+        point_id=point.id,
+        material_id=material_id,
+        quantity=quantity,
+        priority=priority,
+        needed_by=needed_by,
+        source=source,
+        created_by_id=user.id,
+    )
     db.session.add(demand)
     if incident.status == IncidentStatus.REPORTED:
         incident.status = IncidentStatus.RESPONDING
@@ -226,15 +344,29 @@ def _demand(user, demand_id: int) -> Demand:
 
 
 def _keep_revision(demand: Demand, user, reason) -> None:
-    db.session.add(DemandRevision(demand_id=demand.id, version=demand.version, quantity=demand.quantity,
-                                  priority=demand.priority, needed_by=demand.needed_by, status=demand.status,
-                                  reason=reason, changed_by_id=user.id))
+    db.session.add(
+        DemandRevision(
+            demand_id=demand.id,
+            version=demand.version,
+            quantity=demand.quantity,
+            priority=demand.priority,
+            needed_by=demand.needed_by,
+            status=demand.status,
+            reason=reason,
+            changed_by_id=user.id,
+        )
+    )
 
 
-def revise_demand(user, demand_id: int, *, quantity=None, priority=None, needed_by=None, reason=None) -> Demand:
+def revise_demand(
+    user, demand_id: int, *, quantity=None, priority=None, needed_by=None, reason=None
+) -> Demand:
     demand = _demand(user, demand_id)
-    new = (quantity if quantity is not None else demand.quantity, priority if priority is not None else demand.priority,
-           needed_by if needed_by is not None else demand.needed_by)
+    new = (
+        quantity if quantity is not None else demand.quantity,
+        priority if priority is not None else demand.priority,
+        needed_by if needed_by is not None else demand.needed_by,
+    )
     _check_line(demand.material_id, *new, utcnow())
     _keep_revision(demand, user, reason)
     demand.quantity, demand.priority, demand.needed_by = new
@@ -255,8 +387,15 @@ def cancel_demand(user, demand_id: int, *, reason: str) -> Demand:
 
 def demand_history(user, demand_id: int) -> list[DemandRevision]:
     require_command(user)
-    return db.session.execute(select(DemandRevision).where(DemandRevision.demand_id == demand_id)
-                              .order_by(DemandRevision.version)).scalars().all()
+    return (
+        db.session.execute(
+            select(DemandRevision)
+            .where(DemandRevision.demand_id == demand_id)
+            .order_by(DemandRevision.version)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def list_demands(user, incident_id: int, *, include_cancelled=False) -> list[Demand]:
@@ -274,8 +413,15 @@ def suggest_demands(user, incident_id: int, point_id: int) -> list[dict]:
     point = _point(incident, point_id)
     if incident.plan_id is None:
         return []
-    norms = db.session.execute(select(ReserveNorm).where(ReserveNorm.plan_id == incident.plan_id)
-                               .order_by(ReserveNorm.material_id)).scalars().all()
+    norms = (
+        db.session.execute(
+            select(ReserveNorm)
+            .where(ReserveNorm.plan_id == incident.plan_id)
+            .order_by(ReserveNorm.material_id)
+        )
+        .scalars()
+        .all()
+    )
     # relief standards first: a material with one is not sized by a reserve level per resident
     norms.sort(key=lambda norm: (norm.basis != "per_10k_affected", norm.material_id))
     suggestions, seen = [], set()
@@ -285,15 +431,31 @@ def suggest_demands(user, incident_id: int, point_id: int) -> list[dict]:
         quantity = rules.suggested_quantity(norm.basis, norm.quantity, point.population)
         if quantity:
             seen.add(norm.material_id)
-            suggestions.append({"material_id": norm.material_id, "material": norm.material.name,
-                                "unit": norm.material.unit, "quantity": quantity, "basis": norm.basis,
-                                "priority": rules.criticality(norm.material.category_code)})
+            suggestions.append(
+                {
+                    "material_id": norm.material_id,
+                    "material": norm.material.name,
+                    "unit": norm.material.unit,
+                    "quantity": quantity,
+                    "basis": norm.basis,
+                    "priority": rules.criticality(norm.material.category_code),
+                }
+            )
     return suggestions
 
 
-DEMAND_COLUMNS = {"点位": "point", "point": "point", "物资编码": "material_code", "material_code": "material_code",
-                  "数量": "quantity", "quantity": "quantity", "优先级": "priority", "priority": "priority",
-                  "需求时限(小时)": "hours", "hours": "hours"}
+DEMAND_COLUMNS = {
+    "点位": "point",
+    "point": "point",
+    "物资编码": "material_code",
+    "material_code": "material_code",
+    "数量": "quantity",
+    "quantity": "quantity",
+    "优先级": "priority",
+    "priority": "priority",
+    "需求时限(小时)": "hours",
+    "hours": "hours",
+}
 
 
 MAX_DEMAND_HOURS = 24 * 365  # a demand is needed within a year at the latest
@@ -301,7 +463,7 @@ MAX_DEMAND_HOURS = 24 * 365  # a demand is needed within a year at the latest
 # parsing: the file is read in the request).
 MAX_DEMAND_ROWS = 2_000
 MAX_DEMAND_TEXT = 2 * 2**20  # once unpacked; 2,000 lines of five cells take about 0.4 MB
-MAX_IMPORT_ERRORS = 1000   # checking stops after them
+MAX_IMPORT_ERRORS = 1000  # checking stops after them
 
 
 def import_demand_file(user, incident_id: int, data: bytes) -> list[Demand]:
@@ -312,9 +474,20 @@ def import_demand_file(user, incident_id: int, data: bytes) -> list[Demand]:
     _open_incident(user, incident_id)
     release_read_transaction()
     # The header first: a file without the needed columns is refused before its rows are read.
-    _demand_header([cells for _number, cells in read_table(data, head=1, max_rows=MAX_DEMAND_ROWS,
-                                                             max_text=MAX_DEMAND_TEXT).rows][:1])
-    rows = [cells for _number, cells in read_table(data, max_rows=MAX_DEMAND_ROWS, max_text=MAX_DEMAND_TEXT).rows]
+    _demand_header(
+        [
+            cells
+            for _number, cells in read_table(
+                data, head=1, max_rows=MAX_DEMAND_ROWS, max_text=MAX_DEMAND_TEXT
+            ).rows
+        ][:1]
+    )
+    rows = [
+        cells
+        for _number, cells in read_table(
+            data, max_rows=MAX_DEMAND_ROWS, max_text=MAX_DEMAND_TEXT
+        ).rows
+    ]
     return import_demands(user, incident_id, rows)
 
 
@@ -334,60 +507,123 @@ def import_demands(user, incident_id: int, rows: list[list]) -> list[Demand]:
     优先级/priority, 需求时限(小时)/hours): all rows or none; errors name their row."""
     incident = _open_incident(user, incident_id)
     header = _demand_header(rows)
-    points = {p.name: p for p in db.session.execute(select(DemandPoint).filter_by(incident_id=incident.id)).scalars()}
+    points = {
+        p.name: p
+        for p in db.session.execute(
+            select(DemandPoint).filter_by(incident_id=incident.id)
+        ).scalars()
+    }
     materials = dict(db.session.execute(select(Material.code, Material.id)).all())
     # (point, material) -> the row that holds it: one active demand per point and material
-    taken = {pair: None for pair in db.session.execute(
-        select(Demand.point_id, Demand.material_id).where(Demand.incident_id == incident.id,
-                                                          Demand.status == DemandStatus.ACTIVE)).tuples()}
+    taken = {
+        pair: None
+        for pair in db.session.execute(
+            select(Demand.point_id, Demand.material_id).where(
+                Demand.incident_id == incident.id, Demand.status == DemandStatus.ACTIVE
+            )
+        ).tuples()
+    }
     now, parsed, errors = utcnow(), [], {}
     for number, cells in enumerate(rows[1:], start=2):
         if len(errors) >= MAX_IMPORT_ERRORS:
-            raise Invalid(_("Nothing was imported: more than %(n)s rows have errors. The first %(n)s are shown, "
-                            "the rest of the file was not checked.", n=MAX_IMPORT_ERRORS), errors=errors)
+            raise Invalid(
+                _(
+                    "Nothing was imported: more than %(n)s rows have errors. The first %(n)s are shown, "
+                    "the rest of the file was not checked.",
+                    n=MAX_IMPORT_ERRORS,
+                ),
+                errors=errors,
+            )
         record = {key: cells[i] if i < len(cells) else None for i, key in enumerate(header) if key}
         try:
             point = points[str(record["point"]).strip()]
             code = record["material_code"]
             if not isinstance(code, str):
-                raise ValueError(_("the material code arrived as a number: format the column as text"))
+                raise ValueError(
+                    _("the material code arrived as a number: format the column as text")
+                )
             material_id = materials[code.strip()]
             quantity, hours = float(record["quantity"]), float(record["hours"])
             priority = float(record.get("priority") or 2)
-            if not (0 < quantity <= MAX_QUANTITY and quantity.is_integer()) or not 0 < hours <= MAX_DEMAND_HOURS \
-                    or priority not in (1, 2, 3):
-                raise ValueError(_("a whole quantity from 1 to 1,000,000,000, hours above zero and at most "
-                                   "8,760 (a year), priority 1-3"))
+            if (
+                not (0 < quantity <= MAX_QUANTITY and quantity.is_integer())
+                or not 0 < hours <= MAX_DEMAND_HOURS
+                or priority not in (1, 2, 3)
+            ):
+                raise ValueError(
+                    _(
+                        "a whole quantity from 1 to 1,000,000,000, hours above zero and at most "
+                        "8,760 (a year), priority 1-3"
+                    )
+                )
             quantity, priority = int(quantity), int(priority)
         except KeyError:
             errors[f"row {number}"] = [_("unknown point or material code")]
             continue
         except (TypeError, ValueError) as exc:
-            errors[f"row {number}"] = [str(exc) if str(exc) and not str(exc).startswith(("invalid", "could"))
-                                       else _("not a number")]
+            errors[f"row {number}"] = [
+                str(exc)
+                if str(exc) and not str(exc).startswith(("invalid", "could"))
+                else _("not a number")
+            ]
             continue
         if (point.id, material_id) in taken:
             earlier = taken[point.id, material_id]
             errors[f"row {number}"] = [
-                _("the same point and material as row %(row)s", row=earlier) if earlier else
-                _("this point already has an active demand for this material: revise it instead")]
+                _("the same point and material as row %(row)s", row=earlier)
+                if earlier
+                else _(
+                    "this point already has an active demand for this material: revise it instead"
+                )
+            ]
             continue
         taken[point.id, material_id] = number
         parsed.append((point.id, material_id, quantity, priority, now + timedelta(hours=hours)))
     if errors:
-        raise Invalid(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors)
+        raise Invalid(
+            _("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors
+        )
     # All rows in one INSERT, audited as one event (add_demand line by line: 10,000 lines took 101 s).
-    sequence = db.session.scalar(select(func.count()).select_from(Demand).where(Demand.incident_id == incident.id)) or 0
-    lines = [{"number": rules.demand_number(incident.number, sequence + n), "incident_id": incident.id, "point_id": p,
-              "material_id": m, "quantity": q, "priority": pr, "needed_by": nb, "status": DemandStatus.ACTIVE.value,
-              "version": 1, "source": "sheet", "created_by_id": user.id, "created_at": now}
-             for n, (p, m, q, pr, nb) in enumerate(parsed, start=1)]
+    sequence = (
+        db.session.scalar(
+            select(func.count()).select_from(Demand).where(Demand.incident_id == incident.id)
+        )
+        or 0
+    )
+    lines = [
+        {
+            "number": rules.demand_number(incident.number, sequence + n),
+            "incident_id": incident.id,
+            "point_id": p,
+            "material_id": m,
+            "quantity": q,
+            "priority": pr,
+            "needed_by": nb,
+            "status": DemandStatus.ACTIVE.value,
+            "version": 1,
+            "source": "sheet",
+            "created_by_id": user.id,
+            "created_at": now,
+        }
+        for n, (p, m, q, pr, nb) in enumerate(parsed, start=1)
+    ]
     db.session.execute(insert(Demand), lines)
-    record_event("demand.imported", "incident", {"lines": len(lines), "first": lines[0]["number"],
-                                                 "last": lines[-1]["number"]}, str(incident.id))
+    record_event(
+        "demand.imported",
+        "incident",
+        {"lines": len(lines), "first": lines[0]["number"], "last": lines[-1]["number"]},
+        str(incident.id),
+    )
     if incident.status == IncidentStatus.REPORTED:
         incident.status = IncidentStatus.RESPONDING
     db.session.commit()
-    return list(db.session.scalars(select(Demand).where(Demand.incident_id == incident.id,
-                                                        Demand.number.in_([line["number"] for line in lines]))
-                                   .order_by(Demand.number)))
+    return list(
+        db.session.scalars(
+            select(Demand)
+            .where(
+                Demand.incident_id == incident.id,
+                Demand.number.in_([line["number"] for line in lines]),
+            )
+            .order_by(Demand.number)
+        )
+    )

@@ -27,11 +27,17 @@ def plan_in_background(user, incident_id: int, options: dict | None = None, gree
     incident = get_incident(user, incident_id)
     if incident.status == IncidentStatus.CLOSED:
         raise Conflict(_("The incident is closed."))
-    return background.enqueue(user, "plan", subject=("incident", incident.id),
-                              params={"options": options or {}, "greedy": bool(greedy)})
+    return background.enqueue(
+        user,
+        "plan",
+        subject=("incident", incident.id),
+        params={"options": options or {}, "greedy": bool(greedy)},
+    )
 
 
-def plan_or_queue(user, incident_id: int, *, options: dict, greedy: bool = False, background: bool | None = None):
+def plan_or_queue(
+    user, incident_id: int, *, options: dict, greedy: bool = False, background: bool | None = None
+):
     """Plan now (a new draft version, returned) or, for a problem above DISPATCH_BACKGROUND_ARCS
     or when `background` is asked, queue a job for the worker (the job, returned)."""
     built = None
@@ -52,13 +58,20 @@ def plan_job_to_show(user, incident_id: int, job_id: int | None = None):
 
     if not may_command_incidents(user):
         return None
-    stmt = select(background.BackgroundJob).where(background.BackgroundJob.kind == "plan",
-                                                  background.BackgroundJob.subject_kind == "incident",
-                                                  background.BackgroundJob.subject_id == incident_id)
+    stmt = select(background.BackgroundJob).where(
+        background.BackgroundJob.kind == "plan",
+        background.BackgroundJob.subject_kind == "incident",
+        background.BackgroundJob.subject_id == incident_id,
+    )
     if job_id is not None:
-        return db.session.execute(stmt.where(background.BackgroundJob.id == job_id)).scalar_one_or_none()
-    return db.session.execute(stmt.where(background.BackgroundJob.status.in_(background.ACTIVE))
-                              .order_by(background.BackgroundJob.id.desc()).limit(1)).scalar_one_or_none()
+        return db.session.execute(
+            stmt.where(background.BackgroundJob.id == job_id)
+        ).scalar_one_or_none()
+    return db.session.execute(
+        stmt.where(background.BackgroundJob.status.in_(background.ACTIVE))
+        .order_by(background.BackgroundJob.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def check_plan_job(user, job) -> None:
@@ -77,8 +90,13 @@ def run_plan_job(context) -> None:
 
     user = context.user()
     report(10, _("Building the problem from live stock"))
-    version = planning.draft_plan(user, context.subject_id, options=context.params.get("options"),
-                                  greedy=bool(context.params.get("greedy")), report=report)
+    version = planning.draft_plan(
+        user,
+        context.subject_id,
+        options=context.params.get("options"),
+        greedy=bool(context.params.get("greedy")),
+        report=report,
+    )
     context.checkpoint("plan-saved")
     context.finish({"plan_id": version.id})
     db.session.commit()

@@ -19,6 +19,7 @@ from .versions import save_version, unmet_of
 
 class Built(NamedTuple):
     """A problem built from live stock, its index, and how long building took."""
+
     problem: dict
     index: Index
     seconds: float
@@ -30,8 +31,14 @@ def build(user, incident, options: dict | None) -> Built:
     return Built(problem, index, time.perf_counter() - started)
 
 
-def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy: bool = False,
-                  built: Built | None = None) -> PlanVersion:
+def plan_incident(
+    user,
+    incident_id: int,
+    *,
+    options: dict | None = None,
+    greedy: bool = False,
+    built: Built | None = None,
+) -> PlanVersion:
     """Plan from live stock now and keep the result as a new draft version (in the request).
     `built`: the problem, when the caller has built it already."""
     version = draft_plan(user, incident_id, options=options, greedy=greedy, built=built)
@@ -39,8 +46,15 @@ def plan_incident(user, incident_id: int, *, options: dict | None = None, greedy
     return version
 
 
-def draft_plan(user, incident_id: int, *, options: dict | None, greedy: bool, report=None,
-               built: Built | None = None) -> PlanVersion:
+def draft_plan(
+    user,
+    incident_id: int,
+    *,
+    options: dict | None,
+    greedy: bool,
+    report=None,
+    built: Built | None = None,
+) -> PlanVersion:
     """Build (unless `built` is given), solve and save a draft version, uncommitted.
     `report(percent, step)`, given by a background job, is told before solving and before saving."""
     require_command(user)
@@ -63,14 +77,28 @@ def draft_plan(user, incident_id: int, *, options: dict | None, greedy: bool, re
     if report:
         report(85, _("Checking and saving the plan"))
     lines = pinned + plan.lines
-    version = save_version(user, incident, problem, loaded, index, lines, unmet_of(problem, lines),
-                           "greedy" if greedy else "planner", options, plan.metrics if not pinned else None)
+    version = save_version(
+        user,
+        incident,
+        problem,
+        loaded,
+        index,
+        lines,
+        unmet_of(problem, lines),
+        "greedy" if greedy else "planner",
+        options,
+        plan.metrics if not pinned else None,
+    )
     if index.left_out:
         version.metrics = {**(version.metrics or {}), "left_out": index.left_out[:200]}
     finished = time.perf_counter()
-    version.timings = {"build_s": round(built.seconds, 3), "solve_s": round(solved - solving, 3),
-                       "save_s": round(finished - solved, 3), "total_s": round(built.seconds + finished - solving, 3),
-                       "planner": plan.timings}
+    version.timings = {
+        "build_s": round(built.seconds, 3),
+        "solve_s": round(solved - solving, 3),
+        "save_s": round(finished - solved, 3),
+        "total_s": round(built.seconds + finished - solving, 3),
+        "planner": plan.timings,
+    }
     return version
 
 
@@ -82,25 +110,62 @@ def _apply_pins(problem: dict, loaded: Problem, pins: list[dict]) -> tuple[dict,
     weights = {m["id"]: m["unit_weight_t"] for m in problem["materials"]}
     lines = []
     for pin in pins:
-        source, point, material = sources.get(pin.get("source")), points.get(pin.get("point")), str(pin.get("material"))
+        source, point, material = (
+            sources.get(pin.get("source")),
+            points.get(pin.get("point")),
+            str(pin.get("material")),
+        )
         quantity = int(pin.get("quantity") or 0)
-        demand = next((d for d in point["demands"] if d["material"] == material), None) if point else None
-        if source is None or demand is None or quantity <= 0 or source["stock"].get(material, 0) < quantity \
-                or demand["quantity"] < quantity:
-            raise Invalid(_("A pinned line names an unknown source, point or material, or more than is available or "
-                            "needed."), errors={"pin": [pin]})
+        demand = (
+            next((d for d in point["demands"] if d["material"] == material), None)
+            if point
+            else None
+        )
+        if (
+            source is None
+            or demand is None
+            or quantity <= 0
+            or source["stock"].get(material, 0) < quantity
+            or demand["quantity"] < quantity
+        ):
+            raise Invalid(
+                _(
+                    "A pinned line names an unknown source, point or material, or more than is available or "
+                    "needed."
+                ),
+                errors={"pin": [pin]},
+            )
         source["stock"][material] -= quantity
-        source["transport_capacity_t"] = max(source["transport_capacity_t"] - quantity * weights[material], 0)
+        source["transport_capacity_t"] = max(
+            source["transport_capacity_t"] - quantity * weights[material], 0
+        )
         demand["quantity"] -= quantity
-        lines.append({"source": source["id"], "point": point["id"], "material": material, "quantity": quantity,
-                      "pinned": True})
+        lines.append(
+            {
+                "source": source["id"],
+                "point": point["id"],
+                "material": material,
+                "quantity": quantity,
+                "pinned": True,
+            }
+        )
     reduced = {**problem, "sources": list(sources.values()), "points": list(points.values())}
     lines = _with_arrivals(loaded, lines)
-    deadlines = {(p["id"], d["material"]): d["needed_within_h"] for p in problem["points"] for d in p["demands"]}
-    late = [line for line in lines if line["arrival_h"] > deadlines[(line["point"], line["material"])] + 1e-9]
+    deadlines = {
+        (p["id"], d["material"]): d["needed_within_h"]
+        for p in problem["points"]
+        for d in p["demands"]
+    }
+    late = [
+        line
+        for line in lines
+        if line["arrival_h"] > deadlines[(line["point"], line["material"])] + 1e-9
+    ]
     if late:
-        raise Invalid(_("A pinned source cannot reach its point in time."),
-                      errors={"pin": [f"{line['source']} → {line['point']}" for line in late]})
+        raise Invalid(
+            _("A pinned source cannot reach its point in time."),
+            errors={"pin": [f"{line['source']} → {line['point']}" for line in late]},
+        )
     return reduced, lines
 
 
@@ -111,6 +176,11 @@ def _with_arrivals(loaded: Problem, lines: list[dict]) -> list[dict]:
     result = []
     for line in lines:
         s, p = s_index[line["source"]], p_index[line["point"]]
-        result.append({**line, "arrival_h": round(float(loaded.lead_time_h[s] + loaded.hours[s, p]), 6),
-                       "km": round(float(loaded.km[s, p]), 6)})
+        result.append(
+            {
+                **line,
+                "arrival_h": round(float(loaded.lead_time_h[s] + loaded.hours[s, p]), 6),
+                "km": round(float(loaded.km[s, p]), 6),
+            }
+        )
     return result

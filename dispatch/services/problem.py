@@ -40,22 +40,24 @@ from .. import rules
 from ..models import Demand, DemandStatus
 
 PHYSICAL = ReserveType.PHYSICAL.value
-SUPPLIER = "supplier"   # the kind of a source that is a supplier's offer, beside the reserve types
+SUPPLIER = "supplier"  # the kind of a source that is a supplier's offer, beside the reserve types
 
 
 class SourceKey(NamedTuple):
     """A planner source in database terms (what a plan line records about where it comes from)."""
-    kind: str                # a reserve type (physical, agreement, capacity) or SUPPLIER
-    depot_id: int | None     # None for a supplier
-    agency_id: int | None    # the depot's agency; None for a supplier
-    offer_id: int | None     # the supplier's offer; None for a depot
+
+    kind: str  # a reserve type (physical, agreement, capacity) or SUPPLIER
+    depot_id: int | None  # None for a supplier
+    agency_id: int | None  # the depot's agency; None for a supplier
+    offer_id: int | None  # the supplier's offer; None for a depot
     lead_time_h: float
 
 
 class PointKey(NamedTuple):
     """A planner point: one demand point at one combined weight."""
+
     point_id: int
-    weight: int              # 1..3, ⌈severity × priority / 3⌉
+    weight: int  # 1..3, ⌈severity × priority / 3⌉
 
 
 def source_ident(key: SourceKey) -> str:
@@ -91,10 +93,10 @@ class Index:
     def __init__(self):
         self.sources: dict[str, SourceKey] = {}
         self.points: dict[str, PointKey] = {}
-        self.materials: dict[str, int] = {}             # planner material -> material id
-        self.demands: dict[tuple[int, int], int] = {}    # (point id, material id) -> demand id
-        self.weights: dict[int, float] = {}              # material id -> t per unit
-        self.left_out: list[dict] = []                   # rows not planned with, and why (shown with the plan)
+        self.materials: dict[str, int] = {}  # planner material -> material id
+        self.demands: dict[tuple[int, int], int] = {}  # (point id, material id) -> demand id
+        self.weights: dict[int, float] = {}  # material id -> t per unit
+        self.left_out: list[dict] = []  # rows not planned with, and why (shown with the plan)
 
     def add_source(self, key: SourceKey) -> str:
         ident = source_ident(key)
@@ -124,13 +126,23 @@ def _weight(severity: int, priority: int) -> int:
 def build_problem(user, incident, options: dict | None = None, now=None) -> tuple[dict, Index]:
     options = options or {}
     now = now or utcnow()
-    demands = db.session.execute(select(Demand).where(Demand.incident_id == incident.id,
-                                                      Demand.status == DemandStatus.ACTIVE)).scalars().all()
+    demands = (
+        db.session.execute(
+            select(Demand).where(
+                Demand.incident_id == incident.id, Demand.status == DemandStatus.ACTIVE
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not demands:
         raise Invalid(_("The incident has no active demand to plan for."))
     index = Index()
     material_ids = sorted({d.material_id for d in demands})
-    materials = {m.id: m for m in db.session.execute(select(Material).where(Material.id.in_(material_ids))).scalars()}
+    materials = {
+        m.id: m
+        for m in db.session.execute(select(Material).where(Material.id.in_(material_ids))).scalars()
+    }
     horizon = {m: 0.0 for m in material_ids}
     by_point: dict[str, list[dict]] = defaultdict(list)
     points = {}
@@ -145,27 +157,49 @@ def build_problem(user, incident, options: dict | None = None, now=None) -> tupl
         key = index.add_point(PointKey(point.id, weight))
         index.demands[(point.id, demand.material_id)] = demand.id
         points[key] = {"id": key, "lat": point.lat, "lon": point.lon, "severity": weight}
-        by_point[key].append({"material": index.add_material(demand.material_id), "quantity": demand.quantity,
-                              "needed_within_h": round(hours, 3)})
+        by_point[key].append(
+            {
+                "material": index.add_material(demand.material_id),
+                "quantity": demand.quantity,
+                "needed_within_h": round(hours, 3),
+            }
+        )
     if not by_point:
-        raise Invalid(_("No active demand of the incident can be planned: every one has a quantity outside 1 to "
-                        "%(max)s units.", max=f"{MAX_QUANTITY:,}"), errors={"demands": index.left_out[:50]})
+        raise Invalid(
+            _(
+                "No active demand of the incident can be planned: every one has a quantity outside 1 to "
+                "%(max)s units.",
+                max=f"{MAX_QUANTITY:,}",
+            ),
+            errors={"demands": index.left_out[:50]},
+        )
     for material in materials.values():
         index.weights[material.id] = (material.unit_weight_kg or 0) / 1000.0
-    sources = _stock_sources(user, material_ids, horizon, index) + _supplier_sources(material_ids, horizon, index)
+    sources = _stock_sources(user, material_ids, horizon, index) + _supplier_sources(
+        material_ids, horizon, index
+    )
     excluded = set(options.get("exclude") or [])
     sources = [s for s in sources if s["id"] not in excluded]
     config = current_app.config
     problem = {
-        "materials": [{"id": index.add_material(m.id), "unit_weight_t": index.weights[m.id],
-                       "unit_volume_m3": m.unit_volume_m3 or 0, "criticality": rules.criticality(m.category_code)}
-                      for m in materials.values()],
+        "materials": [
+            {
+                "id": index.add_material(m.id),
+                "unit_weight_t": index.weights[m.id],
+                "unit_volume_m3": m.unit_volume_m3 or 0,
+                "criticality": rules.criticality(m.category_code),
+            }
+            for m in materials.values()
+        ],
         "sources": sources,
         "points": [{**points[k], "demands": by_point[k]} for k in sorted(points)],
-        "speed_kmh": config["DISPATCH_SPEED_KMH"], "road_factor": config["DISPATCH_ROAD_FACTOR"],
+        "speed_kmh": config["DISPATCH_SPEED_KMH"],
+        "road_factor": config["DISPATCH_ROAD_FACTOR"],
         "handling_h": config["DISPATCH_HANDLING_H"],
-        "policy": {"order": list(config["DISPATCH_POLICY_ORDER"]),
-                   "equity_tolerance": config["DISPATCH_EQUITY_TOLERANCE"]},
+        "policy": {
+            "order": list(config["DISPATCH_POLICY_ORDER"]),
+            "equity_tolerance": config["DISPATCH_EQUITY_TOLERANCE"],
+        },
     }
     return problem, index
 
@@ -174,11 +208,17 @@ def _depot_capacity(depot_ids: set[int], agency_of: dict[int, int]) -> dict[int,
     at_depot = defaultdict(float)
     pooled = defaultdict(float)
     for depot_id, agency_id, tonnes in db.session.execute(
-            select(TransportCapacity.depot_id, TransportCapacity.agency_id,
-                   func.sum(TransportCapacity.count * TransportCapacity.payload_t))
-            .where(TransportCapacity.available.is_(True),
-                   TransportCapacity.agency_id.in_(set(agency_of.values())))
-            .group_by(TransportCapacity.depot_id, TransportCapacity.agency_id)):
+        select(
+            TransportCapacity.depot_id,
+            TransportCapacity.agency_id,
+            func.sum(TransportCapacity.count * TransportCapacity.payload_t),
+        )
+        .where(
+            TransportCapacity.available.is_(True),
+            TransportCapacity.agency_id.in_(set(agency_of.values())),
+        )
+        .group_by(TransportCapacity.depot_id, TransportCapacity.agency_id)
+    ):
         if depot_id is None:
             pooled[agency_id] += tonnes or 0
         else:
@@ -201,28 +241,49 @@ def _stock_sources(user, material_ids, horizon, index: Index) -> list[dict]:
     agency_of = {}
     for lot in availability.drawable_lots(user, material_ids, today):
         available = lot.available
-        if quantity_problem(available) or (lot.units_per_day is not None and quantity_problem(lot.units_per_day)):
+        if quantity_problem(available) or (
+            lot.units_per_day is not None and quantity_problem(lot.units_per_day)
+        ):
             index.leave_out("lot", lot.lot_id, available, "quantity out of range")
             continue
         if lot.lat is None:
             continue  # a depot without a location cannot be routed
         physical = lot.reserve_type == PHYSICAL
         lead = 0.0 if physical else float(lot.lead_time_h or 0)
-        units = int(available) if physical else available_within(
-            LotSupply(lot.reserve_type, int(available), lead, lot.units_per_day, lot.contract_valid_to),
-            horizon[lot.material_id], today)
+        units = (
+            int(available)
+            if physical
+            else available_within(
+                LotSupply(
+                    lot.reserve_type, int(available), lead, lot.units_per_day, lot.contract_valid_to
+                ),
+                horizon[lot.material_id],
+                today,
+            )
+        )
         if units <= 0:
             continue
         key = index.add_source(SourceKey(lot.reserve_type, lot.depot_id, lot.agency_id, None, lead))
-        source = sources.setdefault(key, {"id": key, "lat": lot.lat, "lon": lot.lon, "lead_time_h": lead,
-                                          "transport_capacity_t": 0.0, "stock": {}})
+        source = sources.setdefault(
+            key,
+            {
+                "id": key,
+                "lat": lot.lat,
+                "lon": lot.lon,
+                "lead_time_h": lead,
+                "transport_capacity_t": 0.0,
+                "stock": {},
+            },
+        )
         material = index.add_material(lot.material_id)
         source["stock"][material] = source["stock"].get(material, 0) + units
         agency_of[lot.depot_id] = lot.agency_id
     capacity = _depot_capacity(set(agency_of), agency_of)
     for key, source in sources.items():
         source["transport_capacity_t"] = capacity[index.sources[key].depot_id]
-        source["stock"] = {material: _capped(index, key, units) for material, units in source["stock"].items()}
+        source["stock"] = {
+            material: _capped(index, key, units) for material, units in source["stock"].items()
+        }
     return [sources[k] for k in sorted(sources)]
 
 
@@ -230,7 +291,12 @@ def _capped(index: Index, source: str, units: int) -> int:
     """A source offers at most MAX_QUANTITY units of a material to one plan (a depot whose lots
     together hold more, a supplier producing more by the deadline); the plan says so."""
     if units > MAX_QUANTITY:
-        index.leave_out("source", source, units, "above the quantity bound: planned with its first MAX_QUANTITY units")
+        index.leave_out(
+            "source",
+            source,
+            units,
+            "above the quantity bound: planned with its first MAX_QUANTITY units",
+        )
         return MAX_QUANTITY
     return units
 
@@ -240,19 +306,30 @@ def _supplier_sources(material_ids, horizon, index: Index) -> list[dict]:
 
     sources = []
     for offer in approved_offers(material_ids=material_ids):
-        region = db.session.get(Region, (offer["service_regions"] or [""])[0]) if offer["service_regions"] else None
+        region = (
+            db.session.get(Region, (offer["service_regions"] or [""])[0])
+            if offer["service_regions"]
+            else None
+        )
         if region is None or region.lat is None:
             continue
         lead = float(offer["lead_time_h"] or 0)
-        produced = int((offer["capacity_per_day"] or 0) * max(horizon[offer["material_id"]] - lead, 0) / 24)
+        produced = int(
+            (offer["capacity_per_day"] or 0) * max(horizon[offer["material_id"]] - lead, 0) / 24
+        )
         source = SourceKey(SUPPLIER, None, None, offer["offer_id"], lead)
         units = _capped(index, source_ident(source), offer["quantity_in_stock"] + produced)
         if units <= 0:
             continue
         key = index.add_source(source)
-        sources.append({"id": key, "lat": region.lat, "lon": region.lon, "lead_time_h": lead,
-                        "transport_capacity_t": current_app.config["DISPATCH_SUPPLIER_CAPACITY_T"],
-                        "stock": {index.add_material(offer["material_id"]): units}})
+        sources.append(
+            {
+                "id": key,
+                "lat": region.lat,
+                "lon": region.lon,
+                "lead_time_h": lead,
+                "transport_capacity_t": current_app.config["DISPATCH_SUPPLIER_CAPACITY_T"],
+                "stock": {index.add_material(offer["material_id"]): units},
+            }
+        )
     return sources
-
-

@@ -16,12 +16,22 @@ from reserve.stock import ledger
 from reserve.services.access import agency_path
 
 from .. import rules
-from ..models import SHIPMENT_LABELS, LineAllocation, PlanStatus, PlanVersion, Shipment, ShipmentStatus
+from ..models import (
+    SHIPMENT_LABELS,
+    LineAllocation,
+    PlanStatus,
+    PlanVersion,
+    Shipment,
+    ShipmentStatus,
+)
 from .incidents import get_incident
 
 
-NEXT_STATUS = {ShipmentStatus.READY: ShipmentStatus.DEPARTED, ShipmentStatus.DEPARTED: ShipmentStatus.ARRIVED,
-               ShipmentStatus.ARRIVED: ShipmentStatus.RECEIVED}
+NEXT_STATUS = {
+    ShipmentStatus.READY: ShipmentStatus.DEPARTED,
+    ShipmentStatus.DEPARTED: ShipmentStatus.ARRIVED,
+    ShipmentStatus.ARRIVED: ShipmentStatus.RECEIVED,
+}
 
 
 def list_shipments(user, incident_id: int) -> list[Shipment]:
@@ -47,7 +57,9 @@ def move_obstacle(user, shipment: Shipment) -> DomainError | None:
         if shipment.agency_id is None:
             return NotAllowed(_("Only command staff update shipments from suppliers."))
         if not may_write_for_agency(user, agency_path(shipment.agency_id)):
-            return NotAllowed(_("You may only change data of your own agency and the agencies below it."))
+            return NotAllowed(
+                _("You may only change data of your own agency and the agencies below it.")
+            )
     if db.session.get(PlanVersion, shipment.line.plan_id).status != PlanStatus.APPROVED:
         return Conflict(_("Only shipments of an approved plan move."))
     return None
@@ -55,7 +67,9 @@ def move_obstacle(user, shipment: Shipment) -> DomainError | None:
 
 def movable(user, rows: list[Shipment]) -> set[int]:
     """Ids of the shipments whose next step `user` may record now."""
-    return {row.id for row in rows if row.status in NEXT_STATUS and move_obstacle(user, row) is None}
+    return {
+        row.id for row in rows if row.status in NEXT_STATUS and move_obstacle(user, row) is None
+    }
 
 
 def _shipment_for_update(user, shipment_id: int) -> Shipment:
@@ -67,12 +81,23 @@ def _shipment_for_update(user, shipment_id: int) -> Shipment:
     return shipment
 
 
-def advance(user, shipment_id: int, status: str, *, quantity_received: int | None = None,
-            discrepancy_reason: str | None = None, vehicles: int | None = None) -> Shipment:
+def advance(
+    user,
+    shipment_id: int,
+    status: str,
+    *,
+    quantity_received: int | None = None,
+    discrepancy_reason: str | None = None,
+    vehicles: int | None = None,
+) -> Shipment:
     shipment = _shipment_for_update(user, shipment_id)
     if not rules.can_move_shipment(shipment.status, status):
-        raise Conflict(_("A shipment goes ready → departed → arrived → received (it is %(s)s).",
-                         s=str(SHIPMENT_LABELS.get(shipment.status, shipment.status))))
+        raise Conflict(
+            _(
+                "A shipment goes ready → departed → arrived → received (it is %(s)s).",
+                s=str(SHIPMENT_LABELS.get(shipment.status, shipment.status)),
+            )
+        )
     now = utcnow()
     line = shipment.line
     if status == ShipmentStatus.DEPARTED:
@@ -87,10 +112,14 @@ def advance(user, shipment_id: int, status: str, *, quantity_received: int | Non
         shipment.arrived_at = now
     elif status == ShipmentStatus.RECEIVED:
         if quantity_received is None or quantity_problem(quantity_received):
-            raise Invalid(_("Record the quantity received."), errors={"quantity_received": [_("required")]})
+            raise Invalid(
+                _("Record the quantity received."), errors={"quantity_received": [_("required")]}
+            )
         if quantity_received != shipment.quantity and not (discrepancy_reason or "").strip():
-            raise Invalid(_("The quantity received differs from the quantity shipped: give the reason."),
-                          errors={"discrepancy_reason": [_("required")]})
+            raise Invalid(
+                _("The quantity received differs from the quantity shipped: give the reason."),
+                errors={"discrepancy_reason": [_("required")]},
+            )
         shipment.quantity_received = quantity_received
         shipment.discrepancy_reason = (discrepancy_reason or "").strip()[:300] or None
         shipment.received_at = now
@@ -104,14 +133,25 @@ def _issue(user, shipment: Shipment) -> None:
     plan = db.session.get(PlanVersion, shipment.line.plan_id)
     if plan.incident.drill:
         return
-    for allocation in db.session.execute(select(LineAllocation).filter_by(line_id=shipment.line_id,
-                                                                          released=False)).scalars():
-        ledger.dispatch_in_transaction(user, allocation.lot_id, allocation.quantity, reference=shipment.batch_no)
+    for allocation in db.session.execute(
+        select(LineAllocation).filter_by(line_id=shipment.line_id, released=False)
+    ).scalars():
+        ledger.dispatch_in_transaction(
+            user, allocation.lot_id, allocation.quantity, reference=shipment.batch_no
+        )
         allocation.released = True
 
 
 def late_shipments(incident_id: int, now=None) -> list[Shipment]:
     now = now or utcnow()
-    return db.session.execute(select(Shipment).where(Shipment.incident_id == incident_id,
-                                                     Shipment.status == ShipmentStatus.DEPARTED,
-                                                     Shipment.eta < now)).scalars().all()
+    return (
+        db.session.execute(
+            select(Shipment).where(
+                Shipment.incident_id == incident_id,
+                Shipment.status == ShipmentStatus.DEPARTED,
+                Shipment.eta < now,
+            )
+        )
+        .scalars()
+        .all()
+    )

@@ -15,14 +15,26 @@ def source_names(lines) -> dict[str, str]:
     from reserve.models import LABELS, ReserveType
 
     offers = {line.offer_id for line in lines if line.offer_id is not None}
-    suppliers = dict(db.session.execute(select(SupplierOffer.id, Supplier.name).join(
-        Supplier, Supplier.id == SupplierOffer.supplier_id).where(SupplierOffer.id.in_(offers)))) if offers else {}
+    suppliers = (
+        dict(
+            db.session.execute(
+                select(SupplierOffer.id, Supplier.name)
+                .join(Supplier, Supplier.id == SupplierOffer.supplier_id)
+                .where(SupplierOffer.id.in_(offers))
+            )
+        )
+        if offers
+        else {}
+    )
     names = {}
     for line in lines:
         if line.depot is not None:
             kind = LABELS["reserve_type"].get(line.source_kind)
-            names[line.source_key] = line.depot.name if line.source_kind == ReserveType.PHYSICAL or kind is None \
+            names[line.source_key] = (
+                line.depot.name
+                if line.source_kind == ReserveType.PHYSICAL or kind is None
                 else f"{line.depot.name}（{kind}）"
+            )
         else:
             names[line.source_key] = suppliers.get(line.offer_id) or _("Supplier")
     return names

@@ -21,8 +21,11 @@ def list_demands(*, status: str | None = None):
     stmt = select(BoardDemand)
     if status:
         stmt = stmt.where(BoardDemand.status == status)
-    return stmt.order_by((BoardDemand.status != DemandStatus.OPEN.value), BoardDemand.created_at.desc(),
-                         BoardDemand.id.desc())
+    return stmt.order_by(
+        (BoardDemand.status != DemandStatus.OPEN.value),
+        BoardDemand.created_at.desc(),
+        BoardDemand.id.desc(),
+    )
 
 
 def get_demand(demand_id: int) -> BoardDemand:
@@ -32,10 +35,20 @@ def get_demand(demand_id: int) -> BoardDemand:
     return demand
 
 
-def create_demand(user, *, title: str, unit: str, quantity: int, material_id: int | None = None,
-                  material_text: str | None = None, region_code: str | None = None, needed_by=None,
-                  description: str | None = None, source_kind: str = "admin",
-                  source_ref: str | None = None) -> BoardDemand:
+def create_demand(
+    user,
+    *,
+    title: str,
+    unit: str,
+    quantity: int,
+    material_id: int | None = None,
+    material_text: str | None = None,
+    region_code: str | None = None,
+    needed_by=None,
+    description: str | None = None,
+    source_kind: str = "admin",
+    source_ref: str | None = None,
+) -> BoardDemand:
     require_system_administration(user)
     errors = {}
     if material_id is None and not material_text:
@@ -46,17 +59,34 @@ def create_demand(user, *, title: str, unit: str, quantity: int, material_id: in
         errors["region_code"] = [_("not a known GB/T 2260 code")]
     if errors:
         raise Invalid(_("The demand is not valid."), errors=errors)
-    demand = BoardDemand(title=title, unit=unit, quantity=quantity, material_id=material_id,
-                         material_text=material_text, region_code=region_code, needed_by=needed_by,
-                         description=description or "", source_kind=source_kind, source_ref=source_ref,
-                         created_by_id=user.id)
+    demand = BoardDemand(
+        title=title,
+        unit=unit,
+        quantity=quantity,
+        material_id=material_id,
+        material_text=material_text,
+        region_code=region_code,
+        needed_by=needed_by,
+        description=description or "",
+        source_kind=source_kind,
+        source_ref=source_ref,
+        created_by_id=user.id,
+    )
     db.session.add(demand)
     db.session.commit()
     return demand
 
 
-def offer_supply(user, demand_id: int, *, offerer_name: str, contact: str, quantity: int, note: str | None = None,
-                 website: str | None = None) -> BoardOffer | None:
+def offer_supply(
+    user,
+    demand_id: int,
+    *,
+    offerer_name: str,
+    contact: str,
+    quantity: int,
+    note: str | None = None,
+    website: str | None = None,
+) -> BoardOffer | None:
     """Anyone offers to supply against an open demand; a signed-in enterprise's offer is
     linked to its registration. A robot's submission stores nothing (None)."""
     if rules.is_bot_submission(website):
@@ -67,8 +97,14 @@ def offer_supply(user, demand_id: int, *, offerer_name: str, contact: str, quant
     supplier_id = None
     if is_supplier_account(user):
         supplier_id = db.session.scalar(select(Supplier.id).where(Supplier.user_id == user.id))
-    offer = BoardOffer(demand_id=demand.id, supplier_id=supplier_id, offerer_name=offerer_name, contact=contact,
-                       quantity=quantity, note=note or "")
+    offer = BoardOffer(
+        demand_id=demand.id,
+        supplier_id=supplier_id,
+        offerer_name=offerer_name,
+        contact=contact,
+        quantity=quantity,
+        note=note or "",
+    )
     db.session.add(offer)
     db.session.commit()
     return offer
@@ -89,8 +125,9 @@ def decide_offer(user, offer_id: int, *, decision: str, note: str | None = None)
     offer = db.session.get(BoardOffer, offer_id)
     if offer is None:
         raise NotFound(_("Offer %(id)s not found.", id=offer_id))
-    demand = db.session.execute(select(BoardDemand).where(BoardDemand.id == offer.demand_id)
-                                .with_for_update(of=BoardDemand)).scalar_one()
+    demand = db.session.execute(
+        select(BoardDemand).where(BoardDemand.id == offer.demand_id).with_for_update(of=BoardDemand)
+    ).scalar_one()
     if offer.status != OfferStatus.PENDING.value:
         raise Conflict(_("This offer has already been decided."))
     if decision == "match":

@@ -13,8 +13,9 @@ from .. import rules
 from ..models import Feedback
 
 
-def submit_feedback(*, category: str, text: str, contact: str | None = None,
-                    website: str | None = None) -> Feedback | None:
+def submit_feedback(
+    *, category: str, text: str, contact: str | None = None, website: str | None = None
+) -> Feedback | None:
     """Store a message; a robot's submission stores nothing (None)."""
     if rules.is_bot_submission(website):
         return None
@@ -25,8 +26,11 @@ def submit_feedback(*, category: str, text: str, contact: str | None = None,
 
 
 def list_public():
-    return (select(Feedback).where(Feedback.is_public.is_(True), Feedback.answer.is_not(None))
-            .order_by(Feedback.answered_at.desc(), Feedback.id.desc()))
+    return (
+        select(Feedback)
+        .where(Feedback.is_public.is_(True), Feedback.answer.is_not(None))
+        .order_by(Feedback.answered_at.desc(), Feedback.id.desc())
+    )
 
 
 def list_feedback(user, *, unanswered: bool = False):
@@ -34,7 +38,9 @@ def list_feedback(user, *, unanswered: bool = False):
     stmt = select(Feedback)
     if unanswered:
         stmt = stmt.where(Feedback.answer.is_(None))
-    return stmt.order_by(Feedback.answer.is_not(None), Feedback.created_at.desc(), Feedback.id.desc())
+    return stmt.order_by(
+        Feedback.answer.is_not(None), Feedback.created_at.desc(), Feedback.id.desc()
+    )
 
 
 def answer_feedback(user, feedback_id: int, *, answer: str, is_public: bool = False) -> Feedback:

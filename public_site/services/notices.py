@@ -32,8 +32,14 @@ def list_all(user):
 
 def create_notice(user, *, kind: str, title: str, body: str, published: bool = False) -> Notice:
     require_system_administration(user)
-    notice = Notice(kind=kind, title=title, body=body, published=published, created_by_id=user.id,
-                    published_at=utcnow() if published else None)
+    notice = Notice(
+        kind=kind,
+        title=title,
+        body=body,
+        published=published,
+        created_by_id=user.id,
+        published_at=utcnow() if published else None,
+    )
     db.session.add(notice)
     db.session.commit()
     return notice

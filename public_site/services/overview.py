@@ -18,14 +18,31 @@ def public_overview() -> dict:
     """Totals of public stock: overall, per level-2 category, per city, top materials."""
     rows = public_on_hand_by_city()
     material_ids = {m for _c, m, _u in rows}
-    materials = {m.id: m for m in db.session.execute(
-        select(Material.id, Material.name, Material.unit, Material.category_code, Material.unit_weight_kg)
-        .where(Material.id.in_(material_ids))).all()}
-    by_category, by_city, by_material = defaultdict(_group), defaultdict(_group), defaultdict(_group)
+    materials = {
+        m.id: m
+        for m in db.session.execute(
+            select(
+                Material.id,
+                Material.name,
+                Material.unit,
+                Material.category_code,
+                Material.unit_weight_kg,
+            ).where(Material.id.in_(material_ids))
+        ).all()
+    }
+    by_category, by_city, by_material = (
+        defaultdict(_group),
+        defaultdict(_group),
+        defaultdict(_group),
+    )
     for city, material_id, units in rows:
         material = materials[material_id]
         weight_t = units * (material.unit_weight_kg or 0) / 1000
-        for groups, key in ((by_category, material.category_code[:3]), (by_city, city), (by_material, material_id)):
+        for groups, key in (
+            (by_category, material.category_code[:3]),
+            (by_city, city),
+            (by_material, material_id),
+        ):
             group = groups[key]
             group["quantity"] += units
             group["weight_t"] += weight_t
@@ -45,27 +62,54 @@ def _group() -> dict:
 
 
 def _finish(key, label, group, **extra) -> dict:
-    return {"key": str(key), "label": label, "quantity": group["quantity"], "weight_t": round(group["weight_t"], 1),
-            "materials": len(group["materials"]), "unit": None, "lat": None, "lon": None, **extra}
+    return {
+        "key": str(key),
+        "label": label,
+        "quantity": group["quantity"],
+        "weight_t": round(group["weight_t"], 1),
+        "materials": len(group["materials"]),
+        "unit": None,
+        "lat": None,
+        "lon": None,
+        **extra,
+    }
 
 
 def _category_rows(groups: dict) -> list[dict]:
-    names = dict(db.session.execute(select(Category.code, Category.name).where(Category.code.in_(groups))).all())
+    names = dict(
+        db.session.execute(
+            select(Category.code, Category.name).where(Category.code.in_(groups))
+        ).all()
+    )
     return [_finish(code, names.get(code, code), groups[code]) for code in sorted(groups)]
 
 
 def _city_rows(groups: dict) -> list[dict]:
-    regions = {r.code[:4]: r for r in db.session.execute(
-        select(Region.code, Region.name, Region.lat, Region.lon)
-        .where(Region.code.in_([f"{c}00" for c in groups if c]))).all()}
+    regions = {
+        r.code[:4]: r
+        for r in db.session.execute(
+            select(Region.code, Region.name, Region.lat, Region.lon).where(
+                Region.code.in_([f"{c}00" for c in groups if c])
+            )
+        ).all()
+    }
     rows = []
     for city in sorted(groups):
         region = regions.get(city)
-        rows.append(_finish(city, region.name if region else city, groups[city],
-                            lat=region.lat if region else None, lon=region.lon if region else None))
+        rows.append(
+            _finish(
+                city,
+                region.name if region else city,
+                groups[city],
+                lat=region.lat if region else None,
+                lon=region.lon if region else None,
+            )
+        )
     return sorted(rows, key=lambda r: -r["weight_t"])
 
 
 def _material_rows(groups: dict, materials: dict) -> list[dict]:
-    rows = [{**_finish(m, materials[m].name, g), "unit": materials[m].unit} for m, g in groups.items()]
+    rows = [
+        {**_finish(m, materials[m].name, g), "unit": materials[m].unit} for m, g in groups.items()
+    ]
     return sorted(rows, key=lambda r: -r["weight_t"])[:TOP_MATERIALS]

@@ -24,7 +24,9 @@ class StoredFile:
 
 
 def upload_dir() -> Path:
-    folder = current_app.config.get("PORTAL_UPLOAD_DIR") or os.path.join(current_app.instance_path, "uploads")
+    folder = current_app.config.get("PORTAL_UPLOAD_DIR") or os.path.join(
+        current_app.instance_path, "uploads"
+    )
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -37,9 +39,18 @@ def max_bytes() -> int:
 def check_document(data: bytes, field: str = "licence") -> None:
     """Invalid (422, nothing stored) unless `data` is a PDF, PNG or JPEG within the size limit."""
     if problem := rules.upload_problem(data, max_bytes()):
-        raise Invalid(_("The uploaded file was refused."),
-                      errors={field: [_(problem), _("Accepted: PDF, PNG or JPEG, at most %(mb)s MB.",
-                                                    mb=max_bytes() // (1024 * 1024))]})
+        raise Invalid(
+            _("The uploaded file was refused."),
+            errors={
+                field: [
+                    _(problem),
+                    _(
+                        "Accepted: PDF, PNG or JPEG, at most %(mb)s MB.",
+                        mb=max_bytes() // (1024 * 1024),
+                    ),
+                ]
+            },
+        )
 
 
 def save_document(data: bytes) -> StoredFile:

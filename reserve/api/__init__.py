@@ -7,4 +7,15 @@ from .plans import blp as plans
 from .stock import lots, stock
 from .transport import blp as transport
 
-BLUEPRINTS = [regions, agencies, depots, categories, materials, aliases, stock, lots, transport, plans]
+BLUEPRINTS = [
+    regions,
+    agencies,
+    depots,
+    categories,
+    materials,
+    aliases,
+    stock,
+    lots,
+    transport,
+    plans,
+]

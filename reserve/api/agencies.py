@@ -10,7 +10,9 @@ from core.pagination import PageArgsSchema, page_schema, paginate
 from .. import services
 from ..schemas import AgencyQuerySchema, AgencySchema, AgencyUpdateSchema
 
-blp = Blueprint("agencies", __name__, url_prefix="/api/v1/agencies", description="Node agencies (节点单位)")
+blp = Blueprint(
+    "agencies", __name__, url_prefix="/api/v1/agencies", description="Node agencies (节点单位)"
+)
 
 
 @blp.route("")
@@ -40,9 +42,19 @@ def agencies_template():
     from .. import firstday
 
     fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
-    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(firstday.template(fmt), mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename=agencies-template.{fmt}", "Cache-Control": "no-store"})
+    mimetype = (
+        "text/csv"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        firstday.template(fmt),
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f"attachment; filename=agencies-template.{fmt}",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @blp.route("/import", methods=["POST"])

@@ -6,15 +6,36 @@ from flask_smorest import Blueprint
 from core.errors import Invalid
 from core.pagination import PageArgsSchema, page_schema, paginate
 
-from ..schemas import (AliasQuerySchema, AliasSchema, CategoryQuerySchema, CategorySchema, ImportResultSchema,
-                       MaterialQuerySchema, MaterialSchema, MaterialUpdateSchema)
+from ..schemas import (
+    AliasQuerySchema,
+    AliasSchema,
+    CategoryQuerySchema,
+    CategorySchema,
+    ImportResultSchema,
+    MaterialQuerySchema,
+    MaterialSchema,
+    MaterialUpdateSchema,
+)
 from ..services import catalog as service
 
-categories = Blueprint("categories", __name__, url_prefix="/api/v1/categories",
-                       description="GB/T 38565 material categories (物资分类)")
-materials = Blueprint("materials", __name__, url_prefix="/api/v1/materials", description="Catalog materials (物资品种)")
-aliases = Blueprint("aliases", __name__, url_prefix="/api/v1/material-aliases",
-                    description="An agency's own names for catalog materials")
+categories = Blueprint(
+    "categories",
+    __name__,
+    url_prefix="/api/v1/categories",
+    description="GB/T 38565 material categories (物资分类)",
+)
+materials = Blueprint(
+    "materials",
+    __name__,
+    url_prefix="/api/v1/materials",
+    description="Catalog materials (物资品种)",
+)
+aliases = Blueprint(
+    "aliases",
+    __name__,
+    url_prefix="/api/v1/material-aliases",
+    description="An agency's own names for catalog materials",
+)
 
 
 @categories.route("")

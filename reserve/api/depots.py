@@ -3,11 +3,21 @@ from flask_smorest import Blueprint
 
 from core.pagination import PageArgsSchema, page_schema, paginate
 
-from ..schemas import DepotQuerySchema, DepotSchema, DepotUpdateSchema, RegionQuerySchema, RegionSchema
+from ..schemas import (
+    DepotQuerySchema,
+    DepotSchema,
+    DepotUpdateSchema,
+    RegionQuerySchema,
+    RegionSchema,
+)
 from ..services import depots as service
 
-regions = Blueprint("regions", __name__, url_prefix="/api/v1/regions",
-                    description="GB/T 2260 administrative divisions (行政区划)")
+regions = Blueprint(
+    "regions",
+    __name__,
+    url_prefix="/api/v1/regions",
+    description="GB/T 2260 administrative divisions (行政区划)",
+)
 depots = Blueprint("depots", __name__, url_prefix="/api/v1/depots", description="Depots (储备库)")
 
 

@@ -6,7 +6,12 @@ from core.pagination import PageArgsSchema, page_schema, paginate
 from ..schemas import GapRowSchema, NormSchema, PlanQuerySchema, PlanSchema
 from ..services import plans as service
 
-blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans", description="Emergency plans and reserve norms (应急预案)")
+blp = Blueprint(
+    "plans",
+    __name__,
+    url_prefix="/api/v1/plans",
+    description="Emergency plans and reserve norms (应急预案)",
+)
 
 
 @blp.route("")

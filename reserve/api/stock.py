@@ -5,14 +5,41 @@ from flask_smorest import Blueprint
 from core.pagination import PageArgsSchema, page_schema, paginate
 from core.timeutil import local_today
 
-from ..schemas import (AdjustmentSchema, CountSchema, ExportQuerySchema, LotSchema, MovementSchema, QuantitySchema,
-                       ReceiptSchema, ReservationSchema, ReversalSchema, StockQuerySchema, StockRowSchema,
-                       TotalRowSchema, TotalsQuerySchema, TransferSchema, WithinQuerySchema, WithinRowSchema)
-from ..services import stock as queries
+from ..schemas import (
+    AdjustmentSchema,
+    CountSchema,
+    ExportQuerySchema,
+    LotSchema,
+    MovementSchema,
+    QuantitySchema,
+    ReceiptSchema,
+    ReservationSchema,
+    ReversalSchema,
+    StockQuerySchema,
+    StockRowSchema,
+    TotalRowSchema,
+    TotalsQuerySchema,
+    TransferSchema,
+    WithinQuerySchema,
+    WithinRowSchema,
+)
+from ..services import stock as stock_service
+from ..stock import queries
 from ..stock import ledger
 
-stock = Blueprint("stock", __name__, url_prefix="/api/v1/stock", description="Stock queries, statistics and receipts")
-lots = Blueprint("lots", __name__, url_prefix="/api/v1", description="Stock lots and their ledger (库存批次与变动)")
+stock = Blueprint(
+    "stock",
+    __name__,
+    url_prefix="/api/v1/stock",
+    description="Stock queries, statistics and receipts",
+)
+lots = Blueprint(
+    "lots",
+    __name__,
+    url_prefix="/api/v1",
+    description="Stock lots and their ledger (库存批次与变动)",
+)
+
 
 def _filter(query: dict) -> queries.StockFilter:
     keys = queries.StockFilter.__dataclass_fields__
@@ -28,8 +55,13 @@ def list_stock(query, page, per_page):
     """One row per lot in scope, with filters (category code prefix, region incl. sub-regions,
     agency incl. descendants, reserve type, expiring within N days, material name)."""
     f, today = _filter(query), local_today()
-    return paginate(queries.stock_rows(current_user, f, today), page, per_page, rows=True,
-                    count=queries.stock_count(current_user, f, today))
+    return paginate(
+        queries.stock_rows(current_user, f, today),
+        page,
+        per_page,
+        rows=True,
+        count=queries.stock_count(current_user, f, today),
+    )
 
 
 @stock.route("/totals")
@@ -53,19 +85,32 @@ def available_within(query):
 @stock.route("/export")
 @auth_required("token", "session")
 @stock.arguments(ExportQuerySchema, location="query")
-@stock.doc(responses={"422": {"description": "Invalid filters, or more rows than EXPORT_INLINE_MAX_ROWS "
-                                              "(`export-too-large`: use /api/v1/export-jobs)"},
-                      "200": {"description": "The file", "content": {
-    "text/csv": {"schema": {"type": "string"}},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
-                                                                                      "format": "binary"}}}}})
+@stock.doc(
+    responses={
+        "422": {
+            "description": "Invalid filters, or more rows than EXPORT_INLINE_MAX_ROWS "
+            "(`export-too-large`: use /api/v1/export-jobs)"
+        },
+        "200": {
+            "description": "The file",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        },
+    }
+)
 def export_stock(query):
     """The filtered lot list as CSV (UTF-8 with BOM) or XLSX; cells cannot start a formula. More
     than EXPORT_INLINE_MAX_ROWS lots (20,000) answer 422 `export-too-large`: export them with
     `POST /api/v1/export-jobs` (`{"export": "stock", ...}`), written by the background worker."""
-    body, mimetype = queries.export_stock(current_user, query, local_today(), query["format"])
+    body, mimetype = stock_service.export_stock(current_user, query, local_today(), query["format"])
     filename = f"stock-{local_today():%Y%m%d}.{query['format']}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
 
 
 @stock.route("/receipts", methods=["POST"])
@@ -74,7 +119,9 @@ def export_stock(query):
 @stock.response(201, MovementSchema)
 def receive(data):
     """Stock arrives at a depot (into the depot x material x lot, opened if new)."""
-    facts = ledger.LotFacts(**{k: data.pop(k) for k in list(data) if k in ledger.LotFacts.__dataclass_fields__})
+    facts = ledger.LotFacts(
+        **{k: data.pop(k) for k in list(data) if k in ledger.LotFacts.__dataclass_fields__}
+    )
     return ledger.record_receipt(current_user, facts=facts, **data)
 
 
@@ -126,7 +173,11 @@ def count(data, lot_id):
 @lots.response(201, MovementSchema(many=True))
 def transfer(data, lot_id):
     """Move units to another depot; both legs share one reference."""
-    return list(ledger.record_transfer(current_user, lot_id, data.pop("to_depot_id"), data.pop("quantity"), **data))
+    return list(
+        ledger.record_transfer(
+            current_user, lot_id, data.pop("to_depot_id"), data.pop("quantity"), **data
+        )
+    )
 
 
 @lots.route("/lots/<int:lot_id>/reservations", methods=["POST"])

@@ -6,7 +6,9 @@ from core.pagination import PageArgsSchema, page_schema, paginate
 from ..schemas import TransportQuerySchema, TransportSchema, TransportUpdateSchema
 from ..services import transport as service
 
-blp = Blueprint("transport", __name__, url_prefix="/api/v1/transport", description="Transport capacity (运输力)")
+blp = Blueprint(
+    "transport", __name__, url_prefix="/api/v1/transport", description="Transport capacity (运输力)"
+)
 
 
 @blp.route("")

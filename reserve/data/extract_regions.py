@@ -18,6 +18,7 @@ importlib.resources.
   Y becomes Y-01-01 and an end year Y becomes Y-12-31. Empty means "not given"
   for valid_from and "still in force" for valid_to.
 """
+
 import csv
 import importlib.resources
 import re
@@ -33,13 +34,13 @@ FIELDS = ["code", "name", "level", "parent_code", "lat", "lon", "valid_from", "v
 PREDECESSORS = {
     "140213": ("140202", "140211"),  # 平城区 <- 城区 + 南郊区 (part)
     "140214": ("140203", "140211"),  # 云冈区 <- 矿区 + 南郊区 (part)
-    "140215": ("140227",),           # 云州区 <- 大同县
+    "140215": ("140227",),  # 云州区 <- 大同县
     "140403": ("140402", "140411"),  # 潞州区 <- 城区 + 郊区
-    "140404": ("140421",),           # 上党区 <- 长治县
-    "140405": ("140424",),           # 屯留区 <- 屯留县
-    "140406": ("140481",),           # 潞城区 <- 潞城市
-    "140681": ("140624",),           # 怀仁市 <- 怀仁县
-    "140703": ("140726",),           # 太谷区 <- 太谷县
+    "140404": ("140421",),  # 上党区 <- 长治县
+    "140405": ("140424",),  # 屯留区 <- 屯留县
+    "140406": ("140481",),  # 潞城区 <- 潞城市
+    "140681": ("140624",),  # 怀仁市 <- 怀仁县
+    "140703": ("140726",),  # 太谷区 <- 太谷县
 }
 
 # loc.dat: a line "14 province=..." opens a province; the indented lines under
@@ -125,14 +126,24 @@ def main():
             print(f"warning: {code} cpca {name} vs loc.dat {loc[code][0]}", file=sys.stderr)
         level, parent = level_of(code)
         valid_from, valid_to = dates(code)
-        rows.append({"code": code, "name": name, "level": level, "parent_code": parent,
-                     "lat": lat, "lon": lon, "valid_from": valid_from, "valid_to": valid_to})
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "level": level,
+                "parent_code": parent,
+                "lat": lat,
+                "lon": lon,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+            }
+        )
 
-    added = sorted(code for code, (_n, _s, end) in loc.items()
-                   if not end and code not in cpca)
+    added = sorted(code for code, (_n, _s, end) in loc.items() if not end and code not in cpca)
     if set(added) != set(PREDECESSORS):
-        sys.exit(f"PREDECESSORS out of date: loc.dat adds {added}, "
-                 f"mapping has {sorted(PREDECESSORS)}")
+        sys.exit(
+            f"PREDECESSORS out of date: loc.dat adds {added}, mapping has {sorted(PREDECESSORS)}"
+        )
     for code in added:
         name, start, _end = loc[code]
         preds = PREDECESSORS[code]
@@ -142,10 +153,18 @@ def main():
                 sys.exit(f"bad predecessor {pred} for {code}")
         level, parent = level_of(code)
         valid_from, valid_to = dates(code)
-        rows.append({"code": code, "name": name, "level": level, "parent_code": parent,
-                     "lat": mean_coordinate(cpca[p][1] for p in preds),
-                     "lon": mean_coordinate(cpca[p][2] for p in preds),
-                     "valid_from": valid_from, "valid_to": valid_to})
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "level": level,
+                "parent_code": parent,
+                "lat": mean_coordinate(cpca[p][1] for p in preds),
+                "lon": mean_coordinate(cpca[p][2] for p in preds),
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+            }
+        )
         print(f"add {code} {name} from {'+'.join(preds)}", file=sys.stderr)
 
     rows.sort(key=lambda r: r["code"])
@@ -158,8 +177,11 @@ def main():
         writer.writeheader()
         writer.writerows(rows)
     in_force = sum(1 for r in rows if not r["valid_to"])
-    print(f"wrote {len(rows)} rows to {OUT} ({in_force} in force, "
-          f"{len(rows) - in_force} no longer in force, {len(added)} added)", file=sys.stderr)
+    print(
+        f"wrote {len(rows)} rows to {OUT} ({in_force} in force, "
+        f"{len(rows) - in_force} no longer in force, {len(added)} added)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -25,10 +25,26 @@ from ..stock import MovementKind, ledger, queries, rollup
 from .standard import FULL, KINDS, Problem
 from .validation import CellError, Context
 
-LOT_ATTRS = ("production_date", "expiry_date", "enterprise_name", "enterprise_credit_code", "units_per_day",
-             "lead_time_h", "contract_valid_to")
-DEPOT_ATTRS = ("name", "region_code", "address", "lat", "lon", "capacity_m3", "capacity_t", "contact_name",
-               "contact_phone")
+LOT_ATTRS = (
+    "production_date",
+    "expiry_date",
+    "enterprise_name",
+    "enterprise_credit_code",
+    "units_per_day",
+    "lead_time_h",
+    "contract_valid_to",
+)
+DEPOT_ATTRS = (
+    "name",
+    "region_code",
+    "address",
+    "lat",
+    "lon",
+    "capacity_m3",
+    "capacity_t",
+    "contact_name",
+    "contact_phone",
+)
 TRANSPORT_ATTRS = ("count", "payload_t", "volume_m3", "base")
 SAMPLE = 2000  # changes kept on the submission for display
 
@@ -39,7 +55,7 @@ StaleState = ledger.StaleBalance
 
 @dataclass
 class Change:
-    action: str            # new / changed / closed
+    action: str  # new / changed / closed
     group: str
     key: tuple
     row: int | None
@@ -47,8 +63,14 @@ class Change:
     after: dict | None
 
     def to_json(self) -> dict:
-        return {"action": self.action, "group": self.group, "key": [_plain(k) for k in self.key], "row": self.row,
-                "before": _plain_dict(self.before), "after": _plain_dict(self.after)}
+        return {
+            "action": self.action,
+            "group": self.group,
+            "key": [_plain(k) for k in self.key],
+            "row": self.row,
+            "before": _plain_dict(self.before),
+            "after": _plain_dict(self.after),
+        }
 
 
 @dataclass
@@ -68,7 +90,9 @@ class ChangeSet:
     def per_group(self) -> list[dict]:
         groups: dict[str, dict] = {}
         for change in self.changes:
-            entry = groups.setdefault(change.group, {"group": change.group, "new": 0, "changed": 0, "closed": 0})
+            entry = groups.setdefault(
+                change.group, {"group": change.group, "new": 0, "changed": 0, "closed": 0}
+            )
             entry[change.action] += 1
         return sorted(groups.values(), key=lambda g: g["group"] or "")
 
@@ -77,9 +101,18 @@ class ChangeSet:
         the JSON dicts: the same bytes, a third of the time on 100,000 changes."""
         digest = hashlib.sha256()
         for change in self.changes:
-            digest.update(_FINGERPRINT_JSON.encode({"action": change.action, "group": change.group, "key": change.key,
-                                                    "row": change.row, "before": change.before,
-                                                    "after": change.after}).encode())
+            digest.update(
+                _FINGERPRINT_JSON.encode(
+                    {
+                        "action": change.action,
+                        "group": change.group,
+                        "key": change.key,
+                        "row": change.row,
+                        "before": change.before,
+                        "after": change.after,
+                    }
+                ).encode()
+            )
         return digest.hexdigest()
 
 
@@ -104,13 +137,16 @@ def compute(kind: str, records: list[dict], ctx: Context, mode: str) -> ChangeSe
     return _KINDS[kind]["diff"](records, ctx, mode == FULL)
 
 
-def apply(kind: str, changeset: ChangeSet, ctx: Context, *, reference: str, user_id: int | None) -> None:
+def apply(
+    kind: str, changeset: ChangeSet, ctx: Context, *, reference: str, user_id: int | None
+) -> None:
     """Write the change set in the current transaction; the caller commits (or rolls back on
     StaleState)."""
     _KINDS[kind]["apply"](changeset, ctx, reference, user_id)
 
 
 # --- stock -------------------------------------------------------------------------------------
+
 
 def _current_lots(ctx: Context) -> dict[tuple, dict]:
     codes = {ref.id: code for code, ref in ctx.depots.items()}
@@ -135,17 +171,29 @@ def _stock_diff(records, ctx: Context, full: bool) -> ChangeSet:
                 result.unchanged += 1
                 continue
             depot = ctx.depots[record["depot_code"]]
-            after = {"quantity": quantity, "reserve_type": record["reserve_type"] or ReserveType.PHYSICAL.value,
-                     "classification": record["classification"] or depot.classification, **attrs}
+            after = {
+                "quantity": quantity,
+                "reserve_type": record["reserve_type"] or ReserveType.PHYSICAL.value,
+                "classification": record["classification"] or depot.classification,
+                **attrs,
+            }
             result.changes.append(Change("new", key[0], key, record["_row"], None, after))
             continue
         if quantity < lot["reserved"]:
             result.errors.append(_quantity_error(record, lot["reserved"]))
             continue
-        before = {"quantity": lot["on_hand"], "reserve_type": lot["reserve_type"],
-                  "classification": lot["classification"], **{a: lot[a] for a in LOT_ATTRS}}
-        after = {"quantity": quantity, "reserve_type": record["reserve_type"] or lot["reserve_type"],
-                 "classification": record["classification"] or lot["classification"], **attrs}
+        before = {
+            "quantity": lot["on_hand"],
+            "reserve_type": lot["reserve_type"],
+            "classification": lot["classification"],
+            **{a: lot[a] for a in LOT_ATTRS},
+        }
+        after = {
+            "quantity": quantity,
+            "reserve_type": record["reserve_type"] or lot["reserve_type"],
+            "classification": record["classification"] or lot["classification"],
+            **attrs,
+        }
         if after == before:
             result.unchanged += 1
         else:
@@ -155,20 +203,46 @@ def _stock_diff(records, ctx: Context, full: bool) -> ChangeSet:
             if key in seen or lot["on_hand"] == 0:
                 continue
             if lot["reserved"]:
-                result.errors.append(CellError(None, None, "lot_no", None, key[2], Problem(
-                    N_("lot %(lot)s at depot %(depot)s is missing from the full report but holds %(n)s units reserved "
-                       "for dispatch; list it"), {"lot": key[2], "depot": key[0], "n": lot["reserved"]})))
+                result.errors.append(
+                    CellError(
+                        None,
+                        None,
+                        "lot_no",
+                        None,
+                        key[2],
+                        Problem(
+                            N_(
+                                "lot %(lot)s at depot %(depot)s is missing from the full report but holds %(n)s units reserved "
+                                "for dispatch; list it"
+                            ),
+                            {"lot": key[2], "depot": key[0], "n": lot["reserved"]},
+                        ),
+                    )
+                )
                 continue
-            result.changes.append(Change("closed", key[0], key, None, {"quantity": lot["on_hand"]}, {"quantity": 0}))
-    result.coverage = {"full": full, "depots": sorted({ctx.depots[r["depot_code"]].id for r in records}
-                                                      | ({d.id for d in ctx.depots.values()} if full else set())),
-                       "materials": sorted({r["material_id"] for r in records})}
+            result.changes.append(
+                Change("closed", key[0], key, None, {"quantity": lot["on_hand"]}, {"quantity": 0})
+            )
+    result.coverage = {
+        "full": full,
+        "depots": sorted(
+            {ctx.depots[r["depot_code"]].id for r in records}
+            | ({d.id for d in ctx.depots.values()} if full else set())
+        ),
+        "materials": sorted({r["material_id"] for r in records}),
+    }
     return result
 
 
 def _quantity_error(record, reserved):
-    return CellError(record["_row"], None, "quantity", KINDS["stock"].column("quantity").header, record["quantity"],
-                     Problem(N_("the quantity is below the %(n)s units reserved for dispatch"), {"n": reserved}))
+    return CellError(
+        record["_row"],
+        None,
+        "quantity",
+        KINDS["stock"].column("quantity").header,
+        record["quantity"],
+        Problem(N_("the quantity is below the %(n)s units reserved for dispatch"), {"n": reserved}),
+    )
 
 
 def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
@@ -177,14 +251,29 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
     now = utcnow()
     current = _current_lots(ctx)
     new = [c for c in changeset.changes if c.action == "new"]
-    opened = [{"depot_id": ctx.depots[c.key[0]].id, "material_id": c.key[1], "lot_no": c.key[2],
-               "owner_agency_id": ctx.agency_id, "on_hand": c.after["quantity"], "reserved": 0, "created_at": now,
-               "contract_valid_from": None, **{k: v for k, v in c.after.items() if k != "quantity"}} for c in new]
+    opened = [
+        {
+            "depot_id": ctx.depots[c.key[0]].id,
+            "material_id": c.key[1],
+            "lot_no": c.key[2],
+            "owner_agency_id": ctx.agency_id,
+            "on_hand": c.after["quantity"],
+            "reserved": 0,
+            "created_at": now,
+            "contract_valid_from": None,
+            **{k: v for k, v in c.after.items() if k != "quantity"},
+        }
+        for c in new
+    ]
     ids = ledger.open_lots(opened)
     movements, shares = [], []
     for change, lot in zip(new, opened):
         lot_id = ids[(lot["depot_id"], change.key[1], change.key[2])]
-        movements.append(ledger.movement_row(lot_id, MovementKind.RECEIPT, lot["on_hand"], now, reference, user_id))
+        movements.append(
+            ledger.movement_row(
+                lot_id, MovementKind.RECEIPT, lot["on_hand"], now, reference, user_id
+            )
+        )
         shares.append(ledger.lot_share(lot, +1))
     balances, attr_updates = [], []
     for change in changeset.changes:
@@ -197,9 +286,17 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
         delta = new_quantity - lot["on_hand"]
         if delta:
             balances.append({"lot_id": lot["id"], "old": lot["on_hand"], "new": new_quantity})
-            movements.append(ledger.movement_row(
-                lot["id"], MovementKind.COUNT, delta, now, reference, user_id,
-                reason="absent from the full report" if change.action == "closed" else None))
+            movements.append(
+                ledger.movement_row(
+                    lot["id"],
+                    MovementKind.COUNT,
+                    delta,
+                    now,
+                    reference,
+                    user_id,
+                    reason="absent from the full report" if change.action == "closed" else None,
+                )
+            )
         if change.action == "changed":
             attrs = {k: v for k, v in change.after.items() if k != "quantity"}
             if any(attrs[k] != lot[k] for k in attrs):
@@ -207,32 +304,50 @@ def _stock_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
             after = {**lot, **attrs, "on_hand": new_quantity}
         else:
             after = {**lot, "on_hand": new_quantity}
-        shares += [ledger.lot_share(_owned(ctx, change.key, lot), -1), ledger.lot_share(_owned(ctx, change.key, after), +1)]
+        shares += [
+            ledger.lot_share(_owned(ctx, change.key, lot), -1),
+            ledger.lot_share(_owned(ctx, change.key, after), +1),
+        ]
     ledger.set_lot_terms(attr_updates)
     ledger.book_batch(balances, movements, shares)
 
 
 def _owned(ctx: Context, key: tuple, lot: dict) -> dict:
     """A current lot's row with what lot_share needs beside it: its depot and owner."""
-    return {**lot, "depot_id": ctx.depots[key[0]].id, "material_id": key[1], "owner_agency_id": ctx.agency_id}
+    return {
+        **lot,
+        "depot_id": ctx.depots[key[0]].id,
+        "material_id": key[1],
+        "owner_agency_id": ctx.agency_id,
+    }
 
 
 # --- depots ------------------------------------------------------------------------------------
 
+
 def _depot_state(depot: Depot) -> dict:
-    return {**{a: getattr(depot, a) for a in DEPOT_ATTRS}, "classification": depot.classification,
-            "status": depot.status}
+    return {
+        **{a: getattr(depot, a) for a in DEPOT_ATTRS},
+        "classification": depot.classification,
+        "status": depot.status,
+    }
 
 
 def _depot_diff(records, ctx: Context, full: bool) -> ChangeSet:
     result = ChangeSet("depots")
-    current = {d.code: d for d in db.session.execute(select(Depot).where(Depot.agency_id == ctx.agency_id)).scalars()}
+    current = {
+        d.code: d
+        for d in db.session.execute(select(Depot).where(Depot.agency_id == ctx.agency_id)).scalars()
+    }
     holding = queries.depot_holdings(ctx.agency_id)
     for record in records:
         depot = current.get(record["depot_code"])
-        after = {**{a: record[a] for a in DEPOT_ATTRS},
-                 "classification": record["classification"] or (depot.classification if depot else "internal"),
-                 "status": record["status"] or (depot.status if depot else "active")}
+        after = {
+            **{a: record[a] for a in DEPOT_ATTRS},
+            "classification": record["classification"]
+            or (depot.classification if depot else "internal"),
+            "status": record["status"] or (depot.status if depot else "active"),
+        }
         key = (record["depot_code"],)
         if depot is None:
             result.changes.append(Change("new", key[0], key, record["_row"], None, after))
@@ -252,14 +367,28 @@ def _depot_diff(records, ctx: Context, full: bool) -> ChangeSet:
             if holding.get(depot.id):
                 result.errors.append(_holding_error(None, code, holding[depot.id]))
             else:
-                result.changes.append(Change("closed", code, (code,), None, {"status": "active"}, {"status": "closed"}))
+                result.changes.append(
+                    Change(
+                        "closed", code, (code,), None, {"status": "active"}, {"status": "closed"}
+                    )
+                )
     return result
 
 
 def _holding_error(row, code, units):
-    return CellError(row, None, "depot_code", None, code, Problem(
-        N_("depot %(code)s still holds %(n)s units: it cannot be closed until its stock is moved out"),
-        {"code": code, "n": units}))
+    return CellError(
+        row,
+        None,
+        "depot_code",
+        None,
+        code,
+        Problem(
+            N_(
+                "depot %(code)s still holds %(n)s units: it cannot be closed until its stock is moved out"
+            ),
+            {"code": code, "n": units},
+        ),
+    )
 
 
 def _depot_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
@@ -268,7 +397,9 @@ def _depot_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
         if change.action == "new":
             db.session.add(Depot(agency_id=ctx.agency_id, code=code, **change.after))
             continue
-        depot = db.session.execute(select(Depot).filter_by(code=code, agency_id=ctx.agency_id)).scalar_one()
+        depot = db.session.execute(
+            select(Depot).filter_by(code=code, agency_id=ctx.agency_id)
+        ).scalar_one()
         old_region = depot.region_code
         for name, value in change.after.items():
             setattr(depot, name, value)
@@ -278,10 +409,14 @@ def _depot_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: in
 
 # --- transport ---------------------------------------------------------------------------------
 
+
 def _transport_rows(ctx: Context) -> dict[tuple, TransportCapacity]:
     codes = {ref.id: code for code, ref in ctx.depots.items()}
-    rows = db.session.execute(select(TransportCapacity).where(TransportCapacity.agency_id == ctx.agency_id)
-                              .order_by(TransportCapacity.id)).scalars()
+    rows = db.session.execute(
+        select(TransportCapacity)
+        .where(TransportCapacity.agency_id == ctx.agency_id)
+        .order_by(TransportCapacity.id)
+    ).scalars()
     return {(codes.get(r.depot_id), r.mode, r.vehicle_type): r for r in rows}
 
 
@@ -291,34 +426,52 @@ def _transport_diff(records, ctx: Context, full: bool) -> ChangeSet:
     for record in records:
         key = (record["depot_code"], record["mode"], record["vehicle_type"])
         row = current.get(key)
-        after = {**{a: record[a] for a in TRANSPORT_ATTRS},
-                 "available": True if record["available"] is None else record["available"],
-                 "classification": record["classification"] or (row.classification if row else "internal")}
+        after = {
+            **{a: record[a] for a in TRANSPORT_ATTRS},
+            "available": True if record["available"] is None else record["available"],
+            "classification": record["classification"]
+            or (row.classification if row else "internal"),
+        }
         if row is None:
             result.changes.append(Change("new", key[0] or "", key, record["_row"], None, after))
             continue
-        before = {**{a: getattr(row, a) for a in TRANSPORT_ATTRS}, "available": row.available,
-                  "classification": row.classification}
+        before = {
+            **{a: getattr(row, a) for a in TRANSPORT_ATTRS},
+            "available": row.available,
+            "classification": row.classification,
+        }
         if before == after:
             result.unchanged += 1
         else:
-            result.changes.append(Change("changed", key[0] or "", key, record["_row"], before, after))
+            result.changes.append(
+                Change("changed", key[0] or "", key, record["_row"], before, after)
+            )
     if full:
         listed = {(r["depot_code"], r["mode"], r["vehicle_type"]) for r in records}
         for key, row in current.items():
             if key not in listed:
-                result.changes.append(Change("closed", key[0] or "", key, None, {"count": row.count}, None))
+                result.changes.append(
+                    Change("closed", key[0] or "", key, None, {"count": row.count}, None)
+                )
     return result
 
 
-def _transport_apply(changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None) -> None:
+def _transport_apply(
+    changeset: ChangeSet, ctx: Context, reference: str, user_id: int | None
+) -> None:
     current = _transport_rows(ctx)
     for change in changeset.changes:
         depot_code, mode, vehicle_type = change.key
         if change.action == "new":
-            db.session.add(TransportCapacity(agency_id=ctx.agency_id, mode=mode, vehicle_type=vehicle_type,
-                                             depot_id=ctx.depots[depot_code].id if depot_code else None,
-                                             **change.after))
+            db.session.add(
+                TransportCapacity(
+                    agency_id=ctx.agency_id,
+                    mode=mode,
+                    vehicle_type=vehicle_type,
+                    depot_id=ctx.depots[depot_code].id if depot_code else None,
+                    **change.after,
+                )
+            )
         elif change.action == "changed":
             for name, value in change.after.items():
                 setattr(current[change.key], name, value)
@@ -333,15 +486,27 @@ PLAN_ATTRS = ("incident_type", "level", "plan_region_code", "classification")
 
 
 def _current_norms(ctx: Context) -> tuple[dict, dict]:
-    plans = {p.name: p for p in db.session.execute(
-        select(EmergencyPlan).where(EmergencyPlan.agency_id == ctx.agency_id).order_by(EmergencyPlan.id)).scalars()}
-    norms = {(name, n.material_id, n.region_code): n for name, plan in plans.items() for n in plan.norms}
+    plans = {
+        p.name: p
+        for p in db.session.execute(
+            select(EmergencyPlan)
+            .where(EmergencyPlan.agency_id == ctx.agency_id)
+            .order_by(EmergencyPlan.id)
+        ).scalars()
+    }
+    norms = {
+        (name, n.material_id, n.region_code): n for name, plan in plans.items() for n in plan.norms
+    }
     return plans, norms
 
 
 def _plan_state(plan: EmergencyPlan) -> dict:
-    return {"incident_type": plan.incident_type, "level": plan.level, "plan_region_code": plan.region_code,
-            "classification": plan.classification}
+    return {
+        "incident_type": plan.incident_type,
+        "level": plan.level,
+        "plan_region_code": plan.region_code,
+        "classification": plan.classification,
+    }
 
 
 def _norm_diff(records, ctx: Context, full: bool) -> ChangeSet:
@@ -352,11 +517,25 @@ def _norm_diff(records, ctx: Context, full: bool) -> ChangeSet:
         name = record["plan_name"]
         plan = plans.get(name)
         wanted = {a: record[a] for a in PLAN_ATTRS}
-        wanted["classification"] = wanted["classification"] or (plan.classification if plan else "internal")
+        wanted["classification"] = wanted["classification"] or (
+            plan.classification if plan else "internal"
+        )
         if name in plan_rows and plan_rows[name][1] != wanted:
-            result.errors.append(CellError(record["_row"], None, "plan_name", None, name, Problem(
-                N_("the plan's type, level, region or classification differ from row %(row)s of the same plan"),
-                {"row": plan_rows[name][0]})))
+            result.errors.append(
+                CellError(
+                    record["_row"],
+                    None,
+                    "plan_name",
+                    None,
+                    name,
+                    Problem(
+                        N_(
+                            "the plan's type, level, region or classification differ from row %(row)s of the same plan"
+                        ),
+                        {"row": plan_rows[name][0]},
+                    ),
+                )
+            )
             continue
         plan_rows.setdefault(name, (record["_row"], wanted))
         key = (name, record["material_id"], record["region_code"])
@@ -374,7 +553,9 @@ def _norm_diff(records, ctx: Context, full: bool) -> ChangeSet:
         listed = {(r["plan_name"], r["material_id"], r["region_code"]) for r in records}
         for key, norm in norms.items():
             if key not in listed:
-                result.changes.append(Change("closed", key[0], key, None, {"quantity": norm.quantity}, None))
+                result.changes.append(
+                    Change("closed", key[0], key, None, {"quantity": norm.quantity}, None)
+                )
     return result
 
 
@@ -416,30 +597,60 @@ def undo_movements(reference: str, *, reason: str, user_id: int | None) -> int:
 
 # --- the current state as report rows (prefilled templates) -------------------------------------
 
+
 def current_report_rows(kind: str, ctx: Context) -> list[dict]:
     """What the agency holds now, as rows of the kind's template: exporting them and submitting
     the file unchanged reports no change."""
     codes = {ref.id: code for code, ref in ctx.depots.items()}
     if kind == "depots":
-        return [{"depot_code": d.code, **_depot_state(d)} for d in db.session.execute(
-            select(Depot).where(Depot.agency_id == ctx.agency_id).order_by(Depot.code)).scalars()]
+        return [
+            {"depot_code": d.code, **_depot_state(d)}
+            for d in db.session.execute(
+                select(Depot).where(Depot.agency_id == ctx.agency_id).order_by(Depot.code)
+            ).scalars()
+        ]
     if kind == "transport":
-        return [{"depot_code": key[0], "mode": row.mode, "vehicle_type": row.vehicle_type, "available": row.available,
-                 "classification": row.classification, **{a: getattr(row, a) for a in TRANSPORT_ATTRS}}
-                for key, row in _transport_rows(ctx).items()]
+        return [
+            {
+                "depot_code": key[0],
+                "mode": row.mode,
+                "vehicle_type": row.vehicle_type,
+                "available": row.available,
+                "classification": row.classification,
+                **{a: getattr(row, a) for a in TRANSPORT_ATTRS},
+            }
+            for key, row in _transport_rows(ctx).items()
+        ]
     materials = {m.id: m for m in db.session.execute(select(Material)).scalars()}
     if kind == "norms":
         plans, norms = _current_norms(ctx)
-        return [{"plan_name": key[0], **_plan_state(plans[key[0]]), "material_code": materials[key[1]].code,
-                 "material_name": materials[key[1]].name, "region_code": key[2], "basis": norm.basis,
-                 "quantity": norm.quantity} for key, norm in norms.items()]
+        return [
+            {
+                "plan_name": key[0],
+                **_plan_state(plans[key[0]]),
+                "material_code": materials[key[1]].code,
+                "material_name": materials[key[1]].name,
+                "region_code": key[2],
+                "basis": norm.basis,
+                "quantity": norm.quantity,
+            }
+            for key, norm in norms.items()
+        ]
     rows = []
     for key, lot in sorted(_current_lots(ctx).items(), key=lambda item: item[1]["id"]):
         if lot["on_hand"] == 0:
             continue
         material = materials[key[1]]
-        rows.append({"depot_code": codes[lot["depot_id"]], "material_code": material.code,
-                     "material_name": material.name, "lot_no": key[2], "quantity": lot["on_hand"],
-                     "reserve_type": lot["reserve_type"], "classification": lot["classification"],
-                     **{a: lot[a] for a in LOT_ATTRS}})
+        rows.append(
+            {
+                "depot_code": codes[lot["depot_id"]],
+                "material_code": material.code,
+                "material_name": material.name,
+                "lot_no": key[2],
+                "quantity": lot["on_hand"],
+                "reserve_type": lot["reserve_type"],
+                "classification": lot["classification"],
+                **{a: lot[a] for a in LOT_ATTRS},
+            }
+        )
     return rows

@@ -41,8 +41,13 @@ def read_upload(path: Path) -> bytes:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     size = path.stat().st_size
     if limit and size > limit:
-        raise click.ClickException(_("The file is %(mb)s MB; reports are at most %(limit)s MB (MAX_CONTENT_LENGTH).",
-                                     mb=round(size / 2**20, 1), limit=round(limit / 2**20, 1)))
+        raise click.ClickException(
+            _(
+                "The file is %(mb)s MB; reports are at most %(limit)s MB (MAX_CONTENT_LENGTH).",
+                mb=round(size / 2**20, 1),
+                limit=round(limit / 2**20, 1),
+            )
+        )
     with path.open("rb") as stream:
         return stream.read(limit + 1 if limit else -1)
 
@@ -51,8 +56,12 @@ def read_upload(path: Path) -> bytes:
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
 @click.option("--agency", "agency_code", help="prefill with this agency's current data")
-@click.option("--as", "email", help="account used to read the agency's data (required with --agency)")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="file to write")
+@click.option(
+    "--as", "email", help="account used to read the agency's data (required with --agency)"
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="file to write"
+)
 def template(kind, fmt, agency_code, email, output):
     """Write a blank or prefilled template."""
     user = _user(email) if email else None
@@ -79,26 +88,43 @@ def submit(path, agency_code, kind, mode, email, yes):
     user = _user(email)
     data = read_upload(Path(path))
     try:
-        submission = services.submit_file(user, agency_id=_agency(agency_code).id, kind=kind, mode=mode, inline=True,
-                                          filename=Path(path).name, data=data, channel="cli")
+        submission = services.submit_file(
+            user,
+            agency_id=_agency(agency_code).id,
+            kind=kind,
+            mode=mode,
+            inline=True,
+            filename=Path(path).name,
+            data=data,
+            channel="cli",
+        )
     except services.SubmissionInvalid as exc:
         for error in exc.errors["cells"][:200]:
-            click.echo(f"{error['cell'] or '-':>8}  {error['header'] or '':<12} {error['message']}", err=True)
+            click.echo(
+                f"{error['cell'] or '-':>8}  {error['header'] or '':<12} {error['message']}",
+                err=True,
+            )
         click.echo(f"submission #{exc.submission.id}: {exc.detail}", err=True)
         sys.exit(1)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
     counts = submission.preview["counts"]
-    click.echo(f"submission #{submission.id}: {counts['new']} new, {counts['changed']} changed, "
-               f"{counts['closed']} closed, {counts['unchanged']} unchanged")
+    click.echo(
+        f"submission #{submission.id}: {counts['new']} new, {counts['changed']} changed, "
+        f"{counts['closed']} closed, {counts['unchanged']} unchanged"
+    )
     for group in submission.preview["groups"][:50]:
-        click.echo(f"  {group['group'] or '-':<20} +{group['new']} ~{group['changed']} -{group['closed']}")
+        click.echo(
+            f"  {group['group'] or '-':<20} +{group['new']} ~{group['changed']} -{group['closed']}"
+        )
     if not (yes or click.confirm("Apply these changes?")):
         services.discard_submission(user, submission.id)
         click.echo("discarded; nothing changed")
         return
     try:
-        services.confirm_submission(user, submission.id, fingerprint=submission.fingerprint, inline=True)
+        services.confirm_submission(
+            user, submission.id, fingerprint=submission.fingerprint, inline=True
+        )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"applied submission #{submission.id}")

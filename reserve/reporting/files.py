@@ -27,13 +27,17 @@ from .standard import MAX_ROWS
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-MAX_UNCOMPRESSED = 40 * 1024 * 1024    # all parts of an .xlsx together, once inflated (50,000 full rows: ~38 MB)
-MAX_SHARED_STRINGS = 16 * 1024 * 1024  # the shared-string table, which openpyxl keeps whole in memory
-MAX_RATIO = 100                        # inflated size / file size
+MAX_UNCOMPRESSED = (
+    40 * 1024 * 1024
+)  # all parts of an .xlsx together, once inflated (50,000 full rows: ~38 MB)
+MAX_SHARED_STRINGS = (
+    16 * 1024 * 1024
+)  # the shared-string table, which openpyxl keeps whole in memory
+MAX_RATIO = 100  # inflated size / file size
 MAX_MEMBERS = 500
-MAX_COLUMNS = 40                       # cells in one row; templates have at most 14 columns
-MAX_BLANK_ROWS = 10_000                # blank rows in one file (hostile sheets declare a million)
-MAX_LINE_CHARS = 100_000               # one CSV line
+MAX_COLUMNS = 40  # cells in one row; templates have at most 14 columns
+MAX_BLANK_ROWS = 10_000  # blank rows in one file (hostile sheets declare a million)
+MAX_LINE_CHARS = 100_000  # one CSV line
 OLE_VBA_NAMES = ("_VBA_PROJECT".encode("utf-16-le"), "VBA".encode("utf-16-le") + b"\x00\x00")
 
 
@@ -48,7 +52,7 @@ class Table:
     format: str
     rows: list[tuple[int, list]] = field(default_factory=list)
     truncated: bool = False
-    complete: bool = True       # False: reading stopped after the `head` rows asked for
+    complete: bool = True  # False: reading stopped after the `head` rows asked for
 
 
 def sniff_format(data: bytes) -> str:
@@ -72,8 +76,9 @@ def text_size(data: bytes) -> int:
     return len(data)
 
 
-def read_table(data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None,
-               max_text: int | None = None) -> Table:
+def read_table(
+    data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None, max_text: int | None = None
+) -> Table:
     """The rows of the data sheet, or BadFile (400) naming why the file cannot be read. With
     `head`, reading stops after that many non-blank rows (`complete` is then False): enough to
     refuse a file by its first rows without paying for the rest. With `max_text`, a file whose
@@ -82,9 +87,15 @@ def read_table(data: bytes, *, max_rows: int = MAX_ROWS, head: int | None = None
     if not data or not data.strip():
         raise BadFile(_("The file is empty."))
     if max_text is not None and text_size(data) > max_text:
-        raise BadFile(_("The file holds %(size)s MB of text once unpacked; this import takes at most %(limit)s MB "
-                        "(%(rows)s rows). Remove other sheets and unused columns, or split the file.",
-                        size=f"{text_size(data) / 2**20:.1f}", limit=f"{max_text / 2**20:g}", rows=f"{max_rows:,}"))
+        raise BadFile(
+            _(
+                "The file holds %(size)s MB of text once unpacked; this import takes at most %(limit)s MB "
+                "(%(rows)s rows). Remove other sheets and unused columns, or split the file.",
+                size=f"{text_size(data) / 2**20:.1f}",
+                limit=f"{max_text / 2**20:g}",
+                rows=f"{max_rows:,}",
+            )
+        )
     kind = sniff_format(data)
     if kind == "xlsx":
         _check_xlsx(data)
@@ -105,16 +116,24 @@ def _check_xlsx(data: bytes) -> None:
     if "xl/workbook.xml" not in names:
         raise BadFile(_("The file is a zip archive but not an Excel workbook (.xlsx)."))
     if len(members) > MAX_MEMBERS:
-        raise BadFile(_("The workbook has too many parts (%(n)s); it cannot be a report.", n=len(members)))
+        raise BadFile(
+            _("The workbook has too many parts (%(n)s); it cannot be a report.", n=len(members))
+        )
     total = sum(m.file_size for m in members)
     strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
     if total > MAX_UNCOMPRESSED or total > MAX_RATIO * len(data) or strings > MAX_SHARED_STRINGS:
-        raise BadFile(_("The workbook expands to %(mb)s MB; that is too large to read.", mb=total // 2**20))
+        raise BadFile(
+            _("The workbook expands to %(mb)s MB; that is too large to read.", mb=total // 2**20)
+        )
     if any(name.lower().endswith("vbaproject.bin") for name in names):
-        raise BadFile(_("Workbooks with macros are not accepted; save it as a plain .xlsx workbook."))
+        raise BadFile(
+            _("Workbooks with macros are not accepted; save it as a plain .xlsx workbook.")
+        )
     for member in members:
         if member.filename.endswith((".xml", ".rels")) and _has_doctype(archive, member):
-            raise BadFile(_("The workbook contains XML entity declarations, which are not accepted."))
+            raise BadFile(
+                _("The workbook contains XML entity declarations, which are not accepted.")
+            )
 
 
 def _has_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
@@ -122,7 +141,9 @@ def _has_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     try:
         with archive.open(member) as stream:
             first = stream.read(4)
-            if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first:  # UTF-16/32 would hide a DOCTYPE
+            if (
+                first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first
+            ):  # UTF-16/32 would hide a DOCTYPE
                 return True
             tail = first
             while chunk := stream.read(1 << 20):
@@ -131,19 +152,27 @@ def _has_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
                     return True
                 tail = chunk[-16:]
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):
-        raise BadFile(_("The file is not a valid .xlsx workbook.")) from None  # zlib.error: a corrupt deflate stream
+        raise BadFile(
+            _("The file is not a valid .xlsx workbook.")
+        ) from None  # zlib.error: a corrupt deflate stream
     return False
 
 
 def _check_xls(data: bytes) -> None:
     if any(name in data for name in OLE_VBA_NAMES):
-        raise BadFile(_("Workbooks with macros are not accepted; save it as a plain .xlsx workbook."))
+        raise BadFile(
+            _("Workbooks with macros are not accepted; save it as a plain .xlsx workbook.")
+        )
 
 
 def _unreadable_workbook(exc: Exception) -> BadFile:
     """The libraries' own messages are English and name their internals: log-worthy, not user text."""
-    return BadFile(_("The workbook could not be read (%(kind)s); save it again from Excel or WPS as .xlsx.",
-                     kind=type(exc).__name__))
+    return BadFile(
+        _(
+            "The workbook could not be read (%(kind)s); save it again from Excel or WPS as .xlsx.",
+            kind=type(exc).__name__,
+        )
+    )
 
 
 def _xlsx_rows(data: bytes):
@@ -166,8 +195,11 @@ def _xlsx_rows(data: bytes):
         reader.read_strings()
         reader.read_workbook()
         apply_stylesheet(reader.archive, reader.wb)
-        sheets = [(sheet, rel) for sheet, rel in reader.parser.find_sheets()
-                  if "chartsheet" not in rel.Type and rel.target in reader.valid_files]
+        sheets = [
+            (sheet, rel)
+            for sheet, rel in reader.parser.find_sheets()
+            if "chartsheet" not in rel.Type and rel.target in reader.valid_files
+        ]
         if not sheets:
             raise BadFile(_("The workbook has no worksheet."))
         named = [pair for pair in sheets if pair[0].name == "数据"]
@@ -273,7 +305,9 @@ def _row_values(row, cells: _CellReader) -> tuple:
         reference = cell.get("r")
         column = _column_index(reference) if reference else column + 1
         if column > MAX_COLUMNS:
-            return (None,) * (MAX_COLUMNS + 1)  # refused by the caller without building 16,384 cells
+            return (None,) * (
+                MAX_COLUMNS + 1
+            )  # refused by the caller without building 16,384 cells
         if column > len(values):
             values.extend([None] * (column - len(values)))
         values[column - 1] = cells.value(cell)
@@ -287,7 +321,9 @@ def _xls_rows(data: bytes):
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = workbook.sheet_names
-        visible = [m.name for m in workbook.sheets_metadata if str(m.visible).lower().endswith("visible")]
+        visible = [
+            m.name for m in workbook.sheets_metadata if str(m.visible).lower().endswith("visible")
+        ]
         sheet = workbook.get_sheet_by_name("数据" if "数据" in names else (visible or names)[0])
         if sheet.total_width > MAX_COLUMNS * 4 or sheet.total_height > 65_536:
             raise BadFile(_("The workbook's sheet is larger than a report can be."))
@@ -307,7 +343,7 @@ def _csv_encoding(data: bytes) -> str:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             for start in range(0, len(data), 1 << 20):
-                decoder.decode(data[start:start + (1 << 20)])
+                decoder.decode(data[start : start + (1 << 20)])
             decoder.decode(b"", final=True)
             return encoding
         except UnicodeDecodeError:
@@ -318,8 +354,12 @@ def _csv_encoding(data: bytes) -> str:
 def _bounded_lines(stream):
     for line in stream:
         if len(line) > MAX_LINE_CHARS:
-            raise BadFile(_("A line of the CSV file is longer than %(n)s characters; it cannot be a report row.",
-                            n=MAX_LINE_CHARS))
+            raise BadFile(
+                _(
+                    "A line of the CSV file is longer than %(n)s characters; it cannot be a report row.",
+                    n=MAX_LINE_CHARS,
+                )
+            )
         yield line
 
 
@@ -345,18 +385,31 @@ def _collect(fmt: str, rows, max_rows: int, head: int | None = None) -> Table:
             if hasattr(rows, "close"):
                 rows.close()  # the workbook's parser and archive are closed now, not when collected
             break
-        if len(cells) > MAX_COLUMNS:  # refused as it is, even blank: scanning 16,384 cells a row is the attack
-            raise BadFile(_("Row %(row)s has more than %(n)s columns; a report has at most %(n)s.",
-                            row=number, n=MAX_COLUMNS))
+        if (
+            len(cells) > MAX_COLUMNS
+        ):  # refused as it is, even blank: scanning 16,384 cells a row is the attack
+            raise BadFile(
+                _(
+                    "Row %(row)s has more than %(n)s columns; a report has at most %(n)s.",
+                    row=number,
+                    n=MAX_COLUMNS,
+                )
+            )
         if _is_blank(cells):
             blank += 1
             if blank > MAX_BLANK_ROWS:
-                raise BadFile(_("The file has more than %(n)s blank rows; delete them and upload it again.",
-                                n=MAX_BLANK_ROWS))
+                raise BadFile(
+                    _(
+                        "The file has more than %(n)s blank rows; delete them and upload it again.",
+                        n=MAX_BLANK_ROWS,
+                    )
+                )
             continue
         if len(table.rows) >= max_rows + 2:  # two header rows
             table.truncated = True
-            raise BadFile(_("The file has more than %(n)s rows; split it into several reports.", n=max_rows))
+            raise BadFile(
+                _("The file has more than %(n)s rows; split it into several reports.", n=max_rows)
+            )
         end = len(cells)
         while end and cells[end - 1] in (None, ""):
             end -= 1

@@ -17,11 +17,25 @@ from .validation import MAX_ERRORS
 # checking / applying: a large report the worker is checking or applying (a background job).
 STATUSES = ("checking", "invalid", "ready", "applying", "applied", "discarded", "reverted")
 PERIODS = ("weekly", "monthly", "quarterly")
-STATUS_LABELS = {"checking": _l("Being checked"), "applying": _l("Being applied"), "invalid": _l("Has errors"), "ready": _l("Waiting for confirmation"), "applied": _l("Applied"),
-                 "discarded": _l("Discarded"), "reverted": _l("Reverted")}
-KIND_LABELS = {"depots": _l("Depots"), "stock": _l("Stock lots"), "transport": _l("Transport capacity"),
-               "norms": _l("Plan norms")}
-MODE_LABELS = {"full": _l("Full (complete current state)"), "incremental": _l("Incremental (listed rows only)")}
+STATUS_LABELS = {
+    "checking": _l("Being checked"),
+    "applying": _l("Being applied"),
+    "invalid": _l("Has errors"),
+    "ready": _l("Waiting for confirmation"),
+    "applied": _l("Applied"),
+    "discarded": _l("Discarded"),
+    "reverted": _l("Reverted"),
+}
+KIND_LABELS = {
+    "depots": _l("Depots"),
+    "stock": _l("Stock lots"),
+    "transport": _l("Transport capacity"),
+    "norms": _l("Plan norms"),
+}
+MODE_LABELS = {
+    "full": _l("Full (complete current state)"),
+    "incremental": _l("Incremental (listed rows only)"),
+}
 ACTION_LABELS = {"new": _l("new"), "changed": _l("changed"), "closed": _l("closed")}
 PERIOD_LABELS = {"weekly": _l("Weekly"), "monthly": _l("Monthly"), "quarterly": _l("Quarterly")}
 
@@ -31,32 +45,36 @@ class Submission(db.Model):
     what validation found, the preview, and what applying it changed."""
 
     __audit_exclude__ = {"content", "errors", "preview", "changes", "coverage"}
-    __table_args__ = (Index("ix_submission_agency_kind_created", "agency_id", "kind", "created_at"),)
+    __table_args__ = (
+        Index("ix_submission_agency_kind_created", "agency_id", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     kind: Mapped[str] = mapped_column(String(12))
     mode: Mapped[str] = mapped_column(String(12))
-    channel: Mapped[str] = mapped_column(String(8))          # web / api / push / cli
+    channel: Mapped[str] = mapped_column(String(8))  # web / api / push / cli
     status: Mapped[str] = mapped_column(String(10), index=True)
     filename: Mapped[str | None] = mapped_column(String(200))
-    file_format: Mapped[str] = mapped_column(String(8))      # xlsx / xls / csv / json
+    file_format: Mapped[str] = mapped_column(String(8))  # xlsx / xls / csv / json
     file_hash: Mapped[str] = mapped_column(String(64), index=True)
     file_size: Mapped[int]
-    content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # None once a refused file is pruned
+    content: Mapped[bytes | None] = deferred(
+        mapped_column(LargeBinary)
+    )  # None once a refused file is pruned
     template_version: Mapped[int | None]
     row_count: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)
-    errors: Mapped[list | None] = deferred(mapped_column(JSON))       # the first MAX_STORED_ERRORS
-    preview: Mapped[dict | None] = deferred(mapped_column(JSON))      # counts, per group
-    fingerprint: Mapped[str | None] = mapped_column(String(64))       # of the previewed change set
-    changes: Mapped[list | None] = deferred(mapped_column(JSON))      # a sample of what changed
-    coverage: Mapped[dict | None] = deferred(mapped_column(JSON))     # depots and materials reported
+    errors: Mapped[list | None] = deferred(mapped_column(JSON))  # the first MAX_STORED_ERRORS
+    preview: Mapped[dict | None] = deferred(mapped_column(JSON))  # counts, per group
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # of the previewed change set
+    changes: Mapped[list | None] = deferred(mapped_column(JSON))  # a sample of what changed
+    coverage: Mapped[dict | None] = deferred(mapped_column(JSON))  # depots and materials reported
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     applied_at: Mapped[datetime | None] = mapped_column(index=True)
     applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    closed_at: Mapped[datetime | None]                   # discarded or reverted
+    closed_at: Mapped[datetime | None]  # discarded or reverted
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     close_reason: Mapped[str | None] = mapped_column(String(300))
 

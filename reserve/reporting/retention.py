@@ -27,24 +27,34 @@ def _kept_refused():
 
 def drop_expired(now: datetime, days: int) -> int:
     """Drop the refused files older than `days`; the caller commits."""
-    result = db.session.execute(update(Submission).where(*_kept_refused(), Submission.created_at < now - timedelta(days=days))
-                                .values(content=None).execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(Submission)
+        .where(*_kept_refused(), Submission.created_at < now - timedelta(days=days))
+        .values(content=None)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount or 0
 
 
 def enforce_quota(agency_id: int, quota_bytes: int) -> int:
     """Drop the agency's oldest refused files beyond `quota_bytes` (newest kept first); the caller commits."""
-    rows = db.session.execute(select(Submission.id, Submission.file_size)
-                              .where(Submission.agency_id == agency_id, *_kept_refused())
-                              .order_by(Submission.created_at.desc(), Submission.id.desc())).all()
+    rows = db.session.execute(
+        select(Submission.id, Submission.file_size)
+        .where(Submission.agency_id == agency_id, *_kept_refused())
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+    ).all()
     total, dropped = 0, []
     for submission_id, size in rows:
         total += size
         if total > quota_bytes:
             dropped.append(submission_id)
     for start in range(0, len(dropped), 500):
-        db.session.execute(update(Submission).where(Submission.id.in_(dropped[start:start + 500]))
-                           .values(content=None).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Submission)
+            .where(Submission.id.in_(dropped[start : start + 500]))
+            .values(content=None)
+            .execution_options(synchronize_session=False)
+        )
     return len(dropped)
 
 
@@ -56,7 +66,9 @@ def prune_refused_files(now: datetime) -> dict:
     """The daily job's work: the age limit for every agency, then each agency's quota. Safe to
     run twice (a dropped file stays dropped)."""
     expired = drop_expired(now, current_app.config["SUBMISSION_FILE_RETENTION_DAYS"])
-    agencies = db.session.scalars(select(Submission.agency_id).where(*_kept_refused()).distinct()).all()
+    agencies = db.session.scalars(
+        select(Submission.agency_id).where(*_kept_refused()).distinct()
+    ).all()
     over_quota = sum(enforce_quota(agency_id, quota_bytes()) for agency_id in agencies)
     db.session.commit()
     return {"expired": expired, "over_quota": over_quota}

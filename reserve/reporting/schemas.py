@@ -10,7 +10,9 @@ KIND = validate.OneOf(list(KINDS))
 
 class TemplateQuerySchema(Schema):
     format = fields.Str(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
-    agency_id = fields.Int(load_default=None, metadata={"description": "prefill with this agency's current data"})
+    agency_id = fields.Int(
+        load_default=None, metadata={"description": "prefill with this agency's current data"}
+    )
 
 
 class UploadFormSchema(Schema):
@@ -24,11 +26,15 @@ class PushSchema(Schema):
     kind = fields.Str(required=True, validate=KIND)
     mode = fields.Str(load_default="incremental", validate=validate.OneOf(MODES))
     confirm = fields.Bool(load_default=False, metadata={"description": "apply at once if valid"})
-    rows = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_PUSH_ROWS))
+    rows = fields.List(
+        fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_PUSH_ROWS)
+    )
 
 
 class ConfirmSchema(Schema):
-    fingerprint = fields.Str(load_default=None, metadata={"description": "the preview's fingerprint"})
+    fingerprint = fields.Str(
+        load_default=None, metadata={"description": "the preview's fingerprint"}
+    )
 
 
 class RevertSchema(Schema):
@@ -77,9 +83,13 @@ class SubmissionDetailSchema(SubmissionSchema):
     preview = fields.Dict(allow_none=True)
     changes = fields.List(fields.Dict(), allow_none=True)
     errors = fields.Method("translated_errors")
-    job = fields.Method("background_job", metadata={
-        "description": "while `checking` or `applying`: the worker's job (poll this submission until the status "
-                       "changes); null otherwise"})
+    job = fields.Method(
+        "background_job",
+        metadata={
+            "description": "while `checking` or `applying`: the worker's job (poll this submission until the status "
+            "changes); null otherwise"
+        },
+    )
 
     def background_job(self, submission):
         from .services import IN_BACKGROUND, submission_job
@@ -99,8 +109,13 @@ class CadenceSchema(Schema):
     kind = fields.Str(required=True, validate=KIND)
     period = fields.Str(required=True, validate=validate.OneOf(PERIODS))
     grace_days = fields.Int(load_default=5, validate=validate.Range(0, 60))
-    starts_on = fields.Date(allow_none=True, load_default=None, metadata={
-        "description": "The calendar's first day: periods ending before it owe no report (kept when omitted)"})
+    starts_on = fields.Date(
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "description": "The calendar's first day: periods ending before it owe no report (kept when omitted)"
+        },
+    )
 
 
 class ScoreQuerySchema(Schema):
@@ -119,4 +134,6 @@ class ScoreRowSchema(Schema):
     on_time_share = fields.Float(allow_none=True)
     depots_share = fields.Float(allow_none=True)
     materials_share = fields.Float(allow_none=True)
-    quality_score = fields.Float(allow_none=True, metadata={"description": "latest data-quality score (0-1)"})
+    quality_score = fields.Float(
+        allow_none=True, metadata={"description": "latest data-quality score (0-1)"}
+    )

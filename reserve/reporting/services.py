@@ -37,7 +37,10 @@ MAX_STORED_ERRORS = MAX_ERRORS  # checking stops after them (validation.MAX_ERRO
 # wrong, it is refused on them and the rest is never parsed (a hostile file's cost is its head).
 HEAD_ROWS = 2 * MAX_ERRORS + 2
 PREVIEW_SAMPLE = 200
-IN_BACKGROUND = ("checking", "applying")  # the worker has the submission (a report-check / report-apply job)
+IN_BACKGROUND = (
+    "checking",
+    "applying",
+)  # the worker has the submission (a report-check / report-apply job)
 
 
 class SubmissionInvalid(Invalid):
@@ -47,29 +50,49 @@ class SubmissionInvalid(Invalid):
 
     def __init__(self, submission: Submission):
         if submission.errors_capped:
-            detail = _("The report has more than %(n)s errors; nothing was changed. The first %(n)s errors are shown, "
-                       "the rest of the file was not checked. Fix them and upload it again.", n=MAX_STORED_ERRORS)
+            detail = _(
+                "The report has more than %(n)s errors; nothing was changed. The first %(n)s errors are shown, "
+                "the rest of the file was not checked. Fix them and upload it again.",
+                n=MAX_STORED_ERRORS,
+            )
         else:
-            detail = _("The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
-                       n=submission.error_count)
-        super().__init__(detail, errors={"submission_id": submission.id, "errors_capped": submission.errors_capped,
-                                         "cells": describe_errors(submission.errors or [])})
+            detail = _(
+                "The report has %(n)s errors; nothing was changed. Fix them and upload it again.",
+                n=submission.error_count,
+            )
+        super().__init__(
+            detail,
+            errors={
+                "submission_id": submission.id,
+                "errors_capped": submission.errors_capped,
+                "cells": describe_errors(submission.errors or []),
+            },
+        )
         self.submission = submission
 
 
 def build_context(agency_id: int) -> Context:
     depots, foreign = {}, set()
-    for row in db.session.execute(select(Depot.id, Depot.code, Depot.agency_id, Depot.status, Depot.classification)):
+    for row in db.session.execute(
+        select(Depot.id, Depot.code, Depot.agency_id, Depot.status, Depot.classification)
+    ):
         if row.agency_id == agency_id:
             depots[row.code] = DepotRef(row.id, row.agency_id, row.status, row.classification)
         else:
             foreign.add(row.code)
     codes, names = {}, {}
-    for material_id, code, name in db.session.execute(select(Material.id, Material.code, Material.name)):
+    for material_id, code, name in db.session.execute(
+        select(Material.id, Material.code, Material.name)
+    ):
         codes[code] = material_id
         names.setdefault(name, []).append(material_id)
-    aliases = dict(db.session.execute(select(MaterialAlias.alias, MaterialAlias.material_id)
-                                      .where(MaterialAlias.agency_id == agency_id)).all())
+    aliases = dict(
+        db.session.execute(
+            select(MaterialAlias.alias, MaterialAlias.material_id).where(
+                MaterialAlias.agency_id == agency_id
+            )
+        ).all()
+    )
     regions = set(db.session.scalars(select(Region.code).where(Region.valid_to.is_(None))))
     return Context(agency_id, depots, foreign, codes, names, aliases, regions)
 
@@ -84,8 +107,17 @@ def _check_request(user, agency_id, kind, mode):
         raise Invalid(_("The mode is full or incremental."), errors={"mode": [" / ".join(MODES)]})
 
 
-def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | None, data: bytes,
-                channel: str = "web", inline: bool | None = None) -> Submission:
+def submit_file(
+    user,
+    *,
+    agency_id: int,
+    kind: str,
+    mode: str,
+    filename: str | None,
+    data: bytes,
+    channel: str = "web",
+    inline: bool | None = None,
+) -> Submission:
     """Validate an uploaded file and keep it as a submission: `ready` with a preview, or
     SubmissionInvalid (422) with the errors. Unreadable files are refused (400) and not kept.
     A file larger than REPORT_INLINE_MAX_BYTES (or `inline=False`) is kept as `checking` and
@@ -98,7 +130,9 @@ def submit_file(user, *, agency_id: int, kind: str, mode: str, filename: str | N
     ctx = build_context(agency_id)
     release_read_transaction()
     table = _read_whole_or_head(data, kind, ctx)
-    return _submit(user, agency_id, kind, mode, channel, filename, table.format, data, table.rows, ctx)
+    return _submit(
+        user, agency_id, kind, mode, channel, filename, table.format, data, table.rows, ctx
+    )
 
 
 def _read_whole_or_head(data: bytes, kind: str, ctx: Context):
@@ -114,9 +148,20 @@ def _queue_check(user, agency_id, kind, mode, channel, filename, data) -> Submis
     from core import background
 
     submission = Submission(
-        agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
-        file_format=sniff_format(data), file_hash=hashlib.sha256(data).hexdigest(), file_size=len(data),
-        content=data, row_count=0, error_count=0, status="checking", created_by_id=getattr(user, "id", None))
+        agency_id=agency_id,
+        kind=kind,
+        mode=mode,
+        channel=channel,
+        filename=(filename or "")[:200] or None,
+        file_format=sniff_format(data),
+        file_hash=hashlib.sha256(data).hexdigest(),
+        file_size=len(data),
+        content=data,
+        row_count=0,
+        error_count=0,
+        status="checking",
+        created_by_id=getattr(user, "id", None),
+    )
     db.session.add(submission)
     db.session.flush()
     background.enqueue(user, "report-check", subject=("submission", submission.id))  # commits both
@@ -136,18 +181,27 @@ def rows_from_json(kind: str, items: list[dict]) -> list[tuple[int, list]]:
     if not isinstance(items, list) or not items:
         raise Invalid(_("Send the rows as a non-empty list."), errors={"rows": [_("required")]})
     if len(items) > MAX_PUSH_ROWS:
-        raise Invalid(_("At most %(n)s rows per push; send several pushes.", n=MAX_PUSH_ROWS),
-                      errors={"rows": [_("too many rows")]})
+        raise Invalid(
+            _("At most %(n)s rows per push; send several pushes.", n=MAX_PUSH_ROWS),
+            errors={"rows": [_("too many rows")]},
+        )
     keys = [c.key for c in KINDS[kind].columns]
     extra = sorted({k for item in items if isinstance(item, dict) for k in item} - set(keys))
     if extra or not all(isinstance(item, dict) for item in items):
-        raise Invalid(_("Each row is an object with the template's keys."),
-                      errors={"rows": [_("unknown keys: %(keys)s", keys=", ".join(extra))] if extra else
-                              [_("each row must be an object")]})
+        raise Invalid(
+            _("Each row is an object with the template's keys."),
+            errors={
+                "rows": [_("unknown keys: %(keys)s", keys=", ".join(extra))]
+                if extra
+                else [_("each row must be an object")]
+            },
+        )
     return [(0, keys)] + [(n, [item.get(k) for k in keys]) for n, item in enumerate(items, start=1)]
 
 
-def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict], confirm: bool) -> Submission:
+def submit_rows(
+    user, *, agency_id: int, kind: str, mode: str, items: list[dict], confirm: bool
+) -> Submission:
     """The JSON push from an agency's own system: same validation; with `confirm` the change set
     is applied in the same request (all or nothing)."""
     _check_request(user, agency_id, kind, mode)
@@ -159,15 +213,25 @@ def submit_rows(user, *, agency_id: int, kind: str, mode: str, items: list[dict]
     return submission
 
 
-def _submit(user, agency_id, kind, mode, channel, filename, file_format, data, rows, ctx=None) -> Submission:
+def _submit(
+    user, agency_id, kind, mode, channel, filename, file_format, data, rows, ctx=None
+) -> Submission:
     if ctx is None:
         ctx = build_context(agency_id)
     release_read_transaction()
     checked = _check(kind, rows, ctx, mode)
     submission = Submission(
-        agency_id=agency_id, kind=kind, mode=mode, channel=channel, filename=(filename or "")[:200] or None,
-        file_format=file_format, file_hash=hashlib.sha256(data).hexdigest(), file_size=len(data), content=data,
-        created_by_id=getattr(user, "id", None))
+        agency_id=agency_id,
+        kind=kind,
+        mode=mode,
+        channel=channel,
+        filename=(filename or "")[:200] or None,
+        file_format=file_format,
+        file_hash=hashlib.sha256(data).hexdigest(),
+        file_size=len(data),
+        content=data,
+        created_by_id=getattr(user, "id", None),
+    )
     db.session.add(submission)
     _record_check(submission, rows, *checked)
     db.session.commit()
@@ -188,11 +252,18 @@ def _record_check(submission: Submission, rows, validation, changeset, errors) -
         db.session.flush()
         retention.enforce_quota(submission.agency_id, retention.quota_bytes())
     else:
-        _set_preview(submission, changeset, _same_file_applied(submission.agency_id, submission.kind,
-                                                               submission.mode, submission.file_hash))
+        _set_preview(
+            submission,
+            changeset,
+            _same_file_applied(
+                submission.agency_id, submission.kind, submission.mode, submission.file_hash
+            ),
+        )
 
 
-def _check(kind, rows, ctx, mode) -> tuple[Validation, change_sets.ChangeSet | None, list[CellError]]:
+def _check(
+    kind, rows, ctx, mode
+) -> tuple[Validation, change_sets.ChangeSet | None, list[CellError]]:
     """Validate the rows and compute the change set: (validation, change set or None, all errors).
     The validated records are dropped once the change set holds what applying needs, so a
     100,000-row report is not kept twice over while it is applied."""
@@ -204,26 +275,44 @@ def _check(kind, rows, ctx, mode) -> tuple[Validation, change_sets.ChangeSet | N
 
 def _same_file_applied(agency_id, kind, mode, digest) -> dict | None:
     earlier = db.session.execute(
-        select(Submission.id, Submission.applied_at).where(
-            Submission.agency_id == agency_id, Submission.kind == kind, Submission.mode == mode,
-            Submission.file_hash == digest, Submission.status == "applied")
-        .order_by(Submission.id.desc()).limit(1)).first()
+        select(Submission.id, Submission.applied_at)
+        .where(
+            Submission.agency_id == agency_id,
+            Submission.kind == kind,
+            Submission.mode == mode,
+            Submission.file_hash == digest,
+            Submission.status == "applied",
+        )
+        .order_by(Submission.id.desc())
+        .limit(1)
+    ).first()
     return {"id": earlier.id, "applied_at": earlier.applied_at.isoformat()} if earlier else None
 
 
 def _set_preview(submission, changeset, same_as=None) -> None:
     submission.fingerprint = changeset.fingerprint()
-    submission.preview = {"counts": changeset.counts(), "groups": changeset.per_group(),
-                          "sample": [c.to_json() for c in changeset.changes[:PREVIEW_SAMPLE]],
-                          "same_file_applied": same_as}
+    submission.preview = {
+        "counts": changeset.counts(),
+        "groups": changeset.per_group(),
+        "sample": [c.to_json() for c in changeset.changes[:PREVIEW_SAMPLE]],
+        "same_file_applied": same_as,
+    }
 
 
 def _error_json(error: CellError) -> dict:
     value = error.value
     if not isinstance(value, (str, int, float, bool)) and value is not None:
         value = str(value)
-    return {"row": error.row, "column": error.column, "cell": error.cell, "key": error.key, "header": error.header,
-            "value": value, "message": error.problem.message, "params": error.problem.params}
+    return {
+        "row": error.row,
+        "column": error.column,
+        "cell": error.cell,
+        "key": error.key,
+        "header": error.header,
+        "value": value,
+        "message": error.problem.message,
+        "params": error.problem.params,
+    }
 
 
 def group_names(item: Submission) -> dict[str, str]:
@@ -232,7 +321,9 @@ def group_names(item: Submission) -> dict[str, str]:
     codes = [g["group"] for g in ((item.preview or {}).get("groups") or []) if g.get("group")]
     if not codes or item.kind == "norms":
         return {}
-    rows = db.session.execute(select(Depot.code, Depot.name).where(Depot.code.in_(codes[:1000]))).all()
+    rows = db.session.execute(
+        select(Depot.code, Depot.name).where(Depot.code.in_(codes[:1000]))
+    ).all()
     return {code: name for code, name in rows}
 
 
@@ -241,8 +332,10 @@ def describe_errors(errors: list[dict]) -> list[dict]:
     described = []
     for error in errors:
         msgid, params = error["message"], error.get("params") or {}
-        described.append({k: v for k, v in error.items() if k not in ("message", "params")}
-                         | {"message": _(msgid, **params)})
+        described.append(
+            {k: v for k, v in error.items() if k not in ("message", "params")}
+            | {"message": _(msgid, **params)}
+        )
     return described
 
 
@@ -270,8 +363,9 @@ def _for_write(user, submission_id: int) -> Submission:
     return submission
 
 
-def confirm_submission(user, submission_id: int, *, fingerprint: str | None = None,
-                       inline: bool | None = None) -> Submission:
+def confirm_submission(
+    user, submission_id: int, *, fingerprint: str | None = None, inline: bool | None = None
+) -> Submission:
     """Apply a ready submission: all its changes or none. `fingerprint`, when given, must be the
     preview's: the user confirms what they saw. Writers are serialised before the status is
     read and the file validated again: two confirmations of the same file (or submission)
@@ -281,8 +375,12 @@ def confirm_submission(user, submission_id: int, *, fingerprint: str | None = No
     serialise_writes()
     submission = _for_write(user, submission_id)
     if submission.status != "ready":
-        raise Conflict(_("Only a validated submission waiting for confirmation can be applied (this one is %(s)s).",
-                         s=STATUS_LABELS[submission.status]))
+        raise Conflict(
+            _(
+                "Only a validated submission waiting for confirmation can be applied (this one is %(s)s).",
+                s=STATUS_LABELS[submission.status],
+            )
+        )
     if fingerprint and fingerprint != submission.fingerprint:
         raise Conflict(_("The preview you confirmed is not the current one; reload the page."))
     if inline is None:
@@ -291,8 +389,12 @@ def confirm_submission(user, submission_id: int, *, fingerprint: str | None = No
         from core import background
 
         submission.status = "applying"
-        background.enqueue(user, "report-apply", subject=("submission", submission.id),
-                           params={"fingerprint": submission.fingerprint})  # commits both
+        background.enqueue(
+            user,
+            "report-apply",
+            subject=("submission", submission.id),
+            params={"fingerprint": submission.fingerprint},
+        )  # commits both
         return submission
     _apply(user, submission)
     return submission
@@ -303,22 +405,37 @@ def _apply(user, submission: Submission, finish=None) -> None:
     commits once. `finish()` runs inside the applying transaction (a job's `done`). Conflict or
     SubmissionInvalid when the data changed."""
     ctx = build_context(submission.agency_id)
-    _validation, changeset, errors = _check(submission.kind, _stored_rows(submission), ctx, submission.mode)
+    _validation, changeset, errors = _check(
+        submission.kind, _stored_rows(submission), ctx, submission.mode
+    )
     if errors or changeset.fingerprint() != submission.fingerprint:
         _refresh_preview(submission, errors, changeset)
     try:
-        change_sets.apply(submission.kind, changeset, ctx, reference=submission.reference,
-                          user_id=getattr(user, "id", None))
+        change_sets.apply(
+            submission.kind,
+            changeset,
+            ctx,
+            reference=submission.reference,
+            user_id=getattr(user, "id", None),
+        )
     except change_sets.StaleState:
         db.session.rollback()
-        raise Conflict(_("Stock changed while the report was being applied; nothing was changed. "
-                         "Confirm again to apply it to the current stock.")) from None
+        raise Conflict(
+            _(
+                "Stock changed while the report was being applied; nothing was changed. "
+                "Confirm again to apply it to the current stock."
+            )
+        ) from None
     submission.status, submission.applied_at = "applied", utcnow()
     submission.applied_by_id = getattr(user, "id", None)
-    submission.changes = [c.to_json() for c in changeset.changes[:change_sets.SAMPLE]]
+    submission.changes = [c.to_json() for c in changeset.changes[: change_sets.SAMPLE]]
     submission.coverage = changeset.coverage
-    record_event("submission.applied", "submission", {"kind": submission.kind, "mode": submission.mode,
-                                                      **changeset.counts()}, str(submission.id))
+    record_event(
+        "submission.applied",
+        "submission",
+        {"kind": submission.kind, "mode": submission.mode, **changeset.counts()},
+        str(submission.id),
+    )
     if finish is not None:
         finish()
     db.session.commit()
@@ -327,14 +444,19 @@ def _apply(user, submission: Submission, finish=None) -> None:
 
 # --- large reports in the background (core/background.py runs them in the worker) -----------------
 
+
 def submission_job(submission: Submission):
     """The newest check or apply job of the submission (None when it had none)."""
     from core.background import BackgroundJob
 
     return db.session.execute(
-        select(BackgroundJob).where(BackgroundJob.subject_kind == "submission",
-                                    BackgroundJob.subject_id == submission.id)
-        .order_by(BackgroundJob.id.desc()).limit(1)).scalar_one_or_none()
+        select(BackgroundJob)
+        .where(
+            BackgroundJob.subject_kind == "submission", BackgroundJob.subject_id == submission.id
+        )
+        .order_by(BackgroundJob.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def retry_submission(user, submission_id: int) -> Submission:
@@ -370,6 +492,7 @@ def _job_submission(context, status: str):
 def run_check_job(context) -> None:
     """The worker's handler of `report-check`: read and check the kept file as submit_file
     would, without holding the database while the file is read."""
+
     def report(percent, step):
         db.session.commit()  # nothing written yet: end the read (on SQLite, its lock)
         context.progress(percent, step)
@@ -377,7 +500,12 @@ def run_check_job(context) -> None:
     user, submission = _job_submission(context, "checking")
     if submission is None:
         return
-    agency_id, kind, mode, data = submission.agency_id, submission.kind, submission.mode, submission.content
+    agency_id, kind, mode, data = (
+        submission.agency_id,
+        submission.kind,
+        submission.mode,
+        submission.content,
+    )
     ctx = build_context(agency_id)
     report(10, _("Reading the file"))
     try:
@@ -393,8 +521,18 @@ def run_check_job(context) -> None:
         return
     if table is None:  # kept, unlike an unreadable file refused at once: the user sees why here
         submission.status, submission.error_count = "invalid", 1
-        submission.errors = [{"row": None, "column": None, "cell": None, "key": None, "header": None, "value": None,
-                              "message": unreadable, "params": {}}]
+        submission.errors = [
+            {
+                "row": None,
+                "column": None,
+                "cell": None,
+                "key": None,
+                "header": None,
+                "value": None,
+                "message": unreadable,
+                "params": {},
+            }
+        ]
         db.session.flush()
         retention.enforce_quota(submission.agency_id, retention.quota_bytes())
     else:
@@ -426,8 +564,14 @@ def run_apply_job(context) -> None:
         report(20, _("Checking the report again against current stock"))
         serialise_writes()
         submission = db.session.get(Submission, context.subject_id)
-        _apply(user, submission, finish=lambda: (context.checkpoint("report-applying"),
-                               context.finish({"submission_id": submission.id, "status": "applied"})))
+        _apply(
+            user,
+            submission,
+            finish=lambda: (
+                context.checkpoint("report-applying"),
+                context.finish({"submission_id": submission.id, "status": "applied"}),
+            ),
+        )
     except (DomainError, JobCancelled):
         db.session.rollback()
         _back_to_ready(context.subject_id)
@@ -462,11 +606,20 @@ def _refresh_preview(submission, errors, changeset):
         submission.errors = [_error_json(e) for e in errors[:MAX_STORED_ERRORS]]
         db.session.commit()
         raise SubmissionInvalid(submission)
-    _set_preview(submission, changeset, submission.preview.get("same_file_applied") if submission.preview else None)
+    _set_preview(
+        submission,
+        changeset,
+        submission.preview.get("same_file_applied") if submission.preview else None,
+    )
     submission.status = "ready"  # it may have been `applying`: the user confirms the new preview
     db.session.commit()
-    raise Conflict(_("The data changed since the preview was made; nothing was applied. "
-                     "Review the new preview and confirm again."), errors={"submission_id": submission.id})
+    raise Conflict(
+        _(
+            "The data changed since the preview was made; nothing was applied. "
+            "Review the new preview and confirm again."
+        ),
+        errors={"submission_id": submission.id},
+    )
 
 
 def discard_submission(user, submission_id: int) -> Submission:
@@ -478,7 +631,11 @@ def discard_submission(user, submission_id: int) -> Submission:
         raise Conflict(_("Only a submission waiting for confirmation can be discarded."))
     if job is not None and job.status == "queued":
         job.status, job.step, job.finished_at = "cancelled", _("Cancelled"), utcnow()
-    submission.status, submission.closed_at, submission.closed_by_id = "discarded", utcnow(), getattr(user, "id", None)
+    submission.status, submission.closed_at, submission.closed_by_id = (
+        "discarded",
+        utcnow(),
+        getattr(user, "id", None),
+    )
     db.session.commit()
     return submission
 
@@ -491,17 +648,34 @@ def revert_submission(user, submission_id: int, *, reason: str) -> Submission:
     serialise_writes()
     submission = _for_write(user, submission_id)
     if submission.status != "applied" or submission.kind != "stock":
-        raise Conflict(_("Only an applied stock report can be reverted; correct other reports by submitting again."))
+        raise Conflict(
+            _(
+                "Only an applied stock report can be reverted; correct other reports by submitting again."
+            )
+        )
     try:
-        count = change_sets.undo_movements(submission.reference, reason=reason.strip()[:300],
-                                           user_id=getattr(user, "id", None))
+        count = change_sets.undo_movements(
+            submission.reference, reason=reason.strip()[:300], user_id=getattr(user, "id", None)
+        )
     except change_sets.StaleState:
         db.session.rollback()
-        raise Conflict(_("Some lots of this report have changed since; they no longer hold what the report put "
-                         "there. Correct the stock with a new report instead.")) from None
+        raise Conflict(
+            _(
+                "Some lots of this report have changed since; they no longer hold what the report put "
+                "there. Correct the stock with a new report instead."
+            )
+        ) from None
     submission.status, submission.closed_at = "reverted", utcnow()
-    submission.closed_by_id, submission.close_reason = getattr(user, "id", None), reason.strip()[:300]
-    record_event("submission.reverted", "submission", {"movements": count, "reason": reason}, str(submission.id))
+    submission.closed_by_id, submission.close_reason = (
+        getattr(user, "id", None),
+        reason.strip()[:300],
+    )
+    record_event(
+        "submission.reverted",
+        "submission",
+        {"movements": count, "reason": reason},
+        str(submission.id),
+    )
     db.session.commit()
     return submission
 
@@ -519,9 +693,16 @@ def list_submissions(user, *, agency_id=None, kind=None, status=None):
 
 def previous_applied(submission: Submission) -> Submission | None:
     return db.session.execute(
-        select(Submission).where(Submission.agency_id == submission.agency_id, Submission.kind == submission.kind,
-                                 Submission.status == "applied", Submission.id < submission.id)
-        .order_by(Submission.id.desc()).limit(1)).scalar_one_or_none()
+        select(Submission)
+        .where(
+            Submission.agency_id == submission.agency_id,
+            Submission.kind == submission.kind,
+            Submission.status == "applied",
+            Submission.id < submission.id,
+        )
+        .order_by(Submission.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def require_submission_file(user, submission_id: int) -> Submission:
@@ -531,11 +712,15 @@ def require_submission_file(user, submission_id: int) -> Submission:
     return submission
 
 
+FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
 
-FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
 
-
-def template_file(user, kind: str, fmt: str, *, agency_id: int | None = None) -> tuple[bytes, str, str]:
+def template_file(
+    user, kind: str, fmt: str, *, agency_id: int | None = None
+) -> tuple[bytes, str, str]:
     """(content, file name, MIME type) of the kind's template; with `agency_id`, prefilled with
     that agency's current data (the agency must be one the user reports for)."""
     from . import workbooks
@@ -553,7 +738,9 @@ def template_file(user, kind: str, fmt: str, *, agency_id: int | None = None) ->
         require_write(user, agency_id)
         records = change_sets.current_report_rows(kind, build_context(agency_id))
         name = f"{kind}-{agency.code}-{utcnow():%Y%m%d}"
-    content = (workbooks.template_xlsx if fmt == "xlsx" else workbooks.template_csv)(KINDS[kind], records)
+    content = (workbooks.template_xlsx if fmt == "xlsx" else workbooks.template_csv)(
+        KINDS[kind], records
+    )
     return content, f"{name}.{fmt}", FORMATS[fmt]
 
 
@@ -564,13 +751,23 @@ def annotated_file(user, submission_id: int) -> tuple[bytes, str]:
     submission = require_submission_file(user, submission_id)
     if submission.status != "invalid":
         raise Conflict(_("Only a submission with errors has an annotated copy."))
-    content = workbooks.annotated_xlsx(_stored_rows(submission), describe_errors(submission.errors or []))
+    content = workbooks.annotated_xlsx(
+        _stored_rows(submission), describe_errors(submission.errors or [])
+    )
     return content, f"submission-{submission.id}-errors.xlsx"
 
 
 # Keys of a change that are not columns of the data standard, as people read them.
-EXTRA_LABELS = {"material_id": "物资", "depot_id": "储备库", "on_hand": "在库数量", "reserved": "预留数量",
-                "owner_agency_id": "所属单位", "agency_id": "所属单位", "status": "状态", "available": "可用"}
+EXTRA_LABELS = {
+    "material_id": "物资",
+    "depot_id": "储备库",
+    "on_hand": "在库数量",
+    "reserved": "预留数量",
+    "owner_agency_id": "所属单位",
+    "agency_id": "所属单位",
+    "status": "状态",
+    "available": "可用",
+}
 HIDDEN_KEYS = {"id", "lot_id", "owner_agency_id", "agency_id"}
 
 
@@ -583,28 +780,56 @@ def readable_changes(kind: str, sample: list[dict]) -> list[dict]:
     regions: set = set()
     depot_codes: set = set()
     for change in sample:
-        for values in (change.get("before") or {}, change.get("after") or {}, dict(zip(report.key, change["key"]))):
+        for values in (
+            change.get("before") or {},
+            change.get("after") or {},
+            dict(zip(report.key, change["key"])),
+        ):
             for k in wanted:
                 if isinstance(values.get(k), int):
                     wanted[k].add(values[k])
             regions |= {v for k, v in values.items() if k.endswith("region_code") and v}
             if kind != "depots" and isinstance(values.get("depot_code"), str):
                 depot_codes.add(values["depot_code"])
-    names = {"material_id": dict(db.session.execute(select(Material.id, Material.name).where(
-                 Material.id.in_(wanted["material_id"]))).all()) if wanted["material_id"] else {},
-             "depot_id": dict(db.session.execute(select(Depot.id, Depot.name).where(
-                 Depot.id.in_(wanted["depot_id"]))).all()) if wanted["depot_id"] else {},
-             "region": dict(db.session.execute(select(Region.code, Region.name).where(
-                 Region.code.in_(regions))).all()) if regions else {},
-             "depot_code": dict(db.session.execute(select(Depot.code, Depot.name).where(
-                 Depot.code.in_(depot_codes))).all()) if depot_codes else {}}
+    names = {
+        "material_id": dict(
+            db.session.execute(
+                select(Material.id, Material.name).where(Material.id.in_(wanted["material_id"]))
+            ).all()
+        )
+        if wanted["material_id"]
+        else {},
+        "depot_id": dict(
+            db.session.execute(
+                select(Depot.id, Depot.name).where(Depot.id.in_(wanted["depot_id"]))
+            ).all()
+        )
+        if wanted["depot_id"]
+        else {},
+        "region": dict(
+            db.session.execute(
+                select(Region.code, Region.name).where(Region.code.in_(regions))
+            ).all()
+        )
+        if regions
+        else {},
+        "depot_code": dict(
+            db.session.execute(
+                select(Depot.code, Depot.name).where(Depot.code.in_(depot_codes))
+            ).all()
+        )
+        if depot_codes
+        else {},
+    }
 
     def shown(key, value):
         if key in ("material_id", "depot_id"):
             return names[key].get(value, value)
         if key.endswith("region_code"):
             return names["region"].get(value, value)
-        if key == "depot_code" and value in names["depot_code"]:  # a lot's depot by name (a depot report keeps its code)
+        if (
+            key == "depot_code" and value in names["depot_code"]
+        ):  # a lot's depot by name (a depot report keeps its code)
             return names["depot_code"][value]
         if isinstance(value, bool):
             return "是" if value else "否"
@@ -614,10 +839,21 @@ def readable_changes(kind: str, sample: list[dict]) -> list[dict]:
         return columns[key].header if key in columns else EXTRA_LABELS.get(key, key)
 
     def differing(mine, other):
-        return " · ".join(f"{label(k)} {shown(k, v)}" for k, v in (mine or {}).items()
-                          if v is not None and k not in HIDDEN_KEYS and (not other or other.get(k) != v))
+        return " · ".join(
+            f"{label(k)} {shown(k, v)}"
+            for k, v in (mine or {}).items()
+            if v is not None and k not in HIDDEN_KEYS and (not other or other.get(k) != v)
+        )
 
-    return [{"action": c["action"], "row": c.get("row"),
-             "key": " · ".join(str(shown(k, v)) for k, v in zip(report.key, c["key"]) if v is not None),
-             "before": differing(c.get("before"), c.get("after")), "after": differing(c.get("after"), c.get("before"))}
-            for c in sample]
+    return [
+        {
+            "action": c["action"],
+            "row": c.get("row"),
+            "key": " · ".join(
+                str(shown(k, v)) for k, v in zip(report.key, c["key"]) if v is not None
+            ),
+            "before": differing(c.get("before"), c.get("after")),
+            "after": differing(c.get("after"), c.get("before")),
+        }
+        for c in sample
+    ]

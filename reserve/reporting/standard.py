@@ -15,8 +15,8 @@ from core.exports import FORMULA_STARTS
 from ..rules import MAX_QUANTITY, N_, credit_code_problem
 
 TEMPLATE_VERSION = 1
-MAX_ROWS = 50_000        # per file (reading stops there): the largest file one web request may cost (docs/reliability.md)
-MAX_PUSH_ROWS = 10_000   # per JSON push
+MAX_ROWS = 50_000  # per file (reading stops there): the largest file one web request may cost (docs/reliability.md)
+MAX_PUSH_ROWS = 10_000  # per JSON push
 FULL, INCREMENTAL = "full", "incremental"
 MODES = (FULL, INCREMENTAL)
 
@@ -25,8 +25,12 @@ RESERVE_TYPE = {"实物": "physical", "协议": "agreement", "产能": "capacity
 MODE = {"公路": "road", "铁路": "rail", "航空": "air", "水运": "water"}
 YES_NO = {"是": True, "否": False}
 DEPOT_STATUS = {"在用": "active", "停用": "closed"}
-INCIDENT_TYPE = {"自然灾害": "natural_disaster", "事故灾难": "accident", "公共卫生事件": "public_health",
-                 "社会安全事件": "social_security"}
+INCIDENT_TYPE = {
+    "自然灾害": "natural_disaster",
+    "事故灾难": "accident",
+    "公共卫生事件": "public_health",
+    "社会安全事件": "social_security",
+}
 LEVEL = {"I": "I", "II": "II", "III": "III", "IV": "IV"}
 BASIS = {"每区域": "per_region", "每万人": "per_10k_people"}
 
@@ -35,14 +39,14 @@ BASIS = {"每区域": "per_region", "每万人": "per_10k_people"}
 class Column:
     key: str
     header: str
-    type: str                      # text, code, int, number, date, choice, bool
+    type: str  # text, code, int, number, date, choice, bool
     required: bool = False
-    choices: dict | None = None    # label -> stored value (labels or values accepted)
-    pattern: str | None = None     # for codes
+    choices: dict | None = None  # label -> stored value (labels or values accepted)
+    pattern: str | None = None  # for codes
     max_length: int = 200
     minimum: float | None = 0
     maximum: float | None = None
-    note: str = ""                 # shown on the instructions sheet
+    note: str = ""  # shown on the instructions sheet
 
     @property
     def labels(self) -> list[str]:
@@ -54,8 +58,8 @@ class ReportKind:
     name: str
     title: str
     columns: tuple[Column, ...]
-    key: tuple[str, ...]           # what identifies a row (after material resolution)
-    group: str                     # the preview groups changes by this key (depot, plan)
+    key: tuple[str, ...]  # what identifies a row (after material resolution)
+    group: str  # the preview groups changes by this key (depot, plan)
     example: dict = field(default_factory=dict)
 
     def column(self, key: str) -> Column:
@@ -66,72 +70,183 @@ class ReportKind:
         return f"#{self.name}/{TEMPLATE_VERSION}"
 
 
-DEPOT_CODE = Column("depot_code", "储备库编码", "code", True, pattern=r"^[A-Za-z0-9_.-]{1,40}$", max_length=40,
-                    note="本单位储备库的唯一编码，由系统登记时确定")
-MATERIAL_CODE = Column("material_code", "物资编码", "code", pattern=r"^\d{10}$", max_length=10,
-                       note="GB/T 38565 四级分类码(7位)+3位序号；与物资名称至少填一项")
-MATERIAL_NAME = Column("material_name", "物资名称", "text", max_length=200,
-                       note="可用本单位习惯名称，通过别名表对应到目录物资")
-CLASS = Column("classification", "密级", "choice", choices=CLASSIFICATION, note="公开/内部/受限；空白沿用储备库的密级")
+DEPOT_CODE = Column(
+    "depot_code",
+    "储备库编码",
+    "code",
+    True,
+    pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+    max_length=40,
+    note="本单位储备库的唯一编码，由系统登记时确定",
+)
+MATERIAL_CODE = Column(
+    "material_code",
+    "物资编码",
+    "code",
+    pattern=r"^\d{10}$",
+    max_length=10,
+    note="GB/T 38565 四级分类码(7位)+3位序号；与物资名称至少填一项",
+)
+MATERIAL_NAME = Column(
+    "material_name",
+    "物资名称",
+    "text",
+    max_length=200,
+    note="可用本单位习惯名称，通过别名表对应到目录物资",
+)
+CLASS = Column(
+    "classification",
+    "密级",
+    "choice",
+    choices=CLASSIFICATION,
+    note="公开/内部/受限；空白沿用储备库的密级",
+)
 
 KINDS = {
-    "depots": ReportKind("depots", "储备库", (
-        DEPOT_CODE,
-        Column("name", "储备库名称", "text", True),
-        Column("region_code", "行政区划代码", "code", True, pattern=r"^\d{6}$", max_length=6,
-               note="GB/T 2260 六位代码"),
-        Column("address", "地址", "text", max_length=300),
-        Column("lat", "纬度", "number", minimum=-90, maximum=90),
-        Column("lon", "经度", "number", minimum=-180, maximum=180),
-        Column("capacity_m3", "库容(立方米)", "number"),
-        Column("capacity_t", "库容(吨)", "number"),
-        Column("classification", "密级", "choice", choices=CLASSIFICATION, note="公开/内部/受限；空白为内部"),
-        Column("contact_name", "联系人", "text", max_length=50),
-        Column("contact_phone", "联系电话", "text", max_length=30),
-        Column("status", "状态", "choice", choices=DEPOT_STATUS, note="在用/停用；空白为在用"),
-    ), key=("depot_code",), group="depot_code",
-        example={"depot_code": "SX-DEMO-01", "name": "示例储备库", "region_code": "140105"}),
-    "stock": ReportKind("stock", "库存批次", (
-        DEPOT_CODE, MATERIAL_CODE, MATERIAL_NAME,
-        Column("lot_no", "批次号", "text", True, max_length=60),
-        Column("quantity", "在库数量", "int", True, note="报送时点的实际在库数量(整数)，不是增减量"),
-        Column("production_date", "生产日期", "date", note="YYYY-MM-DD"),
-        Column("expiry_date", "有效期至", "date", note="YYYY-MM-DD，须晚于生产日期"),
-        Column("reserve_type", "储备方式", "choice", choices=RESERVE_TYPE, note="实物/协议/产能；空白为实物"),
-        CLASS,
-        Column("enterprise_name", "协议企业名称", "text", note="协议储备和产能储备必填"),
-        Column("enterprise_credit_code", "统一社会信用代码", "code", max_length=18, note="GB 32100 十八位"),
-        Column("units_per_day", "日产能", "int"),
-        Column("lead_time_h", "响应时间(小时)", "number"),
-        Column("contract_valid_to", "协议有效期至", "date"),
-    ), key=("depot_code", "material_id", "lot_no"), group="depot_code",
-        example={"depot_code": "SX-DEMO-01", "material_code": "1010101001", "lot_no": "2026-01", "quantity": 100}),
-    "transport": ReportKind("transport", "运输力量", (
-        Column("depot_code", "所在储备库编码", "code", pattern=DEPOT_CODE.pattern, max_length=40,
-               note="可空：不属于某个储备库的运力"),
-        Column("mode", "运输方式", "choice", True, choices=MODE),
-        Column("vehicle_type", "车型/载具", "text", True, max_length=60),
-        Column("count", "数量", "int", True),
-        Column("payload_t", "单车载重(吨)", "number", True),
-        Column("volume_m3", "单车容积(立方米)", "number"),
-        Column("available", "可用", "bool", choices=YES_NO, note="是/否；空白为是"),
-        Column("base", "驻地", "text"),
-        Column("classification", "密级", "choice", choices=CLASSIFICATION, note="公开/内部/受限；空白为内部"),
-    ), key=("depot_code", "mode", "vehicle_type"), group="depot_code",
-        example={"mode": "公路", "vehicle_type": "厢式货车 10吨", "count": 5, "payload_t": 10}),
-    "norms": ReportKind("norms", "预案储备定额", (
-        Column("plan_name", "预案名称", "text", True),
-        Column("incident_type", "事件类型", "choice", True, choices=INCIDENT_TYPE),
-        Column("level", "响应级别", "choice", True, choices=LEVEL),
-        Column("plan_region_code", "预案适用区划", "code", True, pattern=r"^\d{6}$", max_length=6),
-        MATERIAL_CODE, MATERIAL_NAME,
-        Column("region_code", "定额区划代码", "code", True, pattern=r"^\d{6}$", max_length=6),
-        Column("basis", "定额方式", "choice", True, choices=BASIS),
-        Column("quantity", "定额数量", "number", True, maximum=MAX_QUANTITY),
-        Column("classification", "密级", "choice", choices=CLASSIFICATION, note="预案的密级；空白为内部"),
-    ), key=("plan_name", "material_id", "region_code"), group="plan_name",
-        example={"plan_name": "示例预案", "incident_type": "自然灾害", "level": "IV", "plan_region_code": "140000",
-                 "material_code": "1010101001", "region_code": "140100", "basis": "每万人", "quantity": 20}),
+    "depots": ReportKind(
+        "depots",
+        "储备库",
+        (
+            DEPOT_CODE,
+            Column("name", "储备库名称", "text", True),
+            Column(
+                "region_code",
+                "行政区划代码",
+                "code",
+                True,
+                pattern=r"^\d{6}$",
+                max_length=6,
+                note="GB/T 2260 六位代码",
+            ),
+            Column("address", "地址", "text", max_length=300),
+            Column("lat", "纬度", "number", minimum=-90, maximum=90),
+            Column("lon", "经度", "number", minimum=-180, maximum=180),
+            Column("capacity_m3", "库容(立方米)", "number"),
+            Column("capacity_t", "库容(吨)", "number"),
+            Column(
+                "classification",
+                "密级",
+                "choice",
+                choices=CLASSIFICATION,
+                note="公开/内部/受限；空白为内部",
+            ),
+            Column("contact_name", "联系人", "text", max_length=50),
+            Column("contact_phone", "联系电话", "text", max_length=30),
+            Column("status", "状态", "choice", choices=DEPOT_STATUS, note="在用/停用；空白为在用"),
+        ),
+        key=("depot_code",),
+        group="depot_code",
+        example={"depot_code": "SX-DEMO-01", "name": "示例储备库", "region_code": "140105"},
+    ),
+    "stock": ReportKind(
+        "stock",
+        "库存批次",
+        (
+            DEPOT_CODE,
+            MATERIAL_CODE,
+            MATERIAL_NAME,
+            Column("lot_no", "批次号", "text", True, max_length=60),
+            Column(
+                "quantity", "在库数量", "int", True, note="报送时点的实际在库数量(整数)，不是增减量"
+            ),
+            Column("production_date", "生产日期", "date", note="YYYY-MM-DD"),
+            Column("expiry_date", "有效期至", "date", note="YYYY-MM-DD，须晚于生产日期"),
+            Column(
+                "reserve_type",
+                "储备方式",
+                "choice",
+                choices=RESERVE_TYPE,
+                note="实物/协议/产能；空白为实物",
+            ),
+            CLASS,
+            Column("enterprise_name", "协议企业名称", "text", note="协议储备和产能储备必填"),
+            Column(
+                "enterprise_credit_code",
+                "统一社会信用代码",
+                "code",
+                max_length=18,
+                note="GB 32100 十八位",
+            ),
+            Column("units_per_day", "日产能", "int"),
+            Column("lead_time_h", "响应时间(小时)", "number"),
+            Column("contract_valid_to", "协议有效期至", "date"),
+        ),
+        key=("depot_code", "material_id", "lot_no"),
+        group="depot_code",
+        example={
+            "depot_code": "SX-DEMO-01",
+            "material_code": "1010101001",
+            "lot_no": "2026-01",
+            "quantity": 100,
+        },
+    ),
+    "transport": ReportKind(
+        "transport",
+        "运输力量",
+        (
+            Column(
+                "depot_code",
+                "所在储备库编码",
+                "code",
+                pattern=DEPOT_CODE.pattern,
+                max_length=40,
+                note="可空：不属于某个储备库的运力",
+            ),
+            Column("mode", "运输方式", "choice", True, choices=MODE),
+            Column("vehicle_type", "车型/载具", "text", True, max_length=60),
+            Column("count", "数量", "int", True),
+            Column("payload_t", "单车载重(吨)", "number", True),
+            Column("volume_m3", "单车容积(立方米)", "number"),
+            Column("available", "可用", "bool", choices=YES_NO, note="是/否；空白为是"),
+            Column("base", "驻地", "text"),
+            Column(
+                "classification",
+                "密级",
+                "choice",
+                choices=CLASSIFICATION,
+                note="公开/内部/受限；空白为内部",
+            ),
+        ),
+        key=("depot_code", "mode", "vehicle_type"),
+        group="depot_code",
+        example={"mode": "公路", "vehicle_type": "厢式货车 10吨", "count": 5, "payload_t": 10},
+    ),
+    "norms": ReportKind(
+        "norms",
+        "预案储备定额",
+        (
+            Column("plan_name", "预案名称", "text", True),
+            Column("incident_type", "事件类型", "choice", True, choices=INCIDENT_TYPE),
+            Column("level", "响应级别", "choice", True, choices=LEVEL),
+            Column(
+                "plan_region_code", "预案适用区划", "code", True, pattern=r"^\d{6}$", max_length=6
+            ),
+            MATERIAL_CODE,
+            MATERIAL_NAME,
+            Column("region_code", "定额区划代码", "code", True, pattern=r"^\d{6}$", max_length=6),
+            Column("basis", "定额方式", "choice", True, choices=BASIS),
+            Column("quantity", "定额数量", "number", True, maximum=MAX_QUANTITY),
+            Column(
+                "classification",
+                "密级",
+                "choice",
+                choices=CLASSIFICATION,
+                note="预案的密级；空白为内部",
+            ),
+        ),
+        key=("plan_name", "material_id", "region_code"),
+        group="plan_name",
+        example={
+            "plan_name": "示例预案",
+            "incident_type": "自然灾害",
+            "level": "IV",
+            "plan_region_code": "140000",
+            "material_code": "1010101001",
+            "region_code": "140100",
+            "basis": "每万人",
+            "quantity": 20,
+        },
+    ),
 }
 
 
@@ -174,8 +289,12 @@ def _text(column, raw):
 
 def _code(column, raw):
     if not isinstance(raw, str):
-        return None, Problem(N_("the code %(value)s arrived as a number: format the column as text and type it again"),
-                             {"value": raw})
+        return None, Problem(
+            N_(
+                "the code %(value)s arrived as a number: format the column as text and type it again"
+            ),
+            {"value": raw},
+        )
     if column.key == "enterprise_credit_code":
         problem = credit_code_problem(raw)
         return (None, Problem(problem)) if problem else (raw, None)
@@ -235,8 +354,15 @@ def _choice(column, raw):
     return None, Problem(N_("must be one of: %(choices)s"), {"choices": " / ".join(column.choices)})
 
 
-_READERS = {"text": _text, "code": _code, "int": _int, "number": _number, "date": _date, "choice": _choice,
-            "bool": _choice}
+_READERS = {
+    "text": _text,
+    "code": _code,
+    "int": _int,
+    "number": _number,
+    "date": _date,
+    "choice": _choice,
+    "bool": _choice,
+}
 
 
 def cell_label(column: Column, value) -> str | int | float | None:
@@ -255,16 +381,28 @@ def cell_label(column: Column, value) -> str | int | float | None:
 def row_problems(kind: str, record: dict) -> dict[str, Problem]:
     """Rules that involve several cells of one row: {column key: problem}."""
     problems = {}
-    if not record.get("material_code") and not record.get("material_name") and kind in ("stock", "norms"):
+    if (
+        not record.get("material_code")
+        and not record.get("material_name")
+        and kind in ("stock", "norms")
+    ):
         problems["material_name"] = Problem(N_("give the material code or the material name"))
     if kind == "stock":
         made, expires = record.get("production_date"), record.get("expiry_date")
         if made and expires and expires <= made:
-            problems["expiry_date"] = Problem(N_("the expiry date must be after the production date"))
-        if record.get("reserve_type") in ("agreement", "capacity") and not record.get("enterprise_name"):
-            problems["enterprise_name"] = Problem(N_("agreement and capacity reserves name the enterprise"))
+            problems["expiry_date"] = Problem(
+                N_("the expiry date must be after the production date")
+            )
+        if record.get("reserve_type") in ("agreement", "capacity") and not record.get(
+            "enterprise_name"
+        ):
+            problems["enterprise_name"] = Problem(
+                N_("agreement and capacity reserves name the enterprise")
+            )
     if kind == "depots" and (record.get("lat") is None) != (record.get("lon") is None):
-        problems["lon" if record.get("lon") is None else "lat"] = Problem(N_("give both latitude and longitude"))
+        problems["lon" if record.get("lon") is None else "lat"] = Problem(
+            N_("give both latitude and longitude")
+        )
     return problems
 
 

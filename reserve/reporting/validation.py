@@ -10,8 +10,17 @@ import difflib
 from dataclasses import dataclass, field
 
 from ..rules import N_
-from .standard import KINDS, TEMPLATE_VERSION, Column, Problem, ReportKind, column_letter, parse_marker, read_cell, \
-    row_problems
+from .standard import (
+    KINDS,
+    TEMPLATE_VERSION,
+    Column,
+    Problem,
+    ReportKind,
+    column_letter,
+    parse_marker,
+    read_cell,
+    row_problems,
+)
 
 
 @dataclass(frozen=True)
@@ -25,26 +34,29 @@ class DepotRef:
 @dataclass
 class Context:
     agency_id: int
-    depots: dict[str, DepotRef]                  # the agency's own depots by code
-    foreign_depots: set[str]                     # codes of other agencies' depots
-    material_codes: dict[str, int]               # catalog code -> id
-    material_names: dict[str, list[int]]         # catalog name -> ids (a name can have several specs)
-    aliases: dict[str, int]                      # the agency's own names -> id
-    regions: set[str]                            # valid GB/T 2260 codes
+    depots: dict[str, DepotRef]  # the agency's own depots by code
+    foreign_depots: set[str]  # codes of other agencies' depots
+    material_codes: dict[str, int]  # catalog code -> id
+    material_names: dict[str, list[int]]  # catalog name -> ids (a name can have several specs)
+    aliases: dict[str, int]  # the agency's own names -> id
+    regions: set[str]  # valid GB/T 2260 codes
     _suggestions: dict = field(default_factory=dict)
 
     def suggest(self, name: str) -> list[str]:
         if name not in self._suggestions:
             pool = list(self.material_names) + list(self.aliases)
-            self._suggestions[name] = difflib.get_close_matches(name, pool, n=3, cutoff=0.4) if \
-                len(self._suggestions) < 500 else []
+            self._suggestions[name] = (
+                difflib.get_close_matches(name, pool, n=3, cutoff=0.4)
+                if len(self._suggestions) < 500
+                else []
+            )
         return self._suggestions[name]
 
 
 @dataclass(frozen=True)
 class CellError:
-    row: int | None          # spreadsheet row (1-based), None for the whole file
-    column: int | None       # 0-based column index, None for the whole row or file
+    row: int | None  # spreadsheet row (1-based), None for the whole file
+    column: int | None  # 0-based column index, None for the whole row or file
     key: str | None
     header: str | None
     value: object
@@ -54,19 +66,22 @@ class CellError:
     def cell(self) -> str | None:
         if self.row is None:
             return None
-        return f"{column_letter(self.column)}{self.row}" if self.column is not None else str(self.row)
+        return (
+            f"{column_letter(self.column)}{self.row}" if self.column is not None else str(self.row)
+        )
 
 
 @dataclass
 class Validation:
     kind: ReportKind
-    columns: dict[int, Column] = field(default_factory=dict)   # column index -> column
+    columns: dict[int, Column] = field(default_factory=dict)  # column index -> column
     records: list[dict] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     header_rows: int = 1
     version: int | None = None
-    stopped_at: int | None = None     # the row where checking stopped: MAX_ERRORS passed, or a bad header
-
+    stopped_at: int | None = (
+        None  # the row where checking stopped: MAX_ERRORS passed, or a bad header
+    )
 
     @property
     def ok(self) -> bool:
@@ -85,7 +100,11 @@ def _header_map(kind: ReportKind, cells: list) -> dict[int, Column | str | None]
 def _is_machine_row(kind: ReportKind, cells: list) -> bool:
     keys = {c.key for c in kind.columns}
     filled = [str(c).strip() for c in cells if c not in (None, "")]
-    return bool(filled) and all(c in keys or parse_marker(c) for c in filled) and any(c in keys for c in filled)
+    return (
+        bool(filled)
+        and all(c in keys or parse_marker(c) for c in filled)
+        and any(c in keys for c in filled)
+    )
 
 
 def read_structure(kind: ReportKind, rows: list[tuple[int, list]], result: Validation) -> None:
@@ -109,18 +128,47 @@ def read_structure(kind: ReportKind, rows: list[tuple[int, list]], result: Valid
     seen = {}
     for index, column in mapping.items():
         if isinstance(column, str):
-            result.errors.append(CellError(number, index, None, column, column, Problem(
-                N_("unknown column \"%(header)s\": use the template's headers"), {"header": column})))
+            result.errors.append(
+                CellError(
+                    number,
+                    index,
+                    None,
+                    column,
+                    column,
+                    Problem(
+                        N_('unknown column "%(header)s": use the template\'s headers'),
+                        {"header": column},
+                    ),
+                )
+            )
         elif isinstance(column, Column):
             if column.key in seen:
-                result.errors.append(CellError(number, index, column.key, column.header, column.header, Problem(
-                    N_("column \"%(header)s\" appears twice"), {"header": column.header})))
+                result.errors.append(
+                    CellError(
+                        number,
+                        index,
+                        column.key,
+                        column.header,
+                        column.header,
+                        Problem(N_('column "%(header)s" appears twice'), {"header": column.header}),
+                    )
+                )
             seen[column.key] = index
             result.columns[index] = column
     for column in kind.columns:
         if column.required and column.key not in seen:
-            result.errors.append(CellError(number, None, column.key, column.header, None, Problem(
-                N_("the required column \"%(header)s\" is missing"), {"header": column.header})))
+            result.errors.append(
+                CellError(
+                    number,
+                    None,
+                    column.key,
+                    column.header,
+                    None,
+                    Problem(
+                        N_('the required column "%(header)s" is missing'), {"header": column.header}
+                    ),
+                )
+            )
 
 
 def _check_marker(kind, marker, row, index, result):
@@ -128,19 +176,44 @@ def _check_marker(kind, marker, row, index, result):
     result.version = version
     if name != kind.name:
         other = KINDS[name].title if name in KINDS else name
-        result.errors.append(CellError(row, index, None, None, f"#{name}/{version}", Problem(
-            N_("this file is a template for \"%(other)s\", not \"%(kind)s\""), {"other": other, "kind": kind.title})))
+        result.errors.append(
+            CellError(
+                row,
+                index,
+                None,
+                None,
+                f"#{name}/{version}",
+                Problem(
+                    N_('this file is a template for "%(other)s", not "%(kind)s"'),
+                    {"other": other, "kind": kind.title},
+                ),
+            )
+        )
     elif version != TEMPLATE_VERSION:
-        result.errors.append(CellError(row, index, None, None, f"#{name}/{version}", Problem(
-            N_("template version %(old)s is not supported; download the current template (version %(new)s)"),
-            {"old": version, "new": TEMPLATE_VERSION})))
+        result.errors.append(
+            CellError(
+                row,
+                index,
+                None,
+                None,
+                f"#{name}/{version}",
+                Problem(
+                    N_(
+                        "template version %(old)s is not supported; download the current template (version %(new)s)"
+                    ),
+                    {"old": version, "new": TEMPLATE_VERSION},
+                ),
+            )
+        )
 
 
 MAX_ERRORS = 1000  # checking stops once a file has more: nobody reads further, and a file of
-                   # 200,000 bad rows would otherwise cost a minute and 400,000 error objects
+# 200,000 bad rows would otherwise cost a minute and 400,000 error objects
 
 
-def validate(kind_name: str, rows: list[tuple[int, list]], ctx: Context, *, max_errors: int = MAX_ERRORS) -> Validation:
+def validate(
+    kind_name: str, rows: list[tuple[int, list]], ctx: Context, *, max_errors: int = MAX_ERRORS
+) -> Validation:
     """Check every row, or the rows up to the one that brings the errors past `max_errors`
     (`stopped_at` names it; the rest of the file is not checked)."""
     kind = KINDS[kind_name]
@@ -153,14 +226,21 @@ def validate(kind_name: str, rows: list[tuple[int, list]], ctx: Context, *, max_
     cells_plan = sorted(result.columns.items())
     absent = [c.key for c in kind.columns if c.key not in index_of]
     seen_keys: dict[tuple, int] = {}
-    for number, cells in rows[result.header_rows:]:
+    for number, cells in rows[result.header_rows :]:
         record, errors = _read_row(kind, cells_plan, absent, index_of, number, cells)
         errors += _references(kind, record, number, index_of, ctx)
         if not errors:
             key = tuple(record[k] for k in kind.key)
             if key in seen_keys:
-                errors.append(_row_error(number, Problem(N_("the same row (%(key)s) already appears in row %(row)s"),
-                                                         {"key": ", ".join(map(str, key)), "row": seen_keys[key]})))
+                errors.append(
+                    _row_error(
+                        number,
+                        Problem(
+                            N_("the same row (%(key)s) already appears in row %(row)s"),
+                            {"key": ", ".join(map(str, key)), "row": seen_keys[key]},
+                        ),
+                    )
+                )
             else:
                 seen_keys[key] = number
         if errors:
@@ -183,7 +263,9 @@ def _read_row(kind, cells_plan, absent, index_of, number, cells):
     width = len(cells)
     for index, column in cells_plan:
         raw = cells[index] if index < width else None
-        if (raw is None or raw == "") and not column.required:  # most cells of a template row are blank
+        if (
+            raw is None or raw == ""
+        ) and not column.required:  # most cells of a template row are blank
             record[column.key] = None
             continue
         value, problem = read_cell(column, raw)
@@ -193,13 +275,17 @@ def _read_row(kind, cells_plan, absent, index_of, number, cells):
     if not errors:
         for key, problem in row_problems(kind.name, record).items():
             column = kind.column(key)
-            errors.append(CellError(number, index_of.get(key), key, column.header, record.get(key), problem))
+            errors.append(
+                CellError(number, index_of.get(key), key, column.header, record.get(key), problem)
+            )
     return record, errors
 
 
 def _fail(errors, kind, record, number, index_of, key, problem):
     column = kind.column(key)
-    errors.append(CellError(number, index_of.get(key), key, column.header, record.get(key), problem))
+    errors.append(
+        CellError(number, index_of.get(key), key, column.header, record.get(key), problem)
+    )
 
 
 def _references(kind, record, number, index_of, ctx: Context) -> list[CellError]:
@@ -207,21 +293,59 @@ def _references(kind, record, number, index_of, ctx: Context) -> list[CellError]
     code = record.get("depot_code")
     if code:
         if code in ctx.foreign_depots:
-            _fail(errors, kind, record, number, index_of, "depot_code",
-                  Problem(N_("depot %(code)s belongs to another agency"), {"code": code}))
+            _fail(
+                errors,
+                kind,
+                record,
+                number,
+                index_of,
+                "depot_code",
+                Problem(N_("depot %(code)s belongs to another agency"), {"code": code}),
+            )
         elif code not in ctx.depots and kind.name != "depots":
-            _fail(errors, kind, record, number, index_of, "depot_code",
-                  Problem(N_("no depot with code %(code)s in this agency: report it in the depots report first"),
-                          {"code": code}))
+            _fail(
+                errors,
+                kind,
+                record,
+                number,
+                index_of,
+                "depot_code",
+                Problem(
+                    N_(
+                        "no depot with code %(code)s in this agency: report it in the depots report first"
+                    ),
+                    {"code": code},
+                ),
+            )
         elif kind.name == "stock" and ctx.depots[code].status != "active":
-            _fail(errors, kind, record, number, index_of, "depot_code",
-                  Problem(N_("depot %(code)s is closed"), {"code": code}))
+            _fail(
+                errors,
+                kind,
+                record,
+                number,
+                index_of,
+                "depot_code",
+                Problem(N_("depot %(code)s is closed"), {"code": code}),
+            )
     for key in ("region_code", "plan_region_code"):
         if record.get(key) and key in index_of and record[key] not in ctx.regions:
-            _fail(errors, kind, record, number, index_of, key,
-                  Problem(N_("%(code)s is not a current GB/T 2260 region code"), {"code": record[key]}))
+            _fail(
+                errors,
+                kind,
+                record,
+                number,
+                index_of,
+                key,
+                Problem(
+                    N_("%(code)s is not a current GB/T 2260 region code"), {"code": record[key]}
+                ),
+            )
     if kind.name in ("stock", "norms"):
-        _resolve_material(record, ctx, lambda key, problem: _fail(errors, kind, record, number, index_of, key, problem))
+        _resolve_material(
+            record,
+            ctx,
+            lambda key, problem: _fail(errors, kind, record, number, index_of, key, problem),
+        )
     return errors
 
 
@@ -229,7 +353,10 @@ def _resolve_material(record, ctx: Context, fail) -> None:
     code, name = record.get("material_code"), record.get("material_name")
     if code:
         if code not in ctx.material_codes:
-            fail("material_code", Problem(N_("material code %(code)s is not in the catalog"), {"code": code}))
+            fail(
+                "material_code",
+                Problem(N_("material code %(code)s is not in the catalog"), {"code": code}),
+            )
         else:
             record["material_id"] = ctx.material_codes[code]
         return
@@ -242,10 +369,25 @@ def _resolve_material(record, ctx: Context, fail) -> None:
     if len(ids) == 1:
         record["material_id"] = ids[0]
     elif len(ids) > 1:
-        fail("material_name", Problem(N_("\"%(name)s\" matches %(n)s catalog materials: give the material code or "
-                                          "map your name as an alias"), {"name": name, "n": len(ids)}))
+        fail(
+            "material_name",
+            Problem(
+                N_(
+                    '"%(name)s" matches %(n)s catalog materials: give the material code or '
+                    "map your name as an alias"
+                ),
+                {"name": name, "n": len(ids)},
+            ),
+        )
     else:
         suggestions = ctx.suggest(name)
-        message = N_("\"%(name)s\" is not a catalog material or one of your aliases; did you mean: %(suggestions)s?") \
-            if suggestions else N_("\"%(name)s\" is not a catalog material or one of your aliases")
-        fail("material_name", Problem(message, {"name": name, "suggestions": "、".join(suggestions)}))
+        message = (
+            N_(
+                '"%(name)s" is not a catalog material or one of your aliases; did you mean: %(suggestions)s?'
+            )
+            if suggestions
+            else N_('"%(name)s" is not a catalog material or one of your aliases')
+        )
+        fail(
+            "material_name", Problem(message, {"name": name, "suggestions": "、".join(suggestions)})
+        )

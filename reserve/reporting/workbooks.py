@@ -18,8 +18,15 @@ from .standard import FULL, INCREMENTAL, TEMPLATE_VERSION, ReportKind, cell_labe
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
-TYPE_LABELS = {"text": "文本", "code": "代码(文本格式)", "int": "整数", "number": "数字", "date": "日期",
-               "choice": "下拉选择", "bool": "是/否"}
+TYPE_LABELS = {
+    "text": "文本",
+    "code": "代码(文本格式)",
+    "int": "整数",
+    "number": "数字",
+    "date": "日期",
+    "choice": "下拉选择",
+    "bool": "是/否",
+}
 MODE_TEXT = {
     FULL: "全量报送：文件是本单位该类数据的完整现状，文件中没有的现有记录将被关闭（库存以冲减流水归零，不删除任何流水）。",
     INCREMENTAL: "增量报送：只更新文件中列出的记录，其余不变。",
@@ -39,9 +46,14 @@ def template_xlsx(kind: ReportKind, records: list[dict] | None = None) -> bytes:
         if column.type in ("code", "text"):
             sheet.column_dimensions[letter].number_format = "@"  # codes stay text when typed
         if column.choices:
-            validation = DataValidation(type="list", formula1='"' + ",".join(column.labels) + '"', allow_blank=True,
-                                        showErrorMessage=True, errorTitle="选项",
-                                        error="请从下拉列表中选择：" + "、".join(column.labels))
+            validation = DataValidation(
+                type="list",
+                formula1='"' + ",".join(column.labels) + '"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle="选项",
+                error="请从下拉列表中选择：" + "、".join(column.labels),
+            )
             validation.add(f"{letter}3:{letter}1048576")
             sheet.data_validations.append(validation)
     sheet.row_dimensions[2].hidden = True
@@ -50,13 +62,19 @@ def template_xlsx(kind: ReportKind, records: list[dict] | None = None) -> bytes:
     for column in kind.columns:
         cell = WriteOnlyCell(sheet, column.header + ("*" if column.required else ""))
         cell.font, cell.fill = Font(bold=True), REQUIRED_FILL if column.required else HEADER_FILL
-        cell.comment = Comment(f"{TYPE_LABELS[column.type]}{'，必填' if column.required else ''}。{column.note}",
-                               "应急物资储备系统", width=260, height=90)
+        cell.comment = Comment(
+            f"{TYPE_LABELS[column.type]}{'，必填' if column.required else ''}。{column.note}",
+            "应急物资储备系统",
+            width=260,
+            height=90,
+        )
         headers.append(cell)
     sheet.append(headers)
     sheet.append([c.key for c in kind.columns] + [kind.version_marker])
     for record in records or ():
-        sheet.append([_text_cell(sheet, c, v) for c, v in zip(kind.columns, _cell_values(kind, record))])
+        sheet.append(
+            [_text_cell(sheet, c, v) for c, v in zip(kind.columns, _cell_values(kind, record))]
+        )
     _instructions(workbook.create_sheet("说明"), kind)
     out = io.BytesIO()
     workbook.save(out)
@@ -77,16 +95,21 @@ def _instructions(sheet, kind: ReportKind) -> None:
     sheet.column_dimensions["C"].width = 16
     sheet.column_dimensions["D"].width = 8
     sheet.column_dimensions["E"].width = 70
-    title = WriteOnlyCell(sheet, f"{kind.title}报送模板（版本 {TEMPLATE_VERSION}，标识 {kind.version_marker}）")
+    title = WriteOnlyCell(
+        sheet, f"{kind.title}报送模板（版本 {TEMPLATE_VERSION}，标识 {kind.version_marker}）"
+    )
     title.font = Font(bold=True, size=14)
     sheet.append([title])
-    for line in ("在“数据”工作表第3行起逐行填写，不要修改或删除前两行（第2行为隐藏的机器列名和模板版本）。",
-                 "代码列（储备库编码、物资编码、行政区划代码、统一社会信用代码）请保持文本格式，不要输入为数字。",
-                 "日期写作 YYYY-MM-DD；数量为整数；带 * 的列必填；下拉列只能选列表中的值。",
-                 "库存的“在库数量”是报送时点的实际数量，不是增减量；同一文件重复上传不会重复记账。",
-                 MODE_TEXT[FULL], MODE_TEXT[INCREMENTAL],
-                 "上传后系统先校验并给出变更预览（新增/变更/关闭，按储备库汇总），确认后一次性全部生效；有任何错误则不做任何修改，"
-                 "错误会标注到具体的行和列，并可下载标注了错误单元格的副本。"):
+    for line in (
+        "在“数据”工作表第3行起逐行填写，不要修改或删除前两行（第2行为隐藏的机器列名和模板版本）。",
+        "代码列（储备库编码、物资编码、行政区划代码、统一社会信用代码）请保持文本格式，不要输入为数字。",
+        "日期写作 YYYY-MM-DD；数量为整数；带 * 的列必填；下拉列只能选列表中的值。",
+        "库存的“在库数量”是报送时点的实际数量，不是增减量；同一文件重复上传不会重复记账。",
+        MODE_TEXT[FULL],
+        MODE_TEXT[INCREMENTAL],
+        "上传后系统先校验并给出变更预览（新增/变更/关闭，按储备库汇总），确认后一次性全部生效；有任何错误则不做任何修改，"
+        "错误会标注到具体的行和列，并可下载标注了错误单元格的副本。",
+    ):
         sheet.append([line])
     sheet.append([])
     header = [WriteOnlyCell(sheet, text) for text in ("列名", "机器列名", "类型", "必填", "说明")]
@@ -97,7 +120,15 @@ def _instructions(sheet, kind: ReportKind) -> None:
         options = f"可选：{'、'.join(column.labels)}。" if column.choices else ""
         note = WriteOnlyCell(sheet, options + column.note)
         note.alignment = Alignment(wrap_text=True)
-        sheet.append([column.header, column.key, TYPE_LABELS[column.type], "是" if column.required else "", note])
+        sheet.append(
+            [
+                column.header,
+                column.key,
+                TYPE_LABELS[column.type],
+                "是" if column.required else "",
+                note,
+            ]
+        )
     if kind.example:
         sheet.append([])
         sheet.append(["示例行"] + [f"{kind.column(k).header}={v}" for k, v in kind.example.items()])
@@ -135,7 +166,8 @@ def annotated_xlsx(rows: list[tuple[int, list]], errors: list[dict]) -> bytes:
             general.append(error["message"])
             continue
         by_row.setdefault(error["row"], []).append(
-            f"{error['header'] or ''}{'：' if error['header'] else ''}{error['message']}")
+            f"{error['header'] or ''}{'：' if error['header'] else ''}{error['message']}"
+        )
         if error["column"] is not None:
             by_cell.setdefault((error["row"], error["column"]), []).append(error["message"])
     width = max((len(cells) for _, cells in rows), default=0)
@@ -144,7 +176,9 @@ def annotated_xlsx(rows: list[tuple[int, list]], errors: list[dict]) -> bytes:
     sheet.freeze_panes = "A2"
     last = 0
     for number, cells in rows:
-        while last + 1 < number:  # keep spreadsheet row numbers: blank rows were skipped when reading
+        while (
+            last + 1 < number
+        ):  # keep spreadsheet row numbers: blank rows were skipped when reading
             sheet.append([])
             last += 1
         line = []
@@ -153,7 +187,9 @@ def annotated_xlsx(rows: list[tuple[int, list]], errors: list[dict]) -> bytes:
             cell = WriteOnlyCell(sheet, safe_cell(value) if isinstance(value, str) else value)
             if (number, index) in by_cell:
                 cell.fill = ERROR_FILL
-                cell.comment = Comment("\n".join(by_cell[(number, index)]), "校验", width=300, height=80)
+                cell.comment = Comment(
+                    "\n".join(by_cell[(number, index)]), "校验", width=300, height=80
+                )
             line.append(cell)
         note = WriteOnlyCell(sheet, "；".join(by_row.get(number, [])) or None)
         if number in by_row:

@@ -25,13 +25,23 @@ def readable(user, model, record_id, owner_attr: str = "agency_id", label: str |
     return record
 
 
-def readable_many(user, model, record_ids: list[int], owner_attr: str = "agency_id", label: str | None = None,
-                  *, writing: bool = False) -> dict:
+def readable_many(
+    user,
+    model,
+    record_ids: list[int],
+    owner_attr: str = "agency_id",
+    label: str | None = None,
+    *,
+    writing: bool = False,
+) -> dict:
     """record id -> record, each readable by `user` (NotFound) and, when `writing`, owned by an
     agency `user` may write for (NotAllowed), checked in the order asked. The records and their
     owners' paths come in one query, however many owners there are."""
-    rows = db.session.execute(select(model, Agency.path).join(Agency, Agency.id == getattr(model, owner_attr))
-                              .where(model.id.in_(set(record_ids)))).all()
+    rows = db.session.execute(
+        select(model, Agency.path)
+        .join(Agency, Agency.id == getattr(model, owner_attr))
+        .where(model.id.in_(set(record_ids)))
+    ).all()
     found = {record.id: (record, path) for record, path in rows}
     for record_id in record_ids:
         record, path = found.get(record_id, (None, None))
@@ -65,4 +75,6 @@ def require_write(user, agency_id: int) -> None:
 
 def _require_write_at(user, agency_path: str | None) -> None:
     if not may_write_for_agency(user, agency_path):
-        raise NotAllowed(_("You may only change data of your own agency and the agencies below it."))
+        raise NotAllowed(
+            _("You may only change data of your own agency and the agencies below it.")
+        )

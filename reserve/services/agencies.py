@@ -21,8 +21,12 @@ def _check_fields(fields: dict, current: Agency | None = None) -> None:
     if fields.get("credit_code"):
         if problem := rules.credit_code_problem(fields["credit_code"]):
             errors["credit_code"] = [_(problem)]
-        elif db.session.execute(select(Agency.id).where(Agency.credit_code == fields["credit_code"],
-                                                         Agency.id != (current.id if current else -1))).first():
+        elif db.session.execute(
+            select(Agency.id).where(
+                Agency.credit_code == fields["credit_code"],
+                Agency.id != (current.id if current else -1),
+            )
+        ).first():
             raise Conflict(_("Another agency already has this unified social credit code."))
     if fields.get("region_code") and db.session.get(Region, fields["region_code"]) is None:
         errors["region_code"] = [_("not a known GB/T 2260 code")]
@@ -30,7 +34,9 @@ def _check_fields(fields: dict, current: Agency | None = None) -> None:
         raise Invalid(_("The agency's details are not valid."), errors=errors)
 
 
-def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | None = None, **fields) -> Agency:
+def create_agency(
+    user, *, code: str, name: str, kind: str, parent_id: int | None = None, **fields
+) -> Agency:
     """Create an agency under `parent_id`; operators only inside their own subtree."""
     parent = get_agency(user, parent_id) if parent_id is not None else None
     if not may_write_for_agency(user, parent.path if parent else None):
@@ -38,8 +44,13 @@ def create_agency(user, *, code: str, name: str, kind: str, parent_id: int | Non
     if db.session.execute(select(Agency.id).filter_by(code=code)).first():
         raise Conflict(_("An agency with code %(code)s already exists.", code=code))
     _check_fields({"kind": kind, **fields})
-    agency = Agency(code=code, name=name, kind=kind, parent=parent,
-                    **{k: v for k, v in fields.items() if k in EDITABLE})
+    agency = Agency(
+        code=code,
+        name=name,
+        kind=kind,
+        parent=parent,
+        **{k: v for k, v in fields.items() if k in EDITABLE},
+    )
     db.session.add(agency)
     db.session.flush()  # the path is built from the new id
     agency.path = f"{parent.path if parent else '/'}{agency.id}/"

@@ -13,7 +13,16 @@ from ..models import Category, Material, MaterialAlias
 from ..stock import rollup
 from .access import require_write
 
-MATERIAL_FIELDS = ("code", "name", "spec", "unit", "unit_weight_kg", "unit_volume_m3", "shelf_life_days", "category_code")
+MATERIAL_FIELDS = (
+    "code",
+    "name",
+    "spec",
+    "unit",
+    "unit_weight_kg",
+    "unit_volume_m3",
+    "shelf_life_days",
+    "category_code",
+)
 
 
 def _require_admin(user):
@@ -67,16 +76,23 @@ def create_category(user, *, code: str, name: str, illustrative: bool = False) -
     known = set(db.session.scalars(select(Category.code)))
     if errors := category_errors(code, name, known):
         raise Invalid(_("The category code is not valid."), errors={"code": errors})
-    category = Category(code=code, name=name.strip(), level=rules.category_level(code),
-                        parent_code=rules.category_parent(code), illustrative=illustrative)
+    category = Category(
+        code=code,
+        name=name.strip(),
+        level=rules.category_level(code),
+        parent_code=rules.category_parent(code),
+        illustrative=illustrative,
+    )
     db.session.add(category)
     db.session.commit()
     return category
 
 
-MAX_CATEGORY_ROWS = 10_000   # the official table has under a thousand categories
-MAX_CATEGORY_TEXT = 4 * 2**20  # of text once unpacked: 10,000 rows of code and name take about 1.5 MB
-MAX_IMPORT_ERRORS = 1000     # checking stops after them
+MAX_CATEGORY_ROWS = 10_000  # the official table has under a thousand categories
+MAX_CATEGORY_TEXT = (
+    4 * 2**20
+)  # of text once unpacked: 10,000 rows of code and name take about 1.5 MB
+MAX_IMPORT_ERRORS = 1000  # checking stops after them
 
 
 def read_category_rows(filename: str, data: bytes) -> list[dict]:
@@ -86,16 +102,27 @@ def read_category_rows(filename: str, data: bytes) -> list[dict]:
     from reserve.reporting.files import read_table
 
     def header_of(table) -> list[str]:
-        return [str(h).strip() if h is not None else "" for h in table.rows[0][1]] if table.rows else []
+        return (
+            [str(h).strip() if h is not None else "" for h in table.rows[0][1]]
+            if table.rows
+            else []
+        )
 
     # The header first: a file without the two columns is refused before its rows are read.
-    if missing := {"code", "name"} - set(header_of(read_table(data, head=1, max_rows=MAX_CATEGORY_ROWS,
-                                                                 max_text=MAX_CATEGORY_TEXT))):
+    if missing := {"code", "name"} - set(
+        header_of(read_table(data, head=1, max_rows=MAX_CATEGORY_ROWS, max_text=MAX_CATEGORY_TEXT))
+    ):
         raise Invalid(_("Missing columns: %(cols)s", cols=", ".join(sorted(missing))))
     table = read_table(data, max_rows=MAX_CATEGORY_ROWS, max_text=MAX_CATEGORY_TEXT)
     header = header_of(table)
-    return [{header[i]: ("" if v is None else v) for i, v in enumerate(cells) if i < len(header) and header[i]}
-            for _number, cells in table.rows[1:]]
+    return [
+        {
+            header[i]: ("" if v is None else v)
+            for i, v in enumerate(cells)
+            if i < len(header) and header[i]
+        }
+        for _number, cells in table.rows[1:]
+    ]
 
 
 def import_category_file(user, filename: str, data: bytes) -> dict:
@@ -117,8 +144,12 @@ def import_categories(user, rows: list[dict]) -> dict:
             break
         raw = row.get("code")
         if raw not in (None, "") and not isinstance(raw, str):
-            errors[f"row {number}"] = [_("the code %(value)s arrived as a number: format the code column as text",
-                                         value=raw)]
+            errors[f"row {number}"] = [
+                _(
+                    "the code %(value)s arrived as a number: format the code column as text",
+                    value=raw,
+                )
+            ]
             continue
         code, name = (raw or "").strip(), str(row.get("name") or "").strip()
         if code in incoming:
@@ -132,18 +163,37 @@ def import_categories(user, rows: list[dict]) -> dict:
         if problems := category_errors(code, name, every):
             errors[f"{code or '(empty)'}"] = problems
     if len(errors) >= MAX_IMPORT_ERRORS:
-        raise Invalid(_("Nothing was imported: more than %(n)s rows have errors. The first %(n)s are shown, "
-                        "the rest of the file was not checked.", n=MAX_IMPORT_ERRORS), errors=errors)
+        raise Invalid(
+            _(
+                "Nothing was imported: more than %(n)s rows have errors. The first %(n)s are shown, "
+                "the rest of the file was not checked.",
+                n=MAX_IMPORT_ERRORS,
+            ),
+            errors=errors,
+        )
     if errors:
-        raise Invalid(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors)
+        raise Invalid(
+            _("Nothing was imported: %(n)s rows have errors.", n=len(errors)), errors=errors
+        )
     created = updated = 0
-    existing = {c.code: c for c in db.session.scalars(select(Category))}  # the table has a few thousand rows at most
-    for level in sorted({len(code) for code in incoming}):  # parents are written before their children
+    existing = {
+        c.code: c for c in db.session.scalars(select(Category))
+    }  # the table has a few thousand rows at most
+    for level in sorted(
+        {len(code) for code in incoming}
+    ):  # parents are written before their children
         for code in (c for c in incoming if len(c) == level):
             category = existing.get(code)
             if category is None:
-                db.session.add(Category(code=code, name=incoming[code], level=rules.category_level(code),
-                                        parent_code=rules.category_parent(code), illustrative=False))
+                db.session.add(
+                    Category(
+                        code=code,
+                        name=incoming[code],
+                        level=rules.category_level(code),
+                        parent_code=rules.category_parent(code),
+                        illustrative=False,
+                    )
+                )
                 created += 1
             elif category.name != incoming[code] or category.illustrative:
                 category.name, category.illustrative = incoming[code], False
@@ -156,7 +206,13 @@ def import_categories(user, rows: list[dict]) -> dict:
 def list_materials(*, q=None, category_code=None):
     stmt = select(Material).order_by(Material.code)
     if q:
-        stmt = stmt.where(or_(contains(Material.name, q), starts_with(Material.code, q), contains(Material.spec, q)))
+        stmt = stmt.where(
+            or_(
+                contains(Material.name, q),
+                starts_with(Material.code, q),
+                contains(Material.spec, q),
+            )
+        )
     if category_code:
         stmt = stmt.where(starts_with(Material.category_code, category_code))
     return stmt
@@ -172,7 +228,10 @@ def get_material(material_id: int) -> Material:
 def _check_material(fields: dict) -> None:
     category = db.session.get(Category, fields.get("category_code") or "")
     if category is None or category.level != 4:
-        raise Invalid(_("A material belongs to an existing level-4 category."), errors={"category_code": [_("invalid")]})
+        raise Invalid(
+            _("A material belongs to an existing level-4 category."),
+            errors={"category_code": [_("invalid")]},
+        )
 
 
 def create_material(user, **fields) -> Material:
@@ -204,14 +263,20 @@ def update_material(user, material_id: int, **fields) -> Material:
 
 def list_aliases(user, agency_id: int):
     require_write(user, agency_id)
-    return select(MaterialAlias).where(MaterialAlias.agency_id == agency_id).order_by(MaterialAlias.alias)
+    return (
+        select(MaterialAlias)
+        .where(MaterialAlias.agency_id == agency_id)
+        .order_by(MaterialAlias.alias)
+    )
 
 
 def create_alias(user, *, agency_id: int, alias: str, material_id: int) -> MaterialAlias:
     require_write(user, agency_id)
     get_material(material_id)
     alias = alias.strip()
-    if db.session.execute(select(MaterialAlias.id).filter_by(agency_id=agency_id, alias=alias)).first():
+    if db.session.execute(
+        select(MaterialAlias.id).filter_by(agency_id=agency_id, alias=alias)
+    ).first():
         raise Conflict(_("The alias %(alias)s is already mapped.", alias=alias))
     row = MaterialAlias(agency_id=agency_id, alias=alias, material_id=material_id)
     db.session.add(row)
@@ -223,11 +288,17 @@ def resolve_material(agency_id: int | None, name: str) -> Material | None:
     """The catalog material an agency means by `name`: its alias first, then the catalog name or code."""
     name = name.strip()
     if agency_id is not None:
-        alias = db.session.execute(select(MaterialAlias).filter_by(agency_id=agency_id, alias=name)).scalar_one_or_none()
+        alias = db.session.execute(
+            select(MaterialAlias).filter_by(agency_id=agency_id, alias=name)
+        ).scalar_one_or_none()
         if alias is not None:
             return alias.material
-    return db.session.execute(select(Material).where(or_(Material.name == name, Material.code == name))
-                              .order_by(Material.code).limit(1)).scalar_one_or_none()
+    return db.session.execute(
+        select(Material)
+        .where(or_(Material.name == name, Material.code == name))
+        .order_by(Material.code)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def count_categories() -> int:

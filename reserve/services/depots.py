@@ -15,8 +15,19 @@ from ..stock import rollup
 from ..stock.queries import depot_on_hand
 from .access import readable, require_write, writable
 
-DEPOT_FIELDS = ("code", "name", "address", "region_code", "lat", "lon", "capacity_m3", "capacity_t",
-                "classification", "contact_name", "contact_phone")
+DEPOT_FIELDS = (
+    "code",
+    "name",
+    "address",
+    "region_code",
+    "lat",
+    "lon",
+    "capacity_m3",
+    "capacity_t",
+    "classification",
+    "contact_name",
+    "contact_phone",
+)
 
 
 def list_regions(*, level: str | None = None, parent_code: str | None = None):
@@ -31,12 +42,20 @@ def list_regions(*, level: str | None = None, parent_code: str | None = None):
 def region_groups() -> list[tuple[Region, list[Region]]]:
     """Divisions in force for a form's choice: the province, then each city with its counties
     (an optgroup per city). Three small queries' worth of rows (Shanxi: 1 + 11 + 117)."""
-    regions = db.session.execute(select(Region).where(Region.valid_to.is_(None)).order_by(Region.code)).scalars().all()
+    regions = (
+        db.session.execute(select(Region).where(Region.valid_to.is_(None)).order_by(Region.code))
+        .scalars()
+        .all()
+    )
     counties: dict[str, list[Region]] = {}
     for region in regions:
         if region.level == "county":
             counties.setdefault(region.parent_code, []).append(region)
-    return [(region, counties.get(region.code, [])) for region in regions if region.level in ("province", "city")]
+    return [
+        (region, counties.get(region.code, []))
+        for region in regions
+        if region.level in ("province", "city")
+    ]
 
 
 def get_region(code: str) -> Region:
@@ -67,7 +86,9 @@ def get_depot(user, depot_id: int) -> Depot:
 def check_region(region_code: str | None) -> None:
     """Invalid (422) unless the code is empty or a known division."""
     if region_code and db.session.get(Region, region_code) is None:
-        raise Invalid(_("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]})
+        raise Invalid(
+            _("Unknown region code."), errors={"region_code": [_("not a known GB/T 2260 code")]}
+        )
 
 
 def create_depot(user, *, agency_id: int, **fields) -> Depot:
@@ -86,8 +107,11 @@ def create_depot(user, *, agency_id: int, **fields) -> Depot:
 def update_depot(user, depot_id: int, **fields) -> Depot:
     depot = writable(user, Depot, depot_id, label=_("Depot"))
     check_region(fields.get("region_code"))
-    if "code" in fields and fields["code"] != depot.code and \
-            db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first():
+    if (
+        "code" in fields
+        and fields["code"] != depot.code
+        and db.session.execute(select(Depot.id).filter_by(code=fields["code"])).first()
+    ):
         raise Conflict(_("A depot with code %(code)s already exists.", code=fields["code"]))
     old_region = depot.region_code
     for key, value in fields.items():
@@ -103,7 +127,9 @@ def close_depot(user, depot_id: int) -> Depot:
     depot = writable(user, Depot, depot_id, label=_("Depot"))
     holding = depot_on_hand(depot.id)
     if holding:
-        raise Conflict(_("The depot still holds %(n)s units; move them out before closing it.", n=holding))
+        raise Conflict(
+            _("The depot still holds %(n)s units; move them out before closing it.", n=holding)
+        )
     depot.status = "closed"
     db.session.commit()
     return depot

@@ -20,7 +20,9 @@ BASES = ("per_region", "per_10k_people", "per_10k_affected")
 
 
 def list_plans(user, *, incident_type=None, level=None):
-    stmt = scoped(select(EmergencyPlan), user, EmergencyPlan.agency_id, EmergencyPlan.classification)
+    stmt = scoped(
+        select(EmergencyPlan), user, EmergencyPlan.agency_id, EmergencyPlan.classification
+    )
     if incident_type:
         stmt = stmt.where(EmergencyPlan.incident_type == incident_type)
     if level:
@@ -32,29 +34,55 @@ def get_plan(user, plan_id: int) -> EmergencyPlan:
     return readable(user, EmergencyPlan, plan_id, label=_("Plan"))
 
 
-def create_plan(user, *, agency_id: int, name: str, incident_type: str, level: str, region_code: str,
-                classification: str = "internal") -> EmergencyPlan:
+def create_plan(
+    user,
+    *,
+    agency_id: int,
+    name: str,
+    incident_type: str,
+    level: str,
+    region_code: str,
+    classification: str = "internal",
+) -> EmergencyPlan:
     require_write(user, agency_id)
     if incident_type not in {t.value for t in IncidentType} or level not in LEVELS:
-        raise Invalid(_("Unknown incident type or level."), errors={"incident_type": [incident_type], "level": [level]})
+        raise Invalid(
+            _("Unknown incident type or level."),
+            errors={"incident_type": [incident_type], "level": [level]},
+        )
     check_region(region_code)
-    plan = EmergencyPlan(agency_id=agency_id, name=name, incident_type=incident_type, level=level,
-                         region_code=region_code, classification=classification)
+    plan = EmergencyPlan(
+        agency_id=agency_id,
+        name=name,
+        incident_type=incident_type,
+        level=level,
+        region_code=region_code,
+        classification=classification,
+    )
     db.session.add(plan)
     db.session.commit()
     return plan
 
 
-def add_norm(user, plan_id: int, *, material_id: int, region_code: str, basis: str, quantity: float) -> ReserveNorm:
+def add_norm(
+    user, plan_id: int, *, material_id: int, region_code: str, basis: str, quantity: float
+) -> ReserveNorm:
     plan = writable(user, EmergencyPlan, plan_id, label=_("Plan"))
     if basis not in BASES or quantity is None or quantity < 0:
-        raise Invalid(_("A norm is a quantity of zero or more, per region or per 10,000 people."),
-                      errors={"basis": [basis]})
+        raise Invalid(
+            _("A norm is a quantity of zero or more, per region or per 10,000 people."),
+            errors={"basis": [basis]},
+        )
     if db.session.get(Material, material_id) is None:
         raise Invalid(_("Unknown material."), errors={"material_id": [_("not in the catalog")]})
     check_region(region_code)
-    norm = ReserveNorm(plan_id=plan.id, material_id=material_id, region_code=region_code, basis=basis,
-                       quantity=quantity)
+    norm = ReserveNorm(
+        plan_id=plan.id,
+        material_id=material_id,
+        region_code=region_code,
+        basis=basis,
+        quantity=quantity,
+    )
     db.session.add(norm)
     db.session.commit()
     return norm
@@ -84,11 +112,29 @@ def plan_gap(user, plan_id: int) -> list[GapRow]:
     rows = []
     for norm in sorted(plan.norms, key=lambda n: (n.region_code, n.material.code)):
         prefix = rules.region_prefix(norm.region_code)
-        available = int(sum(q or 0 for m, code, q in stock if m == norm.material_id and (code or "").startswith(prefix)))
+        available = int(
+            sum(
+                q or 0
+                for m, code, q in stock
+                if m == norm.material_id and (code or "").startswith(prefix)
+            )
+        )
         required = rules.norm_requirement(norm.basis, norm.quantity, norm.region.population)
         gap = None if required is None else max(required - available, 0)
         fill = None if not required else min(available / required, 1.0)
-        rows.append(GapRow(norm.region_code, norm.region.name, norm.material_id, norm.material.code,
-                           norm.material.name, norm.material.unit, norm.material.category_code,
-                           required, available, gap, fill))
+        rows.append(
+            GapRow(
+                norm.region_code,
+                norm.region.name,
+                norm.material_id,
+                norm.material.code,
+                norm.material.name,
+                norm.material.unit,
+                norm.material.category_code,
+                required,
+                available,
+                gap,
+                fill,
+            )
+        )
     return rows

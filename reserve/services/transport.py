@@ -10,11 +10,26 @@ from core.scoping import scoped
 from ..models import Depot, TransportCapacity, TransportMode
 from .access import readable, require_write, writable
 
-FIELDS = ("depot_id", "mode", "vehicle_type", "count", "payload_t", "volume_m3", "available", "base", "classification")
+FIELDS = (
+    "depot_id",
+    "mode",
+    "vehicle_type",
+    "count",
+    "payload_t",
+    "volume_m3",
+    "available",
+    "base",
+    "classification",
+)
 
 
 def list_transport(user, *, agency_id=None, mode=None, depot_id=None):
-    stmt = scoped(select(TransportCapacity), user, TransportCapacity.agency_id, TransportCapacity.classification)
+    stmt = scoped(
+        select(TransportCapacity),
+        user,
+        TransportCapacity.agency_id,
+        TransportCapacity.classification,
+    )
     if agency_id:
         stmt = stmt.where(TransportCapacity.agency_id == agency_id)
     if mode:
@@ -30,7 +45,9 @@ def _check(agency_id: int, fields: dict) -> None:
     if fields.get("depot_id"):
         depot = db.session.get(Depot, fields["depot_id"])
         if depot is None or depot.agency_id != agency_id:
-            raise Invalid(_("The depot must belong to the same agency."), errors={"depot_id": [_("invalid")]})
+            raise Invalid(
+                _("The depot must belong to the same agency."), errors={"depot_id": [_("invalid")]}
+            )
 
 
 def create_transport(user, *, agency_id: int, **fields) -> TransportCapacity:

@@ -20,10 +20,16 @@ def register(app, api) -> None:
     for blueprint in sharing_api.BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
-    api.spec.components.security_scheme("externalClient", {
-        "type": "apiKey", "in": "header", "name": "Authentication-Token",
-        "description": "Token of an external system client (registered by an administrator, see "
-                       "docs/api.md). The client acts for its agency or through its grants; each "
-                       "operation's `x-client-scope` names the scope it needs; calls outside its "
-                       "scopes answer 403, above its rate limit 429 with Retry-After."})
+    api.spec.components.security_scheme(
+        "externalClient",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authentication-Token",
+            "description": "Token of an external system client (registered by an administrator, see "
+            "docs/api.md). The client acts for its agency or through its grants; each "
+            "operation's `x-client-scope` names the scope it needs; calls outside its "
+            "scopes answer 403, above its rate limit 429 with Retry-After.",
+        },
+    )
     app.cli.add_command(cli.sharing_cli)

@@ -10,11 +10,32 @@ from core.timeutil import local_today
 
 from . import clients, feeds, quality
 from . import services as service
-from .schemas import (AccessQuerySchema, AccessSchema, ApproveSchema, AttributeSchema, CatalogEntrySchema,
-                      CatalogQuerySchema, ClientCreateSchema, ClientSchema, ClientTokenSchema, ClientUpdateSchema,
-                      DictionaryEntrySchema, ExportQuerySchema, FeedPageSchema, FeedQuerySchema, GrantQuerySchema,
-                      GrantRequestSchema, GrantSchema, QualityQuerySchema, QualityReportSchema, ReasonSchema,
-                      SharedResourceSchema, SnapshotSchema, SummarySchema, TrendQuerySchema)
+from .schemas import (
+    AccessQuerySchema,
+    AccessSchema,
+    ApproveSchema,
+    AttributeSchema,
+    CatalogEntrySchema,
+    CatalogQuerySchema,
+    ClientCreateSchema,
+    ClientSchema,
+    ClientTokenSchema,
+    ClientUpdateSchema,
+    DictionaryEntrySchema,
+    ExportQuerySchema,
+    FeedPageSchema,
+    FeedQuerySchema,
+    GrantQuerySchema,
+    GrantRequestSchema,
+    GrantSchema,
+    QualityQuerySchema,
+    QualityReportSchema,
+    ReasonSchema,
+    SharedResourceSchema,
+    SnapshotSchema,
+    SummarySchema,
+    TrendQuerySchema,
+)
 
 SECURITY = [{"apiToken": []}, {"session": []}]
 
@@ -24,16 +45,36 @@ def _scope(scope: str) -> dict:
     return {"security": SECURITY, "x-client-scope": scope}
 
 
-catalog = Blueprint("sharing_catalog", __name__, url_prefix="/api/v1/sharing",
-                    description="Resource catalog (信息资源目录) with sharing attributes")
-grants = Blueprint("sharing_grants", __name__, url_prefix="/api/v1/sharing",
-                   description="Grants (共享申请): request, approve, reject, revoke; access log")
-feeds_blp = Blueprint("sharing_feeds", __name__, url_prefix="/api/v1/sharing",
-                      description="Change feeds, full exports (CSV/XLSX) and the data dictionary")
-clients_blp = Blueprint("sharing_clients", __name__, url_prefix="/api/v1/sharing/clients",
-                        description="External system clients: tokens, scopes, rate limits (administrators)")
-quality_blp = Blueprint("sharing_quality", __name__, url_prefix="/api/v1/sharing/quality",
-                        description="Data-quality report (数据质量): completeness, validity, freshness, conflicts")
+catalog = Blueprint(
+    "sharing_catalog",
+    __name__,
+    url_prefix="/api/v1/sharing",
+    description="Resource catalog (信息资源目录) with sharing attributes",
+)
+grants = Blueprint(
+    "sharing_grants",
+    __name__,
+    url_prefix="/api/v1/sharing",
+    description="Grants (共享申请): request, approve, reject, revoke; access log",
+)
+feeds_blp = Blueprint(
+    "sharing_feeds",
+    __name__,
+    url_prefix="/api/v1/sharing",
+    description="Change feeds, full exports (CSV/XLSX) and the data dictionary",
+)
+clients_blp = Blueprint(
+    "sharing_clients",
+    __name__,
+    url_prefix="/api/v1/sharing/clients",
+    description="External system clients: tokens, scopes, rate limits (administrators)",
+)
+quality_blp = Blueprint(
+    "sharing_quality",
+    __name__,
+    url_prefix="/api/v1/sharing/quality",
+    description="Data-quality report (数据质量): completeness, validity, freshness, conflicts",
+)
 
 
 @catalog.route("/resources")
@@ -47,8 +88,13 @@ def list_resources(query, page, per_page):
     the caller's access (own, unconditional, grant, request, none)."""
     entries = service.catalog(current_user, local_today(), **query)
     start = (page - 1) * per_page
-    return {"items": entries[start:start + per_page], "total": len(entries), "page": page, "per_page": per_page,
-            "pages": (len(entries) + per_page - 1) // per_page}
+    return {
+        "items": entries[start : start + per_page],
+        "total": len(entries),
+        "page": page,
+        "per_page": per_page,
+        "pages": (len(entries) + per_page - 1) // per_page,
+    }
 
 
 @catalog.route("/resources/<int:agency_id>/<kind>", methods=["PUT"])
@@ -151,11 +197,18 @@ def feed(query, kind):
 @feeds_blp.doc(**_scope("read:{kind}"))
 def export(query, kind):
     """Everything of `kind` the caller may read, now."""
-    body, mimetype = feeds.export_file(current_user, kind, query["format"], today=local_today(),
-                                       agency_id=query["agency_id"])
+    body, mimetype = feeds.export_file(
+        current_user, kind, query["format"], today=local_today(), agency_id=query["agency_id"]
+    )
     name = f"{kind}-{local_today():%Y%m%d}.{query['format']}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}",
-                                                      "Cache-Control": "no-store"})
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f"attachment; filename={name}",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @feeds_blp.route("/dictionary/<kind>")
@@ -230,7 +283,9 @@ def quality_report(query):
 @quality_blp.doc(**_scope("read:quality"))
 def quality_trend(query):
     """Daily snapshots of an agency (or, without agency_id, the province), oldest first."""
-    return quality.trend(current_user, agency_id=query["agency_id"], days=query["days"], today=local_today())
+    return quality.trend(
+        current_user, agency_id=query["agency_id"], days=query["days"], today=local_today()
+    )
 
 
 BLUEPRINTS = [catalog, grants, feeds_blp, clients_blp, quality_blp]

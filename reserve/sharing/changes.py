@@ -9,7 +9,19 @@ in `shared_change` is replaced by a new one with a higher `seq`, under the audit
 (PostgreSQL), so a feed reader that has passed `seq` N never sees a change <= N commit later.
 """
 
-from sqlalchemy import Integer, any_, bindparam, delete, event, false, func, insert, literal, select, text
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -31,7 +43,11 @@ def _facts(obj) -> tuple[str, int, int | None, str] | None:
     """(kind, record id, owner agency id, classification) of a tracked ORM object."""
     if isinstance(obj, ReserveNorm):
         plan = obj.plan
-        return ("plans", plan.id, plan.agency_id, plan.classification) if plan is not None and plan.id else None
+        return (
+            ("plans", plan.id, plan.agency_id, plan.classification)
+            if plan is not None and plan.id
+            else None
+        )
     kind = ORM_KINDS.get(type(obj))
     if kind is None or obj.__dict__.get("id") is None:
         return None
@@ -109,10 +125,26 @@ def record_lot_changes(conn, lot_ids) -> None:
     lot = RESOURCES["stock"].model
     columns = ["kind", "record_id", "agency_id", "classification", "deleted", "changed_at"]
     for among in _among(conn, ids):
-        conn.execute(delete(SharedChange.__table__).where(SharedChange.kind == "stock", among(SharedChange.record_id)))
-        conn.execute(insert(SharedChange.__table__).from_select(columns, select(
-            literal("stock"), lot.id, lot.owner_agency_id, func.coalesce(lot.classification, "internal"),
-            false(), literal(now)).where(among(lot.id)).order_by(lot.id)))
+        conn.execute(
+            delete(SharedChange.__table__).where(
+                SharedChange.kind == "stock", among(SharedChange.record_id)
+            )
+        )
+        conn.execute(
+            insert(SharedChange.__table__).from_select(
+                columns,
+                select(
+                    literal("stock"),
+                    lot.id,
+                    lot.owner_agency_id,
+                    func.coalesce(lot.classification, "internal"),
+                    false(),
+                    literal(now),
+                )
+                .where(among(lot.id))
+                .order_by(lot.id),
+            )
+        )
 
 
 def _among(conn, ids: list[int]) -> list:
@@ -120,7 +152,10 @@ def _among(conn, ids: list[int]) -> list:
     CHUNK ids elsewhere (SQLite's limit on bound parameters)."""
     if conn.dialect.name == "postgresql":
         return [lambda column: column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))]
-    return [lambda column, chunk=ids[start:start + CHUNK]: column.in_(chunk) for start in range(0, len(ids), CHUNK)]
+    return [
+        lambda column, chunk=ids[start : start + CHUNK]: column.in_(chunk)
+        for start in range(0, len(ids), CHUNK)
+    ]
 
 
 def record_changes(conn, rows: list[tuple], deleted: set) -> None:
@@ -135,11 +170,23 @@ def record_changes(conn, rows: list[tuple], deleted: set) -> None:
     for kind, items in by_kind.items():
         ids = sorted({r[1] for r in items})
         for start in range(0, len(ids), CHUNK):
-            conn.execute(delete(SharedChange.__table__).where(SharedChange.kind == kind,
-                                                              SharedChange.record_id.in_(ids[start:start + CHUNK])))
-        values = [{"kind": kind, "record_id": r[1], "agency_id": r[2], "classification": r[3] or "internal",
-                   "deleted": (kind, r[1]) in deleted, "changed_at": now}
-                  for r in sorted({r[1]: r for r in items}.values(), key=lambda r: r[1])]
+            conn.execute(
+                delete(SharedChange.__table__).where(
+                    SharedChange.kind == kind,
+                    SharedChange.record_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+        values = [
+            {
+                "kind": kind,
+                "record_id": r[1],
+                "agency_id": r[2],
+                "classification": r[3] or "internal",
+                "deleted": (kind, r[1]) in deleted,
+                "changed_at": now,
+            }
+            for r in sorted({r[1]: r for r in items}.values(), key=lambda r: r[1])
+        ]
         conn.execute(insert(SharedChange.__table__), values)
 
 
@@ -156,12 +203,30 @@ def backfill(kinds=None) -> int:
     columns = ["kind", "record_id", "agency_id", "classification", "deleted", "changed_at"]
     for kind in kinds or RESOURCES:
         model = RESOURCES[kind].model
-        classification = func.coalesce(model.classification, "internal") if RESOURCES[kind].classified \
+        classification = (
+            func.coalesce(model.classification, "internal")
+            if RESOURCES[kind].classified
             else literal("internal")
-        known = select(SharedChange.seq).where(SharedChange.kind == kind, SharedChange.record_id == model.id)
-        added += conn.execute(insert(SharedChange.__table__).from_select(columns, select(
-            literal(kind), model.id, getattr(model, RESOURCES[kind].owner_attr), classification, false(), literal(now))
-            .where(~known.exists()).order_by(model.id)), execution_options={"preserve_rowcount": True}).rowcount
+        )
+        known = select(SharedChange.seq).where(
+            SharedChange.kind == kind, SharedChange.record_id == model.id
+        )
+        added += conn.execute(
+            insert(SharedChange.__table__).from_select(
+                columns,
+                select(
+                    literal(kind),
+                    model.id,
+                    getattr(model, RESOURCES[kind].owner_attr),
+                    classification,
+                    false(),
+                    literal(now),
+                )
+                .where(~known.exists())
+                .order_by(model.id),
+            ),
+            execution_options={"preserve_rowcount": True},
+        ).rowcount
     db.session.commit()
     return added
 

@@ -7,7 +7,9 @@ from flask.cli import AppGroup
 from core.audit import Actor
 from core.timeutil import local_today
 
-sharing_cli = AppGroup("sharing", help="Data sharing: change log, quality snapshots, grant timeouts.")
+sharing_cli = AppGroup(
+    "sharing", help="Data sharing: change log, quality snapshots, grant timeouts."
+)
 
 
 @sharing_cli.command("backfill")
@@ -27,5 +29,7 @@ def daily_command():
 
     g.audit_actor = Actor(name="cli:sharing daily")
     today = local_today()
-    click.echo(f"quality snapshot {today}: {take_snapshot(today)} rows; "
-               f"requests timed out: {time_out_requests(today)}")
+    click.echo(
+        f"quality snapshot {today}: {take_snapshot(today)} rows; "
+        f"requests timed out: {time_out_requests(today)}"
+    )

@@ -31,7 +31,7 @@ from . import rules
 from .access import client_of
 from .models import ExternalClient
 
-CLIENT_EMAIL_DOMAIN = "clients.invalid"   # RFC 2606: never a deliverable address
+CLIENT_EMAIL_DOMAIN = "clients.invalid"  # RFC 2606: never a deliverable address
 
 
 def _require_admin(user) -> None:
@@ -63,19 +63,36 @@ def _new_token(client: ExternalClient) -> str:
     return client.user.get_auth_token()
 
 
-def register_client(user, *, name: str, agency_id: int | None, scopes: list[str], rate_limit: str = "60 per minute",
-                    contact: str | None = None) -> tuple[ExternalClient, str]:
+def register_client(
+    user,
+    *,
+    name: str,
+    agency_id: int | None,
+    scopes: list[str],
+    rate_limit: str = "60 per minute",
+    contact: str | None = None,
+) -> tuple[ExternalClient, str]:
     """Administrators register a system; the token is shown once (only its issue time is kept)."""
     _require_admin(user)
     _check(name, scopes, rate_limit, agency_id)
     if db.session.execute(select(ExternalClient).filter_by(name=name.strip())).scalar_one_or_none():
         raise Conflict(_("A client with this name exists already."))
     account = security.datastore.create_user(
-        email=f"client-{uuid.uuid4().hex[:12]}@{CLIENT_EMAIL_DOMAIN}", password=None, display_name=name.strip()[:100],
-        roles=[OPERATOR] if agency_id is not None else [], agency_id=agency_id)
-    client = ExternalClient(name=name.strip(), agency_id=agency_id, user=account, scopes=sorted(set(scopes)),
-                            rate_limit=rate_limit, contact=(contact or "").strip() or None,
-                            created_by_id=getattr(user, "id", None))
+        email=f"client-{uuid.uuid4().hex[:12]}@{CLIENT_EMAIL_DOMAIN}",
+        password=None,
+        display_name=name.strip()[:100],
+        roles=[OPERATOR] if agency_id is not None else [],
+        agency_id=agency_id,
+    )
+    client = ExternalClient(
+        name=name.strip(),
+        agency_id=agency_id,
+        user=account,
+        scopes=sorted(set(scopes)),
+        rate_limit=rate_limit,
+        contact=(contact or "").strip() or None,
+        created_by_id=getattr(user, "id", None),
+    )
     db.session.add(client)
     db.session.flush()
     token = _new_token(client)
@@ -96,8 +113,14 @@ def list_clients(user):
     return select(ExternalClient).order_by(ExternalClient.id)
 
 
-def update_client(user, client_id: int, *, scopes: list[str] | None = None, rate_limit: str | None = None,
-                  contact: str | None = None) -> ExternalClient:
+def update_client(
+    user,
+    client_id: int,
+    *,
+    scopes: list[str] | None = None,
+    rate_limit: str | None = None,
+    contact: str | None = None,
+) -> ExternalClient:
     client = get_client(user, client_id)
     scopes = client.scopes if scopes is None else scopes
     rate_limit = rate_limit or client.rate_limit
@@ -134,7 +157,11 @@ def check_request():
     in its scopes."""
     # Keyed to how the caller signed in (a token, wherever Flask-Security found it), not to
     # the header: a check that looks at one way in is skipped by every other.
-    if request.endpoint == "static" or not current_user.is_authenticated or get_request_attr("fs_authn_via") != "token":
+    if (
+        request.endpoint == "static"
+        or not current_user.is_authenticated
+        or get_request_attr("fs_authn_via") != "token"
+    ):
         return None
     client = client_of(current_user)
     if client is None:
@@ -142,14 +169,24 @@ def check_request():
     if limiter.enabled:
         for item in parse_many(client.rate_limit):
             if not limiter.limiter.hit(item, "external-client", str(client.id)):
-                reset = limiter.limiter.get_window_stats(item, "external-client", str(client.id)).reset_time
+                reset = limiter.limiter.get_window_stats(
+                    item, "external-client", str(client.id)
+                ).reset_time
                 wait = max(int(reset - time.time()) + 1, 1)
-                return problem_response(429, detail=_("This client's rate limit (%(limit)s) is used up.",
-                                                      limit=client.rate_limit),
-                                        code="rate-limited", headers={"Retry-After": str(wait)})
+                return problem_response(
+                    429,
+                    detail=_(
+                        "This client's rate limit (%(limit)s) is used up.", limit=client.rate_limit
+                    ),
+                    code="rate-limited",
+                    headers={"Retry-After": str(wait)},
+                )
     if not rules.is_scope_allowed(client.scopes, request.method, request.path):
         needed = rules.required_scope(request.method, request.path)
-        detail = (_("This client may not call this endpoint.") if needed == rules.DENIED else
-                  _("This client lacks the scope %(scope)s.", scope=needed))
+        detail = (
+            _("This client may not call this endpoint.")
+            if needed == rules.DENIED
+            else _("This client lacks the scope %(scope)s.", scope=needed)
+        )
         return problem_response(403, detail=detail, code="scope")
     return None

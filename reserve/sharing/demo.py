@@ -29,11 +29,21 @@ def build_sharing_demo() -> dict:
     if admin is None or taiyuan is None:
         return result
     if province is not None:
-        services.set_attribute(admin, province.id, "transport", attribute="conditional",
-                               description="省级应急运输力量，经申请批准后共享")
-    client, token = clients.register_client(admin, name=DEMO_CLIENT, agency_id=taiyuan.id,
-                                            scopes=["read:stock", "read:depots", "push:submissions"],
-                                            rate_limit="120 per minute", contact="演示")
+        services.set_attribute(
+            admin,
+            province.id,
+            "transport",
+            attribute="conditional",
+            description="省级应急运输力量，经申请批准后共享",
+        )
+    client, token = clients.register_client(
+        admin,
+        name=DEMO_CLIENT,
+        agency_id=taiyuan.id,
+        scopes=["read:stock", "read:depots", "push:submissions"],
+        rate_limit="120 per minute",
+        contact="演示",
+    )
     result["quality snapshot rows"] = quality.take_snapshot(local_today())
     result["client"] = f"{client.name} token {token}"
     return result

@@ -32,7 +32,11 @@ def resource_of(kind: str) -> Resource:
 
 def _paths(agency_ids) -> dict[int, str]:
     ids = sorted(set(agency_ids))
-    return dict(db.session.execute(select(Agency.id, Agency.path).where(Agency.id.in_(ids))).all()) if ids else {}
+    return (
+        dict(db.session.execute(select(Agency.id, Agency.path).where(Agency.id.in_(ids))).all())
+        if ids
+        else {}
+    )
 
 
 class _Reads:
@@ -43,7 +47,9 @@ class _Reads:
 
     def add(self, grants, record_id: int, classification: str, fields) -> None:
         for grant in grants:
-            entry = self.by_grant.setdefault(grant.id, {"grant": grant, "ids": [], "restricted": 0, "fields": set()})
+            entry = self.by_grant.setdefault(
+                grant.id, {"grant": grant, "ids": [], "restricted": 0, "fields": set()}
+            )
             entry["ids"].append(record_id)
             entry["restricted"] += classification == "restricted"
             entry["fields"] |= set(fields)
@@ -60,35 +66,72 @@ def _visible(resource: Resource, r: Reach, records, reads: _Reads):
         yield rec, fields
 
 
-def read_feed(user, kind: str, *, cursor: int, limit: int, today: date, agency_id: int | None = None) -> dict:
+def read_feed(
+    user, kind: str, *, cursor: int, limit: int, today: date, agency_id: int | None = None
+) -> dict:
     resource = resource_of(kind)
     r = reach(user, kind, today)
     stmt = select(SharedChange).where(SharedChange.kind == kind, SharedChange.seq > cursor)
     if agency_id is not None:
         stmt = stmt.where(SharedChange.agency_id == agency_id)
     stmt = scoped(stmt, user, SharedChange.agency_id, None, shared=r.shared)
-    changes = db.session.execute(stmt.order_by(SharedChange.seq).limit(min(limit, MAX_PAGE) + 1)).scalars().all()
+    changes = (
+        db.session.execute(stmt.order_by(SharedChange.seq).limit(min(limit, MAX_PAGE) + 1))
+        .scalars()
+        .all()
+    )
     has_more = len(changes) > min(limit, MAX_PAGE)
-    changes = changes[:min(limit, MAX_PAGE)]
+    changes = changes[: min(limit, MAX_PAGE)]
     live_ids = [c.record_id for c in changes if not c.deleted]
     model = resource.model
-    records = {rec.id: rec for rec in db.session.execute(select(model).where(model.id.in_(live_ids))).unique()
-               .scalars()} if live_ids else {}
+    records = (
+        {
+            rec.id: rec
+            for rec in db.session.execute(select(model).where(model.id.in_(live_ids)))
+            .unique()
+            .scalars()
+        }
+        if live_ids
+        else {}
+    )
     reads = _Reads()
-    allowed = {rec.id: fields for rec, fields in _visible(resource, r, list(records.values()), reads)}
+    allowed = {
+        rec.id: fields for rec, fields in _visible(resource, r, list(records.values()), reads)
+    }
     items = []
     for change in changes:
         record, fields = records.get(change.record_id), allowed.get(change.record_id)
         if record is None or fields is None:
-            items.append({"seq": change.seq, "op": "delete", "id": change.record_id, "agency_id": change.agency_id,
-                          "changed_at": change.changed_at, "record": None})
+            items.append(
+                {
+                    "seq": change.seq,
+                    "op": "delete",
+                    "id": change.record_id,
+                    "agency_id": change.agency_id,
+                    "changed_at": change.changed_at,
+                    "record": None,
+                }
+            )
         else:
-            items.append({"seq": change.seq, "op": "upsert", "id": record.id, "agency_id": resource.owner_id(record),
-                          "changed_at": change.changed_at, "record": resource.serialize(record, fields)})
+            items.append(
+                {
+                    "seq": change.seq,
+                    "op": "upsert",
+                    "id": record.id,
+                    "agency_id": resource.owner_id(record),
+                    "changed_at": change.changed_at,
+                    "record": resource.serialize(record, fields),
+                }
+            )
     log_grant_reads(user, kind, "feed", reads.by_grant)
     db.session.commit()
-    return {"kind": kind, "cursor": cursor, "next_cursor": changes[-1].seq if changes else cursor,
-            "has_more": has_more, "items": items}
+    return {
+        "kind": kind,
+        "cursor": cursor,
+        "next_cursor": changes[-1].seq if changes else cursor,
+        "has_more": has_more,
+        "items": items,
+    }
 
 
 def _export_select(user, resource: Resource, r: Reach, agency_id: int | None):
@@ -104,19 +147,25 @@ def export_size(user, filters: dict, today: date) -> int:
     """At most how many rows the export would hold (records in scope, before each one's fields
     are decided), counted without reading them."""
     resource = resource_of(filters["kind"])
-    stmt = _export_select(user, resource, reach(user, filters["kind"], today), filters.get("agency_id"))
+    stmt = _export_select(
+        user, resource, reach(user, filters["kind"], today), filters.get("agency_id")
+    )
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return min(count, EXPORT_LIMIT)
 
 
-def export_rows(user, kind: str, *, today: date, agency_id: int | None = None) -> tuple[list[str], list[list]]:
+def export_rows(
+    user, kind: str, *, today: date, agency_id: int | None = None
+) -> tuple[list[str], list[list]]:
     """Every record of `kind` the caller may read, as rows under the dictionary's keys (fields
     it may not read are empty)."""
     resource = resource_of(kind)
     r = reach(user, kind, today)
     model = resource.model
     stmt = _export_select(user, resource, r, agency_id)
-    records = db.session.execute(stmt.order_by(model.id).limit(EXPORT_LIMIT)).unique().scalars().all()
+    records = (
+        db.session.execute(stmt.order_by(model.id).limit(EXPORT_LIMIT)).unique().scalars().all()
+    )
     reads = _Reads()
     keys = resource.field_keys
     rows = []
@@ -143,8 +192,11 @@ def export_caption(filters: dict) -> str:
 
 def dictionary_sheet(filters: dict) -> tuple[str, list[str], list[list]]:
     """The XLSX's second sheet: the data dictionary of the exported kind."""
-    return "dictionary", [_("Field"), _("Type"), _("Meaning")], \
-        [[e["key"], e["type"], e["label"]] for e in dictionary(filters["kind"])]
+    return (
+        "dictionary",
+        [_("Field"), _("Type"), _("Meaning")],
+        [[e["key"], e["type"], e["label"]] for e in dictionary(filters["kind"])],
+    )
 
 
 def _cell(value):
@@ -160,7 +212,9 @@ def dictionary(kind: str) -> list[dict]:
     return [{"key": f.key, "type": f.type, "label": str(f.label)} for f in resource.fields]
 
 
-def export_file(user, kind: str, file_format: str, *, today: date, agency_id: int | None = None) -> tuple[bytes, str]:
+def export_file(
+    user, kind: str, file_format: str, *, today: date, agency_id: int | None = None
+) -> tuple[bytes, str]:
     """CSV (UTF-8 with BOM) or XLSX with a second sheet holding the data dictionary, written in
     the request; more than EXPORT_INLINE_MAX_ROWS rows are refused with the way to the
     background export (core/export_jobs.py)."""
@@ -175,4 +229,6 @@ def export_file(user, kind: str, file_format: str, *, today: date, agency_id: in
 def dictionary_csv(kind: str) -> bytes:
     from core.exports import csv_bytes
 
-    return csv_bytes(["key", "type", "label"], [[e["key"], e["type"], e["label"]] for e in dictionary(kind)])
+    return csv_bytes(
+        ["key", "type", "label"], [[e["key"], e["type"], e["label"]] for e in dictionary(kind)]
+    )

@@ -12,4 +12,8 @@ def daily(now: datetime) -> dict:
     from .services import time_out_requests
 
     today = to_local(now).date()
-    return {"day": today.isoformat(), "snapshot_rows": take_snapshot(today), "timed_out": time_out_requests(today)}
+    return {
+        "day": today.isoformat(),
+        "snapshot_rows": take_snapshot(today),
+        "timed_out": time_out_requests(today),
+    }

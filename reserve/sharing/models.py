@@ -12,11 +12,21 @@ from core.timeutil import utcnow
 
 UNCONDITIONAL, CONDITIONAL, NOT_SHARED = "unconditional", "conditional", "not_shared"
 ATTRIBUTES = (UNCONDITIONAL, CONDITIONAL, NOT_SHARED)
-ATTRIBUTE_LABELS = {UNCONDITIONAL: _l("Unconditional sharing"), CONDITIONAL: _l("Conditional sharing"),
-                    NOT_SHARED: _l("Not shared")}
-GRANT_STATUS_LABELS = {"pending": _l("Pending"), "approved": _l("Approved"), "active": _l("Active"),
-                       "expired": _l("Expired"), "rejected": _l("Rejected"), "revoked": _l("Revoked"),
-                       "timed_out": _l("Timed out"), "scheduled": _l("Not yet valid")}
+ATTRIBUTE_LABELS = {
+    UNCONDITIONAL: _l("Unconditional sharing"),
+    CONDITIONAL: _l("Conditional sharing"),
+    NOT_SHARED: _l("Not shared"),
+}
+GRANT_STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "approved": _l("Approved"),
+    "active": _l("Active"),
+    "expired": _l("Expired"),
+    "rejected": _l("Rejected"),
+    "revoked": _l("Revoked"),
+    "timed_out": _l("Timed out"),
+    "scheduled": _l("Not yet valid"),
+}
 
 
 class SharedResource(db.Model):
@@ -29,7 +39,7 @@ class SharedResource(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     kind: Mapped[str] = mapped_column(String(20))
     attribute: Mapped[str] = mapped_column(String(14), default=UNCONDITIONAL)
-    legal_reason: Mapped[str | None] = mapped_column(String(300))   # required when not shared
+    legal_reason: Mapped[str | None] = mapped_column(String(300))  # required when not shared
     description: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -52,7 +62,7 @@ class ExternalClient(db.Model):
     contact: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     token_issued_at: Mapped[datetime | None]
-    token_count: Mapped[int] = mapped_column(default=0)      # tokens issued so far (1 + rotations)
+    token_count: Mapped[int] = mapped_column(default=0)  # tokens issued so far (1 + rotations)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     revoked_at: Mapped[datetime | None]
@@ -71,16 +81,20 @@ class SharingGrant(db.Model):
     owner_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     kind: Mapped[str] = mapped_column(String(20))
     grantee_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
-    grantee_client_id: Mapped[int | None] = mapped_column(ForeignKey("external_client.id"), index=True)
+    grantee_client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("external_client.id"), index=True
+    )
     purpose: Mapped[str] = mapped_column(String(500))
     requested_fields: Mapped[list] = mapped_column(JSON, default=list)
     requested_from: Mapped[date]
     requested_to: Mapped[date]
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending/approved/rejected/revoked/timed_out
-    fields: Mapped[list | None] = mapped_column(JSON)                # granted (possibly narrower)
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending", index=True
+    )  # pending/approved/rejected/revoked/timed_out
+    fields: Mapped[list | None] = mapped_column(JSON)  # granted (possibly narrower)
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]
-    reason: Mapped[str | None] = mapped_column(String(300))          # of a rejection or revocation
+    reason: Mapped[str | None] = mapped_column(String(300))  # of a rejection or revocation
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -96,7 +110,9 @@ class SharingGrant(db.Model):
 class SharingAccess(db.Model):
     """One read of shared data through a grant: who, what, when, which grant, how many rows."""
 
-    __audit__ = False  # a log itself, append-only; the audit log records changes, this records reads
+    __audit__ = (
+        False  # a log itself, append-only; the audit log records changes, this records reads
+    )
     __table_args__ = (Index("ix_sharing_access_owner_at", "owner_agency_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,7 +123,7 @@ class SharingAccess(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("external_client.id"))
     actor: Mapped[str | None] = mapped_column(String(255))
-    channel: Mapped[str] = mapped_column(String(10))        # feed / export
+    channel: Mapped[str] = mapped_column(String(10))  # feed / export
     rows: Mapped[int] = mapped_column(default=0)
     restricted_rows: Mapped[int] = mapped_column(default=0)
     record_ids: Mapped[list | None] = mapped_column(JSON)  # the first 1,000
@@ -126,14 +142,16 @@ class SharedChange(db.Model):
     serialised with the audit log's lock, so a reader never sees a lower `seq` commit later."""
 
     __audit__ = False
-    __table_args__ = (UniqueConstraint("kind", "record_id", name="uq_shared_change_kind_record_id"),
-                      Index("ix_shared_change_kind_seq", "kind", "seq"),
-                      {"sqlite_autoincrement": True})
+    __table_args__ = (
+        UniqueConstraint("kind", "record_id", name="uq_shared_change_kind_record_id"),
+        Index("ix_shared_change_kind_seq", "kind", "seq"),
+        {"sqlite_autoincrement": True},
+    )
 
     seq: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     record_id: Mapped[int]
-    agency_id: Mapped[int | None] = mapped_column(index=True)   # owner when the change was made
+    agency_id: Mapped[int | None] = mapped_column(index=True)  # owner when the change was made
     classification: Mapped[str] = mapped_column(String(12), default="internal")
     deleted: Mapped[bool] = mapped_column(default=False)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -143,7 +161,9 @@ class QualitySnapshot(db.Model):
     """One day's data-quality scores of an agency (agency_id NULL: the whole province)."""
 
     __audit__ = False
-    __table_args__ = (UniqueConstraint("day", "agency_id", name="uq_quality_snapshot_day_agency_id"),)
+    __table_args__ = (
+        UniqueConstraint("day", "agency_id", name="uq_quality_snapshot_day_agency_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(index=True)

@@ -42,9 +42,9 @@ class Issue:
     dimension: str
     check: str
     agency_id: int
-    record_type: str     # depot, lot, transport, material, submission, agency
+    record_type: str  # depot, lot, transport, material, submission, agency
     record_id: int
-    detail: str          # a msgid, or a short fact (codes, numbers)
+    detail: str  # a msgid, or a short fact (codes, numbers)
     related: list[int] = field(default_factory=list)
 
 
@@ -53,7 +53,9 @@ class AgencyQuality:
     agency_id: int
     agency_code: str
     agency_name: str
-    checks: dict = field(default_factory=lambda: {d: [0, 0] for d in ("completeness", "validity")})  # [good, total]
+    checks: dict = field(
+        default_factory=lambda: {d: [0, 0] for d in ("completeness", "validity")}
+    )  # [good, total]
     freshness: float | None = None
     freshness_status: str | None = None
     conflicts: int = 0
@@ -73,7 +75,9 @@ class AgencyQuality:
 
     @property
     def score(self):
-        return rules.overall_score(self.completeness, self.validity, self.freshness, self.conflicts, self.records)
+        return rules.overall_score(
+            self.completeness, self.validity, self.freshness, self.conflicts, self.records
+        )
 
 
 @dataclass
@@ -98,7 +102,10 @@ def report(user, today: date, *, agency_id: int | None = None) -> Report:
     agencies_stmt = scoped(select(Agency), user, Agency.id).order_by(Agency.path)
     if agency_id:
         agencies_stmt = agencies_stmt.where(Agency.id == agency_id)
-    agencies = {a.id: AgencyQuality(a.id, a.code, a.name) for a in db.session.execute(agencies_stmt).scalars()}
+    agencies = {
+        a.id: AgencyQuality(a.id, a.code, a.name)
+        for a in db.session.execute(agencies_stmt).scalars()
+    }
     issues: list[Issue] = []
     _depots(user, agencies, issues)
     _lots(user, agencies, issues, today)
@@ -121,22 +128,56 @@ def report(user, today: date, *, agency_id: int | None = None) -> Report:
 def _depots(user, agencies, issues) -> None:
     regions = set(db.session.scalars(select(Region.code).where(Region.valid_to.is_(None))))
     stocked = stock.stocked_depot_ids()
-    stmt = scoped(select(Depot), user, Depot.agency_id, Depot.classification).where(Depot.status == "active")
+    stmt = scoped(select(Depot), user, Depot.agency_id, Depot.classification).where(
+        Depot.status == "active"
+    )
     for depot in db.session.execute(stmt.where(Depot.agency_id.in_(list(agencies)))).scalars():
         q = agencies[depot.agency_id]
         q.records += 1
-        values = {k: getattr(depot, k) for k in ("address", "region_code", "lat", "lon", "contact_name",
-                                                 "contact_phone", "capacity_m3", "capacity_t")}
+        values = {
+            k: getattr(depot, k)
+            for k in (
+                "address",
+                "region_code",
+                "lat",
+                "lon",
+                "contact_name",
+                "contact_phone",
+                "capacity_m3",
+                "capacity_t",
+            )
+        }
         missing = rules.missing_fields(values)
         q.tally("completeness", not missing)
         if missing:
-            issues.append(Issue("completeness", "depot_fields", depot.agency_id, "depot", depot.id, ", ".join(missing)))
+            issues.append(
+                Issue(
+                    "completeness",
+                    "depot_fields",
+                    depot.agency_id,
+                    "depot",
+                    depot.id,
+                    ", ".join(missing),
+                )
+            )
         q.tally("completeness", depot.id in stocked)
         if depot.id not in stocked:
-            issues.append(Issue("completeness", "depot_without_stock", depot.agency_id, "depot", depot.id, depot.code))
+            issues.append(
+                Issue(
+                    "completeness",
+                    "depot_without_stock",
+                    depot.agency_id,
+                    "depot",
+                    depot.id,
+                    depot.code,
+                )
+            )
         problems = rules.depot_problems(values, regions)
         q.tally("validity", not problems)
-        issues += [Issue("validity", "depot_values", depot.agency_id, "depot", depot.id, p) for p in problems]
+        issues += [
+            Issue("validity", "depot_values", depot.agency_id, "depot", depot.id, p)
+            for p in problems
+        ]
 
 
 def _lots(user, agencies, issues, today) -> None:
@@ -146,32 +187,61 @@ def _lots(user, agencies, issues, today) -> None:
         if row.shelf_life_days:
             q.tally("completeness", row.expiry_date is not None)
             if row.expiry_date is None:
-                issues.append(Issue("completeness", "lot_expiry", row.owner_agency_id, "lot", row.id, "expiry_date"))
+                issues.append(
+                    Issue(
+                        "completeness",
+                        "lot_expiry",
+                        row.owner_agency_id,
+                        "lot",
+                        row.id,
+                        "expiry_date",
+                    )
+                )
         problems = rules.lot_problems(row._asdict(), today)
-        if row.enterprise_credit_code and (problem := credit_code_problem(row.enterprise_credit_code)):
+        if row.enterprise_credit_code and (
+            problem := credit_code_problem(row.enterprise_credit_code)
+        ):
             problems.append(problem)
         q.tally("validity", not problems)
-        issues += [Issue("validity", "lot_values", row.owner_agency_id, "lot", row.id, p) for p in problems]
+        issues += [
+            Issue("validity", "lot_values", row.owner_agency_id, "lot", row.id, p) for p in problems
+        ]
 
 
 def _transport(user, agencies, issues) -> None:
-    stmt = scoped(select(TransportCapacity), user, TransportCapacity.agency_id, TransportCapacity.classification)
-    for row in db.session.execute(stmt.where(TransportCapacity.agency_id.in_(list(agencies)))).scalars():
+    stmt = scoped(
+        select(TransportCapacity),
+        user,
+        TransportCapacity.agency_id,
+        TransportCapacity.classification,
+    )
+    for row in db.session.execute(
+        stmt.where(TransportCapacity.agency_id.in_(list(agencies)))
+    ).scalars():
         q = agencies[row.agency_id]
         q.records += 1
         ok = row.count > 0 and row.payload_t > 0
         q.tally("validity", ok)
         if not ok:
-            issues.append(Issue("validity", "transport_values", row.agency_id, "transport", row.id,
-                                N_("count and payload must be positive")))
+            issues.append(
+                Issue(
+                    "validity",
+                    "transport_values",
+                    row.agency_id,
+                    "transport",
+                    row.id,
+                    N_("count and payload must be positive"),
+                )
+            )
 
 
 def _freshness(user, agencies, today) -> None:
     for row in scoreboard(user, "stock", today):
         if row.agency_id in agencies:
             previous = row.statuses[-2] if len(row.statuses) > 1 else None
-            agencies[row.agency_id].freshness = rules.freshness_score(row.current, previous,
-                                                                      row.last_applied_at is not None)
+            agencies[row.agency_id].freshness = rules.freshness_score(
+                row.current, previous, row.last_applied_at is not None
+            )
             agencies[row.agency_id].freshness_status = row.current
 
 
@@ -180,50 +250,100 @@ def _conflict(agencies, issues, issue: Issue, involved: set[int]) -> None:
     for agency_id in sorted(involved):
         if agency_id in agencies:
             agencies[agency_id].conflicts += 1
-            issues.append(Issue(issue.dimension, issue.check, agency_id, issue.record_type, issue.record_id,
-                                issue.detail, issue.related))
+            issues.append(
+                Issue(
+                    issue.dimension,
+                    issue.check,
+                    agency_id,
+                    issue.record_type,
+                    issue.record_id,
+                    issue.detail,
+                    issue.related,
+                )
+            )
 
 
 def _conflicts(agencies, issues, today) -> None:
-    depots = {d.id: d for d in db.session.execute(
-        select(Depot.id, Depot.agency_id, Depot.name, Depot.address, Depot.lat, Depot.lon)
-        .where(Depot.status == "active")).all()}
+    depots = {
+        d.id: d
+        for d in db.session.execute(
+            select(
+                Depot.id, Depot.agency_id, Depot.name, Depot.address, Depot.lat, Depot.lon
+            ).where(Depot.status == "active")
+        ).all()
+    }
     for a, b, why in rules.duplicate_depots([rules.DepotFacts(*d) for d in depots.values()]):
-        _conflict(agencies, issues, Issue("conflicts", "duplicate_depot", 0, "depot", a, why, [b]),
-                  {depots[a].agency_id, depots[b].agency_id})
+        _conflict(
+            agencies,
+            issues,
+            Issue("conflicts", "duplicate_depot", 0, "depot", a, why, [b]),
+            {depots[a].agency_id, depots[b].agency_id},
+        )
     lots = stock.physical_lot_numbers()
     owners = {lot.id: lot.owner_agency_id for lot in lots}
     for group in rules.duplicate_lots([tuple(lot) for lot in lots]):
-        _conflict(agencies, issues, Issue("conflicts", "duplicate_lot", 0, "lot", group[0], "", group[1:]),
-                  {owners[i] for i in group})
+        _conflict(
+            agencies,
+            issues,
+            Issue("conflicts", "duplicate_lot", 0, "lot", group[0], "", group[1:]),
+            {owners[i] for i in group},
+        )
     holders: dict[int, set] = {}
     for agency_id, material_id in stock.materials_held():
         holders.setdefault(material_id, set()).add(agency_id)
-    materials = db.session.execute(select(Material.id, Material.name, Material.spec, Material.unit)
-                                   .where(Material.id.in_(list(holders)))).all() if holders else []
+    materials = (
+        db.session.execute(
+            select(Material.id, Material.name, Material.spec, Material.unit).where(
+                Material.id.in_(list(holders))
+            )
+        ).all()
+        if holders
+        else []
+    )
     units = {m.id: m.unit for m in materials}
     for group in rules.unit_conflicts([tuple(m) for m in materials]):
         detail = " / ".join(sorted({units[i] for i in group}))
-        _conflict(agencies, issues, Issue("conflicts", "unit_conflict", 0, "material", group[0], detail, group[1:]),
-                  set().union(*[holders[i] for i in group]))
+        _conflict(
+            agencies,
+            issues,
+            Issue("conflicts", "unit_conflict", 0, "material", group[0], detail, group[1:]),
+            set().union(*[holders[i] for i in group]),
+        )
     _total_jumps(agencies, issues, today)
 
 
 def _total_jumps(agencies, issues, today) -> None:
     since = utcnow() - timedelta(days=JUMP_WINDOW_DAYS)
     submissions = db.session.execute(
-        select(Submission.id, Submission.agency_id).where(Submission.kind == "stock", Submission.status == "applied",
-                                                          Submission.applied_at >= since,
-                                                          Submission.agency_id.in_(list(agencies)))
-        .order_by(Submission.id.desc()).limit(200)).all()
+        select(Submission.id, Submission.agency_id)
+        .where(
+            Submission.kind == "stock",
+            Submission.status == "applied",
+            Submission.applied_at >= since,
+            Submission.agency_id.in_(list(agencies)),
+        )
+        .order_by(Submission.id.desc())
+        .limit(200)
+    ).all()
     for submission_id, agency_id in submissions:
         for material_id, delta, first_id in stock.deltas_of(f"SUB-{submission_id}"):
             before = stock.on_hand_before(agency_id, material_id, first_id)
             change = rules.total_jump(int(before), int(before) + int(delta or 0))
             if change is not None:
-                _conflict(agencies, issues, Issue("conflicts", "total_jump", 0, "submission", submission_id,
-                                                  f"{int(before)} → {int(before) + int(delta or 0)} ({change:+.0%})",
-                                                  [material_id]), {agency_id})
+                _conflict(
+                    agencies,
+                    issues,
+                    Issue(
+                        "conflicts",
+                        "total_jump",
+                        0,
+                        "submission",
+                        submission_id,
+                        f"{int(before)} → {int(before) + int(delta or 0)} ({change:+.0%})",
+                        [material_id],
+                    ),
+                    {agency_id},
+                )
 
 
 def record_names(user, issues) -> dict[tuple[str, int], str]:
@@ -233,38 +353,62 @@ def record_names(user, issues) -> dict[tuple[str, int], str]:
     wanted: dict[str, set] = {}
     for issue in issues:
         wanted.setdefault(issue.record_type, set()).add(issue.record_id)
-        if issue.check != "total_jump":       # a total jump's related id is its material, named in the detail
+        if (
+            issue.check != "total_jump"
+        ):  # a total jump's related id is its material, named in the detail
             wanted[issue.record_type].update(issue.related)
     queries = {
-        "depot": lambda: scoped(select(Depot.id, Depot.name), user, Depot.agency_id, Depot.classification),
+        "depot": lambda: scoped(
+            select(Depot.id, Depot.name), user, Depot.agency_id, Depot.classification
+        ),
         "material": lambda: select(Material.id, Material.name),
         "agency": lambda: scoped(select(Agency.id, Agency.name), user, Agency.id),
         "lot": lambda: stock.lot_names(user),
-        "submission": lambda: scoped(select(Submission.id, Submission.filename), user, Submission.agency_id),
-        "transport": lambda: scoped(select(TransportCapacity.id, TransportCapacity.vehicle_type), user,
-                                    TransportCapacity.agency_id, TransportCapacity.classification),
+        "submission": lambda: scoped(
+            select(Submission.id, Submission.filename), user, Submission.agency_id
+        ),
+        "transport": lambda: scoped(
+            select(TransportCapacity.id, TransportCapacity.vehicle_type),
+            user,
+            TransportCapacity.agency_id,
+            TransportCapacity.classification,
+        ),
     }
     names = {}
     for kind, ids in wanted.items():
         if kind in queries and ids:
             stmt = queries[kind]()
             key = stmt.selected_columns[0]
-            names.update({(kind, k): name for k, name in db.session.execute(stmt.where(key.in_(list(ids)))) if name})
+            names.update(
+                {
+                    (kind, k): name
+                    for k, name in db.session.execute(stmt.where(key.in_(list(ids))))
+                    if name
+                }
+            )
     return names
 
 
 def material_names(ids) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(db.session.execute(select(Material.id, Material.name).where(Material.id.in_(list(ids)))).all())
+    return dict(
+        db.session.execute(
+            select(Material.id, Material.name).where(Material.id.in_(list(ids)))
+        ).all()
+    )
 
 
 # --- snapshots and trend --------------------------------------------------------------------
 
+
 def take_snapshot(today: date) -> int:
     """Scheduled daily: store today's scores per agency and overall. Safe to run twice (replaces)."""
     result = report(SystemReader(), today)
-    existing = {s.agency_id: s for s in db.session.execute(select(QualitySnapshot).filter_by(day=today)).scalars()}
+    existing = {
+        s.agency_id: s
+        for s in db.session.execute(select(QualitySnapshot).filter_by(day=today)).scalars()
+    }
     for q in result.agencies + [result.overall]:
         agency_id = q.agency_id or None
         row = existing.get(agency_id) or QualitySnapshot(day=today, agency_id=agency_id)
@@ -278,10 +422,22 @@ def take_snapshot(today: date) -> int:
 def trend(user, *, agency_id: int | None, days: int, today: date) -> list[QualitySnapshot]:
     """Snapshots of one agency the caller may see (None: the whole province), oldest first."""
     if agency_id is not None:
-        visible = db.session.scalar(scoped(select(Agency.id), user, Agency.id).where(Agency.id == agency_id))
+        visible = db.session.scalar(
+            scoped(select(Agency.id), user, Agency.id).where(Agency.id == agency_id)
+        )
         if visible is None:
             return []
-    return db.session.execute(select(QualitySnapshot).where(
-        QualitySnapshot.day >= today - timedelta(days=days),
-        QualitySnapshot.agency_id.is_(None) if agency_id is None else QualitySnapshot.agency_id == agency_id)
-        .order_by(QualitySnapshot.day)).scalars().all()
+    return (
+        db.session.execute(
+            select(QualitySnapshot)
+            .where(
+                QualitySnapshot.day >= today - timedelta(days=days),
+                QualitySnapshot.agency_id.is_(None)
+                if agency_id is None
+                else QualitySnapshot.agency_id == agency_id,
+            )
+            .order_by(QualitySnapshot.day)
+        )
+        .scalars()
+        .all()
+    )

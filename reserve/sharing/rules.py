@@ -9,16 +9,27 @@ from datetime import date, timedelta
 
 from ..rules import N_
 
-GRANT_REQUEST_TIMEOUT_DAYS = 14   # a request the owner has not answered by then times out
+GRANT_REQUEST_TIMEOUT_DAYS = 14  # a request the owner has not answered by then times out
 MAX_GRANT_DAYS = 366
 READ_KINDS = ("depots", "stock", "transport", "plans", "submissions")
-SCOPES = tuple(f"read:{k}" for k in READ_KINDS) + ("read:incidents", "read:quality", "push:submissions")
+SCOPES = tuple(f"read:{k}" for k in READ_KINDS) + (
+    "read:incidents",
+    "read:quality",
+    "push:submissions",
+)
 
 
 # --- grants ---------------------------------------------------------------------------------
 
-def grant_state(status: str, valid_from: date | None, valid_to: date | None, requested_on: date,
-                today: date, timeout_days: int = GRANT_REQUEST_TIMEOUT_DAYS) -> str:
+
+def grant_state(
+    status: str,
+    valid_from: date | None,
+    valid_to: date | None,
+    requested_on: date,
+    today: date,
+    timeout_days: int = GRANT_REQUEST_TIMEOUT_DAYS,
+) -> str:
     """What a grant is today: pending, timed_out, rejected, revoked, scheduled, active, expired."""
     if status == "pending":
         return "timed_out" if today > requested_on + timedelta(days=timeout_days) else "pending"
@@ -35,7 +46,9 @@ def is_grant_active(status, valid_from, valid_to, requested_on, today) -> bool:
     return grant_state(status, valid_from, valid_to, requested_on, today) == "active"
 
 
-def request_problem(fields: list[str], known: list[str], start: date, end: date, today: date) -> str | None:
+def request_problem(
+    fields: list[str], known: list[str], start: date, end: date, today: date
+) -> str | None:
     """Why a grant request cannot be made, or None."""
     if not fields:
         return N_("name at least one field")
@@ -54,7 +67,9 @@ def period_problem(start: date, end: date, today: date) -> str | None:
     return None
 
 
-def approval_problem(requested_fields, requested_from, requested_to, fields, valid_from, valid_to) -> str | None:
+def approval_problem(
+    requested_fields, requested_from, requested_to, fields, valid_from, valid_to
+) -> str | None:
     """An owner may approve the request as asked or narrower, never wider."""
     if not fields:
         return N_("grant at least one field")
@@ -114,8 +129,8 @@ def is_scope_allowed(scopes, method: str, path: str) -> bool:
 # --- data quality ---------------------------------------------------------------------------
 
 DEPOT_REQUIRED = ("address", "region_code", "lat", "lon", "contact_name", "contact_phone")
-CHINA_BOUNDS = (3.5, 53.6, 73.4, 135.1)   # lat min, lat max, lon min, lon max
-TOTAL_JUMP_THRESHOLD = 0.5                # a report that moves a material's total by more than 50 %
+CHINA_BOUNDS = (3.5, 53.6, 73.4, 135.1)  # lat min, lat max, lon min, lon max
+TOTAL_JUMP_THRESHOLD = 0.5  # a report that moves a material's total by more than 50 %
 NEAR_METRES = 100.0
 
 
@@ -149,7 +164,9 @@ def lot_problems(values: dict, today: date) -> list[str]:
         problems.append(N_("production date lies in the future"))
     if expires and expires < today and (values.get("on_hand") or 0) > 0:
         problems.append(N_("expired stock still on hand"))
-    if values.get("reserve_type") in ("agreement", "capacity") and not values.get("enterprise_name"):
+    if values.get("reserve_type") in ("agreement", "capacity") and not values.get(
+        "enterprise_name"
+    ):
         problems.append(N_("an agreement or capacity reserve names no enterprise"))
     return problems
 
@@ -177,7 +194,9 @@ class DepotFacts:
     lon: float | None
 
 
-def duplicate_depots(depots: list[DepotFacts], near_m: float = NEAR_METRES) -> list[tuple[int, int, str]]:
+def duplicate_depots(
+    depots: list[DepotFacts], near_m: float = NEAR_METRES
+) -> list[tuple[int, int, str]]:
     """Pairs (depot id, depot id, why) of depots of *different* agencies that look like one site:
     the same name, the same address, or within `near_m` metres of each other."""
     pairs: dict[tuple[int, int], str] = {}
@@ -186,16 +205,19 @@ def duplicate_depots(depots: list[DepotFacts], near_m: float = NEAR_METRES) -> l
         if a.agency_id != b.agency_id:
             pairs.setdefault((min(a.id, b.id), max(a.id, b.id)), why)
 
-    for key_of, why in ((lambda d: normalise(d.name), "same_name"), (lambda d: normalise(d.address), "same_address")):
+    for key_of, why in (
+        (lambda d: normalise(d.name), "same_name"),
+        (lambda d: normalise(d.address), "same_address"),
+    ):
         groups: dict[str, list] = {}
         for d in depots:
             if key := key_of(d):
                 groups.setdefault(key, []).append(d)
         for group in groups.values():
             for i, a in enumerate(group):
-                for b in group[i + 1:]:
+                for b in group[i + 1 :]:
                     add(a, b, why)
-    cells: dict[tuple[int, int], list] = {}   # ~1 km grid, so only neighbours are compared
+    cells: dict[tuple[int, int], list] = {}  # ~1 km grid, so only neighbours are compared
     for d in depots:
         if d.lat is not None and d.lon is not None:
             cells.setdefault((int(d.lat * 100), int(d.lon * 100)), []).append(d)
@@ -216,8 +238,11 @@ def duplicate_lots(lots: list[tuple[int, int, int, str]]) -> list[list[int]]:
     for lot_id, agency_id, material_id, lot_no in lots:
         if normalise(lot_no):
             groups.setdefault((material_id, normalise(lot_no)), []).append((lot_id, agency_id))
-    return [sorted(i for i, _ in members) for members in groups.values()
-            if len({a for _, a in members}) > 1]
+    return [
+        sorted(i for i, _ in members)
+        for members in groups.values()
+        if len({a for _, a in members}) > 1
+    ]
 
 
 def unit_conflicts(materials: list[tuple[int, str, str | None, str]]) -> list[list[int]]:
@@ -225,8 +250,14 @@ def unit_conflicts(materials: list[tuple[int, str, str | None, str]]) -> list[li
     `materials`: (id, name, spec, unit)."""
     groups: dict[tuple, list] = {}
     for material_id, name, spec, unit in materials:
-        groups.setdefault((normalise(name), normalise(spec)), []).append((material_id, normalise(unit)))
-    return [sorted(i for i, _ in members) for members in groups.values() if len({u for _, u in members}) > 1]
+        groups.setdefault((normalise(name), normalise(spec)), []).append(
+            (material_id, normalise(unit))
+        )
+    return [
+        sorted(i for i, _ in members)
+        for members in groups.values()
+        if len({u for _, u in members}) > 1
+    ]
 
 
 def total_jump(before: int, after: int, threshold: float = TOTAL_JUMP_THRESHOLD) -> float | None:

@@ -26,14 +26,18 @@ class CatalogEntrySchema(Schema):
     title = ma.Str()
     description = ma.Str()
     fields = ma.List(ma.Str())
-    cadence = ma.Str(metadata={"description": "weekly, monthly, quarterly (the reporting calendar) or on_change"})
+    cadence = ma.Str(
+        metadata={"description": "weekly, monthly, quarterly (the reporting calendar) or on_change"}
+    )
     records = ma.Int()
     restricted_records = ma.Int()
     last_update = ma.DateTime(allow_none=True)
     attribute = ma.Str(metadata={"description": "unconditional / conditional / not_shared"})
     legal_reason = ma.Str(allow_none=True)
     can_edit = ma.Bool()
-    my_access = ma.Str(metadata={"description": "own, unconditional, grant, request (conditional: ask), none"})
+    my_access = ma.Str(
+        metadata={"description": "own, unconditional, grant, request (conditional: ask), none"}
+    )
 
 
 class AttributeSchema(Schema):
@@ -57,15 +61,22 @@ class SummarySchema(Schema):
 
 
 class FeedQuerySchema(Schema):
-    cursor = ma.Int(load_default=0, validate=validate.Range(min=0),
-                        metadata={"description": "next_cursor of the previous page; 0 from the start"})
+    cursor = ma.Int(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "next_cursor of the previous page; 0 from the start"},
+    )
     limit = ma.Int(load_default=200, validate=validate.Range(min=1, max=1000))
     agency_id = ma.Int(load_default=None, metadata={"description": "only this owner agency"})
 
 
 class FeedItemSchema(Schema):
     seq = ma.Int()
-    op = ma.Str(metadata={"description": "upsert (record as it is now) or delete (deleted or no longer readable)"})
+    op = ma.Str(
+        metadata={
+            "description": "upsert (record as it is now) or delete (deleted or no longer readable)"
+        }
+    )
     id = ma.Int()
     agency_id = ma.Int(allow_none=True)
     changed_at = ma.DateTime()
@@ -87,6 +98,7 @@ class ExportQuerySchema(Schema):
 
 class ExportFilterSchema(Schema):
     """The filters of a `sharing` export job (core/export_jobs.py): those of /exports/{kind}."""
+
     kind = ma.Str(required=True, validate=KIND)
     agency_id = ma.Int(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
 
@@ -108,13 +120,17 @@ class GrantRequestSchema(Schema):
 
 class GrantQuerySchema(Schema):
     direction = ma.Str(load_default=None, validate=validate.OneOf(["incoming", "outgoing"]))
-    status = ma.Str(load_default=None, validate=validate.OneOf(
-        ["pending", "approved", "rejected", "revoked", "timed_out"]))
+    status = ma.Str(
+        load_default=None,
+        validate=validate.OneOf(["pending", "approved", "rejected", "revoked", "timed_out"]),
+    )
     kind = ma.Str(load_default=None, validate=KIND)
 
 
 class ApproveSchema(Schema):
-    fields = ma.List(ma.Str(), load_default=None, metadata={"description": "narrower than requested, or omit"})
+    fields = ma.List(
+        ma.Str(), load_default=None, metadata={"description": "narrower than requested, or omit"}
+    )
     valid_from = ma.Date(load_default=None)
     valid_to = ma.Date(load_default=None)
 
@@ -130,14 +146,21 @@ class GrantSchema(Schema):
     kind = ma.Str()
     grantee_agency_id = ma.Int(allow_none=True)
     grantee_client_id = ma.Int(allow_none=True)
-    grantee_name = ma.Function(lambda g: g.grantee_agency.name if g.grantee_agency else g.grantee_client.name)
+    grantee_name = ma.Function(
+        lambda g: g.grantee_agency.name if g.grantee_agency else g.grantee_client.name
+    )
     purpose = ma.Str()
     requested_fields = ma.List(ma.Str())
     requested_from = ma.Date()
     requested_to = ma.Date()
     status = ma.Str()
-    state = ma.Method("_state", metadata={"description": "today: pending, timed_out, scheduled, active, expired, "
-                                                             "rejected, revoked"})
+    state = ma.Method(
+        "_state",
+        metadata={
+            "description": "today: pending, timed_out, scheduled, active, expired, "
+            "rejected, revoked"
+        },
+    )
     fields = ma.List(ma.Str(), allow_none=True)
     valid_from = ma.Date(allow_none=True)
     valid_to = ma.Date(allow_none=True)
@@ -179,7 +202,9 @@ class AccessSchema(Schema):
 
 class ClientCreateSchema(Schema):
     name = ma.Str(required=True, validate=validate.Length(min=1, max=100))
-    agency_id = ma.Int(load_default=None, metadata={"description": "the agency it acts for; omit: grants only"})
+    agency_id = ma.Int(
+        load_default=None, metadata={"description": "the agency it acts for; omit: grants only"}
+    )
     scopes = ma.List(ma.Str(validate=validate.OneOf(SCOPES)), required=True)
     rate_limit = ma.Str(load_default="60 per minute", validate=validate.Length(max=60))
     contact = ma.Str(load_default=None, validate=validate.Length(max=200))
@@ -213,8 +238,10 @@ class ClientTokenSchema(Schema):
 
 class QualityQuerySchema(Schema):
     agency_id = ma.Int(load_default=None)
-    dimension = ma.Str(load_default=None, validate=validate.OneOf(
-        ["completeness", "validity", "freshness", "conflicts"]))
+    dimension = ma.Str(
+        load_default=None,
+        validate=validate.OneOf(["completeness", "validity", "freshness", "conflicts"]),
+    )
 
 
 class AgencyQualitySchema(Schema):

@@ -26,11 +26,11 @@ class DrawableLot:
     agency_id: int
     material_id: int
     reserve_type: str
-    available: int                 # on hand − reserved, as stored (the caller checks its bound)
+    available: int  # on hand − reserved, as stored (the caller checks its bound)
     lead_time_h: float | None
     units_per_day: int | None
     contract_valid_to: date | None
-    lat: float | None              # the depot's location, else its region's centre, else None
+    lat: float | None  # the depot's location, else its region's centre, else None
     lon: float | None
 
 
@@ -41,24 +41,51 @@ def _unexpired(today: date):
 def drawable_lots(user, material_ids, today: date) -> Iterator[DrawableLot]:
     """The lots of these materials `user` may plan with (scoped like every read of lots)."""
     stmt = scoped(
-        select(StockLot.id, StockLot.depot_id, Depot.agency_id, StockLot.material_id, StockLot.reserve_type,
-               StockLot.on_hand - StockLot.reserved, StockLot.lead_time_h, StockLot.units_per_day,
-               StockLot.contract_valid_to, Depot.lat, Depot.lon, Region.lat, Region.lon)
-        .join(Depot, StockLot.depot_id == Depot.id).outerjoin(Region, Depot.region_code == Region.code)
-        .where(StockLot.material_id.in_(material_ids), StockLot.on_hand > StockLot.reserved,
-               Depot.status == "active", _unexpired(today)),
-        user, StockLot.owner_agency_id, StockLot.classification)
+        select(
+            StockLot.id,
+            StockLot.depot_id,
+            Depot.agency_id,
+            StockLot.material_id,
+            StockLot.reserve_type,
+            StockLot.on_hand - StockLot.reserved,
+            StockLot.lead_time_h,
+            StockLot.units_per_day,
+            StockLot.contract_valid_to,
+            Depot.lat,
+            Depot.lon,
+            Region.lat,
+            Region.lon,
+        )
+        .join(Depot, StockLot.depot_id == Depot.id)
+        .outerjoin(Region, Depot.region_code == Region.code)
+        .where(
+            StockLot.material_id.in_(material_ids),
+            StockLot.on_hand > StockLot.reserved,
+            Depot.status == "active",
+            _unexpired(today),
+        ),
+        user,
+        StockLot.owner_agency_id,
+        StockLot.classification,
+    )
     for *row, lat, lon, region_lat, region_lon in db.session.execute(stmt):
         yield DrawableLot(*row, *((lat, lon) if lat is not None else (region_lat, region_lon)))
 
 
-def lots_to_reserve(depot_id: int, material_id: int, reserve_type: str, lead_time_h: float | None,
-                    today: date) -> list[tuple[int, int, date | None]]:
+def lots_to_reserve(
+    depot_id: int, material_id: int, reserve_type: str, lead_time_h: float | None, today: date
+) -> list[tuple[int, int, date | None]]:
     """(lot id, unreserved units, expiry) of the lots a plan line of this depot, material and kind
     reserves from: agreement and capacity lines only from lots of the line's lead time."""
-    stmt = (select(StockLot.id, StockLot.on_hand - StockLot.reserved, StockLot.expiry_date)
-            .where(StockLot.depot_id == depot_id, StockLot.material_id == material_id,
-                   StockLot.reserve_type == reserve_type, StockLot.on_hand > StockLot.reserved, _unexpired(today)))
+    stmt = select(StockLot.id, StockLot.on_hand - StockLot.reserved, StockLot.expiry_date).where(
+        StockLot.depot_id == depot_id,
+        StockLot.material_id == material_id,
+        StockLot.reserve_type == reserve_type,
+        StockLot.on_hand > StockLot.reserved,
+        _unexpired(today),
+    )
     if reserve_type != ReserveType.PHYSICAL.value:
         stmt = stmt.where(func.coalesce(StockLot.lead_time_h, 0) == lead_time_h)
-    return [(lot_id, int(available), expiry) for lot_id, available, expiry in db.session.execute(stmt)]
+    return [
+        (lot_id, int(available), expiry) for lot_id, available, expiry in db.session.execute(stmt)
+    ]

@@ -35,7 +35,9 @@ def _copy_rows(conn, table: Table, rows: list[dict]) -> None:
     columns = list(rows[0])
     missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
     if missing:
-        raise ValueError(f"give {', '.join(missing)} explicitly: COPY does not apply Python-side defaults")
+        raise ValueError(
+            f"give {', '.join(missing)} explicitly: COPY does not apply Python-side defaults"
+        )
     quote = conn.dialect.identifier_preparer
     names = ", ".join(quote.quote(name) for name in columns)
     statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
@@ -44,5 +46,7 @@ def _copy_rows(conn, table: Table, rows: list[dict]) -> None:
         with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[name] for name in columns])
-    except dbapi_error as exc:  # raised as the INSERT path would (IntegrityError for a duplicate lot, ...)
+    except (
+        dbapi_error
+    ) as exc:  # raised as the INSERT path would (IntegrityError for a duplicate lot, ...)
         raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc

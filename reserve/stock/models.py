@@ -11,7 +11,17 @@ rest of the code reads stock through `reserve.stock.queries` and writes it throu
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -23,7 +33,9 @@ from ..models import ReserveType
 
 class StockLot(db.Model):
     __table_args__ = (
-        UniqueConstraint("depot_id", "material_id", "lot_no", name="uq_stock_lot_depot_material_lot"),
+        UniqueConstraint(
+            "depot_id", "material_id", "lot_no", name="uq_stock_lot_depot_material_lot"
+        ),
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
@@ -32,10 +44,22 @@ class StockLot(db.Model):
         Index("ix_stock_lot_material_depot", "material_id", "depot_id", "id"),
         # Agreement and capacity lots, with what "available within N hours" reads of them (an
         # index-only scan of ~15 % of the lots instead of a pass over all of them).
-        Index("ix_stock_lot_reserve_terms", "material_id", postgresql_where=text("reserve_type <> 'physical'"),
-              sqlite_where=text("reserve_type <> 'physical'"),
-              postgresql_include=["on_hand", "reserved", "reserve_type", "lead_time_h", "units_per_day",
-                                  "contract_valid_to", "classification", "owner_agency_id"]),
+        Index(
+            "ix_stock_lot_reserve_terms",
+            "material_id",
+            postgresql_where=text("reserve_type <> 'physical'"),
+            sqlite_where=text("reserve_type <> 'physical'"),
+            postgresql_include=[
+                "on_hand",
+                "reserved",
+                "reserve_type",
+                "lead_time_h",
+                "units_per_day",
+                "contract_valid_to",
+                "classification",
+                "owner_agency_id",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,8 +108,12 @@ class Movement(db.Model):
     __table_args__ = (
         Index("ix_movement_lot_occurred", "lot_id", "occurred_at", "id"),
         # rules.MAX_QUANTITY: a movement moves at most what a lot can hold
-        CheckConstraint("on_hand_delta BETWEEN -1000000000 AND 1000000000", name="on_hand_delta_within_bound"),
-        CheckConstraint("reserved_delta BETWEEN -1000000000 AND 1000000000", name="reserved_delta_within_bound"),
+        CheckConstraint(
+            "on_hand_delta BETWEEN -1000000000 AND 1000000000", name="on_hand_delta_within_bound"
+        ),
+        CheckConstraint(
+            "reserved_delta BETWEEN -1000000000 AND 1000000000", name="reserved_delta_within_bound"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,7 +143,9 @@ class StockRollupCity(db.Model):
     reserve_type: Mapped[str] = mapped_column(String(12), primary_key=True)
     classification: Mapped[str] = mapped_column(String(12), primary_key=True)
     lots: Mapped[int] = mapped_column(Integer, default=0)  # lots with stock on hand
-    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)  # a sum of lots of up to 10^9 units each
+    on_hand: Mapped[int] = mapped_column(
+        BigInteger, default=0
+    )  # a sum of lots of up to 10^9 units each
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -128,6 +158,8 @@ class StockRollupAgency(db.Model):
     reserve_type: Mapped[str] = mapped_column(String(12), primary_key=True)
     classification: Mapped[str] = mapped_column(String(12), primary_key=True)
     lots: Mapped[int] = mapped_column(Integer, default=0)
-    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)  # a sum of lots of up to 10^9 units each
+    on_hand: Mapped[int] = mapped_column(
+        BigInteger, default=0
+    )  # a sum of lots of up to 10^9 units each
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     weight_kg: Mapped[float] = mapped_column(Float, default=0)

@@ -20,9 +20,26 @@ from core.organisation import Agency, Region
 from ..models import Category, Depot, Material, ReserveType
 from .models import Movement, StockLot, StockRollupAgency, StockRollupCity
 
-STOCK_HEADER = ["lot_id", "depot_code", "depot_name", "agency", "region_code", "region", "material_code",
-                "material", "spec", "unit", "category_code", "lot_no", "expiry_date", "reserve_type",
-                "on_hand", "reserved", "available", "weight_t"]
+STOCK_HEADER = [
+    "lot_id",
+    "depot_code",
+    "depot_name",
+    "agency",
+    "region_code",
+    "region",
+    "material_code",
+    "material",
+    "spec",
+    "unit",
+    "category_code",
+    "lot_no",
+    "expiry_date",
+    "reserve_type",
+    "on_hand",
+    "reserved",
+    "available",
+    "weight_t",
+]
 
 
 @dataclass
@@ -93,13 +110,33 @@ def stock_rows(user, f: StockFilter, today: date):
     Ordered by (material, depot, lot id): an index walks that order, so the first page of a
     million lots is read, not sorted."""
     weight_t = StockLot.on_hand * Material.unit_weight_kg / 1000.0
-    columns = [StockLot.id, Depot.code, Depot.name, Agency.name, Depot.region_code, Region.name,
-               Material.code, Material.name, Material.spec, Material.unit, Material.category_code,
-               StockLot.lot_no, StockLot.expiry_date, StockLot.reserve_type, StockLot.on_hand,
-               StockLot.reserved, StockLot.on_hand - StockLot.reserved, weight_t]
-    stmt = _from_lots([column.label(name) for column, name in zip(columns, STOCK_HEADER, strict=True)],
-                      {"depot", "material", "agency", "region"})
-    return _filtered(stmt, user, f, today).order_by(StockLot.material_id, StockLot.depot_id, StockLot.id)
+    columns = [
+        StockLot.id,
+        Depot.code,
+        Depot.name,
+        Agency.name,
+        Depot.region_code,
+        Region.name,
+        Material.code,
+        Material.name,
+        Material.spec,
+        Material.unit,
+        Material.category_code,
+        StockLot.lot_no,
+        StockLot.expiry_date,
+        StockLot.reserve_type,
+        StockLot.on_hand,
+        StockLot.reserved,
+        StockLot.on_hand - StockLot.reserved,
+        weight_t,
+    ]
+    stmt = _from_lots(
+        [column.label(name) for column, name in zip(columns, STOCK_HEADER, strict=True)],
+        {"depot", "material", "agency", "region"},
+    )
+    return _filtered(stmt, user, f, today).order_by(
+        StockLot.material_id, StockLot.depot_id, StockLot.id
+    )
 
 
 def stock_count(user, f: StockFilter, today: date):
@@ -121,8 +158,9 @@ def stock_count(user, f: StockFilter, today: date):
     stmt = stmt.where(table.classification != Classification.RESTRICTED.value)
     if not reads_restricted_subtree(user):
         return stmt
-    restricted = _filtered(_from_lots([func.count(StockLot.id)], _needs(f)), user, f, today) \
-        .where(StockLot.classification == Classification.RESTRICTED.value)
+    restricted = _filtered(_from_lots([func.count(StockLot.id)], _needs(f)), user, f, today).where(
+        StockLot.classification == Classification.RESTRICTED.value
+    )
     return select(stmt.scalar_subquery() + restricted.scalar_subquery())
 
 
@@ -167,7 +205,9 @@ def can_use_rollup(user, f: StockFilter, group_by: str) -> bool:
     return group_by != "agency" or not used - {"reserve_type"}
 
 
-def stock_totals(user, f: StockFilter, group_by: str, today: date, use_rollup: bool | None = None) -> list[dict]:
+def stock_totals(
+    user, f: StockFilter, group_by: str, today: date, use_rollup: bool | None = None
+) -> list[dict]:
     """Totals per material, level-2 category, city, agency or reserve type."""
     if use_rollup is None:
         use_rollup = can_use_rollup(user, f, group_by)
@@ -175,28 +215,47 @@ def stock_totals(user, f: StockFilter, group_by: str, today: date, use_rollup: b
         return _finish(group_by, _live_totals(user, f, group_by, today))
     everything = rule_for(user).everything
     totals = _kept_totals(f, group_by, include_restricted=everything)
-    if not everything and reads_restricted_subtree(user):  # restricted stock of the user's own subtree
+    if not everything and reads_restricted_subtree(
+        user
+    ):  # restricted stock of the user's own subtree
         totals += _live_totals(user, f, group_by, today, only_restricted=True)
     return _finish(group_by, totals)
 
 
-def _live_totals(user, f: StockFilter, group_by: str, today: date, only_restricted: bool = False) -> list[_Total]:
-    sums = [func.count(StockLot.id).label("lots"), func.sum(StockLot.on_hand).label("on_hand"),
-            func.sum(StockLot.reserved).label("reserved")]
+def _live_totals(
+    user, f: StockFilter, group_by: str, today: date, only_restricted: bool = False
+) -> list[_Total]:
+    sums = [
+        func.count(StockLot.id).label("lots"),
+        func.sum(StockLot.on_hand).label("on_hand"),
+        func.sum(StockLot.reserved).label("reserved"),
+    ]
     if group_by in BY_MATERIAL:
-        keys = [StockLot.material_id] + ([StockLot.reserve_type] if group_by == "reserve_type" else [])
+        keys = [StockLot.material_id] + (
+            [StockLot.reserve_type] if group_by == "reserve_type" else []
+        )
         stmt = _filtered(_from_lots([*keys, *sums], _needs(f)), user, f, today)
     else:
         keys = [StockLot.depot_id if group_by == "region" else StockLot.owner_agency_id]
         weight = func.sum(StockLot.on_hand * Material.unit_weight_kg / 1000.0).label("weight_t")
-        stmt = _filtered(_from_lots([*keys, *sums, weight], {"material"} | _needs(f)), user, f, today)
+        stmt = _filtered(
+            _from_lots([*keys, *sums, weight], {"material"} | _needs(f)), user, f, today
+        )
     if only_restricted:
         stmt = stmt.where(StockLot.classification == Classification.RESTRICTED.value)
     rows = db.session.execute(stmt.group_by(*keys)).all()
     if group_by in BY_MATERIAL:
-        return _by_material([(r[0], r[1] if group_by == "reserve_type" else None, r.lots, r.on_hand, r.reserved)
-                             for r in rows], group_by)
-    totals = [_Total(r[0], r.lots, int(r.on_hand or 0), int(r.reserved or 0), float(r.weight_t or 0)) for r in rows]
+        return _by_material(
+            [
+                (r[0], r[1] if group_by == "reserve_type" else None, r.lots, r.on_hand, r.reserved)
+                for r in rows
+            ],
+            group_by,
+        )
+    totals = [
+        _Total(r[0], r.lots, int(r.on_hand or 0), int(r.reserved or 0), float(r.weight_t or 0))
+        for r in rows
+    ]
     return _roll_up_to_cities(totals) if group_by == "region" else totals
 
 
@@ -207,19 +266,27 @@ def _kept_totals(f: StockFilter, group_by: str, include_restricted: bool) -> lis
         table = StockRollupAgency
         keys = [table.owner_agency_id]
         weight = func.sum(table.weight_kg) / 1000.0
-        stmt = select(*keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight)
+        stmt = select(
+            *keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight
+        )
     else:
         table = StockRollupCity
-        keys = {"region": [table.city_code], "reserve_type": [table.material_id, table.reserve_type]}.get(
-            group_by, [table.material_id])
+        keys = {
+            "region": [table.city_code],
+            "reserve_type": [table.material_id, table.reserve_type],
+        }.get(group_by, [table.material_id])
         weight = func.sum(table.on_hand * Material.unit_weight_kg) / 1000.0
-        stmt = (select(*keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight)
-                .join(Material, table.material_id == Material.id))
+        stmt = select(
+            *keys, func.sum(table.lots), func.sum(table.on_hand), func.sum(table.reserved), weight
+        ).join(Material, table.material_id == Material.id)
         stmt = _rollup_filters(stmt, table, f)
     stmt = _rollup_kind(stmt, table, f, include_restricted)
     rows = db.session.execute(stmt.group_by(*keys)).all()
     if group_by in BY_MATERIAL:
-        return _by_material([(r[0], r[1] if group_by == "reserve_type" else None, *r[-4:-1]) for r in rows], group_by)
+        return _by_material(
+            [(r[0], r[1] if group_by == "reserve_type" else None, *r[-4:-1]) for r in rows],
+            group_by,
+        )
     return [_Total(r[0], *r[1:]) for r in rows]
 
 
@@ -247,8 +314,12 @@ def _rollup_kind(stmt, table, f: StockFilter, include_restricted: bool):
 
 
 def _material_facts() -> dict:
-    return {m.id: (m.category_code, m.unit_weight_kg) for m in
-            db.session.execute(select(Material.id, Material.category_code, Material.unit_weight_kg)).all()}
+    return {
+        m.id: (m.category_code, m.unit_weight_kg)
+        for m in db.session.execute(
+            select(Material.id, Material.category_code, Material.unit_weight_kg)
+        ).all()
+    }
 
 
 def _by_material(rows, group_by: str) -> list[_Total]:
@@ -258,15 +329,27 @@ def _by_material(rows, group_by: str) -> list[_Total]:
     totals = []
     for material_id, reserve_type, lots, on_hand, reserved in rows:
         category, weight = facts[material_id]
-        key = {"material": material_id, "category": category[:3], "reserve_type": reserve_type}[group_by]
-        totals.append(_Total(key, lots, int(on_hand or 0), int(reserved or 0), float(on_hand or 0) * weight / 1000))
+        key = {"material": material_id, "category": category[:3], "reserve_type": reserve_type}[
+            group_by
+        ]
+        totals.append(
+            _Total(
+                key,
+                lots,
+                int(on_hand or 0),
+                int(reserved or 0),
+                float(on_hand or 0) * weight / 1000,
+            )
+        )
     return totals
 
 
 def _roll_up_to_cities(rows: list[_Total]) -> list[_Total]:
     # All depots (tens of thousands at most) beat an IN list of thousands of ids.
     cities = dict(db.session.execute(select(Depot.id, func.substr(Depot.region_code, 1, 4))).all())
-    return [_Total(cities.get(t.key) or "", t.lots, t.on_hand, t.reserved, t.weight_t) for t in rows]
+    return [
+        _Total(cities.get(t.key) or "", t.lots, t.on_hand, t.reserved, t.weight_t) for t in rows
+    ]
 
 
 def _finish(group_by: str, totals: list[_Total]) -> list[dict]:
@@ -279,9 +362,19 @@ def _finish(group_by: str, totals: list[_Total]) -> list[dict]:
     result = []
     for key, t in merged.items():
         order_key, label, unit = labels.get(key, (str(key), str(key), None))
-        result.append({"key": str(key), "label": label, "unit": unit, "lots": t.lots, "on_hand": t.on_hand,
-                       "reserved": t.reserved, "available": t.on_hand - t.reserved,
-                       "weight_t": round(t.weight_t, 3), "_order": order_key})
+        result.append(
+            {
+                "key": str(key),
+                "label": label,
+                "unit": unit,
+                "lots": t.lots,
+                "on_hand": t.on_hand,
+                "reserved": t.reserved,
+                "available": t.on_hand - t.reserved,
+                "weight_t": round(t.weight_t, 3),
+                "_order": order_key,
+            }
+        )
     result.sort(key=lambda r: r.pop("_order"))
     return result
 
@@ -289,20 +382,29 @@ def _finish(group_by: str, totals: list[_Total]) -> list[dict]:
 def _group_labels(group_by: str, keys: list) -> dict:
     """key -> (sort key, label, unit) for the groups found."""
     if group_by == "material":
-        rows = db.session.execute(select(Material.id, Material.code, Material.name, Material.unit)
-                                  .where(Material.id.in_(keys))).all()
+        rows = db.session.execute(
+            select(Material.id, Material.code, Material.name, Material.unit).where(
+                Material.id.in_(keys)
+            )
+        ).all()
         return {r.id: (r.code, f"{r.name}", r.unit) for r in rows}
     if group_by == "agency":
         # Every agency (a few thousand) beats binding an IN list of thousands of ids (~50 ms).
         stmt = select(Agency.id, Agency.path, Agency.name)
-        rows = db.session.execute(stmt if len(keys) > 500 else stmt.where(Agency.id.in_(keys))).all()
+        rows = db.session.execute(
+            stmt if len(keys) > 500 else stmt.where(Agency.id.in_(keys))
+        ).all()
         return {r.id: (r.path, r.name, None) for r in rows}
     if group_by == "category":
-        rows = db.session.execute(select(Category.code, Category.name).where(Category.code.in_(keys))).all()
+        rows = db.session.execute(
+            select(Category.code, Category.name).where(Category.code.in_(keys))
+        ).all()
         return {code: (code, name, None) for code, name in rows}
     if group_by == "region":
         codes = {f"{k}00": k for k in keys if k}
-        names = db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()
+        names = db.session.execute(
+            select(Region.code, Region.name).where(Region.code.in_(codes))
+        ).all()
         return {codes[code]: (code, name, None) for code, name in names}
     return {k: (str(k), str(k), None) for k in keys}
 
@@ -316,8 +418,13 @@ def stock_version() -> tuple[int, int]:
 def available_within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
     """`within()`, kept per scope until the next movement or audited change (core/kept.py):
     dashboards ask it often."""
-    return kept("available_within", user, (astuple(f), hours, today), stock_version(),
-                lambda: within(user, f, hours, today))
+    return kept(
+        "available_within",
+        user,
+        (astuple(f), hours, today),
+        stock_version(),
+        lambda: within(user, f, hours, today),
+    )
 
 
 def within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
@@ -331,9 +438,13 @@ def within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
     by_material: dict[int, list[int]] = {}  # material id -> [lots with stock, physical now, within]
     if can_use_rollup(user, f, "material"):
         everything = rule_for(user).everything
-        parts = [_kept_physical(f, include_restricted=everything),
-                 _live_within(user, f, hours, today, physical=False)]
-        if not everything and reads_restricted_subtree(user):  # restricted stock of the user's own subtree
+        parts = [
+            _kept_physical(f, include_restricted=everything),
+            _live_within(user, f, hours, today, physical=False),
+        ]
+        if not everything and reads_restricted_subtree(
+            user
+        ):  # restricted stock of the user's own subtree
             parts.append(_live_within(user, f, hours, today, physical=True, only_restricted=True))
     else:
         parts = [_live_within(user, f, hours, today)]
@@ -344,30 +455,56 @@ def within(user, f: StockFilter, hours: float, today: date) -> list[dict]:
             sums[1] += int(physical or 0)
             sums[2] += int(obtainable or 0)
     held = [m for m, sums in by_material.items() if sums[0] > 0]
-    materials = db.session.execute(select(Material.id, Material.code, Material.name, Material.unit)
-                                   .where(Material.id.in_(held)).order_by(Material.code)).all() if held else []
-    return [{"material_id": m.id, "material_code": m.code, "material": m.name, "unit": m.unit,
-             "physical_now": by_material[m.id][1], "available_within": by_material[m.id][2]} for m in materials]
+    materials = (
+        db.session.execute(
+            select(Material.id, Material.code, Material.name, Material.unit)
+            .where(Material.id.in_(held))
+            .order_by(Material.code)
+        ).all()
+        if held
+        else []
+    )
+    return [
+        {
+            "material_id": m.id,
+            "material_code": m.code,
+            "material": m.name,
+            "unit": m.unit,
+            "physical_now": by_material[m.id][1],
+            "available_within": by_material[m.id][2],
+        }
+        for m in materials
+    ]
 
 
 def _kept_physical(f: StockFilter, include_restricted: bool) -> list[tuple]:
     """(material id, lots with stock, physical available, the same again) from the city rollup."""
     table = StockRollupCity
     available = func.sum(table.on_hand - table.reserved)
-    stmt = select(table.material_id, func.sum(table.lots), available, available).where(table.reserve_type == "physical")
+    stmt = select(table.material_id, func.sum(table.lots), available, available).where(
+        table.reserve_type == "physical"
+    )
     if f.category_code or f.q:
         stmt = stmt.join(Material, table.material_id == Material.id)
     stmt = _rollup_kind(_rollup_filters(stmt, table, f), table, f, include_restricted)
     return db.session.execute(stmt.group_by(table.material_id)).all()
 
 
-def _live_within(user, f: StockFilter, hours: float, today: date, physical: bool | None = None,
-                 only_restricted: bool = False) -> list[tuple]:
+def _live_within(
+    user,
+    f: StockFilter,
+    hours: float,
+    today: date,
+    physical: bool | None = None,
+    only_restricted: bool = False,
+) -> list[tuple]:
     """(material id, lots with stock, physical available, available within `hours`) from the lots
     in scope: all of them (physical None), only physical ones, or only the others."""
     available = StockLot.on_hand - StockLot.reserved
     lead = func.coalesce(StockLot.lead_time_h, 0)
-    produced = cast(func.floor(func.coalesce(StockLot.units_per_day, 0) * (hours - lead) / 24.0), Float)
+    produced = cast(
+        func.floor(func.coalesce(StockLot.units_per_day, 0) * (hours - lead) / 24.0), Float
+    )
     units = case(
         (StockLot.reserve_type == "physical", available),
         (and_(StockLot.contract_valid_to.is_not(None), StockLot.contract_valid_to < today), 0),
@@ -376,12 +513,20 @@ def _live_within(user, f: StockFilter, hours: float, today: date, physical: bool
         (produced < available, produced),
         else_=available,
     )
-    stmt = _from_lots([StockLot.material_id, func.count(),
-                       func.sum(case((StockLot.reserve_type == "physical", available), else_=0)), func.sum(units)],
-                      _needs(f))
+    stmt = _from_lots(
+        [
+            StockLot.material_id,
+            func.count(),
+            func.sum(case((StockLot.reserve_type == "physical", available), else_=0)),
+            func.sum(units),
+        ],
+        _needs(f),
+    )
     stmt = _filtered(stmt, user, f, today)
     if physical is not None:
-        stmt = stmt.where(StockLot.reserve_type == "physical" if physical else StockLot.reserve_type != "physical")
+        stmt = stmt.where(
+            StockLot.reserve_type == "physical" if physical else StockLot.reserve_type != "physical"
+        )
     if only_restricted:
         stmt = stmt.where(StockLot.classification == Classification.RESTRICTED.value)
     return db.session.execute(stmt.group_by(StockLot.material_id)).all()
@@ -389,26 +534,47 @@ def _live_within(user, f: StockFilter, hours: float, today: date, physical: bool
 
 # --- reads other packages make of lots, movements and rollups ---------------------------------
 
+
 def depot_on_hand(depot_id: int) -> int:
     """Units on hand in one depot, every lot and reserve type (closing a depot needs none)."""
-    return db.session.scalar(select(func.coalesce(func.sum(StockLot.on_hand), 0)).where(StockLot.depot_id == depot_id))
+    return db.session.scalar(
+        select(func.coalesce(func.sum(StockLot.on_hand), 0)).where(StockLot.depot_id == depot_id)
+    )
 
 
 def depot_holdings(agency_id: int) -> dict[int, int]:
     """depot id -> units on hand, for the agency's depots that hold any."""
-    return dict(db.session.execute(
-        select(StockLot.depot_id, func.sum(StockLot.on_hand)).join(Depot, StockLot.depot_id == Depot.id)
-        .where(Depot.agency_id == agency_id, StockLot.on_hand > 0).group_by(StockLot.depot_id)).all())
+    return dict(
+        db.session.execute(
+            select(StockLot.depot_id, func.sum(StockLot.on_hand))
+            .join(Depot, StockLot.depot_id == Depot.id)
+            .where(Depot.agency_id == agency_id, StockLot.on_hand > 0)
+            .group_by(StockLot.depot_id)
+        ).all()
+    )
 
 
 def agency_lots(agency_id: int, attrs: tuple[str, ...] = ()) -> list[dict]:
     """Every lot in the agency's depots (empty ones too): its keys and balances, its reserve type
     and classification, and the lot attributes named in `attrs`, as dicts."""
-    return [dict(r) for r in db.session.execute(
-        select(StockLot.id, StockLot.depot_id, StockLot.material_id, StockLot.lot_no, StockLot.on_hand,
-               StockLot.reserved, StockLot.reserve_type, StockLot.classification,
-               *[getattr(StockLot, a) for a in attrs])
-        .join(Depot, StockLot.depot_id == Depot.id).where(Depot.agency_id == agency_id)).mappings()]
+    return [
+        dict(r)
+        for r in db.session.execute(
+            select(
+                StockLot.id,
+                StockLot.depot_id,
+                StockLot.material_id,
+                StockLot.lot_no,
+                StockLot.on_hand,
+                StockLot.reserved,
+                StockLot.reserve_type,
+                StockLot.classification,
+                *[getattr(StockLot, a) for a in attrs],
+            )
+            .join(Depot, StockLot.depot_id == Depot.id)
+            .where(Depot.agency_id == agency_id)
+        ).mappings()
+    ]
 
 
 def get_lot(lot_id: int) -> StockLot | None:
@@ -419,63 +585,103 @@ def get_lot(lot_id: int) -> StockLot | None:
 
 def lots_expiring_by(day: date) -> int:
     """How many lots have an expiry date on or before `day`."""
-    return db.session.scalar(select(func.count(StockLot.id)).where(
-        StockLot.expiry_date.is_not(None), StockLot.expiry_date <= day))
+    return db.session.scalar(
+        select(func.count(StockLot.id)).where(
+            StockLot.expiry_date.is_not(None), StockLot.expiry_date <= day
+        )
+    )
 
 
 def physical_available_by_region(user, material_ids) -> list[tuple]:
     """(material id, depot region code, physical units available) in active depots, for these
     materials, over the lots `user` may read."""
-    stmt = scoped(select(StockLot.material_id, Depot.region_code, func.sum(StockLot.on_hand - StockLot.reserved))
-                  .join(Depot, StockLot.depot_id == Depot.id)
-                  .where(StockLot.material_id.in_(material_ids),
-                         StockLot.reserve_type == ReserveType.PHYSICAL.value, Depot.status == "active")
-                  .group_by(StockLot.material_id, Depot.region_code),
-                  user, StockLot.owner_agency_id, StockLot.classification)
+    stmt = scoped(
+        select(
+            StockLot.material_id, Depot.region_code, func.sum(StockLot.on_hand - StockLot.reserved)
+        )
+        .join(Depot, StockLot.depot_id == Depot.id)
+        .where(
+            StockLot.material_id.in_(material_ids),
+            StockLot.reserve_type == ReserveType.PHYSICAL.value,
+            Depot.status == "active",
+        )
+        .group_by(StockLot.material_id, Depot.region_code),
+        user,
+        StockLot.owner_agency_id,
+        StockLot.classification,
+    )
     return db.session.execute(stmt).all()
 
 
 def physical_available_by_city(material_ids) -> list[tuple]:
     """(city code, material id, physical units available) from the city rollup, every classification."""
     return db.session.execute(
-        select(StockRollupCity.city_code, StockRollupCity.material_id,
-               func.sum(StockRollupCity.on_hand - StockRollupCity.reserved))
-        .where(StockRollupCity.reserve_type == ReserveType.PHYSICAL, StockRollupCity.material_id.in_(material_ids))
-        .group_by(StockRollupCity.city_code, StockRollupCity.material_id)).all()
+        select(
+            StockRollupCity.city_code,
+            StockRollupCity.material_id,
+            func.sum(StockRollupCity.on_hand - StockRollupCity.reserved),
+        )
+        .where(
+            StockRollupCity.reserve_type == ReserveType.PHYSICAL,
+            StockRollupCity.material_id.in_(material_ids),
+        )
+        .group_by(StockRollupCity.city_code, StockRollupCity.material_id)
+    ).all()
 
 
 def physical_available_in_counties(counties, material_ids) -> list[tuple]:
     """(county code, material id, physical units available) summed from the lots of active
     depots in these counties, every classification."""
     return db.session.execute(
-        select(Depot.region_code, StockLot.material_id, func.sum(StockLot.on_hand - StockLot.reserved))
+        select(
+            Depot.region_code, StockLot.material_id, func.sum(StockLot.on_hand - StockLot.reserved)
+        )
         .join(Depot, StockLot.depot_id == Depot.id)
-        .where(Depot.region_code.in_(counties), Depot.status == "active", StockLot.reserve_type == ReserveType.PHYSICAL,
-               StockLot.material_id.in_(material_ids))
-        .group_by(Depot.region_code, StockLot.material_id)).all()
+        .where(
+            Depot.region_code.in_(counties),
+            Depot.status == "active",
+            StockLot.reserve_type == ReserveType.PHYSICAL,
+            StockLot.material_id.in_(material_ids),
+        )
+        .group_by(Depot.region_code, StockLot.material_id)
+    ).all()
 
 
 def physical_available_at(depot_id, material_id):
     """A scalar subquery: physical units available in one depot of one material, the two given
     as columns of the outer query (the warning scan's minimums), 0 when none."""
-    return (select(func.coalesce(func.sum(StockLot.on_hand - StockLot.reserved), 0))
-            .where(StockLot.depot_id == depot_id, StockLot.material_id == material_id,
-                   StockLot.reserve_type == ReserveType.PHYSICAL).scalar_subquery())
+    return (
+        select(func.coalesce(func.sum(StockLot.on_hand - StockLot.reserved), 0))
+        .where(
+            StockLot.depot_id == depot_id,
+            StockLot.material_id == material_id,
+            StockLot.reserve_type == ReserveType.PHYSICAL,
+        )
+        .scalar_subquery()
+    )
 
 
 def public_on_hand_by_city() -> list[tuple[str, int, int]]:
     """(city code, material id, units on hand) of public stock, one row per city and material."""
     table = StockRollupCity
     on_hand = func.sum(table.on_hand)
-    stmt = (select(table.city_code, table.material_id, on_hand)
-            .where(table.classification == Classification.PUBLIC.value)
-            .group_by(table.city_code, table.material_id).having(on_hand > 0))
-    return [(city, material, int(units)) for city, material, units in db.session.execute(stmt).all()]
+    stmt = (
+        select(table.city_code, table.material_id, on_hand)
+        .where(table.classification == Classification.PUBLIC.value)
+        .group_by(table.city_code, table.material_id)
+        .having(on_hand > 0)
+    )
+    return [
+        (city, material, int(units)) for city, material, units in db.session.execute(stmt).all()
+    ]
 
 
 # --- the warning scan's reads: set-based, every classification (warnings are scoped when read) ---
 
-def dated_lots(physical: bool, dated: str, until: date, *, material_ids=None, agency_id: int | None = None):
+
+def dated_lots(
+    physical: bool, dated: str, until: date, *, material_ids=None, agency_id: int | None = None
+):
     """A select of the lots with stock in active depots, physical ones or else agreement and
     capacity ones, whose `dated` date (`expiry_date` or `contract_valid_to`) is set and on or
     before `until`; of these materials and one owner agency if given. Its columns, named: id,
@@ -483,12 +689,28 @@ def dated_lots(physical: bool, dated: str, until: date, *, material_ids=None, ag
     classifies them in SQL: it builds its CASE expressions on `.selected_columns` and picks its
     columns with `.with_only_columns` (an INSERT ... SELECT, the rows never read into Python)."""
     day = getattr(StockLot, dated)
-    stmt = (select(StockLot.id, StockLot.owner_agency_id, StockLot.depot_id, StockLot.material_id, Depot.region_code,
-                   StockLot.classification, day)
-            .select_from(StockLot).join(Depot, StockLot.depot_id == Depot.id)
-            .where(StockLot.reserve_type == ReserveType.PHYSICAL if physical
-                   else StockLot.reserve_type.in_(["agreement", "capacity"]),
-                   StockLot.on_hand > 0, Depot.status == "active", day.is_not(None), day <= until))
+    stmt = (
+        select(
+            StockLot.id,
+            StockLot.owner_agency_id,
+            StockLot.depot_id,
+            StockLot.material_id,
+            Depot.region_code,
+            StockLot.classification,
+            day,
+        )
+        .select_from(StockLot)
+        .join(Depot, StockLot.depot_id == Depot.id)
+        .where(
+            StockLot.reserve_type == ReserveType.PHYSICAL
+            if physical
+            else StockLot.reserve_type.in_(["agreement", "capacity"]),
+            StockLot.on_hand > 0,
+            Depot.status == "active",
+            day.is_not(None),
+            day <= until,
+        )
+    )
     if material_ids is not None:
         stmt = stmt.where(StockLot.material_id.in_(material_ids))
     if agency_id is not None:
@@ -499,20 +721,41 @@ def dated_lots(physical: bool, dated: str, until: date, *, material_ids=None, ag
 def depot_loads(agency_id: int | None = None) -> list[tuple]:
     """(depot id, agency id, region code, classification, capacity m³, capacity t, volume used m³,
     weight used t) of the physical stock of active depots with a capacity set."""
-    stmt = (select(Depot.id, Depot.agency_id, Depot.region_code, Depot.classification, Depot.capacity_m3,
-                   Depot.capacity_t, func.sum(StockLot.on_hand * Material.unit_volume_m3),
-                   func.sum(StockLot.on_hand * Material.unit_weight_kg) / 1000.0)
-            .join(StockLot, StockLot.depot_id == Depot.id).join(Material, StockLot.material_id == Material.id)
-            .where(Depot.status == "active", StockLot.reserve_type == ReserveType.PHYSICAL, StockLot.on_hand > 0,
-                   or_(Depot.capacity_m3 > 0, Depot.capacity_t > 0))
-            .group_by(Depot.id, Depot.agency_id, Depot.region_code, Depot.classification, Depot.capacity_m3,
-                      Depot.capacity_t))
+    stmt = (
+        select(
+            Depot.id,
+            Depot.agency_id,
+            Depot.region_code,
+            Depot.classification,
+            Depot.capacity_m3,
+            Depot.capacity_t,
+            func.sum(StockLot.on_hand * Material.unit_volume_m3),
+            func.sum(StockLot.on_hand * Material.unit_weight_kg) / 1000.0,
+        )
+        .join(StockLot, StockLot.depot_id == Depot.id)
+        .join(Material, StockLot.material_id == Material.id)
+        .where(
+            Depot.status == "active",
+            StockLot.reserve_type == ReserveType.PHYSICAL,
+            StockLot.on_hand > 0,
+            or_(Depot.capacity_m3 > 0, Depot.capacity_t > 0),
+        )
+        .group_by(
+            Depot.id,
+            Depot.agency_id,
+            Depot.region_code,
+            Depot.classification,
+            Depot.capacity_m3,
+            Depot.capacity_t,
+        )
+    )
     if agency_id is not None:
         stmt = stmt.where(Depot.agency_id == agency_id)
     return db.session.execute(stmt).all()
 
 
 # --- data quality and reporting completeness: unscoped unless a user is given -----------------
+
 
 def stocked_depot_ids() -> set[int]:
     """Depots with any lot on hand."""
@@ -521,26 +764,42 @@ def stocked_depot_ids() -> set[int]:
 
 def materials_held() -> list[tuple[int, int]]:
     """(owner agency id, material id) of every agency and material with a lot on hand, once each."""
-    return db.session.execute(select(StockLot.owner_agency_id, StockLot.material_id)
-                              .where(StockLot.on_hand > 0).distinct()).all()
+    return db.session.execute(
+        select(StockLot.owner_agency_id, StockLot.material_id)
+        .where(StockLot.on_hand > 0)
+        .distinct()
+    ).all()
 
 
 def quality_lots(user, agency_ids) -> list:
     """The lots with stock of these agencies that `user` may read, with what the quality checks
     read of them (dates, reserve type, enterprise) and the material's shelf life."""
-    stmt = (scoped(select(StockLot.id, StockLot.owner_agency_id, StockLot.production_date, StockLot.expiry_date,
-                          StockLot.on_hand, StockLot.reserve_type, StockLot.enterprise_name,
-                          StockLot.enterprise_credit_code, Material.shelf_life_days)
-                   .join(Material, StockLot.material_id == Material.id),
-                   user, StockLot.owner_agency_id, StockLot.classification)
-            .where(StockLot.on_hand > 0, StockLot.owner_agency_id.in_(list(agency_ids))))
+    stmt = scoped(
+        select(
+            StockLot.id,
+            StockLot.owner_agency_id,
+            StockLot.production_date,
+            StockLot.expiry_date,
+            StockLot.on_hand,
+            StockLot.reserve_type,
+            StockLot.enterprise_name,
+            StockLot.enterprise_credit_code,
+            Material.shelf_life_days,
+        ).join(Material, StockLot.material_id == Material.id),
+        user,
+        StockLot.owner_agency_id,
+        StockLot.classification,
+    ).where(StockLot.on_hand > 0, StockLot.owner_agency_id.in_(list(agency_ids)))
     return db.session.execute(stmt).all()
 
 
 def physical_lot_numbers() -> list[tuple]:
     """(lot id, owner agency id, material id, lot number) of every physical lot on hand."""
-    return db.session.execute(select(StockLot.id, StockLot.owner_agency_id, StockLot.material_id, StockLot.lot_no)
-                              .where(StockLot.on_hand > 0, StockLot.reserve_type == "physical")).all()
+    return db.session.execute(
+        select(StockLot.id, StockLot.owner_agency_id, StockLot.material_id, StockLot.lot_no).where(
+            StockLot.on_hand > 0, StockLot.reserve_type == "physical"
+        )
+    ).all()
 
 
 def deltas_of(reference: str) -> list[tuple]:
@@ -549,25 +808,41 @@ def deltas_of(reference: str) -> list[tuple]:
     return db.session.execute(
         select(StockLot.material_id, func.sum(Movement.on_hand_delta), func.min(Movement.id))
         .join(StockLot, Movement.lot_id == StockLot.id)
-        .where(Movement.reference == reference).group_by(StockLot.material_id)).all()
+        .where(Movement.reference == reference)
+        .group_by(StockLot.material_id)
+    ).all()
 
 
 def on_hand_before(agency_id: int, material_id: int, movement_id: int) -> int:
     """The agency's on-hand total of a material as the movements before `movement_id` left it."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Movement.on_hand_delta), 0)).join(StockLot, Movement.lot_id == StockLot.id)
-        .where(StockLot.owner_agency_id == agency_id, StockLot.material_id == material_id,
-               Movement.id < movement_id)) or 0
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(Movement.on_hand_delta), 0))
+            .join(StockLot, Movement.lot_id == StockLot.id)
+            .where(
+                StockLot.owner_agency_id == agency_id,
+                StockLot.material_id == material_id,
+                Movement.id < movement_id,
+            )
+        )
+        or 0
+    )
 
 
 def lot_names(user):
     """A select of (lot id, "lot number · material name") over the lots `user` may read."""
-    return scoped(select(StockLot.id, StockLot.lot_no + " · " + Material.name)
-                  .join(Material, Material.id == StockLot.material_id),
-                  user, StockLot.owner_agency_id, StockLot.classification)
+    return scoped(
+        select(StockLot.id, StockLot.lot_no + " · " + Material.name).join(
+            Material, Material.id == StockLot.material_id
+        ),
+        user,
+        StockLot.owner_agency_id,
+        StockLot.classification,
+    )
 
 
 # --- the lot model as data, for the sharing catalog -------------------------------------------
+
 
 def lot_model() -> type:
     """The lot model, for reserve/sharing's catalog of shareable tables (resources.py), whose feeds,

@@ -10,13 +10,30 @@ from core.errors import NotAllowed
 from core.pagination import PageArgsSchema, page_schema, paginate
 
 from . import services
-from .schemas import (AcknowledgeSchema, MinimumSchema, NotificationSchema, PolicySchema, ResolveSchema,
-                      ScanResultSchema, WarningDetailSchema, WarningQuerySchema, WarningSchema)
+from .schemas import (
+    AcknowledgeSchema,
+    MinimumSchema,
+    NotificationSchema,
+    PolicySchema,
+    ResolveSchema,
+    ScanResultSchema,
+    WarningDetailSchema,
+    WarningQuerySchema,
+    WarningSchema,
+)
 
-warnings = Blueprint("warnings", __name__, url_prefix="/api/v1/warnings", description="Early warnings (预警)")
-settings = Blueprint("warning_settings", __name__, url_prefix="/api/v1", description="Minimum levels and thresholds")
-notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
-                          description="In-app notifications")
+warnings = Blueprint(
+    "warnings", __name__, url_prefix="/api/v1/warnings", description="Early warnings (预警)"
+)
+settings = Blueprint(
+    "warning_settings", __name__, url_prefix="/api/v1", description="Minimum levels and thresholds"
+)
+notifications = Blueprint(
+    "notifications",
+    __name__,
+    url_prefix="/api/v1/notifications",
+    description="In-app notifications",
+)
 
 
 @warnings.route("")
@@ -27,7 +44,12 @@ notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/notific
 def list_warnings(query, page, per_page):
     """Warnings in scope, most severe first; `status=active` (default) is open + acknowledged."""
     f = services.WarningFilter(**query)
-    return paginate(services.list_warnings(current_user, f), page, per_page, count=services.count_warnings(current_user, f))
+    return paginate(
+        services.list_warnings(current_user, f),
+        page,
+        per_page,
+        count=services.count_warnings(current_user, f),
+    )
 
 
 @warnings.route("/summary")

@@ -9,7 +9,12 @@ from . import notify, services
 
 def scan(now: datetime) -> dict:
     result = services.scan(now)
-    return {"opened": result.opened, "kept": result.kept, "resolved": result.resolved, "seconds": result.seconds}
+    return {
+        "opened": result.opened,
+        "kept": result.kept,
+        "resolved": result.resolved,
+        "seconds": result.seconds,
+    }
 
 
 def send_notifications(now: datetime) -> dict:

@@ -37,19 +37,33 @@ def queue_digests(now: datetime) -> int:
     queued = 0
     covered: set[int] = set()
     agencies = db.session.execute(
-        select(ReserveWarning.agency_id, func.count()).where(ReserveWarning.status != "resolved",
-                                                             ReserveWarning.agency_id.is_not(None))
-        .group_by(ReserveWarning.agency_id)).all()
+        select(ReserveWarning.agency_id, func.count())
+        .where(ReserveWarning.status != "resolved", ReserveWarning.agency_id.is_not(None))
+        .group_by(ReserveWarning.agency_id)
+    ).all()
     for agency_id, total in agencies:
-        recipients = db.session.execute(select(User).where(
-            User.agency_id == agency_id, User.active.is_(True),
-            User.roles.any(Role.name.in_(policy.AGENCY_WARNING_RECIPIENTS)))).scalars().all()
+        recipients = (
+            db.session.execute(
+                select(User).where(
+                    User.agency_id == agency_id,
+                    User.active.is_(True),
+                    User.roles.any(Role.name.in_(policy.AGENCY_WARNING_RECIPIENTS)),
+                )
+            )
+            .scalars()
+            .all()
+        )
         if not recipients:
             continue
         agency = db.session.get(Agency, agency_id)
         subject, body = _digest(agency, day, total)
         for user in recipients:
-            queued += _queue(f"digest:{user.id}:{day.isoformat()}", user.email, subject, body + _todo_section(user))
+            queued += _queue(
+                f"digest:{user.id}:{day.isoformat()}",
+                user.email,
+                subject,
+                body + _todo_section(user),
+            )
             covered.add(user.id)
     queued += _queue_todo_digests(day, covered)
     db.session.commit()
@@ -78,33 +92,64 @@ def _queue_todo_digests(day, covered: set[int]) -> int:
     queued = 0
     from ..sharing.clients import CLIENT_EMAIL_DOMAIN  # a sharing client's account reads no mail
 
-    staff = db.session.execute(select(User).where(User.active.is_(True), User.id.not_in(covered or {0}),
-                                                  User.email.not_like(f"%@{CLIENT_EMAIL_DOMAIN}"),
-                                                  User.roles.any(Role.name.in_(policy.TODO_DIGEST_RECIPIENTS)))
-                               .order_by(User.id)).scalars().all()
+    staff = (
+        db.session.execute(
+            select(User)
+            .where(
+                User.active.is_(True),
+                User.id.not_in(covered or {0}),
+                User.email.not_like(f"%@{CLIENT_EMAIL_DOMAIN}"),
+                User.roles.any(Role.name.in_(policy.TODO_DIGEST_RECIPIENTS)),
+            )
+            .order_by(User.id)
+        )
+        .scalars()
+        .all()
+    )
     for user in staff:
         section = _todo_section(user)
         if not section:
             continue
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
             subject = _("Your to-dos on %(day)s", day=day.isoformat())
-        queued += _queue(f"digest:{user.id}:{day.isoformat()}", user.email, subject, subject + "\n" + section)
+        queued += _queue(
+            f"digest:{user.id}:{day.isoformat()}", user.email, subject, subject + "\n" + section
+        )
     return queued
 
 
 def _digest(agency: Agency, day, total: int) -> tuple[str, str]:
-    warnings = db.session.execute(
-        select(ReserveWarning).where(ReserveWarning.agency_id == agency.id, ReserveWarning.status != "resolved")
-        .order_by(ReserveWarning.opened_at.desc()).limit(500)).scalars().all()
+    warnings = (
+        db.session.execute(
+            select(ReserveWarning)
+            .where(ReserveWarning.agency_id == agency.id, ReserveWarning.status != "resolved")
+            .order_by(ReserveWarning.opened_at.desc())
+            .limit(500)
+        )
+        .scalars()
+        .all()
+    )
     warnings.sort(key=lambda w: (rules.SEVERITY_RANK[w.severity], -w.id))
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         counts = {s: sum(1 for w in warnings if w.severity == s) for s in rules.SEVERITIES}
-        subject = _("%(agency)s: %(n)s active warnings on %(day)s", agency=agency.name, n=total, day=day.isoformat())
-        lines = [subject, "", " · ".join(f"{SEVERITY_LABELS[s]} {n}" for s, n in counts.items()), ""]
+        subject = _(
+            "%(agency)s: %(n)s active warnings on %(day)s",
+            agency=agency.name,
+            n=total,
+            day=day.isoformat(),
+        )
+        lines = [
+            subject,
+            "",
+            " · ".join(f"{SEVERITY_LABELS[s]} {n}" for s, n in counts.items()),
+            "",
+        ]
         for warning in warnings[:DIGEST_LIMIT]:
             place = warning.depot.name if warning.depot else (warning.region_code or "")
             what = warning.material.name if warning.material else ""
-            lines.append(f"[{SEVERITY_LABELS[warning.severity]}] {KIND_LABELS[warning.kind]} {place} {what}".rstrip())
+            lines.append(
+                f"[{SEVERITY_LABELS[warning.severity]}] {KIND_LABELS[warning.kind]} {place} {what}".rstrip()
+            )
         if total > DIGEST_LIMIT:
             lines.append(_("… and %(n)s more; see the warnings page.", n=total - DIGEST_LIMIT))
         return subject, "\n".join(str(line) for line in lines)
@@ -115,7 +160,9 @@ def _queue(key: str, recipient: str, subject: str, body: str) -> int:
         return 0
     try:
         with db.session.begin_nested():
-            db.session.add(OutboxMessage(dedupe_key=key, recipient=recipient, subject=subject[:300], body=body))
+            db.session.add(
+                OutboxMessage(dedupe_key=key, recipient=recipient, subject=subject[:300], body=body)
+            )
         return 1
     except IntegrityError:  # queued by another process meanwhile
         return 0
@@ -126,8 +173,12 @@ def send_pending(now: datetime, limit: int = 100) -> dict:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         return {"sent": 0, "failed": 0, "skipped": "MAIL_SERVER not set"}
-    ids = db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")
-                             .order_by(OutboxMessage.id).limit(limit)).all()
+    ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
     sent = failed = 0
     for message_id in ids:
         message = db.session.get(OutboxMessage, message_id)
@@ -148,7 +199,11 @@ def send_pending(now: datetime, limit: int = 100) -> dict:
 
 def _deliver(config, message: OutboxMessage) -> None:
     email = EmailMessage()
-    email["From"], email["To"], email["Subject"] = config["MAIL_SENDER"], message.recipient, message.subject
+    email["From"], email["To"], email["Subject"] = (
+        config["MAIL_SENDER"],
+        message.recipient,
+        message.subject,
+    )
     email.set_content(message.body)
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
         if config.get("MAIL_USE_TLS"):

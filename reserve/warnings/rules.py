@@ -12,12 +12,19 @@ from datetime import date, timedelta
 from ..rules import N_
 
 RED, ORANGE, YELLOW, BLUE = "red", "orange", "yellow", "blue"
-SEVERITIES = (RED, ORANGE, YELLOW, BLUE)          # most urgent first
+SEVERITIES = (RED, ORANGE, YELLOW, BLUE)  # most urgent first
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-URGENCY = {s: len(SEVERITIES) - 1 - i for i, s in enumerate(SEVERITIES)}  # red 3 ... blue 0: lists sort by it, descending
+URGENCY = {
+    s: len(SEVERITIES) - 1 - i for i, s in enumerate(SEVERITIES)
+}  # red 3 ... blue 0: lists sort by it, descending
 
 # Kinds, and for the same object (a lot) the precedence when several fire: only the first kept.
-EXPIRED, EXPIRES_BEFORE_USE, NEAR_EXPIRY, ROTATION_DUE = "expired", "expires_before_use", "near_expiry", "rotation_due"
+EXPIRED, EXPIRES_BEFORE_USE, NEAR_EXPIRY, ROTATION_DUE = (
+    "expired",
+    "expires_before_use",
+    "near_expiry",
+    "rotation_due",
+)
 CONTRACT_EXPIRING, BELOW_NORM, BELOW_MINIMUM = "contract_expiring", "below_norm", "below_minimum"
 OVER_CAPACITY, STALE_REPORT = "over_capacity", "stale_report"
 LOT_PRECEDENCE = (EXPIRED, EXPIRES_BEFORE_USE, NEAR_EXPIRY, ROTATION_DUE)
@@ -25,7 +32,9 @@ KINDS = LOT_PRECEDENCE + (CONTRACT_EXPIRING, BELOW_NORM, BELOW_MINIMUM, OVER_CAP
 
 SUGGESTIONS = {
     EXPIRED: N_("Take the lot out of the reserve (destroy or return) and replenish it."),
-    EXPIRES_BEFORE_USE: N_("Too late for a normal rotation: issue it now (training, donation) and replenish."),
+    EXPIRES_BEFORE_USE: N_(
+        "Too late for a normal rotation: issue it now (training, donation) and replenish."
+    ),
     NEAR_EXPIRY: N_("Plan its rotation: use, sell or donate before expiry, and replenish."),
     ROTATION_DUE: N_("The lot is inside its rotation window: schedule the rotation."),
     CONTRACT_EXPIRING: N_("Renew the agreement with the enterprise or replace the reserve."),
@@ -47,9 +56,14 @@ class ExpiryPolicy:
 
     def __post_init__(self):
         blue, yellow, orange = self.horizons
-        if not (blue > yellow > orange > self.rotation_lead_days >= 0 and self.rotation_window_days >= blue):
-            raise ValueError("horizons must shrink (e.g. 90, 60, 30), then the rotation lead, "
-                             "and the rotation window must reach past the first horizon")
+        if not (
+            blue > yellow > orange > self.rotation_lead_days >= 0
+            and self.rotation_window_days >= blue
+        ):
+            raise ValueError(
+                "horizons must shrink (e.g. 90, 60, 30), then the rotation lead, "
+                "and the rotation window must reach past the first horizon"
+            )
 
 
 DEFAULT_POLICY = ExpiryPolicy()
@@ -79,9 +93,14 @@ def lot_expiry_warning(expiry: date | None, today: date, policy: ExpiryPolicy = 
 def expiry_cutoffs(today: date, policy: ExpiryPolicy = DEFAULT_POLICY) -> dict[str, date]:
     """The dates the SQL compares `expiry_date` with; same answers as lot_expiry_warning."""
     blue, yellow, orange = policy.horizons
-    return {"expired": today, "before_use": today + timedelta(days=policy.rotation_lead_days),
-            "orange": today + timedelta(days=orange), "yellow": today + timedelta(days=yellow),
-            "blue": today + timedelta(days=blue), "rotation": today + timedelta(days=policy.rotation_window_days)}
+    return {
+        "expired": today,
+        "before_use": today + timedelta(days=policy.rotation_lead_days),
+        "orange": today + timedelta(days=orange),
+        "yellow": today + timedelta(days=yellow),
+        "blue": today + timedelta(days=blue),
+        "rotation": today + timedelta(days=policy.rotation_window_days),
+    }
 
 
 CONTRACT_HORIZONS = (90, 60, 30)
@@ -95,7 +114,9 @@ def contract_warning(valid_to: date | None, today: date):
     if days < 0:
         return RED
     blue, yellow, orange = CONTRACT_HORIZONS
-    return ORANGE if days <= orange else YELLOW if days <= yellow else BLUE if days <= blue else None
+    return (
+        ORANGE if days <= orange else YELLOW if days <= yellow else BLUE if days <= blue else None
+    )
 
 
 # Shortfall against a norm or minimum: severity by fill rate (available / required).
@@ -146,7 +167,11 @@ def worst(severities) -> str | None:
 
 
 # Lifecycle: open -> acknowledged -> resolved (automatically by a scan, or by a person with a reason).
-TRANSITIONS = {"open": {"acknowledged", "resolved"}, "acknowledged": {"resolved"}, "resolved": set()}
+TRANSITIONS = {
+    "open": {"acknowledged", "resolved"},
+    "acknowledged": {"resolved"},
+    "resolved": set(),
+}
 
 
 def can_transition(current: str, target: str) -> bool:

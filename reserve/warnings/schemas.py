@@ -10,7 +10,9 @@ from .models import STATUSES
 class WarningQuerySchema(Schema):
     kind = fields.Str(load_default=None, validate=validate.OneOf(rules.KINDS))
     severity = fields.Str(load_default=None, validate=validate.OneOf(rules.SEVERITIES))
-    status = fields.Str(load_default="active", validate=validate.OneOf(["active", "all", *STATUSES]))
+    status = fields.Str(
+        load_default="active", validate=validate.OneOf(["active", "all", *STATUSES])
+    )
     agency_id = fields.Int(load_default=None)
     depot_id = fields.Int(load_default=None)
 
@@ -30,7 +32,9 @@ class WarningSchema(Schema):
     material = fields.Function(lambda w: w.material.name if w.material else None)
     region_code = fields.Str(allow_none=True)
     facts = fields.Dict(allow_none=True)
-    suggestion = fields.Function(lambda w: gettext(rules.SUGGESTIONS[w.kind]) if w.kind in rules.SUGGESTIONS else None)
+    suggestion = fields.Function(
+        lambda w: gettext(rules.SUGGESTIONS[w.kind]) if w.kind in rules.SUGGESTIONS else None
+    )
     opened_at = fields.DateTime()
     acknowledged_at = fields.DateTime(allow_none=True)
     acknowledge_note = fields.Str(allow_none=True)

@@ -16,8 +16,13 @@ from core.agencies import region_names
 from . import rules, services
 from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 
-bp = Blueprint("warnings_ui", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/warnings/static")
+bp = Blueprint(
+    "warnings_ui",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/warnings/static",
+)
 PER_PAGE = 50
 
 
@@ -26,30 +31,53 @@ def _filter() -> services.WarningFilter:
     return services.WarningFilter(
         kind=args.get("kind") if args.get("kind") in rules.KINDS else None,
         severity=args.get("severity") if args.get("severity") in rules.SEVERITIES else None,
-        status=args.get("status") if args.get("status") in ("active", "all", *STATUS_LABELS) else "active",
-        agency_id=args.get("agency_id", type=int), depot_id=args.get("depot_id", type=int))
+        status=args.get("status")
+        if args.get("status") in ("active", "all", *STATUS_LABELS)
+        else "active",
+        agency_id=args.get("agency_id", type=int),
+        depot_id=args.get("depot_id", type=int),
+    )
 
 
 @bp.route("/warnings")
 @auth_required("session")
 def dashboard():
     f = _filter()
-    result = paginate(services.list_warnings(current_user, f), request.args.get("page", 1, type=int), PER_PAGE,
-                      count=services.count_warnings(current_user, f))
+    result = paginate(
+        services.list_warnings(current_user, f),
+        request.args.get("page", 1, type=int),
+        PER_PAGE,
+        count=services.count_warnings(current_user, f),
+    )
     figures = services.summary(current_user)
     freshness_counts = freshness.current_counts(current_user, "stock", local_today())
     names = region_names(w.region_code for w in result.items)
-    chart = {"trend": figures["trend"], "by_category": figures["norms"]["by_category"],
-             "by_region": figures["norms"]["by_region"],
-             "labels": {"required": _("Required by norms"), "available": _("Available (up to the norm)"),
-                        "active": _("Active warnings")}}
+    chart = {
+        "trend": figures["trend"],
+        "by_category": figures["norms"]["by_category"],
+        "by_region": figures["norms"]["by_region"],
+        "labels": {
+            "required": _("Required by norms"),
+            "available": _("Available (up to the norm)"),
+            "active": _("Active warnings"),
+        },
+    }
     pager_args = {k: v for k, v in vars(f).items() if v}
-    return render_template("warnings/dashboard.html", result=result, figures=figures, f=f, pager_args=pager_args,
-                           regions=names,
-                           kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS,
-                           map_points=json.dumps(figures["depots"], ensure_ascii=False),
-                           chart=json.dumps(chart, ensure_ascii=False), freshness_counts=freshness_counts,
-                           freshness_labels=freshness.STATUS_LABELS)
+    return render_template(
+        "warnings/dashboard.html",
+        result=result,
+        figures=figures,
+        f=f,
+        pager_args=pager_args,
+        regions=names,
+        kinds=KIND_LABELS,
+        severities=SEVERITY_LABELS,
+        statuses=STATUS_LABELS,
+        map_points=json.dumps(figures["depots"], ensure_ascii=False),
+        chart=json.dumps(chart, ensure_ascii=False),
+        freshness_counts=freshness_counts,
+        freshness_labels=freshness.STATUS_LABELS,
+    )
 
 
 @bp.route("/warnings/<int:warning_id>")
@@ -57,10 +85,19 @@ def dashboard():
 def detail(warning_id):
     warning = services.get_warning(current_user, warning_id)
     region = region_names([warning.region_code]).get(warning.region_code)
-    return render_template("warnings/detail.html", warning=warning, history=services.history(current_user, warning_id),
-                           kinds=KIND_LABELS, severities=SEVERITY_LABELS, statuses=STATUS_LABELS, events=EVENT_LABELS,
-                           region=region, last_scan=services.last_scan(), facts=services.warning_facts(warning),
-                           suggestion=rules.SUGGESTIONS.get(warning.kind))
+    return render_template(
+        "warnings/detail.html",
+        warning=warning,
+        history=services.history(current_user, warning_id),
+        kinds=KIND_LABELS,
+        severities=SEVERITY_LABELS,
+        statuses=STATUS_LABELS,
+        events=EVENT_LABELS,
+        region=region,
+        last_scan=services.last_scan(),
+        facts=services.warning_facts(warning),
+        suggestion=rules.SUGGESTIONS.get(warning.kind),
+    )
 
 
 def _act(action, warning_id, **kwargs):
@@ -89,6 +126,9 @@ def notifications():
     if request.method == "POST":
         services.mark_read(current_user)
         return redirect(url_for("warnings_ui.notifications"), 303)
-    result = paginate(services.list_notifications(current_user), request.args.get("page", 1, type=int), PER_PAGE)
-    return render_template("warnings/notifications.html", result=result, kinds=KIND_LABELS,
-                           severities=SEVERITY_LABELS)
+    result = paginate(
+        services.list_notifications(current_user), request.args.get("page", 1, type=int), PER_PAGE
+    )
+    return render_template(
+        "warnings/notifications.html", result=result, kinds=KIND_LABELS, severities=SEVERITY_LABELS
+    )

@@ -15,14 +15,23 @@ from core import create_app
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 800}
 
 
 def chromium_or_skip() -> str:
     if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests skipped: Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+        pytest.skip(
+            "browser tests skipped: Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)"
+        )
     return CHROMIUM
 
 
@@ -32,8 +41,13 @@ def serve_demo(tmp_path_factory, name: str, config: dict | None = None, prepare=
     served on a free port. Yields {url, password, app, ...}."""
     chromium_or_skip()
     folder = tmp_path_factory.mktemp(name)
-    app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
-                      **(config or {})})
+    app = create_app(
+        {
+            "APP_ENV": "development",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
+            **(config or {}),
+        }
+    )
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     result = app.test_cli_runner().invoke(args=["demo", "init"])
@@ -44,8 +58,13 @@ def serve_demo(tmp_path_factory, name: str, config: dict | None = None, prepare=
             extra = prepare(app) or {}
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "password": app.config["DEMO_PASSWORD"], "app": app,
-           "folder": folder, **extra}
+    yield {
+        "url": f"http://127.0.0.1:{server.server_port}",
+        "password": app.config["DEMO_PASSWORD"],
+        "app": app,
+        "folder": folder,
+        **extra,
+    }
     server.shutdown()
 
 
@@ -58,7 +77,9 @@ def new_page(browser, url: str, viewport: dict = DESKTOP):
     page.on("request", lambda request: page.requested.append(request.url))
     yield page
     context.close()
-    foreign = [u for u in page.requested if not u.startswith(url) and not u.startswith(("data:", "blob:"))]
+    foreign = [
+        u for u in page.requested if not u.startswith(url) and not u.startswith(("data:", "blob:"))
+    ]
     assert foreign == [], "requests left the machine"
 
 

@@ -24,16 +24,19 @@ def live_server(tmp_path_factory):
     yield from serve_demo(tmp_path_factory, "accounts")
 
 
-
-
-
-
 def _reset_link(app) -> str:
     from core.outbox import OutboxMessage
 
     with app.app_context():
-        bodies = db.session.execute(select(OutboxMessage.body).filter_by(recipient=OPERATOR_EMAIL)
-                                    .order_by(OutboxMessage.id)).scalars().all()
+        bodies = (
+            db.session.execute(
+                select(OutboxMessage.body)
+                .filter_by(recipient=OPERATOR_EMAIL)
+                .order_by(OutboxMessage.id)
+            )
+            .scalars()
+            .all()
+        )
     links = [m.group(0) for body in bodies if (m := re.search(r"http://\S+/reset/\S+", body))]
     assert links, bodies
     return links[-1]
@@ -63,7 +66,12 @@ def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live
     page.screenshot(path=str(SHOTS / "accounts-issued.png"), full_page=True)
     page.goto(url + "/admin/users?q=jinzhong")
     row = page.inner_text("table.grid tbody")
-    assert "太原市新填报员" in row and "太原市应急管理局" in row and "节点单位填报员" in row and "待修改密码" in row
+    assert (
+        "太原市新填报员" in row
+        and "太原市应急管理局" in row
+        and "节点单位填报员" in row
+        and "待修改密码" in row
+    )
     page.screenshot(path=str(SHOTS / "accounts-list.png"), full_page=True)
     log_out(page)
 
@@ -71,7 +79,7 @@ def test_admin_creates_an_operator_who_changes_resets_and_is_disabled(page, live
     log_in(page, live_server, OPERATOR_EMAIL, issued, wait=False)
     page.wait_for_url("**/change")
     page.goto(url + "/depots")
-    assert page.url.endswith("/change")                               # every page leads here
+    assert page.url.endswith("/change")  # every page leads here
     assert "请先设置自己的密码" in page.inner_text("main")
     page.screenshot(path=str(SHOTS / "accounts-forced-change.png"), full_page=True)
     page.fill("input[name=password]", issued)

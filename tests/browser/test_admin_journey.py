@@ -37,51 +37,102 @@ def _make_findings(app) -> dict:
     from reserve.reporting.models import Submission
 
     with app.app_context():
-        depots = db.session.scalars(select(Depot).where(Depot.status == "active").order_by(Depot.id)).all()
+        depots = db.session.scalars(
+            select(Depot).where(Depot.status == "active").order_by(Depot.id)
+        ).all()
         changed, swapped, emptied = depots[0], depots[1], depots[2]
-        changed.contact_phone = None                                   # depot_fields (and the audited change)
-        swapped.lat, swapped.lon = swapped.lon, swapped.lat            # depot_values
+        changed.contact_phone = None  # depot_fields (and the audited change)
+        swapped.lat, swapped.lon = swapped.lon, swapped.lat  # depot_values
         for lot in db.session.scalars(select(StockLot).where(StockLot.depot_id == emptied.id)):
-            lot.reserved, lot.on_hand = 0, 0                           # depot_without_stock
+            lot.reserved, lot.on_hand = 0, 0  # depot_without_stock
         db.session.flush()
         held = select(StockLot).where(StockLot.on_hand > 0, StockLot.depot_id.not_in([emptied.id]))
-        lot = db.session.scalars(held.join(Material).where(Material.shelf_life_days > 0)
-                                 .where(StockLot.expiry_date.is_not(None)).order_by(StockLot.id)).first()
-        lot.expiry_date = None                                         # lot_expiry
-        transport = db.session.scalars(select(TransportCapacity).order_by(TransportCapacity.id)).first()
-        transport.count = 0                                            # transport_values
-        lots = db.session.scalars(held.where(StockLot.reserve_type == "physical").order_by(StockLot.id)).all()
+        lot = db.session.scalars(
+            held.join(Material)
+            .where(Material.shelf_life_days > 0)
+            .where(StockLot.expiry_date.is_not(None))
+            .order_by(StockLot.id)
+        ).first()
+        lot.expiry_date = None  # lot_expiry
+        transport = db.session.scalars(
+            select(TransportCapacity).order_by(TransportCapacity.id)
+        ).first()
+        transport.count = 0  # transport_values
+        lots = db.session.scalars(
+            held.where(StockLot.reserve_type == "physical").order_by(StockLot.id)
+        ).all()
         first = lots[0]
-        other = next(x for x in lots if x.material_id == first.material_id and x.owner_agency_id != first.owner_agency_id)
-        other.lot_no = first.lot_no                                    # duplicate_lot
+        other = next(
+            x
+            for x in lots
+            if x.material_id == first.material_id and x.owner_agency_id != first.owner_agency_id
+        )
+        other.lot_no = first.lot_no  # duplicate_lot
         materials = {x.material_id for x in lots}
         a = db.session.get(Material, first.material_id)
-        b = next(m for m in db.session.scalars(select(Material).where(Material.id.in_(materials)))
-                 if m.unit != a.unit and m.id != a.id)
-        b.name, b.spec = a.name, a.spec                                # unit_conflict
+        b = next(
+            m
+            for m in db.session.scalars(select(Material).where(Material.id.in_(materials)))
+            if m.unit != a.unit and m.id != a.id
+        )
+        b.name, b.spec = a.name, a.spec  # unit_conflict
         db.session.flush()
         jump = next(x for x in lots if x.id not in (first.id, other.id) and x.on_hand > 10)
-        total = db.session.scalar(select(func.coalesce(func.sum(Movement.on_hand_delta), 0))
-                                  .join(StockLot, Movement.lot_id == StockLot.id)
-                                  .where(StockLot.owner_agency_id == jump.owner_agency_id,
-                                         StockLot.material_id == jump.material_id))
-        submission = Submission(agency_id=jump.owner_agency_id, kind="stock", mode="full", channel="web",
-                                status="applied", file_format="csv", file_hash="f" * 64, file_size=1,
-                                filename="stock.csv", applied_at=utcnow())
+        total = db.session.scalar(
+            select(func.coalesce(func.sum(Movement.on_hand_delta), 0))
+            .join(StockLot, Movement.lot_id == StockLot.id)
+            .where(
+                StockLot.owner_agency_id == jump.owner_agency_id,
+                StockLot.material_id == jump.material_id,
+            )
+        )
+        submission = Submission(
+            agency_id=jump.owner_agency_id,
+            kind="stock",
+            mode="full",
+            channel="web",
+            status="applied",
+            file_format="csv",
+            file_hash="f" * 64,
+            file_size=1,
+            filename="stock.csv",
+            applied_at=utcnow(),
+        )
         db.session.add(submission)
         db.session.flush()
         delta = max(int(total), 10)
-        db.session.add(Movement(lot_id=jump.id, kind="adjustment", on_hand_delta=delta,
-                                reference=f"SUB-{submission.id}", occurred_at=utcnow()))          # total_jump (+100 %)
+        db.session.add(
+            Movement(
+                lot_id=jump.id,
+                kind="adjustment",
+                on_hand_delta=delta,
+                reference=f"SUB-{submission.id}",
+                occurred_at=utcnow(),
+            )
+        )  # total_jump (+100 %)
         jump.on_hand += delta
-        db.session.add(Supplier(name=SUPPLIER, credit_code="91140100MA0K7XQ47B", legal_representative="王建国",
-                                contact_name="李娜", contact_mobile="13903510000", address="太原市小店区长风街1号",
-                                region_code=changed.region_code))
+        db.session.add(
+            Supplier(
+                name=SUPPLIER,
+                credit_code="91140100MA0K7XQ47B",
+                legal_representative="王建国",
+                contact_name="李娜",
+                contact_mobile="13903510000",
+                address="太原市小店区长风街1号",
+                region_code=changed.region_code,
+            )
+        )
         db.session.commit()
-        entry = db.session.scalars(select(AuditLog).where(AuditLog.entity == "depot",
-                                                          AuditLog.entity_id == str(changed.id))
-                                   .order_by(AuditLog.id.desc())).first()
-        return {"depot": changed.name, "at": entry.at if entry else None, "tz": app.config["DISPLAY_TIMEZONE"]}
+        entry = db.session.scalars(
+            select(AuditLog)
+            .where(AuditLog.entity == "depot", AuditLog.entity_id == str(changed.id))
+            .order_by(AuditLog.id.desc())
+        ).first()
+        return {
+            "depot": changed.name,
+            "at": entry.at if entry else None,
+            "tz": app.config["DISPLAY_TIMEZONE"],
+        }
 
 
 def test_admin_audit_quality_and_supplier_queue(page, live_server):
@@ -122,6 +173,7 @@ def test_admin_audit_quality_and_supplier_queue(page, live_server):
         from flask_babel import force_locale, gettext
 
         from reserve.sharing.views import CHECK_LABELS
+
         with force_locale("zh_Hans_CN"):
             labels = {check: gettext(msgid) for check, msgid in CHECK_LABELS.items()}
     response = page.goto(url + "/sharing/quality")
@@ -129,11 +181,15 @@ def test_admin_audit_quality_and_supplier_queue(page, live_server):
     ready(page, ["h1", "table.grid"])
     _shoot(page, "quality")
     page.locator("form.filters").last.scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "admin-quality-findings.png"))  # the first screen of findings, legible
+    page.screenshot(
+        path=str(SHOTS / "admin-quality-findings.png")
+    )  # the first screen of findings, legible
     findings = page.inner_text("body")
     shown = set()
     for pageno in range(1, 30):
-        column = page.locator("table.grid").last.locator("tbody tr td:nth-child(2)").all_inner_texts()
+        column = (
+            page.locator("table.grid").last.locator("tbody tr td:nth-child(2)").all_inner_texts()
+        )
         shown.update(column)
         missing = [c for c, label in labels.items() if label not in shown]
         if not missing:

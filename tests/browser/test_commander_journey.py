@@ -12,10 +12,6 @@ from tests.browser.support import SHOTS, log_in, log_out
 pytestmark = pytest.mark.browser
 
 
-
-
-
-
 def submit(page, form):
     form.locator("button[type=submit]").first.click()
     page.wait_for_load_state("load")
@@ -37,21 +33,30 @@ def test_commander_journey_from_map_click_to_printed_report(page, live_server):
     form = page.locator("#point-form")
     form.locator("input[name=name]").fill("清徐县体育场安置点")
     form.locator("select[name=region_code]").select_option(label="清徐县")
-    picked = (form.locator("input[name=lat]").input_value(), form.locator("input[name=lon]").input_value())
+    picked = (
+        form.locator("input[name=lat]").input_value(),
+        form.locator("input[name=lon]").input_value(),
+    )
     assert all(re.fullmatch(r"\d+\.\d{6}", v) for v in picked), picked
     assert page.locator("#incident-map .leaflet-marker-icon").count() == 1
     page.locator("#incident-map").click(position={"x": 180, "y": 160})
-    clicked = (form.locator("input[name=lat]").input_value(), form.locator("input[name=lon]").input_value())
+    clicked = (
+        form.locator("input[name=lat]").input_value(),
+        form.locator("input[name=lon]").input_value(),
+    )
     assert clicked != picked and all(re.fullmatch(r"\d+\.\d{6}", v) for v in clicked), clicked
     page.screenshot(path=str(SHOTS / "commander-point-by-click.png"), full_page=True)
-    form.locator("input[name=lat]").fill("37.6065")          # typed freely, four decimals
+    form.locator("input[name=lat]").fill("37.6065")  # typed freely, four decimals
     form.locator("input[name=population]").fill("3000")
     submit(page, form)
     assert "清徐县体育场安置点" in page.inner_text("#demands select[name=point_id]")
 
     demand = page.locator("#demands form", has=page.locator("input[name=quantity]"))
     demand.locator("select[name=material_id]").select_option(
-        label=page.locator("#demands select[name=material_id] option", has_text="单帐篷").first.inner_text())
+        label=page.locator(
+            "#demands select[name=material_id] option", has_text="单帐篷"
+        ).first.inner_text()
+    )
     demand.locator("input[name=quantity]").fill("60")
     demand.locator("select[name=priority]").select_option("3")
     submit(page, demand)
@@ -59,7 +64,9 @@ def test_commander_journey_from_map_click_to_printed_report(page, live_server):
     page.click("text=根据实时库存编制方案")
     page.wait_for_url("**/incidents/*")
     plan = page.inner_text("#plan")
-    assert "第 1 版" in plan and "批准并预留库存" not in plan and "另一位指挥人员" in plan   # four eyes
+    assert (
+        "第 1 版" in plan and "批准并预留库存" not in plan and "另一位指挥人员" in plan
+    )  # four eyes
     assert "调拨方案" in page.inner_text(".tiles")
     log_out(page)
 
@@ -73,8 +80,10 @@ def test_commander_journey_from_map_click_to_printed_report(page, live_server):
             page.locator("#shipments button", has_text=step).first.click()
             page.wait_for_load_state("load")
     shipments = page.inner_text("#shipments")
-    assert "已签收" in shipments and "已发出" not in shipments.split("状态")[-1].replace("已签收", "")
-    assert "撤销方案" not in page.inner_text("#plan")          # every shipment is in: nothing to cancel
+    assert "已签收" in shipments and "已发出" not in shipments.split("状态")[-1].replace(
+        "已签收", ""
+    )
+    assert "撤销方案" not in page.inner_text("#plan")  # every shipment is in: nothing to cancel
     page.screenshot(path=str(SHOTS / "commander-shipments-received.png"), full_page=True)
 
     page.locator("a", has_text="善后总结报告").first.click()
@@ -88,5 +97,8 @@ def test_commander_journey_from_map_click_to_printed_report(page, live_server):
     assert "UTC" not in report and "编制人" in report
     page.emulate_media(media="print")
     page.screenshot(path=str(SHOTS / "commander-after-action-print.png"), full_page=True)
-    assert not page.locator("header.topbar").is_visible() and not page.locator("form").first.is_visible()
+    assert (
+        not page.locator("header.topbar").is_visible()
+        and not page.locator("form").first.is_visible()
+    )
     assert page.locator("table.grid thead").count() >= 6

@@ -13,8 +13,17 @@ from tests.browser.waits import settle, track
 pytestmark = pytest.mark.browser
 
 ANONYMOUS_PAGES = ["/portal/", "/portal/board", "/login", "/api/docs"]
-STAFF_PAGES = ["/", "/depots", "/warnings", "/reporting", "/reporting/scoreboard", "/sharing/quality", "/incidents",
-               "/agencies", "/plans"]
+STAFF_PAGES = [
+    "/",
+    "/depots",
+    "/warnings",
+    "/reporting",
+    "/reporting/scoreboard",
+    "/sharing/quality",
+    "/incidents",
+    "/agencies",
+    "/plans",
+]
 
 
 @pytest.fixture
@@ -24,15 +33,25 @@ def watched(browser, live_server):
     page = context.new_page()
     track(page)
     page.problems = []
-    page.on("console", lambda m: page.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: (
+            page.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+        ),
+    )
     page.on("pageerror", lambda e: page.problems.append(f"script error: {e}"))
-    page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on(
+        "response",
+        lambda r: page.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
     yield page
     context.close()
 
 
 # Scripts have run when goto returns (the load event); maps then fetch their boundaries.
-MAPS_DRAWN = "() => [...document.querySelectorAll('.leaflet-container')].every(m => m.querySelector('path'))"
+MAPS_DRAWN = (
+    "() => [...document.querySelectorAll('.leaflet-container')].every(m => m.querySelector('path'))"
+)
 
 
 def visit(page, url: str) -> None:
@@ -52,7 +71,9 @@ def test_public_pages_and_api_docs_run_under_the_policy(watched, live_server):
     for path in ANONYMOUS_PAGES:
         visit(watched, live_server["url"] + path)
     watched.goto(live_server["url"] + "/api/docs")
-    watched.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # Swagger UI started by its static script
+    watched.wait_for_selector(
+        ".swagger-ui .opblock", timeout=15_000
+    )  # Swagger UI started by its static script
     watched.goto(live_server["url"] + "/portal/")
     watched.wait_for_selector(".leaflet-container", timeout=10_000)
     assert watched.problems == []
@@ -69,13 +90,23 @@ def test_staff_pages_with_maps_and_charts_run_under_the_policy(watched, live_ser
         if path == "/warnings":  # the dashboard for a person to look at (map, charts, counts)
             SHOTS.mkdir(parents=True, exist_ok=True)
             watched.screenshot(path=str(SHOTS / "warnings-dashboard.png"), full_page=True)
-    boards = [href for href in watched.eval_on_selector_all("a[href^='/incidents/']", "els => els.map(e => e.getAttribute('href'))")
-              if re.fullmatch(r"/incidents/\d+", href)]
+    boards = [
+        href
+        for href in watched.eval_on_selector_all(
+            "a[href^='/incidents/']", "els => els.map(e => e.getAttribute('href'))"
+        )
+        if re.fullmatch(r"/incidents/\d+", href)
+    ]
     if boards:
         visit(watched, live_server["url"] + boards[0])
     watched.goto(live_server["url"] + "/plans")
-    plans = [href for href in watched.eval_on_selector_all("a[href^='/plans/']", "els => els.map(e => e.getAttribute('href'))")
-             if re.fullmatch(r"/plans/\d+", href)]
+    plans = [
+        href
+        for href in watched.eval_on_selector_all(
+            "a[href^='/plans/']", "els => els.map(e => e.getAttribute('href'))"
+        )
+        if re.fullmatch(r"/plans/\d+", href)
+    ]
     assert plans
     visit(watched, live_server["url"] + plans[0])  # fill rates as progress bars
     assert watched.locator("progress.bar").count() > 0

@@ -22,16 +22,26 @@ OPERATOR = "operator@example.org"
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    yield from serve_demo(tmp_path_factory, "live-export-job", {"EXPORT_INLINE_MAX_ROWS": 5, "JOB_POLL_SECONDS": 0.2})
+    yield from serve_demo(
+        tmp_path_factory, "live-export-job", {"EXPORT_INLINE_MAX_ROWS": 5, "JOB_POLL_SECONDS": 0.2}
+    )
 
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True
+    )
     page = context.new_page()
     page.violations = []
-    page.on("console", lambda message: page.violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            page.violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
 
@@ -50,7 +60,9 @@ def test_a_large_stock_export_is_followed_to_its_download(page, live_server):
     assert "后台" in page.inner_text("main")
     page.screenshot(path=str(SHOTS / "export-job-queued.png"), full_page=True)
 
-    worker.run(live_server["app"], once=True, echo=lambda _line: None)  # the worker process's loop, once
+    worker.run(
+        live_server["app"], once=True, echo=lambda _line: None
+    )  # the worker process's loop, once
     download_button = page.locator("a.button", has_text="下载")
     download_button.wait_for(timeout=20_000)  # exports.js reloaded the page once the job was done
     assert "完成" in page.inner_text("h1") and page.locator("#export-job").count() == 0
@@ -62,13 +74,17 @@ def test_a_large_stock_export_is_followed_to_its_download(page, live_server):
     with page.expect_download() as info:
         download_button.click()
     body = open(info.value.path(), "rb").read()
-    rows = list(load_workbook(io.BytesIO(body), read_only=True)["stock"].iter_rows(values_only=True))
+    rows = list(
+        load_workbook(io.BytesIO(body), read_only=True)["stock"].iter_rows(values_only=True)
+    )
     assert rows[0][0] == "lot_id" and len(rows) > 6
 
     page.goto(live_server["url"] + "/exports")
     ready(page, ["#exports"])
     listing = page.inner_text("#exports")
-    assert "库存批次" in listing and "完成" in listing and "下载" in listing and "UTC" not in listing
+    assert (
+        "库存批次" in listing and "完成" in listing and "下载" in listing and "UTC" not in listing
+    )
     assert f"{len(rows) - 1:,}" in listing
     page.screenshot(path=str(SHOTS / "export-jobs-list.png"), full_page=True)
     assert page.violations == []

@@ -35,7 +35,9 @@ def test_wrong_password_shows_an_error_in_chinese(page, live_server):
     page.fill("input[name=email]", DEMO_ACCOUNTS[0].email)
     page.fill("input[name=password]", "not-the-password")
     page.click("button[type=submit]")
-    page.wait_for_selector(".flash-error, .field-error")  # the answer has loaded before the screenshot
+    page.wait_for_selector(
+        ".flash-error, .field-error"
+    )  # the answer has loaded before the screenshot
     page.screenshot(path=str(SHOTS / "login-error.png"))
     assert "/login" in page.url
     assert page.locator(".flash-error, .field-error").count() >= 1
@@ -48,8 +50,6 @@ def test_api_docs_render_from_vendored_assets(page, live_server):
     assert "Emergency materials reserve API" in page.inner_text(".swagger-ui .info")
 
 
-
-
 def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_server):
     log_in(page, live_server, "operator@example.org")
     page.click("nav.mainnav >> text=储备库")
@@ -60,7 +60,9 @@ def test_operator_finds_a_depot_on_the_map_and_reads_its_ledger(page, live_serve
     assert rows.count() > 0
     agencies = page.locator("table.grid tbody td:nth-child(3)").all_inner_texts()
     assert agencies and all("太原" in t for t in agencies), agencies
-    page.locator('#depot-map path[stroke="#b42318"]').first.dispatch_event("click")  # a depot's marker
+    page.locator('#depot-map path[stroke="#b42318"]').first.dispatch_event(
+        "click"
+    )  # a depot's marker
     link = page.wait_for_selector(".leaflet-popup a")
     assert re.fullmatch(r"/depots/\d+", link.get_attribute("href")) and link.inner_text().strip()
     page.screenshot(path=str(SHOTS / "depots-operator.png"))
@@ -94,7 +96,9 @@ def test_the_menu_fits_one_row_and_more_opens_and_closes(page, live_server):
     bar = page.locator("nav.mainnav").bounding_box()
     assert bar["height"] < 2 * page.locator("nav.mainnav > a").first.bounding_box()["height"], bar
     page.screenshot(path=str(SHOTS / "menu-english.png"))
-    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the open list stays on the screen
+    page.set_viewport_size(
+        {"width": 390, "height": 844}
+    )  # a phone: the open list stays on the screen
     page.click("nav.mainnav >> text=More")
     box = page.locator("details.more .menu").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box

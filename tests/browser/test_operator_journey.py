@@ -27,7 +27,11 @@ def shot(page, name: str) -> None:
 
 def columns(sheet) -> dict[str, int]:
     """Machine key (hidden row 2) -> column number."""
-    return {cell.value: cell.column for cell in sheet[2] if cell.value and not str(cell.value).startswith("#")}
+    return {
+        cell.value: cell.column
+        for cell in sheet[2]
+        if cell.value and not str(cell.value).startswith("#")
+    }
 
 
 def upload(page, live_server, path) -> None:
@@ -40,7 +44,9 @@ def upload(page, live_server, path) -> None:
     page.wait_for_url(re.compile(r".*/reporting/submissions/\d+$"))
 
 
-def test_operator_reports_stock_fixes_errors_applies_and_sees_the_result(page, live_server, tmp_path):
+def test_operator_reports_stock_fixes_errors_applies_and_sees_the_result(
+    page, live_server, tmp_path
+):
     SHOTS.mkdir(parents=True, exist_ok=True)
     log_in(page, live_server, OPERATOR)
 
@@ -84,9 +90,13 @@ def test_operator_reports_stock_fixes_errors_applies_and_sees_the_result(page, l
     errors = page.locator("#errors tbody tr").all_inner_texts()
     shot(page, "2-errors")
     assert any(r.startswith(f"{first}\t") and "在库数量" in r for r in errors), errors
-    assert any(r.startswith(f"{second}\t") and ("有效期至" in r or "生产日期" in r) for r in errors), errors
+    assert any(
+        r.startswith(f"{second}\t") and ("有效期至" in r or "生产日期" in r) for r in errors
+    ), errors
     problems = page.locator("#errors tbody td:nth-child(5)").all_inner_texts()
-    assert all(re.search(r"[\u4e00-\u9fff]", p) for p in problems), problems  # every problem in Chinese
+    assert all(re.search(r"[\u4e00-\u9fff]", p) for p in problems), (
+        problems
+    )  # every problem in Chinese
     assert page.locator("a", has_text="XLSX").count() >= 1  # the annotated copy
 
     # 4. Fix the file: a real count for the first lot, the dates back, and one new lot expiring soon.
@@ -110,7 +120,9 @@ def test_operator_reports_stock_fixes_errors_applies_and_sees_the_result(page, l
     assert page.locator("#errors").count() == 0
     assert any(re.fullmatch(r"1\s*新增", c.strip()) for c in counts), counts
     assert any(re.fullmatch(r"1\s*变更", c.strip()) for c in counts), counts
-    groups = page.locator("table:has(th.num) tbody td:first-child").all_inner_texts()  # by depot, named
+    groups = page.locator(
+        "table:has(th.num) tbody td:first-child"
+    ).all_inner_texts()  # by depot, named
     assert groups and all("储备库" in g for g in groups), groups
 
     # 5. Confirm and apply.
@@ -139,7 +151,9 @@ def test_operator_reports_stock_fixes_errors_applies_and_sees_the_result(page, l
     assert NEW_LOT in text and lot_no in text
     ledger = page.locator("table.grid tbody tr", has_text=NEW_LOT).all_inner_texts()
     assert any("+50" in r for r in ledger), ledger  # the new lot's receipt in the ledger
-    assert any(lot_no in r and "+100" in r for r in page.locator("table.grid tbody tr").all_inner_texts())
+    assert any(
+        lot_no in r and "+100" in r for r in page.locator("table.grid tbody tr").all_inner_texts()
+    )
     shot(page, "6-depot")
 
     # 8. The warnings page: the new lot expires before it can be rotated.

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    yield from serve_demo(tmp_path_factory, "live-jobs", {"DISPATCH_BACKGROUND_ARCS": 0, "JOB_POLL_SECONDS": 0.2})
+    yield from serve_demo(
+        tmp_path_factory, "live-jobs", {"DISPATCH_BACKGROUND_ARCS": 0, "JOB_POLL_SECONDS": 0.2}
+    )
 
 
 @pytest.fixture
@@ -21,8 +23,14 @@ def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.violations = []
-    page.on("console", lambda message: page.violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            page.violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
 
@@ -40,10 +48,16 @@ def test_a_large_plan_shows_a_progress_bar_and_returns_to_the_plan(page, live_se
     page.fill("#demands input[name=population]", "6000")
     page.click("#demands details:first-of-type button[type=submit]")
     page.wait_for_url("**/incidents/*")
-    page.select_option("#demands select[name=material_id]", label=page.locator(
-        "#demands select[name=material_id] option", has_text="单帐篷").first.inner_text())
+    page.select_option(
+        "#demands select[name=material_id]",
+        label=page.locator(
+            "#demands select[name=material_id] option", has_text="单帐篷"
+        ).first.inner_text(),
+    )
     page.fill("#demands input[name=quantity]", "120")
-    page.locator("#demands form", has=page.locator("input[name=quantity]")).locator("button[type=submit]").click()
+    page.locator("#demands form", has=page.locator("input[name=quantity]")).locator(
+        "button[type=submit]"
+    ).click()
     page.wait_for_url("**/incidents/*")
 
     page.click("text=根据实时库存编制方案")
@@ -53,8 +67,12 @@ def test_a_large_plan_shows_a_progress_bar_and_returns_to_the_plan(page, live_se
     assert "后台调度计算中" in page.inner_text("#plan-job")
     page.screenshot(path=str(SHOTS / "command-board-plan-job.png"), full_page=True)
 
-    worker.run(live_server["app"], once=True, echo=lambda _line: None)  # the worker process's loop, once
-    page.wait_for_selector('#plan-job[data-status="done"]', timeout=20_000)  # board.js reloaded the page
+    worker.run(
+        live_server["app"], once=True, echo=lambda _line: None
+    )  # the worker process's loop, once
+    page.wait_for_selector(
+        '#plan-job[data-status="done"]', timeout=20_000
+    )  # board.js reloaded the page
     assert page.locator("#plan-job progress").get_attribute("value") == "100"
     assert "第 1 版" in page.inner_text("#plan")
     assert page.violations == []

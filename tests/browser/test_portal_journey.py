@@ -10,8 +10,10 @@ pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da6364f8"
-                    "ffbf1e000502027f3d2a6b5c0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da6364f8"
+    "ffbf1e000502027f3d2a6b5c0000000049454e44ae426082"
+)
 ENTERPRISE = "山西龙城应急装备有限公司"
 
 
@@ -38,8 +40,12 @@ def new_page(browser, portal_server):
 
     yield open_page
     for context in contexts:
-        foreign = [url for page in context.pages for url in page.requested
-                   if not url.startswith(portal_server["url"]) and not url.startswith("data:")]
+        foreign = [
+            url
+            for page in context.pages
+            for url in page.requested
+            if not url.startswith(portal_server["url"]) and not url.startswith("data:")
+        ]
         context.close()
         assert foreign == [], "requests left the machine"
 
@@ -52,9 +58,9 @@ def _shoot(page, name):
         page.screenshot(path=str(SHOTS / f"{name}-first-screen.png"))
 
 
-
-
-def test_supplier_registers_admin_approves_and_it_appears_in_the_public_list(new_page, portal_server):
+def test_supplier_registers_admin_approves_and_it_appears_in_the_public_list(
+    new_page, portal_server
+):
     server = portal_server
     visitor = new_page(PHONE)
     visitor.goto(server["url"] + "/portal/register")
@@ -104,7 +110,9 @@ def test_supplier_registers_admin_approves_and_it_appears_in_the_public_list(new
 
     visitor.goto(server["url"] + "/portal/enterprise")
     assert "已通过" in visitor.inner_text(".status")
-    assert visitor.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, "the page scrolls sideways"
+    assert visitor.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, (
+        "the page scrolls sideways"
+    )
     _shoot(visitor, "portal-enterprise-approved-phone")
 
 
@@ -114,7 +122,9 @@ def test_public_pages_render_with_chart_and_map(new_page, portal_server, viewpor
     page.goto(portal_server["url"] + "/portal/")
     page.wait_for_selector("#category-chart canvas")
     page.wait_for_selector("#city-map path.leaflet-interactive")
-    assert page.locator("#city-map path.leaflet-interactive").count() > 11  # city polygons plus circles
+    assert (
+        page.locator("#city-map path.leaflet-interactive").count() > 11
+    )  # city polygons plus circles
     assert "应急物资储备信息网" in page.inner_text("h1")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"] + 1, "the page scrolls sideways"

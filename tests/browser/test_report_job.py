@@ -23,17 +23,24 @@ def _codes(app) -> dict:
     from reserve.models import Depot, Material
 
     agency_id = db.session.scalar(select(User.agency_id).where(User.email == OPERATOR))
-    depot = db.session.scalar(select(Depot.code).where(Depot.agency_id == agency_id, Depot.status == "active")
-                              .order_by(Depot.code).limit(1))
+    depot = db.session.scalar(
+        select(Depot.code)
+        .where(Depot.agency_id == agency_id, Depot.status == "active")
+        .order_by(Depot.code)
+        .limit(1)
+    )
     material = db.session.scalar(select(Material.code).order_by(Material.code).limit(1))
     return {"depot": depot, "material": material}
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    yield from serve_demo(tmp_path_factory, "live-report-job",
-                          {"REPORT_INLINE_MAX_BYTES": 1, "REPORT_INLINE_APPLY_ROWS": 0, "JOB_POLL_SECONDS": 0.2},
-                          prepare=_codes)
+    yield from serve_demo(
+        tmp_path_factory,
+        "live-report-job",
+        {"REPORT_INLINE_MAX_BYTES": 1, "REPORT_INLINE_APPLY_ROWS": 0, "JOB_POLL_SECONDS": 0.2},
+        prepare=_codes,
+    )
 
 
 @pytest.fixture
@@ -41,18 +48,31 @@ def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.violations = []
-    page.on("console", lambda message: page.violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            page.violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
 
 
-def test_a_large_report_is_followed_through_its_check_and_its_application(page, live_server, tmp_path):
+def test_a_large_report_is_followed_through_its_check_and_its_application(
+    page, live_server, tmp_path
+):
     SHOTS.mkdir(parents=True, exist_ok=True)
     report = tmp_path / "large.csv"
-    report.write_text("depot_code,material_code,lot_no,quantity,expiry_date\n" + "".join(
-        f"{live_server['depot']},{live_server['material']},BJ-{n:03d},{10 + n},2031-06-30\n" for n in range(30)),
-        encoding="utf-8")
+    report.write_text(
+        "depot_code,material_code,lot_no,quantity,expiry_date\n"
+        + "".join(
+            f"{live_server['depot']},{live_server['material']},BJ-{n:03d},{10 + n},2031-06-30\n"
+            for n in range(30)
+        ),
+        encoding="utf-8",
+    )
     log_in(page, live_server, OPERATOR)
     page.goto(live_server["url"] + "/reporting")
     ready(page, ["#upload-form input[name=file]"])
@@ -67,7 +87,9 @@ def test_a_large_report_is_followed_through_its_check_and_its_application(page, 
     assert "正在检查" in page.inner_text("h1") and "后台逐行检查" in box.inner_text()
     page.screenshot(path=str(SHOTS / "report-job-checking.png"), full_page=True)
 
-    worker.run(live_server["app"], once=True, echo=lambda _line: None)  # the worker process's loop, once
+    worker.run(
+        live_server["app"], once=True, echo=lambda _line: None
+    )  # the worker process's loop, once
     confirm = page.locator("button", has_text="确认并生效")
     confirm.wait_for(timeout=20_000)  # reporting.js reloaded the page: the preview is there
     assert "30" in page.inner_text("ul.counts") and page.locator("#submission-job").count() == 0

@@ -35,8 +35,10 @@ def track(page) -> None:
 
 def pending(page) -> list[str]:
     now = time.monotonic()
-    return [f"{request.method} {request.url} ({request.resource_type}, {now - since:.1f} s)"
-            for request, since in page.in_flight.values()]
+    return [
+        f"{request.method} {request.url} ({request.resource_type}, {now - since:.1f} s)"
+        for request, since in page.in_flight.values()
+    ]
 
 
 def settle(page, quiet_ms: int = 500, timeout_ms: int = SETTLE_TIMEOUT_MS) -> None:
@@ -49,8 +51,10 @@ def settle(page, quiet_ms: int = 500, timeout_ms: int = SETTLE_TIMEOUT_MS) -> No
         if quiet:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"{page.url}: requests still pending after {timeout_ms} ms: {pending(page) or 'none'}"
-                                 f" (last network event {time.monotonic() - page.last_network_event:.1f} s ago)")
+            raise AssertionError(
+                f"{page.url}: requests still pending after {timeout_ms} ms: {pending(page) or 'none'}"
+                f" (last network event {time.monotonic() - page.last_network_event:.1f} s ago)"
+            )
         page.wait_for_timeout(50)  # lets Playwright deliver the page's events
 
 

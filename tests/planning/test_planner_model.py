@@ -190,9 +190,14 @@ def test_equity_gives_back_the_efficacy_slack_it_does_not_need():
     # point GLOP returned depended on its starting basis, and a re-plan after an edit and back
     # shipped less than a cold plan (speed 0.53 against 0.60). Efficacy is minimised again on
     # equity's optimum before the later stages.
-    data = problem([material("m0", weight=1.0, criticality=2)], [source("S", {"m0": 1}, capacity=0.3)],
-                   [point("P0", [("m0", 1, 1)], severity=1), point("P2", [("m0", 1, 1)], severity=1)],
-                   [travel("S", "P2", 2.0, 0.0)], order=["efficacy", "equity", "speed", "cost"], tolerance=0.02)
+    data = problem(
+        [material("m0", weight=1.0, criticality=2)],
+        [source("S", {"m0": 1}, capacity=0.3)],
+        [point("P0", [("m0", 1, 1)], severity=1), point("P2", [("m0", 1, 1)], severity=1)],
+        [travel("S", "P2", 2.0, 0.0)],
+        order=["efficacy", "equity", "speed", "cost"],
+        tolerance=0.02,
+    )
     cold = plan_allocation(data)
     replanner = Replanner(data)
     replanner.set_demand("P0", "m0", 0)
@@ -205,9 +210,14 @@ def test_equity_gives_back_the_efficacy_slack_it_does_not_need():
 def test_a_road_of_a_trillionth_of_a_km_does_not_make_the_cost_stage_fail():
     # The cost stage's only nonzero coefficient was 1 t x 1e-12 km: GLOP answered IMPRECISE
     # without a solution and the plan fell back to greedy. Such coefficients count as 0.
-    data = problem([material("m0", weight=1.0, criticality=1), material("m1", weight=0.0, criticality=1)],
-                   [source("S", {"m0": 1}, capacity=0.3)], [point("P", [("m0", 1, 1), ("m1", 1, 1)], severity=1)],
-                   [travel("S", "P", 0.0, 1e-12)], order=["efficacy", "equity", "speed", "cost"], tolerance=0.0)
+    data = problem(
+        [material("m0", weight=1.0, criticality=1), material("m1", weight=0.0, criticality=1)],
+        [source("S", {"m0": 1}, capacity=0.3)],
+        [point("P", [("m0", 1, 1), ("m1", 1, 1)], severity=1)],
+        [travel("S", "P", 0.0, 1e-12)],
+        order=["efficacy", "equity", "speed", "cost"],
+        tolerance=0.0,
+    )
     plan = plan_allocation(data)
     assert plan.metrics["engine"] == "lp" and plan.status == "optimal"
     assert plan.metrics["stage_objectives"]["cost"] == 0.0

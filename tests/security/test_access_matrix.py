@@ -25,7 +25,14 @@ from sqlalchemy import select
 from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER, User
 from core.extensions import db as _db
 from tests.conftest import PASSWORD, csrf_token, log_in
-from tests.security.world import APPROVED_SUPPLIER, CANARIES, ROLES, SUPPLIERS, build_world, forbidden_canaries
+from tests.security.world import (
+    APPROVED_SUPPLIER,
+    CANARIES,
+    ROLES,
+    SUPPLIERS,
+    build_world,
+    forbidden_canaries,
+)
 
 ANON = "anonymous"
 ALL = frozenset(ROLES)
@@ -38,90 +45,166 @@ POLICIES = {
     "public": (ALL, ALL),
     "signed_in": (SIGNED_IN, SIGNED_IN),
     "admin": ({ADMIN}, {ADMIN}),
-    "writer": ({ADMIN, OPERATOR}, {ADMIN}),                          # the owner agency's operators
-    "writer_or_command": ({ADMIN, OPERATOR, COMMANDER}, COMMAND),     # ... and command staff
+    "writer": ({ADMIN, OPERATOR}, {ADMIN}),  # the owner agency's operators
+    "writer_or_command": ({ADMIN, OPERATOR, COMMANDER}, COMMAND),  # ... and command staff
     "command": (COMMAND, COMMAND),
-    "agency_member": (STAFF, STAFF),                                  # any user of an agency
-    "staff_writer": (STAFF - {VIEWER}, STAFF - {VIEWER}),              # viewers only read
+    "agency_member": (STAFF, STAFF),  # any user of an agency
+    "staff_writer": (STAFF - {VIEWER}, STAFF - {VIEWER}),  # viewers only read
     "supplier": (set(SUPPLIERS), set(SUPPLIERS)),
-    "account_manager": ({ADMIN, AGENCY_ADMIN}, {ADMIN}),                # agency admins: their subtree's accounts
-    "registry_user": (SIGNED_IN - set(SUPPLIERS), SIGNED_IN - set(SUPPLIERS)),  # any account of the registry
-    "export_owner": ({OPERATOR}, set()),                                # A's export job is its operator's
+    "account_manager": ({ADMIN, AGENCY_ADMIN}, {ADMIN}),  # agency admins: their subtree's accounts
+    "registry_user": (
+        SIGNED_IN - set(SUPPLIERS),
+        SIGNED_IN - set(SUPPLIERS),
+    ),  # any account of the registry
+    "export_owner": ({OPERATOR}, set()),  # A's export job is its operator's
 }
 
 WRITE_POLICY = {
     # reserve registry API
-    "agencies.create_agency": "writer", "agencies.update_agency": "writer",
+    "agencies.create_agency": "writer",
+    "agencies.update_agency": "writer",
     "agencies.import_agencies": "admin",  # h-deploy: the first day's agencies file
-    "categories.create_category": "admin", "categories.import_categories": "admin",
-    "materials.create_material": "admin", "materials.update_material": "admin",
+    "categories.create_category": "admin",
+    "categories.import_categories": "admin",
+    "materials.create_material": "admin",
+    "materials.update_material": "admin",
     "aliases.create_alias": "writer",
-    "depots.create_depot": "writer", "depots.update_depot": "writer", "depots.close_depot": "writer",
+    "depots.create_depot": "writer",
+    "depots.update_depot": "writer",
+    "depots.close_depot": "writer",
     "stock.receive": "writer",
-    "lots.adjust": "writer", "lots.count": "writer", "lots.issue": "writer", "lots.transfer": "writer",
-    "lots.reverse": "writer", "lots.reserve": "writer_or_command", "lots.release": "writer_or_command",
-    "transport.create_transport": "writer", "transport.update_transport": "writer",
-    "plans.create_plan": "writer", "plans.add_norm": "writer",
+    "lots.adjust": "writer",
+    "lots.count": "writer",
+    "lots.issue": "writer",
+    "lots.transfer": "writer",
+    "lots.reverse": "writer",
+    "lots.reserve": "writer_or_command",
+    "lots.release": "writer_or_command",
+    "transport.create_transport": "writer",
+    "transport.update_transport": "writer",
+    "plans.create_plan": "writer",
+    "plans.add_norm": "writer",
     # reporting
-    "submissions.upload": "writer", "submissions.push": "writer", "submissions.confirm": "writer",
-    "submissions.discard": "writer", "submissions.revert": "writer",
+    "submissions.upload": "writer",
+    "submissions.push": "writer",
+    "submissions.confirm": "writer",
+    "submissions.discard": "writer",
+    "submissions.revert": "writer",
     "reporting_calendar.set_cadence": "admin",
-    "reporting.upload": "writer", "reporting.confirm": "writer", "reporting.discard": "writer",
-    "reporting.revert": "writer", "submissions.retry": "writer", "reporting.retry": "writer",
+    "reporting.upload": "writer",
+    "reporting.confirm": "writer",
+    "reporting.discard": "writer",
+    "reporting.revert": "writer",
+    "submissions.retry": "writer",
+    "reporting.retry": "writer",
     # warnings
-    "warnings.acknowledge": "writer_or_command", "warnings.resolve": "writer_or_command",
-    "warnings.scan_now": "admin", "warning_settings.set_minimum": "writer", "warning_settings.set_policy": "admin",
-    "warnings_ui.acknowledge": "writer_or_command", "warnings_ui.resolve": "writer_or_command",
-    "notifications.mark_read": "signed_in", "warnings_ui.notifications": "signed_in",
+    "warnings.acknowledge": "writer_or_command",
+    "warnings.resolve": "writer_or_command",
+    "warnings.scan_now": "admin",
+    "warning_settings.set_minimum": "writer",
+    "warning_settings.set_policy": "admin",
+    "warnings_ui.acknowledge": "writer_or_command",
+    "warnings_ui.resolve": "writer_or_command",
+    "notifications.mark_read": "signed_in",
+    "warnings_ui.notifications": "signed_in",
     # sharing
-    "sharing_catalog.set_attribute": "writer", "sharing.set_attribute": "writer",
-    "sharing_grants.request_grant": "agency_member", "sharing.request_access": "agency_member",
-    "sharing_grants.approve": "writer", "sharing_grants.reject": "writer", "sharing_grants.revoke": "writer",
+    "sharing_catalog.set_attribute": "writer",
+    "sharing.set_attribute": "writer",
+    "sharing_grants.request_grant": "agency_member",
+    "sharing.request_access": "agency_member",
+    "sharing_grants.approve": "writer",
+    "sharing_grants.reject": "writer",
+    "sharing_grants.revoke": "writer",
     "sharing.decide": "writer",
-    "sharing_clients.register_client": "admin", "sharing_clients.update_client": "admin",
-    "sharing_clients.revoke_client": "admin", "sharing_clients.rotate": "admin", "sharing.clients_page": "admin",
+    "sharing_clients.register_client": "admin",
+    "sharing_clients.update_client": "admin",
+    "sharing_clients.revoke_client": "admin",
+    "sharing_clients.rotate": "admin",
+    "sharing.clients_page": "admin",
     # dispatch
-    "incidents.create_incident": "command", "incidents.move_incident": "command", "incidents.add_point": "command",
-    "incidents.add_demand": "command", "incidents.import_demands": "command", "incidents.revise_demand": "command",
-    "incidents.cancel_demand": "command", "incidents.plan": "command", "incidents.edit": "command",
-    "incidents.approve": "command", "incidents.cancel": "command", "incidents.record_return": "command",
-    "incidents.record_consumption": "command", "incidents.post_message": "staff_writer",
-    "incidents.set_position": "writer", "incidents.update_shipment": "writer_or_command",
-    "dispatch.incident_create": "command", "dispatch.incident_status": "command", "dispatch.add_point": "command",
-    "dispatch.add_demand": "command", "dispatch.cancel_demand": "command", "dispatch.run_plan": "command",
-    "dispatch.approve": "command", "dispatch.cancel_plan": "command", "dispatch.edit_plan": "command",
-    "dispatch.post_message": "staff_writer", "dispatch.set_position": "writer",
+    "incidents.create_incident": "command",
+    "incidents.move_incident": "command",
+    "incidents.add_point": "command",
+    "incidents.add_demand": "command",
+    "incidents.import_demands": "command",
+    "incidents.revise_demand": "command",
+    "incidents.cancel_demand": "command",
+    "incidents.plan": "command",
+    "incidents.edit": "command",
+    "incidents.approve": "command",
+    "incidents.cancel": "command",
+    "incidents.record_return": "command",
+    "incidents.record_consumption": "command",
+    "incidents.post_message": "staff_writer",
+    "incidents.set_position": "writer",
+    "incidents.update_shipment": "writer_or_command",
+    "dispatch.incident_create": "command",
+    "dispatch.incident_status": "command",
+    "dispatch.add_point": "command",
+    "dispatch.add_demand": "command",
+    "dispatch.cancel_demand": "command",
+    "dispatch.run_plan": "command",
+    "dispatch.approve": "command",
+    "dispatch.cancel_plan": "command",
+    "dispatch.edit_plan": "command",
+    "dispatch.post_message": "staff_writer",
+    "dispatch.set_position": "writer",
     "dispatch.update_shipment": "writer_or_command",
     # h-jobs: background planning jobs
-    "incidents.cancel_plan_job": "command", "incidents.retry_plan_job": "command",
-    "dispatch.cancel_plan_job": "command", "dispatch.retry_plan_job": "command",
+    "incidents.cancel_plan_job": "command",
+    "incidents.retry_plan_job": "command",
+    "dispatch.cancel_plan_job": "command",
+    "dispatch.retry_plan_job": "command",
     # h-journeys: returns and consumption recorded on the after-action report page
-    "dispatch.record_return": "command", "dispatch.record_consumption": "command",
+    "dispatch.record_return": "command",
+    "dispatch.record_consumption": "command",
     # public portal
-    "public.offer_supply": "public", "public.send_feedback": "public",
-    "public_site.demand_offer": "public", "public_site.feedback_new": "public", "public_site.register": "public",
+    "public.offer_supply": "public",
+    "public.send_feedback": "public",
+    "public_site.demand_offer": "public",
+    "public_site.feedback_new": "public",
+    "public_site.register": "public",
     "public_site.enterprise_edit": "supplier",
-    "portal-desk.decide": "admin", "portal-desk.create_demand": "admin", "portal-desk.answer": "admin",
-    "portal-desk.create_notice": "admin", "portal-desk.map_material": "admin", "portal-desk.review": "admin",
-    "public_site.admin_board": "admin", "public_site.admin_decide_offer": "admin",
-    "public_site.admin_close_demand": "admin", "public_site.admin_answer_feedback": "admin",
-    "public_site.admin_notices": "admin", "public_site.admin_publish_notice": "admin",
-    "public_site.admin_map_offer": "admin", "public_site.admin_review": "admin",
+    "portal-desk.decide": "admin",
+    "portal-desk.create_demand": "admin",
+    "portal-desk.answer": "admin",
+    "portal-desk.create_notice": "admin",
+    "portal-desk.map_material": "admin",
+    "portal-desk.review": "admin",
+    "public_site.admin_board": "admin",
+    "public_site.admin_decide_offer": "admin",
+    "public_site.admin_close_demand": "admin",
+    "public_site.admin_answer_feedback": "admin",
+    "public_site.admin_notices": "admin",
+    "public_site.admin_publish_notice": "admin",
+    "public_site.admin_map_offer": "admin",
+    "public_site.admin_review": "admin",
     # sign-in pages
-    "security.login": "public", "security.logout": "public", "security.verify": "signed_in",
+    "security.login": "public",
+    "security.logout": "public",
+    "security.verify": "signed_in",
     # accounts (h-accounts): administrators; agency administrators inside their subtree, which
     # test_accounts_matrix below checks for every caller and token path (the "user" table is
     # bookkeeping here, so this matrix alone would not see a change of it)
-    "users.create_user": "account_manager", "users.update_user": "account_manager",
-    "users.disable_user": "account_manager", "users.enable_user": "account_manager",
-    "users.reset_password": "account_manager", "accounts.user_new": "account_manager",
-    "accounts.user_edit": "account_manager", "accounts.user_status": "account_manager",
+    "users.create_user": "account_manager",
+    "users.update_user": "account_manager",
+    "users.disable_user": "account_manager",
+    "users.enable_user": "account_manager",
+    "users.reset_password": "account_manager",
+    "accounts.user_new": "account_manager",
+    "accounts.user_edit": "account_manager",
+    "accounts.user_status": "account_manager",
     "accounts.user_password": "account_manager",
     # h-exports: anyone of the registry starts exports of what they read; a job is its owner's alone
-    "export_jobs.start": "registry_user", "exports.start": "registry_user",
-    "export_jobs.cancel": "export_owner", "export_jobs.retry": "export_owner",
-    "exports.cancel": "export_owner", "exports.retry": "export_owner",
-    "security.forgot_password": "public", "security.reset_password": "public", "security.change_password": "signed_in",
+    "export_jobs.start": "registry_user",
+    "exports.start": "registry_user",
+    "export_jobs.cancel": "export_owner",
+    "export_jobs.retry": "export_owner",
+    "exports.cancel": "export_owner",
+    "exports.retry": "export_owner",
+    "security.forgot_password": "public",
+    "security.reset_password": "public",
+    "security.change_password": "signed_in",
 }
 
 # Leaks found when the matrix began to read every answer (bodies had been streamed and skipped
@@ -134,17 +217,42 @@ KNOWN_LEAKS = {
 }
 
 # Not probed: static files and pages whose output is ours alone.
-SKIPPED = {"static", "dispatch.static", "security.static", "public_site.static", "reporting.static",
-           "reserve.static", "warnings_ui.static", "security.logout", "security.login", "security.verify",
-           "api-docs.openapi_swagger_ui"}
+SKIPPED = {
+    "static",
+    "dispatch.static",
+    "security.static",
+    "public_site.static",
+    "reporting.static",
+    "reserve.static",
+    "warnings_ui.static",
+    "security.logout",
+    "security.login",
+    "security.verify",
+    "api-docs.openapi_swagger_ui",
+}
 
 # Tables that change on a refused request without a change of data: sessions, the audit of
 # sign-ins and reads through grants, idempotency records.
-BOOKKEEPING = {"login_session", "audit_entry", "audit_log", "idempotency_record", "idempotency_key",
-               "sharing_access", "user"}
+BOOKKEEPING = {
+    "login_session",
+    "audit_entry",
+    "audit_log",
+    "idempotency_record",
+    "idempotency_key",
+    "sharing_access",
+    "user",
+}
 
-MASS_ASSIGNMENT = {"classification": "public", "status": "closed", "approved_by": 1, "approved_by_id": 1,
-                   "owner_agency_id": None, "role": ADMIN, "roles": [ADMIN], "is_admin": True}
+MASS_ASSIGNMENT = {
+    "classification": "public",
+    "status": "closed",
+    "approved_by": 1,
+    "approved_by_id": 1,
+    "owner_agency_id": None,
+    "role": ADMIN,
+    "roles": [ADMIN],
+    "is_admin": True,
+}
 
 
 def routes(app):
@@ -155,8 +263,11 @@ def routes(app):
 
 
 def test_every_route_is_classified(app):
-    missing = sorted(f"{method} {rule.rule} ({endpoint})" for endpoint, rule, method in routes(app)
-                     if method != "GET" and endpoint not in WRITE_POLICY and endpoint not in SKIPPED)
+    missing = sorted(
+        f"{method} {rule.rule} ({endpoint})"
+        for endpoint, rule, method in routes(app)
+        if method != "GET" and endpoint not in WRITE_POLICY and endpoint not in SKIPPED
+    )
     assert not missing, "classify these routes in WRITE_POLICY:\n" + "\n".join(missing)
 
 
@@ -165,22 +276,43 @@ def path_values(world: dict, side: str) -> dict:
     mine = world[side]
     agency = world[side.upper()]
     return {
-        "agency_id": agency, "depot_id": mine["restricted"]["depot"], "lot_id": mine["restricted"]["lot"],
-        "movement_id": mine["restricted"]["movement"], "transport_id": mine["transport"],
-        "submission_id": mine["submission"], "warning_id": mine["warning"], "grant_id": mine["grant"],
-        "client_id": mine["client"], "line_id": mine["line"], "shipment_id": mine["shipment"],
-        "material_id": world["tent"], "incident_id": world["incident"], "point_id": world["point"],
-        "notification_id": world["notification"], "job_id": world["job"],
-        "export_jobs.job_id": mine["export_job"], "exports.job_id": mine["export_job"],
+        "agency_id": agency,
+        "depot_id": mine["restricted"]["depot"],
+        "lot_id": mine["restricted"]["lot"],
+        "movement_id": mine["restricted"]["movement"],
+        "transport_id": mine["transport"],
+        "submission_id": mine["submission"],
+        "warning_id": mine["warning"],
+        "grant_id": mine["grant"],
+        "client_id": mine["client"],
+        "line_id": mine["line"],
+        "shipment_id": mine["shipment"],
+        "material_id": world["tent"],
+        "incident_id": world["incident"],
+        "point_id": world["point"],
+        "notification_id": world["notification"],
+        "job_id": world["job"],
+        "export_jobs.job_id": mine["export_job"],
+        "exports.job_id": mine["export_job"],
         "supplier_id": world["supplier"],
-        "feedback_id": world["feedback"], "notice_id": world["notice"], "document_id": world["document"],
-        "code": "140100", "kind": "stock", "action": "approve", "filename": "x",
-        "user_id": mine["user"], "token": "not-a-token",
+        "feedback_id": world["feedback"],
+        "notice_id": world["notice"],
+        "document_id": world["document"],
+        "code": "140100",
+        "kind": "stock",
+        "action": "approve",
+        "filename": "x",
+        "user_id": mine["user"],
+        "token": "not-a-token",
         # ids whose meaning depends on the blueprint
-        "plans.plan_id": mine["plan"], "reserve.plan_id": mine["plan"], "plan_id": world["version"],
-        "incidents.demand_id": world["demand"], "dispatch.demand_id": world["demand"],
+        "plans.plan_id": mine["plan"],
+        "reserve.plan_id": mine["plan"],
+        "plan_id": world["version"],
+        "incidents.demand_id": world["demand"],
+        "dispatch.demand_id": world["demand"],
         "demand_id": world["board_demand"],
-        "portal-desk.offer_id": world["board_offer"], "public_site.admin_decide_offer.offer_id": world["board_offer"],
+        "portal-desk.offer_id": world["board_offer"],
+        "public_site.admin_decide_offer.offer_id": world["board_offer"],
         "offer_id": world["supplier_offer"],
     }
 
@@ -204,18 +336,65 @@ def body_for(world: dict, side: str) -> dict:
     mine = world[side]
     agency = world[side.upper()]
     return {
-        "agency_id": agency, "owner_agency_id": agency, "depot_id": mine["restricted"]["depot"],
-        "to_depot_id": mine["internal"]["depot"], "material_id": world["tent"], "point_id": world["point"],
-        "quantity": 1, "delta": 1, "counted": 90, "minimum": 5, "reason": "probe", "note": "probe",
-        "body": "probe", "text": "probe", "title": "probe", "name": "probe", "code": "PROBE-1", "lot_no": "PROBE",
-        "kind": "stock", "mode": "incremental", "export": "stock", "attribute": "unconditional", "purpose": "probe",
-        "fields": ["lot_no"], "requested_from": "2026-01-01", "requested_to": "2026-02-01",
-        "position": "agree", "decision": "match", "answer": "probe", "action": "approve", "scopes": ["read:stock"],
-        "period": "monthly", "category_prefix": "1", "blue_days": 90, "yellow_days": 60, "orange_days": 30,
-        "rows": [{"depot_code": f"D{side.upper()}2", "material_code": "1010101001", "lot_no": "PROBE", "quantity": 3}],
-        "confirm": True, "incident_type": "natural_disaster", "level": "II", "region_code": "140100",
-        "vehicle_type": "probe", "count": 1, "payload_t": 1.0, "lat": 37.7, "lon": 112.5,
-        "needed_by": "2030-01-01T00:00:00Z", "status": "departed", "unit": "顶", "unit_weight_kg": 1, "unit_volume_m3": 1, "category_code": "1010101",
+        "agency_id": agency,
+        "owner_agency_id": agency,
+        "depot_id": mine["restricted"]["depot"],
+        "to_depot_id": mine["internal"]["depot"],
+        "material_id": world["tent"],
+        "point_id": world["point"],
+        "quantity": 1,
+        "delta": 1,
+        "counted": 90,
+        "minimum": 5,
+        "reason": "probe",
+        "note": "probe",
+        "body": "probe",
+        "text": "probe",
+        "title": "probe",
+        "name": "probe",
+        "code": "PROBE-1",
+        "lot_no": "PROBE",
+        "kind": "stock",
+        "mode": "incremental",
+        "export": "stock",
+        "attribute": "unconditional",
+        "purpose": "probe",
+        "fields": ["lot_no"],
+        "requested_from": "2026-01-01",
+        "requested_to": "2026-02-01",
+        "position": "agree",
+        "decision": "match",
+        "answer": "probe",
+        "action": "approve",
+        "scopes": ["read:stock"],
+        "period": "monthly",
+        "category_prefix": "1",
+        "blue_days": 90,
+        "yellow_days": 60,
+        "orange_days": 30,
+        "rows": [
+            {
+                "depot_code": f"D{side.upper()}2",
+                "material_code": "1010101001",
+                "lot_no": "PROBE",
+                "quantity": 3,
+            }
+        ],
+        "confirm": True,
+        "incident_type": "natural_disaster",
+        "level": "II",
+        "region_code": "140100",
+        "vehicle_type": "probe",
+        "count": 1,
+        "payload_t": 1.0,
+        "lat": 37.7,
+        "lon": 112.5,
+        "needed_by": "2030-01-01T00:00:00Z",
+        "status": "departed",
+        "unit": "顶",
+        "unit_weight_kg": 1,
+        "unit_volume_m3": 1,
+        "category_code": "1010101",
     }
 
 
@@ -226,14 +405,21 @@ def accepted_fields(app) -> dict[tuple[str, str], set[str] | None]:
     accepted = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if isinstance(operation, dict)
+                else {}
+            )
             schema = content.get("application/json", {}).get("schema")
             if schema is None:
                 accepted[(path, method.upper())] = None if content else set()
                 continue
             schema = components[schema["$ref"].split("/")[-1]] if "$ref" in schema else schema
-            accepted[(path, method.upper())] = {name for name, prop in schema.get("properties", {}).items()
-                                                if not prop.get("readOnly")}
+            accepted[(path, method.upper())] = {
+                name
+                for name, prop in schema.get("properties", {}).items()
+                if not prop.get("readOnly")
+            }
     return accepted
 
 
@@ -276,7 +462,9 @@ class Caller:
             return
         self.client, self.token = app.test_client(), None
         with app.app_context():
-            user = _db.session.execute(select(User).filter_by(email=world["emails"][role])).scalar_one()
+            user = _db.session.execute(
+                select(User).filter_by(email=world["emails"][role])
+            ).scalar_one()
             self.api_token = user.get_auth_token()
             _db.session.remove()
 
@@ -328,7 +516,9 @@ def probe(app, world, role, via="session"):
             elif url.startswith("/api/"):
                 path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
                 fields = accepted.get((path, method))
-                payload = {k: v for k, v in body.items() if k in fields} if fields is not None else None
+                payload = (
+                    {k: v for k, v in body.items() if k in fields} if fields is not None else None
+                )
                 response = caller.send(method, url, json=payload)
             else:
                 response = caller.send(method, url, form=body)
@@ -337,7 +527,10 @@ def probe(app, world, role, via="session"):
             if response.status_code >= 500:
                 findings.append(f"{where}: {response.status_code}")
             text = response.get_data().decode("utf-8", "replace")  # binary answers (xlsx, png) too
-            if (leaked := {c for c in forbidden if c in text}) and (role, endpoint) not in KNOWN_LEAKS:
+            if (leaked := {c for c in forbidden if c in text}) and (
+                role,
+                endpoint,
+            ) not in KNOWN_LEAKS:
                 findings.append(f"{where}: leaks {sorted(leaked)}")
             if method == "GET":
                 continue
@@ -347,25 +540,42 @@ def probe(app, world, role, via="session"):
                 counters["refused_writes"] += 1
                 changed = sorted(name for name in after if after[name] != before.get(name))
                 if changed:
-                    findings.append(f"{where}: unauthorised change of {changed} ({response.status_code})")
+                    findings.append(
+                        f"{where}: unauthorised change of {changed} ({response.status_code})"
+                    )
                 elif url.startswith("/api/") and response.status_code < 400:
                     findings.append(f"{where}: answered {response.status_code} to a refused write")
             before = after
     return findings, counters
 
 
-@pytest.mark.parametrize("role, via", [(role, via) for role in ROLES for via in VIAS
-                                       if role != ANON or via == "session"])
+@pytest.mark.parametrize(
+    "role, via", [(role, via) for role in ROLES for via in VIAS if role != ANON or via == "session"]
+)
 def test_access_matrix(app, world, role, via):
     findings, counters = probe(app, world, role, via)
     assert counters["requests"] > 300
     assert not findings, f"{len(findings)} findings for {role}:\n" + "\n".join(findings)
 
 
-REGISTRY_READS = ["/api/v1/depots", "/api/v1/stock", "/api/v1/warnings", "/api/v1/transport", "/api/v1/agencies",
-                  "/api/v1/sharing/exports/stock", "/api/v1/sharing/feeds/stock", "/api/v1/stock/export",
-                  "/api/v1/export-jobs", "/exports",
-                  "/depots", "/stock", "/warnings", "/sharing", "/agencies", "/reporting"]
+REGISTRY_READS = [
+    "/api/v1/depots",
+    "/api/v1/stock",
+    "/api/v1/warnings",
+    "/api/v1/transport",
+    "/api/v1/agencies",
+    "/api/v1/sharing/exports/stock",
+    "/api/v1/sharing/feeds/stock",
+    "/api/v1/stock/export",
+    "/api/v1/export-jobs",
+    "/exports",
+    "/depots",
+    "/stock",
+    "/warnings",
+    "/sharing",
+    "/agencies",
+    "/reporting",
+]
 
 
 @pytest.mark.parametrize("role", SUPPLIERS)
@@ -375,8 +585,17 @@ def test_suppliers_keep_their_own_pages_and_nothing_of_the_registry(app, world, 
         response = client.get(url, headers={"Accept": "application/json"})
         assert response.status_code == 403, (url, response.status_code)
         assert response.json["type"].endswith("registry-closed")
-    for url in ("/", "/portal/", "/portal/enterprise", "/portal/enterprise/edit", "/api/v1/portal/suppliers/me",
-                "/api/v1/public/overview", "/api/v1/me", "/api/v1/materials", "/catalog"):
+    for url in (
+        "/",
+        "/portal/",
+        "/portal/enterprise",
+        "/portal/enterprise/edit",
+        "/api/v1/portal/suppliers/me",
+        "/api/v1/public/overview",
+        "/api/v1/me",
+        "/api/v1/materials",
+        "/catalog",
+    ):
         assert client.get(url).status_code == 200, url
     page = client.get("/").text
     assert "/depots" not in page and "/warnings" not in page  # the menu offers no registry page
@@ -399,15 +618,48 @@ def test_mass_assignment_is_refused_or_ignored(app, world):
     headers = {"X-CSRFToken": token}
     a, b, depot = world["A"], world["B"], world["a"]["internal"]["depot"]
     creates = {
-        "/api/v1/depots": {"agency_id": a, "code": "MA-{n}", "name": "probe", "region_code": "140105"},
-        "/api/v1/transport": {"agency_id": a, "mode": "road", "vehicle_type": "probe", "count": 1, "payload_t": 5.0},
-        "/api/v1/stock/receipts": {"depot_id": depot, "material_id": world["tent"], "lot_no": "MA-{n}", "quantity": 1},
-        "/api/v1/plans": {"agency_id": a, "name": "probe {n}", "incident_type": "accident", "level": "IV",
-                          "region_code": "140100"},
-        "/api/v1/material-aliases": {"agency_id": a, "alias": "probe {n}", "material_id": world["water"]},
+        "/api/v1/depots": {
+            "agency_id": a,
+            "code": "MA-{n}",
+            "name": "probe",
+            "region_code": "140105",
+        },
+        "/api/v1/transport": {
+            "agency_id": a,
+            "mode": "road",
+            "vehicle_type": "probe",
+            "count": 1,
+            "payload_t": 5.0,
+        },
+        "/api/v1/stock/receipts": {
+            "depot_id": depot,
+            "material_id": world["tent"],
+            "lot_no": "MA-{n}",
+            "quantity": 1,
+        },
+        "/api/v1/plans": {
+            "agency_id": a,
+            "name": "probe {n}",
+            "incident_type": "accident",
+            "level": "IV",
+            "region_code": "140100",
+        },
+        "/api/v1/material-aliases": {
+            "agency_id": a,
+            "alias": "probe {n}",
+            "material_id": world["water"],
+        },
     }
-    probes = {**MASS_ASSIGNMENT, "owner_agency_id": b, "approved_by": world["A"], "id": 999, "path": "/2/",
-              "created_at": "2020-01-01T00:00:00Z", "on_hand": 10**6, "reserved": 0}
+    probes = {
+        **MASS_ASSIGNMENT,
+        "owner_agency_id": b,
+        "approved_by": world["A"],
+        "id": 999,
+        "path": "/2/",
+        "created_at": "2020-01-01T00:00:00Z",
+        "on_hand": 10**6,
+        "reserved": 0,
+    }
     accepted, refused = accepted_fields(app), 0
     for n, (url, valid) in enumerate(creates.items()):
         body = {k: v.format(n=n) if isinstance(v, str) else v for k, v in valid.items()}
@@ -418,12 +670,23 @@ def test_mass_assignment_is_refused_or_ignored(app, world):
                 continue  # the owner's to set (a depot's classification): not a probe here
             before = snapshot(app)
             response = client.post(url, json={**body, field: value}, headers=headers)
-            assert response.status_code in (400, 422), (url, field, response.status_code, response.text)
+            assert response.status_code in (400, 422), (
+                url,
+                field,
+                response.status_code,
+                response.text,
+            )
             assert snapshot(app) == before, (url, field)
             refused += 1
         if "agency_id" in body or "depot_id" in body:
-            other = {**body, **({"agency_id": b} if "agency_id" in body else
-                                {"depot_id": world["b"]["internal"]["depot"]})}
+            other = {
+                **body,
+                **(
+                    {"agency_id": b}
+                    if "agency_id" in body
+                    else {"depot_id": world["b"]["internal"]["depot"]}
+                ),
+            }
             before = snapshot(app)
             response = client.post(url, json=other, headers=headers)
             assert response.status_code in (403, 404, 422), (url, response.status_code)
@@ -436,9 +699,13 @@ def test_mass_assignment_is_refused_or_ignored(app, world):
 
 # --- h-jobs: planning jobs by role and by every way a credential arrives ------------------------------
 
-JOB_ROUTES = (("GET", "/api/v1/plan-jobs/{job}"), ("POST", "/api/v1/plan-jobs/{job}/cancel"),
-              ("POST", "/api/v1/plan-jobs/{job}/retry"), ("POST", "/plan-jobs/{job}/cancel"),
-              ("POST", "/plan-jobs/{job}/retry"))
+JOB_ROUTES = (
+    ("GET", "/api/v1/plan-jobs/{job}"),
+    ("POST", "/api/v1/plan-jobs/{job}/cancel"),
+    ("POST", "/api/v1/plan-jobs/{job}/retry"),
+    ("POST", "/plan-jobs/{job}/cancel"),
+    ("POST", "/plan-jobs/{job}/retry"),
+)
 
 
 def _job_status(app, job_id):
@@ -461,8 +728,11 @@ def _caller(app, world, caller, channel, client_token):
         return client, {"X-CSRFToken": csrf, "Accept": "application/json"}, ""
     else:
         with app.app_context():
-            token = _db.session.execute(select(User).filter_by(email=world["emails"][caller])).scalar_one() \
+            token = (
+                _db.session.execute(select(User).filter_by(email=world["emails"][caller]))
+                .scalar_one()
                 .get_auth_token()
+            )
             _db.session.remove()
     if channel == "query":
         return app.test_client(), {}, f"?auth_token={token}"
@@ -478,9 +748,15 @@ def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
 
     job = world["job"]
     with app.app_context():
-        setup = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
-        _client, client_token = register_client(setup, name="probe client", agency_id=world["A"],
-                                                 scopes=["read:incidents", "read:plans"])
+        setup = _db.session.execute(
+            select(User).filter_by(email=world["emails"][ADMIN])
+        ).scalar_one()
+        _client, client_token = register_client(
+            setup,
+            name="probe client",
+            agency_id=world["A"],
+            scopes=["read:incidents", "read:plans"],
+        )
     for caller in [role for role in ROLES if role not in (ADMIN, COMMANDER)] + ["sharing_client"]:
         client, headers, query = _caller(app, world, caller, channel, client_token)
         for method, url in JOB_ROUTES:
@@ -488,23 +764,39 @@ def test_plan_jobs_are_refused_to_all_but_command_staff(app, world, channel):
             to_login = response.status_code == 302 and "/login" in response.headers["Location"]
             refused = (400,) if query else (401, 403, 404)  # a token in the URL: always 400
             assert response.status_code in refused or (to_login and not url.startswith("/api/")), (
-                caller, channel, method, url, response.status_code)  # pages take sessions only: to the login
+                caller,
+                channel,
+                method,
+                url,
+                response.status_code,
+            )  # pages take sessions only: to the login
             assert '"progress"' not in response.get_data(as_text=True), (caller, url)
         assert _job_status(app, job) == "queued", caller
     for caller in (COMMANDER, ADMIN):  # the control: the same channel works for command staff
         client, headers, query = _caller(app, world, caller, channel, client_token)
         response = client.get(f"/api/v1/plan-jobs/{job}{query}", headers=headers)
-        if channel == "query":  # refused for everyone: tokens travel in the Authentication-Token header only
+        if (
+            channel == "query"
+        ):  # refused for everyone: tokens travel in the Authentication-Token header only
             assert response.status_code == 400, (caller, response.text)
             continue
-        assert response.status_code == 200 and response.json["status"] == "queued", (caller, response.text)
+        assert response.status_code == 200 and response.json["status"] == "queued", (
+            caller,
+            response.text,
+        )
 
 
 # --- h-exports: an export job and its file are their owner's alone, by every channel --------------------
 
-EXPORT_ROUTES = (("GET", "/api/v1/export-jobs/{job}"), ("GET", "/api/v1/export-jobs/{job}/file"),
-                 ("POST", "/api/v1/export-jobs/{job}/cancel"), ("POST", "/api/v1/export-jobs/{job}/retry"),
-                 ("GET", "/exports/{job}"), ("POST", "/exports/{job}/cancel"), ("POST", "/exports/{job}/retry"))
+EXPORT_ROUTES = (
+    ("GET", "/api/v1/export-jobs/{job}"),
+    ("GET", "/api/v1/export-jobs/{job}/file"),
+    ("POST", "/api/v1/export-jobs/{job}/cancel"),
+    ("POST", "/api/v1/export-jobs/{job}/retry"),
+    ("GET", "/exports/{job}"),
+    ("POST", "/exports/{job}/cancel"),
+    ("POST", "/exports/{job}/retry"),
+)
 
 
 @pytest.mark.parametrize("channel", ["session", "header", "query"])
@@ -515,51 +807,90 @@ def test_export_jobs_are_their_owners_alone(app, world, channel):
     from reserve.sharing.clients import register_client
 
     with app.app_context():
-        setup = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
-        _client, client_token = register_client(setup, name="export probe", agency_id=world["A"],
-                                                 scopes=["read:stock", "read:depots"])
+        setup = _db.session.execute(
+            select(User).filter_by(email=world["emails"][ADMIN])
+        ).scalar_one()
+        _client, client_token = register_client(
+            setup, name="export probe", agency_id=world["A"], scopes=["read:stock", "read:depots"]
+        )
     before = snapshot(app)
-    for job, callers in ((world["a"]["export_job"], [r for r in ROLES if r != OPERATOR]),
-                         (world["b"]["export_job"], list(ROLES))):
+    for job, callers in (
+        (world["a"]["export_job"], [r for r in ROLES if r != OPERATOR]),
+        (world["b"]["export_job"], list(ROLES)),
+    ):
         for caller in callers + ["sharing_client"]:
             client, headers, query = _caller(app, world, caller, channel, client_token)
             for method, url in EXPORT_ROUTES:
                 response = client.open(url.format(job=job) + query, method=method, headers=headers)
                 to_login = response.status_code == 302 and "/login" in response.headers["Location"]
                 refused = (400,) if query else (401, 403, 404)
-                assert response.status_code in refused or (to_login and not url.startswith("/api/")), (
-                    caller, channel, method, url, response.status_code)
+                assert response.status_code in refused or (
+                    to_login and not url.startswith("/api/")
+                ), (caller, channel, method, url, response.status_code)
                 assert "CANARY" not in response.get_data(as_text=True), (caller, url)
     assert snapshot(app) == before
-    client, headers, query = _caller(app, world, OPERATOR, channel, client_token)  # the control: the owner
-    response = client.get(f"/api/v1/export-jobs/{world['a']['export_job']}/file{query}", headers=headers)
+    client, headers, query = _caller(
+        app, world, OPERATOR, channel, client_token
+    )  # the control: the owner
+    response = client.get(
+        f"/api/v1/export-jobs/{world['a']['export_job']}/file{query}", headers=headers
+    )
     if channel == "query":
         assert response.status_code == 400
     else:
-        assert response.status_code == 200 and CANARIES[("A", "restricted")] in response.get_data(as_text=True)
+        assert response.status_code == 200 and CANARIES[("A", "restricted")] in response.get_data(
+            as_text=True
+        )
 
 
 # --- accounts (h-accounts): every user-management route x every kind of caller x token path -----
 
-ACCOUNT_CALLERS = (ADMIN, COMMANDER, VIEWER, OPERATOR, AGENCY_ADMIN, "supplier_pending", "supplier_approved",
-                   "sharing_client", ANON)
+ACCOUNT_CALLERS = (
+    ADMIN,
+    COMMANDER,
+    VIEWER,
+    OPERATOR,
+    AGENCY_ADMIN,
+    "supplier_pending",
+    "supplier_approved",
+    "sharing_client",
+    ANON,
+)
 ACCOUNT_TABLES = ("user", "roles_users", "outbox_message", "login_session")
-USER_COLUMNS_OF_LOGINS = {"last_login_at", "current_login_at", "last_login_ip", "current_login_ip", "login_count"}
+USER_COLUMNS_OF_LOGINS = {
+    "last_login_at",
+    "current_login_at",
+    "last_login_ip",
+    "current_login_ip",
+    "login_count",
+}
 
 
 def account_routes(user_id: int, agency_id: int, n: int) -> list[tuple[str, str, dict | None]]:
     """(method, url, body) of every user-management route, acting on account `user_id` (new
     accounts: in `agency_id`)."""
     return [
-        ("GET", "/api/v1/users?per_page=200", None), ("GET", f"/api/v1/users/{user_id}", None),
-        ("POST", "/api/v1/users", {"email": f"made{n}@example.org", "roles": [OPERATOR], "agency_id": agency_id}),
+        ("GET", "/api/v1/users?per_page=200", None),
+        ("GET", f"/api/v1/users/{user_id}", None),
+        (
+            "POST",
+            "/api/v1/users",
+            {"email": f"made{n}@example.org", "roles": [OPERATOR], "agency_id": agency_id},
+        ),
         ("PATCH", f"/api/v1/users/{user_id}", {"display_name": f"probe {n}"}),
         ("POST", f"/api/v1/users/{user_id}/password", {"method": "issue"}),
-        ("POST", f"/api/v1/users/{user_id}/disable", None), ("POST", f"/api/v1/users/{user_id}/enable", None),
-        ("GET", "/admin/users", None), ("GET", "/admin/users.csv", None), ("GET", "/admin/users/new", None),
-        ("POST", "/admin/users/new", {"email": f"page{n}@example.org", "roles": OPERATOR,
-                                         "agency_id": agency_id}),
-        ("GET", f"/admin/users/{user_id}", None), ("POST", f"/admin/users/{user_id}", {"display_name": f"page {n}"}),
+        ("POST", f"/api/v1/users/{user_id}/disable", None),
+        ("POST", f"/api/v1/users/{user_id}/enable", None),
+        ("GET", "/admin/users", None),
+        ("GET", "/admin/users.csv", None),
+        ("GET", "/admin/users/new", None),
+        (
+            "POST",
+            "/admin/users/new",
+            {"email": f"page{n}@example.org", "roles": OPERATOR, "agency_id": agency_id},
+        ),
+        ("GET", f"/admin/users/{user_id}", None),
+        ("POST", f"/admin/users/{user_id}", {"display_name": f"page {n}"}),
         ("POST", f"/admin/users/{user_id}/password", {"method": "issue"}),
         ("POST", f"/admin/users/{user_id}/status", {"active": "0"}),
         ("POST", f"/admin/users/{user_id}/status", {"active": "1"}),
@@ -571,7 +902,9 @@ def account_snapshot(app) -> dict[str, str]:
     with app.app_context():
         for name in ACCOUNT_TABLES:
             table = _db.metadata.tables[name]
-            columns = [c for c in table.columns if c.name not in USER_COLUMNS_OF_LOGINS | {"last_seen_at"}]
+            columns = [
+                c for c in table.columns if c.name not in USER_COLUMNS_OF_LOGINS | {"last_seen_at"}
+            ]
             rows = _db.session.execute(select(*columns)).all()
             digests[name] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
         _db.session.remove()
@@ -584,18 +917,36 @@ def account_callers(app, world, make_user) -> dict:
     from public_site.services import suppliers
     from reserve.sharing import clients as sharing_clients
 
-    callers = {role: (world["emails"][role], PASSWORD) for role in (ADMIN, COMMANDER, VIEWER, OPERATOR)}
-    callers[AGENCY_ADMIN] = (make_user(AGENCY_ADMIN, OPERATOR, agency=world["A"])["email"], PASSWORD)
-    callers["supplier_pending"] = callers["supplier_approved"] = (world["emails"][SUPPLIER], world["supplier_password"])
+    callers = {
+        role: (world["emails"][role], PASSWORD) for role in (ADMIN, COMMANDER, VIEWER, OPERATOR)
+    }
+    callers[AGENCY_ADMIN] = (
+        make_user(AGENCY_ADMIN, OPERATOR, agency=world["A"])["email"],
+        PASSWORD,
+    )
+    callers["supplier_pending"] = callers["supplier_approved"] = (
+        world["emails"][SUPPLIER],
+        world["supplier_password"],
+    )
     tokens = {}
     with app.app_context():
         for role, (email, _password) in callers.items():
-            tokens[role] = _db.session.execute(select(User).filter_by(email=email)).scalar_one().get_auth_token()
-        admin = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
-        _client, tokens["sharing_client"] = sharing_clients.rotate_token(admin, world["a"]["client"])
+            tokens[role] = (
+                _db.session.execute(select(User).filter_by(email=email))
+                .scalar_one()
+                .get_auth_token()
+            )
+        admin = _db.session.execute(
+            select(User).filter_by(email=world["emails"][ADMIN])
+        ).scalar_one()
+        _client, tokens["sharing_client"] = sharing_clients.rotate_token(
+            admin, world["a"]["client"]
+        )
 
     def approve():
-        admin = _db.session.execute(select(User).filter_by(email=world["emails"][ADMIN])).scalar_one()
+        admin = _db.session.execute(
+            select(User).filter_by(email=world["emails"][ADMIN])
+        ).scalar_one()
         suppliers.review_supplier(admin, world["supplier"], action="approve")
 
     world["approve_supplier"] = approve
@@ -617,8 +968,15 @@ def _account_client(app, callers, caller: str, path: str):
     if caller in callers["logins"]:
         email, password = callers["logins"][caller]
         assert log_in(client, email, password).status_code == 302, caller
-    form_token = csrf_token(client.get("/login" if caller in (ANON, "sharing_client") else
-                                       "/portal/" if "supplier" in caller else "/").text)
+    form_token = csrf_token(
+        client.get(
+            "/login"
+            if caller in (ANON, "sharing_client")
+            else "/portal/"
+            if "supplier" in caller
+            else "/"
+        ).text
+    )
     return client, {"X-CSRFToken": form_token, "Accept": "application/json"}, form_token, None
 
 
@@ -648,32 +1006,53 @@ def test_accounts_matrix(app, world, make_user):
         if caller == "supplier_approved":
             with app.app_context():
                 world["approve_supplier"]()
-        for path in ("session", "header", "query"):  # the cookie, Authentication-Token, ?auth_token=
+        for path in (
+            "session",
+            "header",
+            "query",
+        ):  # the cookie, Authentication-Token, ?auth_token=
             if (caller, path) in (("sharing_client", "session"), (ANON, "header"), (ANON, "query")):
                 continue  # a client has no session; anonymous has no token
             client, headers, form_token, query_token = _account_client(app, callers, caller, path)
             for side in ("b", "a"):
-                for method, url, body in account_routes(world[side]["user"], world[side.upper()], n):
+                for method, url, body in account_routes(
+                    world[side]["user"], world[side.upper()], n
+                ):
                     n += 1
                     before = account_snapshot(app)
                     response = _send(client, method, url, body, headers, form_token, query_token)
                     where = f"{caller} {path} {'own' if side == 'a' else 'other'} {method} {url}"
-                    allowed = account_allowed(caller, side) and (path == "session" or (
-                        path == "header" and url.startswith("/api/")))  # a token in the URL is refused (400)
-                    if method == "GET" and url in ("/api/v1/users?per_page=200", "/admin/users", "/admin/users.csv",
-                                                   "/admin/users/new") and caller in (ADMIN, AGENCY_ADMIN):
-                        allowed = path == "session" or (path == "header" and url.startswith("/api/"))
+                    allowed = account_allowed(caller, side) and (
+                        path == "session" or (path == "header" and url.startswith("/api/"))
+                    )  # a token in the URL is refused (400)
+                    if (
+                        method == "GET"
+                        and url
+                        in (
+                            "/api/v1/users?per_page=200",
+                            "/admin/users",
+                            "/admin/users.csv",
+                            "/admin/users/new",
+                        )
+                        and caller in (ADMIN, AGENCY_ADMIN)
+                    ):
+                        allowed = path == "session" or (
+                            path == "header" and url.startswith("/api/")
+                        )
                     if response.status_code >= 500:
                         findings.append(f"{where}: {response.status_code}")
                     if allowed:
                         counted["allowed"] += 1
                         if response.status_code >= 400:
-                            findings.append(f"{where}: refused an allowed call ({response.status_code})")
+                            findings.append(
+                                f"{where}: refused an allowed call ({response.status_code})"
+                            )
                         continue
                     counted["refused"] += 1
                     text = response.get_data(as_text=True)
-                    if response.status_code < 400 and not (response.status_code == 302 and "/login" in
-                                                            response.location):
+                    if response.status_code < 400 and not (
+                        response.status_code == 302 and "/login" in response.location
+                    ):
                         findings.append(f"{where}: answered {response.status_code}")
                     if emails[side] in text:
                         findings.append(f"{where}: shows the target's e-mail")
@@ -687,11 +1066,15 @@ def test_accounts_matrix(app, world, make_user):
 # arrives (session cookie, Authentication-Token header, a sharing client's token, a bad token in the
 # header or the query string) ---
 
-TODO_KINDS_BY_ROLE = {   # the kinds each role of agency A may ever see
+TODO_KINDS_BY_ROLE = {  # the kinds each role of agency A may ever see
     ADMIN: {"supplier_review", "red_warning"},
     OPERATOR: {"shipment_send", "shipment_receive", "position", "report_overdue", "red_warning"},
     COMMANDER: {"plan_approval", "shipment_send", "shipment_receive"},
-    VIEWER: set(), SUPPLIER: set(), APPROVED_SUPPLIER: set(), AGENCY_ADMIN: set(), ANON: set(),
+    VIEWER: set(),
+    SUPPLIER: set(),
+    APPROVED_SUPPLIER: set(),
+    AGENCY_ADMIN: set(),
+    ANON: set(),
 }
 
 
@@ -723,17 +1106,31 @@ def test_todos_by_token_header_client_token_and_bad_token(app, world):
 
     client = app.test_client()
     for role in (ADMIN, OPERATOR, COMMANDER, VIEWER):
-        token = app.test_cli_runner().invoke(args=["users", "token", world["emails"][role]]).output.strip()
+        token = (
+            app.test_cli_runner()
+            .invoke(args=["users", "token", world["emails"][role]])
+            .output.strip()
+        )
         api = client.get("/api/v1/todos", headers={"Authentication-Token": token})
         page = client.get("/todos", headers={"Authentication-Token": token})
         assert page.status_code == 302  # the HTML page takes a session only, never a token
         _assert_todo_answer(role, api, page, page_status=302)
     with app.app_context():  # a sharing client of B: an operator account of B, scoped to B
-        admin = factories.user(_db.session.scalar(select(User.id).where(User.email == world["emails"][ADMIN])))
-        _client, token = sharing_clients.register_client(admin, name="todo probe", agency_id=world["B"],
-                                                         scopes=["read:stock"])
+        admin = factories.user(
+            _db.session.scalar(select(User.id).where(User.email == world["emails"][ADMIN]))
+        )
+        _client, token = sharing_clients.register_client(
+            admin, name="todo probe", agency_id=world["B"], scopes=["read:stock"]
+        )
     api = client.get("/api/v1/todos", headers={"Authentication-Token": token})
     assert api.status_code == 403  # a client's token reaches the sharing API only
-    assert not {c for c in (CANARIES[("A", "internal")], CANARIES[("A", "restricted")]) if c in api.text}
-    assert client.get("/api/v1/todos", headers={"Authentication-Token": "not-a-token"}).status_code == 401
-    assert client.get("/api/v1/todos?auth_token=not-a-token").status_code == 400  # tokens travel in the header only
+    assert not {
+        c for c in (CANARIES[("A", "internal")], CANARIES[("A", "restricted")]) if c in api.text
+    }
+    assert (
+        client.get("/api/v1/todos", headers={"Authentication-Token": "not-a-token"}).status_code
+        == 401
+    )
+    assert (
+        client.get("/api/v1/todos?auth_token=not-a-token").status_code == 400
+    )  # tokens travel in the header only

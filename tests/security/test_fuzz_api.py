@@ -33,7 +33,10 @@ DOMAIN_REFUSALS = [positive_data_acceptance]
 # Operations whose documented job is to answer with something the fuzzer cannot hold against
 # a schema, or whose side effects end the run for the identity.
 EXCLUDED = {
-    ("POST", "/api/v1/sharing/clients/{client_id}/rotate"),  # replaces tokens; the other half of the run needs them
+    (
+        "POST",
+        "/api/v1/sharing/clients/{client_id}/rotate",
+    ),  # replaces tokens; the other half of the run needs them
     # schemathesis 4.32 fails inside its own multipart encoder here ('<' between None and str);
     # the upload's parser is fuzzed by test_fuzz_parsers.py
     ("POST", "/api/v1/submissions"),
@@ -63,12 +66,20 @@ def fuzz(app, token: str) -> tuple[int, list[str]]:
             continue
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=False,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             nonlocal cases
             cases += 1
-            case.call_and_validate(headers={"Authentication-Token": token}, excluded_checks=DOMAIN_REFUSALS)
+            case.call_and_validate(
+                headers={"Authentication-Token": token}, excluded_checks=DOMAIN_REFUSALS
+            )
 
         try:
             run()
