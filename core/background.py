@@ -4,8 +4,8 @@ large exports, re-plans) stored as rows of `background_job` and run by the worke
 
 Why a table of our own and not a queue library: docs/operations.md ("Background jobs").
 
-A job kind is declared by name in KINDS, as data: the function that runs it and the function
-that decides who may see it (access to a job follows access to what it works on). A job goes
+A job kind is declared by name, as data (core's own in CORE_KINDS, a feature's in its Feature's
+`job_kinds`): the function that runs it and the function that decides who may see it (access to a job follows access to what it works on). A job goes
 queued → running → done / failed / cancelled; failed and cancelled jobs may be retried (the
 same job, queued again). The running job's worker beats a heartbeat; a job whose heartbeat is
 older than JOB_LEASE_SECONDS was lost with its worker (killed, machine gone) and is marked
@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from . import features
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .timeutil import utcnow
@@ -61,7 +62,7 @@ class BackgroundJob(db.Model):
     __audit_exclude__ = {"params", "heartbeat_at", "progress", "step"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))  # a name in KINDS
+    kind: Mapped[str] = mapped_column(String(40))  # a name of kinds()
     status: Mapped[str] = mapped_column(String(12), default="queued")
     subject_kind: Mapped[str | None] = mapped_column(String(30))  # what it works on: "incident" ...
     subject_id: Mapped[int | None]
@@ -90,27 +91,15 @@ class Kind:
     can_see: str  # "module:function", called as function(user, job); raises NotFound / NotAllowed
 
 
-# Every kind of background job, by name. A new kind of long work gets one line here.
-KINDS = {
-    "plan": Kind(
-        "plan",
-        "dispatch.services.plan_jobs:run_plan_job",
-        "dispatch.services.plan_jobs:check_plan_job",
-    ),
-    "report-check": Kind(
-        "report-check",
-        "reserve.reporting.services:run_check_job",
-        "reserve.reporting.services:check_submission_job",
-    ),
-    "report-apply": Kind(
-        "report-apply",
-        "reserve.reporting.services:run_apply_job",
-        "reserve.reporting.services:check_submission_job",
-    ),
-    "export": Kind(
-        "export", "core.export_jobs:run_export_job", "core.export_jobs:check_export_job"
-    ),
-}
+# core's own kinds of background job; a feature adds its own through its Feature's `job_kinds`.
+CORE_KINDS = (
+    Kind("export", "core.export_jobs:run_export_job", "core.export_jobs:check_export_job"),
+)
+
+
+def kinds() -> dict[str, Kind]:
+    """Every kind of background job of the app, by name."""
+    return {kind.name: kind for kind in (*CORE_KINDS, *features.declared("job_kinds"))}
 
 
 def resolve(target: str):
@@ -134,7 +123,7 @@ def enqueue(
     user, kind: str, *, subject: tuple[str, int] | None = None, params: dict | None = None
 ) -> BackgroundJob:
     """Queue a job (the caller has checked the user may start it); commits."""
-    if kind not in KINDS:
+    if kind not in kinds():
         raise ValueError(f"unknown job kind {kind!r}")
     job = BackgroundJob(
         kind=kind,
@@ -159,9 +148,10 @@ def get_job(user, job_id: int, kind: str | None = None) -> BackgroundJob:
     """The job (of `kind`, when given), if the user may see what it works on (404 otherwise, or
     403 for a role that may never see such jobs)."""
     job = db.session.get(BackgroundJob, job_id)
-    if job is None or job.kind not in KINDS or (kind is not None and job.kind != kind):
+    declared = kinds()
+    if job is None or job.kind not in declared or (kind is not None and job.kind != kind):
         raise NotFound(_("Job %(id)s not found.", id=job_id))
-    resolve(KINDS[job.kind].can_see)(user, job)
+    resolve(declared[job.kind].can_see)(user, job)
     return job
 
 

@@ -2,7 +2,8 @@
 is written by the worker (`flask worker run`) as a job of kind `export` (core/background.py),
 and its file is kept in `export_file` for EXPORT_FILE_HOURS, for the user who started it only.
 
-EXPORTS declares each export by name, as data, like KINDS declares job kinds: the function that
+Each export is declared by name, as data, in its feature's `exports` (core/features.py), as job
+kinds are: the function that
 gives its header and rows under the caller's access rules, the one that counts them without
 reading them, the schema of its filters (those of its inline export) and the scope an external
 client needs. The job runs as the user who started it, so its file holds exactly what the inline
@@ -18,7 +19,6 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,31 +72,9 @@ class Export:
     caption: str | None = None  # "module:function"(filters) -> what the pages name beside the label
 
 
-# Every export that may run in the background, by name. A new one gets one entry here.
-EXPORTS = {
-    "stock": Export(
-        "stock",
-        _l("Stock lots"),
-        "reserve.services.stock:export_table",
-        "reserve.services.stock:export_size",
-        "reserve.schemas:StockQuerySchema",
-        "stock",
-        "read:stock",
-        "stock.export_stock",
-    ),
-    "sharing": Export(
-        "sharing",
-        _l("Shared data"),
-        "reserve.sharing.feeds:export_table",
-        "reserve.sharing.feeds:export_size",
-        "reserve.sharing.schemas:ExportFilterSchema",
-        "{kind}",
-        "read:{kind}",
-        "sharing_feeds.export",
-        "reserve.sharing.feeds:dictionary_sheet",
-        "reserve.sharing.feeds:export_caption",
-    ),
-}
+def declared_exports() -> dict[str, Export]:
+    """Every export that may run in the background, by name (the features' `exports`)."""
+    return {export.name: export for export in features.declared("exports")}
 
 
 class TooLargeForInline(DomainError):
@@ -128,12 +106,13 @@ def check_inline(rows: int) -> None:
 
 def load_filters(name: str, filters: dict) -> dict:
     """The export's filters, checked by the schema of its inline export (422 with each field's error)."""
-    if name not in EXPORTS:
+    declared = declared_exports()
+    if name not in declared:
         raise Invalid(
             _("There is no export named %(name)s.", name=name), errors={"export": [_("unknown")]}
         )
     try:
-        return resolve(EXPORTS[name].filters)().load(filters or {})
+        return resolve(declared[name].filters)().load(filters or {})
     except ValidationError as exc:
         raise Invalid(
             _("The export's filters are not valid; see errors."),
@@ -151,8 +130,9 @@ def _require_scope(user, export: Export, filters: dict) -> None:
 
 def export_size(user, name: str, filters: dict, today: date) -> int:
     """At most how many rows the export gives this user (its access is checked on the way)."""
-    _require_scope(user, EXPORTS[name], filters)
-    return resolve(EXPORTS[name].size)(user, filters, today)
+    export = declared_exports()[name]
+    _require_scope(user, export, filters)
+    return resolve(export.size)(user, filters, today)
 
 
 def _check_quota(user) -> None:
@@ -272,7 +252,7 @@ def describe(job: BackgroundJob, file: ExportFile | None, now: datetime | None =
     """An export job as the API and the pages show it: what would the server accept next."""
     now = now or utcnow()
     params = job.params or {}
-    export = EXPORTS.get(params.get("export"))
+    export = declared_exports().get(params.get("export"))
     available = job.status == "done" and file is not None and file.expires_at > now
     label = str(export.label) if export else ""
     if export and export.caption:
@@ -311,7 +291,11 @@ def run_export_job(context) -> None:
     """The worker's handler of `export`: read the rows as the user who started it, write the file,
     keep it; the file and the job's `done` commit together."""
     params = context.params
-    export, filters, file_format = EXPORTS[params["export"]], params["filters"], params["format"]
+    export, filters, file_format = (
+        declared_exports()[params["export"]],
+        params["filters"],
+        params["format"],
+    )
     today = date.fromisoformat(params["today"])
     user = context.user()
     _require_scope(user, export, filters)

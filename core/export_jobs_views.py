@@ -47,7 +47,7 @@ def start():
     """An export button: below EXPORT_INLINE_MAX_ROWS the file downloads at once (the inline
     export), above it the export becomes a job and this page follows it."""
     name, file_format = request.form.get("export", ""), request.form.get("format", "")
-    if name not in export_jobs.EXPORTS or file_format not in FORMATS:
+    if name not in export_jobs.declared_exports() or file_format not in FORMATS:
         abort(400)
     filters = {k: v for k, v in request.form.items() if k not in NOT_FILTERS and v != ""}
     try:
@@ -61,7 +61,9 @@ def start():
         )
         return redirect(url_for("exports.export_page", job_id=outcome.id), 303)
     query = {k: v for k, v in outcome.items() if v is not None and v is not False}
-    return redirect(url_for(export_jobs.EXPORTS[name].inline, format=file_format, **query), 303)
+    return redirect(
+        url_for(export_jobs.declared_exports()[name].inline, format=file_format, **query), 303
+    )
 
 
 @bp.route("/exports/<int:job_id>/cancel", methods=["POST"])

@@ -3,7 +3,7 @@
 Core is the ground floor: it imports no feature package. The app factory's list
 (`wiring.FEATURES`) names each package's `feature` module; each of those modules builds one
 `Feature` saying what it adds to the shell: its blueprints, CLI commands, demo data, home-page
-figures, to-dos, audit-log labels and the few questions core asks about its own records (which
+figures, to-dos, audit-log labels, job kinds, scheduled jobs, exports and the few questions core asks about its own records (which
 accounts are service accounts, which scopes a token holds). Core reads them back through the
 functions below, so adding a feature is one line in the list, and no module of core changes.
 """
@@ -66,6 +66,13 @@ class Feature:
     service_accounts: Callable[[], Any] | None = None
     # the scopes a user's token is limited to, or None when the feature does not limit it
     token_scopes: Callable[[Any], set | None] = _nothing
+    # kinds of background job its long work runs as (core.background.Kind)
+    job_kinds: tuple = ()
+    # its scheduled jobs (core.scheduler.Job), from the app's configuration; a daily (cron) job
+    # without a timezone runs at its hour of DISPLAY_TIMEZONE
+    scheduled: Callable[[Mapping], Iterable] = lambda config: ()
+    # its exports that may run in the background (core.export_jobs.Export)
+    exports: tuple = ()
 
 
 def install(app: Flask, features: Iterable[Feature]) -> None:
@@ -105,6 +112,11 @@ def todo_version() -> tuple:
 def service_account_ids() -> list:
     """Selects of the user ids of service accounts, one per feature that has them."""
     return [f.service_accounts() for f in registered() if f.service_accounts is not None]
+
+
+def declared(attribute: str, app: Flask | None = None) -> list:
+    """Every feature's `job_kinds` or `exports`, in the list's order."""
+    return [item for f in registered(app) for item in getattr(f, attribute)]
 
 
 def token_scopes(user) -> set | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from . import background
+from . import background, outbox
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,10 @@ def scheduler_heartbeat(now: datetime) -> dict:
     """The scheduler's sign of life, exported at /metrics."""
     background.record_heartbeat("scheduler", background.worker_name(), now)
     return {"beat": now.isoformat(timespec="seconds")}
+
+
+def send_notifications(now: datetime) -> dict:
+    return outbox.send_pending(now)
 
 
 def sweep_jobs(now: datetime) -> dict:

@@ -1,5 +1,5 @@
-"""The scheduler process (`flask scheduler run`): APScheduler 3 running the jobs declared in
-JOBS, in a process of its own, never in web workers or tests.
+"""The scheduler process (`flask scheduler run`): APScheduler 3 running the jobs of `jobs(app)`
+(core's and the features'), in a process of its own, never in web workers or tests.
 
 Exactly one scheduler is active: it must hold a lock for as long as it runs, a PostgreSQL
 session advisory lock (released by the server if the process dies) or, on SQLite, an
@@ -12,7 +12,7 @@ import fcntl
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import import_module
 
@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from . import features
 from .extensions import db
 from .timeutil import DEFAULT_ZONE, utcnow
 
@@ -36,34 +37,13 @@ class Job:
     quiet: bool = False  # its outcome at DEBUG (a heartbeat every 30 s would fill the log)
 
 
-def jobs(config) -> tuple[Job, ...]:
-    """Daily jobs run at their hour of the province's local time (DISPLAY_TIMEZONE)."""
+def jobs(app) -> tuple[Job, ...]:
+    """core's jobs and every feature's (its Feature's `scheduled`). Daily jobs run at their hour
+    of the province's local time (DISPLAY_TIMEZONE) unless they name a zone of their own."""
+    config = app.config
     zone = config.get("DISPLAY_TIMEZONE") or DEFAULT_ZONE
-    return (
-        Job(
-            "warnings-scan",
-            "reserve.warnings.jobs:scan",
-            "interval",
-            {"minutes": config["WARNING_SCAN_MINUTES"]},
-        ),
-        Job(
-            "notifications-send",
-            "reserve.warnings.jobs:send_notifications",
-            "interval",
-            {"minutes": 1},
-        ),
-        Job(
-            "warnings-digest",
-            "reserve.warnings.jobs:queue_digests",
-            "cron",
-            {"hour": config["DIGEST_HOUR"], "minute": 0, "timezone": zone},
-        ),
-        Job(
-            "submissions-prune",
-            "reserve.reporting.jobs:prune_refused_files",
-            "cron",
-            {"hour": 4, "minute": 15, "timezone": zone},
-        ),
+    declared = [job for feature in features.registered(app) for job in feature.scheduled(config)]
+    declared += [
         Job(
             "scheduler-heartbeat",
             "core.jobs:scheduler_heartbeat",
@@ -71,26 +51,15 @@ def jobs(config) -> tuple[Job, ...]:
             {"seconds": 30},
             quiet=True,
         ),
+        Job("notifications-send", "core.jobs:send_notifications", "interval", {"minutes": 1}),
         Job("background-jobs-sweep", "core.jobs:sweep_jobs", "interval", {"minutes": 1}),
         Job("exports-prune", "core.jobs:prune_exports", "interval", {"minutes": 30}),
-        Job(
-            "sharing-daily",
-            "reserve.sharing.jobs:daily",
-            "cron",
-            {"hour": 1, "minute": 30, "timezone": zone},
-        ),
-        Job(
-            "audit-verify",
-            "core.jobs:verify_audit",
-            "cron",
-            {"hour": 2, "minute": 30, "timezone": zone},
-        ),
-        Job(
-            "backup-verify",
-            "core.jobs:verify_database",
-            "cron",
-            {"hour": 3, "minute": 30, "timezone": zone},
-        ),
+        Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30}),
+        Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30}),
+    ]
+    return tuple(
+        replace(job, schedule={"timezone": zone, **job.schedule}) if job.trigger == "cron" else job
+        for job in declared
     )
 
 
@@ -194,7 +163,7 @@ def run(app, *, once: bool = False, poll_seconds: float = 10.0, echo=print) -> N
         echo(f"standby: another scheduler is active; retrying every {poll_seconds:.0f} s")
         time.sleep(poll_seconds)
     try:
-        declared = jobs(app.config)
+        declared = jobs(app)
         if once:
             for job in declared:
                 echo(f"{job.id}: {run_job(app, job)}")

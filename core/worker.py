@@ -48,7 +48,7 @@ def run_job(app, job_id: int, worker: str) -> str:
     """Run one claimed job to its end; returns its final status."""
     with app.app_context():
         job = db.session.get(background.BackgroundJob, job_id)
-        kind = background.KINDS[job.kind]
+        kind = background.kinds()[job.kind]
         context = background.Context(job, worker)
         user = db.session.get(_user_model(), job.user_id) if job.user_id else None
         g.audit_actor = Actor(

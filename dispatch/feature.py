@@ -1,7 +1,9 @@
 """What dispatch adds to the app (core/features.py): its pages and API, the demo incidents, the
-home page's active incidents, its to-dos and its audit-log labels."""
+home page's active incidents, its to-dos, its audit-log labels and the plan job."""
 
 from flask_babel import lazy_gettext as _l
+
+from core.background import Kind
 from core.features import DemoStep, Feature
 
 from . import demo, models, todos
@@ -55,4 +57,11 @@ FEATURE = Feature(
     home=_home,
     todos=todos.TODOS,
     value_labels=_value_labels,
+    job_kinds=(
+        Kind(
+            "plan",
+            "dispatch.services.plan_jobs:run_plan_job",
+            "dispatch.services.plan_jobs:check_plan_job",
+        ),
+    ),
 )

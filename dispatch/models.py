@@ -1,7 +1,6 @@
 """Wartime response (专项应急处置): incidents, demand points and demands (versioned), plan
 versions with their lines and lot reservations, consultation, shipments, after-action records."""
 
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -22,31 +21,7 @@ from core.extensions import db
 from core.timeutil import utcnow
 from reserve.models import LABELS as RESERVE_LABELS
 
-
-class IncidentStatus(enum.StrEnum):
-    REPORTED = "reported"
-    RESPONDING = "responding"  # set by the first demand or plan
-    RECOVERY = "recovery"
-    CLOSED = "closed"
-
-
-class PlanStatus(enum.StrEnum):
-    DRAFT = "draft"
-    APPROVED = "approved"  # its lines' stock reserved
-    CANCELLED = "cancelled"
-    SUPERSEDED = "superseded"  # a newer draft replaced it
-
-
-class ShipmentStatus(enum.StrEnum):
-    READY = "ready"
-    DEPARTED = "departed"
-    ARRIVED = "arrived"
-    RECEIVED = "received"
-
-
-class DemandStatus(enum.StrEnum):
-    ACTIVE = "active"
-    CANCELLED = "cancelled"  # replaced by a new version or withdrawn
+from .statuses import IncidentStatus, PlanStatus, ShipmentStatus
 
 
 INCIDENT_STATUSES = tuple(IncidentStatus)

@@ -4,6 +4,8 @@ lot choice, and the after-action figures. No Flask, no database."""
 import math
 from datetime import datetime, timedelta
 
+from .statuses import IncidentStatus, ShipmentStatus
+
 TYPE_LETTERS = {
     "natural_disaster": "N",
     "accident": "A",
@@ -13,16 +15,16 @@ TYPE_LETTERS = {
 LEVELS = ("I", "II", "III", "IV")
 
 INCIDENT_NEXT = {
-    "reported": {"responding", "closed"},
-    "responding": {"recovery"},
-    "recovery": {"closed"},
-    "closed": set(),
+    IncidentStatus.REPORTED: {IncidentStatus.RESPONDING, IncidentStatus.CLOSED},
+    IncidentStatus.RESPONDING: {IncidentStatus.RECOVERY},
+    IncidentStatus.RECOVERY: {IncidentStatus.CLOSED},
+    IncidentStatus.CLOSED: set(),
 }
 SHIPMENT_NEXT = {
-    "ready": {"departed"},
-    "departed": {"arrived"},
-    "arrived": {"received"},
-    "received": set(),
+    ShipmentStatus.READY: {ShipmentStatus.DEPARTED},
+    ShipmentStatus.DEPARTED: {ShipmentStatus.ARRIVED},
+    ShipmentStatus.ARRIVED: {ShipmentStatus.RECEIVED},
+    ShipmentStatus.RECEIVED: set(),
 }
 
 

@@ -31,8 +31,8 @@ from .models import (
     SHIPMENT_LABELS,
     STATUS_LABELS,
     SUBTYPES,
-    PlanStatus,
 )
+from .statuses import PlanStatus
 from . import rules
 from .services import (
     after_action,

@@ -1,15 +1,21 @@
 """What the registry adds to the app (core/features.py): its pages and API (registry, reporting,
 warnings, data sharing), its commands, the demo province, the home page's red warnings and
-reporting rate, its to-dos, the unread-notification counter, its audit-log labels, and the
-external clients' service accounts and token scopes."""
+reporting rate, its to-dos, the unread-notification counter, its audit-log labels, the
+external clients' service accounts and token scopes, the report jobs, the scheduled scans,
+notifications, pruning and sharing snapshots, and the stock and sharing exports."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from flask_babel import lazy_gettext as _l
+
 from core.audit import latest_change
+from core.background import Kind
+from core.export_jobs import Export
 from core.features import DemoStep, Feature
 from core.kept import kept
+from core.scheduler import Job
 from core.timeutil import local_today
 
 from . import cli, demo, sharing, todos
@@ -118,6 +124,55 @@ def _token_scopes(user) -> set | None:
     return set(client.scopes or ()) if client is not None else None
 
 
+def _scheduled(config) -> tuple[Job, ...]:
+    return (
+        Job(
+            "warnings-scan",
+            "reserve.warnings.jobs:scan",
+            "interval",
+            {"minutes": config["WARNING_SCAN_MINUTES"]},
+        ),
+        Job(
+            "warnings-digest",
+            "reserve.warnings.jobs:queue_digests",
+            "cron",
+            {"hour": config["DIGEST_HOUR"], "minute": 0},
+        ),
+        Job(
+            "submissions-prune",
+            "reserve.reporting.jobs:prune_refused_files",
+            "cron",
+            {"hour": 4, "minute": 15},
+        ),
+        Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30}),
+    )
+
+
+EXPORTS = (
+    Export(
+        "stock",
+        _l("Stock lots"),
+        "reserve.services.stock:export_table",
+        "reserve.services.stock:export_size",
+        "reserve.schemas:StockQuerySchema",
+        "stock",
+        "read:stock",
+        "stock.export_stock",
+    ),
+    Export(
+        "sharing",
+        _l("Shared data"),
+        "reserve.sharing.feeds:export_table",
+        "reserve.sharing.feeds:export_size",
+        "reserve.sharing.schemas:ExportFilterSchema",
+        "{kind}",
+        "read:{kind}",
+        "sharing_feeds.export",
+        "reserve.sharing.feeds:dictionary_sheet",
+        "reserve.sharing.feeds:export_caption",
+    ),
+)
+
 FEATURE = Feature(
     name="reserve",
     init=sharing.init_sharing,
@@ -137,4 +192,18 @@ FEATURE = Feature(
     value_labels=_value_labels,
     service_accounts=lambda: select(ExternalClient.user_id),
     token_scopes=_token_scopes,
+    job_kinds=(
+        Kind(
+            "report-check",
+            "reserve.reporting.services:run_check_job",
+            "reserve.reporting.services:check_submission_job",
+        ),
+        Kind(
+            "report-apply",
+            "reserve.reporting.services:run_apply_job",
+            "reserve.reporting.services:check_submission_job",
+        ),
+    ),
+    scheduled=_scheduled,
+    exports=EXPORTS,
 )

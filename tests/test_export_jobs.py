@@ -408,7 +408,7 @@ def test_a_user_has_at_most_the_configured_exports_queued_or_running(app, site, 
 def test_files_expire_and_the_scheduled_prune_deletes_them(app, site):
     job_id = _start(app, site).json["id"]
     _run_worker(app)
-    declared = {job.id: job for job in scheduler.jobs(app.config)}
+    declared = {job.id: job for job in scheduler.jobs(app)}
     assert declared["exports-prune"].trigger == "interval" and declared[
         "exports-prune"
     ].schedule == {"minutes": 30}

@@ -427,7 +427,7 @@ def test_a_refusal_enforces_the_agency_quota_at_once(app, world, monkeypatch):  
 
 
 def test_the_prune_job_is_declared_for_the_scheduler(app):
-    declared = {job.id: job for job in scheduler.jobs(app.config)}
+    declared = {job.id: job for job in scheduler.jobs(app)}
     assert declared["submissions-prune"].target == "reserve.reporting.jobs:prune_refused_files"
     assert scheduler.resolve(declared["submissions-prune"].target)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import scheduler
+from core import outbox, scheduler
 from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
 from core.errors import Conflict, NotAllowed, NotFound
 from core.extensions import db as _db
@@ -330,8 +330,8 @@ def test_daily_digest_is_queued_once_and_sent_once_through_smtp(app, world, monk
                 now
             )  # one per operator of each agency with active warnings
             assert queued == 2 and notify.queue_digests(now) == 0
-            assert notify.send_pending(now) == {"sent": 2, "failed": 0}
-            assert notify.send_pending(now) == {"sent": 0, "failed": 0}
+            assert outbox.send_pending(now) == {"sent": 2, "failed": 0}
+            assert outbox.send_pending(now) == {"sent": 0, "failed": 0}
             message = _db.session.execute(
                 select(OutboxMessage).filter_by(recipient=world["operator"]["email"])
             ).scalar_one()
@@ -352,7 +352,7 @@ def test_without_a_mail_server_messages_wait_in_the_outbox(app, world):
         receive(world, "D1", expiry_days=-1)
         services.scan()
         notify.queue_digests(utcnow())
-        assert notify.send_pending(utcnow())["sent"] == 0
+        assert outbox.send_pending(utcnow())["sent"] == 0
         assert set(_db.session.scalars(select(OutboxMessage.status))) == {"pending"}
 
 
@@ -379,13 +379,13 @@ def test_the_scheduler_runs_its_declared_jobs_once(app, world, tmp_path, monkeyp
     scheduler.run(app, once=True, echo=said.append)
     assert [line.split(":")[0] for line in said] == [
         "warnings-scan",
-        "notifications-send",
         "warnings-digest",
         "submissions-prune",
+        "sharing-daily",
         "scheduler-heartbeat",
+        "notifications-send",
         "background-jobs-sweep",
         "exports-prune",
-        "sharing-daily",
         "audit-verify",
         "backup-verify",
     ]

@@ -16,17 +16,8 @@ from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts
 
 from .. import rules
-from ..models import (
-    AfterActionRecord,
-    Demand,
-    DemandPoint,
-    DemandStatus,
-    PlanLine,
-    PlanStatus,
-    PlanVersion,
-    Shipment,
-    ShipmentStatus,
-)
+from ..models import AfterActionRecord, Demand, DemandPoint, PlanLine, PlanVersion, Shipment
+from ..statuses import DemandStatus, PlanStatus, ShipmentStatus
 from .incidents import get_incident, require_command
 
 

@@ -21,15 +21,8 @@ from reserve.models import Depot, TransportCapacity
 from reserve.stock import availability, ledger
 
 from .. import rules
-from ..models import (
-    PLAN_STATUS_LABELS,
-    IncidentStatus,
-    LineAllocation,
-    PlanStatus,
-    PlanVersion,
-    Shipment,
-    ShipmentStatus,
-)
+from ..models import PLAN_STATUS_LABELS, LineAllocation, PlanVersion, Shipment
+from ..statuses import IncidentStatus, PlanStatus, ShipmentStatus
 from .incidents import require_command
 from .versions import get_plan
 
@@ -115,7 +108,7 @@ def approve(user, plan_id: int) -> PlanVersion:
             user, [(a.lot_id, a.quantity) for a in allocations], reference=reference
         )
     db.session.add_all(allocations)
-    plan.status, plan.approved_by_id, plan.approved_at = "approved", user.id, utcnow()
+    plan.status, plan.approved_by_id, plan.approved_at = PlanStatus.APPROVED, user.id, utcnow()
     _create_shipments(plan)
     db.session.commit()
     return plan
@@ -213,7 +206,7 @@ def cancel(user, plan_id: int, *, reason: str) -> PlanVersion:
             allocation.released = True
         if line.id in shipments:
             db.session.delete(shipments[line.id])
-    plan.status, plan.cancelled_by_id, plan.cancelled_at = "cancelled", user.id, utcnow()
+    plan.status, plan.cancelled_by_id, plan.cancelled_at = PlanStatus.CANCELLED, user.id, utcnow()
     plan.cancel_reason = reason.strip()[:300]
     db.session.commit()
     return plan

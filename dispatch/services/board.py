@@ -5,15 +5,8 @@ from sqlalchemy import select
 from core.extensions import db
 from core.timeutil import utcnow
 
-from ..models import (
-    SHIPMENT_STATUSES,
-    Demand,
-    DemandPoint,
-    DemandStatus,
-    PlanStatus,
-    PlanVersion,
-    ShipmentStatus,
-)
+from ..models import SHIPMENT_STATUSES, Demand, DemandPoint, PlanVersion
+from ..statuses import DemandStatus, PlanStatus, ShipmentStatus
 from .consultation import thread
 from .incidents import get_incident
 from .visibility import visible_lines

@@ -9,7 +9,8 @@ from core.extensions import db
 from core.policy import may_write_for_agency, may_write_in_consultation
 from reserve.services.access import agency_path
 
-from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine, PlanStatus
+from ..models import POSITIONS, ConsultationMessage, LinePosition, PlanLine
+from ..statuses import PlanStatus
 from .incidents import get_incident, require_command
 from .versions import get_plan
 from .visibility import visible_lines

@@ -16,15 +16,8 @@ from reserve.models import EmergencyPlan, IncidentType, Material, ReserveNorm
 from reserve.rules import MAX_QUANTITY, quantity_problem
 
 from .. import rules
-from ..models import (
-    SUBTYPES,
-    Demand,
-    DemandPoint,
-    DemandRevision,
-    DemandStatus,
-    Incident,
-    IncidentStatus,
-)
+from ..models import SUBTYPES, Demand, DemandPoint, DemandRevision, Incident
+from ..statuses import DemandStatus, IncidentStatus
 
 
 def require_command(user) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.errors import Conflict
 from core.extensions import db
 
-from ..models import IncidentStatus
+from ..statuses import IncidentStatus
 from . import planning
 from .incidents import get_incident, require_command
 

@@ -11,7 +11,8 @@ from core.errors import Conflict, Invalid
 from core.extensions import db
 from dispatch.planning import Problem, ProblemError, load_problem, plan_allocation
 
-from ..models import IncidentStatus, PlanVersion
+from ..models import PlanVersion
+from ..statuses import IncidentStatus
 from .incidents import get_incident, require_command
 from .problem import Index, build_problem
 from .versions import save_version, unmet_of

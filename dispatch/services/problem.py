@@ -37,7 +37,8 @@ from reserve.rules import MAX_QUANTITY, LotSupply, available_within, quantity_pr
 from reserve.stock import availability
 
 from .. import rules
-from ..models import Demand, DemandStatus
+from ..models import Demand
+from ..statuses import DemandStatus
 
 PHYSICAL = ReserveType.PHYSICAL.value
 SUPPLIER = "supplier"  # the kind of a source that is a supplier's offer, beside the reserve types

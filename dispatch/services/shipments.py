@@ -16,14 +16,8 @@ from reserve.stock import ledger
 from reserve.services.access import agency_path
 
 from .. import rules
-from ..models import (
-    SHIPMENT_LABELS,
-    LineAllocation,
-    PlanStatus,
-    PlanVersion,
-    Shipment,
-    ShipmentStatus,
-)
+from ..models import SHIPMENT_LABELS, LineAllocation, PlanVersion, Shipment
+from ..statuses import PlanStatus, ShipmentStatus
 from .incidents import get_incident
 
 

@@ -12,7 +12,8 @@ from core.extensions import db
 from dispatch.planning import Problem, check_plan, load_problem
 from reserve.rules import quantity_problem
 
-from ..models import Demand, DemandStatus, PlanLine, PlanStatus, PlanVersion
+from ..models import Demand, PlanLine, PlanVersion
+from ..statuses import DemandStatus, PlanStatus
 from .incidents import get_incident, require_command
 from .problem import Index, SourceKey, stored_material, stored_point
 from .visibility import visible_lines

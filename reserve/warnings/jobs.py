@@ -17,9 +17,5 @@ def scan(now: datetime) -> dict:
     }
 
 
-def send_notifications(now: datetime) -> dict:
-    return notify.send_pending(now)
-
-
 def queue_digests(now: datetime) -> dict:
     return {"queued": notify.queue_digests(now)}

@@ -5,28 +5,23 @@ Queuing is idempotent (a unique `dedupe_key` per recipient and day); sending is 
 looked at, never re-sent blindly). Failures before the server accepted a message are retried
 three times."""
 
-import smtplib
 from datetime import datetime
-from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from core import policy
+from core import outbox, policy
 from core.auth import Role, User
 from core.extensions import db
 
 from core.organisation import Agency
 from . import rules
-from core.outbox import OutboxMessage
 
 from .models import KIND_LABELS, SEVERITY_LABELS, ReserveWarning
 from .scan import local_day
 
-MAX_ATTEMPTS = 3
 DIGEST_LIMIT = 30
 
 
@@ -58,7 +53,7 @@ def queue_digests(now: datetime) -> int:
         agency = db.session.get(Agency, agency_id)
         subject, body = _digest(agency, day, total)
         for user in recipients:
-            queued += _queue(
+            queued += outbox.queue(
                 f"digest:{user.id}:{day.isoformat()}",
                 user.email,
                 subject,
@@ -112,7 +107,7 @@ def _queue_todo_digests(day, covered: set[int]) -> int:
             continue
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
             subject = _("Your to-dos on %(day)s", day=day.isoformat())
-        queued += _queue(
+        queued += outbox.queue(
             f"digest:{user.id}:{day.isoformat()}", user.email, subject, subject + "\n" + section
         )
     return queued
@@ -153,61 +148,3 @@ def _digest(agency: Agency, day, total: int) -> tuple[str, str]:
         if total > DIGEST_LIMIT:
             lines.append(_("… and %(n)s more; see the warnings page.", n=total - DIGEST_LIMIT))
         return subject, "\n".join(str(line) for line in lines)
-
-
-def _queue(key: str, recipient: str, subject: str, body: str) -> int:
-    if db.session.execute(select(OutboxMessage.id).filter_by(dedupe_key=key)).first():
-        return 0
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                OutboxMessage(dedupe_key=key, recipient=recipient, subject=subject[:300], body=body)
-            )
-        return 1
-    except IntegrityError:  # queued by another process meanwhile
-        return 0
-
-
-def send_pending(now: datetime, limit: int = 100) -> dict:
-    """Send queued messages through the configured SMTP server. Without MAIL_SERVER nothing is sent."""
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        return {"sent": 0, "failed": 0, "skipped": "MAIL_SERVER not set"}
-    ids = db.session.scalars(
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending")
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).all()
-    sent = failed = 0
-    for message_id in ids:
-        message = db.session.get(OutboxMessage, message_id)
-        message.status, message.attempts = "sending", message.attempts + 1
-        db.session.commit()
-        try:
-            _deliver(config, message)
-        except (smtplib.SMTPException, OSError) as exc:
-            message.status = "pending" if message.attempts < MAX_ATTEMPTS else "failed"
-            message.last_error = str(exc)[:300]
-            failed += 1
-        else:
-            message.status, message.sent_at = "sent", now
-            sent += 1
-        db.session.commit()
-    return {"sent": sent, "failed": failed}
-
-
-def _deliver(config, message: OutboxMessage) -> None:
-    email = EmailMessage()
-    email["From"], email["To"], email["Subject"] = (
-        config["MAIL_SENDER"],
-        message.recipient,
-        message.subject,
-    )
-    email.set_content(message.body)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(email)
