@@ -22,7 +22,7 @@ from flask_migrate import upgrade  # noqa: E402
 
 from core import backup, create_app  # noqa: E402
 from core.extensions import db  # noqa: E402
-from tests.test_backup import scratch_database  # noqa: E402
+from tests.core.test_backup import scratch_database  # noqa: E402
 
 
 def load(url: str, scale: str) -> float:

@@ -3,7 +3,7 @@
 Call sites ask a permission named for what it allows (`may_command_incidents(user)`), never a
 role name. Each permission is a pure function of the user's role names and agency path (the
 `facts` of a user, or of any object with `is_authenticated`, `role_names` and `agency`), so the
-whole table is tested without a database (tests/test_policy.py). Applying the read table to a
+whole table is tested without a database (tests/core/test_policy.py). Applying the read table to a
 query is core/scoping.py's job; who may grant which role is core/accounts_rules.py's data.
 
 Who reads what (rows of agency-owned data, by the owner agency and the row's classification):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import mapped_column
 
 from .organisation import Agency
 from .policy import ReadRule, facts, is_in_subtree, read_rule
-from .policy import may_write_for_agency as can_write  # noqa: F401 (the name tests/test_scoping.py imports)
+from .policy import may_write_for_agency as can_write  # noqa: F401 (the name tests/core/test_scoping.py imports)
 
 
 class Classification(enum.StrEnum):

@@ -36,7 +36,7 @@ from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from reserve.warnings.models import WarningScan
 from tests import factories
-from tests.portal_helpers import PNG, portal, register  # noqa: F401
+from tests.public_site.portal_helpers import PNG, portal, register  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = 90  # seconds any subprocess case may take before the test gives up

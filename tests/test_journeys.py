@@ -127,7 +127,7 @@ def test_quality_page_renders_every_finding_kind_in_chinese(
 # --- 8. an action is shown only where the server accepts it --------------------------------------
 
 from dispatch.services import approval, consultation, planning, shipments, versions  # noqa: E402
-from tests.test_dispatch import incident_with_demands, user, world  # noqa: E402,F401  (the dispatch world)
+from tests.dispatch.test_dispatch import incident_with_demands, user, world  # noqa: E402,F401  (the dispatch world)
 
 APPROVE = "批准并预留库存"
 CANCEL = "撤销方案"

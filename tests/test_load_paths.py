@@ -19,7 +19,7 @@ from reserve.warnings import services as warnings
 from reserve.warnings.models import ReserveWarning
 from tests import factories
 from tests.conftest import log_in
-from tests.portal_helpers import portal  # noqa: F401
+from tests.public_site.portal_helpers import portal  # noqa: F401
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from reserve.rules import MAX_QUANTITY
 from reserve.stock import ledger
 from reserve.stock.ledger import LotFacts, QuantityTooLarge
 from tests import factories
-from tests.test_dispatch import incident_with_demands, user, world  # noqa: F401  (shared fixture)
-from tests.test_reserve_api import receipt, setup  # noqa: F401  (shared fixture)
+from tests.dispatch.test_dispatch import incident_with_demands, user, world  # noqa: F401  (shared fixture)
+from tests.reserve.test_reserve_api import receipt, setup  # noqa: F401  (shared fixture)
 
 
 def lot_and_ledger(app, lot_id):

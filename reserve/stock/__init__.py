@@ -6,7 +6,7 @@ per-agency and per-city sums those writes move; `bulk` inserts many rows at once
 PostgreSQL); `availability` is what dispatch may draw on; `queries` are every other read.
 `models` holds the ledger's tables: only this package imports it (import contract in
 pyproject.toml), and nothing outside it updates `StockLot` balances or inserts `Movement` rows
-(tests/test_stock_door.py checks it). `MovementKind` names the kinds of movement callers record.
+(tests/reserve/test_stock_door.py checks it). `MovementKind` names the kinds of movement callers record.
 """
 
 from .models import MovementKind

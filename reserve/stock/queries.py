@@ -847,7 +847,7 @@ def lot_names(user):
 def lot_model() -> type:
     """The lot model, for reserve/sharing's catalog of shareable tables (resources.py), whose feeds,
     exports and change log read any of them by its columns. Read-only there: writes go through
-    the ledger (tests/test_stock_door.py)."""
+    the ledger (tests/reserve/test_stock_door.py)."""
     return StockLot
 
 

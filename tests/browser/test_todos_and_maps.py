@@ -6,7 +6,7 @@ licence). Screenshots land in artifacts/screenshots/."""
 import pytest
 
 from tests.browser.support import SHOTS, log_in
-from tests.portal_helpers import PNG
+from tests.public_site.portal_helpers import PNG
 
 pytestmark = pytest.mark.browser
 

@@ -25,7 +25,7 @@ from dispatch.planning.problem import ProblemError, load_problem
 from reserve.reporting.files import BadFile, read_table
 from reserve.reporting.standard import KINDS
 from reserve.reporting.validation import Context, DepotRef, Validation, validate
-from tests.planning.planning_factories import material, point, problem, source, travel
+from tests.dispatch.planning.planning_factories import material, point, problem, source, travel
 
 EXAMPLES = int(os.environ.get("PARSER_EXAMPLES", "150"))
 FUZZ = settings(

@@ -28,7 +28,7 @@ from reserve.sharing import services as sharing
 from reserve.warnings import services as warnings
 from tests import factories
 from tests.conftest import csrf_token
-from tests.portal_helpers import PNG, registration
+from tests.public_site.portal_helpers import PNG, registration
 
 APPROVED_SUPPLIER = "supplier_approved"  # a supplier account whose registration was approved
 ROLES = (ADMIN, OPERATOR, COMMANDER, VIEWER, SUPPLIER, APPROVED_SUPPLIER, "anonymous", AGENCY_ADMIN)

@@ -24,7 +24,7 @@ from reserve.reporting.models import Submission
 from reserve.reporting.validation import MAX_ERRORS
 from reserve.services.reference import load_regions
 from tests import factories
-from tests.test_reporting import stock_csv, world  # noqa: F401 - the fixture
+from tests.reserve.test_reporting import stock_csv, world  # noqa: F401 - the fixture
 
 # --- the reader (pure) -----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from planning_factories import canonical, material, point, problem, source, trav
 
 from dispatch.planning import ProblemError, load_problem, plan_allocation
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def valid():

@@ -31,7 +31,7 @@ from reserve.services.reference import load_regions
 from tests import factories
 from tests.conftest import csrf_token, log_in
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Report-Jobs-9-long"
 DEADLINE = 90
 ROWS = 60

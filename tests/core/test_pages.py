@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, SUPPLIER, VIEWER
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "core" / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "core" / "translations"
 
 
 def test_catalog_folder_is_named_zh_Hans_CN():

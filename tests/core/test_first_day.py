@@ -16,7 +16,7 @@ from reserve.models import Material
 
 from tests.conftest import log_in
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "agencies.example.csv"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "agencies.example.csv"
 STRONG = "Kq7-vuR2_pLx9!w"
 HEADER = "单位编码,单位名称,上级单位编码,行政区划代码,单位类型\n"
 

@@ -16,7 +16,7 @@ from reserve.stock.ledger import LotFacts
 from reserve.warnings import notify, services as warning_services
 from core.outbox import OutboxMessage
 from tests.conftest import log_in
-from tests.test_dispatch import incident_with_demands, user, world  # noqa: F401  (the fixture)
+from tests.dispatch.test_dispatch import incident_with_demands, user, world  # noqa: F401  (the fixture)
 
 
 def kinds(who) -> dict[str, int]:

@@ -376,7 +376,7 @@ def test_replanner_refuses_an_unknown_demand():
 
 
 def test_the_worked_example_in_the_docs_gives_the_documented_plan():
-    text = (Path(__file__).resolve().parents[2] / "docs" / "planner.md").read_text("utf-8")
+    text = (Path(__file__).resolve().parents[3] / "docs" / "planner.md").read_text("utf-8")
     example = text.split("## Worked example", 1)[1].split("```json", 1)[1].split("```", 1)[0]
     data = json.loads(example)
     plan = plan_allocation(data)

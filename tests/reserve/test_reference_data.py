@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parent.parent / "reserve" / "data"
+DATA = Path(__file__).resolve().parents[2] / "reserve" / "data"
 
 TOP_CLASSES = {
     "1": "基本生活保障物资",

@@ -27,7 +27,7 @@ from reserve.stock.models import StockLot
 from reserve.stock import ledger
 from tests.conftest import POSTGRES_SKIP
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager

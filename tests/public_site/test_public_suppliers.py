@@ -10,7 +10,7 @@ from core.extensions import db as _db
 from public_site.models import Supplier, SupplierDocument, SupplierOffer
 from public_site.services import suppliers
 from tests.conftest import csrf_token, log_in
-from tests.portal_helpers import PDF, PNG, count, portal, register, registration  # noqa: F401
+from tests.public_site.portal_helpers import PDF, PNG, count, portal, register, registration  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("portal")
 

@@ -8,7 +8,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "reserve", "dispatch", "public_site")
 DOOR = ROOT / "reserve" / "stock"
 MODELS = {"StockLot", "Movement"}

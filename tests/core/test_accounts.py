@@ -592,7 +592,7 @@ def test_the_menu_offers_user_management_to_admins_and_agency_admins_only(client
 
 # --- a fresh production database ----------------------------------------------------------------
 
-from tests.test_migrations import MIGRATIONS, empty_database  # noqa: E402,F401 (fixture)
+from tests.core.test_migrations import MIGRATIONS, empty_database  # noqa: E402,F401 (fixture)
 
 
 def test_migrating_an_empty_database_creates_every_role(empty_database):  # noqa: F811

@@ -15,7 +15,7 @@ from reserve.models import Depot
 from reserve.stock.models import StockLot
 from reserve.stock import rollup
 from tests.conftest import csrf_token, log_in
-from tests.portal_helpers import count, portal, post_form  # noqa: F401
+from tests.public_site.portal_helpers import count, portal, post_form  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("portal")
 

@@ -11,7 +11,8 @@ from reserve.stock.models import Movement, StockLot
 from reserve.reporting.services import SubmissionInvalid
 from reserve.stock import ledger
 from tests import factories
-from tests.test_reporting import apply, assert_ledger_consistent, on_hand, stock_csv, submit, world  # noqa: F401
+from tests.reserve.test_reporting import apply, assert_ledger_consistent, on_hand, stock_csv, submit
+from tests.reserve.test_reporting import world  # noqa: F401 (a fixture)
 
 
 def test_a_report_count_is_dated_after_a_movement_booked_minutes_ahead(app, world):  # noqa: F811

@@ -17,7 +17,7 @@ from core import create_app
 from core.extensions import db
 from tests.conftest import POSTGRES_SKIP
 
-MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
 
 
 def test_there_is_exactly_one_head():

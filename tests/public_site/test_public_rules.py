@@ -4,7 +4,7 @@ import pytest
 from stdnum.cn.uscc import calc_check_digit
 
 from public_site import rules
-from tests.portal_helpers import PDF, PNG, REAL_CODES
+from tests.public_site.portal_helpers import PDF, PNG, REAL_CODES
 
 
 @pytest.mark.parametrize("code", sorted(REAL_CODES))

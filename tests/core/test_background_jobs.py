@@ -29,7 +29,7 @@ from reserve.stock.ledger import LotFacts
 from reserve.services.reference import load_regions
 from tests import factories
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 90
 PASSWORD = "Jobs-Horse-9-long"
 

@@ -13,9 +13,9 @@ from core import create_app
 from core.auth import ADMIN, COMMANDER, VIEWER, LoginSession, User
 from core.extensions import db as _db
 from tests.conftest import log_in
-from tests.portal_helpers import portal, register  # noqa: F401  (fixture)
+from tests.public_site.portal_helpers import portal, register  # noqa: F401  (fixture)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOOD_PRODUCTION = {
     "APP_ENV": "production",
     "SECRET_KEY": "s" * 40,
