@@ -33,10 +33,8 @@ def _refuse_rows_out_of_bound():
     found = []
     for table, condition in OUT_OF_BOUND.items():
         # table and condition are the constants above, never input
-        ids = [
-            row[0]
-            for row in conn.execute(sa.text(f"SELECT id FROM {table} WHERE {condition} LIMIT 20"))
-        ]  # nosec B608
+        query = sa.text(f"SELECT id FROM {table} WHERE {condition} LIMIT 20")  # nosec B608
+        ids = [row[0] for row in conn.execute(query)]
         if ids:
             found.append(f"{table} ids {ids}")
     if found:
