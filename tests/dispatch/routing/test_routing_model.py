@@ -218,3 +218,25 @@ def test_a_single_direct_trip_is_reported_optimal():
     answer = assert_valid(data, plan_routes(data))
     assert answer["status"] == "optimal"
     assert visits(answer) == {"V1": ["P1"]} or visits(answer) == {"V2": ["P1"]}
+
+
+def test_objective_weights_are_lexicographic_and_fit_int64():
+    """Realistic depot: exact weights, each level above everything below it. At the input
+    bounds (10^9 units, priority 100): coarsened, but the objective still fits 2^62."""
+    from dispatch.routing.model import COST_LIMIT, Piece, weights
+    from dispatch.routing.problem import load_problem
+
+    data = two_points([delivery("a", "P1", 100, priority=3)], [vehicle("V1", 10)])
+    a = load_problem(data).deliveries["a"]
+    vehicles = list(load_problem(data).vehicles.values()) * 10
+    metres = [[0, 500_000], [0, 0]]
+    w = weights(("late", "vehicles", "km"), [Piece(a, 100)] * 30, vehicles, metres)
+    assert (w["km_unit"], w["late_unit"]) == (1, 1)
+    km_total = 30 * 500_000 + 30
+    assert w["vehicles"] > km_total * w["km"]
+    assert w["unassigned"] > len(vehicles) * w["vehicles"] + km_total * w["km"]
+    assert w["late"] > (9000 + 30) * w["unassigned"] + len(vehicles) * w["vehicles"]
+    huge = a.__class__(**{**a.__dict__, "quantity": 10**9, "priority": 100})
+    w = weights(("late", "vehicles", "km"), [Piece(huge, 10**9)] * 200, vehicles, [[10**8]])
+    units = 200 * 10**11 // w["late_unit"] + 200
+    assert w["late"] * (units + 1) <= COST_LIMIT
