@@ -97,6 +97,11 @@ KINDS = {
         "dispatch.services.plan_jobs:run_plan_job",
         "dispatch.services.plan_jobs:check_plan_job",
     ),
+    "route": Kind(
+        "route",
+        "dispatch.services.loads:run_route_job",
+        "dispatch.services.loads:check_route_job",
+    ),
     "report-check": Kind(
         "report-check",
         "reserve.reporting.services:run_check_job",

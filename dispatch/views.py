@@ -28,8 +28,12 @@ from .models import (
     METHOD_LABELS,
     PLAN_STATUS_LABELS,
     POSITION_LABELS,
+    ROUTE_METHOD_LABELS,
+    ROUTE_PLAN_LABELS,
     SHIPMENT_LABELS,
     STATUS_LABELS,
+    STOP_LABELS,
+    TRIP_LABELS,
     SUBTYPES,
     PlanStatus,
 )
@@ -43,6 +47,7 @@ from .services import (
     shipments,
     versions,
     visibility,
+    waybills,
 )
 
 bp = Blueprint(
@@ -84,6 +89,17 @@ FIELD_LABELS = {
     "note": _l("Note"),
     "plan_id": _l("Dispatch plan"),
     "status": _l("Status"),
+    "plate": _l("Licence plate"),
+    "driver": _l("Driver"),
+    "phone": _l("Phone"),
+    "action": _l("Edit"),
+    "vehicle": _l("Vehicle"),
+    "to_vehicle": _l("Vehicle"),
+    "delivery": _l("Drop"),
+    "from_key": _l("From"),
+    "to_key": _l("To"),
+    "hours": _l("Hours"),
+    "km": _l("Distance km"),
 }
 
 
@@ -179,6 +195,7 @@ def board(incident_id):
     point_names = {p.id: p.name for p in points}
     material_names = {m.id: m.name for m in materials}
     shown_shipments = shipments.list_shipments(current_user, incident.id)
+    section = waybills.board_section(current_user, incident, current)
     suggestions = {}
     if request.args.get("suggest", type=int) and may_command_incidents(current_user):
         point_id = request.args.get("suggest", type=int)
@@ -224,6 +241,11 @@ def board(incident_id):
             current_user, incident.id, request.args.get("job", type=int)
         ),
         job_statuses=JOB_STATUS_LABELS,
+        loads=section,
+        route_plan_labels=ROUTE_PLAN_LABELS,
+        route_method_labels=ROUTE_METHOD_LABELS,
+        trip_labels=TRIP_LABELS,
+        stop_labels=STOP_LABELS,
         default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps(
             {
@@ -239,6 +261,7 @@ def board(incident_id):
                     for line in lines
                     if line.depot is not None and line.depot.lat is not None
                 ],
+                "trips": waybills.map_routes(section),
             },
             ensure_ascii=False,
         ),
@@ -487,3 +510,6 @@ def record_consumption(incident_id):
         incident_id,
         point_id=request.form.get("point_id", type=int) or 0,
     )
+
+
+from . import trip_views  # noqa: E402,F401  the 装车方案's pages register on the same blueprint
