@@ -23,7 +23,7 @@ def build_routes(plan_id):
         _flash_error(exc)
         return _back(plan.incident_id, "#loads")
     if isinstance(outcome, BackgroundJob):
-        flash(_("The 装车方案 is being made in the background; reload in a moment."), "info")
+        flash(_("The loading plan is being made in the background; reload in a moment."), "info")
     return _back(plan.incident_id, "#loads")
 
 
@@ -51,7 +51,7 @@ def edit_routes(route_plan_id):
 def adopt_routes(route_plan_id):
     route_plan = loads.get_route_plan(current_user, route_plan_id)
     if _attempt(trips.adopt, route_plan_id):
-        flash(_("装车方案 adopted: the trips below are ready to load."), "info")
+        flash(_("Loading plan adopted: the trips below are ready to load."), "info")
     return _back(route_plan.incident_id, "#loads")
 
 
@@ -150,7 +150,7 @@ def road_time_set():
         km=_number(form.get("km")),
         note=form.get("note"),
     ):
-        flash(_("Road time saved: the next 装车方案 uses it."), "info")
+        flash(_("Road time saved: the next loading plan uses it."), "info")
     return _road_times_page()
 
 

@@ -27,6 +27,7 @@ from reserve.services.transport import road_fleets
 
 from .. import rules
 from ..models import (
+    Demand,
     PlanLine,
     PlanStatus,
     PlanVersion,
@@ -61,7 +62,7 @@ def approved_plan(user, plan_id: int) -> PlanVersion:
     require_command(user)
     plan = get_plan(user, plan_id)
     if plan.status != PlanStatus.APPROVED:
-        raise Conflict(_("A 装车方案 is made from an approved dispatch plan."))
+        raise Conflict(_("A loading plan is made from an approved dispatch plan."))
     return plan
 
 
@@ -70,7 +71,7 @@ def get_route_plan(user, route_plan_id: int) -> RoutePlan:
     own depots' trips only, see trips.visible_trips)."""
     route_plan = db.session.get(RoutePlan, route_plan_id)
     if route_plan is None:
-        raise NotFound(_("装车方案 %(id)s not found.", id=route_plan_id))
+        raise NotFound(_("Loading plan %(id)s not found.", id=route_plan_id))
     get_plan(user, route_plan.plan_id)
     return route_plan
 
@@ -125,7 +126,7 @@ def _left_out(line: PlanLine, quantity: int, reason: str) -> dict:
 
 
 def _delivery(line: PlanLine, quantity: int, now) -> dict:
-    demand = line.demand if line.demand_id else None
+    demand = db.session.get(Demand, line.demand_id) if line.demand_id else None
     due = (
         rules.hours_until(demand.needed_by, now)
         if demand is not None and demand.status == "active"
@@ -170,7 +171,7 @@ def build_problem(user, plan: PlanVersion, now) -> Built:
     """The router's problem for `plan` at `now` (hour 0), and the lines left out of it."""
     if len(plan.lines) > MAX_DELIVERIES:
         raise Invalid(
-            _("A 装车方案 takes at most %(n)s plan lines.", n=f"{MAX_DELIVERIES:,}"),
+            _("A loading plan takes at most %(n)s plan lines.", n=f"{MAX_DELIVERIES:,}"),
             errors={"plan": [_("too many lines")]},
         )
     on_road, shipped, busy = _gone(plan)
@@ -253,8 +254,26 @@ def _solve(problem: dict, pinned: list[dict]) -> dict:
         answer = {"status": "optimal", "routes": [], "unassigned": [], "metrics": {}, "timings": {}}
     else:
         answer = plan_routes(rest, time_limit_s=current_app.config["DISPATCH_ROUTE_TIME_LIMIT_S"])
-    answer["routes"] = copy.deepcopy(pinned) + list(answer.get("routes") or [])
-    return answer
+    if answer.get("status") == "error" or not pinned:
+        return answer
+    return _with_metrics(
+        problem, {**answer, "routes": copy.deepcopy(pinned) + list(answer["routes"])}
+    )
+
+
+def _with_metrics(problem: dict, answer: dict) -> dict:
+    """The answer's metrics recomputed over all its routes (pinned or edited ones included)."""
+    from dispatch.routing import load_problem
+    from dispatch.routing.routes import compute_metrics
+
+    routes = [r for r in answer["routes"] if r["stops"]]
+    unassigned = list(answer.get("unassigned") or [])
+    return {
+        **answer,
+        "status": "feasible" if answer.get("status") == "optimal" else answer.get("status"),
+        "routes": routes,
+        "metrics": compute_metrics(load_problem(problem), routes, unassigned),
+    }
 
 
 def _save(
@@ -285,7 +304,10 @@ def _save(
         edit=edit,
         time_zero=time_zero,
         problem=built.problem,
-        routes={k: answer.get(k) for k in ("status", "reason", "routes", "metrics", "timings")},
+        routes={
+            k: answer.get(k)
+            for k in ("status", "reason", "routes", "unassigned", "metrics", "timings")
+        },
         unassigned=unassigned,
         violations=[routing_words.violation(v) for v in violations][:200],
         metrics={
@@ -344,10 +366,12 @@ def _check_edit(base: RoutePlan, edit: dict) -> dict:
     action = edit.get("action")
     if action not in EDIT_ACTIONS:
         raise Invalid(_("Unknown edit."), errors={"action": [_("invalid")]})
-    vehicles = {v["id"] for v in base.problem["vehicles"]}
+    vehicles = {v["id"] for v in _all_vehicles(base)}
     for field in ("vehicle", "to_vehicle") if action == "move" else ("vehicle",):
         if edit.get(field) not in vehicles:
-            raise Invalid(_("No such vehicle in this 装车方案."), errors={field: [_("not found")]})
+            raise Invalid(
+                _("No such vehicle in this loading plan."), errors={field: [_("not found")]}
+            )
     if action == "move":
         quantity = edit.get("quantity")
         if quantity is not None and (
@@ -379,7 +403,7 @@ def edit_routes(user, route_plan_id: int, edit: dict) -> RoutePlan:
     base = get_route_plan(user, route_plan_id)
     plan = approved_plan(user, base.plan_id)
     if base.status == RoutePlanStatus.SUPERSEDED:
-        raise Conflict(_("Edit the newest 装车方案 or the adopted one."))
+        raise Conflict(_("Edit the newest loading plan or the adopted one."))
     change = _check_edit(base, edit)
     pinned = set((base.edit or {}).get("pinned", []))
     excluded = set((base.edit or {}).get("excluded", []))
@@ -478,12 +502,14 @@ def _moved(problem: dict, routes: list[dict], change: dict, base_answer: dict) -
         there["drops"].append({"delivery": change["delivery"], "quantity": units})
     else:
         same["quantity"] += units
-    return {**base_answer, "status": "feasible", "routes": _retimed(problem, routes)}
+    return _with_metrics(
+        problem, {**base_answer, "status": "feasible", "routes": _retimed(problem, routes)}
+    )
 
 
 def _retimed(problem: dict, routes: list[dict]) -> list[dict]:
     """Routes timed again by the router's one definition of "arriving when" after a hand edit."""
-    from dispatch.routing.problem import load_problem
+    from dispatch.routing import load_problem
     from dispatch.routing.routes import build_route
 
     loaded = load_problem(problem)

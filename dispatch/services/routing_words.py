@@ -5,6 +5,18 @@ line, vehicle and point ids kept beside them for the page to name."""
 from flask_babel import gettext as _
 
 
+import re
+
+# The router's reason codes (dispatch.routing.REASONS) and the ones the 装车方案 adds.
+REASON_CODES = {
+    "no_vehicle_at_depot": "no_vehicles",
+    "unit_heavier_than_any_vehicle": "too_heavy",
+    "no_capacity_left": "capacity",
+    "max_stops": "max_stops",
+    "would_make_others_late": "delays_others",
+}
+
+
 def reason(code: str) -> str:
     """Why a line was left out before or by routing, in people's words."""
     texts = {
@@ -16,85 +28,61 @@ def reason(code: str) -> str:
         "no_vehicles": _("The depot has no available road vehicle registered."),
         "too_heavy": _("One unit is heavier or larger than any vehicle of the depot can carry."),
         "capacity": _("The depot's vehicles cannot carry all of it."),
-        "late": _("No vehicle can reach the point by its deadline."),
-        "unreachable": _("No vehicle can reach the point."),
-        "excluded": _("Its vehicles were left out of this version."),
+        "max_stops": _("The depot's vehicles cannot make that many stops."),
+        "delays_others": _("Carrying it would make other deliveries late."),
     }
+    code = REASON_CODES.get(code, code)
     return texts.get(code) or _("The router could not place it (%(code)s).", code=code)
 
 
-def _code_of(text: str) -> str:
-    """The reason code in a router's free-text reason (its first word, or a known phrase)."""
-    lowered = (text or "").lower()
-    for code, words in (
-        ("no_vehicles", ("no vehicle", "no_vehicle", "no-vehicle")),
-        ("too_heavy", ("heavier", "too heavy", "too_heavy", "exceeds every", "unit_too", "larger")),
-        ("late", ("deadline", "late", "due")),
-        ("unreachable", ("unreachable", "cannot reach", "no route")),
-        ("capacity", ("capacity", "payload", "volume", "fleet")),
-    ):
-        if any(word in lowered for word in words):
-            return code
-    return lowered.split(":")[0].strip() or "unknown"
-
-
 def unassigned(rows: list[dict]) -> list[dict]:
-    """The router's unassigned units as [{line_id, quantity, reason, from_router}]."""
+    """The router's unassigned units as [{line_id, quantity, reason, code, from_router}]."""
     found = []
     for row in rows:
         delivery = str(row.get("delivery", ""))
         if not delivery.startswith("L") or not delivery[1:].isdigit():
             continue
+        code = str(row.get("reason") or "")
         found.append(
             {
                 "line_id": int(delivery[1:]),
                 "quantity": int(row.get("quantity") or 0),
-                "reason": reason(_code_of(str(row.get("reason") or ""))),
+                "reason": reason(code),
+                "code": code[:40],
                 "from_router": True,
             }
         )
     return found
 
 
-VIOLATIONS = {
-    "overload": "The vehicle carries more than its payload.",
-    "volume": "The vehicle carries more than its volume.",
-    "wrong_depot": "The vehicle loads a delivery of another depot.",
-    "quantity": "Delivered and unassigned units do not add up to the delivery.",
-    "time": "The times along the route do not follow from the road times.",
-    "late": "A drop arrives after its deadline.",
-    "max_stops": "The vehicle makes more stops than it may.",
-    "unknown": "The route names something the problem does not know.",
-}
-
-
 def violation(item) -> dict:
-    """One finding of check_routes as {code, text, detail}: a sentence people read, and the
-    router's own words kept as detail."""
-    if isinstance(item, dict):
-        code = str(item.get("code") or item.get("kind") or "")
-        detail = str(item.get("message") or item.get("detail") or item)
-    else:
-        detail = str(item)
-        code = detail.split(":")[0].strip()
-    known = _violation_text(code, detail)
-    return {"code": code[:40], "text": known, "detail": detail[:300]}
+    """One finding of check_routes (a plain English sentence) as {text, vehicle, delivery,
+    detail}: a sentence people read, the vehicle and line it names, the router's words kept."""
+    detail = str(item)
+    vehicle = re.search(r"vehicle (V[\w-]+)", detail)
+    delivery = re.search(r"delivery (L\d+)", detail)
+    return {
+        "text": _violation_text(detail),
+        "vehicle": vehicle.group(1) if vehicle else None,
+        "delivery": delivery.group(1) if delivery else None,
+        "detail": detail[:300],
+    }
 
 
-def _violation_text(code: str, detail: str) -> str:
-    lowered = f"{code} {detail}".lower()
-    if "volume" in lowered:
+def _violation_text(detail: str) -> str:
+    lowered = detail.lower()
+    if " m3, volume" in lowered:
         return _("The vehicle carries more than its volume.")
-    if "payload" in lowered or "overload" in lowered or "weight" in lowered:
+    if " t, payload" in lowered:
         return _("The vehicle carries more than its payload.")
-    if "depot" in lowered:
+    if "loads only at" in lowered or ".depot:" in lowered:
         return _("The vehicle loads a delivery of another depot.")
-    if "stops" in lowered:
+    if "makes at most" in lowered:
         return _("The vehicle makes more stops than it may.")
-    if "late" in lowered or "due" in lowered:
-        return _("A drop arrives after its deadline.")
-    if "time" in lowered or "arrival" in lowered or "departure" in lowered:
+    if "arrival_h" in lowered or "departure_h" in lowered:
         return _("The times along the route do not follow from the road times.")
-    if "quantit" in lowered or "unassigned" in lowered or "delivered" in lowered:
+    if "units on routes" in lowered:
         return _("Delivered and unassigned units do not add up to the delivery.")
+    if "more than one route" in lowered:
+        return _("A vehicle is on more than one route.")
     return _("The route breaks a rule of the problem.")

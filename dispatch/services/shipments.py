@@ -67,7 +67,7 @@ def move_obstacle(user, shipment: Shipment) -> DomainError | None:
     if (trip := line_in_trips(shipment.line_id)) is not None:
         return Conflict(
             _(
-                "This line travels by trip %(trip)s of the 装车方案: move the trip instead.",
+                "This line travels by trip %(trip)s of the loading plan: move the trip instead.",
                 trip=trip,
             )
         )

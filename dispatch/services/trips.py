@@ -105,7 +105,7 @@ def adopt_obstacle(user, route_plan: RoutePlan) -> DomainError | None:
     if not may_command_incidents(user):
         return NotAllowed(_("Only command staff manage incidents, demands and plans."))
     if route_plan.plan.status != PlanStatus.APPROVED:
-        return Conflict(_("A 装车方案 is made from an approved dispatch plan."))
+        return Conflict(_("A loading plan is made from an approved dispatch plan."))
     if route_plan.status != RoutePlanStatus.DRAFT:
         return Conflict(_("Only the newest proposal can be adopted."))
     if route_plan.violations:
