@@ -20,7 +20,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
+from core.policy import sees_whole_plans
 from core.extensions import db
 from core.timeutil import utcnow
 from reserve.services.transport import road_fleets
@@ -66,9 +67,16 @@ def approved_plan(user, plan_id: int) -> PlanVersion:
     return plan
 
 
+def _require_whole_plans(user) -> None:
+    """A version names every line of its plan: for who reads whole plans (operators read their
+    own agency's trips instead, trips.visible_trips)."""
+    if not sees_whole_plans(user):
+        raise NotAllowed(_("Only command staff and leaders read whole loading plans."))
+
+
 def get_route_plan(user, route_plan_id: int) -> RoutePlan:
-    """A version, for who may read its dispatch plan (operators: the board shows them their
-    own depots' trips only, see trips.visible_trips)."""
+    """A version, for who may read its whole dispatch plan."""
+    _require_whole_plans(user)
     route_plan = db.session.get(RoutePlan, route_plan_id)
     if route_plan is None:
         raise NotFound(_("Loading plan %(id)s not found.", id=route_plan_id))
@@ -77,6 +85,7 @@ def get_route_plan(user, route_plan_id: int) -> RoutePlan:
 
 
 def list_route_plans(user, plan_id: int) -> list[RoutePlan]:
+    _require_whole_plans(user)
     get_plan(user, plan_id)
     return (
         db.session.execute(
