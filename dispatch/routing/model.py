@@ -122,7 +122,8 @@ def solve_depot(
 
     # Cost: km (scaled) on every arc, the late cost on entering a late copy, a fixed cost per
     # vehicle used, the undelivered penalty on each disjunction.
-    late_cost = [0, 0] + [c for p in pieces for c in (0, w["late"] * p.weight)]
+    value = [_scaled(p.weight, w["late_unit"]) for p in pieces]  # priority-units, maybe coarsened
+    late_cost = [0, 0] + [c for v in value for c in (0, w["late"] * v)]
     cost = [
         [_scaled(metres[i][j], w["km_unit"]) * w["km"] + late_cost[j] for j in range(n)]
         for i in range(n)
@@ -131,7 +132,7 @@ def solve_depot(
     routing.SetFixedCostOfAllVehicles(w["vehicles"])
     for k, piece in enumerate(pieces):
         nodes = [manager.NodeToIndex(2 + 2 * k), manager.NodeToIndex(3 + 2 * k)]
-        routing.AddDisjunction(nodes, (w["late"] + w["unassigned"]) * piece.weight, 1)
+        routing.AddDisjunction(nodes, (w["late"] + w["unassigned"]) * value[k], 1)
 
     _capacity(routing, manager, vehicles, pieces)
     _stops(routing, vehicles, places)
@@ -151,29 +152,42 @@ def weights(objective, pieces, vehicles, metres) -> dict:
     Levels, most important first, in the policy's order; "late" stands for two levels:
     priority-weighted units late or undelivered, then priority-weighted units undelivered
     (delivering late beats not delivering). Each level's weight exceeds the largest possible
-    total of all levels below it. If the top weight would pass COST_LIMIT, km are counted
-    in coarser units (10 m, 100 m, ...), the only place the order is approximated.
+    total of all levels below it, so no trade between levels is possible. If the top weight
+    would pass COST_LIMIT, the model coarsens, in this order, until it fits: km counted in
+    10 m, 100 m, ... units (up to the longest leg); the undelivered sub-level dropped (the
+    repair pass still prefers late to undelivered); priority-units counted in tens,
+    hundreds, ... Realistic depots (docs/routing.md) never get past the first step.
     """
     units = sum(p.weight for p in pieces)
     longest = max((max(row) for row in metres), default=0)
-    km_bound = len(pieces) * longest
-    km_unit = 1
+    km_unit, late_unit, sublevel = 1, 1, True
     while True:
+        late = -(-units // late_unit) + len(pieces)
         bounds = {
-            "late": units,
-            "unassigned": units,
+            "late": late,
+            "unassigned": late if sublevel else 0,
             "vehicles": len(vehicles),
-            "km": km_bound // km_unit + len(pieces),
+            "km": len(pieces) * longest // km_unit + len(pieces),
         }
-        levels = [lv for c in objective for lv in (["late", "unassigned"] if c == "late" else [c])]
         out, weight = {"late": 0, "unassigned": 0, "vehicles": 0, "km": 0}, 1
-        for level in reversed(levels):
+        for level in reversed(_levels(objective, sublevel)):
             out[level] = weight
             weight *= bounds[level] + 1
-        if weight <= COST_LIMIT or km_unit > max(longest, 1):
-            out["km_unit"] = km_unit
-            return out
-        km_unit *= 10
+        if weight <= COST_LIMIT:
+            return {**out, "km_unit": km_unit, "late_unit": late_unit}
+        if km_unit <= longest:
+            km_unit *= 10
+        elif sublevel:
+            sublevel = False
+        else:
+            late_unit *= 10
+
+
+def _levels(objective, sublevel: bool) -> list[str]:
+    out = []
+    for criterion in objective:
+        out += ["late", "unassigned"] if criterion == "late" and sublevel else [criterion]
+    return out
 
 
 def _scaled(metres: int, unit: int) -> int:
