@@ -463,3 +463,14 @@ def test_api_and_pages_of_the_loading_plan(app, world, client):
         client.delete(f"/api/v1/road-times/{saved.json['id']}", headers=headers).status_code == 204
     )
     assert client.get(f"/road-times?incident={incident_id}").status_code == 200
+
+
+def test_shipments_carried_by_trips_are_nobodys_shipment_todo(app, world):
+    from dispatch import todos
+
+    incident, point, plan, route_plan = routed(world)
+    operator = user(world, "east_op")
+    before = todos._shipments(operator, "ready", "shipment_send").count
+    assert before >= 1
+    trips.adopt(user(world, "approver"), route_plan.id)
+    assert todos._shipments(operator, "ready", "shipment_send").count == 0
