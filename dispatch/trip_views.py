@@ -10,7 +10,7 @@ from core.errors import DomainError
 
 from .models import STOP_LABELS, TRIP_LABELS
 from .services import loads, road_times, trips, versions, waybills
-from .views import _attempt, _back, _flash_error, bp
+from .pages import _attempt, _back, _flash_error, bp
 
 
 @bp.route("/plans/<int:plan_id>/routes", methods=["POST"])
