@@ -134,6 +134,13 @@ class Config:
     DISPATCH_SUPPLIER_CAPACITY_T = 30.0
     DISPATCH_FOUR_EYES = True
     DISPATCH_BACKGROUND_ARCS = 2_000_000
+    # The 装车方案 (docs/dispatch.md): the router's time limit, the problem size (deliveries ×
+    # vehicles) above which it runs as a background job, and an optional road-network service
+    # (OSRM-compatible /table/v1/driving/; unset: straight lines × DISPATCH_ROAD_FACTOR).
+    DISPATCH_ROUTE_TIME_LIMIT_S = 10.0
+    DISPATCH_ROUTE_BACKGROUND_PAIRS = 40_000
+    DISPATCH_OSRM_URL = None
+    DISPATCH_OSRM_TIMEOUT_S = 5.0
 
     # Response headers (core/hardening.py). Scripts and styles only from our origin: no inline
     # <script>, no on*= handlers, no style attributes in templates. HSTS only where TLS is certain.
@@ -249,6 +256,9 @@ ENVIRONMENT = {
     "DISPLAY_TIMEZONE": ("DISPLAY_TIMEZONE", str),
     "DISPATCH_FOUR_EYES": ("DISPATCH_FOUR_EYES", _flag),
     "DISPATCH_DEFAULT_CAPACITY_T": ("DISPATCH_DEFAULT_CAPACITY_T", float),
+    "DISPATCH_OSRM_URL": ("DISPATCH_OSRM_URL", str),
+    "DISPATCH_OSRM_TIMEOUT_S": ("DISPATCH_OSRM_TIMEOUT_S", float),
+    "DISPATCH_ROUTE_TIME_LIMIT_S": ("DISPATCH_ROUTE_TIME_LIMIT_S", float),
     "HSTS_SECONDS": ("HSTS_SECONDS", int),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "METRICS_ENABLED": ("METRICS_ENABLED", _flag),

@@ -11,6 +11,14 @@ from core.errors import Invalid
 from core.pagination import PageArgsSchema, page_schema, paginate
 
 from .schemas import (
+    RoadTimeSchema,
+    RouteEditSchema,
+    RouteJobSchema,
+    RoutePlanSchema,
+    RouteRequestSchema,
+    StopReceiptSchema,
+    TripCrewSchema,
+    TripSchema,
     ConsumptionSchema,
     DemandRevisionSchema,
     DemandSchema,
@@ -29,6 +37,9 @@ from .schemas import (
     ShipmentUpdateSchema,
 )
 from .services import (
+    loads,
+    road_times,
+    trips,
     after_action,
     approval,
     board,
@@ -327,6 +338,134 @@ def report(incident_id):
 @blp.response(200)
 def command_board(incident_id):
     return board.board(current_user, incident_id)
+
+
+# --- 装车方案: route plans, trips, waybills' data, road times --------------------------------------
+
+
+@blp.route("/dispatch-plans/<int:plan_id>/route-plans")
+@auth_required("token", "session")
+@blp.response(200, RoutePlanSchema(many=True))
+def list_route_plans(plan_id):
+    """Every 装车方案 version of an approved plan, newest first (command staff, leaders)."""
+    return loads.list_route_plans(current_user, plan_id)
+
+
+@blp.route("/dispatch-plans/<int:plan_id>/route-plans", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(RouteRequestSchema)
+@blp.response(201, RoutePlanSchema)
+@blp.alt_response(202, schema=RouteJobSchema, description="A large problem: a background job")
+def build_route_plan(data, plan_id):
+    """Route the approved plan's lines onto the source depots' vehicles: a new version (201),
+    or above DISPATCH_ROUTE_BACKGROUND_PAIRS deliveries × vehicles a job to poll (202)."""
+    outcome = loads.route_or_queue(current_user, plan_id, background=data["background"])
+    if isinstance(outcome, background_jobs.BackgroundJob):
+        return jsonify(RouteJobSchema().dump(background_jobs.as_dict(outcome))), 202
+    return outcome
+
+
+@blp.route("/route-jobs/<int:job_id>")
+@auth_required("token", "session")
+@blp.response(200, RouteJobSchema)
+def route_job(job_id):
+    return background_jobs.as_dict(background_jobs.get_job(current_user, job_id, "route"))
+
+
+@blp.route("/route-plans/<int:route_plan_id>")
+@auth_required("token", "session")
+@blp.response(200, RoutePlanSchema)
+def get_route_plan(route_plan_id):
+    return loads.get_route_plan(current_user, route_plan_id)
+
+
+@blp.route("/route-plans/<int:route_plan_id>/edit", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(RouteEditSchema)
+@blp.response(201, RoutePlanSchema)
+def edit_route_plan(data, route_plan_id):
+    """A new version with one edit (pin, unpin, exclude, include a vehicle; move a drop),
+    checked with check_routes; its violations are kept with it."""
+    return loads.edit_routes(current_user, route_plan_id, data)
+
+
+@blp.route("/route-plans/<int:route_plan_id>/adopt", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200, RoutePlanSchema)
+def adopt_route_plan(route_plan_id):
+    """Make the version's trips (409 while it breaks a rule)."""
+    return trips.adopt(current_user, route_plan_id)
+
+
+@blp.route("/incidents/<int:incident_id>/trips")
+@auth_required("token", "session")
+@blp.response(200, TripSchema(many=True))
+def list_trips(incident_id):
+    return trips.visible_trips(current_user, incident_id)
+
+
+@blp.route("/trips/<int:trip_id>")
+@auth_required("token", "session")
+@blp.response(200, TripSchema)
+def get_trip(trip_id):
+    return trips.get_trip(current_user, trip_id)
+
+
+@blp.route("/trips/<int:trip_id>", methods=["PATCH"])
+@auth_required("token", "session")
+@blp.arguments(TripCrewSchema)
+@blp.response(200, TripSchema)
+def set_trip_crew(data, trip_id):
+    """Plate (晋A12345), driver (at most 50 characters), phone (mobile or landline)."""
+    return trips.set_crew(current_user, trip_id, **data)
+
+
+@blp.route("/trips/<int:trip_id>/depart", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200, TripSchema)
+def depart_trip(trip_id):
+    """The trip leaves: the lots of all its drops are issued in one transaction."""
+    return trips.depart(current_user, trip_id)
+
+
+@blp.route("/trip-stops/<int:stop_id>/receive", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(StopReceiptSchema)
+@blp.response(200, TripSchema)
+def receive_stop(data, stop_id):
+    """Receive a stop: each drop's quantity received (drops not named: in full)."""
+    received = {
+        row["drop_id"]: {
+            "quantity_received": row["quantity_received"],
+            "reason": row["discrepancy_reason"],
+        }
+        for row in data["drops"]
+    }
+    return trips.receive_stop(current_user, stop_id, received).trip
+
+
+@blp.route("/road-times")
+@auth_required("token", "session")
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, page_schema(RoadTimeSchema))
+def list_road_times(page, per_page):
+    return paginate(road_times.list_road_times_query(current_user), page, per_page)
+
+
+@blp.route("/road-times", methods=["POST"])
+@auth_required("token", "session")
+@blp.arguments(RoadTimeSchema)
+@blp.response(201, RoadTimeSchema)
+def set_road_time(data):
+    """Record or replace a known road time from one place to another (D<depot>, P<point>)."""
+    return road_times.set_road_time(current_user, **data)
+
+
+@blp.route("/road-times/<int:road_time_id>", methods=["DELETE"])
+@auth_required("token", "session")
+@blp.response(204)
+def delete_road_time(road_time_id):
+    road_times.delete_road_time(current_user, road_time_id)
 
 
 BLUEPRINTS = [blp]

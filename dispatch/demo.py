@@ -17,8 +17,8 @@ from core.extensions import db
 from core.timeutil import utcnow
 from reserve.models import EmergencyPlan
 
-from .models import Incident
-from .services import after_action, approval, incidents, planning, shipments
+from .models import Incident, ShipmentStatus
+from .services import after_action, approval, incidents, loads, planning, shipments, trips
 
 DRILL_POINTS = [
     ("小店区体育馆安置点", 37.7396, 112.5651, "140105", 1800, 3),
@@ -90,10 +90,14 @@ def _drill(author, approver, plan_id) -> Incident:
     _with_points(author, drill, DRILL_POINTS)
     plan = planning.plan_incident(author, drill.id)
     approval.approve(approver, plan.id)
+    _load_and_drive(approver, plan, drill)
     for shipment in shipments.list_shipments(approver, drill.id):
-        for status in ("departed", "arrived"):
-            shipments.advance(approver, shipment.id, status)
-        shipments.advance(approver, shipment.id, "received", quantity_received=shipment.quantity)
+        if shipment.status == ShipmentStatus.READY:  # lines no vehicle of ours carried
+            for status in ("departed", "arrived"):
+                shipments.advance(approver, shipment.id, status)
+            shipments.advance(
+                approver, shipment.id, "received", quantity_received=shipment.quantity
+            )
         point_id = shipment.line.point_id
         used = shipment.quantity * 4 // 5  # a fifth goes back to its depot after the drill
         after_action.record_consumption(
@@ -115,6 +119,30 @@ def _drill(author, approver, plan_id) -> Incident:
             )
     incidents.move_incident(author, drill.id, "recovery")
     return incidents.move_incident(author, drill.id, "closed")
+
+
+CREWS = [("晋AD{n:04d}", "王建国", "13903510001"), ("晋AD{n:04d}", "李卫东", "13903510002")]
+
+
+def _load_and_drive(commander, plan, incident) -> None:
+    """The drill's 装车方案: routed onto the depots' vehicles, adopted, each trip crewed,
+    departed and received stop by stop (a drill moves no stock)."""
+    route_plan = loads.route_or_queue(commander, plan.id)
+    if not trips.can_adopt(commander, route_plan):
+        return
+    trips.adopt(commander, route_plan.id)
+    for n, trip in enumerate(trips.visible_trips(commander, incident.id), start=1):
+        plate, driver, phone = CREWS[n % len(CREWS)]
+        trips.set_crew(
+            commander,
+            trip.id,
+            plate=plate.format(n=n),
+            driver=driver,
+            phone=phone[:-1] + str(n % 10),
+        )
+        trips.depart(commander, trip.id)
+        for stop in trip.stops:
+            trips.receive_stop(commander, stop.id, {})
 
 
 def _open_incident(author, plan_id) -> Incident:

@@ -12,7 +12,7 @@ INCIDENTS_SHOWN = 5
 
 
 def _blueprints(app, api):
-    from . import views
+    from . import trip_views, views  # noqa: F401  trip_views: the 装车方案's pages, on views.bp
     from .api import BLUEPRINTS
 
     for blueprint in BLUEPRINTS:
@@ -45,6 +45,10 @@ def _value_labels() -> dict:
         ("emergency_plan", "level"): models.LEVEL_LABELS,
         ("demand", "status"): models.DEMAND_STATUS_LABELS,
         ("after_action_record", "kind"): models.RECORD_KIND_LABELS,
+        ("route_plan", "status"): models.ROUTE_PLAN_LABELS,
+        ("route_plan", "method"): models.ROUTE_METHOD_LABELS,
+        ("trip", "status"): models.TRIP_LABELS,
+        ("trip_stop", "status"): models.STOP_LABELS,
         ("consultation_message", "kind"): models.MESSAGE_KIND_LABELS,
         ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},
     }
@@ -62,6 +66,11 @@ FEATURE = Feature(
             "plan",
             "dispatch.services.plan_jobs:run_plan_job",
             "dispatch.services.plan_jobs:check_plan_job",
+        ),
+        Kind(
+            "route",
+            "dispatch.services.loads:run_route_job",
+            "dispatch.services.loads:check_route_job",
         ),
     ),
 )

@@ -21,7 +21,14 @@ from core.extensions import db
 from core.timeutil import utcnow
 from reserve.models import LABELS as RESERVE_LABELS
 
-from .statuses import IncidentStatus, PlanStatus, ShipmentStatus
+from .statuses import (
+    IncidentStatus,
+    PlanStatus,
+    RoutePlanStatus,
+    ShipmentStatus,
+    StopStatus,
+    TripStatus,
+)
 
 
 INCIDENT_STATUSES = tuple(IncidentStatus)
@@ -310,3 +317,148 @@ class AfterActionRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     material = relationship("Material", lazy="joined")
+
+
+# --- 装车方案: route plans (versions), trips, their stops and drops, known road times -------------
+
+
+ROUTE_PLAN_LABELS = {
+    "draft": _l("Proposal"),
+    "adopted": _l("Adopted"),
+    "superseded": _l("Superseded"),
+}
+TRIP_LABELS = {
+    "ready": _l("Ready to load"),
+    "departed": _l("On the road"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+}
+STOP_LABELS = {"pending": _l("Waiting"), "received": _l("Received")}
+ROUTE_METHOD_LABELS = {
+    "router": _l("routed"),
+    "manual": _l("edited by hand"),
+}
+
+
+class RoutePlan(db.Model):
+    """One version of the 装车方案 of an approved dispatch plan: the router's problem and answer,
+    the edits that made it, and what `check_routes` found wrong with it (kept, never edited)."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "version", name="uq_route_plan_plan_version"),)
+    __audit_exclude__ = {"problem", "routes"}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan_version.id"), index=True)
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), default=RoutePlanStatus.DRAFT)
+    method: Mapped[str] = mapped_column(String(12))  # router / manual
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("route_plan.id"))
+    edit: Mapped[dict | None] = mapped_column(JSON)  # the edit that made it: pin / exclude / move
+    time_zero: Mapped[datetime]  # hour 0 of the problem's hours (naive UTC)
+    problem: Mapped[dict | None] = deferred(mapped_column(JSON))
+    routes: Mapped[dict | None] = deferred(mapped_column(JSON))  # the router's answer
+    unassigned: Mapped[list | None] = mapped_column(JSON)  # [{line_id, quantity, reason}]
+    violations: Mapped[list | None] = mapped_column(JSON)  # check_routes, as people read them
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    plan = relationship("PlanVersion", lazy="joined")
+
+
+class Trip(db.Model):
+    """One vehicle's load from one depot and its ordered stops (车次): a shipment of a vehicle."""
+
+    __table_args__ = (
+        CheckConstraint("load_t >= 0", name="load_not_negative"),
+        Index("ix_trip_incident_status", "incident_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    route_plan_id: Mapped[int] = mapped_column(ForeignKey("route_plan.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    vehicle_key: Mapped[str] = mapped_column(String(40))  # the router's vehicle id
+    vehicle_type: Mapped[str] = mapped_column(String(60))
+    payload_t: Mapped[float] = mapped_column(Float)
+    volume_m3: Mapped[float | None] = mapped_column(Float)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    driver: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default=TripStatus.READY)
+    km: Mapped[float] = mapped_column(Float, default=0)
+    load_t: Mapped[float] = mapped_column(Float, default=0)
+    departed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    depot = relationship("Depot", lazy="joined")
+    stops = relationship(
+        "TripStop", back_populates="trip", lazy="selectin", order_by="TripStop.sequence"
+    )
+
+
+class TripStop(db.Model):
+    """A stop of a trip at a demand point, in the order driven; received as a whole."""
+
+    __table_args__ = (UniqueConstraint("trip_id", "sequence", name="uq_trip_stop_sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trip.id"), index=True)
+    sequence: Mapped[int]
+    point_id: Mapped[int] = mapped_column(ForeignKey("demand_point.id"))
+    arrival_h: Mapped[float] = mapped_column(Float)  # planned, hours after the trip's time zero
+    departure_h: Mapped[float] = mapped_column(Float)
+    eta: Mapped[datetime]  # planned until the trip leaves, then from its departure
+    status: Mapped[str] = mapped_column(String(10), default=StopStatus.PENDING)
+    received_at: Mapped[datetime | None]
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    trip = relationship("Trip", back_populates="stops")
+    point = relationship("DemandPoint", lazy="joined")
+    drops = relationship("TripDrop", lazy="selectin", order_by="TripDrop.id")
+
+
+class TripDrop(db.Model):
+    """Units of one plan line unloaded at a stop, with the lots they come from."""
+
+    __table_args__ = (
+        CheckConstraint("quantity >= 1 AND quantity <= 1000000000", name="quantity_within_bound"),
+        CheckConstraint(
+            "quantity_received IS NULL OR quantity_received >= 0", name="received_not_negative"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("trip_stop.id"), index=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trip.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("plan_line.id"), index=True)
+    quantity: Mapped[int]
+    lots: Mapped[list] = mapped_column(JSON)  # [[lot id, units]] taken from the line's allocations
+    quantity_received: Mapped[int | None]
+    discrepancy_reason: Mapped[str | None] = mapped_column(String(300))
+
+    line = relationship("PlanLine", lazy="joined")
+
+
+class RoadTime(db.Model):
+    """A known road time between two places (a depot or a demand point, by the router's ids),
+    which replaces the straight-line estimate in every 装车方案 built after it."""
+
+    __table_args__ = (
+        UniqueConstraint("from_key", "to_key", name="uq_road_time_from_to"),
+        CheckConstraint("hours > 0 AND hours <= 240", name="hours_within_bound"),
+        CheckConstraint("km >= 0 AND km <= 10000", name="km_within_bound"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_key: Mapped[str] = mapped_column(String(20))  # D12 (a depot) or P5 (a demand point)
+    to_key: Mapped[str] = mapped_column(String(20))
+    hours: Mapped[float] = mapped_column(Float)
+    km: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(String(200))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,6 +2,7 @@
 lot choice, and the after-action figures. No Flask, no database."""
 
 import math
+import re
 from datetime import datetime, timedelta
 
 from .statuses import IncidentStatus, ShipmentStatus
@@ -141,3 +142,82 @@ def stage_times(demanded_at, planned_at, approved_at, departed_at, arrived_at) -
         "departure_to_arrival_h": hours(departed_at, arrived_at),
         "demand_to_arrival_h": hours(demanded_at, arrived_at),
     }
+
+
+# --- 装车方案: trips, their crews and the lots their drops carry ---------------------------------
+
+TRIP_NEXT = {
+    "ready": {"departed"},
+    "departed": {"completed"},
+    "completed": set(),
+    "cancelled": set(),
+}
+PHONE = re.compile(r"^(?:\+?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?$")
+MAX_DRIVER = 50
+
+
+def trip_number(incident_number_: str, sequence: int) -> str:
+    return f"{incident_number_}-T{sequence:04d}"
+
+
+def normal_phone(text: str | None) -> str | None:
+    """A phone number as typed (spaces allowed) if it is a mainland mobile or landline number,
+    else None."""
+    cleaned = re.sub(r"\s+", "", text or "")
+    return cleaned if PHONE.match(cleaned) else None
+
+
+def normal_plate(text: str | None) -> str | None:
+    """A licence plate (晋A12345, 晋AD12345, 晋A1234挂) without spaces or dots, upper case, or None."""
+    cleaned = re.sub(r"[\s·.\-]+", "", text or "").upper()
+    return cleaned if PLATE.match(cleaned) else None
+
+
+def split_lots(
+    lots: list[tuple[int, int]], wanted: list[int]
+) -> list[list[tuple[int, int]]] | None:
+    """Share a line's lots (lot id, units; in reservation order) among its drops (units each, in
+    trip order): each drop takes what is left of the earliest lots. None if they hold too little."""
+    left = [[lot_id, units] for lot_id, units in lots if units > 0]
+    shares = []
+    for units in wanted:
+        share, need = [], units
+        for lot in left:
+            if need == 0:
+                break
+            take = min(lot[1], need)
+            if take:
+                share.append((lot[0], take))
+                lot[1] -= take
+                need -= take
+        if need:
+            return None
+        shares.append(share)
+    return shares
+
+
+def lots_left(
+    allocated: list[tuple[int, int]], used: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """What a line's allocations (lot id, units) still hold once `used` (lot id, units) is taken."""
+    taken: dict[int, int] = {}
+    for lot_id, units in used:
+        taken[lot_id] = taken.get(lot_id, 0) + units
+    left = []
+    for lot_id, units in allocated:
+        gone = min(units, taken.get(lot_id, 0))
+        taken[lot_id] = taken.get(lot_id, 0) - gone
+        if units - gone > 0:
+            left.append((lot_id, units - gone))
+    return left
+
+
+def stop_eta(departed_at: datetime, arrival_h: float, ready_h: float) -> datetime:
+    """A stop's expected arrival once its trip has left: the planned hours from the moment the
+    vehicle was planned to be loaded (`ready_h`) to the stop, counted from the real departure."""
+    return departed_at + timedelta(hours=max(arrival_h - ready_h, 0.0))
+
+
+def can_move_trip(current: str, target: str) -> bool:
+    return target in TRIP_NEXT.get(current, set())

@@ -208,3 +208,120 @@ class PlanJobSchema(JobSchema):
         allow_none=True, metadata={"description": "the plan version made, once done"}
     )
     incident_id = fields.Int(allow_none=True)
+
+
+# --- 装车方案: route plans, trips, road times (docs/api.md gives the bounds) --------------------
+
+
+class RouteRequestSchema(Schema):
+    background = fields.Bool(load_default=None, allow_none=True)
+
+
+class RouteEditSchema(Schema):
+    action = fields.Str(
+        required=True, validate=validate.OneOf(("pin", "unpin", "exclude", "include", "move"))
+    )
+    vehicle = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    to_vehicle = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
+    delivery = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
+    point = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
+    quantity = Units(load_default=None)
+
+
+class RoutePlanSchema(Schema):
+    id = fields.Int()
+    incident_id = fields.Int()
+    plan_id = fields.Int()
+    version = fields.Int()
+    status = fields.Str()
+    method = fields.Str()
+    based_on_id = fields.Int(allow_none=True)
+    edit = fields.Dict(allow_none=True)
+    time_zero = fields.DateTime()
+    routes = fields.Function(
+        lambda r: (r.routes or {}).get("routes") or [],
+        metadata={
+            "description": "the router's routes: vehicle, depot, stops (hours from time_zero)"
+        },
+    )
+    unassigned = fields.List(fields.Dict(), allow_none=True)
+    violations = fields.List(fields.Dict(), allow_none=True)
+    metrics = fields.Dict(allow_none=True)
+    author_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class TripDropSchema(Schema):
+    id = fields.Int()
+    line_id = fields.Int()
+    material = fields.Function(lambda d: d.line.material.name)
+    unit = fields.Function(lambda d: d.line.material.unit)
+    quantity = fields.Int()
+    quantity_received = fields.Int(allow_none=True)
+    discrepancy_reason = fields.Str(allow_none=True)
+
+
+class TripStopSchema(Schema):
+    id = fields.Int()
+    sequence = fields.Int()
+    point_id = fields.Int()
+    point = fields.Function(lambda s: s.point.name)
+    eta = fields.DateTime()
+    status = fields.Str()
+    received_at = fields.DateTime(allow_none=True)
+    drops = fields.List(fields.Nested(TripDropSchema))
+
+
+class TripSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    route_plan_id = fields.Int()
+    status = fields.Str()
+    depot_id = fields.Int()
+    depot = fields.Function(lambda t: t.depot.name)
+    vehicle_type = fields.Str()
+    payload_t = fields.Float()
+    plate = fields.Str(allow_none=True)
+    driver = fields.Str(allow_none=True)
+    phone = fields.Str(allow_none=True)
+    km = fields.Float()
+    load_t = fields.Float()
+    departed_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    stops = fields.List(fields.Nested(TripStopSchema))
+
+
+class TripCrewSchema(Schema):
+    plate = fields.Str(load_default=None, validate=validate.Length(max=16))
+    driver = fields.Str(load_default=None, validate=validate.Length(max=50))
+    phone = fields.Str(load_default=None, validate=validate.Length(max=20))
+
+
+class DropReceiptSchema(Schema):
+    drop_id = fields.Int(required=True)
+    quantity_received = Units(minimum=0, required=True)
+    discrepancy_reason = fields.Str(load_default=None, validate=validate.Length(max=300))
+
+
+class StopReceiptSchema(Schema):
+    drops = fields.List(
+        fields.Nested(DropReceiptSchema), load_default=list, validate=validate.Length(max=500)
+    )
+
+
+class RoadTimeSchema(Schema):
+    id = fields.Int(dump_only=True)
+    from_key = fields.Str(required=True, validate=validate.Regexp(r"^[DPdp]\d{1,12}$"))
+    to_key = fields.Str(required=True, validate=validate.Regexp(r"^[DPdp]\d{1,12}$"))
+    hours = fields.Float(
+        required=True, validate=validate.Range(min=0, max=240, min_inclusive=False)
+    )
+    km = fields.Float(required=True, validate=validate.Range(min=0, max=10_000))
+    note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class RouteJobSchema(JobSchema):
+    """A routing job (a 装车方案 made in the background)."""
+
+    route_plan_id = fields.Function(lambda j: (j.get("result") or {}).get("route_plan_id"))

@@ -28,3 +28,21 @@ class ShipmentStatus(enum.StrEnum):
 class DemandStatus(enum.StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"  # replaced by a new version or withdrawn
+
+
+class RoutePlanStatus(enum.StrEnum):
+    DRAFT = "draft"  # the newest proposal of its dispatch plan
+    ADOPTED = "adopted"  # its routes became trips
+    SUPERSEDED = "superseded"  # a newer version (or another adopted one) replaced it
+
+
+class TripStatus(enum.StrEnum):
+    READY = "ready"
+    DEPARTED = "departed"  # its drops' lots were issued
+    COMPLETED = "completed"  # every stop received
+    CANCELLED = "cancelled"  # its route plan was replaced before it left
+
+
+class StopStatus(enum.StrEnum):
+    PENDING = "pending"
+    RECEIVED = "received"

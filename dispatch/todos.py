@@ -12,7 +12,8 @@ from core.scoping import subtree_ids
 from core.todos import TodoItem, group
 from reserve.models import Depot, Material
 
-from .models import Incident, LinePosition, PlanLine, PlanVersion, Shipment
+from .models import Incident, LinePosition, PlanLine, PlanVersion, Shipment, Trip, TripDrop
+from .statuses import TripStatus
 
 
 def plan_approvals(user):
@@ -36,6 +37,16 @@ def plan_approvals(user):
             "dispatch.board",
             {"incident_id": r[2], "_anchor": "plan"},
         ),
+    )
+
+
+def _lines_in_trips():
+    """Plan lines carried by a trip of a 装车方案 (not cancelled): their own shipments move with
+    the trips, so they are nobody's shipment to-do."""
+    return (
+        select(TripDrop.line_id)
+        .join(Trip, Trip.id == TripDrop.trip_id)
+        .where(Trip.status != TripStatus.CANCELLED)
     )
 
 
@@ -67,6 +78,7 @@ def _shipments(user, status: str, kind: str):
             PlanVersion.status == "approved",
             Incident.status != "closed",
             scope,
+            ~Shipment.line_id.in_(_lines_in_trips()),  # those move by their trips
         )
         .order_by(Shipment.id)
     )

@@ -5,10 +5,9 @@ import json
 import math
 from datetime import datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 
 from core import background
@@ -28,12 +27,17 @@ from .models import (
     METHOD_LABELS,
     PLAN_STATUS_LABELS,
     POSITION_LABELS,
+    ROUTE_METHOD_LABELS,
+    ROUTE_PLAN_LABELS,
     SHIPMENT_LABELS,
     STATUS_LABELS,
+    STOP_LABELS,
+    TRIP_LABELS,
     SUBTYPES,
 )
 from .statuses import PlanStatus
 from . import rules
+from .pages import _attempt, _back, _flash_error, bp
 from .services import (
     after_action,
     approval,
@@ -43,78 +47,8 @@ from .services import (
     shipments,
     versions,
     visibility,
+    waybills,
 )
-
-bp = Blueprint(
-    "dispatch",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/dispatch/static",
-)
-bp.add_app_template_filter(
-    datetime.fromisoformat, "from_iso"
-)  # the report's ISO times, then |local_time
-
-
-def _back(incident_id, anchor=""):
-    return redirect(url_for("dispatch.board", incident_id=incident_id) + anchor, 303)
-
-
-# The form fields a refusal may name, as the form labels them.
-FIELD_LABELS = {
-    "name": _l("Name"),
-    "lat": _l("Latitude"),
-    "lon": _l("Longitude"),
-    "population": _l("People affected"),
-    "severity": _l("Severity"),
-    "region_code": _l("Region"),
-    "point_id": _l("Point"),
-    "material_id": _l("Material"),
-    "depot_id": _l("Depot"),
-    "quantity": _l("Quantity"),
-    "priority": _l("Priority"),
-    "needed_by": _l("Needed by"),
-    "reason": _l("reason"),
-    "quantity_received": _l("Quantity received"),
-    "discrepancy_reason": _l("Reason for the difference"),
-    "vehicles": _l("Vehicles"),
-    "position": _l("Position"),
-    "body": _l("Message"),
-    "note": _l("Note"),
-    "plan_id": _l("Dispatch plan"),
-    "status": _l("Status"),
-}
-
-
-def field_errors_text(errors: dict | None) -> str:
-    """A refusal's field errors as a person reads them: 原因：必填；数量：无效 (never `reason: ['required']`)."""
-    parts = []
-    for field, messages in (errors or {}).items():
-        if isinstance(messages, (list, tuple)):
-            messages = "、".join(str(m) for m in messages if isinstance(m, str))
-        elif not isinstance(messages, str):
-            messages = ""
-        parts.append(
-            f"{FIELD_LABELS[field]}：{messages}"
-            if field in FIELD_LABELS and messages
-            else str(FIELD_LABELS.get(field, "")) or messages
-        )
-    return "；".join(p for p in parts if p)[:400]
-
-
-def _attempt(action, *args, **kwargs):
-    try:
-        action(current_user, *args, **kwargs)
-        return True
-    except DomainError as exc:
-        _flash_error(exc)
-        return False
-
-
-def _flash_error(exc: DomainError) -> None:
-    details = field_errors_text(exc.errors)
-    flash(exc.detail + (f"（{details}）" if details else ""), "error")
 
 
 @bp.route("/incidents")
@@ -179,6 +113,7 @@ def board(incident_id):
     point_names = {p.id: p.name for p in points}
     material_names = {m.id: m.name for m in materials}
     shown_shipments = shipments.list_shipments(current_user, incident.id)
+    section = waybills.board_section(current_user, incident, current)
     suggestions = {}
     if request.args.get("suggest", type=int) and may_command_incidents(current_user):
         point_id = request.args.get("suggest", type=int)
@@ -224,6 +159,11 @@ def board(incident_id):
             current_user, incident.id, request.args.get("job", type=int)
         ),
         job_statuses=JOB_STATUS_LABELS,
+        loads=section,
+        route_plan_labels=ROUTE_PLAN_LABELS,
+        route_method_labels=ROUTE_METHOD_LABELS,
+        trip_labels=TRIP_LABELS,
+        stop_labels=STOP_LABELS,
         default_needed_by=(local_now() + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
         map_data=json.dumps(
             {
@@ -239,6 +179,7 @@ def board(incident_id):
                     for line in lines
                     if line.depot is not None and line.depot.lat is not None
                 ],
+                "trips": waybills.map_routes(section),
             },
             ensure_ascii=False,
         ),

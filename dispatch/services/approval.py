@@ -182,6 +182,22 @@ def cancel_obstacle(user, plan: PlanVersion, shipments=None) -> DomainError | No
     return None
 
 
+def _cancel_trips(plan: PlanVersion) -> None:
+    """A cancelled plan's trips go with it (none has left: cancel_obstacle saw their shipments)."""
+    from ..models import RoutePlan, Trip
+    from ..statuses import RoutePlanStatus, TripStatus
+
+    for route_plan in db.session.execute(select(RoutePlan).filter_by(plan_id=plan.id)).scalars():
+        route_plan.status = RoutePlanStatus.SUPERSEDED
+    for trip in db.session.execute(
+        select(Trip).where(
+            Trip.route_plan_id.in_(select(RoutePlan.id).filter_by(plan_id=plan.id)),
+            Trip.status == TripStatus.READY,
+        )
+    ).scalars():
+        trip.status = TripStatus.CANCELLED
+
+
 def can_cancel(user, plan: PlanVersion) -> bool:
     return cancel_obstacle(user, plan) is None
 
@@ -206,6 +222,7 @@ def cancel(user, plan_id: int, *, reason: str) -> PlanVersion:
             allocation.released = True
         if line.id in shipments:
             db.session.delete(shipments[line.id])
+    _cancel_trips(plan)
     plan.status, plan.cancelled_by_id, plan.cancelled_at = PlanStatus.CANCELLED, user.id, utcnow()
     plan.cancel_reason = reason.strip()[:300]
     db.session.commit()

@@ -56,6 +56,15 @@ def move_obstacle(user, shipment: Shipment) -> DomainError | None:
             )
     if db.session.get(PlanVersion, shipment.line.plan_id).status != PlanStatus.APPROVED:
         return Conflict(_("Only shipments of an approved plan move."))
+    from .trips import line_in_trips
+
+    if (trip := line_in_trips(shipment.line_id)) is not None:
+        return Conflict(
+            _(
+                "This line travels by trip %(trip)s of the loading plan: move the trip instead.",
+                trip=trip,
+            )
+        )
     return None
 
 

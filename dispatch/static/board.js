@@ -31,6 +31,17 @@
       L.circleMarker(r.from, { radius: 4, color: "#2e90fa", fillOpacity: 1 }).addTo(map);
       bounds.push(r.from);
     });
+    // The 装车方案: each trip (or proposed route) drawn stop by stop from its depot, the stops
+    // numbered in the order driven; labels are text nodes, never markup.
+    (data.trips || []).forEach(function (t) {
+      L.polyline(t.path, { color: "#7a5af8", weight: 3, opacity: 0.85, dashArray: "6 4", className: "trip-route" })
+        .bindTooltip(text(t.label)).addTo(map);
+      t.path.slice(1).forEach(function (stop, i) {
+        L.circleMarker(stop, { radius: 5, color: "#7a5af8", fillColor: "#fff", fillOpacity: 1, className: "trip-stop" })
+          .bindTooltip(text(t.label + " · " + (i + 1))).addTo(map);
+      });
+      bounds.push(t.path[0]);
+    });
     if (bounds.length > 1) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 10 }); }
     placePoints(map, document.getElementById("point-form"));
     showDirections(map, data, mapElement);
@@ -44,7 +55,8 @@
     MapTools.legend(map, element.dataset.legendTitle, [
       { colour: "#b42318", label: element.dataset.legendPoint, kind: "dot" },
       { colour: "#2e90fa", label: element.dataset.legendDepot, kind: "dot" },
-      { colour: "#2e90fa", label: element.dataset.legendRoute, kind: "line" }]);
+      { colour: "#2e90fa", label: element.dataset.legendRoute, kind: "line" }].concat(
+        (data.trips || []).length ? [{ colour: "#7a5af8", label: element.dataset.legendTrip, kind: "line" }] : []));
   }
   // A planning job (large problems run in the worker): poll its status every 2 s, move the
   // <progress> bar, and come back to the board when it ends (the plan, or the reason it failed).

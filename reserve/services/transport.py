@@ -1,5 +1,7 @@
 """Transport capacity (运输力) declared by agencies."""
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -71,3 +73,51 @@ def update_transport(user, transport_id: int, **fields) -> TransportCapacity:
 
 def get_transport(user, transport_id: int) -> TransportCapacity:
     return readable(user, TransportCapacity, transport_id, label=_("Transport capacity"))
+
+
+@dataclass(frozen=True)
+class RoadFleet:
+    """Vehicles of one kind a depot declares as available on the road (one capacity row)."""
+
+    capacity_id: int
+    depot_id: int
+    vehicle_type: str
+    count: int
+    payload_t: float
+    volume_m3: float | None
+
+
+def road_fleets(user, depot_ids) -> dict[int, list[RoadFleet]]:
+    """The available road capacity declared at each of these depots, as `user` may read it (the
+    装车方案's vehicles; vehicles without a depot are left out: nobody knows where they stand)."""
+    stmt = scoped(
+        select(TransportCapacity).where(
+            TransportCapacity.depot_id.in_(list(depot_ids)),
+            TransportCapacity.mode == TransportMode.ROAD.value,
+            TransportCapacity.available.is_(True),
+            TransportCapacity.count > 0,
+            TransportCapacity.payload_t > 0,
+        ),
+        user,
+        TransportCapacity.agency_id,
+        TransportCapacity.classification,
+    ).order_by(TransportCapacity.depot_id, TransportCapacity.id)
+    fleets: dict[int, list[RoadFleet]] = {}
+    for row in db.session.execute(stmt).scalars():
+        fleets.setdefault(row.depot_id, []).append(
+            RoadFleet(
+                row.id, row.depot_id, row.vehicle_type, row.count, row.payload_t, row.volume_m3
+            )
+        )
+    return fleets
+
+
+def vehicle_types(capacity_ids) -> dict[int, str]:
+    """Vehicle type by capacity row id, unscoped: the caller read the plan that names them."""
+    return dict(
+        db.session.execute(
+            select(TransportCapacity.id, TransportCapacity.vehicle_type).where(
+                TransportCapacity.id.in_(list(capacity_ids))
+            )
+        ).all()
+    )

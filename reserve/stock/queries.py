@@ -855,3 +855,14 @@ def moved_lot_id(obj) -> int | None:
     """The lot a pending ORM object of the ledger moves: a movement's lot, else None (the sharing
     change log's flush hook)."""
     return obj.lot_id if isinstance(obj, Movement) else None
+
+
+def lot_numbers(lot_ids) -> dict[int, str]:
+    """Lot number by lot id, unscoped: the caller has checked the reader's right to the record
+    that names the lots (a trip's waybill)."""
+    ids = list(lot_ids)
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(select(StockLot.id, StockLot.lot_no).where(StockLot.id.in_(ids))).all()
+    )

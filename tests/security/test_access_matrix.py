@@ -158,6 +158,24 @@ WRITE_POLICY = {
     # h-journeys: returns and consumption recorded on the after-action report page
     "dispatch.record_return": "command",
     "dispatch.record_consumption": "command",
+    # 装车方案 (issue 18): route plans by command staff; a trip's crew, departure and receipts by
+    # the sending agency's operators or command staff (as shipments); road times by command staff
+    "incidents.build_route_plan": "command",
+    "incidents.edit_route_plan": "command",
+    "incidents.adopt_route_plan": "command",
+    "incidents.set_trip_crew": "writer_or_command",
+    "incidents.depart_trip": "writer_or_command",
+    "incidents.receive_stop": "writer_or_command",
+    "incidents.set_road_time": "command",
+    "incidents.delete_road_time": "command",
+    "dispatch.build_routes": "command",
+    "dispatch.edit_routes": "command",
+    "dispatch.adopt_routes": "command",
+    "dispatch.trip_crew": "writer_or_command",
+    "dispatch.trip_depart": "writer_or_command",
+    "dispatch.stop_receive": "writer_or_command",
+    "dispatch.road_time_set": "command",
+    "dispatch.road_time_delete": "command",
     # public portal
     "public.offer_supply": "public",
     "public.send_feedback": "public",
@@ -287,6 +305,13 @@ def path_values(world: dict, side: str) -> dict:
         "client_id": mine["client"],
         "line_id": mine["line"],
         "shipment_id": mine["shipment"],
+        "trip_id": mine["trip"],
+        "stop_id": mine["stop"],
+        "route_plan_id": world["route_plan"],
+        "road_time_id": world["road_time"],
+        "incidents.list_route_plans.plan_id": world["approved_version"],
+        "incidents.build_route_plan.plan_id": world["approved_version"],
+        "dispatch.build_routes.plan_id": world["approved_version"],
         "material_id": world["tent"],
         "incident_id": world["incident"],
         "point_id": world["point"],
@@ -1134,3 +1159,90 @@ def test_todos_by_token_header_client_token_and_bad_token(app, world):
     assert (
         client.get("/api/v1/todos?auth_token=not-a-token").status_code == 400
     )  # tokens travel in the header only
+
+
+# --- 装车方案 (issue 18): its routes for an external client and a token in the wrong place ---------
+
+
+def loading_plan_routes(world) -> list[tuple[str, str, dict | None]]:
+    a = world["a"]
+    return [
+        ("GET", f"/api/v1/dispatch-plans/{world['approved_version']}/route-plans", None),
+        ("POST", f"/api/v1/dispatch-plans/{world['approved_version']}/route-plans", {}),
+        ("GET", f"/api/v1/route-plans/{world['route_plan']}", None),
+        (
+            "POST",
+            f"/api/v1/route-plans/{world['route_plan']}/edit",
+            {"action": "exclude", "vehicle": "V1-1"},
+        ),
+        ("POST", f"/api/v1/route-plans/{world['route_plan']}/adopt", None),
+        ("GET", f"/api/v1/incidents/{world['incident']}/trips", None),
+        ("GET", f"/api/v1/trips/{a['trip']}", None),
+        ("PATCH", f"/api/v1/trips/{a['trip']}", {"plate": "晋A12345"}),
+        ("POST", f"/api/v1/trips/{a['trip']}/depart", None),
+        ("POST", f"/api/v1/trip-stops/{a['stop']}/receive", {}),
+        ("GET", "/api/v1/road-times", None),
+        ("POST", "/api/v1/road-times", {"from_key": "D1", "to_key": "D2", "hours": 1, "km": 1}),
+        ("DELETE", f"/api/v1/road-times/{world['road_time']}", None),
+        ("GET", f"/trips/{a['trip']}/waybill", None),
+        ("GET", "/road-times", None),
+    ]
+
+
+@pytest.mark.parametrize("channel", ["client-header", "query", "body"])
+def test_loading_plan_routes_refuse_clients_and_misplaced_tokens(app, world, channel):
+    """An external client's token (scopes read:incidents, read:plans) in the header reaches only
+    its agency's trips of an incident (the scope's reads); a commander's token in the query string
+    or a JSON body reaches no 装车方案 route (400); no canary of another agency, nothing changed."""
+    from reserve.sharing.clients import register_client
+
+    with app.app_context():
+        setup = _db.session.execute(
+            select(User).filter_by(email=world["emails"][ADMIN])
+        ).scalar_one()
+        _client, client_token = register_client(
+            setup, name="loads probe", agency_id=world["A"], scopes=["read:incidents", "read:plans"]
+        )
+        commander = _db.session.execute(
+            select(User).filter_by(email=world["emails"][COMMANDER])
+        ).scalar_one()
+        command_token = commander.get_auth_token()
+        _db.session.remove()
+    client = app.test_client()
+    before = snapshot(app)
+    for method, url, body in loading_plan_routes(world):
+        headers = {"Accept": "application/json"}
+        if channel == "client-header":
+            headers["Authentication-Token"] = client_token
+        elif channel == "query":
+            url += "?auth_token=" + command_token
+        elif method != "GET" and url.startswith("/api/"):
+            body = {**(body or {}), "auth_token": command_token}
+        else:
+            url += "?auth_token=" + command_token  # a GET has no body: the query again
+        response = client.open(url, method=method, json=body, headers=headers)
+        where = (channel, method, url.split("?")[0], response.status_code)
+        to_login = response.status_code == 302 and "/login" in response.headers.get("Location", "")
+        expected = (401, 403, 404) if channel == "client-header" else (400,)
+        if channel == "client-header" and url.endswith("/trips") and method == "GET":
+            expected = (
+                200,
+            )  # read:incidents covers an incident's reads: the client's agency's trips
+        assert response.status_code in expected or (to_login and not url.startswith("/api/")), where
+        text = response.get_data(as_text=True)
+        assert not {c for c in forbidden_canaries(OPERATOR) if c in text}, where
+        if response.status_code >= 400:
+            assert "CANARY" not in text, where
+    assert snapshot(app) == before
+
+
+def test_trip_data_stays_scoped_to_the_agency(app, world):
+    """An operator of A reads A's trip and its waybill, never B's (404), and sees only A's trips."""
+    client, _token = signed_in_client(app, world, OPERATOR)
+    assert client.get(f"/api/v1/trips/{world['a']['trip']}").status_code == 200
+    assert client.get(f"/trips/{world['a']['trip']}/waybill").status_code == 200
+    assert client.get(f"/api/v1/trips/{world['b']['trip']}").status_code == 404
+    assert client.get(f"/trips/{world['b']['trip']}/waybill").status_code == 404
+    listed = {t["id"] for t in client.get(f"/api/v1/incidents/{world['incident']}/trips").json}
+    assert world["a"]["trip"] in listed and world["b"]["trip"] not in listed
+    assert client.get(f"/api/v1/route-plans/{world['route_plan']}").status_code in (403, 404)

@@ -316,6 +316,7 @@ def _dispatch(world, emails, helpers, tent):
     )
     # h-jobs: a queued planning job (core/background.py) for /plan-jobs/{job_id}
     world["job"] = plan_jobs.plan_in_background(author, incident.id).id
+    _loads(world, author, approver, approved)
     for side, agency in (("a", world["A"]), ("b", world["B"])):
         world[side]["line"] = db.session.scalar(
             db.select(PlanLine.id).filter_by(agency_id=agency).order_by(PlanLine.plan_id.desc())
@@ -323,6 +324,32 @@ def _dispatch(world, emails, helpers, tent):
         world[side]["shipment"] = db.session.scalar(
             db.select(Shipment.id).filter_by(agency_id=agency)
         )
+
+
+def _loads(world, author, approver, approved):
+    """装车方案: a version of the approved plan, adopted (a trip per side's depot vehicles),
+    a newer proposal, and a known road time."""
+    from dispatch.models import Trip
+    from dispatch.services import loads, road_times, trips
+
+    first = loads.route_or_queue(author, approved.id)
+    trips.adopt(approver, first.id)
+    world["route_plan"] = loads.route_or_queue(author, approved.id).id
+    for side, agency in (("a", world["A"]), ("b", world["B"])):
+        trip = (
+            db.session.execute(db.select(Trip).filter_by(agency_id=agency).order_by(Trip.id))
+            .scalars()
+            .first()
+        )
+        world[side]["trip"] = trip.id
+        world[side]["stop"] = trip.stops[0].id
+    world["road_time"] = road_times.set_road_time(
+        author,
+        from_key=f"D{world['a']['public']['depot']}",
+        to_key=f"P{world['point']}",
+        hours=1.5,
+        km=60,
+    ).id
 
 
 def _portal(world, admin, tent):
