@@ -5,7 +5,7 @@ import math
 import re
 from datetime import datetime, timedelta
 
-from .statuses import IncidentStatus, ShipmentStatus
+from .statuses import IncidentStatus, ShipmentStatus, TripStatus
 
 TYPE_LETTERS = {
     "natural_disaster": "N",
@@ -147,10 +147,10 @@ def stage_times(demanded_at, planned_at, approved_at, departed_at, arrived_at) -
 # --- 装车方案: trips, their crews and the lots their drops carry ---------------------------------
 
 TRIP_NEXT = {
-    "ready": {"departed"},
-    "departed": {"completed"},
-    "completed": set(),
-    "cancelled": set(),
+    TripStatus.READY: {TripStatus.DEPARTED},
+    TripStatus.DEPARTED: {TripStatus.COMPLETED},
+    TripStatus.COMPLETED: set(),
+    TripStatus.CANCELLED: set(),
 }
 PHONE = re.compile(r"^(?:\+?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?$")

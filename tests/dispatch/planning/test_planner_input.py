@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.dispatch.problem_edits import edited
 from planning_factories import canonical, material, point, problem, source, travel
 
 from dispatch.planning import ProblemError, load_problem, plan_allocation
@@ -25,15 +27,7 @@ def valid():
 
 def broken(path, value):
     """A valid problem with the field at `path` (tuple of keys) set to `value` or removed."""
-    data = copy.deepcopy(valid())
-    target = data
-    for key in path[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return data
+    return edited(valid(), path, value)
 
 
 @pytest.mark.parametrize(

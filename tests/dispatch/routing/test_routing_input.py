@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.dispatch.problem_edits import edited
 from routing_factories import delivery, depot, leg, point, problem, vehicle
 
 from dispatch.routing import plan_routes
@@ -28,15 +30,7 @@ def valid():
 
 def broken(path, value):
     """A valid problem with the field at `path` set to `value`, or removed (KeyError)."""
-    data = copy.deepcopy(valid())
-    target = data
-    for key in path[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return data
+    return edited(valid(), path, value)
 
 
 @pytest.mark.parametrize(
