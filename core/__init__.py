@@ -14,7 +14,7 @@ def create_app(config=None):
     (DATABASE_URL, SECRET_KEY, ...) overrides class defaults; an explicit dict overrides both."""
     from flask import Flask
 
-    from .config import CONFIGS, ProductionConfig, from_environment
+    from .config import CONFIGS, DEPLOYMENT_ROLES, ProductionConfig, from_environment
 
     app = Flask(__name__, instance_relative_config=True)
     if isinstance(config, str):
@@ -38,6 +38,10 @@ def create_app(config=None):
             f"DISPLAY_TIMEZONE={app.config['DISPLAY_TIMEZONE']!r} is not a known time zone"
         ) from exc
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
+    if app.config["DEPLOYMENT_ROLE"] not in DEPLOYMENT_ROLES:
+        raise RuntimeError(
+            f"DEPLOYMENT_ROLE={app.config['DEPLOYMENT_ROLE']!r} is not one of {DEPLOYMENT_ROLES}"
+        )
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         if name == "production":
             raise RuntimeError("DATABASE_URL must be set in production")

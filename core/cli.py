@@ -244,6 +244,7 @@ def backup_verify(url, backup_path):
 
 
 def register(app):
+    from .exchange.cli import exchange_cli
     from .setup_cli import setup_cli
 
     groups = {
@@ -254,6 +255,7 @@ def register(app):
         "scheduler": scheduler_cli,
         "worker": worker_cli,
         "backup": backup_cli,
+        "exchange": exchange_cli,
     }
     for group in groups.values():
         app.cli.add_command(group)

@@ -8,6 +8,9 @@ from datetime import timedelta
 DEFAULT_SECRET = "dev-only-not-secret"
 
 
+DEPLOYMENT_ROLES = ("combined", "internal", "public")
+
+
 class Config:
     SECRET_KEY = DEFAULT_SECRET
     # None means: an SQLite file under the instance folder (resolved in create_app).
@@ -178,6 +181,19 @@ class Config:
     EXPORT_FILE_HOURS = 24
     EXPORT_JOBS_PER_USER = 3
 
+    # Two networks (docs/operations.md, "Two networks"): `combined` serves everything from one app
+    # and one database (the demo); `internal` (private network) serves all but the public pages
+    # and `public` (extranet) only the portal, each with its own database, exchanging signed
+    # bundles through drop directories (core/exchange/) every EXCHANGE_SECONDS.
+    DEPLOYMENT_ROLE = "combined"
+    EXCHANGE_OUTBOX_DIR = None  # where this side drops what it sends (the gateway takes it)
+    EXCHANGE_INBOX_DIR = None  # where the gateway puts what the other side sent
+    EXCHANGE_ARCHIVE_DIR = None  # copies of what was sent, for `flask exchange resend`
+    EXCHANGE_SIGNING_KEY = None  # this side's private key file (PEM, mode 600)
+    EXCHANGE_VERIFY_KEYS = ""  # the other side's public key files, comma-separated (rotation)
+    EXCHANGE_MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+    EXCHANGE_SECONDS = 15
+
     # Logging (core/logs.py): level, and "text" or "json" (one JSON object per line).
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"
@@ -274,6 +290,14 @@ ENVIRONMENT = {
     "LOG_LEVEL": ("LOG_LEVEL", str),
     "LOG_FORMAT": ("LOG_FORMAT", str),
     "FLASK_DEBUG": ("DEBUG", _flag),
+    "DEPLOYMENT_ROLE": ("DEPLOYMENT_ROLE", str),
+    "EXCHANGE_OUTBOX_DIR": ("EXCHANGE_OUTBOX_DIR", str),
+    "EXCHANGE_INBOX_DIR": ("EXCHANGE_INBOX_DIR", str),
+    "EXCHANGE_ARCHIVE_DIR": ("EXCHANGE_ARCHIVE_DIR", str),
+    "EXCHANGE_SIGNING_KEY": ("EXCHANGE_SIGNING_KEY", str),
+    "EXCHANGE_VERIFY_KEYS": ("EXCHANGE_VERIFY_KEYS", str),
+    "EXCHANGE_MAX_BUNDLE_BYTES": ("EXCHANGE_MAX_BUNDLE_BYTES", int),
+    "EXCHANGE_SECONDS": ("EXCHANGE_SECONDS", int),
 }
 
 

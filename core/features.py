@@ -73,6 +73,8 @@ class Feature:
     scheduled: Callable[[Mapping], Iterable] = lambda config: ()
     # its exports that may run in the background (core.export_jobs.Export)
     exports: tuple = ()
+    # what it sends across the two networks' exchange (core.exchange.service.ExchangeKind)
+    exchange: tuple = ()
 
 
 def install(app: Flask, features: Iterable[Feature]) -> None:
@@ -115,7 +117,7 @@ def service_account_ids() -> list:
 
 
 def declared(attribute: str, app: Flask | None = None) -> list:
-    """Every feature's `job_kinds` or `exports`, in the list's order."""
+    """Every feature's `job_kinds`, `exports` or `exchange` kinds, in the list's order."""
     return [item for f in registered(app) for item in getattr(f, attribute)]
 
 

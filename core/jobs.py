@@ -57,3 +57,17 @@ def verify_database(now: datetime) -> dict:
         "problems": len(problems),
         "seconds": round(report.seconds, 2),
     }
+
+
+def exchange_send(now: datetime) -> dict:
+    """Seal and drop what this side has new for the other network (core/exchange/)."""
+    from .exchange import service
+
+    return service.send(now)
+
+
+def exchange_receive(now: datetime) -> dict:
+    """Apply the bundles the gateway brought from the other network, in sequence."""
+    from .exchange import service
+
+    return service.receive(now)

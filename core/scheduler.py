@@ -57,6 +57,12 @@ def jobs(app) -> tuple[Job, ...]:
         Job("audit-verify", "core.jobs:verify_audit", "cron", {"hour": 2, "minute": 30}),
         Job("backup-verify", "core.jobs:verify_database", "cron", {"hour": 3, "minute": 30}),
     ]
+    if config.get("DEPLOYMENT_ROLE", "combined") != "combined":
+        every = {"seconds": config["EXCHANGE_SECONDS"]}
+        declared += [
+            Job("exchange-send", "core.jobs:exchange_send", "interval", every, quiet=True),
+            Job("exchange-receive", "core.jobs:exchange_receive", "interval", every, quiet=True),
+        ]
     return tuple(
         replace(job, schedule={"timezone": zone, **job.schedule}) if job.trigger == "cron" else job
         for job in declared

@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import audit, auth, errors, gate, hardening, idempotency, metrics, tokens  # noqa: F401
 from . import background, export_jobs, outbox  # noqa: F401 (their tables)
+from .exchange import models as exchange_models  # noqa: F401 (its tables)
 from . import features
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
