@@ -12,11 +12,11 @@ def create_app(config=None):
     CONFIGS, or a dict of overrides applied on top of the class its "APP_ENV" key (or the
     APP_ENV variable) names. The environment
     (DATABASE_URL, SECRET_KEY, ...) overrides class defaults; an explicit dict overrides both."""
-    from flask import Flask
-
     from .config import CONFIGS, DEPLOYMENT_ROLES, ProductionConfig, from_environment
 
-    app = Flask(__name__, instance_relative_config=True)
+    from .roles import RoleApp
+
+    app = RoleApp(__name__, instance_relative_config=True)
     if isinstance(config, str):
         name = config
     elif isinstance(config, dict) and config.get("APP_ENV"):

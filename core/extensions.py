@@ -36,6 +36,28 @@ class ProblemApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """flask-smorest's registration, documenting only the routes the deployment role serves
+        (core/roles.py: the others were never added to the app). It swaps the blueprint's private
+        `_docs` (flask-smorest pinned below 0.48) for the served part during the documentation."""
+        from .roles import unserved
+
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        everything = blp._docs
+        blp._docs = {
+            e: d for e, d in everything.items() if f"{name}.{e}" not in unserved(self._app)
+        }
+        try:
+            if blp._docs:
+                blp.register_views_in_doc(
+                    self, self._app, self.spec, name=name, parameters=parameters
+                )
+                self.spec.tag({"name": name, "description": blp.description})
+        finally:
+            blp._docs = everything
+
     def _register_responses(self):
         """flask-smorest's error responses, under the media type they really have."""
         default, self.DEFAULT_RESPONSE_CONTENT_TYPE = (

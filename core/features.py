@@ -75,6 +75,12 @@ class Feature:
     exports: tuple = ()
     # what it sends across the two networks' exchange (core.exchange.service.ExchangeKind)
     exchange: tuple = ()
+    # URL rules (regular expressions, matched from the start) the extranet's deployment serves,
+    # and those only it serves (core/roles.py); a feature with no `outside` runs only inside
+    outside: tuple[str, ...] = ()
+    outside_only: tuple[str, ...] = ()
+    # where the extranet's "/" leads (the feature's front page)
+    outside_home: str | None = None
 
 
 def install(app: Flask, features: Iterable[Feature]) -> None:

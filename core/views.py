@@ -49,6 +49,7 @@ def template_globals():
         "agency_kind_labels": AGENCY_KIND_LABELS,
         "todo_badge": todo_badge,
         "policy": policy,
+        "home_url": home_url,
     }
 
 
@@ -66,46 +67,60 @@ class Nav(NamedTuple):
     more: list[tuple[str, str]]
 
 
+def _served(endpoint: str, **values) -> str | None:
+    """The URL of `endpoint`, or None where the deployment role does not serve it (core/roles.py):
+    the menu leaves such pages out."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+def home_url() -> str:
+    """The staff home page, or on the extranet its front page (which "/" leads to)."""
+    return _served("core.home") or url_for("outside_home")
+
+
 def navigation() -> Nav:
     """(label, url) of the pages the current user can use, in menu order."""
-    portal = (_("Public portal"), url_for("public_site.index"))
-    api_docs = (_("API docs"), url_for("api-docs.openapi_swagger_ui"))
+    portal = (_("Public portal"), _served("public_site.index"))
+    api_docs = (_("API docs"), _served("api-docs.openapi_swagger_ui"))
     if not current_user.is_authenticated:
         return Nav([portal], [])
-    main, more = [(_("Home"), url_for("core.home"))], []
+    main, more = [(_("Home"), home_url())], []
     if policy.is_supplier_account(current_user):
-        main.append((_("My enterprise"), url_for("public_site.enterprise")))
+        main.append((_("My enterprise"), _served("public_site.enterprise")))
     staff = policy.works_in_registry(current_user)
     if staff:
         unread = features.counter("unread_notifications", current_user)
         main += [
-            (_("Incidents"), url_for("dispatch.incident_list")),
-            (_("Warnings"), url_for("warnings_ui.dashboard")),
+            (_("Incidents"), _served("dispatch.incident_list")),
+            (_("Warnings"), _served("warnings_ui.dashboard")),
             (
                 _("Notifications (%(n)s)", n=unread) if unread else _("Notifications"),
-                url_for("warnings_ui.notifications"),
+                _served("warnings_ui.notifications"),
             ),
-            (_("Depots"), url_for("reserve.depot_list")),
-            (_("Stock"), url_for("reserve.stock_query")),
-            (_("Plans"), url_for("reserve.plan_list")),
-            (_("Reporting"), url_for("reporting.index")),
+            (_("Depots"), _served("reserve.depot_list")),
+            (_("Stock"), _served("reserve.stock_query")),
+            (_("Plans"), _served("reserve.plan_list")),
+            (_("Reporting"), _served("reporting.index")),
         ]
         # transport under "More": the 待办 link with its count takes its place in the bar
         more += [
-            (_("Transport"), url_for("reserve.transport_list")),
-            (_("Data sharing"), url_for("sharing.catalog")),
-            (_("Agencies"), url_for("core.agencies")),
-            (_("My exports"), url_for("exports.export_list")),
+            (_("Transport"), _served("reserve.transport_list")),
+            (_("Data sharing"), _served("sharing.catalog")),
+            (_("Agencies"), _served("core.agencies")),
+            (_("My exports"), _served("exports.export_list")),
         ]
-    more.append((_("Catalog"), url_for("reserve.catalog_browser")))
+    more.append((_("Catalog"), _served("reserve.catalog_browser")))
     if policy.may_administer_accounts(current_user):
-        more.append((_("User management"), url_for("accounts.user_list")))
+        more.append((_("User management"), _served("accounts.user_list")))
     if policy.may_administer_system(current_user):
         more += [
-            (_("Audit log"), url_for("core.audit_log")),
-            (_("Portal administration"), url_for("public_site.admin_suppliers")),
+            (_("Audit log"), _served("core.audit_log")),
+            (_("Portal administration"), _served("public_site.admin_suppliers")),
         ]
     more += [portal, api_docs]
+    main, more = [e for e in main if e[1]], [e for e in more if e[1]]
     return (
         Nav(main, more) if staff else Nav(main + more, [])
     )  # a supplier's few pages fit in the bar
@@ -113,7 +128,7 @@ def navigation() -> Nav:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths, so the language switch cannot be an open redirect."""
-    return target if is_same_site_path(target) else url_for("core.home")
+    return target if is_same_site_path(target) else home_url()
 
 
 @bp.route("/")

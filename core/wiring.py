@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from . import audit, auth, errors, gate, hardening, idempotency, metrics, tokens  # noqa: F401
 from . import background, export_jobs, outbox  # noqa: F401 (their tables)
 from .exchange import models as exchange_models  # noqa: F401 (its tables)
-from . import features
+from . import features, roles
 from .extensions import api, babel, csrf, db, limiter, migrate, security
 
 
@@ -177,7 +177,7 @@ def init_extensions(app):
     gate.init_gate(app)  # suppliers' accounts stop here on every registry route
     api.init_app(app)
     errors.init_errors(app)  # after api: our problem+json handler replaces flask-smorest's
-    features.install(app, FEATURES())
+    features.install(app, roles.features_of(roles.role(app), FEATURES()))
     for feature in features.registered(app):
         feature.init(
             app
@@ -203,6 +203,7 @@ def register_blueprints(app):
     app.register_blueprint(views.bp)
     for feature in features.registered(app):
         feature.blueprints(app, api)
+    roles.add_outside_home(app)
 
 
 def register_cli(app):

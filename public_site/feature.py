@@ -31,10 +31,20 @@ def _value_labels() -> dict:
     }
 
 
+# What the extranet serves of the portal (core/roles.py): the public pages and API, registration
+# and the enterprise's own pages and licence; only the extranet serves the public side, the
+# review, publishing and feedback desk (/portal/admin/...) stays on the private network.
+_PUBLIC_PAGES = r"/portal(/(?!admin(/|$)|documents/|static/).*)?$"
+OUTSIDE_ONLY = (_PUBLIC_PAGES, r"/api/v1/public(/|$)", r"/api/v1/portal/suppliers/me$")
+OUTSIDE = (*OUTSIDE_ONLY, r"/portal/(documents|static)/")
+
 FEATURE = Feature(
     name="public_site",
     blueprints=_blueprints,
     demo=(DemoStep(30, demo.is_empty, _demo),),
     todos=todos.TODOS,
     value_labels=_value_labels,
+    outside=OUTSIDE,
+    outside_only=OUTSIDE_ONLY,
+    outside_home="/portal/",
 )
