@@ -3,7 +3,7 @@ and suppliers, the supplier-review to-do and its audit-log labels."""
 
 from core.features import DemoStep, Feature
 
-from . import demo, todos
+from . import demo, exchange, todos
 from .models import LABELS
 
 
@@ -44,6 +44,7 @@ FEATURE = Feature(
     demo=(DemoStep(30, demo.is_empty, _demo),),
     todos=todos.TODOS,
     value_labels=_value_labels,
+    exchange=exchange.KINDS,
     outside=OUTSIDE,
     outside_only=OUTSIDE_ONLY,
     outside_home="/portal/",

@@ -240,6 +240,20 @@ class Feedback(db.Model):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     is_public: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # on the private network: the message's id on the extranet, where it was written (issue 21)
+    external_ref: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class PublishedStock(db.Model):
+    """On the extranet (DEPLOYMENT_ROLE=public): the public stock per city and material as the
+    private network last published it (public_site/exchange.py); the overview reads it there
+    instead of the ledger's rollups, which the extranet does not have."""
+
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+
+    city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("material.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
 
 
 LABELS = {

@@ -13,6 +13,8 @@ once, and touches the drop directories only around that commit:
   moved to `rejected/` with the reason beside it, logged, and reported at ERROR.
 """
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +49,26 @@ class ExchangeKind:
     direction: str
     collect: Callable[[dict], tuple[Any, dict] | None]
     apply: Callable[[Any], int]
+
+
+def snapshot_kind(name: str, direction: str, read: Callable[[], list], replace) -> ExchangeKind:
+    """A kind that sends the whole of `read()` (JSON rows) whenever it differs from what was sent
+    last, and whose receiving side replaces its copy with it (`replace(rows)` returns a count).
+    For published data of bounded size: aggregates, notices, the catalog."""
+
+    def collect(state: dict):
+        rows = read()
+        text = json.dumps(rows, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if state.get("digest") == digest or (not state and not _has_rows(rows)):
+            return None  # unchanged, or nothing yet
+        return rows, {"digest": digest}
+
+    return ExchangeKind(name, direction, collect, replace)
+
+
+def _has_rows(rows) -> bool:
+    return any(rows.values()) if isinstance(rows, dict) else bool(rows)
 
 
 def kinds(direction: str, declared=None) -> list[ExchangeKind]:
@@ -206,8 +228,8 @@ def _apply(bundle, known: list[ExchangeKind]) -> dict:
     unknown = sorted(set(bundle.items) - set(by_name))
     if unknown:
         raise Refused(bundles.MALFORMED, f"kinds this side does not take: {', '.join(unknown)}")
-    with db.session.begin_nested():
-        return {name: by_name[name].apply(payload) for name, payload in bundle.items.items()}
+    with db.session.begin_nested():  # in the kinds' declared order: the reference data first
+        return {k.name: k.apply(bundle.items[k.name]) for k in known if k.name in bundle.items}
 
 
 def _wait(path, direction, bundle, last, now) -> str:

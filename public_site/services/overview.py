@@ -4,6 +4,7 @@ agency's restricted quantity or a location finer than a city's centroid."""
 
 from collections import defaultdict
 
+from flask import current_app
 from sqlalchemy import select
 
 from core.extensions import db
@@ -11,12 +12,14 @@ from core.organisation import Region
 from reserve.models import Category, Material
 from reserve.stock.queries import public_on_hand_by_city
 
+from ..models import PublishedStock
+
 TOP_MATERIALS = 30
 
 
 def public_overview() -> dict:
     """Totals of public stock: overall, per level-2 category, per city, top materials."""
-    rows = public_on_hand_by_city()
+    rows = _public_stock()
     material_ids = {m for _c, m, _u in rows}
     materials = {
         m.id: m
@@ -55,6 +58,17 @@ def public_overview() -> dict:
         "by_city": _city_rows(by_city),
         "by_material": _material_rows(by_material, materials),
     }
+
+
+def _public_stock() -> list:
+    """(city, material, units): from the ledger's rollups, or on the extranet from what the
+    private network last published (public_site/exchange.py)."""
+    if current_app.config["DEPLOYMENT_ROLE"] == "public":
+        stock = select(
+            PublishedStock.city_code, PublishedStock.material_id, PublishedStock.quantity
+        )
+        return [tuple(row) for row in db.session.execute(stock)]
+    return public_on_hand_by_city()
 
 
 def _group() -> dict:

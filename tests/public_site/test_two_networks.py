@@ -1,0 +1,159 @@
+"""The portal across two networks (issue 21): the private network's app publishes to the
+extranet's through signed bundles, and what the public writes outside comes back in. The
+extranet's database never holds a depot, a lot, a warning, an agency, a staff account or a
+restricted figure, checked table by table after the demo province has been published."""
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from core.extensions import db
+from public_site.models import Feedback, Notice
+from reserve.models import Depot
+from reserve.stock import rollup
+from reserve.stock.models import StockLot
+from tests.two_networks import TwoNetworks, database_pair
+
+CANARY_DEPOT = "CANARY绝密库"
+CANARY_FIGURE = 987_653
+REGISTRY_TABLES = ("depot", "stock_lot", "movement", "agency", "warning", "incident", "user")
+
+
+def _seed_internal(networks):
+    runner = networks.internal.test_cli_runner()
+    result = runner.invoke(args=["demo", "init"])
+    assert result.exit_code == 0, result.output
+    with networks.internal.app_context():
+        public_depot = db.session.execute(
+            select(Depot).where(Depot.classification == "public")
+        ).scalars().first()  # fmt: skip
+        secret = Depot(agency_id=public_depot.agency_id, code="CANARY-R", name=CANARY_DEPOT,
+                       region_code=public_depot.region_code, classification="restricted",
+                       status="active")  # fmt: skip
+        db.session.add(secret)
+        db.session.flush()
+        material = db.session.execute(select(StockLot.material_id)).scalars().first()
+        db.session.add(
+            StockLot(depot_id=secret.id, material_id=material, lot_no="CANARY-LOT",
+                     owner_agency_id=public_depot.agency_id, classification="restricted",
+                     on_hand=CANARY_FIGURE, reserved=0)
+        )  # fmt: skip
+        db.session.commit()
+        rollup.rebuild()
+        db.session.commit()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def networks(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"networks-{request.param}")
+    pair = database_pair(request.param, root)
+    urls = next(pair)
+    networks = TwoNetworks(urls, root)
+    _seed_internal(networks)
+    networks.first_round = networks.exchange()
+    yield networks
+    networks.dispose()
+    pair.close()
+
+
+def _rows(app, table):
+    with app.app_context():
+        return db.session.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar()
+
+
+def test_the_first_round_publishes_the_reference_the_stock_and_the_notices(networks):
+    sent = networks.first_round["sent"]
+    assert sent["internal"]["seq"] == 1 and sent["public"] == {"sent": 0}
+    assert set(sent["internal"]["counts"]) == {"reference", "public_stock", "notices"}
+    assert networks.first_round["received"]["public"]["applied"] == 1
+
+
+def test_the_extranet_database_holds_nothing_of_the_registry(networks):
+    with networks.public.app_context():
+        tables = inspect(db.engine).get_table_names()
+        assert set(REGISTRY_TABLES) <= set(tables)  # same schema, empty of the registry
+        filled = {t: _rows(networks.public, t) for t in tables}
+    assert {t: filled[t] for t in REGISTRY_TABLES} == {t: 0 for t in REGISTRY_TABLES}
+    allowed = {"region", "category", "material", "published_stock", "notice", "exchange_cursor",
+               "exchange_log", "alembic_version", "role", "audit_log"}  # fmt: skip
+    assert {t for t, n in filled.items() if n} <= allowed
+
+
+def test_no_restricted_figure_or_name_reaches_the_extranet(networks):
+    with networks.public.app_context():
+        tables = inspect(db.engine).get_table_names()
+        dumped = []
+        for table in tables:
+            for row in db.session.execute(text(f'SELECT * FROM "{table}"')):
+                dumped.append(" ".join(str(value) for value in row))
+    text_outside = "\n".join(dumped)
+    assert CANARY_DEPOT not in text_outside and str(CANARY_FIGURE) not in text_outside
+    with networks.internal.app_context():
+        names = db.session.execute(select(Depot.name)).scalars().all()
+    assert not [name for name in names if name in text_outside]
+
+
+def test_the_extranet_overview_shows_what_the_private_network_publishes(networks):
+    inside = networks.internal.test_client()
+    # the private network serves no public page: its overview is read through the service
+    with networks.internal.test_request_context():
+        from public_site.services.overview import public_overview
+
+        expected = public_overview()
+    outside = networks.public.test_client().get("/api/v1/public/overview").get_json()
+    assert outside["weight_t"] == expected["weight_t"] > 0
+    assert [c["quantity"] for c in outside["by_city"]] == [
+        c["quantity"] for c in expected["by_city"]
+    ]
+    assert inside.get("/api/v1/public/overview").status_code == 404
+
+
+def test_a_notice_published_inside_appears_outside_and_a_withdrawn_one_goes(networks):
+    with networks.internal.app_context():
+        notice = Notice(kind="notice", title="防汛物资调拨通知", body="正文", published=True)
+        db.session.add(notice)
+        db.session.commit()
+        notice_id = notice.id
+    networks.exchange()
+    page = networks.public.test_client().get("/portal/notices").get_data(as_text=True)
+    assert "防汛物资调拨通知" in page
+    with networks.internal.app_context():
+        db.session.get(Notice, notice_id).published = False
+        db.session.commit()
+    networks.exchange()
+    page = networks.public.test_client().get("/portal/notices").get_data(as_text=True)
+    assert "防汛物资调拨通知" not in page
+
+
+def test_feedback_written_outside_is_answered_inside_and_the_answer_shows_outside(networks):
+    outside = networks.public.test_client()
+    page = outside.get("/portal/feedback/new").get_data(as_text=True)
+    from tests.conftest import csrf_token
+
+    form = {
+        "csrf_token": csrf_token(page),
+        "category": "question",
+        "text": "帐篷储备够用吗？请公开。",
+    }
+    assert outside.post("/portal/feedback/new", data=form).status_code in (302, 303)
+    networks.exchange()
+    with networks.internal.app_context():
+        item = db.session.execute(
+            select(Feedback).where(Feedback.external_ref.is_not(None))
+        ).scalar_one()  # fmt: skip
+        assert item.text == "帐篷储备够用吗？请公开。" and item.answer is None
+        item.answer, item.is_public = "储备充足，详见储备概况。", True
+        db.session.commit()
+    networks.exchange()
+    page = outside.get("/portal/feedback").get_data(as_text=True)
+    assert "储备充足，详见储备概况。" in page
+
+
+def test_a_message_that_fails_the_form_rules_is_not_taken_inside(networks):
+    with networks.public.app_context():
+        db.session.add(Feedback(category="question", text="短"))  # under the form's 5 characters
+        db.session.add(Feedback(category="bribe", text="不是一个类别的留言"))
+        db.session.commit()
+    before = _rows(networks.internal, "feedback")
+    result = networks.exchange()
+    assert result["received"]["internal"]["applied"] == 1  # the bundle goes through ...
+    assert _rows(networks.internal, "feedback") == before  # ... its bad messages do not
