@@ -102,3 +102,33 @@ def test_the_compose_file_runs_web_worker_scheduler_postgresql_and_redis():
     assert set(services) == {"web", "worker", "scheduler", "db", "redis"}
     assert services["worker"]["command"] == ["emreserve", "worker", "run"]
     assert services["scheduler"]["command"][:3] == ["emreserve", "scheduler", "run"]
+
+
+@pytest.mark.parametrize("role", ["internal", "public"])
+def test_each_network_has_its_environment_lines_read_as_written(role):
+    base = systemd_environment_file((DEPLOY / "env.example").read_text())
+    extra = systemd_environment_file((DEPLOY / "two-networks" / f"{role}.env").read_text())
+    assert extra["DEPLOYMENT_ROLE"] == role and set(extra) <= set(ENVIRONMENT)
+    config = from_environment({**base, **extra})
+    signing, verify = ("outbound", "inbound") if role == "internal" else ("inbound", "outbound")
+    assert config["EXCHANGE_SIGNING_KEY"].endswith(f"{signing}-2026.key")
+    assert config["EXCHANGE_VERIFY_KEYS"].endswith(f"{verify}-2026.pub")
+
+
+def test_the_two_networks_compose_file_keeps_each_private_key_on_its_side():
+    yaml = pytest.importorskip("yaml")
+    services = yaml.safe_load((DEPLOY / "two-networks" / "compose.yaml").read_text())["services"]
+    roles = {name: s.get("environment", {}).get("DEPLOYMENT_ROLE") for name, s in services.items()}
+    assert {n for n, r in roles.items() if r == "internal"} == {
+        "internal-web", "internal-worker", "internal-scheduler"
+    }  # fmt: skip
+    assert {n for n, r in roles.items() if r == "public"} == {"public-web", "public-scheduler"}
+    for name, role in roles.items():
+        if role:
+            volumes = " ".join(services[name]["volumes"])
+            assert (
+                f"keys-{role}:/keys" in volumes
+                and "keys-" + ("public" if role == "internal" else "internal") not in volumes
+            )
+            db = services[name]["environment"]["DATABASE_URL"]
+            assert f"@{role}-db:" in db
