@@ -5,11 +5,13 @@ Out (private network → extranet), each as a whole whenever it changed:
   of them: it loads no reference data of its own, so ids agree on both sides);
 - `public_stock`: public stock per city and material, the numbers of the portal's overview;
 - `notices`: the published notices (a withdrawn one disappears outside);
-- `feedback_answers`: the answers to messages written outside, and whether each is public.
+- `feedback_answers`: the answers to messages written outside, and whether each is public;
+- `supplier_list`, `supplier_reviews`: public_site/exchange_suppliers.py.
 
 In (extranet → private network), as new rows since the last bundle:
 - `feedback`: messages written on the extranet, checked again inside with the portal form's own
-  schema; one that fails is skipped and counted, never stored.
+  schema; one that fails is skipped and counted, never stored;
+- `registrations`: public_site/exchange_suppliers.py.
 """
 
 from marshmallow import ValidationError
@@ -22,6 +24,7 @@ from core.organisation import Region
 from reserve.models import Category, Material
 from reserve.stock.queries import public_on_hand_by_city
 
+from . import exchange_suppliers
 from .models import Feedback, Notice, PublishedStock
 from .schemas import FeedbackInSchema
 
@@ -183,6 +186,7 @@ def _apply_feedback(items: list) -> int:
 
 KINDS = (
     snapshot_kind("reference", OUTBOUND, _read_reference, _apply_reference),
+    *exchange_suppliers.KINDS,
     snapshot_kind("public_stock", OUTBOUND, _read_public_stock, _apply_public_stock),
     snapshot_kind("notices", OUTBOUND, _read_notices, _apply_notices),
     snapshot_kind("feedback_answers", OUTBOUND, _read_answers, _apply_answers),

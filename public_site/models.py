@@ -67,6 +67,9 @@ class Supplier(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # two networks (issue 21): the same enterprise's id on the other network's deployment —
+    # inside, of a registration made on the extranet; outside, of an enterprise listed from inside
+    external_ref: Mapped[int | None] = mapped_column(Integer, index=True)
 
     region = relationship("Region", lazy="joined")
     offers = relationship(

@@ -72,6 +72,9 @@ class TwoNetworks:
         )
         with app.app_context():
             db.create_all()
+            from core.demo import ensure_roles
+
+            ensure_roles()  # what migration 0011 does in a database made by `flask db upgrade`
         return app
 
     def gateway(self) -> list[str]:

@@ -14,7 +14,7 @@ from reserve.stock.models import StockLot
 from tests.two_networks import TwoNetworks, database_pair
 
 CANARY_DEPOT = "CANARY绝密库"
-CANARY_FIGURE = 987_653
+CANARY_FIGURE = 98_765_431  # 8 digits: no timestamp's microseconds can hold it
 REGISTRY_TABLES = ("depot", "stock_lot", "movement", "agency", "warning", "incident", "user")
 
 
@@ -63,7 +63,12 @@ def _rows(app, table):
 def test_the_first_round_publishes_the_reference_the_stock_and_the_notices(networks):
     sent = networks.first_round["sent"]
     assert sent["internal"]["seq"] == 1 and sent["public"] == {"sent": 0}
-    assert set(sent["internal"]["counts"]) == {"reference", "public_stock", "notices"}
+    assert set(sent["internal"]["counts"]) == {
+        "reference",
+        "public_stock",
+        "notices",
+        "supplier_list",
+    }
     assert networks.first_round["received"]["public"]["applied"] == 1
 
 
@@ -74,7 +79,8 @@ def test_the_extranet_database_holds_nothing_of_the_registry(networks):
         filled = {t: _rows(networks.public, t) for t in tables}
     assert {t: filled[t] for t in REGISTRY_TABLES} == {t: 0 for t in REGISTRY_TABLES}
     allowed = {"region", "category", "material", "published_stock", "notice", "exchange_cursor",
-               "exchange_log", "alembic_version", "role", "audit_log"}  # fmt: skip
+               "exchange_log", "alembic_version", "role", "audit_log", "supplier",
+               "supplier_offer"}  # fmt: skip
     assert {t for t, n in filled.items() if n} <= allowed
 
 
@@ -157,3 +163,105 @@ def test_a_message_that_fails_the_form_rules_is_not_taken_inside(networks):
     result = networks.exchange()
     assert result["received"]["internal"]["applied"] == 1  # the bundle goes through ...
     assert _rows(networks.internal, "feedback") == before  # ... its bad messages do not
+
+
+def _register_outside(networks, code: str, name: str):
+    import io
+
+    from tests.conftest import csrf_token
+    from tests.public_site.portal_helpers import PNG
+
+    with networks.public.app_context():
+        material = db.session.execute(select(text("id")).select_from(text("material"))).scalar()
+    client = networks.public.test_client()
+    page = client.get("/portal/register").get_data(as_text=True)
+    form = {
+        "csrf_token": csrf_token(page), "email": f"{code[-6:]}@example.org",
+        "password": "Long-enough-9", "password_confirm": "Long-enough-9", "name": name,
+        "credit_code": code, "legal_representative": "赵明", "contact_name": "钱经理",
+        "contact_mobile": "139 0351 0001", "address": "太原市小店区坞城路1号",
+        "region_code": "140100", "offers-0-material_id": str(material),
+        "offers-0-quantity_in_stock": "300", "offers-0-capacity_per_day": "40",
+        "offers-0-lead_time_h": "12", "offers-0-service_regions": ["140100"],
+        "licence": (io.BytesIO(PNG), "营业执照.png"),
+    }  # fmt: skip
+    response = client.post("/portal/register", data=form, content_type="multipart/form-data")
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:3000]
+    return client
+
+
+def test_a_registration_made_outside_is_reviewed_inside_and_the_approval_shows_outside(networks):
+    from public_site.models import Supplier
+    from public_site.services.uploads import path_of
+
+    enterprise = _register_outside(networks, "914403001922038216", "华为技术有限公司")
+    networks.exchange()
+    with networks.internal.app_context():
+        inside = db.session.execute(
+            select(Supplier).where(Supplier.credit_code == "914403001922038216")
+        ).scalar_one()  # fmt: skip
+        assert inside.status == "pending" and inside.user_id is None and inside.external_ref
+        (document,) = inside.documents
+        assert path_of(document.stored_name).read_bytes().startswith(b"\x89PNG")
+        assert document.original_name == "营业执照.png"
+        inside.status, inside.review_reason = "approved", None
+        db.session.commit()
+    networks.exchange()
+    from tests.conftest import log_in
+
+    log_in(enterprise, "038216@example.org", "Long-enough-9")
+    page = enterprise.get("/portal/enterprise").get_data(as_text=True)
+    assert "已通过" in page
+    listed = networks.public.test_client().get("/api/v1/public/suppliers").get_json()
+    names = [s["name"] for s in listed["items"]]
+    assert "华为技术有限公司" in names
+    with networks.internal.app_context():
+        inside_names = db.session.execute(
+            select(Supplier.name).where(Supplier.status == "approved")
+        ).scalars().all()  # fmt: skip
+    assert sorted(names) == sorted(inside_names)  # the enterprises approved inside, listed outside
+
+
+def test_a_review_of_an_earlier_submission_does_not_overwrite_a_resubmission(networks):
+    from public_site.models import Supplier
+
+    _register_outside(networks, "91110000802100433B", "北京某应急装备有限公司")
+    networks.exchange()
+    with networks.public.app_context():
+        outside = db.session.execute(
+            select(Supplier).where(Supplier.credit_code == "91110000802100433B")
+        ).scalar_one()  # fmt: skip
+        from datetime import timedelta
+
+        outside.submitted_at = outside.submitted_at + timedelta(minutes=5)  # resubmitted since
+        db.session.commit()
+    with networks.internal.app_context():
+        inside = db.session.execute(
+            select(Supplier).where(Supplier.credit_code == "91110000802100433B")
+        ).scalar_one()  # fmt: skip
+        inside.status, inside.review_reason = "changes_requested", "执照模糊"
+        db.session.commit()
+    networks.exchange()
+    with networks.public.app_context():
+        outside = db.session.execute(
+            select(Supplier).where(Supplier.credit_code == "91110000802100433B")
+        ).scalar_one()  # fmt: skip
+        assert outside.status == "pending"
+
+
+def test_a_registration_that_fails_the_rules_inside_is_not_queued(networks):
+    from public_site.models import Supplier
+
+    with networks.public.app_context():
+        region = db.session.execute(select(text("code")).select_from(text("region"))).scalar()
+        db.session.add(
+            Supplier(name="伪造企业", credit_code="911100000000000000", legal_representative="某",
+                     contact_name="某", contact_mobile="13900000000", address="某地",
+                     region_code=region, status="pending")
+        )  # fmt: skip
+        db.session.commit()
+    networks.exchange()
+    with networks.internal.app_context():
+        assert not db.session.execute(
+            select(Supplier).where(Supplier.name == "伪造企业")
+        ).scalar()  # fmt: skip
