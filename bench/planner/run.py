@@ -148,7 +148,8 @@ def _highs(data, ours, python, workdir) -> dict:
         return {"highs": None, "highs_note": f"no answer in {HIGHS_TIMEOUT_S} s"}
     if done.returncode != 0:
         return {"highs": None, "highs_note": done.stderr.strip().splitlines()[-1:]}
-    out = json.loads(done.stdout)
+    # highspy 1.16 prints its banner on stdout before our JSON line.
+    out = json.loads(done.stdout.strip().splitlines()[-1])
     ref = (ours.metrics.get("stage_objectives") or {}).get(
         "efficacy", ours.metrics["efficacy_bound"]
     )
