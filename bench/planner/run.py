@@ -11,9 +11,11 @@ and for the LP engine a re-plan after one demand is edited (+10 %), timed agains
 plan of the edited problem. Generation time is not counted.
 
 With `--baseline-root DIR` (an older version of the package, e.g. `git archive COMMIT
-dispatch | tar -x -C DIR`), this script runs again in a subprocess with that version's
-dispatch.planning (`--planner-root DIR`) on the same instance right before ours: same
-measurements, and before/after times share the machine's load at that moment.
+dispatch | tar -x -C DIR`, or a worktree of main), every instance runs twice, each in a
+process of its own (`--planner-root`): that version first, then ours, back to back, so
+before and after share the machine's load of that moment, and a second table compares them.
+Every row carries the 1-minute load average and the seconds of a fixed pure-Python loop
+taken right before it (`machine()`), and the process's peak resident memory.
 """
 
 from __future__ import annotations

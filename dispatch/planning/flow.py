@@ -62,7 +62,7 @@ class Scaled:
     reward: np.ndarray  # per demand, per scaled tonne
 
 
-def _scaled(problem: Problem, keys: np.ndarray) -> Scaled:
+def scaled(problem: Problem, keys: np.ndarray) -> Scaled:
     """Capacities and rewards for the keys (source * M + material) given."""
     n_mat = len(problem.material_ids)
     key_src, key_mat = keys // n_mat, keys % n_mat
@@ -82,7 +82,7 @@ def _scaled(problem: Problem, keys: np.ndarray) -> Scaled:
     return Scaled(per_unit, dem_cap, src_cap, key_src, key_mat, key_cap, free, total, scale, reward)
 
 
-def _supply_arcs(sc: Scaled, n_src: int):
+def supply_arcs(sc: Scaled, n_src: int):
     """super -> source, source -> key (super -> key when weightless): tails, heads, caps.
     Nodes: 0 super source, 1..S sources, then the keys."""
     key0 = 1 + n_src
@@ -91,7 +91,7 @@ def _supply_arcs(sc: Scaled, n_src: int):
     return tails, heads, np.concatenate([sc.src_cap, sc.key_cap])
 
 
-def _bound(problem: Problem, solver, sc: Scaled) -> float:
+def flow_bound(problem: Problem, solver, sc: Scaled) -> float:
     best_value = -solver.optimal_cost() / sc.scale  # >= the weighted delivery of any plan
     # The rounding can put the bound a little below 0 when everything can be delivered.
     return max(float(problem.demand_priority @ problem.demand_qty) - best_value, 0.0)
@@ -112,14 +112,14 @@ def efficacy_flow(
     n_dem = problem.demand_qty.size
     mat = problem.demand_material[demand]
     keys, key_of_arc = np.unique(source * n_mat + mat, return_inverse=True)
-    sc = _scaled(problem, keys)
+    sc = scaled(problem, keys)
     key0 = 1 + n_src
     dem0 = key0 + keys.size
     sink = dem0 + n_dem
-    tails, heads, caps = _supply_arcs(sc, n_src)
+    tails, heads, caps = supply_arcs(sc, n_src)
     first_arc = tails.size  # of the key -> demand arcs
     # Efficacy: + demand -> sink (reward) and super -> sink (free), all supply reaches the sink.
-    solver = _solve(
+    solver = solve_flow(
         np.concatenate([tails, key0 + key_of_arc, dem0 + np.arange(n_dem), [0]]),
         np.concatenate([heads, dem0 + demand, np.full(n_dem, sink), [sink]]),
         np.concatenate(
@@ -130,28 +130,28 @@ def efficacy_flow(
         {0: sc.total, sink: -sc.total},
     )
     flows = np.asarray(solver.flows(np.arange(first_arc, first_arc + demand.size)), np.int64)
-    bound = _bound(problem, solver, sc)
+    bound = flow_bound(problem, solver, sc)
     if then is not None:
         received = np.bincount(demand, weights=flows, minlength=n_dem).astype(np.int64)
-        flows = _cheapest_delivery(problem, source, demand, received, then)
+        flows = cheapest_delivery(problem, source, demand, received, then)
     return flows / sc.per_unit[problem.demand_material[demand]], bound
 
 
-def _cheapest_delivery(problem, source, demand, received, then: str) -> np.ndarray:
+def cheapest_delivery(problem, source, demand, received, then: str) -> np.ndarray:
     """Scaled tonnes per arc: each demand receives exactly `received`, at the least cost for
     stage `then`, any source within its stock and tonnage (arcs source[i] -> demand[i])."""
     n_src, n_mat = len(problem.source_ids), len(problem.material_ids)
     keys, key_of_arc = np.unique(
         source * n_mat + problem.demand_material[demand], return_inverse=True
     )
-    sc = _scaled(problem, keys)
+    sc = scaled(problem, keys)
     key0 = 1 + n_src
     dem0 = key0 + keys.size
-    tails, heads, caps = _supply_arcs(sc, n_src)
+    tails, heads, caps = supply_arcs(sc, n_src)
     cost = _stage_cost(problem, source, demand, then)
     supplies = {dem0 + d: -int(received[d]) for d in np.flatnonzero(received)}
     supplies[0] = int(received.sum())
-    solver = _solve(
+    solver = solve_flow(
         np.concatenate([tails, key0 + key_of_arc]),
         np.concatenate([heads, dem0 + demand]),
         np.concatenate([caps, np.minimum(sc.key_cap[key_of_arc], sc.dem_cap[demand])]),
@@ -172,7 +172,7 @@ def _stage_cost(problem: Problem, source, demand, stage: str) -> np.ndarray:
     return np.rint(problem.km[source, point] * 10).astype(np.int64)
 
 
-def _solve(tails, heads, caps, costs, supplies: dict):
+def solve_flow(tails, heads, caps, costs, supplies: dict):
     """An optimal min-cost flow; `supplies` maps node -> supply (negative: demand)."""
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(

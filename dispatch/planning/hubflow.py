@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .flow import Scaled, _bound, _cheapest_delivery, _scaled, _solve, _supply_arcs
+from .flow import Scaled, cheapest_delivery, flow_bound, scaled, solve_flow, supply_arcs
 from .hubs import HubArcs, decompose, holder_counts, hub_arcs
 from .problem import Problem
 
@@ -34,8 +34,10 @@ def hub_efficacy_flow(problem: Problem, then: str | None = None, cheapest: int =
     """
     net = _hub_network(problem)
     sc = net.scaled
-    solver = _solve(net.tails, net.heads, net.caps, net.costs, {0: sc.total, net.sink: -sc.total})
-    bound = _bound(problem, solver, sc)
+    solver = solve_flow(
+        net.tails, net.heads, net.caps, net.costs, {0: sc.total, net.sink: -sc.total}
+    )
+    bound = flow_bound(problem, solver, sc)
     supply = np.asarray(solver.flows(net.up_arcs), np.int64)
     hub_amount = np.asarray(solver.flows(net.hub_arc_ids), np.int64)
     direct_amount = np.asarray(solver.flows(net.direct_arc_ids), np.int64)
@@ -54,7 +56,7 @@ def hub_efficacy_flow(problem: Problem, then: str | None = None, cheapest: int =
         )
         received = np.bincount(demand, weights=flows, minlength=problem.demand_qty.size)
         source, demand = pairs % n_src, pairs // n_src
-        flows = _cheapest_delivery(problem, source, demand, received.astype(np.int64), then)
+        flows = cheapest_delivery(problem, source, demand, received.astype(np.int64), then)
     units = flows / sc.per_unit[problem.demand_material[demand]]
     return source, demand, units, bound, net.reachable
 
@@ -87,14 +89,14 @@ def _hub_network(problem: Problem) -> HubNetwork:
     demanded = np.zeros(n_mat, bool)
     demanded[problem.demand_material] = True
     keys = np.flatnonzero(((problem.stock > 0) & demanded[None, :]).ravel())
-    sc = _scaled(problem, keys)
+    sc = scaled(problem, keys)
     key0 = 1 + n_src
     dem0 = key0 + keys.size
     sink = dem0 + n_dem
     key_of = np.full(n_src * n_mat, -1, np.int64)
     key_of[keys] = np.arange(keys.size)
     hub_id, up_tails, up_heads = _hub_ids(arcs, tree, sc, sink + 1, n_mat, key0)
-    tails, heads, caps = _supply_arcs(sc, n_src)
+    tails, heads, caps = supply_arcs(sc, n_src)
     direct_key = key_of[arcs.direct_source * n_mat + problem.demand_material[arcs.direct_demand]]
     hub_tail = np.zeros(arcs.hub_demand.size, np.int64)
     holders = holder_counts(problem, tree)
