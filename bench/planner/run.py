@@ -11,9 +11,11 @@ and for the LP engine a re-plan after one demand is edited (+10 %), timed agains
 plan of the edited problem. Generation time is not counted.
 
 With `--baseline-root DIR` (an older version of the package, e.g. `git archive COMMIT
-dispatch | tar -x -C DIR`), this script runs again in a subprocess with that version's
-dispatch.planning (`--planner-root DIR`) on the same instance right before ours: same
-measurements, and before/after times share the machine's load at that moment.
+dispatch | tar -x -C DIR`, or a worktree of main), every instance runs twice, each in a
+process of its own (`--planner-root`): that version first, then ours, back to back, so
+before and after share the machine's load of that moment, and a second table compares them.
+Every row carries the 1-minute load average and the seconds of a fixed pure-Python loop
+taken right before it (`machine()`), and the process's peak resident memory.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,14 +52,42 @@ from dispatch.planning import Replanner, check_plan, plan_allocation  # noqa: E4
 SECTION = "## Dispatch planner"
 HIGHS_TIMEOUT_S = 900
 REPLAN_EDITS = 3
+BEFORE_KEYS = ("wu", "replan_ratio", "bound", "gap", "rss_gb", "load", "loop_s", "tkm", "valid")
+
+
+def machine() -> dict:
+    """The 1-minute load average and the seconds of a fixed pure-Python loop (the same loop
+    as the router's benchmark, ~0.5 s on this machine when quiet): how busy the machine was
+    when a time was taken."""
+    with open("/proc/loadavg") as f:
+        load = float(f.read().split()[0])
+    t0 = time.perf_counter()
+    sum(i * i for i in range(10**7))
+    return {"load": load, "loop_s": time.perf_counter() - t0}
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far, GB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def run_instance(
     scale, condition, seed, highs_python, crosscheck, workdir, baseline, time_limit=None
 ) -> dict:
-    row = {"scale": scale, "condition": condition, "seed": seed}
     if baseline:
-        row.update(_baseline(baseline, scale, condition, seed, workdir))
+        # Before, then after, each in a process of its own (so peak memory is the plan's),
+        # right after one another: both share the machine's load of that moment.
+        row = {}
+        for name, root in (("before", baseline), ("ours", ROOT)):
+            child = _child(root, scale, condition, seed, workdir, time_limit, highs_python)
+            if name == "ours":
+                row.update(child)
+            else:
+                row.update({f"before_{k}": child.get(k) for k in BEFORE_KEYS})
+                row["before_s"] = child["ours_s"]
+        return row
+    row = {"scale": scale, "condition": condition, "seed": seed}
+    row.update(machine())
     data = generate(scale, condition, seed)
     t0 = time.perf_counter()
     ours = plan_allocation(data, time_limit_s=time_limit)
@@ -69,19 +100,25 @@ def run_instance(
         row.update(_highs(data, ours, highs_python, workdir))
     if ours.metrics.get("engine") == "lp":
         row.update(_replan(data))
+    row["rss_gb"] = peak_rss_gb()
     return row
 
 
-def _baseline(root: Path, scale, condition, seed, workdir) -> dict:
-    """The same instance, same measurements, with an older dispatch.planning (own process)."""
-    out = Path(workdir) / "baseline.json"
+def _child(root: Path, scale, condition, seed, workdir, time_limit, highs_python) -> dict:
+    """One instance measured by this script in a new process, planning with the
+    dispatch.planning under `root`."""
+    out = Path(workdir) / "child.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--scales", scale]
     cmd += ["--conditions", condition, "--seeds", str(seed), "--json", str(out)]
     cmd += ["--planner-root", str(root)]
+    if time_limit is not None:
+        cmd += ["--time-limit", str(time_limit)]
+    if highs_python and root == ROOT:
+        cmd += ["--highs-python", highs_python, "--crosscheck-scales", scale]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     (row,) = json.loads(out.read_text())
-    keep = {"ours_s": "before_s", "wu": "before_wu", "replan_ratio": "before_replan_ratio"}
-    return {new: row.get(old) for old, new in keep.items()}
+    row["tkm"] = row.get("tkm_ratio")
+    return row
 
 
 def _compare(data, ours, greedy) -> dict:
@@ -113,7 +150,8 @@ def _highs(data, ours, python, workdir) -> dict:
         return {"highs": None, "highs_note": f"no answer in {HIGHS_TIMEOUT_S} s"}
     if done.returncode != 0:
         return {"highs": None, "highs_note": done.stderr.strip().splitlines()[-1:]}
-    out = json.loads(done.stdout)
+    # highspy 1.16 prints its banner on stdout before our JSON line.
+    out = json.loads(done.stdout.strip().splitlines()[-1])
     ref = (ours.metrics.get("stage_objectives") or {}).get(
         "efficacy", ours.metrics["efficacy_bound"]
     )
@@ -208,6 +246,45 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def compare_table(rows: list[dict]) -> str:
+    """Before and after, same instances, one run: time, memory, what each certified, and
+    how busy the machine was (load average, seconds of the fixed loop) for each."""
+    head = (
+        "| instance | engine | before s | after s | after / before | before gap | after gap "
+        "| weighted unmet before / after | t-km vs greedy before / after "
+        "| peak GB before / after | load, loop s before | load, loop s after | valid |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        if r.get("before_s") is None:
+            continue
+        cells = [
+            f"{r['scale']}-{r['condition']}-{r['seed']}",
+            r["engine"],
+            f"{r['before_s']:.2f}",
+            f"{r['ours_s']:.2f}",
+            f"{r['ours_s'] / r['before_s']:.2f}",
+            _pct(r.get("before_gap")),
+            _pct(r["gap"]),
+            f"{r['before_wu']:,.0f} / {r['wu']:,.0f}",
+            f"{_num(r.get('before_tkm'))} / {_num(r.get('tkm_ratio'))}",
+            f"{r['before_rss_gb']:.2f} / {r['rss_gb']:.2f}",
+            f"{r['before_load']:.2f}, {r['before_loop_s']:.2f}",
+            f"{r['load']:.2f}, {r['loop_s']:.2f}",
+            "yes" if r["valid"] and r.get("before_valid", True) else "NO",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f} %"
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def _before_cell(r: dict) -> str:
     if r.get("before_s") is None:
         return "n/a"
@@ -295,12 +372,15 @@ def main() -> None:
                     )
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-    print(table(rows))
+    body = table(rows)
+    if any(r.get("before_s") is not None for r in rows):
+        body += "\n\nBefore and after, same run:\n\n" + compare_table(rows)
+    print(body)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.write:
         label = args.label or f"Run: scales {args.scales}, seeds {args.seeds}"
-        write_table(args.write, label, table(rows))
+        write_table(args.write, label, body)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ for the policy's next arc stage: least priority-weighted tonne-hours (speed) or 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
@@ -44,20 +46,25 @@ class FlowFailed(RuntimeError):
     """The min-cost flow solver gave no optimal flow (should not happen for valid data)."""
 
 
-def efficacy_flow(
-    problem: Problem, source: np.ndarray, demand: np.ndarray, then: str | None = None
-):
-    """Maximum priority-weighted delivery over the arcs source[i] -> demand[i]; with `then`
-    ("speed" or "cost"), the best flow for that stage among those with the same receipts.
+@dataclass
+class Scaled:
+    """The network's numbers in whole scaled tonnes (see the module docstring)."""
 
-    Returns (units per arc as floats, lower bound on the weighted unmet of any plan).
-    The units respect demand and stock exactly and tonnage up to the weight scale;
-    rounding.integer_lines makes them whole and feasible.
-    """
-    n_src, n_mat = len(problem.source_ids), len(problem.material_ids)
-    n_dem = problem.demand_qty.size
-    mat = problem.demand_material[demand]
-    keys, key_of_arc = np.unique(source * n_mat + mat, return_inverse=True)
+    per_unit: np.ndarray  # scaled tonnes per unit of each material (1 if weightless)
+    dem_cap: np.ndarray  # per demand
+    src_cap: np.ndarray  # per source
+    key_src: np.ndarray
+    key_mat: np.ndarray
+    key_cap: np.ndarray
+    free: np.ndarray  # per key: weightless, hangs off the super source
+    total: int  # all the tonnage the super source can send
+    scale: float
+    reward: np.ndarray  # per demand, per scaled tonne
+
+
+def scaled(problem: Problem, keys: np.ndarray) -> Scaled:
+    """Capacities and rewards for the keys (source * M + material) given."""
+    n_mat = len(problem.material_ids)
     key_src, key_mat = keys // n_mat, keys % n_mat
     weight = np.floor(problem.unit_weight_t * TONNE_SCALE + 1e-9).astype(np.int64)
     weightless = weight <= 0
@@ -72,40 +79,86 @@ def efficacy_flow(
     prio = problem.demand_priority
     scale = min(REWARD_SCALE, INT64_HEADROOM // max(total * int(prio.max(initial=1)), 1))
     reward = np.ceil(prio * scale / dem_per_unit - 1e-9).astype(np.int64)
+    return Scaled(per_unit, dem_cap, src_cap, key_src, key_mat, key_cap, free, total, scale, reward)
 
-    # Nodes: 0 super source, 1..S sources, then keys, then demands, then the sink.
+
+def supply_arcs(sc: Scaled, n_src: int):
+    """super -> source, source -> key (super -> key when weightless): tails, heads, caps.
+    Nodes: 0 super source, 1..S sources, then the keys."""
+    key0 = 1 + n_src
+    tails = np.concatenate([np.zeros(n_src, np.int64), np.where(sc.free, 0, 1 + sc.key_src)])
+    heads = np.concatenate([1 + np.arange(n_src), key0 + np.arange(sc.key_src.size)])
+    return tails, heads, np.concatenate([sc.src_cap, sc.key_cap])
+
+
+def flow_bound(problem: Problem, solver, sc: Scaled) -> float:
+    best_value = -solver.optimal_cost() / sc.scale  # >= the weighted delivery of any plan
+    # The rounding can put the bound a little below 0 when everything can be delivered.
+    return max(float(problem.demand_priority @ problem.demand_qty) - best_value, 0.0)
+
+
+def efficacy_flow(
+    problem: Problem, source: np.ndarray, demand: np.ndarray, then: str | None = None
+):
+    """Maximum priority-weighted delivery over the arcs source[i] -> demand[i]; with `then`
+    ("speed" or "cost"), the best flow for that stage among those with the same receipts.
+
+    Returns (units per arc as floats, lower bound on the weighted unmet of any plan).
+    The units respect demand and stock exactly and tonnage up to the weight scale;
+    rounding.integer_lines makes them whole and feasible. One arc per reachable pair: the
+    reference for `hubflow.hub_efficacy_flow`, which gives the same optimum over far fewer arcs.
+    """
+    n_src, n_mat = len(problem.source_ids), len(problem.material_ids)
+    n_dem = problem.demand_qty.size
+    mat = problem.demand_material[demand]
+    keys, key_of_arc = np.unique(source * n_mat + mat, return_inverse=True)
+    sc = scaled(problem, keys)
     key0 = 1 + n_src
     dem0 = key0 + keys.size
     sink = dem0 + n_dem
-    # super -> source, source -> key (super -> key when weightless), key -> demand
-    tails = np.concatenate(
-        [np.zeros(n_src, np.int64), np.where(free, 0, 1 + key_src), key0 + key_of_arc]
-    )
-    heads = np.concatenate([1 + np.arange(n_src), key0 + np.arange(keys.size), dem0 + demand])
-    caps = np.concatenate([src_cap, key_cap, np.minimum(key_cap[key_of_arc], dem_cap[demand])])
-    first_arc = n_src + keys.size  # of the key -> demand arcs
+    tails, heads, caps = supply_arcs(sc, n_src)
+    first_arc = tails.size  # of the key -> demand arcs
     # Efficacy: + demand -> sink (reward) and super -> sink (free), all supply reaches the sink.
-    solver = _solve(
-        np.concatenate([tails, dem0 + np.arange(n_dem), [0]]),
-        np.concatenate([heads, np.full(n_dem, sink), [sink]]),
-        np.concatenate([caps, dem_cap, [total]]),
-        np.concatenate([np.zeros(tails.size, np.int64), -reward, [0]]),
-        {0: total, sink: -total},
+    solver = solve_flow(
+        np.concatenate([tails, key0 + key_of_arc, dem0 + np.arange(n_dem), [0]]),
+        np.concatenate([heads, dem0 + demand, np.full(n_dem, sink), [sink]]),
+        np.concatenate(
+            [caps, np.minimum(sc.key_cap[key_of_arc], sc.dem_cap[demand])]
+            + [sc.dem_cap, [sc.total]]
+        ),
+        np.concatenate([np.zeros(first_arc + demand.size, np.int64), -sc.reward, [0]]),
+        {0: sc.total, sink: -sc.total},
     )
     flows = np.asarray(solver.flows(np.arange(first_arc, first_arc + demand.size)), np.int64)
-    best_value = -solver.optimal_cost() / scale  # >= the weighted delivery of any plan
+    bound = flow_bound(problem, solver, sc)
     if then is not None:
-        # The next stage: each demand receives exactly what it received; any source may ship.
         received = np.bincount(demand, weights=flows, minlength=n_dem).astype(np.int64)
-        cost = _stage_cost(problem, source, demand, then)
-        supplies = {dem0 + d: -int(received[d]) for d in np.flatnonzero(received)}
-        supplies[0] = int(received.sum())
-        costs = np.concatenate([np.zeros(first_arc, np.int64), cost])
-        again = _solve(tails, heads, caps, costs, supplies)
-        flows = np.asarray(again.flows(np.arange(first_arc, first_arc + demand.size)), np.int64)
-    units = flows / dem_per_unit[demand]
-    # The rounding can put the bound a little below 0 when everything can be delivered.
-    return units, max(float(prio @ problem.demand_qty) - best_value, 0.0)
+        flows = cheapest_delivery(problem, source, demand, received, then)
+    return flows / sc.per_unit[problem.demand_material[demand]], bound
+
+
+def cheapest_delivery(problem, source, demand, received, then: str) -> np.ndarray:
+    """Scaled tonnes per arc: each demand receives exactly `received`, at the least cost for
+    stage `then`, any source within its stock and tonnage (arcs source[i] -> demand[i])."""
+    n_src, n_mat = len(problem.source_ids), len(problem.material_ids)
+    keys, key_of_arc = np.unique(
+        source * n_mat + problem.demand_material[demand], return_inverse=True
+    )
+    sc = scaled(problem, keys)
+    key0 = 1 + n_src
+    dem0 = key0 + keys.size
+    tails, heads, caps = supply_arcs(sc, n_src)
+    cost = _stage_cost(problem, source, demand, then)
+    supplies = {dem0 + d: -int(received[d]) for d in np.flatnonzero(received)}
+    supplies[0] = int(received.sum())
+    solver = solve_flow(
+        np.concatenate([tails, key0 + key_of_arc]),
+        np.concatenate([heads, dem0 + demand]),
+        np.concatenate([caps, np.minimum(sc.key_cap[key_of_arc], sc.dem_cap[demand])]),
+        np.concatenate([np.zeros(tails.size, np.int64), cost]),
+        supplies,
+    )
+    return np.asarray(solver.flows(np.arange(tails.size, tails.size + demand.size)), np.int64)
 
 
 def _stage_cost(problem: Problem, source, demand, stage: str) -> np.ndarray:
@@ -119,7 +172,7 @@ def _stage_cost(problem: Problem, source, demand, stage: str) -> np.ndarray:
     return np.rint(problem.km[source, point] * 10).astype(np.int64)
 
 
-def _solve(tails, heads, caps, costs, supplies: dict):
+def solve_flow(tails, heads, caps, costs, supplies: dict):
     """An optimal min-cost flow; `supplies` maps node -> supply (negative: demand)."""
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(

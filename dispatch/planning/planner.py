@@ -17,9 +17,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
 
-from .flow import efficacy_flow
+from .hubflow import hub_efficacy_flow
 from .greedy import greedy_lines
 from .lp import LPFailed
 from .plan import Plan, assemble_plan
@@ -40,6 +39,9 @@ LARGE_TIME_S = 50.0  # default budget above LP_ARC_LIMIT arcs when no time limit
 # Seconds of the min-cost flow per (source, demand) candidate pair, measured on this 2-core
 # machine (docs/benchmarks.md), both flows: mid scale 1.8 M pairs ~10 s, national 45 M ~8 min.
 FLOW_SECONDS_PER_PAIR = 1.2e-5
+# The speed or cost flow after efficacy runs over the arcs efficacy used and each demand's
+# this many cheapest reachable arcs for that stage (not over every reachable arc).
+CHEAPEST_ARCS = 30
 
 
 def plan_allocation(problem, *, greedy: bool = False, time_limit_s: float | None = None) -> Plan:
@@ -70,7 +72,7 @@ def plan_allocation(problem, *, greedy: bool = False, time_limit_s: float | None
     source, demand = reachable_pairs(problem)
     if source.size > LP_ARC_LIMIT:
         t_arcs = time.perf_counter()
-        lines, status, bound, extra = _flow_plan(problem, source, demand)
+        lines, status, bound, extra, _ = _flow_plan(problem)
         return _finish(problem, lines, status, bound, extra, (t0, t_load, t_arcs), source.size)
     arcs, _ = sorted_arcs(problem, source, demand)
     t_arcs = time.perf_counter()
@@ -120,14 +122,16 @@ def _staged_plan(problem: Problem, arcs, deadline, model=None):
     return integer_lines(problem, arcs, x), status, bound, extra
 
 
-def _flow_plan(problem: Problem, source: np.ndarray, demand: np.ndarray):
-    """Efficacy by the min-cost flow in tonnes, made whole and feasible."""
+def _flow_plan(problem: Problem):
+    """Efficacy by the min-cost flow in tonnes over the hub network (hubs.py), the next arc
+    stage over each demand's CHEAPEST_ARCS cheapest arcs, made whole and feasible."""
     then = next((s for s in problem.policy.order if s in ("speed", "cost")), None)
-    units, bound = efficacy_flow(problem, source, demand, then)
+    source, demand, units, bound, reachable = hub_efficacy_flow(problem, then, CHEAPEST_ARCS)
     used = units > 0
     arcs, order = sorted_arcs(problem, source[used], demand[used])
     lines = integer_lines(problem, arcs, units[used][order])
-    return lines, "feasible", bound, {"engine": "flow", "arcs_in_flow": int(source.size)}
+    extra = {"engine": "flow", "arcs_in_flow": reachable}
+    return lines, "feasible", bound, extra, reachable
 
 
 class Replanner:
