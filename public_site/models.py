@@ -67,6 +67,10 @@ class Supplier(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # set by the daily credit check while the enterprise is on the dishonest list: its offers
+    # are no planning sources and its board offers are marked; lifted when the listing ends
+    suspended_at: Mapped[datetime | None]
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
 
     region = relationship("Region", lazy="joined")
     offers = relationship(
@@ -86,6 +90,10 @@ class Supplier(db.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == SupplierStatus.APPROVED.value
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def service_region_codes(self) -> list[str]:
@@ -126,7 +134,11 @@ class SupplierOffer(db.Model):
 
     @property
     def is_planning_source(self) -> bool:
-        return self.supplier.is_approved and self.material_id is not None
+        return (
+            self.supplier.is_approved
+            and not self.supplier.is_suspended
+            and self.material_id is not None
+        )
 
 
 class SupplierDocument(db.Model):
