@@ -13,7 +13,7 @@ from core.auth import ADMIN, COMMANDER, OPERATOR
 from core.extensions import db as _db
 from core.timeutil import local_today
 from reserve.credit import checks, rules, services
-from reserve.credit.models import CreditEntry, CreditEntryChange
+from reserve.credit.models import CreditEntry
 from reserve.sharing import clients as sharing_clients
 from tests import factories
 from tests.conftest import csrf_token, log_in
