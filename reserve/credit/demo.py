@@ -1,6 +1,7 @@
 """Demo credit lists (`flask demo init`): a dishonest listing of a portal demo enterprise (the
 water supplier: the daily check suspends it and every plan leaves its offer out), one of an
-agreement-reserve enterprise of the demo province, a listing that has ended (its end date
+agreement-reserve enterprise of the demo province (quilts: the demo incident's plan leaves its
+lot out), a listing that has ended (its end date
 passed) and a red-list entry (a mark in the review queue and on the public supplier list)."""
 
 from datetime import timedelta
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.timeutil import local_today
 
+from ..models import Material
 from ..stock import queries as stock_queries
 from . import checks, services
 from .models import CreditEntry
@@ -18,6 +20,7 @@ from .models import CreditEntry
 WATER_SUPPLIER = ("晋城市清源饮用水有限公司", "9114050000000003XH")
 QUILT_SUPPLIER = ("山西晋安应急物资有限公司", "9114010000000001XT")
 COAT_SUPPLIER = ("大同市恒温被服制造有限公司", "9114020000000002X1")
+QUILTS = "1030101001"  # GB/T 38565 棉被
 DEMO_FILE = "省信用平台2026年第11期失信主体名单（演示）.xlsx"
 
 
@@ -58,7 +61,15 @@ def _rows(today) -> list[dict]:
             "source_document": "晋应急函〔2026〕12号",
         },
     ]
-    enterprises = stock_queries.reserve_enterprises()
+    # an enterprise holding quilts (棉被) under agreement: the demo incident asks for quilts, so
+    # its plan names the enterprise's lot as left out
+    quilts = db.session.scalars(select(Material.id).where(Material.code == QUILTS)).all()
+    portal = {WATER_SUPPLIER[0], QUILT_SUPPLIER[0], COAT_SUPPLIER[0]}
+    enterprises = [  # not one whose generated name is a portal enterprise's: no look-alikes
+        row
+        for row in stock_queries.reserve_enterprises(quilts) or stock_queries.reserve_enterprises()
+        if row[1] not in portal
+    ]
     if enterprises:
         code, name, _lots, _units = enterprises[0]
         rows.append(

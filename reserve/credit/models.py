@@ -111,5 +111,5 @@ STATUS_LABELS = {
     rules.ENDED: _l("Ended"),
 }
 ORIGIN_LABELS = {"import": _l("Import"), "push": _l("Partner push"), "manual": _l("Manual")}
-ACTION_LABELS = {"created": _l("Created"), "updated": _l("Changed"), "ended": _l("Ended")}
+ACTION_LABELS = {"created": _l("First recorded"), "updated": _l("Changed"), "ended": _l("Ended")}
 SUBJECT_LABELS = {"supplier": _l("Supplier"), "reserve": _l("Agreement or capacity reserve")}

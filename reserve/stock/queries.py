@@ -868,10 +868,10 @@ def lot_numbers(lot_ids) -> dict[int, str]:
     )
 
 
-def reserve_enterprises(codes=None) -> list[tuple[str, str, int, int]]:
+def reserve_enterprises(material_ids=None) -> list[tuple[str, str, int, int]]:
     """(credit code, an enterprise name, lots, units on hand) of the enterprises holding
     agreement or production-capacity reserves with stock (the credit lists' daily check);
-    only those of `codes` when given."""
+    only reserves of `material_ids` when given."""
     stmt = select(
         StockLot.enterprise_credit_code,
         func.min(StockLot.enterprise_name),
@@ -882,8 +882,8 @@ def reserve_enterprises(codes=None) -> list[tuple[str, str, int, int]]:
         StockLot.reserve_type != "physical",
         StockLot.on_hand > 0,
     )
-    if codes is not None:
-        stmt = stmt.where(StockLot.enterprise_credit_code.in_(list(codes)))
+    if material_ids is not None:
+        stmt = stmt.where(StockLot.material_id.in_(list(material_ids)))
     return [
         tuple(row)
         for row in db.session.execute(
