@@ -361,8 +361,11 @@ def map_offer_material(user, offer_id: int, material_id: int) -> SupplierOffer:
 
 
 def list_approved_suppliers(*, q: str | None = None):
-    """Select of the approved enterprises, by name (public)."""
-    stmt = select(Supplier).where(Supplier.status == SupplierStatus.APPROVED.value)
+    """Select of the approved enterprises, by name (public); one the credit check suspended is
+    not shown while it is suspended."""
+    stmt = select(Supplier).where(
+        Supplier.status == SupplierStatus.APPROVED.value, Supplier.suspended_at.is_(None)
+    )
     if q:
         stmt = stmt.where(contains(Supplier.name, q))
     return stmt.order_by(Supplier.name, Supplier.id)

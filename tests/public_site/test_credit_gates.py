@@ -163,6 +163,8 @@ def test_one_daily_run_suspends_a_listed_supplier_and_the_next_plan_leaves_it_ou
         supplier = _db.session.get(Supplier, supplier_id)
         assert supplier.is_suspended and "深圳市中级人民法院" in supplier.suspended_reason
         assert suppliers.approved_offers() == []
+        public = _db.session.scalars(suppliers.list_approved_suppliers()).all()
+        assert supplier not in public  # not on the public list while suspended
         assert not supplier.offers[0].is_planning_source
         [hit] = _db.session.scalars(_db.select(CreditHit)).all()
         assert (hit.subject_kind, hit.subject_ref) == ("supplier", str(supplier_id))

@@ -248,8 +248,7 @@ def test_the_page_imports_an_xlsx_and_shows_row_errors_in_chinese_recording_noth
     assert (
         "太原市中级人民法院" in detail.text
         and "名单.xlsx" in detail.text
-        and "新建" in detail.text
-        or "创建" in detail.text
+        and "首次登记" in detail.text
     )
     end = client.post(
         f"/credit/{entry_id}/end",
