@@ -175,7 +175,7 @@ def push_entries(user, entries: list[dict]) -> Recorded:
         raise NotAllowed(_("This client may not push credit lists (scope push:credit)."))
     if client is None and not may_administer_system(user):
         raise NotAllowed(_("Only credit-sharing partners and administrators push credit lists."))
-    ref = f"{_('Partner')}：{client.name}" if client is not None else user.email
+    ref = client.name if client is not None else user.email  # shown beside "partner push"
     return record_entries(entries, origin="push", origin_ref=ref, by_id=user.id)
 
 

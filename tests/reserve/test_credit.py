@@ -327,7 +327,7 @@ def test_a_partner_pushes_entries_with_its_scope_and_they_come_out_of_the_feed(
     )
     with app.app_context():
         entry = _db.session.scalar(_db.select(CreditEntry).filter_by(credit_code=LISTED))
-        assert entry.origin == "push" and "省信用信息共享平台push:credit" in entry.origin_ref
+        assert entry.origin == "push" and entry.origin_ref == "省信用信息共享平台push:credit"
         assert _db.session.scalar(_db.select(_db.func.count(CreditEntry.id))) == 2
     feed = client.get(
         "/api/v1/sharing/feeds/credit?cursor=0", headers={"Authentication-Token": reader}

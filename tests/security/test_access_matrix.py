@@ -1104,7 +1104,7 @@ def test_accounts_matrix(app, world, make_user):
 # header or the query string) ---
 
 TODO_KINDS_BY_ROLE = {  # the kinds each role of agency A may ever see
-    ADMIN: {"supplier_review", "red_warning"},
+    ADMIN: {"supplier_review", "red_warning", "credit_hit"},
     OPERATOR: {"shipment_send", "shipment_receive", "position", "report_overdue", "red_warning"},
     COMMANDER: {"plan_approval", "shipment_send", "shipment_receive"},
     VIEWER: set(),
