@@ -94,12 +94,11 @@ def navigation() -> Nav:
         more += [
             (_("Transport"), url_for("reserve.transport_list")),
             (_("Data sharing"), url_for("sharing.catalog")),
+            (_("Credit lists"), url_for("credit_ui.entries")),
             (_("Agencies"), url_for("core.agencies")),
             (_("My exports"), url_for("exports.export_list")),
         ]
     more.append((_("Catalog"), url_for("reserve.catalog_browser")))
-    if policy.may_read_planning_sources(current_user):
-        more.append((_("Credit lists"), url_for("credit_ui.entries")))
     if policy.may_administer_accounts(current_user):
         more.append((_("User management"), url_for("accounts.user_list")))
     if policy.may_administer_system(current_user):

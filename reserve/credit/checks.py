@@ -20,7 +20,7 @@ from core.timeutil import utcnow
 from ..stock import queries as stock_queries
 from . import rules
 from .models import LIST_LABELS, CreditEntry, CreditHit
-from .services import require_reader, require_writer
+from .services import require_hit_reader, require_reader, require_writer
 
 
 def _in_force(today: date):
@@ -149,8 +149,8 @@ def check_reserves(today: date) -> dict:
 
 
 def open_hits(user):
-    """Select of the hits waiting for an administrator, newest first (readers of the lists)."""
-    require_reader(user)
+    """Select of the hits waiting for an administrator, newest first."""
+    require_hit_reader(user)
     return unacknowledged()
 
 

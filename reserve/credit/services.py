@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.errors import Invalid, NotAllowed, NotFound
 from core.extensions import db
 from core.organisation import Agency
-from core.policy import may_administer_system, may_read_planning_sources
+from core.policy import may_administer_system, may_read_planning_sources, works_in_registry
 from core.search import contains, starts_with
 from core.timeutil import local_today, utcnow
 
@@ -23,10 +23,17 @@ MAX_ERRORS = 200  # rows with errors reported back; checking goes on to count th
 
 
 def require_reader(user) -> None:
-    """Administrators and command staff read the lists (they review suppliers and plan with
-    their offers); only administrators write them."""
+    """Everyone who works in the registry reads the lists (they are shared with every agency
+    through the sharing channel too); only administrators write them."""
+    if not works_in_registry(user):
+        raise NotAllowed(_("Only staff of the registry read the credit lists."))
+
+
+def require_hit_reader(user) -> None:
+    """The daily check's hits name suppliers and the enterprises behind reserves: for the
+    administrators who review suppliers and the command staff who plan with them."""
     if not may_read_planning_sources(user):
-        raise NotAllowed(_("Only administrators and command staff read the credit lists."))
+        raise NotAllowed(_("Only administrators and command staff read the credit check's hits."))
 
 
 def require_writer(user) -> None:

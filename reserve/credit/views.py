@@ -8,7 +8,7 @@ from flask_security import auth_required, current_user
 
 from core.errors import DomainError
 from core.pagination import paginate
-from core.policy import may_administer_system
+from core.policy import may_administer_system, may_read_planning_sources
 from core.timeutil import local_today
 
 from . import checks, rules, services
@@ -47,7 +47,11 @@ def _page(import_errors=None, import_message=None, status=200):
         PER_PAGE,
         count=services.count_entries(current_user, f),
     )
-    hits = paginate(checks.open_hits(current_user), 1, 20)
+    hits = (
+        paginate(checks.open_hits(current_user), 1, 20)
+        if may_read_planning_sources(current_user)
+        else None
+    )
     return render_template(
         "credit/entries.html",
         result=result,

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from stdnum.cn.uscc import calc_check_digit
 
-from core.auth import ADMIN, COMMANDER, OPERATOR
+from core.auth import ADMIN, AGENCY_ADMIN, COMMANDER, OPERATOR
 from core.extensions import db as _db
 from core.timeutil import local_today
 from reserve.credit import checks, rules, services
@@ -256,6 +256,8 @@ def test_the_page_imports_an_xlsx_and_shows_row_errors_in_chinese_recording_noth
     )
     assert end.status_code == 303
     assert "撤销认定" in client.get(f"/credit/{entry_id}").text
+    exported = client.get("/api/v1/sharing/exports/credit?format=csv")
+    assert exported.status_code == 200 and LISTED in exported.get_data(as_text=True)
 
 
 def test_a_hostile_file_is_refused_by_the_hardened_reader(app, db, client, make_user):
@@ -266,14 +268,17 @@ def test_a_hostile_file_is_refused_by_the_hardened_reader(app, db, client, make_
     assert missing.status_code == 422 and "统一社会信用代码" in missing.text
 
 
-@pytest.mark.parametrize("role, status", [(OPERATOR, 403), (COMMANDER, 200)])
-def test_commanders_read_the_lists_and_operators_do_not(
-    app, db, client, make_user, make_agency, role, status
+@pytest.mark.parametrize(
+    "role, lists, hits", [(OPERATOR, 200, 403), (COMMANDER, 200, 200), (AGENCY_ADMIN, 403, 403)]
+)
+def test_the_registry_reads_the_lists_and_command_staff_the_hits(
+    app, db, client, make_user, make_agency, role, lists, hits
 ):
     agency = make_agency("CR-A")
     log_in(client, make_user(role, agency=agency)["email"])
-    assert client.get("/credit").status_code == status
-    assert client.get("/api/v1/credit/entries").status_code == status
+    assert client.get("/credit").status_code == lists
+    assert client.get("/api/v1/credit/entries").status_code == lists
+    assert client.get("/api/v1/credit/hits").status_code == hits
 
 
 # --- the partner's push and the shared kind ----------------------------------------------------

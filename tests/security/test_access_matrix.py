@@ -1262,7 +1262,8 @@ def test_trip_data_stays_scoped_to_the_agency(app, world):
 
 # --- credit lists (issue 19 part 2): who reads, who writes, every token path -------------------
 
-CREDIT_READERS = {ADMIN, COMMANDER}
+CREDIT_READERS = STAFF  # the lists: everyone of the registry (shared with every agency anyway)
+HIT_READERS = COMMAND  # the daily check's hits name suppliers and reserves' enterprises
 
 
 def credit_reads(world) -> list[str]:
@@ -1277,19 +1278,20 @@ def credit_reads(world) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_credit_lists_are_read_by_administrators_and_command_staff_only(app, world, role):
+def test_credit_lists_are_read_by_the_registry_and_hits_by_command_staff(app, world, role):
     client, _token = signed_in_client(app, world, role)
     for url in credit_reads(world):
         response = client.get(url, headers={"Accept": "application/json"})
         if role == ANON:
             assert response.status_code in (302, 401), (url, response.status_code)
-        elif role in CREDIT_READERS:
+        elif role in (HIT_READERS if url.endswith("/hits") else CREDIT_READERS):
             assert response.status_code == 200, (url, response.status_code)
         else:
             assert response.status_code == 403, (role, url, response.status_code)
-    if role == COMMANDER:  # reads, but the page offers no write it would be refused
+    if role in CREDIT_READERS - {ADMIN}:  # reads, but the page offers no write it would refuse
         page = client.get("/credit").text
         assert "/credit/import" not in page and "acknowledge" not in page
+        assert ("probe" in page) == (role in HIT_READERS)  # the hit's reason: command staff only
         detail = client.get(f"/credit/{world['credit_entry']}").text
         assert f"/credit/{world['credit_entry']}/end" not in detail
 
