@@ -22,11 +22,11 @@ from .models import (
 
 bp = Blueprint("credit_ui", __name__, template_folder="templates")
 PER_PAGE = 50
-FIELD_LABELS = {
-    "credit_code": "统一社会信用代码",
-    **{key: word for key, word in rules.COLUMNS.items()},
-    "status": "状态",
-}
+
+
+def _field_labels() -> dict:
+    """A field's name in the file headings (the data standard's Chinese), and the status."""
+    return {**rules.COLUMNS, "status": _("Status")}
 
 
 def _filter() -> services.EntryFilter:
@@ -63,7 +63,7 @@ def _page(import_errors=None, import_message=None, status=200):
         statuses=STATUS_LABELS,
         origins=ORIGIN_LABELS,
         subjects=SUBJECT_LABELS,
-        field_labels=FIELD_LABELS,
+        field_labels=_field_labels(),
         can_write=may_administer_system(current_user),
         import_errors=import_errors,
         import_message=import_message,
@@ -112,7 +112,7 @@ def detail(entry_id):
         statuses=STATUS_LABELS,
         origins=ORIGIN_LABELS,
         actions=ACTION_LABELS,
-        field_labels=FIELD_LABELS,
+        field_labels=_field_labels(),
         can_write=may_administer_system(current_user),
     )
 
