@@ -60,9 +60,6 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_credit_entry_credit_code"), ["credit_code"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_credit_entry_end_date"), ["end_date"], unique=False)
-        batch_op.create_index(batch_op.f("ix_credit_entry_list"), ["list"], unique=False)
-        batch_op.create_index(batch_op.f("ix_credit_entry_status"), ["status"], unique=False)
 
     op.create_table(
         "credit_entry_change",
@@ -146,9 +143,6 @@ def downgrade():
 
     op.drop_table("credit_entry_change")
     with op.batch_alter_table("credit_entry", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_credit_entry_status"))
-        batch_op.drop_index(batch_op.f("ix_credit_entry_list"))
-        batch_op.drop_index(batch_op.f("ix_credit_entry_end_date"))
         batch_op.drop_index(batch_op.f("ix_credit_entry_credit_code"))
 
     op.drop_table("credit_entry")

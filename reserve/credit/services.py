@@ -18,7 +18,7 @@ from core.timeutil import local_today, utcnow
 from . import rules
 from .models import CreditEntry, CreditEntryChange
 
-MAX_TEXT = 4 * 2**20  # of an import file's text once unpacked: 20,000 rows take about 3 MB
+MAX_TEXT = 2**20  # of an import file's text once unpacked: 5,000 full rows take about 0.5 MB
 MAX_ERRORS = 200  # rows with errors reported back; checking goes on to count them all
 
 
