@@ -12,6 +12,7 @@ acknowledged). Who gets which kind, and scoped like the data it points at (core/
 | shipment_receive | same as shipment_send                   | shipments `arrived`, receipt not yet recorded    |
 | position         | operators (their subtree's lines)       | lines of draft plans without the agency's position |
 | supplier_review  | administrators                          | registrations `pending`                          |
+| credit_hit       | administrators                          | listed enterprises the daily credit check found  |
 | report_overdue   | operators                               | agencies of the subtree whose stock report is overdue |
 | red_warning      | operators and administrators with an agency | red warnings still `open` in the agency subtree |
 

@@ -108,6 +108,7 @@ def navigation() -> Nav:
         more += [
             (_("Transport"), _served("reserve.transport_list")),
             (_("Data sharing"), _served("sharing.catalog")),
+            (_("Credit lists"), _served("credit_ui.entries")),
             (_("Agencies"), _served("core.agencies")),
             (_("My exports"), _served("exports.export_list")),
         ]

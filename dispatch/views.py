@@ -44,6 +44,7 @@ from .services import (
     consultation,
     incidents,
     plan_jobs,
+    problem,
     shipments,
     versions,
     visibility,
@@ -97,6 +98,18 @@ def incident_create():
     return redirect(url_for("dispatch.board", incident_id=incident.id), 303)
 
 
+def _left_out_reasons() -> dict:
+    """Why a row was left out of a plan (problem.Index.leave_out's reason keys), in words."""
+    return {
+        "quantity out of range": _("quantity outside 0 to 1,000,000,000 units"),
+        "above the quantity bound: planned with its first MAX_QUANTITY units": _(
+            "above the quantity bound: planned with its first 1,000,000,000 units"
+        ),
+        problem.CREDIT_LISTED: _("the enterprise is on the dishonest-entity list"),
+        problem.CREDIT_SUSPENDED: _("the enterprise is suspended by the credit check"),
+    }
+
+
 @bp.route("/incidents/<int:incident_id>")
 @auth_required("session")
 def board(incident_id):
@@ -148,6 +161,7 @@ def board(incident_id):
         shipment_labels=SHIPMENT_LABELS,
         position_labels=POSITION_LABELS,
         left_out_kinds={"demand": _("demand"), "lot": _("stock lot"), "source": _("source")},
+        left_out_reasons=_left_out_reasons(),
         types=LABELS["incident_type"],
         subtypes=SUBTYPES,
         levels=LEVEL_LABELS,

@@ -145,7 +145,8 @@ def _read_reviews() -> list:
     ).scalars()
     return [
         {"ref": s.external_ref, "status": s.status, "reason": s.review_reason,
-         "reviewed_at": _stamp(s.reviewed_at), "submitted_at": _stamp(s.submitted_at)}
+         "reviewed_at": _stamp(s.reviewed_at), "submitted_at": _stamp(s.submitted_at),
+         "suspended_at": _stamp(s.suspended_at), "suspended_reason": s.suspended_reason}
         for s in rows
     ]  # fmt: skip
 
@@ -156,6 +157,9 @@ def _apply_reviews(rows: list) -> int:
         supplier = db.session.get(Supplier, row["ref"])
         if supplier is None or supplier.user_id is None:
             continue  # not a registration of this side
+        suspended = row.get("suspended_at")  # the daily credit check's, whatever the submission
+        supplier.suspended_at = datetime.fromisoformat(suspended) if suspended else None
+        supplier.suspended_reason = row.get("suspended_reason") if suspended else None
         if _stamp(supplier.submitted_at) != row["submitted_at"]:
             continue  # about an earlier submission: the newer one waits for its review
         if row["status"] not in {s.value for s in SupplierStatus}:
@@ -172,7 +176,11 @@ def _apply_reviews(rows: list) -> int:
 def _read_listing() -> list:
     rows = db.session.execute(
         select(Supplier)
-        .where(Supplier.status == SupplierStatus.APPROVED.value, Supplier.external_ref.is_(None))
+        .where(
+            Supplier.status == SupplierStatus.APPROVED.value,
+            Supplier.external_ref.is_(None),
+            Supplier.suspended_at.is_(None),  # a suspended enterprise leaves the public list
+        )
         .order_by(Supplier.id)
     ).scalars()
     return [

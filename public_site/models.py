@@ -70,6 +70,10 @@ class Supplier(db.Model):
     # two networks (issue 21): the same enterprise's id on the other network's deployment —
     # inside, of a registration made on the extranet; outside, of an enterprise listed from inside
     external_ref: Mapped[int | None] = mapped_column(Integer, index=True)
+    # set by the daily credit check while the enterprise is on the dishonest list: its offers
+    # are no planning sources and its board offers are marked; lifted when the listing ends
+    suspended_at: Mapped[datetime | None]
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
 
     region = relationship("Region", lazy="joined")
     offers = relationship(
@@ -89,6 +93,10 @@ class Supplier(db.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == SupplierStatus.APPROVED.value
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def service_region_codes(self) -> list[str]:
@@ -129,7 +137,11 @@ class SupplierOffer(db.Model):
 
     @property
     def is_planning_source(self) -> bool:
-        return self.supplier.is_approved and self.material_id is not None
+        return (
+            self.supplier.is_approved
+            and not self.supplier.is_suspended
+            and self.material_id is not None
+        )
 
 
 class SupplierDocument(db.Model):

@@ -5,7 +5,11 @@ Messages are English msgids marked with N_; the services translate them."""
 import re
 from dataclasses import dataclass
 
-from reserve.rules import N_, credit_code_problem  # noqa: F401  (one credit-code validator for the system)
+from reserve.rules import (  # noqa: F401  (one credit-code validator and normaliser for the system)
+    N_,
+    credit_code_problem,
+    normalise_credit_code,
+)
 
 # Mainland mobile numbers: 11 digits, 1 then 3-9 (GB/T 2260-independent numbering plan).
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -24,10 +28,6 @@ def mobile_problem(number: str) -> str | None:
     if not _MOBILE.match(number or ""):
         return N_("a mobile number has 11 digits and starts with 13-19")
     return None
-
-
-def normalise_credit_code(text: str) -> str:
-    return re.sub(r"\s", "", text or "").upper()
 
 
 # --- uploads ---------------------------------------------------------------------------

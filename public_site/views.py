@@ -20,13 +20,14 @@ from marshmallow import ValidationError
 from core.errors import DomainError
 from core.extensions import csrf, db
 from core.pagination import paginate
+from core.timeutil import local_today
 from core.organisation import Region
 from reserve.models import Material
 
 from . import schemas
 from .http import limit_forms, limit_registration, public_cache
 from .models import LABELS, FeedbackCategory, NoticeKind
-from .services import board, feedback, notices, overview, suppliers, uploads
+from .services import board, credit, feedback, notices, overview, suppliers, uploads
 
 bp = Blueprint(
     "public_site",
@@ -135,7 +136,11 @@ def supplier_list():
     q = (request.args.get("q") or "").strip()[:100] or None
     result = paginate(suppliers.list_approved_suppliers(q=q), _page(), PER_PAGE)
     return render_template(
-        "public_site/suppliers.html", result=result, q=q or "", region_names=_region_names()
+        "public_site/suppliers.html",
+        result=result,
+        q=q or "",
+        region_names=_region_names(),
+        red=credit.red_codes([s.credit_code for s in result.items], local_today()),
     )
 
 
@@ -351,7 +356,13 @@ def admin_suppliers():
     status = request.args.get("status", "pending")
     status = status if status in LABELS["supplier_status"] else None
     result = paginate(suppliers.list_suppliers(current_user, status=status), _page(), PER_PAGE)
-    return render_template("public_site/admin_suppliers.html", result=result, status=status)
+    return render_template(
+        "public_site/admin_suppliers.html",
+        result=result,
+        status=status,
+        red=credit.red_codes([s.credit_code for s in result.items], local_today()),
+        listed=credit.listed_codes([s.credit_code for s in result.items], local_today()),
+    )
 
 
 @bp.route("/admin/suppliers/<int:supplier_id>")
@@ -365,6 +376,7 @@ def admin_supplier(supplier_id):
         form={},
         materials=_materials(),
         region_names=_region_names(),
+        listings=credit.listings_of(supplier, local_today()),
     )
 
 
@@ -380,9 +392,10 @@ def admin_review(supplier_id):
         return _form_failure(
             "public_site/admin_supplier.html",
             error,
-            supplier=suppliers.get_for_review(current_user, supplier_id),
+            supplier=(supplier := suppliers.get_for_review(current_user, supplier_id)),
             materials=_materials(),
             region_names=_region_names(),
+            listings=credit.listings_of(supplier, local_today()),
         )
     flash(
         _("Review recorded: %(status)s.", status=LABELS["supplier_status"][supplier.status]),
@@ -429,7 +442,13 @@ def admin_publish_notice(notice_id):
 def admin_board():
     demands = paginate(board.list_demands(), _page(), PER_PAGE)
     offers = paginate(board.list_offers(current_user, status="pending"), 1, 200).items
-    context = {"demands": demands, "offers": offers, "cities": _cities(), "materials": _materials()}
+    context = {
+        "demands": demands,
+        "offers": offers,
+        "cities": _cities(),
+        "materials": _materials(),
+        "suspended": credit.suspended_suppliers(o.supplier_id for o in offers),
+    }
     if request.method == "GET":
         return render_template("public_site/admin_board.html", errors={}, form={}, **context)
     csrf.protect()

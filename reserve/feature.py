@@ -19,6 +19,9 @@ from core.scheduler import Job
 from core.timeutil import local_today
 
 from . import cli, demo, sharing, todos
+from .credit import demo as credit_demo
+from .credit import models as credit
+from .credit import todos as credit_todos
 from .models import LABELS
 from .reporting import models as reporting
 from .reporting.freshness import scoreboard
@@ -33,14 +36,16 @@ from .warnings import services as warning_services
 def _blueprints(app, api):
     from . import views
     from .api import BLUEPRINTS as registry_api
+    from .credit import views as credit_views
+    from .credit.api import BLUEPRINTS as credit_api
     from .reporting import views as reporting_views
     from .reporting.api import BLUEPRINTS as reporting_api
     from .warnings import views as warning_views
     from .warnings.api import BLUEPRINTS as warning_api
 
-    for blueprint in registry_api + reporting_api + warning_api:
+    for blueprint in registry_api + reporting_api + warning_api + credit_api:
         api.register_blueprint(blueprint)
-    for blueprint in (views.bp, reporting_views.bp, warning_views.bp):
+    for blueprint in (views.bp, reporting_views.bp, warning_views.bp, credit_views.bp):
         app.register_blueprint(blueprint)
     sharing.register(app, api)
 
@@ -90,6 +95,11 @@ def _demo_sharing() -> str:
     return "demo sharing: " + ", ".join(f"{k} {v}" for k, v in made.items())
 
 
+def _demo_credit() -> str:
+    made = credit_demo.build_credit_demo()
+    return "demo credit lists: " + ", ".join(f"{k} {v}" for k, v in made.items())
+
+
 def _first_scan() -> str:
     result = warning_services.scan()
     return f"warning scan: {result.opened} warnings opened in {result.seconds:.2f} s"
@@ -116,6 +126,9 @@ def _value_labels() -> dict:
         ("report_cadence", "period"): reporting.PERIOD_LABELS,
         ("shared_resource", "kind"): resources,
         ("sharing_grant", "kind"): resources,
+        ("credit_entry", "list"): credit.LIST_LABELS,
+        ("credit_entry_change", "action"): credit.ACTION_LABELS,
+        ("credit_hit", "subject_kind"): credit.SUBJECT_LABELS,
     }
 
 
@@ -145,6 +158,7 @@ def _scheduled(config) -> tuple[Job, ...]:
             {"hour": 4, "minute": 15},
         ),
         Job("sharing-daily", "reserve.sharing.jobs:daily", "cron", {"hour": 1, "minute": 30}),
+        Job("credit-daily", "reserve.credit.jobs:daily", "cron", {"hour": 1, "minute": 10}),
     )
 
 
@@ -183,10 +197,11 @@ FEATURE = Feature(
             10, demo.is_empty, _demo_province, skipped="database not empty: demo data left as it is"
         ),
         DemoStep(40, sharing_demo.is_empty, _demo_sharing),
+        DemoStep(45, credit_demo.is_empty, _demo_credit),
         DemoStep(60, warning_services.never_scanned, _first_scan),
     ),
     home=_home,
-    todos=todos.TODOS,
+    todos=todos.TODOS + credit_todos.TODOS,
     todo_version=warning_services.warnings_version,
     counters={"unread_notifications": warning_services.unread_count},
     value_labels=_value_labels,

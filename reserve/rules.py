@@ -61,6 +61,11 @@ _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 _AUTHORITIES = set("123456789ANY")
 
 
+def normalise_credit_code(text: str) -> str:
+    """A credit code as typed or pasted: whitespace removed, letters in capitals."""
+    return re.sub(r"\s", "", text or "").upper()
+
+
 def credit_code_problem(code: str) -> str | None:
     """What is wrong with a unified social credit code (GB 32100), or None.
 

@@ -9,6 +9,9 @@ Sources (docs/dispatch.md):
   time h hours (capacity: what units_per_day produce before the latest deadline; expired
   contracts left out);
 - `S<offer>`: an approved supplier's offer from the public portal, at its region's centre.
+An enterprise on the dishonest-entity list today (reserve/credit) supplies nothing: its offers
+and its agreement/capacity reserves are left out, named with the listing (`index.left_out`),
+and so are the offers of an enterprise the daily credit check suspended.
 Transport capacity of a depot: its available vehicles (count × payload), plus an equal share of
 its agency's vehicles registered without a depot; DISPATCH_DEFAULT_CAPACITY_T when it has none.
 Points: one per demand point and combined weight ⌈severity × priority / 3⌉ (1..3); materials
@@ -32,6 +35,7 @@ from core.errors import Invalid
 from core.extensions import db
 from core.organisation import Region
 from core.timeutil import local_today, utcnow
+from reserve.credit import checks as credit_checks
 from reserve.models import Material, ReserveType, TransportCapacity
 from reserve.rules import MAX_QUANTITY, LotSupply, available_within, quantity_problem
 from reserve.stock import availability
@@ -42,6 +46,8 @@ from ..statuses import DemandStatus
 
 PHYSICAL = ReserveType.PHYSICAL.value
 SUPPLIER = "supplier"  # the kind of a source that is a supplier's offer, beside the reserve types
+CREDIT_LISTED = "credit_listed"  # left out: the enterprise is on the dishonest-entity list today
+CREDIT_SUSPENDED = "credit_suspended"  # left out: the daily credit check suspended the enterprise
 
 
 class SourceKey(NamedTuple):
@@ -114,10 +120,13 @@ class Index:
         self.materials[ident] = material
         return ident
 
-    def leave_out(self, kind: str, row_id, quantity, why: str) -> None:
+    def leave_out(self, kind: str, row_id, quantity, why: str, detail: str = "") -> None:
         """A row the planner cannot take (a quantity outside 0..MAX_QUANTITY, e.g. written
-        before the bound existed) is left out and named in the plan, never fails the plan."""
-        self.left_out.append({"kind": kind, "id": row_id, "quantity": str(quantity), "why": why})
+        before the bound existed; an enterprise on the credit list) is left out and named in
+        the plan, never fails the plan. `why` is a reason key (dispatch/views.py shows it in
+        words); `detail` the words of a credit listing, already translated."""
+        row = {"kind": kind, "id": row_id, "quantity": str(quantity), "why": why}
+        self.left_out.append(row | ({"detail": detail} if detail else {}))
 
 
 def _weight(severity: int, priority: int) -> int:
@@ -240,8 +249,15 @@ def _stock_sources(user, material_ids, horizon, index: Index) -> list[dict]:
     today = local_today()
     sources: dict[str, dict] = {}
     agency_of = {}
-    for lot in availability.drawable_lots(user, material_ids, today):
+    lots = list(availability.drawable_lots(user, material_ids, today))
+    listed = credit_checks.restrictions(
+        {lot.enterprise_credit_code for lot in lots if lot.reserve_type != PHYSICAL}, today
+    )
+    for lot in lots:
         available = lot.available
+        if lot.reserve_type != PHYSICAL and (entry := listed.get(lot.enterprise_credit_code)):
+            index.leave_out("lot", lot.lot_id, available, CREDIT_LISTED, _listing(entry))
+            continue
         if quantity_problem(available) or (
             lot.units_per_day is not None and quantity_problem(lot.units_per_day)
         ):
@@ -302,11 +318,30 @@ def _capped(index: Index, source: str, units: int) -> int:
     return units
 
 
+def _listing(entry) -> str:
+    return f"{entry.name}（{entry.credit_code}）{credit_checks.describe(entry)}"
+
+
+def _credit_refusal(offer: dict, listed: dict) -> tuple[str, str] | None:
+    """(reason key, words) when the offer's enterprise may not supply, else None."""
+    if entry := listed.get(offer["credit_code"]):
+        return CREDIT_LISTED, _listing(entry)
+    if offer["suspended_reason"]:
+        return CREDIT_SUSPENDED, f"{offer['supplier_name']}：{offer['suspended_reason']}"
+    return None
+
+
 def _supplier_sources(material_ids, horizon, index: Index) -> list[dict]:
     from public_site.services.suppliers import approved_offers
 
     sources = []
-    for offer in approved_offers(material_ids=material_ids):
+    offers = approved_offers(material_ids=material_ids, include_suspended=True)
+    listed = credit_checks.restrictions({o["credit_code"] for o in offers}, local_today())
+    for offer in offers:
+        if refusal := _credit_refusal(offer, listed):
+            ident = source_ident(SourceKey(SUPPLIER, None, None, offer["offer_id"], 0.0))
+            index.leave_out("source", ident, offer["quantity_in_stock"], *refusal)
+            continue
         region = (
             db.session.get(Region, (offer["service_regions"] or [""])[0])
             if offer["service_regions"]

@@ -1,7 +1,7 @@
 """issue 21: the exchange between the two networks
 
 Revision ID: 0020_exchange
-Revises: 0015_trips
+Revises: 0016_credit_lists
 Create Date: 2026-12-06 03:48:53.866206
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0020_exchange"
-down_revision = "0015_trips"
+down_revision = "0016_credit_lists"
 branch_labels = None
 depends_on = None
 

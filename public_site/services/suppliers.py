@@ -17,7 +17,7 @@ from core.policy import (
 from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db, security
 from core.passwords import password_problems
-from core.timeutil import utcnow
+from core.timeutil import local_today, utcnow
 from core.search import contains
 from core.organisation import Region
 from reserve.models import Material
@@ -25,7 +25,7 @@ from reserve.rules import region_prefix
 
 from .. import rules
 from ..models import Supplier, SupplierDocument, SupplierOffer, SupplierStatus
-from . import uploads
+from . import credit, uploads
 
 DETAILS = (
     "name",
@@ -226,6 +226,10 @@ def register_supplier(
     accepted silently and stores nothing (None)."""
     if rules.is_bot_submission(website):
         return None
+    # a listed enterprise is refused first, whatever else the form lacks: nothing is stored
+    credit.refuse_listed(
+        rules.normalise_credit_code(details.get("credit_code") or ""), local_today()
+    )
     details, errors = _details_and_errors(details, offers)
     errors.update(_registration_errors(email, password, password_confirm, details, licence))
     errors.update(form_errors or {})  # the schema's message wins for a field both refused
@@ -330,6 +334,8 @@ def review_supplier(user, supplier_id: int, *, action: str, reason: str | None =
         if supplier.status != SupplierStatus.PENDING.value:
             raise Conflict(_(problem))
         raise Invalid(_(problem), errors={"reason": [_(problem)]})
+    if action == "approve":
+        credit.refuse_listed(supplier.credit_code, local_today(), at_review=True)
     supplier.status = rules.REVIEW_OUTCOME[action]
     supplier.review_reason = (reason or "").strip() or None
     supplier.reviewed_at, supplier.reviewed_by_id = utcnow(), user.id
@@ -355,25 +361,35 @@ def map_offer_material(user, offer_id: int, material_id: int) -> SupplierOffer:
 
 
 def list_approved_suppliers(*, q: str | None = None):
-    """Select of the approved enterprises, by name (public)."""
-    stmt = select(Supplier).where(Supplier.status == SupplierStatus.APPROVED.value)
+    """Select of the approved enterprises, by name (public); one the credit check suspended is
+    not shown while it is suspended."""
+    stmt = select(Supplier).where(
+        Supplier.status == SupplierStatus.APPROVED.value, Supplier.suspended_at.is_(None)
+    )
     if q:
         stmt = stmt.where(contains(Supplier.name, q))
     return stmt.order_by(Supplier.name, Supplier.id)
 
 
 def approved_offers(
-    *, material_ids: list[int] | None = None, region_code: str | None = None
+    *,
+    material_ids: list[int] | None = None,
+    region_code: str | None = None,
+    include_suspended: bool = False,
 ) -> list[dict]:
     """Approved enterprises' offers of catalog materials, as plain data for the dispatch
     planner: agreement reserves where the enterprise holds stock, production capacity
-    otherwise. Offers still in free text (not mapped to the catalog) are left out."""
+    otherwise. Offers still in free text (not mapped to the catalog) are left out, and so are
+    suspended enterprises' (the credit check) unless `include_suspended` (the planner names
+    them as left out)."""
     stmt = (
         select(SupplierOffer, Supplier, Material)
         .join(Supplier, SupplierOffer.supplier_id == Supplier.id)
         .join(Material, SupplierOffer.material_id == Material.id)
         .where(Supplier.status == SupplierStatus.APPROVED.value)
     )
+    if not include_suspended:
+        stmt = stmt.where(Supplier.suspended_at.is_(None))
     if material_ids:
         stmt = stmt.where(SupplierOffer.material_id.in_(material_ids))
     result = []
@@ -396,6 +412,7 @@ def approved_offers(
                 "capacity_per_day": offer.capacity_per_day,
                 "lead_time_h": offer.lead_time_h,
                 "service_regions": offer.region_codes,
+                "suspended_reason": supplier.suspended_reason if supplier.is_suspended else None,
             }
         )
     return result

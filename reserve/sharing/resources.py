@@ -6,6 +6,7 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 
+from ..credit.models import CreditEntry
 from ..models import Depot, EmergencyPlan, TransportCapacity
 from ..reporting.models import Submission
 from ..stock.queries import lot_model
@@ -235,6 +236,32 @@ RESOURCES: dict[str, Resource] = {
                 _f("resolved_at", "datetime", _l("Resolved at (UTC)")),
                 _f("resolution", "text", _l("How it was resolved")),
                 CLASSIFICATION,
+            ),
+        ),
+        Resource(
+            "credit",
+            _l("Credit lists"),
+            _l(
+                "Dishonest-entity and red lists of enterprises by unified social credit code, "
+                "with their authority, period and source (held by the province's agency)."
+            ),
+            CreditEntry,
+            "owner_agency_id",
+            False,
+            None,
+            (
+                ID,
+                _f("credit_code", "code", _l("Enterprise unified social credit code")),
+                _f("name", "text", _l("Enterprise name")),
+                _f("list", "code", _l("List: dishonest or red")),
+                _f("reason", "text", _l("Reason for the listing")),
+                _f("authority", "text", _l("Authority that listed it")),
+                _f("start_date", "date", _l("Listed from")),
+                _f("end_date", "date", _l("Listed until (blank: no end date)")),
+                _f("source_document", "text", _l("Source document")),
+                _f("status", "code", _l("Status: active, or ended by an administrator")),
+                _f("origin", "code", _l("Recorded through: import, push, manual")),
+                _f("updated_at", "datetime", _l("Last changed at (UTC)")),
             ),
         ),
     )

@@ -11,11 +11,12 @@ from ..rules import N_
 
 GRANT_REQUEST_TIMEOUT_DAYS = 14  # a request the owner has not answered by then times out
 MAX_GRANT_DAYS = 366
-READ_KINDS = ("depots", "stock", "transport", "plans", "submissions")
+READ_KINDS = ("depots", "stock", "transport", "plans", "submissions", "credit")
 SCOPES = tuple(f"read:{k}" for k in READ_KINDS) + (
     "read:incidents",
     "read:quality",
     "push:submissions",
+    "push:credit",  # a credit-sharing partner pushes list entries (reserve/credit)
 )
 
 
@@ -102,6 +103,7 @@ CLIENT_ROUTES = (
     ("POST", r"/api/v1/submissions/\d+/(confirm|discard)$", "push:submissions"),
     ("GET", r"/api/v1/submissions(/\d+)?$", "push:submissions"),
     ("GET", r"/api/v1/report-templates/[a-z]+$", "push:submissions"),
+    ("POST", r"/api/v1/credit/entries/push$", "push:credit"),
     # background exports: the scope is the export's (read:stock, read:{kind}), checked by
     # core/export_jobs.py from the body; a client sees only its own jobs
     ("POST", r"/api/v1/export-jobs$", None),

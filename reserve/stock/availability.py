@@ -30,6 +30,7 @@ class DrawableLot:
     lead_time_h: float | None
     units_per_day: int | None
     contract_valid_to: date | None
+    enterprise_credit_code: str | None  # agreement/capacity reserves: the enterprise's
     lat: float | None  # the depot's location, else its region's centre, else None
     lon: float | None
 
@@ -51,6 +52,7 @@ def drawable_lots(user, material_ids, today: date) -> Iterator[DrawableLot]:
             StockLot.lead_time_h,
             StockLot.units_per_day,
             StockLot.contract_valid_to,
+            StockLot.enterprise_credit_code,
             Depot.lat,
             Depot.lon,
             Region.lat,

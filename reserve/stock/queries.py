@@ -866,3 +866,27 @@ def lot_numbers(lot_ids) -> dict[int, str]:
     return dict(
         db.session.execute(select(StockLot.id, StockLot.lot_no).where(StockLot.id.in_(ids))).all()
     )
+
+
+def reserve_enterprises(material_ids=None) -> list[tuple[str, str, int, int]]:
+    """(credit code, an enterprise name, lots, units on hand) of the enterprises holding
+    agreement or production-capacity reserves with stock (the credit lists' daily check);
+    only reserves of `material_ids` when given."""
+    stmt = select(
+        StockLot.enterprise_credit_code,
+        func.min(StockLot.enterprise_name),
+        func.count(StockLot.id),
+        func.sum(StockLot.on_hand),
+    ).where(
+        StockLot.enterprise_credit_code.is_not(None),
+        StockLot.reserve_type != "physical",
+        StockLot.on_hand > 0,
+    )
+    if material_ids is not None:
+        stmt = stmt.where(StockLot.material_id.in_(list(material_ids)))
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            stmt.group_by(StockLot.enterprise_credit_code).order_by(StockLot.enterprise_credit_code)
+        )
+    ]

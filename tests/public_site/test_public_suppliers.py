@@ -355,6 +355,7 @@ def test_approved_offers_become_planning_sources_as_plain_data(client, app, port
             "capacity_per_day": 40,
             "lead_time_h": 12.0,
             "service_regions": ["140100"],
+            "suspended_reason": None,
         }
         bags = _db.session.scalar(
             _db.select(SupplierOffer).filter_by(material_text="军用级保暖睡袋")

@@ -382,6 +382,8 @@ def test_the_scheduler_runs_its_declared_jobs_once(app, world, tmp_path, monkeyp
         "warnings-digest",
         "submissions-prune",
         "sharing-daily",
+        "credit-daily",
+        "credit-suppliers",
         "scheduler-heartbeat",
         "notifications-send",
         "background-jobs-sweep",

@@ -197,6 +197,16 @@ WRITE_POLICY = {
     "public_site.admin_publish_notice": "admin",
     "public_site.admin_map_offer": "admin",
     "public_site.admin_review": "admin",
+    # credit lists (issue 19 part 2): administrators write (a partner's push is an external
+    # client's, scope push:credit: test_credit_lists_by_role_and_token_path); administrators and
+    # command staff read
+    "credit.import_entries": "admin",
+    "credit.push": "admin",
+    "credit.end_entry": "admin",
+    "credit.acknowledge_hit": "admin",
+    "credit_ui.import_entries": "admin",
+    "credit_ui.end": "admin",
+    "credit_ui.acknowledge_hit": "admin",
     # sign-in pages
     "security.login": "public",
     "security.logout": "public",
@@ -339,6 +349,8 @@ def path_values(world: dict, side: str) -> dict:
         "portal-desk.offer_id": world["board_offer"],
         "public_site.admin_decide_offer.offer_id": world["board_offer"],
         "offer_id": world["supplier_offer"],
+        "entry_id": world["credit_entry"],
+        "hit_id": world["credit_hit"],
     }
 
 
@@ -1092,7 +1104,7 @@ def test_accounts_matrix(app, world, make_user):
 # header or the query string) ---
 
 TODO_KINDS_BY_ROLE = {  # the kinds each role of agency A may ever see
-    ADMIN: {"supplier_review", "red_warning"},
+    ADMIN: {"supplier_review", "red_warning", "credit_hit"},
     OPERATOR: {"shipment_send", "shipment_receive", "position", "report_overdue", "red_warning"},
     COMMANDER: {"plan_approval", "shipment_send", "shipment_receive"},
     VIEWER: set(),
@@ -1246,3 +1258,94 @@ def test_trip_data_stays_scoped_to_the_agency(app, world):
     listed = {t["id"] for t in client.get(f"/api/v1/incidents/{world['incident']}/trips").json}
     assert world["a"]["trip"] in listed and world["b"]["trip"] not in listed
     assert client.get(f"/api/v1/route-plans/{world['route_plan']}").status_code in (403, 404)
+
+
+# --- credit lists (issue 19 part 2): who reads, who writes, every token path -------------------
+
+CREDIT_READERS = STAFF  # the lists: everyone of the registry (shared with every agency anyway)
+HIT_READERS = COMMAND  # the daily check's hits name suppliers and reserves' enterprises
+
+
+def credit_reads(world) -> list[str]:
+    return [
+        "/credit",
+        f"/credit/{world['credit_entry']}",
+        "/api/v1/credit/entries",
+        f"/api/v1/credit/entries/{world['credit_entry']}",
+        "/api/v1/credit/check?code=91140100MA0K9D7Q2",
+        "/api/v1/credit/hits",
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_credit_lists_are_read_by_the_registry_and_hits_by_command_staff(app, world, role):
+    client, _token = signed_in_client(app, world, role)
+    for url in credit_reads(world):
+        response = client.get(url, headers={"Accept": "application/json"})
+        if role == ANON:
+            assert response.status_code in (302, 401), (url, response.status_code)
+        elif role in (HIT_READERS if url.endswith("/hits") else CREDIT_READERS):
+            assert response.status_code == 200, (url, response.status_code)
+        else:
+            assert response.status_code == 403, (role, url, response.status_code)
+    if role in CREDIT_READERS - {ADMIN}:  # reads, but the page offers no write it would refuse
+        page = client.get("/credit").text
+        assert "/credit/import" not in page and "acknowledge" not in page
+        assert ("probe" in page) == (role in HIT_READERS)  # the hit's reason: command staff only
+        detail = client.get(f"/credit/{world['credit_entry']}").text
+        assert f"/credit/{world['credit_entry']}/end" not in detail
+
+
+def test_credit_lists_by_token_path_and_partner_scope(app, world):
+    from reserve.sharing import clients as sharing_clients
+    from tests import factories
+
+    entry = {
+        "credit_code": "91140100MA0K9D7Q2",
+        "name": "probe",
+        "list": "失信",
+        "reason": "probe",
+        "authority": "probe",
+        "start_date": "2026-01-01",
+    }
+    with app.app_context():
+        admin = factories.user(
+            _db.session.scalar(select(User.id).where(User.email == world["emails"][ADMIN]))
+        )
+        tokens = {
+            scopes[0]: sharing_clients.register_client(
+                admin, name=f"credit {scopes[0]}", agency_id=world["A"], scopes=scopes
+            )[1]
+            for scopes in (["push:credit"], ["read:credit"], ["read:stock"])
+        }
+    client = app.test_client()
+    before = snapshot(app)
+    for scope in ("read:credit", "read:stock"):  # no push without push:credit
+        refused = client.post(
+            "/api/v1/credit/entries/push",
+            json={"entries": [entry]},
+            headers={"Authentication-Token": tokens[scope]},
+        )
+        assert refused.status_code == 403, scope
+    for scope in tokens:  # a client reads no list page or list API, whatever its scopes
+        for url in credit_reads(world)[2:]:
+            answer = client.get(url, headers={"Authentication-Token": tokens[scope]})
+            assert answer.status_code in (302, 403), (scope, url, answer.status_code)
+    misplaced = client.post(
+        "/api/v1/credit/entries/push?auth_token=" + tokens["push:credit"], json={"entries": [entry]}
+    )
+    assert misplaced.status_code == 400
+    in_body = client.post(
+        "/api/v1/credit/entries/push",
+        json={"entries": [entry], "auth_token": tokens["push:credit"]},
+    )
+    assert in_body.status_code in (400, 401)
+    assert snapshot(app) == before  # nothing changed by a refused push
+    pushed = client.post(
+        "/api/v1/credit/entries/push",
+        json={"entries": [entry | {"credit_code": "91140100MA0K9D7Q2" + "X"}]},
+        headers={"Authentication-Token": tokens["push:credit"]},
+    )
+    assert pushed.status_code == 422  # 19 characters: a row error, in Chinese
+    assert pushed.json["detail"].startswith("1 行有错误")
+    assert pushed.json["errors"]["rows"][0]["fields"]["credit_code"]

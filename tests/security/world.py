@@ -180,6 +180,7 @@ def build_world(app, client, make_agency, make_user) -> dict:
         _portal(world, admin, tent)
     _supplier(app, world, app.test_client())
     _approved_supplier(app, world, app.test_client(), helpers)
+    _credit(app, world)
     return world
 
 
@@ -415,3 +416,36 @@ def _approved_supplier(app, world, client, helpers):
             factories.user(helpers["setup"]["id"]), supplier_id, action="approve"
         )
     world["emails"][APPROVED_SUPPLIER] = "supplier-ok@example.org"
+
+
+def _credit(app, world):
+    """A credit list entry (an enterprise none of the world's suppliers is) and a hit of the
+    daily check on it (issue 19 part 2)."""
+    from stdnum.cn.uscc import calc_check_digit
+
+    from reserve.credit import checks, services
+    from reserve.credit.models import CreditEntry
+
+    body = "91140100MA0K9D7Q2"
+    with app.app_context():
+        services.record_entries(
+            [
+                {
+                    "credit_code": body + calc_check_digit(body),
+                    "name": "失信演示企业",
+                    "list": "失信",
+                    "reason": "probe",
+                    "authority": "太原市中级人民法院",
+                    "start_date": "2026-01-01",
+                    "end_date": None,
+                }
+            ],
+            origin="import",
+            origin_ref="world.csv",
+            by_id=None,
+        )
+        entry = db.session.scalar(db.select(CreditEntry))
+        checks.record_hits([checks.Finding(entry, "reserve", entry.credit_code, entry.name)])
+        db.session.commit()
+        world["credit_entry"] = entry.id
+        world["credit_hit"] = db.session.scalar(db.text("SELECT max(id) FROM credit_hit"))
