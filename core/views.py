@@ -93,6 +93,7 @@ def navigation() -> Nav:
         # transport under "More": the 待办 link with its count takes its place in the bar
         more += [
             (_("Transport"), url_for("reserve.transport_list")),
+            (_("Rotation"), url_for("rotation_ui.worklist")),
             (_("Data sharing"), url_for("sharing.catalog")),
             (_("Agencies"), url_for("core.agencies")),
             (_("My exports"), url_for("exports.export_list")),
