@@ -32,26 +32,34 @@ def _planner(agency_id: int) -> User:
     raise LookupError("no user may plan rotations")
 
 
-def build_rotation_demo() -> dict:
-    """Plan PER_KIND warnings of each expiry kind; book half of the first one's units."""
-    made = {"items": 0, "steps": 0}
+def _demo_warnings() -> list[ReserveWarning]:
+    """PER_KIND warnings of each expiry kind across the province, and PER_KIND of each kind of
+    the agencies whose operators sign in to the demo (so their worklist is not empty)."""
+    operated = select(User.agency_id).where(User.agency_id.is_not(None))
+    chosen: dict[int, ReserveWarning] = {}
     for kind in rules.ROTATABLE_KINDS:
-        warnings = (
-            db.session.execute(
-                select(ReserveWarning)
-                .where(ReserveWarning.kind == kind, ReserveWarning.status != "resolved")
-                .order_by(ReserveWarning.urgency.desc(), ReserveWarning.id)
-                .limit(PER_KIND)
+        for scope in (None, operated):
+            stmt = select(ReserveWarning).where(
+                ReserveWarning.kind == kind, ReserveWarning.status != "resolved"
             )
-            .scalars()
-            .all()
+            if scope is not None:
+                stmt = stmt.where(ReserveWarning.agency_id.in_(scope))
+            stmt = stmt.order_by(ReserveWarning.urgency.desc(), ReserveWarning.id).limit(PER_KIND)
+            for warning in db.session.execute(stmt).scalars():
+                chosen[warning.id] = warning
+    return list(chosen.values())
+
+
+def build_rotation_demo() -> dict:
+    """Plan the demo's warnings (one item each, by a user of the agency); book half of the
+    first issue or donation."""
+    made = {"items": 0, "steps": 0}
+    for warning in _demo_warnings():
+        planner = _planner(warning.agency_id)
+        outcome = services.create_from_warnings(
+            planner, [warning.id], responsible=planner.display_name or "仓储科"
         )
-        for warning in warnings:
-            planner = _planner(warning.agency_id)
-            outcome = services.create_from_warnings(
-                planner, [warning.id], responsible=planner.display_name or "仓储科"
-            )
-            made["items"] += len(outcome["created"])
+        made["items"] += len(outcome["created"])
     first = db.session.execute(
         select(RotationItem)
         .where(RotationItem.action.in_([rules.ISSUE, rules.DONATION]))
