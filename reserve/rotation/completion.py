@@ -183,7 +183,7 @@ def _book(user, item: RotationItem, step: StepInput, reference: str) -> list[int
             material_id=item.material_id,
             quantity=step.replacement_quantity,
             facts=facts,
-            reason=_("Rotation: replacement of lot %(lot)s", lot=item.lot.lot_no),
+            reason=_("Rotation: replacement purchase (rotation item %(id)s)", id=item.id),
             reference=reference,
         )
         ids.append(receipt.id)
