@@ -74,6 +74,11 @@ def writable_item(user, item_id: int) -> RotationItem:
     return item
 
 
+def planned_warning_ids(warning_ids) -> set[int]:
+    """Of these warnings, those an active rotation item answers (the warnings page marks them)."""
+    return _active_item_ids(list(warning_ids)) if warning_ids else set()
+
+
 def _active_item_ids(warning_ids) -> set[int]:
     return set(
         db.session.scalars(

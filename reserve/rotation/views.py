@@ -96,6 +96,8 @@ def create_from_warnings():
         ),
         "info",
     )
+    if len(outcome["created"]) == 1:  # one lot planned: its page, to go on with it
+        return redirect(url_for("rotation_ui.item_page", item_id=outcome["created"][0].id), 303)
     return redirect(url_for("rotation_ui.worklist"), 303)
 
 

@@ -14,6 +14,7 @@ from core.timeutil import local_today
 
 from ..reporting import freshness
 from core.agencies import region_names
+from ..rotation.services import planned_warning_ids
 from . import rules, services
 from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 
@@ -79,6 +80,7 @@ def dashboard():
         freshness_counts=freshness_counts,
         freshness_labels=freshness.STATUS_LABELS,
         may_plan_rotation=_may_plan_rotation(current_user),
+        planned=planned_warning_ids([w.id for w in result.items]),
         rotatable=rules.LOT_PRECEDENCE,
     )
 
