@@ -10,6 +10,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.audit import serialise_writes
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.organisation import Agency
@@ -44,10 +45,13 @@ def _checked(item: RotationItem, step: StepInput, today: date) -> StepInput:
     """The step with the replacement's defaults filled in; Invalid (nothing booked) otherwise."""
     if item.status not in rules.ACTIVE:
         raise Conflict(_("Only a planned or started rotation can be completed."))
-    if not isinstance(step.quantity, int) or (
-        problem := rules.step_problem(item.remaining, step.quantity)
-    ):
-        raise Invalid(_(problem or "invalid"), errors={"quantity": [_("invalid")]})
+    problem = (
+        rules.step_problem(item.remaining, step.quantity)
+        if isinstance(step.quantity, int) and not isinstance(step.quantity, bool)
+        else rules.step_problem(0, 0)
+    )
+    if problem:
+        raise Invalid(_(problem), errors={"quantity": [_("invalid")]})
     lot_no = (step.replacement_lot_no or "").strip() or None
     back = step.replacement_quantity or 0
     if item.action == rules.REPLACEMENT and not back:
@@ -122,7 +126,9 @@ def preview(user, item_id: int, step: StepInput, today: date | None = None) -> l
 def complete_step(user, item_id: int, step: StepInput, today: date | None = None) -> RotationItem:
     """Book a step: movements, the step, the item's progress, the warning resolved when the item
     is done; one commit. A norm shortfall without `confirm` raises NormShortfall (409) and
-    books nothing; so does any refusal of the ledger (stock, access, a closed depot)."""
+    books nothing; so does any refusal of the ledger (stock, access, a closed depot). The
+    write lock comes first, so two people booking the same item see each other's progress."""
+    serialise_writes()
     item = writable_item(user, item_id)
     step = _checked(item, step, today or local_today())
     if item.action == rules.TRANSFER:
@@ -209,6 +215,7 @@ def undo_step(user, item_id: int, step_id: int, reason: str) -> RotationItem:
     """Reverse a step's movements (newest first) and take its units off the item's progress; one
     commit. The warning an item resolved stays resolved: the next scan opens a new one if the
     lot still expires."""
+    serialise_writes()  # before reading the step: undone once, even by two at the same time
     item = writable_item(user, item_id)
     reason = _required_text(reason, "reason", 300)
     step = db.session.execute(

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core.auth import ADMIN, COMMANDER, OPERATOR, VIEWER
-from core.errors import Invalid, NotAllowed, NotFound
+from core.errors import Conflict, Invalid, NotAllowed, NotFound
 from core.extensions import db as _db
 from core.timeutil import local_today, utcnow
 from reserve.models import EmergencyPlan, ReserveNorm
@@ -468,3 +468,78 @@ def test_the_calendar_export_runs_as_a_background_job_too(app, world):
         assert sum(r[5] for r in rows) == 4
         job = export_jobs.start_export(viewer, "rotation_calendar", "xlsx", {"months": 12})
         assert job.kind == "export"
+
+
+def test_eight_people_booking_the_same_item_at_once_never_overbook_it(app, committed):
+    """Committed for real, on both databases: eight threads book 10 of an item of 30 units;
+    three succeed, the others are refused for lack of units left, and the ledger agrees."""
+    import threading
+
+    from flask_security import hash_password
+
+    from core.extensions import security
+    from core.organisation import Agency
+
+    with app.app_context():
+        load_regions()
+        agency = Agency(code="RT-RACE", name="轮换并发单位", kind="city", path="")
+        _db.session.add(agency)
+        _db.session.flush()
+        agency.path = f"/{agency.id}/"
+        operator = security.datastore.create_user(
+            email="rt-race@example.org",
+            password=hash_password("x-Y-123456"),
+            roles=[OPERATOR],
+            agency_id=agency.id,
+        )
+        _db.session.commit()
+        material = factories.catalog_material()
+        depot = factories.depot(agency.id, "RT-RACE-D", "140105")
+        lot_id = ledger.record_receipt(
+            operator,
+            depot_id=depot.id,
+            material_id=material.id,
+            quantity=30,
+            facts=LotFacts("RT-RACE", expiry_date=TODAY + timedelta(days=20)),
+        ).lot_id
+        warnings.scan()
+        warning_id = _db.session.scalar(select(ReserveWarning.id).filter_by(lot_id=lot_id))
+        [item] = services.create_from_warnings(operator, [warning_id], responsible="并发")[
+            "created"
+        ]
+        item_id, operator_id = item.id, operator.id
+
+    booked, refused, failed = [], [], []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        with app.app_context():
+            who = factories.user(operator_id)
+            _db.session.commit()
+            barrier.wait()
+            try:
+                completion.complete_step(who, item_id, completion.StepInput(10))
+                booked.append(10)
+            except (Invalid, Conflict):  # nothing left, or the item already done
+                refused.append(10)
+            except Exception as exc:  # noqa: BLE001 - any other outcome is a failure to report
+                failed.append(repr(exc))
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == [] and len(booked) == 3 and len(refused) == 5
+    with app.app_context():
+        item = _db.session.get(RotationItem, item_id)
+        assert (item.done_quantity, item.status, len(item.steps)) == (30, "done", 3)
+        assert _db.session.get(StockLot, lot_id).on_hand == 0
+        assert (
+            _db.session.scalar(
+                select(func.sum(Movement.on_hand_delta)).where(Movement.lot_id == lot_id)
+            )
+            == 0
+        )
