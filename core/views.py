@@ -107,6 +107,7 @@ def navigation() -> Nav:
         # transport under "More": the 待办 link with its count takes its place in the bar
         more += [
             (_("Transport"), _served("reserve.transport_list")),
+            (_("Rotation"), _served("rotation_ui.worklist")),
             (_("Data sharing"), _served("sharing.catalog")),
             (_("Credit lists"), _served("credit_ui.entries")),
             (_("Agencies"), _served("core.agencies")),

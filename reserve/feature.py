@@ -1,8 +1,9 @@
 """What the registry adds to the app (core/features.py): its pages and API (registry, reporting,
-warnings, data sharing), its commands, the demo province, the home page's red warnings and
+warnings, rotation, data sharing), its commands, the demo province, the home page's red warnings and
 reporting rate, its to-dos, the unread-notification counter, its audit-log labels, the
 external clients' service accounts and token scopes, the report jobs, the scheduled scans,
-notifications, pruning and sharing snapshots, and the stock and sharing exports."""
+notifications, pruning and sharing snapshots, and the stock, rotation calendar and sharing
+exports."""
 
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from .credit import todos as credit_todos
 from .models import LABELS
 from .reporting import models as reporting
 from .reporting.freshness import scoreboard
+from .rotation import demo as rotation_demo
+from .rotation import models as rotation
 from .sharing import demo as sharing_demo
 from .sharing.access import client_of
 from .sharing.models import GRANT_STATUS_LABELS, ExternalClient
@@ -40,12 +43,20 @@ def _blueprints(app, api):
     from .credit.api import BLUEPRINTS as credit_api
     from .reporting import views as reporting_views
     from .reporting.api import BLUEPRINTS as reporting_api
+    from .rotation import views as rotation_views
+    from .rotation.api import BLUEPRINTS as rotation_api
     from .warnings import views as warning_views
     from .warnings.api import BLUEPRINTS as warning_api
 
-    for blueprint in registry_api + reporting_api + warning_api + credit_api:
+    for blueprint in registry_api + reporting_api + warning_api + credit_api + rotation_api:
         api.register_blueprint(blueprint)
-    for blueprint in (views.bp, reporting_views.bp, warning_views.bp, credit_views.bp):
+    for blueprint in (
+        views.bp,
+        reporting_views.bp,
+        warning_views.bp,
+        credit_views.bp,
+        rotation_views.bp,
+    ):
         app.register_blueprint(blueprint)
     sharing.register(app, api)
 
@@ -105,6 +116,11 @@ def _first_scan() -> str:
     return f"warning scan: {result.opened} warnings opened in {result.seconds:.2f} s"
 
 
+def _demo_rotation() -> str:
+    made = rotation_demo.build_rotation_demo()
+    return "demo rotation: " + ", ".join(f"{k} {v}" for k, v in made.items())
+
+
 def _value_labels() -> dict:
     resources = {kind: r.title for kind, r in RESOURCES.items()}
     return {
@@ -120,6 +136,9 @@ def _value_labels() -> dict:
         ("warning", "status"): warnings.STATUS_LABELS,
         ("warning", "severity"): warnings.SEVERITY_LABELS,
         ("warning", "kind"): warnings.KIND_LABELS,
+        ("rotation_item", "status"): rotation.STATUS_LABELS,
+        ("rotation_item", "action"): rotation.ACTION_LABELS,
+        ("rotation_item", "warning_kind"): warnings.KIND_LABELS,
         ("sharing_grant", "status"): GRANT_STATUS_LABELS,
         ("movement", "kind"): LABELS["movement"],
         ("report_cadence", "kind"): reporting.KIND_LABELS,
@@ -174,6 +193,16 @@ EXPORTS = (
         "stock.export_stock",
     ),
     Export(
+        "rotation_calendar",
+        _l("Rotation calendar"),
+        "reserve.rotation.calendar:export_table",
+        "reserve.rotation.calendar:export_size",
+        "reserve.rotation.schemas:RotationCalendarQuerySchema",
+        "rotation-calendar",
+        "read:stock",
+        "rotation.export_calendar",
+    ),
+    Export(
         "sharing",
         _l("Shared data"),
         "reserve.sharing.feeds:export_table",
@@ -199,6 +228,7 @@ FEATURE = Feature(
         DemoStep(40, sharing_demo.is_empty, _demo_sharing),
         DemoStep(45, credit_demo.is_empty, _demo_credit),
         DemoStep(60, warning_services.never_scanned, _first_scan),
+        DemoStep(65, rotation_demo.is_empty, _demo_rotation),
     ),
     home=_home,
     todos=todos.TODOS + credit_todos.TODOS,

@@ -279,6 +279,34 @@ def record_receipt(
 ) -> Movement:
     """Stock arrives at a depot: into the depot x material x lot, opened if new. Materials
     returned after an incident (`dispatch_return`) may also be booked by command staff."""
+    movement = receipt_in_transaction(
+        user,
+        depot_id=depot_id,
+        material_id=material_id,
+        quantity=quantity,
+        facts=facts,
+        occurred_at=occurred_at,
+        reason=reason,
+        reference=reference,
+        dispatch_return=dispatch_return,
+    )
+    db.session.commit()
+    return movement
+
+
+def receipt_in_transaction(
+    user,
+    *,
+    depot_id: int,
+    material_id: int,
+    quantity: int,
+    facts: LotFacts,
+    occurred_at: datetime | None = None,
+    reason: str | None = None,
+    reference: str | None = None,
+    dispatch_return: bool = False,
+) -> Movement:
+    """`record_receipt` as a step of a larger use case: the caller commits."""
     depot = readable(user, Depot, depot_id, label=_("Depot"))
     if not (dispatch_return and may_move_stock_for_dispatch(user)):
         require_write(user, depot.agency_id)
@@ -289,7 +317,7 @@ def record_receipt(
         raise Invalid(_("Unknown material."), errors={"material_id": [_("not in the catalog")]})
     quantity = _positive(quantity)  # before a lot is opened for it
     lot = find_or_open_lot(depot, material, facts)
-    movement = _record(
+    return _record(
         user,
         lot,
         Change(MovementKind.RECEIPT, on_hand=quantity),
@@ -297,15 +325,24 @@ def record_receipt(
         reason=reason,
         reference=reference,
     )
-    db.session.commit()
-    return movement
 
 
 def record_issue(
     user, lot_id: int, quantity: int, *, occurred_at=None, reason=None, reference=None
 ) -> Movement:
+    movement = issue_in_transaction(
+        user, lot_id, quantity, occurred_at=occurred_at, reason=reason, reference=reference
+    )
+    db.session.commit()
+    return movement
+
+
+def issue_in_transaction(
+    user, lot_id: int, quantity: int, *, occurred_at=None, reason=None, reference=None
+) -> Movement:
+    """`record_issue` as a step of a larger use case: the caller commits."""
     lot = _lot_for_write(user, lot_id)
-    movement = _record(
+    return _record(
         user,
         lot,
         Change(MovementKind.ISSUE, on_hand=-_positive(quantity)),
@@ -313,8 +350,6 @@ def record_issue(
         reason=reason,
         reference=reference,
     )
-    db.session.commit()
-    return movement
 
 
 def record_adjustment(
@@ -372,6 +407,30 @@ def record_transfer(
     reference=None,
 ) -> tuple[Movement, Movement]:
     """Move stock to another depot: both legs in one transaction, linked by one reference."""
+    legs = transfer_in_transaction(
+        user,
+        lot_id,
+        to_depot_id,
+        quantity,
+        occurred_at=occurred_at,
+        reason=reason,
+        reference=reference,
+    )
+    db.session.commit()
+    return legs
+
+
+def transfer_in_transaction(
+    user,
+    lot_id: int,
+    to_depot_id: int,
+    quantity: int,
+    *,
+    occurred_at=None,
+    reason=None,
+    reference=None,
+) -> tuple[Movement, Movement]:
+    """`record_transfer` as a step of a larger use case: the caller commits."""
     lot = _lot_for_write(user, lot_id)
     target = readable(user, Depot, to_depot_id, label=_("Depot"))
     require_write(user, target.agency_id)  # stock is not pushed into depots the user cannot manage
@@ -402,7 +461,6 @@ def record_transfer(
         reason=reason,
         reference=reference,
     )
-    db.session.commit()
     return out, into
 
 
@@ -478,6 +536,13 @@ def dispatch_in_transaction(user, lot_id: int, quantity: int, *, reference: str)
 def reverse_movement(user, movement_id: int, *, reason: str) -> list[Movement]:
     """Undo a movement by appending its opposite (both legs of a transfer). Each movement can be
     reversed once; a reversal cannot itself be reversed."""
+    reversals = reverse_in_transaction(user, movement_id, reason=reason)
+    db.session.commit()
+    return reversals
+
+
+def reverse_in_transaction(user, movement_id: int, *, reason: str) -> list[Movement]:
+    """`reverse_movement` as a step of a larger use case: the caller commits."""
     if not reason or not reason.strip():
         raise Invalid(_("A reversal needs a reason."), errors={"reason": [_("required")]})
     original = db.session.get(Movement, movement_id)
@@ -520,7 +585,6 @@ def reverse_movement(user, movement_id: int, *, reason: str) -> list[Movement]:
         )
         for leg in legs
     ]
-    db.session.commit()
     return reversals
 
 

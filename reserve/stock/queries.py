@@ -890,3 +890,35 @@ def reserve_enterprises(material_ids=None) -> list[tuple[str, str, int, int]]:
             stmt.group_by(StockLot.enterprise_credit_code).order_by(StockLot.enterprise_credit_code)
         )
     ]
+
+
+def expiry_calendar(user, until: date):
+    """A select of what expires when (the rotation calendar): (year, month, city code (4-digit
+    prefix), material id, lots, units on hand) of the physical lots with stock in active depots
+    whose expiry date is before `until` (those already expired included), over the lots `user`
+    may read. Grouped in SQL: one row per month, city and material however many lots."""
+    year = func.extract("year", StockLot.expiry_date)
+    month = func.extract("month", StockLot.expiry_date)
+    city = func.substr(Depot.region_code, 1, 4)
+    return scoped(
+        select(
+            year.label("year"),
+            month.label("month"),
+            city.label("city"),
+            StockLot.material_id,
+            func.count(StockLot.id).label("lots"),
+            func.sum(StockLot.on_hand).label("units"),
+        )
+        .join(Depot, StockLot.depot_id == Depot.id)
+        .where(
+            StockLot.reserve_type == ReserveType.PHYSICAL.value,
+            StockLot.on_hand > 0,
+            Depot.status == "active",
+            StockLot.expiry_date.is_not(None),
+            StockLot.expiry_date < until,
+        )
+        .group_by(year, month, city, StockLot.material_id),
+        user,
+        StockLot.owner_agency_id,
+        StockLot.classification,
+    )

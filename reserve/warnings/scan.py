@@ -146,6 +146,23 @@ def _policies() -> list[tuple[rules.ExpiryPolicy, list[int] | None]]:
     return result
 
 
+def policy_for(category_code: str) -> rules.ExpiryPolicy:
+    """The expiry policy of one material's category: the longest override prefix, else the default."""
+    overrides = db.session.execute(select(ExpiryPolicyOverride)).scalars().all()
+    chosen = max(
+        (o for o in overrides if category_code.startswith(o.category_prefix)),
+        key=lambda o: len(o.category_prefix),
+        default=None,
+    )
+    if chosen is None:
+        return rules.DEFAULT_POLICY
+    return rules.ExpiryPolicy(
+        (chosen.blue_days, chosen.yellow_days, chosen.orange_days),
+        chosen.rotation_lead_days,
+        chosen.rotation_window_days,
+    )
+
+
 def _key(prefix: str, column):
     return literal(prefix) + cast(column, String)
 
@@ -356,11 +373,11 @@ def _report_candidates(result: ScanResult, agency_id) -> None:
     _add(result, rows)
 
 
-def norm_status() -> list[dict]:
-    """Every plan norm with what it requires and the physical stock available in its region
-    (all classifications: warnings are scoped when read). From the rollups for provinces and
-    cities; counties are summed from their lots."""
-    norms = db.session.execute(
+def norm_status(material_id: int | None = None) -> list[dict]:
+    """Every plan norm (of one material if given) with what it requires and the physical stock
+    available in its region (all classifications: warnings are scoped when read). From the
+    rollups for provinces and cities; counties are summed from their lots."""
+    stmt = (
         select(
             ReserveNorm.id,
             ReserveNorm.material_id,
@@ -376,7 +393,10 @@ def norm_status() -> list[dict]:
         .join(EmergencyPlan, ReserveNorm.plan_id == EmergencyPlan.id)
         .join(Region, ReserveNorm.region_code == Region.code)
         .join(Material, ReserveNorm.material_id == Material.id)
-    ).all()
+    )
+    if material_id is not None:
+        stmt = stmt.where(ReserveNorm.material_id == material_id)
+    norms = db.session.execute(stmt).all()
     if not norms:
         return []
     material_ids = {n[1] for n in norms}

@@ -212,6 +212,17 @@ def resolve(user, warning_id: int, reason: str) -> ReserveWarning:
     warning = _for_action(user, warning_id)
     if not rules.can_transition(warning.status, "resolved"):
         raise Conflict(_("This warning is already resolved."))
+    resolve_in_transaction(user, warning, reason)
+    db.session.commit()
+    return warning
+
+
+def resolve_in_transaction(user, warning: ReserveWarning, reason: str) -> None:
+    """Resolve a warning the caller has loaded and may act on, as a step of a larger use case
+    (a rotation item done): its status and a history row; the caller commits. A warning
+    already resolved stays as it is."""
+    if not rules.can_transition(warning.status, "resolved"):
+        return
     now = utcnow()
     warning.status, warning.resolved_at, warning.resolved_by_id = "resolved", now, user.id
     warning.resolution = reason.strip()[:300]
@@ -225,8 +236,6 @@ def resolve(user, warning_id: int, reason: str) -> ReserveWarning:
             note=warning.resolution,
         )
     )
-    db.session.commit()
-    return warning
 
 
 # --- dashboard ---------------------------------------------------------------------------------

@@ -7,12 +7,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
+from core import policy
 from core.errors import DomainError
 from core.pagination import paginate
 from core.timeutil import local_today
 
 from ..reporting import freshness
 from core.agencies import region_names
+from ..rotation.services import planned_warning_ids
 from . import rules, services
 from .models import EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 
@@ -77,7 +79,16 @@ def dashboard():
         chart=json.dumps(chart, ensure_ascii=False),
         freshness_counts=freshness_counts,
         freshness_labels=freshness.STATUS_LABELS,
+        may_plan_rotation=_may_plan_rotation(current_user),
+        planned=planned_warning_ids([w.id for w in result.items]),
+        rotatable=rules.LOT_PRECEDENCE,
     )
+
+
+def _may_plan_rotation(user) -> bool:
+    """The page offers to plan rotations (reserve/rotation) to those who write for an agency."""
+    agency = getattr(user, "agency", None)
+    return policy.may_write_for_agency(user, agency.path if agency else None)
 
 
 @bp.route("/warnings/<int:warning_id>")

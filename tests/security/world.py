@@ -176,6 +176,7 @@ def build_world(app, client, make_agency, make_user) -> dict:
         _sharing(world, helpers)
         _warnings(world)
         _dispatch(world, emails, helpers, tent)
+        _rotation(world, admin)
         _exports(world, emails, helpers)
         _portal(world, admin, tent)
     _supplier(app, world, app.test_client())
@@ -237,6 +238,26 @@ def _warnings(world):
             db.select(ReserveWarning.id).filter_by(agency_id=agency).order_by(ReserveWarning.id)
         )
     world["notification"] = db.session.scalar(db.select(Notification.id).order_by(Notification.id))
+
+
+def _rotation(world, admin):
+    """A rotation item of each side from its first warning (the restricted lot, expired: a
+    replacement), with one step booked: 1 unit out, 1 of a new lot in. Its pages name the lot
+    (a canary); what it adds to the audit log carries none (administrators read every change)."""
+    from reserve.rotation import completion
+    from reserve.rotation import services as rotation
+
+    for side in ("a", "b"):
+        [item] = rotation.create_from_warnings(
+            admin, [world[side]["warning"]], responsible="probe"
+        )["created"]
+        completion.complete_step(
+            admin,
+            item.id,
+            completion.StepInput(1, replacement_lot_no=f"ROT-{side}"),
+        )
+        world[side]["rotation_item"] = item.id
+        world[side]["rotation_step"] = item.steps[0].id
 
 
 def _exports(world, emails, helpers):
