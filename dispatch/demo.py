@@ -67,13 +67,13 @@ def build_dispatch_demo(
 QUILTS_SHORT = 3000  # what the colder night leaves unmet: the province's quilts all go first
 
 
-def _colder_night(author, incident, plan):
-    """The cold deepens: the first point's quilts are revised to every quilt the plan could draw
-    on and 3,000 more, and the incident is planned again (a new draft with a shortage)."""
+def _colder_night(author, incident) -> None:
+    """The cold deepens: the first point's quilts are revised to every quilt a plan could draw
+    on and 3,000 more, before the incident is planned (its one draft then has a shortage)."""
     from reserve.models import Material
 
     from .models import Demand
-    from .services.problem import material_ident
+    from .services.problem import build_problem, material_ident
 
     quilt = db.session.execute(select(Material).filter_by(name="棉被")).scalars().first()
     demand = (
@@ -88,12 +88,12 @@ def _colder_night(author, incident, plan):
         else None
     )
     if demand is None:
-        return plan
-    drawable = sum(s["stock"].get(material_ident(quilt.id), 0) for s in plan.problem["sources"])
+        return
+    problem, _ = build_problem(author, incident)
+    drawable = sum(s["stock"].get(material_ident(quilt.id), 0) for s in problem["sources"])
     incidents.revise_demand(
         author, demand.id, quantity=drawable + QUILTS_SHORT, reason="寒潮加剧，转移安置人数增加"
     )
-    return planning.plan_incident(author, incident.id)
 
 
 def _call_for_supply(author, approver, incident):
@@ -104,8 +104,6 @@ def _call_for_supply(author, approver, incident):
     from public_site.services import board
 
     plan = next(p for p in versions.list_plans(author, incident.id) if p.status == "draft")
-    if not plan.unmet:
-        plan = _colder_night(author, incident, plan)
     if not plan.unmet:
         return None
     largest = max(plan.unmet, key=lambda u: u["quantity"])
@@ -120,7 +118,7 @@ def _call_for_supply(author, approver, incident):
     enterprise = db.session.execute(
         select(User).filter_by(email="supplier@example.org")
     ).scalar_one_or_none()
-    if enterprise is not None:
+    if enterprise is not None and board.call_offer_obstacle(enterprise, call.board_demand) is None:
         board.answer_call(
             enterprise,
             call.board_demand_id,
@@ -244,5 +242,6 @@ def _open_incident(author, plan_id) -> Incident:
     )
     incidents.move_incident(author, incident.id, "responding")
     _with_points(author, incident, OPEN_POINTS)
+    _colder_night(author, incident)
     planning.plan_incident(author, incident.id)  # a draft: the commander approves it (four eyes)
     return incident

@@ -52,7 +52,7 @@ CALL_OFFER = "call_offer"  # an offer accepted against a call for supply of this
 class SourceKey(NamedTuple):
     """A planner source in database terms (what a plan line records about where it comes from)."""
 
-    kind: str  # a reserve type (physical, agreement, capacity) or SUPPLIER
+    kind: str  # a reserve type (physical, agreement, capacity), SUPPLIER or CALL_OFFER
     depot_id: int | None  # None for a supplier
     agency_id: int | None  # the depot's agency; None for a supplier
     offer_id: int | None  # the supplier's offer (or accepted board offer); None for a depot

@@ -130,41 +130,30 @@ def test_a_call_defaults_to_the_unmet_quantity_at_the_points_city(app, world):
     with app.app_context():
         _, point, plan = short_plan(world)
         assert sum(u["quantity"] for u in plan.unmet) == 70
-        call = supply_calls.draft_call(
-            user(world, "author"),
-            plan.id,
-            point_id=point.id,
-            material_id=world["tent"],
-            deadline=utcnow() + timedelta(days=2),
-        )
+
+        def draft(who="author", **kw):
+            return supply_calls.draft_call(
+                user(world, who),
+                plan.id,
+                point_id=point.id,
+                material_id=world["tent"],
+                **{"deadline": utcnow() + timedelta(days=2), **kw},
+            )
+
+        with pytest.raises(Invalid):  # more than the plan left unmet
+            draft(quantity=71)
+        with pytest.raises(Invalid):  # a deadline in the past
+            draft(deadline=utcnow() - timedelta(hours=1))
+        with pytest.raises(Invalid):  # or beyond 90 days
+            draft(deadline=utcnow() + timedelta(days=91))
+        with pytest.raises(NotAllowed):  # an operator does not publish
+            draft("operator")
+        call = draft()
         assert call.quantity == 70 and call.region_code == "140100" and call.status == "draft"
         assert call.board_demand_id is None  # nothing public before approval
         assert "太原" in call.text and "SC-D1" not in call.text and "小店" not in call.text
-        with pytest.raises(Invalid):  # more than the plan left unmet
-            supply_calls.draft_call(
-                user(world, "author"),
-                plan.id,
-                point_id=point.id,
-                material_id=world["tent"],
-                quantity=71,
-                deadline=utcnow() + timedelta(days=2),
-            )
-        with pytest.raises(Invalid):  # a deadline in the past
-            supply_calls.draft_call(
-                user(world, "author"),
-                plan.id,
-                point_id=point.id,
-                material_id=world["tent"],
-                deadline=utcnow() - timedelta(hours=1),
-            )
-        with pytest.raises(NotAllowed):  # an operator does not publish
-            supply_calls.draft_call(
-                user(world, "operator"),
-                plan.id,
-                point_id=point.id,
-                material_id=world["tent"],
-                deadline=utcnow() + timedelta(days=2),
-            )
+        with pytest.raises(Conflict):  # one open call per point and material
+            draft(quantity=10)
 
 
 @pytest.mark.parametrize(
