@@ -28,7 +28,24 @@ def board_section(user, incident, current) -> dict:
         "can_replan": current is not None
         and current.status in (PlanStatus.DRAFT, PlanStatus.APPROVED),
         "open_statuses": (CallStatus.DRAFT, CallStatus.PUBLISHED),
+        "uncalled": _uncalled(incident, current, calls),
     }
+
+
+def _uncalled(incident, current, calls) -> list[dict]:
+    """The version's unmet lines a call may still be drafted for (the service refuses a drill,
+    a plan no longer current and a second open call of one point and material)."""
+    if current is None or incident.drill or current.status not in PLAN_CURRENT:
+        return []
+    called = {
+        (c.point_id, c.material_id)
+        for c in calls
+        if c.status in (CallStatus.DRAFT, CallStatus.PUBLISHED)
+    }
+    return [u for u in current.unmet or [] if (u["point_id"], u["material_id"]) not in called]
+
+
+PLAN_CURRENT = (PlanStatus.DRAFT, PlanStatus.APPROVED)
 
 
 @bp.route("/plans/<int:plan_id>/supply-calls", methods=["POST"])

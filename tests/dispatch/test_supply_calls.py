@@ -461,6 +461,9 @@ def test_board_section_and_portal_form(app, world, client):
     assert log_in(client, world["emails"]["author"]).status_code == 302
     page = client.get(f"/incidents/{incident_id}")
     assert page.status_code == 200 and "供需发布" in page.text and call.title in page.text
+    assert 'name="deadline"' not in page.text  # its one unmet line has an open call already
+    assert "/approve" not in page.text.split('id="supply"')[1].split("</section>")[0]
+    assert "/accept" not in page.text  # published; no offer yet
     anonymous = app.test_client().get(f"/portal/board/{demand_id}/offer")
     assert anonymous.status_code == 200 and 'name="lead_time_h"' not in anonymous.text
     assert "请使用企业账号登录" in anonymous.text
