@@ -80,34 +80,7 @@ def draft_call(
     require_command(user)
     plan = get_plan(user, plan_id)
     incident = plan.incident
-    _refuse_drill(incident)
-    if plan.status not in (PlanStatus.DRAFT, PlanStatus.APPROVED):
-        raise Conflict(_("Calls are drafted from the current draft or the approved plan."))
-    unmet = sum(
-        int(u["quantity"])
-        for u in plan.unmet or []
-        if u.get("point_id") == point_id and u.get("material_id") == material_id
-    )
-    if unmet <= 0:
-        raise Invalid(_("The plan leaves nothing of this material unmet at this point."))
-    if db.session.execute(
-        select(SupplyCall.id).where(
-            SupplyCall.incident_id == incident.id,
-            SupplyCall.point_id == point_id,
-            SupplyCall.material_id == material_id,
-            SupplyCall.status.in_((CallStatus.DRAFT, CallStatus.PUBLISHED)),
-        )
-    ).first():
-        raise Conflict(_("A call for this point and material is already open."))
-    quantity = unmet if quantity is None else quantity
-    now = utcnow()
-    errors = {}
-    if not 1 <= quantity <= min(unmet, MAX_QUANTITY):
-        errors["quantity"] = [_("Between 1 and %(n)s.", n=f"{unmet:,}")]
-    if not now < deadline <= now + timedelta(days=rules.CALL_DEADLINE_MAX_DAYS):
-        errors["deadline"] = [_("A time in the next %(n)s days.", n=rules.CALL_DEADLINE_MAX_DAYS)]
-    if errors:
-        raise Invalid(_("The call is not valid."), errors=errors)
+    quantity = _checked_quantity(plan, point_id, material_id, quantity, deadline)
     point = db.session.get(DemandPoint, point_id)
     region = db.session.get(Region, rules.city_of(point.region_code or incident.region_code))
     material = _material(material_id)
@@ -130,6 +103,41 @@ def draft_call(
     db.session.add(call)
     db.session.commit()
     return call
+
+
+def _checked_quantity(plan, point_id: int, material_id: int, quantity, deadline) -> int:
+    """The call's quantity (default: what `plan` left unmet of the material at the point), once
+    the rules allow a call: no drill, a current plan, something unmet, no other open call of the
+    point and material, a quantity up to the unmet one, a deadline in the next 90 days."""
+    _refuse_drill(plan.incident)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.APPROVED):
+        raise Conflict(_("Calls are drafted from the current draft or the approved plan."))
+    unmet = sum(
+        int(u["quantity"])
+        for u in plan.unmet or []
+        if u.get("point_id") == point_id and u.get("material_id") == material_id
+    )
+    if unmet <= 0:
+        raise Invalid(_("The plan leaves nothing of this material unmet at this point."))
+    if db.session.execute(
+        select(SupplyCall.id).where(
+            SupplyCall.incident_id == plan.incident_id,
+            SupplyCall.point_id == point_id,
+            SupplyCall.material_id == material_id,
+            SupplyCall.status.in_((CallStatus.DRAFT, CallStatus.PUBLISHED)),
+        )
+    ).first():
+        raise Conflict(_("A call for this point and material is already open."))
+    quantity = unmet if quantity is None else quantity
+    now = utcnow()
+    errors = {}
+    if not 1 <= quantity <= min(unmet, MAX_QUANTITY):
+        errors["quantity"] = [_("Between 1 and %(n)s.", n=f"{unmet:,}")]
+    if not now < deadline <= now + timedelta(days=rules.CALL_DEADLINE_MAX_DAYS):
+        errors["deadline"] = [_("A time in the next %(n)s days.", n=rules.CALL_DEADLINE_MAX_DAYS)]
+    if errors:
+        raise Invalid(_("The call is not valid."), errors=errors)
+    return quantity
 
 
 def approve_call(user, call_id: int) -> SupplyCall:
