@@ -468,4 +468,6 @@ def delete_road_time(road_time_id):
     road_times.delete_road_time(current_user, road_time_id)
 
 
-BLUEPRINTS = [blp]
+from .supply_api import blp as supply_blp  # noqa: E402  calls for supply, re-plans
+
+BLUEPRINTS = [blp, supply_blp]

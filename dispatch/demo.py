@@ -1,5 +1,6 @@
 """The demo's wartime story: a finished drill with its after-action report, and one open
-incident whose plan waits for a second commander's approval.
+incident whose plan waits for a second commander's approval, its largest shortage published as
+a call for supply (供需发布) with an enterprise's offer waiting.
 
 Built through the services, as people would: the administrator records, plans and writes
 the drill's after-action figures; the commander approves (four eyes); the supplying agencies'
@@ -18,7 +19,17 @@ from core.timeutil import utcnow
 from reserve.models import EmergencyPlan
 
 from .models import Incident, ShipmentStatus
-from .services import after_action, approval, incidents, loads, planning, shipments, trips
+from .services import (
+    after_action,
+    approval,
+    incidents,
+    loads,
+    planning,
+    shipments,
+    supply_calls,
+    trips,
+    versions,
+)
 
 DRILL_POINTS = [
     ("小店区体育馆安置点", 37.7396, 112.5651, "140105", 1800, 3),
@@ -45,7 +56,79 @@ def build_dispatch_demo(
     plans = {p.name: p.id for p in db.session.execute(select(EmergencyPlan)).scalars()}
     drill = _drill(author, approver, plans.get("太原市地震应急预案（Ⅱ级响应）"))
     incident = _open_incident(author, plans.get("山西省自然灾害救助应急预案（Ⅰ级响应）"))
-    return {"drill": drill.number, "open incident": incident.number}
+    call = _call_for_supply(author, approver, incident)
+    return {
+        "drill": drill.number,
+        "open incident": incident.number,
+        "call for supply": call.title if call else "none (nothing unmet)",
+    }
+
+
+QUILTS_SHORT = 3000  # what the colder night leaves unmet: the province's quilts all go first
+
+
+def _colder_night(author, incident) -> None:
+    """The cold deepens: the first point's quilts are revised to every quilt a plan could draw
+    on and 3,000 more, before the incident is planned (its one draft then has a shortage)."""
+    from reserve.models import Material
+
+    from .models import Demand
+    from .services.problem import build_problem, material_ident
+
+    quilt = db.session.execute(select(Material).filter_by(name="棉被")).scalars().first()
+    demand = (
+        db.session.execute(
+            select(Demand)
+            .filter_by(incident_id=incident.id, material_id=quilt.id, status="active")
+            .order_by(Demand.id)
+        )
+        .scalars()
+        .first()
+        if quilt
+        else None
+    )
+    if demand is None:
+        return
+    problem, _ = build_problem(author, incident)
+    drawable = sum(s["stock"].get(material_ident(quilt.id), 0) for s in problem["sources"])
+    incidents.revise_demand(
+        author, demand.id, quantity=drawable + QUILTS_SHORT, reason="寒潮加剧，转移安置人数增加"
+    )
+
+
+def _call_for_supply(author, approver, incident):
+    """供需发布: the open incident's largest unmet line becomes a call (drafted by the author,
+    approved by the commander: four eyes), published on the portal; the demo enterprise
+    (supplier@example.org, approved) offers part of it. Accepting it and re-planning is left to
+    the visitor (the command board's 供需发布 section)."""
+    from public_site.services import board
+
+    plan = next(p for p in versions.list_plans(author, incident.id) if p.status == "draft")
+    if not plan.unmet:
+        return None
+    largest = max(plan.unmet, key=lambda u: u["quantity"])
+    call = supply_calls.draft_call(
+        author,
+        plan.id,
+        point_id=largest["point_id"],
+        material_id=largest["material_id"],
+        deadline=utcnow() + timedelta(days=3),
+    )
+    supply_calls.approve_call(approver, call.id)
+    enterprise = db.session.execute(
+        select(User).filter_by(email="supplier@example.org")
+    ).scalar_one_or_none()
+    if enterprise is not None and board.call_offer_obstacle(enterprise, call.board_demand) is None:
+        board.answer_call(
+            enterprise,
+            call.board_demand_id,
+            quantity=max(1, min(call.quantity, 3000) // 2),
+            lead_time_h=12,
+            from_region_code="140100",
+            price_yuan=180.0,
+            note="厂区现货，可连夜装车",
+        )
+    return call
 
 
 def _with_points(author, incident, points) -> None:
@@ -159,5 +242,6 @@ def _open_incident(author, plan_id) -> Incident:
     )
     incidents.move_incident(author, incident.id, "responding")
     _with_points(author, incident, OPEN_POINTS)
+    _colder_night(author, incident)
     planning.plan_incident(author, incident.id)  # a draft: the commander approves it (four eyes)
     return incident

@@ -12,7 +12,7 @@ INCIDENTS_SHOWN = 5
 
 
 def _blueprints(app, api):
-    from . import trip_views, views  # noqa: F401  trip_views: the 装车方案's pages, on views.bp
+    from . import supply_views, trip_views, views  # noqa: F401  the 装车方案's and 供需发布's pages, on views.bp
     from .api import BLUEPRINTS
 
     for blueprint in BLUEPRINTS:
@@ -50,7 +50,12 @@ def _value_labels() -> dict:
         ("trip", "status"): models.TRIP_LABELS,
         ("trip_stop", "status"): models.STOP_LABELS,
         ("consultation_message", "kind"): models.MESSAGE_KIND_LABELS,
-        ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},
+        ("plan_line", "source_kind"): {
+            **RESERVE["reserve_type"],
+            "supplier": _l("Supplier"),
+            "call_offer": _l("Offer on a call for supply"),
+        },
+        ("supply_call", "status"): models.CALL_STATUS_LABELS,
     }
 
 

@@ -34,7 +34,7 @@ from .statuses import (
 INCIDENT_STATUSES = tuple(IncidentStatus)
 PLAN_STATUSES = tuple(PlanStatus)
 SHIPMENT_STATUSES = tuple(ShipmentStatus)
-POSITIONS = ("agree", "cannot_supply", "partial")
+POSITIONS = ("agree", "cannot_supply", "partial", "later")
 
 STATUS_LABELS = {
     "reported": _l("Reported"),
@@ -60,6 +60,13 @@ POSITION_LABELS = {
     "agree": _l("Agree"),
     "cannot_supply": _l("Cannot supply"),
     "partial": _l("Partial"),
+    "later": _l("Later"),
+}
+CALL_STATUS_LABELS = {
+    "draft": _l("Awaiting approval"),
+    "published": _l("Published on the board"),
+    "met": _l("Met"),
+    "withdrawn": _l("Withdrawn"),
 }
 DEMAND_STATUS_LABELS = {"active": _l("In force"), "cancelled": _l("Cancelled")}
 RECORD_KIND_LABELS = {
@@ -264,7 +271,8 @@ class ConsultationMessage(db.Model):
 
 
 class LinePosition(db.Model):
-    """An involved agency's position on one of its lines: agree, cannot supply, or partial."""
+    """An involved agency's position on one of its lines: agree, cannot supply, partial (with a
+    quantity) or later (available in `available_in_h` hours). A re-plan reads them as bounds."""
 
     __table_args__ = (UniqueConstraint("line_id", name="uq_line_position_line"),)
 
@@ -273,6 +281,7 @@ class LinePosition(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     position: Mapped[str] = mapped_column(String(14))
     quantity: Mapped[int | None]
+    available_in_h: Mapped[float | None] = mapped_column(Float)  # "later": hours from now
     reason: Mapped[str | None] = mapped_column(String(300))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -462,3 +471,6 @@ class RoadTime(db.Model):
     note: Mapped[str | None] = mapped_column(String(200))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+from .supply_models import SupplyCall  # noqa: E402,F401  the calls for supply, a concept of its own

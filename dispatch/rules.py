@@ -5,7 +5,7 @@ import math
 import re
 from datetime import datetime, timedelta
 
-from .statuses import IncidentStatus, ShipmentStatus, TripStatus
+from .statuses import CallStatus, IncidentStatus, ShipmentStatus, TripStatus
 
 TYPE_LETTERS = {
     "natural_disaster": "N",
@@ -221,3 +221,82 @@ def stop_eta(departed_at: datetime, arrival_h: float, ready_h: float) -> datetim
 
 def can_move_trip(current: str, target: str) -> bool:
     return target in TRIP_NEXT.get(current, set())
+
+
+# --- calls for supply (供需发布) ----------------------------------------------------------------
+
+CALL_TEXT_MAX = 2000
+CALL_DEADLINE_MAX_DAYS = 90
+
+
+def city_of(region_code: str | None) -> str | None:
+    """The city (prefecture) of a GB/T 2260 code: a county's city, a city itself; a province's
+    code stays the province (never finer than a city)."""
+    if not region_code or len(region_code) != 6 or not region_code.isdigit():
+        return None
+    if region_code[2:] == "0000":
+        return region_code
+    return region_code[:4] + "00"
+
+
+def call_text_problem(
+    text: str, forbidden_words: list[str], allowed_numbers: set[int]
+) -> str | None:
+    """Why a call's public text may not go out, or None. It names no depot (`forbidden_words`:
+    depot names and codes) and no figure except its own (`allowed_numbers`: the quantity, the
+    deadline's parts): a stock or restricted figure never reaches the portal."""
+    if not text.strip():
+        return "empty"
+    if len(text) > CALL_TEXT_MAX:
+        return "too_long"
+    lowered = text.lower()
+    if any(word and len(word) >= 2 and word.lower() in lowered for word in forbidden_words):
+        return "names_depot"
+    for number in re.findall(r"\d[\d,，]*", text):
+        value = int(re.sub(r"[,，]", "", number))
+        if value not in allowed_numbers:
+            return "foreign_figure"
+    return None
+
+
+def call_publish_obstacle(
+    *, drill: bool, status: str, drafted_by: int | None, approver: int, four_eyes: bool
+) -> str | None:
+    """Why a drafted call may not be approved and published now, or None: drills are never
+    published; only a draft is approved; with four eyes, by someone other than who drafted it."""
+    if drill:
+        return "drill"
+    if status != CallStatus.DRAFT:
+        return "not_draft"
+    if four_eyes and drafted_by == approver:
+        return "same_person"
+    return None
+
+
+def position_bounds(
+    lines: list[tuple[str | None, str, int, int, int | None, float | None]],
+) -> dict:
+    """The re-plan's options from the agencies' positions on a version's lines, each (position or
+    None, source key, material id, line quantity, position quantity, available in hours):
+    - cannot supply on any line → at most 0 of that material from that source (left out);
+    - partial → at most the stated quantities plus the other lines' own quantities;
+    - later → the source's lead time at least the hours.
+    Sources and materials without such a position get no bound."""
+    groups: dict[tuple[str, int], list] = {}
+    leads: dict[str, float] = {}
+    for position, source, material, quantity, stated, hours in lines:
+        groups.setdefault((source, material), []).append((position, quantity, stated))
+        if position == "later" and hours is not None:
+            leads[source] = max(leads.get(source, 0.0), float(hours))
+    bounds = []
+    for (source, material), group in sorted(groups.items()):
+        said = {position for position, _, _ in group}
+        if "cannot_supply" in said:
+            bounds.append({"source": source, "material": material, "at_most": 0})
+        elif "partial" in said:
+            at_most = sum(
+                int(stated or 0) if position == "partial" else quantity
+                for position, quantity, stated in group
+            )
+            bounds.append({"source": source, "material": material, "at_most": at_most})
+    return {"bounds": bounds, "lead": [{"source": s, "hours": h} for s, h in sorted(leads.items())]}

@@ -184,6 +184,9 @@ class PositionSchema(Schema):
     position = fields.Str(required=True, validate=validate.OneOf(POSITIONS))
     quantity = Units(minimum=0, load_default=None, allow_none=True)
     reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    available_in_h = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=720)
+    )
     agency_id = fields.Int(dump_only=True)
 
 

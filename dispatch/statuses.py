@@ -46,3 +46,12 @@ class TripStatus(enum.StrEnum):
 class StopStatus(enum.StrEnum):
     PENDING = "pending"
     RECEIVED = "received"
+
+
+class CallStatus(enum.StrEnum):
+    """A call for supply (供需发布)."""
+
+    DRAFT = "draft"  # its text waits for approval; nothing public
+    PUBLISHED = "published"  # on the portal's board as an incident demand
+    MET = "met"  # accepted offers cover it: withdrawn from the board automatically
+    WITHDRAWN = "withdrawn"  # withdrawn by hand (with a reason)

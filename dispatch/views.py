@@ -18,11 +18,13 @@ from core.errors import DomainError
 from core.extensions import db
 from core.pagination import paginate
 from core.timeutil import local_now, local_to_utc, utcnow
+from public_site.models import LABELS as PORTAL_LABELS
 from reserve.models import LABELS
 from reserve.services import catalog, depots
 from reserve.services import plans as reserve_plans
 
 from .models import (
+    CALL_STATUS_LABELS,
     LEVEL_LABELS,
     METHOD_LABELS,
     PLAN_STATUS_LABELS,
@@ -38,6 +40,7 @@ from .models import (
 from .statuses import PlanStatus
 from . import rules
 from .pages import _attempt, _back, _flash_error, bp
+from . import supply_views
 from .services import (
     after_action,
     approval,
@@ -127,6 +130,7 @@ def board(incident_id):
     material_names = {m.id: m.name for m in materials}
     shown_shipments = shipments.list_shipments(current_user, incident.id)
     section = waybills.board_section(current_user, incident, current)
+    supply = supply_views.board_section(current_user, incident, current)
     suggestions = {}
     if request.args.get("suggest", type=int) and may_command_incidents(current_user):
         point_id = request.args.get("suggest", type=int)
@@ -174,6 +178,9 @@ def board(incident_id):
         ),
         job_statuses=JOB_STATUS_LABELS,
         loads=section,
+        supply=supply,
+        call_labels=CALL_STATUS_LABELS,
+        offer_labels=PORTAL_LABELS["offer_status"],
         route_plan_labels=ROUTE_PLAN_LABELS,
         route_method_labels=ROUTE_METHOD_LABELS,
         trip_labels=TRIP_LABELS,
@@ -386,6 +393,7 @@ def set_position(line_id):
         position=request.form.get("position", ""),
         quantity=request.form.get("quantity", type=int),
         reason=request.form.get("reason"),
+        available_in_h=request.form.get("available_in_h", type=float),
     )
     return _back(request.form.get("incident_id", 0, type=int), "#plan")
 

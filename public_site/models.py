@@ -231,8 +231,22 @@ class BoardOffer(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # an enterprise's answer to a call for supply (an incident's demand): its terms, and what
+    # reached a depot once the goods arrived (staff record the receipt through the ledger)
+    price_yuan: Mapped[float | None] = mapped_column(Float)  # per unit, if any
+    lead_time_h: Mapped[float | None] = mapped_column(Float)
+    from_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    received_quantity: Mapped[int | None] = mapped_column(Integer)
+    received_depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))
+    received_at: Mapped[datetime | None]
 
     demand = relationship("BoardDemand", back_populates="offers")
+    from_region = relationship("Region")
+    received_depot = relationship("Depot")
+
+    @property
+    def is_received(self) -> bool:
+        return self.received_at is not None
 
 
 class FeedbackCategory(enum.StrEnum):

@@ -314,6 +314,24 @@ class BoardOfferInSchema(FormSchema):
     website = fields.Str(**HONEYPOT)
 
 
+class CallOfferInSchema(FormSchema):
+    """An approved enterprise's answer to a call for supply (供需发布)."""
+
+    quantity = count(minimum=1)
+    price_yuan = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=1e9, error=N_("Between {min} and {max}.")),
+    )
+    lead_time_h = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=24 * 90, error=N_("Between {min} and {max}.")),
+    )
+    from_region_code = fields.Str(required=True, validate=REGION_CODE)
+    note = string(500, required=False, load_default=None)
+    website = fields.Str(**HONEYPOT)
+
+
 class DecisionSchema(FormSchema):
     decision = choice(["match", "decline"], required=True)
     note = string(300, required=False, load_default=None)

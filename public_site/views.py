@@ -161,6 +161,8 @@ def demand_detail(demand_id):
 @limit_forms
 def demand_offer(demand_id):
     demand = board.get_demand(demand_id)
+    if demand.source_kind == board.INCIDENT:
+        return _call_offer(demand)
     if request.method == "GET":
         return render_template("public_site/offer_form.html", demand=demand, errors={}, form={})
     csrf.protect()
@@ -173,6 +175,26 @@ def demand_offer(demand_id):
         _("Thank you: your offer has reached the administrators, who will contact you."), "success"
     )
     return redirect(url_for("public_site.demand_detail", demand_id=demand_id))
+
+
+def _call_offer(demand):
+    """A call for supply: approved enterprises answer with their terms; anyone else is told why
+    not (no form the server would refuse)."""
+    obstacle = board.call_offer_obstacle(current_user, demand)
+    context = {"demand": demand, "cities": _cities(), "obstacle": obstacle}
+    if request.method == "GET" or obstacle is not None:
+        status = 200 if request.method == "GET" else obstacle.status
+        return render_template(
+            "public_site/call_offer_form.html", errors={}, form={}, **context
+        ), status
+    csrf.protect()
+    try:
+        data = schemas.CallOfferInSchema().load(request.form)
+        board.answer_call(current_user, demand.id, **data)
+    except (ValidationError, DomainError) as error:
+        return _form_failure("public_site/call_offer_form.html", error, **context)
+    flash(_("Thank you: your offer has reached the command staff."), "success")
+    return redirect(url_for("public_site.demand_detail", demand_id=demand.id))
 
 
 @bp.route("/feedback")

@@ -75,9 +75,16 @@ def lines_to_state(user, plan, lines) -> list[PlanLine]:
 
 
 def set_position(
-    user, line_id: int, *, position: str, quantity: int | None = None, reason: str | None = None
+    user,
+    line_id: int,
+    *,
+    position: str,
+    quantity: int | None = None,
+    reason: str | None = None,
+    available_in_h: float | None = None,
 ) -> LinePosition:
-    """An agency states its position on a line it supplies (only on lines it can see)."""
+    """An agency states its position on a line it supplies (only on lines it can see): agree,
+    cannot supply, partial (a quantity) or later (available in 1 to 720 hours)."""
     line = db.session.get(PlanLine, line_id)
     if line is None:
         raise NotFound(_("Plan line %(id)s not found.", id=line_id))
@@ -92,7 +99,7 @@ def set_position(
     agency_id = line.agency_id
     if position not in POSITIONS:
         raise Invalid(
-            _("A position is agree, cannot_supply or partial."),
+            _("A position is agree, cannot_supply, partial or later."),
             errors={"position": list(POSITIONS)},
         )
     if position != "agree" and not (reason or "").strip():
@@ -102,12 +109,18 @@ def set_position(
             _("A partial supply names a quantity between zero and the line's quantity."),
             errors={"quantity": [_("invalid")]},
         )
+    if position == "later" and (available_in_h is None or not 1 <= available_in_h <= 720):
+        raise Invalid(
+            _("Later availability names the hours from now, 1 to 720."),
+            errors={"available_in_h": [_("invalid")]},
+        )
     row = db.session.execute(select(LinePosition).filter_by(line_id=line.id)).scalar_one_or_none()
     if row is None:
         row = LinePosition(line_id=line.id, agency_id=agency_id)
         db.session.add(row)
     row.agency_id, row.position, row.user_id = agency_id, position, user.id
     row.quantity = quantity if position == "partial" else None
+    row.available_in_h = available_in_h if position == "later" else None
     row.reason = (reason or "").strip()[:300] or None
     db.session.commit()
     return row

@@ -8,7 +8,11 @@ Sources (docs/dispatch.md):
 - `D<depot>-A<h>` / `D<depot>-C<h>`: its agreement / production-capacity reserves with lead
   time h hours (capacity: what units_per_day produce before the latest deadline; expired
   contracts left out);
-- `S<offer>`: an approved supplier's offer from the public portal, at its region's centre.
+- `S<offer>`: an approved supplier's offer from the public portal, at its region's centre;
+- `B<offer>`: an offer accepted against one of this incident's calls for supply (供需发布), what
+  was accepted and not yet received, at its "from" region's centre with its lead time.
+A re-plan (`replan.py`) passes the agencies' positions as options: `bounds` (source, material,
+at most units; 0 leaves the source out for that material) and `lead` (source, at least hours).
 An enterprise on the dishonest-entity list today (reserve/credit) supplies nothing: its offers
 and its agreement/capacity reserves are left out, named with the listing (`index.left_out`),
 and so are the offers of an enterprise the daily credit check suspended.
@@ -48,15 +52,16 @@ PHYSICAL = ReserveType.PHYSICAL.value
 SUPPLIER = "supplier"  # the kind of a source that is a supplier's offer, beside the reserve types
 CREDIT_LISTED = "credit_listed"  # left out: the enterprise is on the dishonest-entity list today
 CREDIT_SUSPENDED = "credit_suspended"  # left out: the daily credit check suspended the enterprise
+CALL_OFFER = "call_offer"  # an offer accepted against a call for supply of this incident
 
 
 class SourceKey(NamedTuple):
     """A planner source in database terms (what a plan line records about where it comes from)."""
 
-    kind: str  # a reserve type (physical, agreement, capacity) or SUPPLIER
+    kind: str  # a reserve type (physical, agreement, capacity), SUPPLIER or CALL_OFFER
     depot_id: int | None  # None for a supplier
     agency_id: int | None  # the depot's agency; None for a supplier
-    offer_id: int | None  # the supplier's offer; None for a depot
+    offer_id: int | None  # the supplier's offer (or accepted board offer); None for a depot
     lead_time_h: float
 
 
@@ -68,6 +73,8 @@ class PointKey(NamedTuple):
 
 
 def source_ident(key: SourceKey) -> str:
+    if key.kind == CALL_OFFER:
+        return f"B{key.offer_id}"
     if key.offer_id is not None:
         return f"S{key.offer_id}"
     if key.kind == PHYSICAL:
@@ -185,11 +192,15 @@ def build_problem(user, incident, options: dict | None = None, now=None) -> tupl
         )
     for material in materials.values():
         index.weights[material.id] = (material.unit_weight_kg or 0) / 1000.0
-    sources = _stock_sources(user, material_ids, horizon, index) + _supplier_sources(
-        material_ids, horizon, index
+    sources = (
+        _stock_sources(user, material_ids, horizon, index)
+        + _supplier_sources(material_ids, horizon, index)
+        + _call_offer_sources(incident, material_ids, index)
     )
     excluded = set(options.get("exclude") or [])
-    sources = [s for s in sources if s["id"] not in excluded]
+    sources = _with_positions(
+        [s for s in sources if s["id"] not in excluded], options, index, materials
+    )
     config = current_app.config
     problem = {
         "materials": [
@@ -369,3 +380,75 @@ def _supplier_sources(material_ids, horizon, index: Index) -> list[dict]:
             }
         )
     return sources
+
+
+def _call_offer_sources(incident, material_ids, index: Index) -> list[dict]:
+    """Offers accepted against this incident's calls for supply, what is not yet received."""
+    from public_site.services.board import accepted_offers
+
+    from ..supply_models import SupplyCall
+
+    demand_ids = db.session.scalars(
+        select(SupplyCall.board_demand_id).where(
+            SupplyCall.incident_id == incident.id, SupplyCall.board_demand_id.is_not(None)
+        )
+    ).all()
+    sources = []
+    offers = accepted_offers(demand_ids, material_ids)
+    listed = credit_checks.restrictions({o["credit_code"] for o in offers} - {None}, local_today())
+    for offer in offers:
+        if refusal := _credit_refusal(offer, listed):
+            ident = source_ident(SourceKey(CALL_OFFER, None, None, offer["offer_id"], 0.0))
+            index.leave_out("source", ident, offer["open_quantity"], *refusal)
+            continue
+        region = db.session.get(Region, offer["from_region_code"] or "")
+        if region is None or region.lat is None or offer["open_quantity"] <= 0:
+            continue
+        lead = float(offer["lead_time_h"] or 0)
+        key = index.add_source(SourceKey(CALL_OFFER, None, None, offer["offer_id"], lead))
+        sources.append(
+            {
+                "id": key,
+                "lat": region.lat,
+                "lon": region.lon,
+                "lead_time_h": lead,
+                "transport_capacity_t": current_app.config["DISPATCH_SUPPLIER_CAPACITY_T"],
+                "stock": {
+                    index.add_material(offer["material_id"]): min(
+                        offer["open_quantity"], MAX_QUANTITY
+                    )
+                },
+            }
+        )
+    return sources
+
+
+def _with_positions(sources: list[dict], options: dict, index: Index, materials) -> list[dict]:
+    """The agencies' positions as a re-plan passes them: `bounds` [{source, material (id), at_most}]
+    cap a source's units of a material (0 leaves it out for that material); `lead` [{source,
+    hours}] makes a source's lead time at least `hours` (available later). Sources are matched
+    by the ids this module wrote, never read back."""
+    bounds = {
+        (b["source"], material_ident(int(b["material"]))): int(b["at_most"])
+        for b in options.get("bounds") or []
+        if int(b["material"]) in materials
+    }
+    leads = {}
+    for lead in options.get("lead") or []:
+        leads[lead["source"]] = max(leads.get(lead["source"], 0.0), float(lead["hours"]))
+    kept = []
+    for source in sources:
+        stock = {
+            material: min(units, bounds.get((source["id"], material), units))
+            for material, units in source["stock"].items()
+        }
+        stock = {material: units for material, units in stock.items() if units > 0}
+        if not stock:
+            continue
+        if leads.get(source["id"], 0.0) > source["lead_time_h"]:
+            source = {**source, "lead_time_h": leads[source["id"]]}
+            index.sources[source["id"]] = index.sources[source["id"]]._replace(
+                lead_time_h=source["lead_time_h"]
+            )
+        kept.append({**source, "stock": stock})
+    return kept

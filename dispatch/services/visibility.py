@@ -14,14 +14,32 @@ def source_names(lines) -> dict[str, str]:
     from public_site.models import Supplier, SupplierOffer
     from reserve.models import LABELS, ReserveType
 
-    offers = {line.offer_id for line in lines if line.offer_id is not None}
+    from public_site.models import BoardOffer
+
+    from .problem import CALL_OFFER
+
+    offers = {
+        line.offer_id
+        for line in lines
+        if line.offer_id is not None and line.source_kind != CALL_OFFER
+    }
+    answered = {line.offer_id for line in lines if line.source_kind == CALL_OFFER}
+    call_offers = (
+        dict(
+            db.session.execute(
+                select(BoardOffer.id, BoardOffer.offerer_name).where(BoardOffer.id.in_(answered))
+            ).all()
+        )
+        if answered
+        else {}
+    )
     suppliers = (
         dict(
             db.session.execute(
                 select(SupplierOffer.id, Supplier.name)
                 .join(Supplier, Supplier.id == SupplierOffer.supplier_id)
                 .where(SupplierOffer.id.in_(offers))
-            )
+            ).all()  # rows: dict() of a Result itself would call its keys()
         )
         if offers
         else {}
@@ -34,6 +52,10 @@ def source_names(lines) -> dict[str, str]:
                 line.depot.name
                 if line.source_kind == ReserveType.PHYSICAL or kind is None
                 else f"{line.depot.name}（{kind}）"
+            )
+        elif line.source_kind == CALL_OFFER:
+            names[line.source_key] = _(
+                "%(name)s (call for supply)", name=call_offers.get(line.offer_id) or _("Supplier")
             )
         else:
             names[line.source_key] = suppliers.get(line.offer_id) or _("Supplier")

@@ -1,7 +1,7 @@
 """issue 21: the exchange between the two networks
 
 Revision ID: 0020_exchange
-Revises: 0017_rotation
+Revises: 0018_calls_for_supply
 Create Date: 2026-12-06 03:48:53.866206
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0020_exchange"
-down_revision = "0017_rotation"
+down_revision = "0018_calls_for_supply"
 branch_labels = None
 depends_on = None
 

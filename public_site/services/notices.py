@@ -8,7 +8,7 @@ from core.extensions import db
 from core.policy import require_system_administration
 from core.timeutil import utcnow
 
-from ..models import Notice
+from ..models import Notice, NoticeKind
 
 
 def list_published(*, kind: str | None = None):
@@ -54,4 +54,19 @@ def set_published(user, notice_id: int, published: bool) -> Notice:
         notice.published_at = utcnow()
     notice.published = published
     db.session.commit()
+    return notice
+
+
+def add_incident_draft(user, *, title: str, body: str) -> Notice:
+    """An unpublished incident notice drafted by dispatch from the live incident (uncommitted:
+    dispatch's service checks who drafts it and commits). An administrator publishes it."""
+    notice = Notice(
+        kind=NoticeKind.INCIDENT.value,
+        title=title,
+        body=body,
+        published=False,
+        created_by_id=user.id,
+    )
+    db.session.add(notice)
+    db.session.flush()
     return notice

@@ -4,10 +4,11 @@ board and feedback (SQLite and PostgreSQL)."""
 
 import re
 from collections import deque
+from datetime import timedelta
 
 import pytest
 
-from core.auth import ADMIN, User
+from core.auth import ADMIN, COMMANDER, SUPPLIER, User
 from core.extensions import db as _db
 from core.timeutil import utcnow
 from public_site.models import BoardDemand, BoardOffer, Feedback, Notice, Supplier, SupplierOffer
@@ -153,7 +154,73 @@ def seeded(app, portal, make_agency):
             ]
         )
         _db.session.commit()
-        return {"demand": demand.id}
+        return {
+            "demand": demand.id,
+            "approved_supplier": approved.id,
+            "restricted_depot": depots["restricted"].id,
+        }
+
+
+CALL_PRICE = 876543.0  # an offer's price: the enterprise's terms are never public
+
+
+@pytest.fixture
+def seeded_call(app, seeded, make_user, portal):
+    """供需发布 (issue 19) through the services: an incident in Taiyuan whose point (a canary name)
+    lacks tents, its call drafted, approved and published, the approved enterprise's offer (its
+    price a canary) accepted and received into the restricted canary depot; the incident's
+    public notice drafted and published. Its public pages must name none of it."""
+    from dispatch.services import incidents, planning, supply_calls
+    from public_site.services import board, notices
+
+    author, approver, admin = make_user(COMMANDER), make_user(COMMANDER), make_user(ADMIN)
+    account = make_user(SUPPLIER)
+    with app.app_context():
+        _db.session.get(Supplier, seeded["approved_supplier"]).user_id = account["id"]
+        _db.session.commit()
+        commander = _db.session.get(User, author["id"])
+        incident = incidents.create_incident(
+            commander,
+            title="CANARY内部事件名",
+            incident_type="natural_disaster",
+            level="II",
+            region_code="140100",
+        )
+        point = incidents.add_point(
+            commander, incident.id, name="CANARY安置点", lat=37.74, lon=112.56, region_code="140105"
+        )
+        incidents.add_demand(
+            commander,
+            incident.id,
+            point_id=point.id,
+            material_id=portal["tent"],
+            quantity=3_000_000,
+            needed_by=utcnow() + timedelta(hours=24),
+        )
+        plan = planning.plan_incident(commander, incident.id)
+        call = supply_calls.draft_call(
+            commander,
+            plan.id,
+            point_id=point.id,
+            material_id=portal["tent"],
+            quantity=500,
+            deadline=utcnow() + timedelta(days=3),
+        )
+        supply_calls.approve_call(_db.session.get(User, approver["id"]), call.id)
+        offer = board.answer_call(
+            _db.session.get(User, account["id"]),
+            call.board_demand_id,
+            quantity=300,
+            lead_time_h=6,
+            from_region_code="140100",
+            price_yuan=CALL_PRICE,
+            note="CANARY报价备注",
+        )
+        supply_calls.accept_offer(commander, offer.id)
+        supply_calls.receive_offer(commander, offer.id, depot_id=seeded["restricted_depot"])
+        notice = supply_calls.draft_notice(commander, incident.id)
+        notices.set_published(_db.session.get(User, admin["id"]), notice.id, True)
+        return {"call_demand": call.board_demand_id, "notice": notice.id}
 
 
 PUBLIC_START = [
@@ -204,9 +271,16 @@ def crawl(client) -> dict[str, str]:
     return seen
 
 
-def test_public_crawl_finds_no_restricted_canary(client, seeded):
+def test_public_crawl_finds_no_restricted_canary(client, seeded, seeded_call):
     pages = crawl(client)
     visited = set(pages)
+    assert {
+        f"/portal/board/{seeded_call['call_demand']}",
+        f"/portal/notices/{seeded_call['notice']}",
+    } <= visited
+    call_page = pages[f"/portal/board/{seeded_call['call_demand']}"]
+    assert "500" in call_page and "太原市" in call_page  # the call's own figure, its city
+    assert "876543" not in call_page and "小店区" not in call_page
     assert {
         "/portal/suppliers",
         "/portal/board",

@@ -188,6 +188,24 @@ WRITE_POLICY = {
     "dispatch.stop_receive": "writer_or_command",
     "dispatch.road_time_set": "command",
     "dispatch.road_time_delete": "command",
+    # 供需发布 (issue 19): calls for supply, offers' acceptance and receipt, the re-plan and the
+    # incident's notice draft, by command staff; enterprises answer on the portal
+    # (public_site.demand_offer, "public" here: the board demand probed is an administrator's;
+    # tests/dispatch/test_supply_calls.py refuses every caller but an approved enterprise on a call)
+    "supply.draft_call": "command",
+    "supply.approve_call": "command",
+    "supply.withdraw_call": "command",
+    "supply.accept_offer": "command",
+    "supply.receive_offer": "command",
+    "supply.replan_plan": "command",
+    "supply.draft_notice": "command",
+    "dispatch.draft_call": "command",
+    "dispatch.approve_call": "command",
+    "dispatch.withdraw_call": "command",
+    "dispatch.accept_offer": "command",
+    "dispatch.receive_offer": "command",
+    "dispatch.replan_plan": "command",
+    "dispatch.draft_notice": "command",
     # public portal
     "public.offer_supply": "public",
     "public.send_feedback": "public",
@@ -369,6 +387,8 @@ def path_values(world: dict, side: str) -> dict:
         "offer_id": world["supplier_offer"],
         "entry_id": world["credit_entry"],
         "hit_id": world["credit_hit"],
+        "call_id": world["supply_call"],
+        "call_offer_id": world["call_offer"],
     }
 
 

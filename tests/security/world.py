@@ -17,7 +17,7 @@ from core.extensions import db
 from core.timeutil import utcnow
 from dispatch.services import approval, consultation, incidents, plan_jobs, planning
 from public_site.services import board, feedback, notices
-from reserve.models import MaterialAlias, TransportCapacity
+from reserve.models import Material, MaterialAlias, TransportCapacity
 from reserve.reporting import services as reporting
 from reserve.services import plans
 from reserve.stock import ledger
@@ -182,7 +182,55 @@ def build_world(app, client, make_agency, make_user) -> dict:
     _supplier(app, world, app.test_client())
     _approved_supplier(app, world, app.test_client(), helpers)
     _credit(app, world)
+    with app.app_context():
+        _supply_call(world, helpers)
     return world
+
+
+def _supply_call(world, helpers):
+    """供需发布 (issue 19): a published call of the incident with the approved enterprise's
+    pending offer, for /supply-calls/{call_id} and /call-offers/{call_offer_id}."""
+    from dispatch.models import SupplyCall
+    from public_site.models import Supplier
+
+    setup = factories.user(helpers["setup"]["id"])
+    call = SupplyCall(
+        incident_id=world["incident"],
+        plan_id=world["version"],
+        point_id=world["point"],
+        material_id=world["tent"],
+        quantity=40,
+        region_code="140100",
+        deadline=utcnow() + timedelta(days=2),
+        title="太原市急需单帐篷",
+        text="太原市急需单帐篷40顶",
+        status="published",
+        drafted_by_id=setup.id,
+        approved_by_id=setup.id,
+    )
+    material = db.session.get(Material, world["tent"])
+    call.board_demand = board.add_incident_demand(
+        setup,
+        title=call.title,
+        material=material,
+        quantity=40,
+        region_code="140100",
+        needed_by=None,
+        text=call.text,
+        ref=str(world["incident"]),
+    )
+    db.session.add(call)
+    db.session.commit()
+    enterprise = db.session.execute(
+        db.select(User).filter_by(email=world["emails"][APPROVED_SUPPLIER])
+    ).scalar_one()
+    assert db.session.scalar(db.select(Supplier.status).filter_by(user_id=enterprise.id)) == (
+        "approved"
+    )
+    offer = board.answer_call(
+        enterprise, call.board_demand_id, quantity=10, lead_time_h=6, from_region_code="140100"
+    )
+    world.update(supply_call=call.id, call_offer=offer.id, call_demand=call.board_demand_id)
 
 
 def _sharing(world, helpers):
