@@ -90,6 +90,8 @@ def navigation() -> Nav:
             (_("Plans"), url_for("reserve.plan_list")),
             (_("Reporting"), url_for("reporting.index")),
         ]
+        if policy.may_read_readiness(current_user):
+            main.append((_("Readiness"), url_for("readiness.page")))
         # transport under "More": the 待办 link with its count takes its place in the bar
         more += [
             (_("Transport"), url_for("reserve.transport_list")),

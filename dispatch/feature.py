@@ -7,6 +7,9 @@ from core.background import Kind
 from core.features import DemoStep, Feature
 
 from . import demo, models, todos
+from .readiness import demo as readiness_demo
+from .readiness import models as readiness_models  # noqa: F401  its tables
+from .readiness import todos as readiness_todos
 
 INCIDENTS_SHOWN = 5
 
@@ -15,9 +18,13 @@ def _blueprints(app, api):
     from . import trip_views, views  # noqa: F401  trip_views: the 装车方案's pages, on views.bp
     from .api import BLUEPRINTS
 
-    for blueprint in BLUEPRINTS:
+    from .readiness import api as readiness_api
+    from .readiness import views as readiness_views
+
+    for blueprint in BLUEPRINTS + readiness_api.BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
+    app.register_blueprint(readiness_views.bp)
 
 
 def _home(user) -> dict:
@@ -50,16 +57,34 @@ def _value_labels() -> dict:
         ("trip", "status"): models.TRIP_LABELS,
         ("trip_stop", "status"): models.STOP_LABELS,
         ("consultation_message", "kind"): models.MESSAGE_KIND_LABELS,
+        ("scenario", "hazard"): readiness_models.HAZARD_LABELS,
+        ("scenario", "population_rule"): readiness_models.POPULATION_RULE_LABELS,
         ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},
     }
+
+
+def _scheduled(config):
+    from core.scheduler import Job
+
+    return (
+        Job(
+            "readiness-nightly",
+            "dispatch.readiness.jobs:nightly",
+            "cron",
+            {"hour": config["READINESS_NIGHTLY_HOUR"], "minute": 10},
+        ),
+    )
 
 
 FEATURE = Feature(
     name="dispatch",
     blueprints=_blueprints,
-    demo=(DemoStep(50, demo.is_empty, _demo),),
+    demo=(
+        DemoStep(50, demo.is_empty, _demo),
+        DemoStep(55, readiness_demo.is_empty, readiness_demo.build_readiness_demo),
+    ),
     home=_home,
-    todos=todos.TODOS,
+    todos=todos.TODOS + readiness_todos.TODOS,
     value_labels=_value_labels,
     job_kinds=(
         Kind(
@@ -72,5 +97,11 @@ FEATURE = Feature(
             "dispatch.services.loads:run_route_job",
             "dispatch.services.loads:check_route_job",
         ),
+        Kind(
+            "readiness",
+            "dispatch.readiness.jobs:run_readiness_job",
+            "dispatch.readiness.jobs:check_readiness_job",
+        ),
     ),
+    scheduled=_scheduled,
 )

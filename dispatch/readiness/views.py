@@ -1,0 +1,116 @@
+"""Readiness pages: the map and tables of one scenario's latest run, its trend, the latest
+recommendations, and the forms that start an assessment or make a recommended transfer."""
+
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_security import auth_required, current_user
+
+from core.exports import MIMETYPES, XLSX, csv_bytes, xlsx_bytes
+from core.policy import may_command_incidents
+
+from ..pages import _attempt
+from . import actions, jobs, reading, scenarios, services
+from .models import HAZARD_LABELS
+
+bp = Blueprint(
+    "readiness",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/readiness/static",
+)
+MAX_BUDGET_TEXT = 20
+
+
+@bp.get("/readiness")
+@auth_required("session")
+def page():
+    library = scenarios.list_scenarios(current_user)
+    chosen = request.args.get("scenario_id", type=int) or (library[0].id if library else None)
+    scenario = scenarios.get_scenario(current_user, chosen) if chosen else None
+    run = reading.latest_run(current_user, scenario.id) if scenario else None
+    view = reading.run_view(run) if run else None
+    points = [
+        {"name": c["name"], "lat": c["lat"], "lon": c["lon"], "score": c["score"]}
+        for c in (view["counties"] if view else [])
+        if c["lat"] is not None
+    ]
+    return render_template(
+        "readiness/page.html",
+        library=library,
+        scenario=scenario,
+        view=view,
+        points=json.dumps(points, ensure_ascii=False),
+        trend=reading.trend(current_user, scenario.id) if scenario else [],
+        advice=reading.latest_advice(current_user, scenario.id) if scenario else None,
+        hazards=HAZARD_LABELS,
+        may_command=may_command_incidents(current_user),
+    )
+
+
+@bp.post("/readiness/assess")
+@auth_required("session")
+def assess():
+    ids = [int(i) for i in request.form.getlist("scenario_ids") if i.isdigit()][
+        : services.MAX_SCENARIOS
+    ]
+    text = (request.form.get("budget") or "").strip()[:MAX_BUDGET_TEXT]
+    try:
+        budget = float(text) if text else None
+    except ValueError:
+        budget = -1.0
+    if budget is not None and not 0 <= budget <= services.MAX_BUDGET:
+        flash(_("The budget must be 0 to %(max)s yuan.", max=f"{services.MAX_BUDGET:,}"), "error")
+    elif _attempt(jobs.start_assessment, ids, budget):
+        flash(
+            _("The assessment is queued; the page shows it once the worker has run it."), "success"
+        )
+    return redirect(url_for("readiness.page", scenario_id=ids[0] if ids else None), 303)
+
+
+@bp.post("/readiness/jobs/<int:job_id>/moves/<int:index>")
+@auth_required("session")
+def make_transfer(job_id, index):
+    if _attempt(actions.make_transfer, job_id, index):
+        flash(_("The transfer is recorded in the ledger."), "success")
+    return redirect(
+        url_for("readiness.page", scenario_id=request.form.get("scenario_id", type=int)), 303
+    )
+
+
+@bp.get("/readiness/runs/<int:run_id>/export")
+@auth_required("session")
+def export(run_id):
+    return export_response(run_id)
+
+
+@bp.get("/readiness/jobs/<int:job_id>/procurement")
+@auth_required("session")
+def procurement(job_id):
+    """The recommended purchases as a procurement request sheet (CSV)."""
+    named = reading.named(current_user, actions._advice(current_user, job_id))
+    header, rows = actions.procurement_rows(current_user, job_id, named)
+    return _download(csv_bytes(header, rows), "csv", f"procurement-{job_id}")
+
+
+def export_response(run_id: int) -> Response:
+    view = reading.run_view(services.get_run(current_user, run_id))
+    kind = request.args.get("format", "csv")
+    if kind not in MIMETYPES:
+        abort(400)
+    header, rows = reading.export_rows(view)
+    data = (
+        csv_bytes(header, rows) if kind == "csv" else xlsx_bytes([(_("Readiness"), header, rows)])
+    )
+    return _download(data, kind, f"readiness-{run_id}")
+
+
+def _download(data: bytes, kind: str, name: str) -> Response:
+    mimetype = XLSX if kind == "xlsx" else "text/csv"
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
+    )
