@@ -3,6 +3,7 @@ home page's active incidents, its to-dos, its audit-log labels and the plan job.
 
 from flask_babel import lazy_gettext as _l
 
+from core.background import STATUS_LABELS as JOB_STATUS_LABELS
 from core.background import Kind
 from core.features import DemoStep, Feature
 
@@ -58,6 +59,13 @@ def _value_labels() -> dict:
         ("trip_stop", "status"): models.STOP_LABELS,
         ("consultation_message", "kind"): models.MESSAGE_KIND_LABELS,
         ("scenario", "hazard"): readiness_models.HAZARD_LABELS,
+        ("scenario", "level"): models.LEVEL_LABELS,
+        ("background_job", "status"): JOB_STATUS_LABELS,
+        ("background_job", "kind"): {
+            "plan": _l("Planning"),
+            "route": _l("Loading and routes"),
+            "readiness": _l("Readiness assessment"),
+        },
         ("scenario", "population_rule"): readiness_models.POPULATION_RULE_LABELS,
         ("plan_line", "source_kind"): {**RESERVE["reserve_type"], "supplier": _l("Supplier")},
     }

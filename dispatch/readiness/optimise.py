@@ -8,8 +8,9 @@ transfer cost per tonne-km.
 Variables:
   move[a, b, m]   units of material m moved from depot a's physical stock to depot b
   buy[b, m]       units bought into depot b
-  y[s, w, j, c, m] units source j sends county c in scenario s within window w (planner arcs:
-                  lead time + travel hours ≤ w)
+  y[s, w, j, g, m] units source j sends the county group g (counties reached by the same
+                  sources: lead time + travel hours ≤ w, the planner's arcs) in scenario s, window w
+  share[s, w, c, m] what county c of the group gets
   z               the worst scenario's weighted coverage (mean over the windows)
 Constraints: a depot moves out at most what it holds; in each scenario and window a source ships
 at most its stock after the moves and purchases, and at most its transport capacity in tonnes;
@@ -69,6 +70,8 @@ class _Model:
         self.weight = {m["id"]: m["unit_weight_t"] for m in data["materials"]}
         self.cost_terms = []
         self.coverage = {}
+        self._shipped = defaultdict(lambda: defaultdict(list))  # source n -> material -> flows
+        self._tonnes = defaultdict(list)
 
     def build(self):
         data, solver = self.data, self.solver
@@ -109,34 +112,65 @@ class _Model:
         return self.depots[depot]["lat"], self.depots[depot]["lon"]
 
     def _scenario(self, scenario: dict):
-        data, solver = self.data, self.solver
+        """The scenario's weighted coverage as a linear expression. Counties that the same
+        sources reach in a window form one group: a source ships to the group, and the group's
+        counties share what arrives (exact: inside a group any source serves any county), so a
+        window every source reaches in time costs sources × materials variables, not × counties."""
+        data = self.data
         asked = {(d["county"], d["material"]): d for d in scenario["demands"] if d["asked"] > 0}
         total = sum(d["weight"] * d["asked"] for d in asked.values()) * len(data["windows"])
         delivered = []
         for window in data["windows"]:
-            to_cell = defaultdict(list)
-            for source, stock in self._sources(window):
-                shipped, tonnes = defaultdict(list), []
-                for point in scenario["points"]:
-                    hours = _hours(
+            sources = list(self._sources(window))
+            groups = defaultdict(list)  # reachable sources -> counties
+            for point in scenario["points"]:
+                reach = tuple(
+                    n
+                    for n, (source, _stock) in enumerate(sources)
+                    if source.get("lead_time_h", 0)
+                    + _hours(
                         data["settings"], source["lat"], source["lon"], point["lat"], point["lon"]
                     )[0]
-                    if source.get("lead_time_h", 0) + hours > window:
-                        continue
-                    for m in stock:
-                        if (point["id"], m) in asked:
-                            y = solver.NumVar(0, solver.infinity(), "")
-                            shipped[m].append(y)
-                            tonnes.append(self.weight[m] * y)
-                            to_cell[point["id"], m].append(y)
-                            delivered.append(asked[point["id"], m]["weight"] * y)
-                for m, ys in shipped.items():
-                    solver.Add(sum(ys) <= stock[m])
-                if tonnes:
-                    solver.Add(sum(tonnes) <= source["transport_capacity_t"])
-            for cell, ys in to_cell.items():
-                solver.Add(sum(ys) <= asked[cell]["asked"])
+                    <= window
+                )
+                groups[reach].append(point["id"])
+            for reach, counties in groups.items():
+                delivered += self._group(sources, reach, counties, asked)
+            self._ship_limits(sources)
         return sum(delivered) / total if total and delivered else 0
+
+    def _group(self, sources, reach, counties, asked) -> list:
+        """Flows from the reachable sources to the group, split among its counties."""
+        solver = self.solver
+        terms = []
+        for m in {m for (c, m) in asked if c in counties}:
+            inflow = []
+            for n in reach:
+                source, stock = sources[n]
+                if m in stock:
+                    y = solver.NumVar(0, solver.infinity(), "")
+                    inflow.append(y)
+                    self._shipped[n][m].append(y)
+                    self._tonnes[n].append(self.weight[m] * y)
+            if not inflow:
+                continue
+            shares = []
+            for c in counties:
+                if (c, m) in asked:
+                    z = solver.NumVar(0, asked[c, m]["asked"], "")
+                    shares.append(z)
+                    terms.append(asked[c, m]["weight"] * z)
+            solver.Add(sum(shares) <= sum(inflow))
+        return terms
+
+    def _ship_limits(self, sources) -> None:
+        """A source ships at most its stock of each material and its transport capacity."""
+        for n, (source, stock) in enumerate(sources):
+            for m, ys in self._shipped[n].items():
+                self.solver.Add(sum(ys) <= stock[m])
+            if self._tonnes[n]:
+                self.solver.Add(sum(self._tonnes[n]) <= source["transport_capacity_t"])
+        self._shipped, self._tonnes = defaultdict(lambda: defaultdict(list)), defaultdict(list)
 
     def _sources(self, window):
         """(source, {material: units as a linear expression}) of the window, moves included."""

@@ -27,84 +27,89 @@ def world(app, db, make_agency, make_user):
     agency = make_agency("RDY", name="备战局")
     admin = make_user(ADMIN, agency=agency)
     with app.app_context():
-        for code, lon in ((C1, 112.0), (C2, 113.0)):
-            db.session.add(
-                Region(
-                    code=code,
-                    name=f"县{code}",
-                    level="county",
-                    lat=38.0,
-                    lon=lon,
-                    population=100_000,
-                )
+        return build(db, agency, admin)
+
+
+def build(db, agency, admin):
+    """The world above, for an agency id and an administrator {"id"} (inside an app context)."""
+    for code, lon in ((C1, 112.0), (C2, 113.0)):
+        db.session.add(
+            Region(
+                code=code,
+                name=f"县{code}",
+                level="county",
+                lat=38.0,
+                lon=lon,
+                population=100_000,
             )
-        db.session.commit()
-        tent = factories.catalog_material()
-        user = factories.user(admin["id"])
-        depots = {}
-        for name, lat, lon in (("A", 38.0, 112.0), ("B", 49.0, 112.0), ("E", 38.0, 113.0)):
-            depot = factories.depot(agency, f"RDY-{name}")
-            depot.lat, depot.lon = lat, lon
-            depots[name] = depot.id
-        db.session.commit()
-        receive = ledger.record_receipt
-        receive(
-            user,
-            depot_id=depots["A"],
-            material_id=tent.id,
-            quantity=50,
-            facts=ledger.LotFacts("A1"),
         )
-        receive(
-            user,
-            depot_id=depots["B"],
-            material_id=tent.id,
-            quantity=200,
-            facts=ledger.LotFacts("B1"),
-        )
-        receive(
-            user,
-            depot_id=depots["A"],
-            material_id=tent.id,
-            quantity=60,
-            facts=ledger.LotFacts(
-                "A-AGR", reserve_type="agreement", enterprise_name="帐篷厂", lead_time_h=20
-            ),
-        )
-        plan = EmergencyPlan(
-            agency_id=agency,
-            name="地震预案",
-            incident_type="natural_disaster",
-            level="II",
-            region_code=C1,
-        )
-        plan.norms = [
-            ReserveNorm(material_id=tent.id, region_code=C1, basis="per_10k_affected", quantity=100)
-        ]
-        db.session.add(plan)
-        db.session.commit()
-        scenario = save_scenario(
-            user,
-            {
-                "name": "测试地震",
-                "hazard": "earthquake",
-                "level": "II",
-                "plan_id": plan.id,
-                "population_rule": "entered",
-                "is_standard": True,
-                "counties": [
-                    {"region_code": C1, "population": 10_000, "severity": 3},
-                    {"region_code": C2, "population": 20_000, "severity": 1},
-                ],
-            },
-        )
-        return {
-            "admin": admin,
-            "scenario": scenario.id,
-            "tent": tent.id,
-            "depots": depots,
-            "agency": agency,
-        }
+    db.session.commit()
+    tent = factories.catalog_material()
+    user = factories.user(admin["id"])
+    depots = {}
+    for name, lat, lon in (("A", 38.0, 112.0), ("B", 49.0, 112.0), ("E", 38.0, 113.0)):
+        depot = factories.depot(agency, f"RDY-{name}")
+        depot.lat, depot.lon = lat, lon
+        depots[name] = depot.id
+    db.session.commit()
+    receive = ledger.record_receipt
+    receive(
+        user,
+        depot_id=depots["A"],
+        material_id=tent.id,
+        quantity=50,
+        facts=ledger.LotFacts("A1"),
+    )
+    receive(
+        user,
+        depot_id=depots["B"],
+        material_id=tent.id,
+        quantity=200,
+        facts=ledger.LotFacts("B1"),
+    )
+    receive(
+        user,
+        depot_id=depots["A"],
+        material_id=tent.id,
+        quantity=60,
+        facts=ledger.LotFacts(
+            "A-AGR", reserve_type="agreement", enterprise_name="帐篷厂", lead_time_h=20
+        ),
+    )
+    plan = EmergencyPlan(
+        agency_id=agency,
+        name="地震预案",
+        incident_type="natural_disaster",
+        level="II",
+        region_code=C1,
+    )
+    plan.norms = [
+        ReserveNorm(material_id=tent.id, region_code=C1, basis="per_10k_affected", quantity=100)
+    ]
+    db.session.add(plan)
+    db.session.commit()
+    scenario = save_scenario(
+        user,
+        {
+            "name": "测试地震",
+            "hazard": "earthquake",
+            "level": "II",
+            "plan_id": plan.id,
+            "population_rule": "entered",
+            "is_standard": True,
+            "counties": [
+                {"region_code": C1, "population": 10_000, "severity": 3},
+                {"region_code": C2, "population": 20_000, "severity": 1},
+            ],
+        },
+    )
+    return {
+        "admin": admin,
+        "scenario": scenario.id,
+        "tent": tent.id,
+        "depots": depots,
+        "agency": agency,
+    }
 
 
 def _ledger_state(db):
