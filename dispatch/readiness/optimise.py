@@ -21,6 +21,7 @@ The solution is rounded down to whole units; what it really achieves is measured
 the assessment itself (services.recommend), never taken from the LP.
 """
 
+import math
 from collections import defaultdict
 
 from ortools.linear_solver import pywraplp
@@ -64,14 +65,24 @@ def physical_stock(snapshot: dict) -> dict:
 
 
 class _Model:
+    """The LP through OR-Tools' low-level API (constraints by coefficients: building the same
+    model with the natural API's expressions took most of the time). An amount after the moves
+    is (constant, [(variable, coefficient)])."""
+
     def __init__(self, data: dict):
         self.data = data
-        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.solver = pywraplp.Solver.CreateSolver(data.get("solver", "GLOP"))
         self.weight = {m["id"]: m["unit_weight_t"] for m in data["materials"]}
-        self.cost_terms = []
-        self.coverage = {}
-        self._shipped = defaultdict(lambda: defaultdict(list))  # source n -> material -> flows
-        self._tonnes = defaultdict(list)
+        self.cost = {}  # variable -> yuan per unit
+        self.objective = defaultdict(float)  # variable -> coefficient (maximised)
+        self.coverage = {}  # scenario -> [(variable, coefficient)]: its weighted coverage
+        self._after = {}  # depot -> {material: amount after the moves and purchases}
+
+    def add(self, terms, upper: float, lower: float = -math.inf) -> None:
+        """lower ≤ Σ coefficient × variable ≤ upper (each variable named once)."""
+        row = self.solver.Constraint(lower, upper)
+        for var, coef in terms:
+            row.SetCoefficient(var, coef)
 
     def build(self):
         data, solver = self.data, self.solver
@@ -81,41 +92,43 @@ class _Model:
         self.phys = {k: q for k, q in physical_stock(data["snapshot"]).items() if k[1] in demanded}
         self.depots = data["depots"]
         self.dest = [d for d in data["destinations"] if d in self.depots]
-        # data → variables
-        self.move = {}
+        self.move, self.buy = {}, {}
+        self.changes = defaultdict(lambda: defaultdict(list))  # depot -> material -> (var, ±1)
         for (a, m), units in self.phys.items():
+            if a not in self.depots:
+                continue
+            outs = []
             for b in self.dest:
-                if b != a and a in self.depots:
-                    self.move[a, b, m] = solver.NumVar(0, units, f"move_{a}_{b}_{m}")
+                if b != a:
+                    self.move[a, b, m] = var = solver.NumVar(0, units, "")
                     km = _hours(data["settings"], *self._at(a), *self._at(b))[1]
-                    self.cost_terms.append(
-                        (self.move[a, b, m], self.weight[m] * km * data["cost_per_tkm"])
-                    )
-        self.buy = {}
-        for b in self.dest:
-            for m in demanded:
-                if data["prices"].get(m):
-                    self.buy[b, m] = solver.NumVar(0, data["max_units"], f"buy_{b}_{m}")
-                    self.cost_terms.append((self.buy[b, m], data["prices"][m]))
-        for (a, m), units in self.phys.items():
-            outs = [v for (x, _b, mm), v in self.move.items() if x == a and mm == m]
+                    self.cost[var] = self.weight[m] * km * data["cost_per_tkm"]
+                    outs.append((var, 1.0))
+                    self.changes[a][m].append((var, -1.0))
+                    self.changes[b][m].append((var, 1.0))
             if outs:
-                solver.Add(sum(outs) <= units)
-        solver.Add(sum(c * v for v, c in self.cost_terms) <= data["budget"])
+                self.add(outs, units)
+        for b in self.dest:
+            for m in sorted(demanded):
+                if data["prices"].get(m):
+                    self.buy[b, m] = var = solver.NumVar(0, data["max_units"], "")
+                    self.cost[var] = data["prices"][m]
+                    self.changes[b][m].append((var, 1.0))
+        self.add(list(self.cost.items()), data["budget"])
         self.z = solver.NumVar(0, 1, "z")
         for scenario in data["scenarios"]:
-            self.coverage[scenario["key"]] = self._scenario(scenario)
-            solver.Add(self.z <= self.coverage[scenario["key"]])
+            self.coverage[scenario["key"]] = terms = self._scenario(scenario)
+            self.add([(self.z, 1.0)] + [(v, -c) for v, c in terms], 0.0)  # z ≤ coverage
         return self
 
     def _at(self, depot):
         return self.depots[depot]["lat"], self.depots[depot]["lon"]
 
-    def _scenario(self, scenario: dict):
-        """The scenario's weighted coverage as a linear expression. Counties that the same
-        sources reach in a window form one group: a source ships to the group, and the group's
-        counties share what arrives (exact: inside a group any source serves any county), so a
-        window every source reaches in time costs sources × materials variables, not × counties."""
+    def _scenario(self, scenario: dict) -> list:
+        """The scenario's weighted coverage as terms. Counties that the same sources reach in a
+        window form one group: a source ships to the group, and the group's counties share what
+        arrives (exact: inside a group any source serves any county), so a window every source
+        reaches in time costs sources × materials variables, not × counties."""
         data = self.data
         asked = {(d["county"], d["material"]): d for d in scenario["demands"] if d["asked"] > 0}
         total = sum(d["weight"] * d["asked"] for d in asked.values()) * len(data["windows"])
@@ -134,50 +147,51 @@ class _Model:
                     <= window
                 )
                 groups[reach].append(point["id"])
+            shipped = defaultdict(lambda: defaultdict(list))  # source n -> material -> flows
             for reach, counties in groups.items():
-                delivered += self._group(sources, reach, counties, asked)
-            self._ship_limits(sources)
-        return sum(delivered) / total if total and delivered else 0
+                delivered += self._group(sources, reach, counties, asked, shipped)
+            self._ship_limits(sources, shipped)
+        return [(v, c / total) for v, c in delivered] if total else []
 
-    def _group(self, sources, reach, counties, asked) -> list:
+    def _group(self, sources, reach, counties, asked, shipped) -> list:
         """Flows from the reachable sources to the group, split among its counties."""
         solver = self.solver
         terms = []
-        for m in {m for (c, m) in asked if c in counties}:
+        for m in sorted({m for (c, m) in asked if c in counties}):
             inflow = []
             for n in reach:
-                source, stock = sources[n]
-                if m in stock:
+                if m in sources[n][1]:
                     y = solver.NumVar(0, solver.infinity(), "")
-                    inflow.append(y)
-                    self._shipped[n][m].append(y)
-                    self._tonnes[n].append(self.weight[m] * y)
+                    inflow.append((y, -1.0))
+                    shipped[n][m].append(y)
             if not inflow:
                 continue
             shares = []
             for c in counties:
                 if (c, m) in asked:
-                    z = solver.NumVar(0, asked[c, m]["asked"], "")
-                    shares.append(z)
-                    terms.append(asked[c, m]["weight"] * z)
-            solver.Add(sum(shares) <= sum(inflow))
+                    share = solver.NumVar(0, asked[c, m]["asked"], "")
+                    shares.append((share, 1.0))
+                    terms.append((share, asked[c, m]["weight"]))
+            self.add(shares + inflow, 0.0)  # the counties share what arrives
         return terms
 
-    def _ship_limits(self, sources) -> None:
+    def _ship_limits(self, sources, shipped) -> None:
         """A source ships at most its stock of each material and its transport capacity."""
         for n, (source, stock) in enumerate(sources):
-            for m, ys in self._shipped[n].items():
-                self.solver.Add(sum(ys) <= stock[m])
-            if self._tonnes[n]:
-                self.solver.Add(sum(self._tonnes[n]) <= source["transport_capacity_t"])
-        self._shipped, self._tonnes = defaultdict(lambda: defaultdict(list)), defaultdict(list)
+            tonnes = []
+            for m, ys in shipped[n].items():
+                constant, changes = stock[m]
+                self.add([(y, 1.0) for y in ys] + [(v, -c) for v, c in changes], constant)
+                tonnes += [(y, self.weight[m]) for y in ys]
+            if tonnes:
+                self.add(tonnes, source["transport_capacity_t"])
 
     def _sources(self, window):
-        """(source, {material: units as a linear expression}) of the window, moves included."""
+        """(source, {material: amount after the moves}) of the window."""
         seen = set()
         for source in self.data["snapshot"][window]:
             if source["kind"] != "physical":
-                yield source, {m: q for m, q in source["stock"].items() if q > 0}
+                yield source, {m: (q, []) for m, q in source["stock"].items() if q > 0}
                 continue
             seen.add(source["depot_id"])
             yield source, self._physical(source["depot_id"], source["stock"])
@@ -194,16 +208,13 @@ class _Model:
                 )
 
     def _physical(self, depot, stock: dict) -> dict:
-        units = {m: q for m, q in stock.items() if q > 0}
-        for (a, b, m), v in self.move.items():
-            if a == depot:
-                units[m] = units.get(m, 0) - v
-            if b == depot:
-                units[m] = units.get(m, 0) + v
-        for (b, m), v in self.buy.items():
-            if b == depot:
-                units[m] = units.get(m, 0) + v
-        return units
+        """A depot's physical stock after the moves and purchases (built once per depot)."""
+        if depot not in self._after:
+            units = {m: (q, []) for m, q in stock.items() if q > 0}
+            for m, changes in self.changes[depot].items():
+                units[m] = (units.get(m, (0, []))[0], changes)
+            self._after[depot] = units
+        return self._after[depot]
 
 
 def optimise(data: dict) -> dict:
@@ -211,25 +222,40 @@ def optimise(data: dict) -> dict:
     LP's own estimate of the worst coverage (for information only)."""
     model = _Model(data).build()
     solver = model.solver
-    mean = sum(model.coverage.values()) / max(len(model.coverage), 1)
-    spend = sum(c * v for v, c in model.cost_terms) / max(data["budget"], 1)
-    solver.Maximize(model.z + 1e-3 * mean - 1e-4 * spend)
+    objective = solver.Objective()
+    objective.SetCoefficient(model.z, 1.0)
+    for terms in model.coverage.values():  # then the mean coverage
+        for var, coef in terms:
+            model.objective[var] += 1e-3 * coef / len(model.coverage)
+    for var, price in model.cost.items():  # then spend less
+        model.objective[var] -= 1e-4 * price / max(data["budget"], 1)
+    for var, coef in model.objective.items():
+        objective.SetCoefficient(var, coef)
+    objective.SetMaximization()
     status = solver.Solve()
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return {"status": "no_solution", "moves": [], "purchases": [], "estimate": None}
-    cost_of = {v.name(): c for v, c in model.cost_terms}
     moves = [
-        {"from_depot": a, "to_depot": b, "material": m, "quantity": int(v.solution_value() + 1e-6)}
+        {
+            "from_depot": a,
+            "to_depot": b,
+            "material": m,
+            "quantity": int(v.solution_value() + 1e-6),
+            "unit_cost": model.cost[v],
+        }
         for (a, b, m), v in sorted(model.move.items())
     ]
     purchases = [
-        {"depot": b, "material": m, "quantity": int(v.solution_value() + 1e-6)}
+        {
+            "depot": b,
+            "material": m,
+            "quantity": int(v.solution_value() + 1e-6),
+            "unit_cost": model.cost[v],
+        }
         for (b, m), v in sorted(model.buy.items())
     ]
-    for row, var in zip(moves, (model.move[k] for k in sorted(model.move)), strict=True):
-        row["cost"] = round(row["quantity"] * cost_of[var.name()], 2)
-    for row, var in zip(purchases, (model.buy[k] for k in sorted(model.buy)), strict=True):
-        row["cost"] = round(row["quantity"] * cost_of[var.name()], 2)
+    for row in moves + purchases:
+        row["cost"] = round(row["quantity"] * row.pop("unit_cost"), 2)
     return {
         "status": "optimal" if status == pywraplp.Solver.OPTIMAL else "feasible",
         "moves": [r for r in moves if r["quantity"] > 0],

@@ -189,6 +189,13 @@ def recommend(problems, materials, windows, agency_of, before, budget) -> dict:
         optimise.apply_moves(windows, solved["moves"], solved["purchases"], depots), after_agencies
     )
     promised = [assessment.assess(p, after, materials, settings()) for p in problems]
+    if solved["moves"] + solved["purchases"] and all(
+        p["province"]["score"] <= b["province"]["score"]
+        for p, b in zip(promised, before, strict=True)
+    ):
+        # rounded to whole units, nothing raises any scenario's score: recommend nothing
+        solved = {**solved, "moves": [], "purchases": [], "no_gain": True}
+        promised = before
     return {
         **solved,
         "budget": budget,
