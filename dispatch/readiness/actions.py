@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from core import background
 from core.errors import Conflict, NotFound
 from dispatch.rules import fefo
-from reserve.stock import availability, ledger
+from reserve.stock import availability, ledger, queries
 from core.timeutil import local_today
 
 from .scenarios import require_editor
@@ -29,6 +29,9 @@ def make_transfer(user, job_id: int, index: int) -> dict:
     if not 0 <= index < len(advice["moves"]):
         raise NotFound(_("No such recommendation."))
     move = advice["moves"][index]
+    reference = transfer_reference(job_id, index)
+    if is_made(reference):
+        raise Conflict(_("This transfer has been made already."))
     lots = [
         (lot.lot_id, lot.available, None)
         for lot in availability.drawable_lots(user, [int(move["material"])], local_today())
@@ -37,7 +40,6 @@ def make_transfer(user, job_id: int, index: int) -> dict:
     taken = fefo(lots, move["quantity"])
     if taken is None:
         raise Conflict(_("The depot no longer holds the recommended units."))
-    reference = f"RDY-{job_id}-{index}"
     for lot_id, units in taken:
         ledger.record_transfer(
             user,
@@ -48,6 +50,15 @@ def make_transfer(user, job_id: int, index: int) -> dict:
             reference=reference,
         )
     return {"moved": move["quantity"], "lots": len(taken), "reference": reference}
+
+
+def transfer_reference(job_id: int, index: int) -> str:
+    """The ledger reference of recommended transfer `index` of a job (both legs, every lot)."""
+    return f"RDY-{job_id}-{index}"
+
+
+def is_made(reference: str) -> bool:
+    return bool(queries.deltas_of(reference))
 
 
 def procurement_rows(user, job_id: int, named: dict) -> tuple[list[str], list[list]]:

@@ -7,11 +7,11 @@ from sqlalchemy import select
 from core import background
 from core.extensions import db
 from core.organisation import Region
-from core.policy import may_command_incidents
 from core.scoping import scoped
 from reserve.models import Depot, Material
 
 from . import rules
+from .actions import is_made, transfer_reference
 from .models import ReadinessRun
 from .scenarios import get_scenario, require_reader
 
@@ -74,10 +74,9 @@ def run_view(run: ReadinessRun) -> dict:
 
 
 def latest_advice(user, scenario_id: int) -> dict | None:
-    """The newest finished assessment with recommendations that covered the scenario, for
-    command staff; depots the reader may not see are named as such."""
-    if not may_command_incidents(user):
-        return None
+    """The newest finished assessment with recommendations that covered the scenario; depots
+    the reader may not see are named as such."""
+    require_reader(user)
     jobs = db.session.execute(
         select(background.BackgroundJob)
         .where(
@@ -90,11 +89,11 @@ def latest_advice(user, scenario_id: int) -> dict | None:
         result = job.result or {}
         advice = result.get("recommendations")
         if advice and scenario_id in result.get("scenario_ids", []):
-            return {"job_id": job.id, "finished_at": job.finished_at, **named(user, advice)}
+            return {"job_id": job.id, "finished_at": job.finished_at, **named(user, advice, job.id)}
     return None
 
 
-def named(user, advice: dict) -> dict:
+def named(user, advice: dict, job_id: int) -> dict:
     ids = {m["from_depot"] for m in advice["moves"]} | {m["to_depot"] for m in advice["moves"]}
     ids |= {p["depot"] for p in advice["purchases"]}
     names = dict(
@@ -123,6 +122,7 @@ def named(user, advice: dict) -> dict:
             {
                 **m,
                 **material(m),
+                "made": is_made(transfer_reference(job_id, n)),
                 "from_name": names.get(m["from_depot"], hidden),
                 "to_name": names.get(m["to_depot"], hidden),
                 "index": n,

@@ -90,7 +90,7 @@ def export(run_id):
 @auth_required("session")
 def procurement(job_id):
     """The recommended purchases as a procurement request sheet (CSV)."""
-    named = reading.named(current_user, actions._advice(current_user, job_id))
+    named = reading.named(current_user, actions._advice(current_user, job_id), job_id)
     header, rows = actions.procurement_rows(current_user, job_id, named)
     return _download(csv_bytes(header, rows), "csv", f"procurement-{job_id}")
 
