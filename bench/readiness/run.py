@@ -31,6 +31,18 @@ EXTRA = [
 ]
 
 
+# Unit prices (yuan) of the demo's relief materials, for the purchases in the LP
+PRICES = {
+    "1040101001": 1500,
+    "1040101002": 4000,
+    "1030101001": 220,
+    "1030101002": 160,
+    "1020104001": 40,
+    "1010101001": 60,
+    "1010101002": 50,
+}
+
+
 def pure_python_loop() -> float:
     started, total = time.perf_counter(), 0
     for i in range(3_000_000):
@@ -61,7 +73,9 @@ def main() -> None:
     from dispatch.readiness.models import Scenario
     from dispatch.readiness.scenarios import save_scenario
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{DB}"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{DB}", "READINESS_UNIT_PRICES": PRICES}
+    )
     with app.app_context():
         user = db.session.execute(
             db.select(User).filter_by(email="commander@example.org")

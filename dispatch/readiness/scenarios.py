@@ -12,6 +12,7 @@ from core.policy import may_command_incidents, may_read_readiness
 from core.timeutil import utcnow
 from reserve.models import EmergencyPlan, Material, ReserveNorm
 from reserve.rules import MAX_QUANTITY
+from reserve.services import plans as reserve_plans
 
 from .. import rules as dispatch_rules
 from . import rules
@@ -53,8 +54,8 @@ def save_scenario(user, data: dict, scenario_id: int | None = None) -> Scenario:
     ).scalar()
     if clash:
         raise Conflict(_("Another scenario has this name."))
-    if data.get("plan_id") and db.session.get(EmergencyPlan, data["plan_id"]) is None:
-        raise Invalid(_("Unknown emergency plan."), errors={"plan_id": [_("not found")]})
+    if data.get("plan_id"):
+        reserve_plans.get_plan(user, data["plan_id"])  # 404 unless the user may read it
     for key in ("name", "hazard", "level", "plan_id", "population_rule", "note", "is_standard"):
         setattr(scenario, key, data.get(key))
     for key in ("epicentre_lat", "epicentre_lon", "magnitude"):
@@ -67,6 +68,11 @@ def save_scenario(user, data: dict, scenario_id: int | None = None) -> Scenario:
     db.session.add(scenario)
     db.session.commit()
     return scenario
+
+
+def plan_choices(user) -> list[EmergencyPlan]:
+    """The emergency plans the user may read, to size a scenario's demands."""
+    return list(db.session.execute(reserve_plans.list_plans(user)).scalars())
 
 
 def _counties(data: dict) -> list[tuple[str, int, int]]:

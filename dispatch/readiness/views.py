@@ -6,13 +6,17 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
+from marshmallow import ValidationError
 
 from core.exports import MIMETYPES, XLSX, csv_bytes, xlsx_bytes
 from core.policy import may_command_incidents
 
+from ..models import LEVEL_LABELS
+
 from ..pages import _attempt
 from . import actions, jobs, reading, scenarios, services
-from .models import HAZARD_LABELS
+from .models import HAZARD_LABELS, POPULATION_RULE_LABELS
+from .schemas import ScenarioSchema
 
 bp = Blueprint(
     "readiness",
@@ -114,3 +118,81 @@ def _download(data: bytes, kind: str, name: str) -> Response:
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
     )
+
+
+MAX_COUNTY_TEXT = 20_000  # characters of the counties box: 200 lines "code,people,severity"
+
+
+@bp.get("/readiness/scenarios/new")
+@bp.get("/readiness/scenarios/<int:scenario_id>/edit")
+@auth_required("session")
+def scenario_form(scenario_id=None):
+    scenarios.require_editor(current_user)
+    scenario = scenarios.get_scenario(current_user, scenario_id) if scenario_id else None
+    return render_template(
+        "readiness/scenario.html",
+        scenario=scenario,
+        plans=scenarios.plan_choices(current_user),
+        hazards=HAZARD_LABELS,
+        rules=POPULATION_RULE_LABELS,
+        levels=LEVEL_LABELS,
+        counties_text="\n".join(
+            f"{c.region_code},{c.population},{c.severity}"
+            for c in (scenario.counties if scenario else [])
+        ),
+    )
+
+
+@bp.post("/readiness/scenarios")
+@bp.post("/readiness/scenarios/<int:scenario_id>")
+@auth_required("session")
+def scenario_save(scenario_id=None):
+    """Create or replace a scenario from the form (the API's ScenarioSchema checks the fields)."""
+    form = request.form
+    lines = (form.get("counties") or "")[:MAX_COUNTY_TEXT].splitlines()
+    counties = [
+        dict(
+            zip(
+                ("region_code", "population", "severity"),
+                (p.strip() for p in line.split(",")),
+                strict=False,
+            )
+        )
+        for line in lines
+        if line.strip()
+    ]
+    data = {
+        key: (form.get(key) or None)
+        for key in (
+            "name",
+            "hazard",
+            "level",
+            "plan_id",
+            "population_rule",
+            "epicentre_lat",
+            "epicentre_lon",
+            "magnitude",
+            "note",
+        )
+    }
+    data["is_standard"] = bool(form.get("is_standard"))
+    data["counties"] = counties
+    try:
+        loaded = ScenarioSchema().load(data)
+    except ValidationError:
+        flash(
+            _(
+                "The scenario is not valid: check its fields and each county line (code, people, severity 1-3)."
+            ),
+            "error",
+        )
+        return redirect(request.referrer or url_for("readiness.page"), 303)
+    saved = {}
+
+    def save(user):
+        saved["scenario"] = scenarios.save_scenario(user, loaded, scenario_id)
+
+    if _attempt(save):
+        flash(_("The scenario is saved; assess it to see its coverage."), "success")
+        return redirect(url_for("readiness.page", scenario_id=saved["scenario"].id), 303)
+    return redirect(request.referrer or url_for("readiness.page"), 303)

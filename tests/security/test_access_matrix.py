@@ -228,6 +228,7 @@ WRITE_POLICY = {
     "readiness_api.make_transfer": "command",
     "readiness.assess": "command",
     "readiness.make_transfer": "command",
+    "readiness.scenario_save": "command",
     "security.forgot_password": "public",
     "security.reset_password": "public",
     "security.change_password": "signed_in",

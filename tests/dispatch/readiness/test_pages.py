@@ -67,3 +67,51 @@ def test_command_staff_queue_an_assessment_and_bad_input_is_refused(app, world, 
 def test_operators_do_not_see_readiness(app, world, client, make_user):  # noqa: F811
     log_in(client, make_user(OPERATOR, agency=world["agency"])["email"])
     assert client.get("/api/v1/readiness/scenarios").status_code == 403
+
+
+def test_command_staff_add_a_scenario_by_the_intensity_rule_on_the_form(
+    app, world, client, make_user
+):  # noqa: F811
+    log_in(client, make_user(COMMANDER)["email"])
+    page = client.get("/readiness/scenarios/new")
+    assert page.status_code == 200
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "name": "测试县7级地震",
+        "hazard": "earthquake",
+        "level": "I",
+        "population_rule": "intensity",
+        "epicentre_lat": "38.0",
+        "epicentre_lon": "112.0",
+        "magnitude": "7.0",
+        "counties": "",
+        "is_standard": "on",
+    }
+    assert client.post("/readiness/scenarios", data=form).status_code == 303
+    with app.app_context():
+        made = _db_scenario("测试县7级地震")
+        # C1 at the epicentre: intensity 10, half its 100,000 residents, severity 3; C2 87 km
+        # away: intensity 7.2, 15 % affected, severity 2
+        assert made == [("990101", 50_000, 3), ("990102", 15_000, 2)]
+    bad = client.post(
+        "/readiness/scenarios",
+        data={**form, "name": "x2", "magnitude": "12"},
+        follow_redirects=True,
+    )
+    assert "情景无效" in bad.text
+    with app.app_context():
+        assert _db_scenario("x2") is None
+
+
+def _db_scenario(name):
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from dispatch.readiness.models import Scenario
+
+    scenario = db.session.execute(
+        select(Scenario).where(Scenario.name == name)
+    ).scalar_one_or_none()
+    return (
+        [(c.region_code, c.population, c.severity) for c in scenario.counties] if scenario else None
+    )
