@@ -137,6 +137,15 @@ class Config:
     DISPATCH_SUPPLIER_CAPACITY_T = 30.0
     DISPATCH_FOUR_EYES = True
     DISPATCH_BACKGROUND_ARCS = 2_000_000
+    # Readiness (docs/readiness.md): the nightly assessment's hour (local), the score under which a
+    # county is a to-do, unit prices for purchases {material code: yuan} (a material without one
+    # is never recommended for purchase), a transfer's cost per tonne-km, and how many depots
+    # nearest each affected county may receive stock.
+    READINESS_NIGHTLY_HOUR = 2
+    READINESS_WARN_THRESHOLD = 60.0
+    READINESS_UNIT_PRICES: dict = {}
+    READINESS_TRANSFER_COST_PER_TKM = 1.0
+    READINESS_NEAREST_DEPOTS = 2
     # The 装车方案 (docs/dispatch.md): the router's time limit, the problem size (deliveries ×
     # vehicles) above which it runs as a background job, and an optional road-network service
     # (OSRM-compatible /table/v1/driving/; unset: straight lines × DISPATCH_ROAD_FACTOR).

@@ -137,6 +137,11 @@ def may_command_incidents(user) -> bool:
     return bool(_roles(user) & COMMAND)
 
 
+def may_read_readiness(user) -> bool:
+    """Readiness (备战评估): scores and coverage by county, for command staff and leaders."""
+    return bool(_roles(user) & (COMMAND | {VIEWER}))
+
+
 def may_write_in_consultation(user) -> bool:
     """Post in an incident's consultation (leaders and viewers only read it)."""
     return bool(_roles(user) & {ADMIN, COMMANDER, OPERATOR})

@@ -104,6 +104,8 @@ def navigation() -> Nav:
             (_("Plans"), _served("reserve.plan_list")),
             (_("Reporting"), _served("reporting.index")),
         ]
+        if policy.may_read_readiness(current_user):
+            main.append((_("Readiness"), url_for("readiness.page")))
         # transport under "More": the 待办 link with its count takes its place in the bar
         more += [
             (_("Transport"), _served("reserve.transport_list")),

@@ -452,3 +452,23 @@ def _with_positions(sources: list[dict], options: dict, index: Index, materials)
             )
         kept.append({**source, "stock": stock})
     return kept
+
+
+def stock_sources_within(user, material_ids, hours: float) -> tuple[list[dict], dict[int, int]]:
+    """The stock sources `user` may draw on for these materials, each with what arrives within
+    `hours` (readiness: every demand due at one window), marked with its `depot_id` and `kind`;
+    and the agency of each depot with stock. Reads only."""
+    index = Index()
+    sources = _stock_sources(user, material_ids, {m: hours for m in material_ids}, index)
+    agency_of = {}
+    for source in sources:
+        key = index.sources[source["id"]]
+        source["depot_id"], source["kind"] = key.depot_id, key.kind
+        agency_of[key.depot_id] = key.agency_id
+    return sources, agency_of
+
+
+def depot_capacities(depot_ids: set[int], agency_of: dict[int, int]) -> dict[int, float]:
+    """The transport capacity (t) each of these depots plans with when these are the depots with
+    stock (an agency's vehicles without a depot are shared among them): as in `build_problem`."""
+    return _depot_capacity(depot_ids, agency_of)

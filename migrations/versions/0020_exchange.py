@@ -1,7 +1,7 @@
 """issue 21: the exchange between the two networks
 
 Revision ID: 0020_exchange
-Revises: 0018_calls_for_supply
+Revises: 0019_readiness
 Create Date: 2026-12-06 03:48:53.866206
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0020_exchange"
-down_revision = "0018_calls_for_supply"
+down_revision = "0019_readiness"
 branch_labels = None
 depends_on = None
 

@@ -260,6 +260,15 @@ WRITE_POLICY = {
     "export_jobs.retry": "export_owner",
     "exports.cancel": "export_owner",
     "exports.retry": "export_owner",
+    # readiness (issue 23): command staff edit scenarios, assess, make recommended transfers
+    # (the ledger then asks for write rights on both depots); leaders only read
+    "readiness_api.create_scenario": "command",
+    "readiness_api.update_scenario": "command",
+    "readiness_api.assess": "command",
+    "readiness_api.make_transfer": "command",
+    "readiness.assess": "command",
+    "readiness.make_transfer": "command",
+    "readiness.scenario_save": "command",
     "security.forgot_password": "public",
     "security.reset_password": "public",
     "security.change_password": "signed_in",
@@ -281,6 +290,7 @@ KNOWN_LEAKS = {
 # Not probed: static files and pages whose output is ours alone.
 SKIPPED = {
     "static",
+    "readiness.static",
     "dispatch.static",
     "security.static",
     "public_site.static",
@@ -363,6 +373,9 @@ def path_values(world: dict, side: str) -> dict:
         "point_id": world["point"],
         "notification_id": world["notification"],
         "job_id": world["job"],
+        "scenario_id": 1,  # readiness: no scenario in this world (404 for every reader)
+        "run_id": 1,
+        "index": 0,
         "export_jobs.job_id": mine["export_job"],
         "exports.job_id": mine["export_job"],
         "supplier_id": world["supplier"],
