@@ -217,9 +217,13 @@ def test_a_registration_made_outside_is_reviewed_inside_and_the_approval_shows_o
     assert "华为技术有限公司" in names
     with networks.internal.app_context():
         inside_names = db.session.execute(
-            select(Supplier.name).where(Supplier.status == "approved")
+            select(Supplier.name).where(
+                Supplier.status == "approved", Supplier.suspended_at.is_(None)
+            )
         ).scalars().all()  # fmt: skip
-    assert sorted(names) == sorted(inside_names)  # the enterprises approved inside, listed outside
+    assert sorted(names) == sorted(
+        inside_names
+    )  # approved and not suspended inside: listed outside
 
 
 def test_a_review_of_an_earlier_submission_does_not_overwrite_a_resubmission(networks):
