@@ -3,16 +3,13 @@ on the other exactly once and in order; a tampered, replayed, reordered or forei
 refused (or waits) and reported, and changes nothing. Two apps, two databases, two drop
 directories moved by a stand-in for the gateway."""
 
-import os
 import shutil
 import stat
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from core import create_app
 from core.exchange import bundles, keys
@@ -21,7 +18,7 @@ from core.exchange.models import ExchangeCursor, ExchangeLog
 from core.exchange.service import ExchangeKind, receive, send
 from core.extensions import db
 from public_site.models import Notice
-from tests.conftest import POSTGRES_SKIP
+from tests.two_networks import database_pair
 
 NOW = datetime(2026, 12, 6, 4, 0)
 
@@ -135,24 +132,9 @@ def _kinds():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def databases(request, tmp_path):
-    if request.param == "sqlite":
-        yield [f"sqlite:///{tmp_path / name}.db" for name in ("internal", "public")]
-        return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip(POSTGRES_SKIP)
-    names = [f"emreserve_ex_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield [make_url(base).set(database=n).render_as_string(hide_password=False) for n in names]
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    pair = database_pair(request.param, tmp_path)
+    yield next(pair)
+    pair.close()
 
 
 class Sides:
