@@ -6,25 +6,27 @@ Out (private network → extranet), each as a whole whenever it changed:
 - `public_stock`: public stock per city and material, the numbers of the portal's overview;
 - `notices`: the published notices (a withdrawn one disappears outside);
 - `feedback_answers`: the answers to messages written outside, and whether each is public;
-- `supplier_list`, `supplier_reviews`: public_site/exchange_suppliers.py.
+- `supplier_list`, `supplier_reviews`: public_site/exchange_suppliers.py;
+- `board`: public_site/exchange_board.py.
 
 In (extranet → private network), as new rows since the last bundle:
 - `feedback`: messages written on the extranet, checked again inside with the portal form's own
   schema; one that fails is skipped and counted, never stored;
-- `registrations`: public_site/exchange_suppliers.py.
+- `registrations`: public_site/exchange_suppliers.py;
+- `board_offers`: public_site/exchange_board.py.
 """
 
 from marshmallow import ValidationError
 from sqlalchemy import delete, select
 
 from core.exchange.bundles import INBOUND, OUTBOUND
-from core.exchange.service import ExchangeKind, snapshot_kind
+from core.exchange.service import ExchangeKind, sent_state, snapshot_kind, unsent
 from core.extensions import db
 from core.organisation import Region
 from reserve.models import Category, Material
 from reserve.stock.queries import public_on_hand_by_city
 
-from . import exchange_suppliers
+from . import exchange_board, exchange_suppliers
 from .models import Feedback, Notice, PublishedStock
 from .schemas import FeedbackInSchema
 
@@ -144,10 +146,7 @@ def _apply_answers(rows: list) -> int:
 
 
 def _collect_feedback(state: dict):
-    after = int(state.get("last_id") or 0)
-    rows = db.session.execute(
-        select(Feedback).where(Feedback.id > after).order_by(Feedback.id).limit(MESSAGES_PER_BUNDLE)
-    ).scalars().all()  # fmt: skip
+    rows = unsent(Feedback, state, MESSAGES_PER_BUNDLE)
     if not rows:
         return None
     items = [
@@ -155,7 +154,7 @@ def _collect_feedback(state: dict):
          "created_at": _stamp(f.created_at)}
         for f in rows
     ]  # fmt: skip
-    return items, {"last_id": rows[-1].id}
+    return items, sent_state(state, rows)
 
 
 def _apply_feedback(items: list) -> int:
@@ -187,6 +186,7 @@ def _apply_feedback(items: list) -> int:
 KINDS = (
     snapshot_kind("reference", OUTBOUND, _read_reference, _apply_reference),
     *exchange_suppliers.KINDS,
+    *exchange_board.KINDS,
     snapshot_kind("public_stock", OUTBOUND, _read_public_stock, _apply_public_stock),
     snapshot_kind("notices", OUTBOUND, _read_notices, _apply_notices),
     snapshot_kind("feedback_answers", OUTBOUND, _read_answers, _apply_answers),

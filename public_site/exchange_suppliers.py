@@ -16,7 +16,7 @@ import hashlib
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 
 from core.errors import DomainError
 from core.exchange.bundles import INBOUND, OUTBOUND
@@ -54,28 +54,33 @@ def _registration(supplier: Supplier) -> dict:
 
 
 def _collect_registrations(state: dict):
-    """Pending registrations submitted after the last one sent, oldest first, bounded in count
-    and in file bytes (one registration always goes, whatever its files weigh)."""
-    since = datetime.fromisoformat(state["since"]) if state.get("since") else datetime.min
-    stmt = (
+    """Pending registrations not sent as they are now (new, or resubmitted since), oldest first,
+    bounded in count and in file bytes (one registration always goes, whatever its files weigh).
+    The state keeps each pending registration's submission sent, so none is missed whatever
+    order registrations commit in."""
+    sent = dict(state.get("sent") or {})
+    pending = db.session.execute(
         select(Supplier)
-        .where(
-            Supplier.status == SupplierStatus.PENDING.value,
-            tuple_(Supplier.submitted_at, Supplier.id) > (since, int(state.get("last_id") or 0)),
-        )
+        .where(Supplier.status == SupplierStatus.PENDING.value)
         .order_by(Supplier.submitted_at, Supplier.id)
-        .limit(REGISTRATIONS_PER_BUNDLE)
-    )
+    ).scalars().all()  # fmt: skip
     items, weight = [], 0
-    for supplier in db.session.execute(stmt).scalars():
+    for supplier in pending:
+        if sent.get(str(supplier.id)) == _stamp(supplier.submitted_at):
+            continue
         size = sum(d.size for d in supplier.documents)
-        if items and weight + size > FILE_BYTES_PER_BUNDLE:
+        if len(items) == REGISTRATIONS_PER_BUNDLE or (
+            items and weight + size > FILE_BYTES_PER_BUNDLE
+        ):
             break
         items.append(_registration(supplier))
         weight += size
     if not items:
         return None
-    return items, {"since": items[-1]["submitted_at"], "last_id": items[-1]["ref"]}
+    still = {str(s.id) for s in pending}
+    sent = {ref: stamp for ref, stamp in sent.items() if ref in still}
+    sent.update({str(item["ref"]): item["submitted_at"] for item in items})
+    return items, {"sent": sent}
 
 
 def _apply_registrations(items: list) -> int:

@@ -238,6 +238,8 @@ class BoardOffer(db.Model):
     from_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     received_quantity: Mapped[int | None] = mapped_column(Integer)
     received_depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))
+    # on the private network: the offer's id on the extranet, where it was made (issue 21)
+    external_ref: Mapped[int | None] = mapped_column(Integer, unique=True)
     received_at: Mapped[datetime | None]
 
     demand = relationship("BoardDemand", back_populates="offers")

@@ -67,6 +67,27 @@ def snapshot_kind(name: str, direction: str, read: Callable[[], list], replace) 
     return ExchangeKind(name, direction, collect, replace)
 
 
+LATE_WINDOW = 1000  # ids below the highest one sent that may still commit (see `unsent`)
+
+
+def unsent(model, state: dict, limit: int) -> list:
+    """Rows of `model` (with an integer `id`) an event kind has not sent yet, oldest first: those
+    above the highest id sent, and those below it, within LATE_WINDOW, that committed after a
+    higher id was sent (a database hands out ids before the commit, so concurrent transactions
+    commit out of order). Receivers take an item once (by its reference)."""
+    high = int(state.get("high") or 0)
+    sent = set(state.get("recent") or [])
+    stmt = select(model).where(model.id > high - LATE_WINDOW).order_by(model.id)
+    return [row for row in db.session.execute(stmt).scalars() if row.id not in sent][:limit]
+
+
+def sent_state(state: dict, rows: list) -> dict:
+    """The kind's state once `rows` are sent: the highest id and the ids sent within the window."""
+    high = max([int(state.get("high") or 0), *(row.id for row in rows)])
+    recent = set(state.get("recent") or []) | {row.id for row in rows}
+    return {"high": high, "recent": sorted(i for i in recent if i > high - LATE_WINDOW)}
+
+
 def _has_rows(rows) -> bool:
     return any(rows.values()) if isinstance(rows, dict) else bool(rows)
 

@@ -335,3 +335,20 @@ def test_keys_given_to_the_wrong_side_are_refused_at_send(sides, tmp_path):
         sides.internal.config["EXCHANGE_SIGNING_KEY"] = str(pub)
         with pytest.raises(keys.KeyProblem):
             send(NOW, declared=_kinds())
+
+
+def test_an_event_that_commits_after_a_higher_id_was_sent_is_still_sent(sides):
+    from core.exchange.service import sent_state, unsent
+    from public_site.models import Feedback
+
+    with sides.public.app_context():
+        for ident in (1, 3):
+            db.session.add(Feedback(id=ident, category="question", text=f"留言 {ident} 号"))
+        db.session.commit()
+        first = unsent(Feedback, {}, 100)
+        state = sent_state({}, first)
+        assert [row.id for row in first] == [1, 3] and state == {"high": 3, "recent": [1, 3]}
+        assert unsent(Feedback, state, 100) == []  # nothing new: nothing sent again
+        db.session.add(Feedback(id=2, category="question", text="晚提交的留言"))  # committed late
+        db.session.commit()
+        assert [row.id for row in unsent(Feedback, state, 100)] == [2]

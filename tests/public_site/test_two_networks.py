@@ -68,6 +68,7 @@ def test_the_first_round_publishes_the_reference_the_stock_and_the_notices(netwo
         "public_stock",
         "notices",
         "supplier_list",
+        "board",
     }
     assert networks.first_round["received"]["public"]["applied"] == 1
 
@@ -80,7 +81,7 @@ def test_the_extranet_database_holds_nothing_of_the_registry(networks):
     assert {t: filled[t] for t in REGISTRY_TABLES} == {t: 0 for t in REGISTRY_TABLES}
     allowed = {"region", "category", "material", "published_stock", "notice", "exchange_cursor",
                "exchange_log", "alembic_version", "role", "audit_log", "supplier",
-               "supplier_offer"}  # fmt: skip
+               "supplier_offer", "board_demand"}  # fmt: skip
     assert {t for t, n in filled.items() if n} <= allowed
 
 
@@ -269,3 +270,53 @@ def test_a_registration_that_fails_the_rules_inside_is_not_queued(networks):
         assert not db.session.execute(
             select(Supplier).where(Supplier.name == "伪造企业")
         ).scalar()  # fmt: skip
+
+
+def test_a_call_for_supply_crosses_out_and_an_answer_comes_back_in(networks):
+    from public_site.models import BoardDemand, BoardOffer, Supplier
+
+    _register_outside(networks, "91330100716105852F", "阿里巴巴（中国）有限公司")
+    networks.exchange()
+    with networks.internal.app_context():
+        inside = db.session.execute(
+            select(Supplier).where(Supplier.credit_code == "91330100716105852F")
+        ).scalar_one()  # fmt: skip
+        inside.status = "approved"
+        db.session.commit()
+        call = db.session.execute(
+            select(BoardDemand).where(BoardDemand.source_kind == "incident",
+                                      BoardDemand.status == "open")
+        ).scalars().first()  # fmt: skip
+        call_id, call_title = call.id, call.title
+    networks.exchange()
+    board = networks.public.test_client().get("/portal/board").get_data(as_text=True)
+    assert call_title in board
+    with networks.public.app_context():
+        enterprise = db.session.execute(
+            select(Supplier).where(Supplier.credit_code == "91330100716105852F")
+        ).scalar_one()  # fmt: skip
+        assert enterprise.status == "approved"
+        region = db.session.execute(select(text("code")).select_from(text("region"))).scalar()
+        answer = BoardOffer(demand_id=call_id, supplier_id=enterprise.id, offerer_name=enterprise.name,
+                            contact="13903510001", quantity=10, lead_time_h=12,
+                            from_region_code=region, note="十日内送达")  # fmt: skip
+        forged = BoardOffer(demand_id=call_id, supplier_id=None, offerer_name="冒名者",
+                            contact="13900000000", quantity=10, lead_time_h=1,
+                            from_region_code=region)  # fmt: skip
+        db.session.add_all([answer, forged])
+        db.session.commit()
+        answer_ref = answer.id
+    networks.exchange()
+    with networks.internal.app_context():
+        offers = db.session.execute(
+            select(BoardOffer).where(BoardOffer.external_ref.is_not(None))
+        ).scalars().all()  # fmt: skip
+        assert [(o.external_ref, o.offerer_name, o.quantity) for o in offers] == [
+            (answer_ref, "阿里巴巴（中国）有限公司", 10)
+        ]  # the answer without an approved enterprise stayed outside
+        offers[0].status, offers[0].matched_quantity = "matched", 10
+        db.session.commit()
+    networks.exchange()
+    with networks.public.app_context():
+        answer = db.session.get(BoardOffer, answer_ref)
+        assert (answer.status, answer.matched_quantity) == ("matched", 10)
