@@ -295,7 +295,11 @@ LABELS = {
         "approved": _l("Approved"),
         "rejected": _l("Rejected"),
     },
-    "demand_status": {"open": _l("Open"), "fulfilled": _l("Fulfilled"), "closed": _l("Closed")},
+    "demand_status": {
+        "open": _l("Open for offers"),
+        "fulfilled": _l("Fulfilled"),
+        "closed": _l("Closed"),
+    },
     "offer_status": {
         "pending": _l("Pending"),
         "matched": _l("Matched"),
