@@ -104,7 +104,8 @@ def live_server(tmp_path_factory):
 def test_a_leader_sees_the_weakest_counties_and_the_recommended_transfers(page, live_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     log_in(page, live_server, "viewer@example.org")
-    page.click("nav >> text=备战评估")
+    page.click("nav.mainnav >> text=更多")
+    page.click("details.more >> text=备战评估")
     page.wait_for_selector("#scenario-select")
     page.select_option(
         "#scenario-select",

@@ -383,6 +383,7 @@ def test_the_scheduler_runs_its_declared_jobs_once(app, world, tmp_path, monkeyp
         "submissions-prune",
         "sharing-daily",
         "credit-daily",
+        "readiness-nightly",
         "credit-suppliers",
         "scheduler-heartbeat",
         "notifications-send",
