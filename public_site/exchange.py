@@ -16,6 +16,8 @@ In (extranet → private network), as new rows since the last bundle:
 - `board_offers`: public_site/exchange_board.py.
 """
 
+from datetime import datetime
+
 from marshmallow import ValidationError
 from sqlalchemy import delete, select
 
@@ -103,8 +105,6 @@ def _read_notices() -> list:
 
 
 def _apply_notices(rows: list) -> int:
-    from datetime import datetime
-
     kept = [row["id"] for row in rows]
     db.session.execute(delete(Notice).where(Notice.id.not_in(kept)))
     for row in rows:
@@ -129,8 +129,6 @@ def _read_answers() -> list:
 
 
 def _apply_answers(rows: list) -> int:
-    from datetime import datetime
-
     applied = 0
     for row in rows:
         item = db.session.get(Feedback, row["ref"])
@@ -160,8 +158,6 @@ def _collect_feedback(state: dict):
 def _apply_feedback(items: list) -> int:
     """Every field is untrusted: the form's schema checks it again; a message already taken (a
     resent bundle) or one that fails is skipped."""
-    from datetime import datetime
-
     schema, taken = FeedbackInSchema(), 0
     for item in items[:MESSAGES_PER_BUNDLE]:
         ref = item.get("ref") if isinstance(item, dict) else None

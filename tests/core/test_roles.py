@@ -21,14 +21,17 @@ PUBLIC_PAGES = (
 )
 
 
-@pytest.fixture(scope="module")
-def public_app(tmp_path_factory):
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("public") / "public.db")
-    app = create_app(
-        {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url, "DEPLOYMENT_ROLE": "public"}
-    )
+def _role_app(tmp_path_factory, role):
+    url = "sqlite:///" + str(tmp_path_factory.mktemp(role) / f"{role}.db")
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url, "DEPLOYMENT_ROLE": role})
     with app.app_context():
         db.create_all()
+    return app
+
+
+@pytest.fixture(scope="module")
+def public_app(tmp_path_factory):
+    app = _role_app(tmp_path_factory, "public")
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -36,12 +39,7 @@ def public_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def internal_app(tmp_path_factory):
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("internal") / "internal.db")
-    app = create_app(
-        {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url, "DEPLOYMENT_ROLE": "internal"}
-    )
-    with app.app_context():
-        db.create_all()
+    app = _role_app(tmp_path_factory, "internal")
     yield app
     with app.app_context():
         db.engine.dispose()
